@@ -1,0 +1,1 @@
+export { type Config, type ConfigInput, ConfigSchema, defaultConfig, parseConfig } from './schema.js';

@@ -1,0 +1,63 @@
+/**
+ * Names shared between the infrastructure (`lib/`), the runtime (`functions/`, `localstack/`) and the
+ * dashboard, so that the stack and the code cannot drift apart (STYLE.md habit 11).
+ */
+
+/** Environment variables read by the composition roots in `functions/` and `localstack/`. */
+export const ENV = {
+  STATE_TABLE: 'CDCP_STATE_TABLE',
+  PARKED_TABLE: 'CDCP_PARKED_TABLE',
+  COORDINATION_TABLE: 'CDCP_COORDINATION_TABLE',
+  STREAM_NAME: 'CDCP_STREAM_NAME',
+  /** Inline JSON configuration (validated by the config schema); used until AppConfig is wired in. */
+  CONFIG_JSON: 'CDCP_CONFIG_JSON',
+  /** Endpoint of a running LocalStack; when set, local runs start no engine. */
+  LOCALSTACK_ENDPOINT: 'LOCALSTACK_ENDPOINT',
+  AWS_ENDPOINT_URL: 'AWS_ENDPOINT_URL',
+} as const;
+
+/** Key and attribute names of the per-aggregate state table. */
+export const STATE_TABLE = {
+  partitionKey: 'aggregateId',
+  attributes: {
+    position: 'position',
+    deleted: 'deleted',
+    state: 'state',
+    table: 'sourceTable',
+    revision: 'rev',
+    updatedAt: 'updatedAt',
+    quarantine: 'quarantine',
+    lastParkedKey: 'lastParkedKey',
+    pendingFailure: 'pendingFailure',
+    ttl: 'ttl',
+  },
+} as const;
+
+/** Key names of the parked-event table: one item per parked change, sorted per aggregate in source order. */
+export const PARKED_TABLE = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttl: 'ttl',
+} as const;
+
+/** Key names of the coordination table (DESIGN.md section 5). */
+export const COORDINATION_TABLE = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttl: 'ttl',
+} as const;
+
+/** Metric namespace and names, shared with the CloudWatch dashboard. */
+export const METRICS = {
+  namespace: 'CdcEventProcessor',
+  service: 'cdc-consumer',
+  recordsReceived: 'RecordsReceived',
+  changesApplied: 'ChangesApplied',
+  duplicatesSkipped: 'DuplicatesSkipped',
+  changesParked: 'ChangesParked',
+  badInput: 'BadInputParked',
+  aggregatesQuarantined: 'AggregatesQuarantined',
+  aggregateFailures: 'AggregateFailures',
+  tombstonesSkipped: 'TombstonesSkipped',
+  stateWrites: 'StateWrites',
+} as const;

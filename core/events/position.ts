@@ -1,0 +1,90 @@
+/**
+ * Normalised source positions (DESIGN.md contract 3): fixed-width, zero-padded strings that compare
+ * lexicographically in source commit order for one aggregate, so DynamoDB conditions can compare them.
+ *
+ * Each format gets its own prefix; one aggregate's changes always come from one format, so prefixes never
+ * need to compare with each other.
+ */
+import { DecodeError } from './errors.js';
+import { REASON } from './reason-codes.js';
+
+/** Digits of an unsigned 64-bit integer (Postgres LSNs, MySQL binlog offsets). */
+const U64_DIGITS = 20;
+/** Kinesis sequence numbers match `0|([1-9]\d{0,128})`. */
+const KINESIS_SEQUENCE_DIGITS = 129;
+/** KPL sub-sequence numbers and binlog file indexes fit in 10 digits. */
+const SMALL_DIGITS = 10;
+
+/**
+ * Zero-pads a non-negative integer to `width` digits.
+ *
+ * @example
+ * ```ts
+ * padUnsigned(42, 5); // '00042'
+ * ```
+ */
+function padUnsigned(value: unknown, width: number, what: string): string {
+  let digits: string;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) digits = String(value);
+  else if (typeof value === 'bigint' && value >= 0n) digits = value.toString();
+  else if (typeof value === 'string' && /^\d+$/.test(value)) digits = value.replace(/^0+(?=\d)/, '');
+  else
+    throw new DecodeError(
+      REASON.MISSING_POSITION,
+      `${what} must be a non-negative integer, received ${JSON.stringify(value)}`,
+    );
+  if (digits.length > width)
+    throw new DecodeError(REASON.MISSING_POSITION, `${what} ${digits} has more than ${width} digits`);
+  return digits.padStart(width, '0');
+}
+
+/**
+ * Debezium Postgres: `source.sequence` is `[lastCommitLsn, lsn]`. Changes stream in commit order, but an LSN
+ * alone does not follow commit order across interleaved transactions; the pair does. Without `sequence`
+ * (older connectors) the commit part is `0` and the LSN alone orders the changes.
+ */
+function postgresPosition(lsn: unknown, lastCommitLsn: unknown): string {
+  const commit = lastCommitLsn === null || lastCommitLsn === undefined ? 0 : lastCommitLsn;
+  return `pg:${padUnsigned(commit, U64_DIGITS, 'Postgres commit LSN')}:${padUnsigned(lsn, U64_DIGITS, 'Postgres LSN')}`;
+}
+
+/** Debezium MySQL/MariaDB: binlog file index, event position in that file, row within the event. */
+function mysqlPosition(file: unknown, pos: unknown, row: unknown): string {
+  if (typeof file !== 'string')
+    throw new DecodeError(
+      REASON.MISSING_POSITION,
+      `MySQL source.file must be a string, received ${JSON.stringify(file)}`,
+    );
+  const index = /(\d+)$/.exec(file)?.[1];
+  if (index === undefined)
+    throw new DecodeError(REASON.MISSING_POSITION, `MySQL binlog file ${JSON.stringify(file)} has no index`);
+  return `my:${padUnsigned(index, SMALL_DIGITS, 'binlog file index')}:${padUnsigned(pos, U64_DIGITS, 'binlog position')}:${padUnsigned(row ?? 0, SMALL_DIGITS, 'binlog row')}`;
+}
+
+/**
+ * Fallback for formats without a source position: the Kinesis sequence number, which grows per partition key
+ * (the partition key is the aggregate id), and the KPL sub-sequence number.
+ */
+function kinesisPosition(sequenceNumber: string, subSequenceNumber = 0): string {
+  return `ks:${padUnsigned(sequenceNumber, KINESIS_SEQUENCE_DIGITS, 'Kinesis sequence number')}:${padUnsigned(subSequenceNumber, SMALL_DIGITS, 'sub-sequence number')}`;
+}
+
+/** Compares two positions; negative when `a` is earlier. */
+function comparePositions(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Compares two Kinesis sequence numbers numerically (they are decimal strings of varying length). */
+function compareSequenceNumbers(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return comparePositions(a, b);
+}
+
+export {
+  comparePositions,
+  compareSequenceNumbers,
+  kinesisPosition,
+  mysqlPosition,
+  padUnsigned,
+  postgresPosition,
+};

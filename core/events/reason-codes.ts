@@ -1,0 +1,32 @@
+/**
+ * Why a record or change was parked instead of applied. Each code is documented in the README; operators
+ * filter `cdcp parked list` by them.
+ */
+export const REASON = {
+  /** The record's data is not valid UTF-8 JSON. */
+  NOT_JSON: 'NOT_JSON',
+  /** The JSON parsed but no registered decoder recognises its shape. */
+  UNKNOWN_FORMAT: 'UNKNOWN_FORMAT',
+  /** A decoder recognised the shape but a required field has the wrong type or is missing. */
+  INVALID_ENVELOPE: 'INVALID_ENVELOPE',
+  /** No key columns could be found for the change: no record key, no configured columns, no `id` column. */
+  MISSING_KEY: 'MISSING_KEY',
+  /** The record is larger than the configured maximum. */
+  TOO_LARGE: 'TOO_LARGE',
+  /** The change has no usable source position. */
+  MISSING_POSITION: 'MISSING_POSITION',
+  /** A Debezium truncate event (`op: t`): never applied silently; an operator decides. */
+  TRUNCATE: 'TRUNCATE',
+  /** A Debezium logical-decoding message (`op: m`): not a row change. */
+  LOGICAL_MESSAGE: 'LOGICAL_MESSAGE',
+  /** The projection threw while folding the change (after the configured attempts). */
+  POISON: 'POISON',
+  /** Parked behind an earlier poison change of the same aggregate, to keep its order. */
+  QUARANTINED: 'QUARANTINED',
+  /** The local event source mapping gave up on a record older than the maximum record age. */
+  RECORD_TOO_OLD: 'RECORD_TOO_OLD',
+  /** The local event source mapping ran out of retry attempts for the record. */
+  RETRIES_EXHAUSTED: 'RETRIES_EXHAUSTED',
+} as const;
+
+export type ReasonCode = (typeof REASON)[keyof typeof REASON];
