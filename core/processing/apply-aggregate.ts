@@ -1,0 +1,282 @@
+import { REASON, type ReasonCode } from '../events/reason-codes.js';
+import type { AggregateItem } from '../state/aggregate-item.js';
+import { changeKeys, type ParkedItem, type ParkedRecord } from '../state/parked-item.js';
+import type { ParkedStore } from '../state/parked-store.js';
+import type { StateStore } from '../state/state-store.js';
+import { ProcessingError } from './errors.js';
+import { type FoldResult, foldChanges, type PendingChange } from './fold.js';
+import type { Projection } from './projection.js';
+
+/** How one aggregate of a batch ended. */
+interface AggregateOutcome {
+  readonly applied: number;
+  readonly duplicates: number;
+  readonly parked: number;
+  /** True when this batch quarantined the aggregate. */
+  readonly quarantined: boolean;
+  /** State writes made (0 or 1, more only after lost races). */
+  readonly writes: number;
+  /** The change to redeliver from, when the aggregate stopped at a failing change with attempts left. */
+  readonly failure: { readonly sequenceNumber: string; readonly error: Error } | undefined;
+}
+
+interface AggregateApplierOptions {
+  readonly stateStore: StateStore;
+  readonly parkedStore: ParkedStore;
+  readonly projection: Projection;
+  /** Deliveries of a failing change before it is parked. */
+  readonly maxAttempts: number;
+  /** Wall clock in epoch ms, for `parkedAt` only. */
+  readonly now?: () => number;
+}
+
+/** Lost races (a concurrent replay or writer) retried before the aggregate is reported as failed. */
+const MAX_RACES = 8;
+
+/** What we know of the stored item: `unknown` lets a blind projection skip the read. */
+type Known = AggregateItem | undefined | 'unknown';
+
+function parkedRecordOf(item: PendingChange, eventSourceArn: string, data: string): ParkedRecord {
+  return {
+    data,
+    partitionKey: item.origin.partitionKey,
+    sequenceNumber: item.origin.sequenceNumber,
+    subSequenceNumber: item.origin.subSequenceNumber,
+    shardId: item.origin.shardId,
+    approximateArrivalTimestamp: item.origin.approximateArrivalTimestamp,
+    eventSourceArn,
+  };
+}
+
+/** Raw record data and source ARN for each pending change, to park it with its full payload. */
+interface PayloadSource {
+  payloadOf(item: PendingChange): { readonly data: string; readonly eventSourceArn: string };
+}
+
+/**
+ * Applies one aggregate's changes of a batch (DESIGN.md contracts 2, 4, 5): fold, then one conditional
+ * write. A failing change stops the aggregate; its attempts are counted on the state item, and once they are
+ * used up the change is parked, the aggregate quarantined and its later changes parked behind it.
+ */
+class AggregateApplier {
+  readonly #options: AggregateApplierOptions;
+  readonly #now: () => number;
+
+  public constructor(options: AggregateApplierOptions) {
+    if (!Number.isInteger(options.maxAttempts) || options.maxAttempts < 1)
+      throw new ProcessingError(`maxAttempts must be an integer >= 1, received ${options.maxAttempts}`);
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  public async apply(
+    aggregateId: string,
+    changes: readonly PendingChange[],
+    payloads: PayloadSource,
+    prefetched: Known = 'unknown',
+  ): Promise<AggregateOutcome> {
+    const { stateStore, projection } = this.#options;
+    let known: Known =
+      projection.needsPreviousState && prefetched === 'unknown'
+        ? await stateStore.get(aggregateId)
+        : prefetched;
+    let writes = 0;
+    for (let race = 0; race < MAX_RACES; race++) {
+      if (known === 'unknown') {
+        const fold = foldChanges({ position: undefined, state: undefined, changes, projection });
+        if (fold.failure !== undefined || fold.next === undefined) {
+          known = await stateStore.get(aggregateId);
+          continue;
+        }
+        writes++;
+        const out = await stateStore.write(
+          aggregateId,
+          { value: fold.next, pendingFailure: null },
+          { kind: 'newer', position: fold.next.position },
+        );
+        if (out.committed) {
+          // The write proves the stored position was older than our last change, not than every change.
+          const before = out.previous?.position;
+          const applied =
+            before === undefined
+              ? fold.applied.length
+              : fold.applied.filter((c) => c.change.position > before).length;
+          return this.#outcome({ applied, duplicates: changes.length - applied, writes });
+        }
+        known = out.current ?? (await stateStore.get(aggregateId));
+        continue;
+      }
+      const result = await this.#applyKnown(aggregateId, changes, known, payloads);
+      writes += result.writes;
+      if (result.outcome !== undefined) return { ...result.outcome, writes };
+      known = result.current ?? (await stateStore.get(aggregateId));
+    }
+    throw new ProcessingError(
+      `aggregate ${aggregateId}: lost ${MAX_RACES} write races in a row; retrying later`,
+    );
+  }
+
+  async #applyKnown(
+    aggregateId: string,
+    changes: readonly PendingChange[],
+    item: AggregateItem | undefined,
+    payloads: PayloadSource,
+  ): Promise<{ outcome?: AggregateOutcome; current?: AggregateItem; writes: number }> {
+    const { stateStore, parkedStore, projection, maxAttempts } = this.#options;
+    const reached = item?.position;
+    if (item?.quarantine !== undefined) {
+      const fresh = changes.filter((c) => reached === undefined || c.change.position > reached);
+      const parked = fresh.map((c) =>
+        this.#parked(c, payloads, REASON.QUARANTINED, `parked behind the quarantine of ${aggregateId}`, 0),
+      );
+      await parkedStore.put(parked);
+      const lastParkedKey = maxKey(item.lastParkedKey, parked);
+      if (lastParkedKey !== item.lastParkedKey) {
+        const out = await stateStore.write(
+          aggregateId,
+          { lastParkedKey },
+          { kind: 'revision', expected: item },
+        );
+        if (!out.committed) return { current: out.current, writes: 1 };
+        return {
+          outcome: this.#outcome({
+            parked: parked.length,
+            duplicates: changes.length - fresh.length,
+            writes: 1,
+          }),
+          writes: 1,
+        };
+      }
+      return {
+        outcome: this.#outcome({ parked: parked.length, duplicates: changes.length - fresh.length }),
+        writes: 0,
+      };
+    }
+
+    const fold: FoldResult = foldChanges({
+      position: reached,
+      state: item === undefined ? undefined : { deleted: item.deleted, state: item.state },
+      changes,
+      projection,
+    });
+    const counts = { applied: fold.applied.length, duplicates: fold.duplicates.length };
+    if (fold.failure === undefined) {
+      if (fold.next === undefined) return { outcome: this.#outcome(counts), writes: 0 };
+      const out = await stateStore.write(
+        aggregateId,
+        { value: fold.next, pendingFailure: null },
+        { kind: 'revision', expected: item },
+      );
+      return out.committed
+        ? { outcome: this.#outcome(counts), writes: 1 }
+        : { current: out.current, writes: 1 };
+    }
+
+    const { failure } = fold;
+    const pending = item?.pendingFailure;
+    const attempts =
+      pending !== undefined && pending.position === failure.item.change.position ? pending.attempts + 1 : 1;
+    const message = `${failure.error.name}: ${failure.error.message}`;
+    if (attempts < maxAttempts) {
+      const out = await stateStore.write(
+        aggregateId,
+        {
+          value: fold.next,
+          pendingFailure: {
+            position: failure.item.change.position,
+            sequenceNumber: failure.item.origin.sequenceNumber,
+            attempts,
+            error: message,
+          },
+        },
+        { kind: 'revision', expected: item },
+      );
+      if (!out.committed) return { current: out.current, writes: 1 };
+      return {
+        outcome: this.#outcome({
+          ...counts,
+          writes: 1,
+          failure: { sequenceNumber: failure.item.origin.sequenceNumber, error: failure.error },
+        }),
+        writes: 1,
+      };
+    }
+
+    // Attempts used up: park the change and everything after it, in order, and quarantine the aggregate.
+    const reachedNow = fold.next?.position ?? reached;
+    const poison = this.#parked(failure.item, payloads, REASON.POISON, message, attempts);
+    const behind = fold.rest
+      .filter((c) => reachedNow === undefined || c.change.position > reachedNow)
+      .map((c) =>
+        this.#parked(c, payloads, REASON.QUARANTINED, `parked behind the quarantine of ${aggregateId}`, 0),
+      );
+    await parkedStore.put([poison, ...behind]);
+    const out = await stateStore.write(
+      aggregateId,
+      {
+        value: fold.next,
+        pendingFailure: null,
+        quarantine: {
+          position: failure.item.change.position,
+          sequenceNumber: failure.item.origin.sequenceNumber,
+          error: message,
+          at: new Date(this.#now()).toISOString(),
+        },
+        lastParkedKey: maxKey(item?.lastParkedKey, [poison, ...behind]),
+      },
+      { kind: 'revision', expected: item },
+    );
+    if (!out.committed) return { current: out.current, writes: 1 };
+    return {
+      outcome: this.#outcome({
+        ...counts,
+        duplicates: counts.duplicates + fold.rest.length - behind.length,
+        parked: 1 + behind.length,
+        quarantined: true,
+        writes: 1,
+      }),
+      writes: 1,
+    };
+  }
+
+  #parked(
+    item: PendingChange,
+    payloads: PayloadSource,
+    reason: ReasonCode,
+    message: string,
+    attempts: number,
+  ): ParkedItem {
+    const { data, eventSourceArn } = payloads.payloadOf(item);
+    const record = parkedRecordOf(item, eventSourceArn, data);
+    return {
+      ...changeKeys(item.change, record),
+      reason,
+      message,
+      aggregateId: item.change.aggregateId,
+      change: item.change,
+      record,
+      attempts,
+      parkedAt: new Date(this.#now()).toISOString(),
+    };
+  }
+
+  #outcome(partial: Partial<AggregateOutcome>): AggregateOutcome {
+    return {
+      applied: partial.applied ?? 0,
+      duplicates: partial.duplicates ?? 0,
+      parked: partial.parked ?? 0,
+      quarantined: partial.quarantined ?? false,
+      writes: partial.writes ?? 0,
+      failure: partial.failure,
+    };
+  }
+}
+
+function maxKey(current: string | undefined, items: readonly ParkedItem[]): string | undefined {
+  let max = current;
+  for (const i of items) if (max === undefined || i.sk > max) max = i.sk;
+  return max;
+}
+
+export type { AggregateApplierOptions, AggregateOutcome, PayloadSource };
+export { AggregateApplier };

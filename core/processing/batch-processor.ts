@@ -1,0 +1,264 @@
+import type { RecordOrigin } from '../events/change.js';
+import type { DecodeContext } from '../events/decoder.js';
+import { DecodeError } from '../events/errors.js';
+import { compareSequenceNumbers } from '../events/position.js';
+import { REASON } from '../events/reason-codes.js';
+import type { DecoderRegistry } from '../events/registry.js';
+import type { AggregateItem } from '../state/aggregate-item.js';
+import { badInputKeys, type ParkedItem } from '../state/parked-item.js';
+import type { ParkedStore } from '../state/parked-store.js';
+import type { StateStore } from '../state/state-store.js';
+import { AggregateApplier, type AggregateOutcome, type PayloadSource } from './apply-aggregate.js';
+import { mapWithConcurrency } from './concurrency.js';
+import type { PendingChange } from './fold.js';
+import { groupByAggregate } from './group.js';
+import type { Projection } from './projection.js';
+
+/** One Kinesis record as the consumer sees it (a Lambda `KinesisStreamRecord`, flattened). */
+interface StreamRecord {
+  /** Base64 data, as in the Lambda event. */
+  readonly data: string;
+  readonly partitionKey: string;
+  readonly sequenceNumber: string;
+  /** Seconds since the epoch, as in the Lambda event. */
+  readonly approximateArrivalTimestamp: number;
+  readonly shardId: string;
+  readonly eventSourceArn: string;
+}
+
+/** Counters of one batch; the handler turns them into metrics, the local runtime into progress. */
+interface BatchStats {
+  records: number;
+  changes: number;
+  applied: number;
+  duplicates: number;
+  parked: number;
+  badInput: number;
+  tombstones: number;
+  quarantined: number;
+  failedAggregates: number;
+  aggregates: number;
+  stateWrites: number;
+}
+
+interface BatchResult {
+  /** Lambda's partial batch response: at most one item, the lowest failing sequence number. */
+  readonly batchItemFailures: { itemIdentifier: string }[];
+  readonly stats: BatchStats;
+}
+
+/** The subset of a logger the processor uses; Powertools Logger fits. */
+interface ProcessorLogger {
+  warn(message: string, extra: Record<string, unknown>): void;
+  error(message: string, extra: Record<string, unknown>): void;
+}
+
+interface BatchProcessorOptions {
+  readonly registry: DecoderRegistry;
+  readonly decodeContext: DecodeContext;
+  readonly stateStore: StateStore;
+  readonly parkedStore: ParkedStore;
+  readonly projection: Projection;
+  readonly maxAttempts: number;
+  /** Aggregates applied concurrently. */
+  readonly aggregateConcurrency: number;
+  readonly logger?: ProcessorLogger;
+  readonly now?: () => number;
+}
+
+function emptyStats(): BatchStats {
+  return {
+    records: 0,
+    changes: 0,
+    applied: 0,
+    duplicates: 0,
+    parked: 0,
+    badInput: 0,
+    tombstones: 0,
+    quarantined: 0,
+    failedAggregates: 0,
+    aggregates: 0,
+    stateWrites: 0,
+  };
+}
+
+function originOf(record: StreamRecord): RecordOrigin {
+  return {
+    shardId: record.shardId,
+    sequenceNumber: record.sequenceNumber,
+    subSequenceNumber: 0,
+    partitionKey: record.partitionKey,
+    approximateArrivalTimestamp: record.approximateArrivalTimestamp,
+  };
+}
+
+/**
+ * Processes one batch of one shard (DESIGN.md section 2): decode ▸ group by aggregate ▸ fold ▸ one
+ * conditional write per aggregate. Bad input is parked with its reason and the batch goes on; an aggregate
+ * that fails stops at its first failing change while the others go on, and the lowest failing sequence
+ * number is returned as Lambda's batch item failure so redelivery starts there.
+ *
+ * @example
+ * ```ts
+ * const { batchItemFailures, stats } = await processor.process(records);
+ * ```
+ */
+class BatchProcessor {
+  readonly #options: BatchProcessorOptions;
+  readonly #applier: AggregateApplier;
+  readonly #now: () => number;
+
+  public constructor(options: BatchProcessorOptions) {
+    if (!Number.isInteger(options.aggregateConcurrency) || options.aggregateConcurrency < 1)
+      throw new RangeError(
+        `aggregateConcurrency must be an integer >= 1, received ${options.aggregateConcurrency}`,
+      );
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#applier = new AggregateApplier({
+      stateStore: options.stateStore,
+      parkedStore: options.parkedStore,
+      projection: options.projection,
+      maxAttempts: options.maxAttempts,
+      now: this.#now,
+    });
+  }
+
+  public async process(records: readonly StreamRecord[]): Promise<BatchResult> {
+    const stats = emptyStats();
+    stats.records = records.length;
+    const failures: string[] = [];
+    const pending: PendingChange[] = [];
+    const bad: ParkedItem[] = [];
+    const recordOf = new Map<string, StreamRecord>();
+
+    for (const record of records) {
+      const origin = originOf(record);
+      recordOf.set(record.sequenceNumber, record);
+      try {
+        const decoded = this.#options.registry.decode(
+          Buffer.from(record.data, 'base64'),
+          origin,
+          this.#options.decodeContext,
+        );
+        if (decoded.tombstone) stats.tombstones++;
+        for (const change of decoded.changes) pending.push({ change, origin });
+      } catch (error) {
+        bad.push(this.#badInput(record, error));
+      }
+    }
+    stats.changes = pending.length;
+
+    if (bad.length > 0) {
+      try {
+        await this.#options.parkedStore.put(bad);
+        stats.badInput = bad.length;
+        stats.parked += bad.length;
+      } catch (error) {
+        this.#options.logger?.error('cannot park bad input; the batch will be retried from it', { error });
+        failures.push(...bad.map((b) => b.record.sequenceNumber));
+      }
+    }
+
+    const groups = groupByAggregate(pending);
+    stats.aggregates = groups.size;
+    const payloads: PayloadSource = {
+      payloadOf: (item) => {
+        const record = recordOf.get(item.origin.sequenceNumber)!;
+        return { data: record.data, eventSourceArn: record.eventSourceArn };
+      },
+    };
+    let prefetched: Map<string, AggregateItem> | undefined;
+    if (this.#options.projection.needsPreviousState && groups.size > 0) {
+      try {
+        prefetched = await this.#options.stateStore.getMany([...groups.keys()]);
+      } catch (error) {
+        this.#options.logger?.error('cannot read aggregate state; the batch will be retried', { error });
+        failures.push(...[...groups.values()].map((g) => g[0]!.origin.sequenceNumber));
+        return this.#result(failures, stats);
+      }
+    }
+
+    const outcomes = await mapWithConcurrency(
+      [...groups.entries()],
+      this.#options.aggregateConcurrency,
+      async ([aggregateId, changes]): Promise<
+        AggregateOutcome | { error: unknown; changes: PendingChange[] }
+      > => {
+        try {
+          return await this.#applier.apply(
+            aggregateId,
+            changes,
+            payloads,
+            prefetched === undefined ? 'unknown' : prefetched.get(aggregateId),
+          );
+        } catch (error) {
+          return { error, changes };
+        }
+      },
+    );
+
+    for (const [index, outcome] of outcomes.entries()) {
+      if ('error' in outcome) {
+        // An unexpected failure (throttling, timeout): nothing is known to be applied, so redeliver from the
+        // aggregate's first change; changes that did apply are skipped as duplicates then.
+        const aggregateId = [...groups.keys()][index]!;
+        this.#options.logger?.error('aggregate failed; the batch will be retried from it', {
+          aggregateId,
+          error: outcome.error,
+        });
+        stats.failedAggregates++;
+        failures.push(outcome.changes[0]!.origin.sequenceNumber);
+        continue;
+      }
+      stats.applied += outcome.applied;
+      stats.duplicates += outcome.duplicates;
+      stats.parked += outcome.parked;
+      stats.stateWrites += outcome.writes;
+      if (outcome.quarantined) stats.quarantined++;
+      if (outcome.failure !== undefined) {
+        stats.failedAggregates++;
+        failures.push(outcome.failure.sequenceNumber);
+        this.#options.logger?.warn('change failed; it will be redelivered', {
+          aggregateId: [...groups.keys()][index],
+          sequenceNumber: outcome.failure.sequenceNumber,
+          error: outcome.failure.error.message,
+        });
+      }
+    }
+    return this.#result(failures, stats);
+  }
+
+  #result(failures: readonly string[], stats: BatchStats): BatchResult {
+    if (failures.length === 0) return { batchItemFailures: [], stats };
+    const lowest = failures.reduce((a, b) => (compareSequenceNumbers(a, b) <= 0 ? a : b));
+    return { batchItemFailures: [{ itemIdentifier: lowest }], stats };
+  }
+
+  #badInput(record: StreamRecord, error: unknown): ParkedItem {
+    const code = error instanceof DecodeError ? error.code : REASON.INVALID_ENVELOPE;
+    const message = error instanceof Error ? error.message : String(error);
+    const parkedRecord = {
+      data: record.data,
+      partitionKey: record.partitionKey,
+      sequenceNumber: record.sequenceNumber,
+      subSequenceNumber: 0,
+      shardId: record.shardId,
+      approximateArrivalTimestamp: record.approximateArrivalTimestamp,
+      eventSourceArn: record.eventSourceArn,
+    };
+    return {
+      ...badInputKeys(parkedRecord),
+      reason: code,
+      message,
+      aggregateId: undefined,
+      change: undefined,
+      record: parkedRecord,
+      attempts: 0,
+      parkedAt: new Date(this.#now()).toISOString(),
+    };
+  }
+}
+
+export type { BatchProcessorOptions, BatchResult, BatchStats, ProcessorLogger, StreamRecord };
+export { BatchProcessor, emptyStats };

@@ -1,0 +1,99 @@
+import type { ChangeEvent, RecordOrigin } from '../events/change.js';
+import type { StateValue } from '../state/state-store.js';
+import { ProjectionError } from './errors.js';
+import type { ProjectedState, Projection } from './projection.js';
+
+/** A decoded change and the record it came from. */
+interface PendingChange {
+  readonly change: ChangeEvent;
+  readonly origin: RecordOrigin;
+}
+
+/** State items are limited to 400 KB; leave room for the position and bookkeeping attributes. */
+const MAX_STATE_JSON_CHARS = 380_000;
+
+interface FoldInput {
+  /** Position of the last change already applied; undefined when unknown or none. */
+  readonly position: string | undefined;
+  /** Current state; undefined when unknown (blind projections) or the aggregate is new. */
+  readonly state: ProjectedState | undefined;
+  readonly changes: readonly PendingChange[];
+  readonly projection: Projection;
+}
+
+interface FoldFailure {
+  readonly index: number;
+  readonly item: PendingChange;
+  readonly error: Error;
+}
+
+interface FoldResult {
+  readonly applied: readonly PendingChange[];
+  /** Changes at or below the position already reached: redeliveries and late duplicates. */
+  readonly duplicates: readonly PendingChange[];
+  /** The state after the applied changes; undefined when none applied. */
+  readonly next: StateValue | undefined;
+  /** The first change that failed; nothing after it was applied. */
+  readonly failure: FoldFailure | undefined;
+  /** Changes after the failing one, in order (empty without a failure). */
+  readonly rest: readonly PendingChange[];
+}
+
+/**
+ * Folds one aggregate's changes, in batch order, onto its state (DESIGN.md contracts 1, 2, 5): a change whose
+ * position is not greater than the position reached so far is a duplicate and skipped; the first change the
+ * projection rejects stops the fold, so a later change of the aggregate is never applied before it.
+ *
+ * @example
+ * ```ts
+ * const result = foldChanges({ position: item?.position, state, changes, projection: mirrorProjection });
+ * ```
+ */
+function foldChanges(input: FoldInput): FoldResult {
+  const applied: PendingChange[] = [];
+  const duplicates: PendingChange[] = [];
+  let position = input.position;
+  let state = input.state;
+  let last: PendingChange | undefined;
+  for (let index = 0; index < input.changes.length; index++) {
+    const item = input.changes[index]!;
+    if (position !== undefined && item.change.position <= position) {
+      duplicates.push(item);
+      continue;
+    }
+    let next: ProjectedState;
+    try {
+      next = input.projection.apply(state, item.change);
+      if (next.state !== null && JSON.stringify(next.state).length > MAX_STATE_JSON_CHARS)
+        throw new ProjectionError(
+          'STATE_TOO_LARGE',
+          `projected state of ${item.change.aggregateId} exceeds ${MAX_STATE_JSON_CHARS} characters of JSON; DynamoDB items are limited to 400 KB`,
+        );
+    } catch (error) {
+      return {
+        applied,
+        duplicates,
+        next: stateValue(last, state, position),
+        failure: { index, item, error: error instanceof Error ? error : new Error(String(error)) },
+        rest: input.changes.slice(index + 1),
+      };
+    }
+    state = next;
+    position = item.change.position;
+    last = item;
+    applied.push(item);
+  }
+  return { applied, duplicates, next: stateValue(last, state, position), failure: undefined, rest: [] };
+}
+
+function stateValue(
+  last: PendingChange | undefined,
+  state: ProjectedState | undefined,
+  position: string | undefined,
+): StateValue | undefined {
+  if (last === undefined || state === undefined || position === undefined) return undefined;
+  return { table: last.change.table, position, deleted: state.deleted, state: state.state };
+}
+
+export type { FoldFailure, FoldInput, FoldResult, PendingChange };
+export { foldChanges };

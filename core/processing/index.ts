@@ -1,0 +1,32 @@
+export {
+  AggregateApplier,
+  type AggregateApplierOptions,
+  type AggregateOutcome,
+  type PayloadSource,
+} from './apply-aggregate.js';
+export {
+  BatchProcessor,
+  type BatchProcessorOptions,
+  type BatchResult,
+  type BatchStats,
+  emptyStats,
+  type ProcessorLogger,
+  type StreamRecord,
+} from './batch-processor.js';
+export { mapWithConcurrency } from './concurrency.js';
+export { ProcessingError, ProjectionError } from './errors.js';
+export {
+  type FoldFailure,
+  type FoldInput,
+  type FoldResult,
+  foldChanges,
+  type PendingChange,
+} from './fold.js';
+export { groupByAggregate } from './group.js';
+export {
+  FAULT_INJECTION_COLUMN,
+  mirrorProjection,
+  type ProjectedState,
+  type Projection,
+  withFaultInjection,
+} from './projection.js';

@@ -1,0 +1,73 @@
+import type { ChangeEvent, RowImage } from '../events/change.js';
+import { ProjectionError } from './errors.js';
+
+/** The projected state of one aggregate. */
+interface ProjectedState {
+  readonly deleted: boolean;
+  /** Null for a deleted aggregate (its tombstone keeps only the position). */
+  readonly state: RowImage | null;
+}
+
+/**
+ * Folds changes into per-aggregate state: `apply(previous, change)` returns the next state. It must be a pure
+ * function of its arguments: it may run again on redelivery, and only its result is stored.
+ *
+ * Set `needsPreviousState` when `apply` reads `previous`; the consumer then reads the current state first
+ * (one BatchGetItem per 100 aggregates). Projections that do not read it, like the mirror, write blind with a
+ * position condition and cost exactly one write per aggregate per batch.
+ *
+ * Throw {@link ProjectionError} (or any error) for a change that cannot be applied: it is retried, then
+ * parked and its aggregate quarantined.
+ *
+ * @example
+ * ```ts
+ * const orderCount: Projection = {
+ *   name: 'order-count',
+ *   needsPreviousState: true,
+ *   apply: (previous, change) => ({
+ *     deleted: false,
+ *     state: { count: Number(previous?.state?.count ?? 0) + (change.op === 'create' ? 1 : 0) },
+ *   }),
+ * };
+ * ```
+ */
+interface Projection {
+  readonly name: string;
+  readonly needsPreviousState: boolean;
+  apply(previous: ProjectedState | undefined, change: ChangeEvent): ProjectedState;
+}
+
+/**
+ * The built-in projection: the state is the row's latest `after` image; a delete leaves a tombstone
+ * (`deleted = true`, its position, a TTL) so a late older duplicate cannot resurrect it.
+ */
+const mirrorProjection: Projection = {
+  name: 'mirror',
+  needsPreviousState: false,
+  apply: (_previous, change) =>
+    change.op === 'delete' ? { deleted: true, state: null } : { deleted: false, state: change.after },
+};
+
+/** Column that makes a change fail in the projection while fault injection is on. */
+const FAULT_INJECTION_COLUMN = '__cdcp_fail';
+
+/**
+ * Wraps a projection so that a change whose `after` image carries {@link FAULT_INJECTION_COLUMN} fails every
+ * time: how `npm start -- --inject-poison` and the tests make poison changes. Enabled by the
+ * `processing.faultInjection` setting only.
+ */
+function withFaultInjection(projection: Projection): Projection {
+  return {
+    name: projection.name,
+    needsPreviousState: projection.needsPreviousState,
+    apply: (previous, change) => {
+      const marker = change.after?.[FAULT_INJECTION_COLUMN];
+      if (marker !== undefined && marker !== null && marker !== false)
+        throw new ProjectionError('INJECTED_FAULT', `injected fault: ${String(marker)}`);
+      return projection.apply(previous, change);
+    },
+  };
+}
+
+export type { ProjectedState, Projection };
+export { FAULT_INJECTION_COLUMN, mirrorProjection, withFaultInjection };

@@ -1,0 +1,37 @@
+import type { RowImage } from '../events/change.js';
+
+/** Why an aggregate is quarantined: its first change that kept failing. */
+interface Quarantine {
+  readonly position: string;
+  readonly sequenceNumber: string;
+  readonly error: string;
+  readonly at: string;
+}
+
+/** A failing change that has not yet used up its attempts. */
+interface PendingFailure {
+  readonly position: string;
+  readonly sequenceNumber: string;
+  readonly attempts: number;
+  readonly error: string;
+}
+
+/**
+ * One item of the state table: the aggregate's projected state and the position of the last change applied
+ * (DESIGN.md contract 2). `revision` grows with every write and guards read-modify-write cycles.
+ */
+interface AggregateItem {
+  readonly aggregateId: string;
+  readonly table: string | undefined;
+  /** Absent only for an aggregate that was quarantined before any change applied. */
+  readonly position: string | undefined;
+  readonly deleted: boolean;
+  readonly state: RowImage | null;
+  readonly revision: number;
+  readonly quarantine: Quarantine | undefined;
+  /** Sort key of the newest change parked behind the quarantine; replay checks it did not move. */
+  readonly lastParkedKey: string | undefined;
+  readonly pendingFailure: PendingFailure | undefined;
+}
+
+export type { AggregateItem, PendingFailure, Quarantine };

@@ -1,0 +1,120 @@
+/**
+ * The consumer Lambda's handler, built from explicit dependencies. `handler.ts` composes it from the Lambda
+ * environment; the local event source mapping composes it from the embedded engines. Both run this code.
+ */
+
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import middy from '@middy/core';
+import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import type { Config } from '../../core/config/schema.js';
+import { METRICS } from '../../core/constants.js';
+import { debeziumDecoder } from '../../core/events/debezium.js';
+import { DecoderRegistry } from '../../core/events/registry.js';
+import {
+  BatchProcessor,
+  type BatchResult,
+  type StreamRecord,
+} from '../../core/processing/batch-processor.js';
+import { mirrorProjection, type Projection, withFaultInjection } from '../../core/processing/projection.js';
+import { ParkedStore } from '../../core/state/parked-store.js';
+import { StateStore } from '../../core/state/state-store.js';
+
+interface ConsumerDependencies {
+  readonly dynamodb: DynamoDBClient;
+  readonly stateTable: string;
+  readonly parkedTable: string;
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** @default the mirror projection */
+  readonly projection?: Projection;
+  /** Called after every batch, with its result (the local runtime counts progress here). */
+  readonly onBatch?: (result: BatchResult, event: KinesisStreamEvent) => void;
+}
+
+/** `shardId-000000000006:49590338271490256608559692538361571095921575989136588898` → the shard id. */
+function shardIdOf(eventId: string): string {
+  const colon = eventId.indexOf(':');
+  return colon === -1 ? eventId : eventId.slice(0, colon);
+}
+
+function toStreamRecords(event: KinesisStreamEvent): StreamRecord[] {
+  return event.Records.map((r) => ({
+    data: r.kinesis.data,
+    partitionKey: r.kinesis.partitionKey,
+    sequenceNumber: r.kinesis.sequenceNumber,
+    approximateArrivalTimestamp: r.kinesis.approximateArrivalTimestamp,
+    shardId: shardIdOf(r.eventID),
+    eventSourceArn: r.eventSourceARN,
+  }));
+}
+
+function publishMetrics(metrics: Metrics, result: BatchResult): void {
+  const { stats } = result;
+  metrics.addMetric(METRICS.recordsReceived, MetricUnit.Count, stats.records);
+  metrics.addMetric(METRICS.changesApplied, MetricUnit.Count, stats.applied);
+  metrics.addMetric(METRICS.duplicatesSkipped, MetricUnit.Count, stats.duplicates);
+  metrics.addMetric(METRICS.changesParked, MetricUnit.Count, stats.parked);
+  metrics.addMetric(METRICS.badInput, MetricUnit.Count, stats.badInput);
+  metrics.addMetric(METRICS.tombstonesSkipped, MetricUnit.Count, stats.tombstones);
+  metrics.addMetric(METRICS.aggregatesQuarantined, MetricUnit.Count, stats.quarantined);
+  metrics.addMetric(METRICS.aggregateFailures, MetricUnit.Count, stats.failedAggregates);
+  metrics.addMetric(METRICS.stateWrites, MetricUnit.Count, stats.stateWrites);
+}
+
+/** Builds the batch processor the handler runs. */
+function createProcessor(deps: ConsumerDependencies): BatchProcessor {
+  const { config } = deps;
+  const base = deps.projection ?? mirrorProjection;
+  return new BatchProcessor({
+    registry: new DecoderRegistry({
+      decoders: [debeziumDecoder],
+      maxRecordBytes: config.processing.maxRecordBytes,
+    }),
+    decodeContext: { keyColumns: (table) => config.tables[table]?.keyColumns },
+    stateStore: new StateStore({
+      client: deps.dynamodb,
+      tableName: deps.stateTable,
+      tombstoneTtlSeconds: config.processing.tombstoneTtlSeconds,
+    }),
+    parkedStore: new ParkedStore({ client: deps.dynamodb, tableName: deps.parkedTable }),
+    projection: config.processing.faultInjection ? withFaultInjection(base) : base,
+    maxAttempts: config.processing.maxAttempts,
+    aggregateConcurrency: config.processing.aggregateConcurrency,
+    logger: deps.logger,
+  });
+}
+
+/**
+ * The consumer handler: a thin middy handler over {@link BatchProcessor}, with Powertools logging (Lambda
+ * context injected) and EMF metrics, returning Lambda's partial batch response.
+ *
+ * @example
+ * ```ts
+ * export const handler = createConsumerHandler({ dynamodb, stateTable, parkedTable, config, logger, metrics });
+ * ```
+ */
+function createConsumerHandler(deps: ConsumerDependencies) {
+  const processor = createProcessor(deps);
+  const { logger, metrics } = deps;
+  return middy(async function consumeBatch(
+    event: KinesisStreamEvent,
+    _context: Context,
+  ): Promise<KinesisStreamBatchResponse> {
+    const first = event.Records[0];
+    if (first !== undefined) logger.appendKeys({ shardId: shardIdOf(first.eventID) });
+    const result = await processor.process(toStreamRecords(event));
+    publishMetrics(metrics, result);
+    deps.onBatch?.(result, event);
+    return { batchItemFailures: result.batchItemFailures };
+  })
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics));
+}
+
+export type { ConsumerDependencies };
+export { createConsumerHandler, createProcessor, shardIdOf, toStreamRecords };
