@@ -5,7 +5,7 @@ import { compareSequenceNumbers } from '../events/position.js';
 import { REASON } from '../events/reason-codes.js';
 import type { DecoderRegistry } from '../events/registry.js';
 import type { AggregateItem } from '../state/aggregate-item.js';
-import { badInputKeys, type ParkedItem } from '../state/parked-item.js';
+import { type ParkedItem, type ParkedRecord, recordParkedItem } from '../state/parked-item.js';
 import type { ParkedStore } from '../state/parked-store.js';
 import type { StateStore } from '../state/state-store.js';
 import { AggregateApplier, type AggregateOutcome, type PayloadSource } from './apply-aggregate.js';
@@ -89,6 +89,19 @@ function originOf(record: StreamRecord): RecordOrigin {
     subSequenceNumber: 0,
     partitionKey: record.partitionKey,
     approximateArrivalTimestamp: record.approximateArrivalTimestamp,
+  };
+}
+
+/** The record as it is parked: its full payload and where it came from. */
+function parkedRecordOf(record: StreamRecord): ParkedRecord {
+  return {
+    data: record.data,
+    partitionKey: record.partitionKey,
+    sequenceNumber: record.sequenceNumber,
+    subSequenceNumber: 0,
+    shardId: record.shardId,
+    approximateArrivalTimestamp: record.approximateArrivalTimestamp,
+    eventSourceArn: record.eventSourceArn,
   };
 }
 
@@ -238,27 +251,9 @@ class BatchProcessor {
   #badInput(record: StreamRecord, error: unknown): ParkedItem {
     const code = error instanceof DecodeError ? error.code : REASON.INVALID_ENVELOPE;
     const message = error instanceof Error ? error.message : String(error);
-    const parkedRecord = {
-      data: record.data,
-      partitionKey: record.partitionKey,
-      sequenceNumber: record.sequenceNumber,
-      subSequenceNumber: 0,
-      shardId: record.shardId,
-      approximateArrivalTimestamp: record.approximateArrivalTimestamp,
-      eventSourceArn: record.eventSourceArn,
-    };
-    return {
-      ...badInputKeys(parkedRecord),
-      reason: code,
-      message,
-      aggregateId: undefined,
-      change: undefined,
-      record: parkedRecord,
-      attempts: 0,
-      parkedAt: new Date(this.#now()).toISOString(),
-    };
+    return recordParkedItem(parkedRecordOf(record), code, message, new Date(this.#now()));
   }
 }
 
 export type { BatchProcessorOptions, BatchResult, BatchStats, ProcessorLogger, StreamRecord };
-export { BatchProcessor, emptyStats };
+export { BatchProcessor, emptyStats, parkedRecordOf };

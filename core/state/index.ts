@@ -7,6 +7,7 @@ export {
   changeKeys,
   type ParkedItem,
   type ParkedRecord,
+  recordParkedItem,
 } from './parked-item.js';
 export { type ParkedPage, ParkedStore, type ParkedStoreOptions } from './parked-store.js';
 export {

@@ -52,5 +52,26 @@ function badInputKeys(record: ParkedRecord): { pk: string; sk: string } {
   return { pk: `${BAD_INPUT_PREFIX}${record.shardId}`, sk: recordSortKey(record) };
 }
 
+/**
+ * A whole record parked before or without decoding (bad input, or given up on by the event source mapping).
+ *
+ * @example
+ * ```ts
+ * const item = recordParkedItem(record, 'NOT_JSON', 'record data is not UTF-8 JSON', new Date());
+ * ```
+ */
+function recordParkedItem(record: ParkedRecord, reason: ReasonCode, message: string, at: Date): ParkedItem {
+  return {
+    ...badInputKeys(record),
+    reason,
+    message,
+    aggregateId: undefined,
+    change: undefined,
+    record,
+    attempts: 0,
+    parkedAt: at.toISOString(),
+  };
+}
+
 export type { ParkedItem, ParkedRecord };
-export { AGGREGATE_PREFIX, BAD_INPUT_PREFIX, badInputKeys, changeKeys };
+export { AGGREGATE_PREFIX, BAD_INPUT_PREFIX, badInputKeys, changeKeys, recordParkedItem };

@@ -13,6 +13,7 @@ import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aw
 import type { Config } from '../../core/config/schema.js';
 import { METRICS } from '../../core/constants.js';
 import { debeziumDecoder } from '../../core/events/debezium.js';
+import type { DecodeContext } from '../../core/events/decoder.js';
 import { DecoderRegistry } from '../../core/events/registry.js';
 import {
   BatchProcessor,
@@ -66,16 +67,25 @@ function publishMetrics(metrics: Metrics, result: BatchResult): void {
   metrics.addMetric(METRICS.stateWrites, MetricUnit.Count, stats.stateWrites);
 }
 
-/** Builds the batch processor the handler runs. */
-function createProcessor(deps: ConsumerDependencies): BatchProcessor {
-  const { config } = deps;
-  const base = deps.projection ?? mirrorProjection;
-  return new BatchProcessor({
+/** The decoders and per-table settings the consumer decodes with. */
+function createDecoding(config: Config): { registry: DecoderRegistry; context: DecodeContext } {
+  return {
     registry: new DecoderRegistry({
       decoders: [debeziumDecoder],
       maxRecordBytes: config.processing.maxRecordBytes,
     }),
-    decodeContext: { keyColumns: (table) => config.tables[table]?.keyColumns },
+    context: { keyColumns: (table) => config.tables[table]?.keyColumns },
+  };
+}
+
+/** Builds the batch processor the handler runs. */
+function createProcessor(deps: ConsumerDependencies): BatchProcessor {
+  const { config } = deps;
+  const base = deps.projection ?? mirrorProjection;
+  const decoding = createDecoding(config);
+  return new BatchProcessor({
+    registry: decoding.registry,
+    decodeContext: decoding.context,
     stateStore: new StateStore({
       client: deps.dynamodb,
       tableName: deps.stateTable,
@@ -117,4 +127,4 @@ function createConsumerHandler(deps: ConsumerDependencies) {
 }
 
 export type { ConsumerDependencies };
-export { createConsumerHandler, createProcessor, shardIdOf, toStreamRecords };
+export { createConsumerHandler, createDecoding, createProcessor, shardIdOf, toStreamRecords };

@@ -1,0 +1,8 @@
+export { ProducerError, RecordsRejectedError } from './errors.js';
+export {
+  type Accepted,
+  Producer,
+  type ProducerOptions,
+  type ProducerRecord,
+  type ProducerStats,
+} from './producer.js';

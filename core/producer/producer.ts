@@ -1,0 +1,262 @@
+import { PutRecordsCommand, type PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
+import { ProducerError, RecordsRejectedError } from './errors.js';
+
+/** PutRecords limits: 500 records and 5 MiB per request (partition keys count towards the bytes). */
+const MAX_RECORDS_PER_REQUEST = 500;
+const MAX_BYTES_PER_REQUEST = 5 * 1024 * 1024;
+
+/** Errors after which the same request may succeed later. */
+const RETRYABLE_ERRORS = new Set([
+  'ProvisionedThroughputExceededException',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'ThrottlingException',
+  'LimitExceededException',
+  'KMSThrottlingException',
+]);
+
+interface ProducerRecord {
+  /** The aggregate id: one aggregate always lands in one shard, in order. */
+  readonly partitionKey: string;
+  readonly data: Uint8Array;
+  readonly explicitHashKey?: string;
+}
+
+/** Where an accepted record landed. */
+interface Accepted {
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+}
+
+interface ProducerStats {
+  /** PutRecords requests sent. */
+  requests: number;
+  accepted: number;
+  /** Entries retried after a throttle or internal failure. */
+  retries: number;
+  /** Records waiting, in flight or held back behind an earlier record of their aggregate. */
+  pending: number;
+}
+
+interface ProducerOptions {
+  /** A KinesisClient, or anything that answers PutRecords like one. */
+  readonly kinesis: { send(command: PutRecordsCommand): Promise<PutRecordsCommandOutput> };
+  readonly streamName: string;
+  /** PutRecords requests in flight at once. @default 4 */
+  readonly maxInFlightRequests?: number;
+  /** @default 500 (the PutRecords limit) */
+  readonly maxRecordsPerRequest?: number;
+  /** First retry delay; doubles per attempt with full jitter. @default 50 */
+  readonly retryBaseDelayMs?: number;
+  /** @default 5000 */
+  readonly retryMaxDelayMs?: number;
+  /** @default Math.random */
+  readonly random?: () => number;
+}
+
+interface Entry {
+  readonly record: ProducerRecord;
+  readonly bytes: number;
+  readonly settle: (result: Accepted | Error) => void;
+  attempts: number;
+}
+
+/**
+ * Publishes change records to Kinesis with PutRecords (DESIGN.md section 9) without ever reordering one
+ * aggregate's records.
+ *
+ * PutRecords can accept a later entry and refuse an earlier one in the same request, and a retry then lands
+ * after it. So at most one record per partition key is in flight at any time: an aggregate's next record is
+ * sent only once the previous one was accepted. Other aggregates fill the request meanwhile. Throttled
+ * entries are retried with jittered exponential backoff; `publish` resolves only when all its records are
+ * accepted, so throttling is backpressure to the caller, never loss.
+ *
+ * @example
+ * ```ts
+ * const producer = new Producer({ kinesis, streamName: 'cdcp-changes' });
+ * await producer.publish([{ partitionKey: 'public.orders#1', data: bytes }]);
+ * ```
+ */
+class Producer {
+  readonly #options: Required<Omit<ProducerOptions, 'kinesis' | 'streamName'>> & ProducerOptions;
+  /** Per partition key, records not yet accepted; the head may be in flight. */
+  readonly #queues = new Map<string, Entry[]>();
+  /** Keys whose head may be sent now, in fair (insertion) order. */
+  readonly #ready = new Set<string>();
+  #inFlight = 0;
+  readonly #stats: ProducerStats = { requests: 0, accepted: 0, retries: 0, pending: 0 };
+  readonly #timers = new Set<NodeJS.Timeout>();
+
+  public constructor(options: ProducerOptions) {
+    const maxRecords = options.maxRecordsPerRequest ?? MAX_RECORDS_PER_REQUEST;
+    if (!Number.isInteger(maxRecords) || maxRecords < 1 || maxRecords > MAX_RECORDS_PER_REQUEST)
+      throw new ProducerError(`maxRecordsPerRequest must be 1..500, received ${maxRecords}`);
+    const inFlight = options.maxInFlightRequests ?? 4;
+    if (!Number.isInteger(inFlight) || inFlight < 1)
+      throw new ProducerError(`maxInFlightRequests must be an integer >= 1, received ${inFlight}`);
+    this.#options = {
+      ...options,
+      maxInFlightRequests: inFlight,
+      maxRecordsPerRequest: maxRecords,
+      retryBaseDelayMs: options.retryBaseDelayMs ?? 50,
+      retryMaxDelayMs: options.retryMaxDelayMs ?? 5000,
+      random: options.random ?? Math.random,
+    };
+  }
+
+  public get stats(): Readonly<ProducerStats> {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Queues records and resolves with where each landed, in input order, once all are accepted. Records of
+   * one partition key are written in the order given, also across calls.
+   */
+  public publish(records: readonly ProducerRecord[]): Promise<Accepted[]> {
+    const all = Promise.all(
+      records.map(
+        (record) =>
+          new Promise<Accepted>((resolve, reject) => {
+            const bytes = record.data.byteLength + Buffer.byteLength(record.partitionKey);
+            const entry: Entry = {
+              record,
+              bytes,
+              attempts: 0,
+              settle: (result) => (result instanceof Error ? reject(result) : resolve(result)),
+            };
+            const queue = this.#queues.get(record.partitionKey);
+            if (queue === undefined) {
+              this.#queues.set(record.partitionKey, [entry]);
+              this.#ready.add(record.partitionKey);
+            } else queue.push(entry);
+            this.#stats.pending++;
+          }),
+      ),
+    );
+    this.#pump();
+    return all;
+  }
+
+  /** Stops retry timers; records still queued are rejected. */
+  public close(): void {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    for (const queue of this.#queues.values())
+      for (const e of queue) e.settle(new ProducerError('producer closed before the record was accepted'));
+    this.#queues.clear();
+    this.#ready.clear();
+  }
+
+  #pump(): void {
+    while (this.#inFlight < this.#options.maxInFlightRequests && this.#ready.size > 0) {
+      const entries: Entry[] = [];
+      let bytes = 0;
+      for (const key of this.#ready) {
+        const head = this.#queues.get(key)![0]!;
+        if (
+          entries.length >= this.#options.maxRecordsPerRequest ||
+          bytes + head.bytes > MAX_BYTES_PER_REQUEST
+        )
+          break;
+        entries.push(head);
+        bytes += head.bytes;
+      }
+      for (const e of entries) this.#ready.delete(e.record.partitionKey);
+      this.#inFlight++;
+      this.#stats.requests++;
+      void this.#send(entries).finally(() => {
+        this.#inFlight--;
+        this.#pump();
+      });
+    }
+  }
+
+  async #send(entries: readonly Entry[]): Promise<void> {
+    let response: PutRecordsCommandOutput;
+    try {
+      response = await this.#options.kinesis.send(
+        new PutRecordsCommand({
+          StreamName: this.#options.streamName,
+          Records: entries.map((e) => ({
+            PartitionKey: e.record.partitionKey,
+            Data: e.record.data,
+            ExplicitHashKey: e.record.explicitHashKey,
+          })),
+        }),
+      );
+    } catch (error) {
+      const name = (error as Error).name;
+      if (RETRYABLE_ERRORS.has(name) || (error as { $retryable?: unknown }).$retryable !== undefined) {
+        for (const e of entries) this.#retry(e);
+        return;
+      }
+      this.#reject(entries, error as Error);
+      return;
+    }
+    const results = response.Records ?? [];
+    const rejected: Entry[] = [];
+    entries.forEach((entry, i) => {
+      const result = results[i];
+      if (result?.ErrorCode === undefined && result?.SequenceNumber !== undefined) {
+        this.#accept(entry, { shardId: result.ShardId ?? '', sequenceNumber: result.SequenceNumber });
+      } else if (result?.ErrorCode === undefined || RETRYABLE_ERRORS.has(result.ErrorCode)) {
+        this.#retry(entry);
+      } else rejected.push(entry);
+    });
+    if (rejected.length > 0)
+      this.#reject(rejected, new Error(`PutRecords refused ${rejected.length} record(s)`));
+  }
+
+  #accept(entry: Entry, accepted: Accepted): void {
+    const key = entry.record.partitionKey;
+    const queue = this.#queues.get(key)!;
+    queue.shift();
+    if (queue.length === 0) this.#queues.delete(key);
+    else this.#ready.add(key);
+    this.#stats.accepted++;
+    this.#stats.pending--;
+    entry.settle(accepted);
+  }
+
+  /** The key stays blocked (its later records held back) until the retried head is accepted. */
+  #retry(entry: Entry): void {
+    entry.attempts++;
+    this.#stats.retries++;
+    const cap = Math.min(
+      this.#options.retryMaxDelayMs,
+      this.#options.retryBaseDelayMs * 2 ** (entry.attempts - 1),
+    );
+    const delay = cap * this.#options.random();
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.#ready.add(entry.record.partitionKey);
+      this.#pump();
+    }, delay);
+    this.#timers.add(timer);
+  }
+
+  /**
+   * A record Kinesis will never take: it and the records held back behind it are rejected together, so no
+   * later change of that aggregate is written without it.
+   */
+  #reject(entries: readonly Entry[], cause: Error): void {
+    for (const entry of entries) {
+      const key = entry.record.partitionKey;
+      const queue = this.#queues.get(key) ?? [];
+      this.#queues.delete(key);
+      this.#ready.delete(key);
+      const error = new RecordsRejectedError(
+        `Kinesis refused the record of partition key ${JSON.stringify(key)} (${entry.bytes} bytes): ${cause.message}; ${queue.length - 1} later record(s) of that key were not sent`,
+        [key],
+        { cause },
+      );
+      for (const e of queue) {
+        this.#stats.pending--;
+        e.settle(error);
+      }
+    }
+  }
+}
+
+export type { Accepted, ProducerOptions, ProducerRecord, ProducerStats };
+export { Producer };

@@ -1,0 +1,92 @@
+/**
+ * `npm start`: the whole pipeline on embedded engines (see `npm start -- --help`).
+ */
+import { ArgsError, parseRunArgs, USAGE } from './run/args.js';
+import { runPipeline } from './run/pipeline.js';
+import { writeRuntimeFile } from './run/runtime-file.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+async function main(): Promise<number> {
+  let args: ReturnType<typeof parseRunArgs>;
+  try {
+    args = parseRunArgs(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof ArgsError) {
+      process.stderr.write(`npm start: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const stop = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: string) => {
+    interrupts++;
+    if (interrupts > 1) {
+      process.stderr.write(`\n${signal} again: stopping now.\n`);
+      process.exit(130);
+    }
+    process.stderr.write(
+      `\n${signal}: finishing in-flight batches and stopping (press Ctrl-C again to force)…\n`,
+    );
+    stop.abort();
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  let removeRuntimeFile: (() => void) | undefined;
+  const summary = await runPipeline({
+    events: args.events,
+    untilDrained: args.untilDrained,
+    shards: args.shards,
+    mapping: { batchSize: args.batchSize, parallelizationFactor: args.parallelization },
+    kinesisEngine: args.kinesisEngine,
+    injectDuplicates: args.injectDuplicates,
+    injectPoison: args.injectPoison,
+    input: args.input,
+    dumpState: args.dumpState,
+    seed: args.seed,
+    aggregates: args.aggregates,
+    rate: args.rate,
+    signal: stop.signal,
+    onReady: ({ endpoints, names, config }) => {
+      removeRuntimeFile = writeRuntimeFile({
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+        endpoints,
+        names,
+        config,
+      });
+      process.stderr.write(
+        `engines ready (${endpoints.kind}: DynamoDB ${endpoints.dynamodb}, Kinesis ${endpoints.kinesisEngine} ${endpoints.kinesis}); stream ${names.streamName}\n`,
+      );
+    },
+  }).finally(() => removeRuntimeFile?.());
+
+  if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else {
+    process.stderr.write(
+      `\n${summary.produced} produced, ${summary.applied} applied, ${summary.duplicatesSkipped} duplicates skipped, ${summary.parked} parked, ${summary.quarantinedAggregates} quarantined aggregates, ${summary.aggregates} aggregates; ${summary.eventsPerSecond} events/s over ${(summary.durationMs / 1000).toFixed(1)} s on ${summary.engine}\n`,
+    );
+    if (summary.verified !== null) process.stderr.write(`verified against the model: ${summary.verified}\n`);
+  }
+  if (summary.differences !== undefined)
+    process.stderr.write(
+      `differences (first ${summary.differences.length}):\n  ${summary.differences.join('\n  ')}\n`,
+    );
+  return summary.verified === false ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      `npm start failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);

@@ -1,0 +1,140 @@
+import { parseArgs } from 'node:util';
+import { type KinesisEngine, parseKinesisEngine } from '../engines/engines.js';
+
+/** The flags of `npm start`. */
+interface RunArgs {
+  readonly events: number | undefined;
+  readonly untilDrained: boolean;
+  readonly shards: number;
+  readonly batchSize: number;
+  readonly parallelization: number;
+  readonly kinesisEngine: KinesisEngine;
+  readonly injectDuplicates: number;
+  readonly injectPoison: number;
+  readonly input: string | undefined;
+  readonly dumpState: string | undefined;
+  readonly json: boolean;
+  readonly seed: number;
+  readonly aggregates: number;
+  readonly rate: number;
+  readonly help: boolean;
+}
+
+const USAGE = `Usage: npm start -- [options]
+
+Runs the whole pipeline on embedded engines: generator → producer → Kinesis → local event source mapping →
+consumer handler → DynamoDB. Runs until Ctrl-C unless --events or --input ends it.
+
+  --events N                produce N events (default: until Ctrl-C, at --rate events/s)
+  --until-drained           exit once every produced event is applied or parked, then verify the state
+                            table against the generator's model (exit 1 on any difference)
+  --shards N                shards of the stream (default 4)
+  --batch-size N            records per handler invocation, 1..10000 (default 100)
+  --parallelization N       ParallelizationFactor, 1..10 (default 1)
+  --kinesis-engine NAME     kinesalite (default) or kinesis-mock
+  --inject-duplicates R     republish a fraction R (0..1) of records: duplicates and late redeliveries
+  --inject-poison N         publish N changes that fail every time, on distinct aggregates
+  --input FILE|-            publish the change events in FILE (JSON Lines, JSON array, or a Lambda Kinesis
+                            event) instead of generating
+  --dump-state FILE|-       write the final state as JSON Lines {"aggregateId","deleted","position","state"}
+  --json                    print the final summary as one JSON line, last on stdout
+  --seed N                  workload seed (default 1)
+  --aggregates N            distinct aggregates of the workload (default 10000)
+  --rate N                  events per second when producing until Ctrl-C (default 2000)
+
+Set LOCALSTACK_ENDPOINT (or AWS_ENDPOINT_URL) to use a running LocalStack instead of embedded engines.`;
+
+class ArgsError extends Error {}
+
+function integer(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ArgsError(
+      `--${name} must be an integer from ${min} to ${max}; received ${JSON.stringify(value)}`,
+    );
+  return n;
+}
+
+function fraction(name: string, value: string | undefined): number {
+  if (value === undefined) return 0;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1)
+    throw new ArgsError(`--${name} must be a number from 0 to 1; received ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** Parses and validates the flags; errors name the flag, the value received and the allowed range. */
+function parseRunArgs(argv: readonly string[]): RunArgs {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      options: {
+        events: { type: 'string' },
+        'until-drained': { type: 'boolean' },
+        shards: { type: 'string' },
+        'batch-size': { type: 'string' },
+        parallelization: { type: 'string' },
+        'kinesis-engine': { type: 'string' },
+        'inject-duplicates': { type: 'string' },
+        'inject-poison': { type: 'string' },
+        input: { type: 'string' },
+        'dump-state': { type: 'string' },
+        json: { type: 'boolean' },
+        seed: { type: 'string' },
+        aggregates: { type: 'string' },
+        rate: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    throw new ArgsError(`${(error as Error).message}. Run \`npm start -- --help\` for the options.`);
+  }
+  const str = (k: string) => values[k] as string | undefined;
+  let kinesisEngine: KinesisEngine;
+  try {
+    kinesisEngine = parseKinesisEngine(str('kinesis-engine') ?? 'kinesalite');
+  } catch (error) {
+    throw new ArgsError((error as Error).message);
+  }
+  const events =
+    str('events') === undefined ? undefined : integer('events', str('events'), 0, 0, 100_000_000);
+  const untilDrained = values['until-drained'] === true;
+  if (untilDrained && events === undefined && str('input') === undefined)
+    throw new ArgsError(
+      '--until-drained needs --events N or --input FILE (a run without an end never drains)',
+    );
+  const injectPoison = integer('inject-poison', str('inject-poison'), 0, 0, 100_000);
+  if (str('input') !== undefined && (injectPoison > 0 || str('events') !== undefined))
+    throw new ArgsError(
+      '--input publishes the file as it is; it cannot be combined with --events or --inject-poison',
+    );
+  return {
+    events,
+    untilDrained,
+    shards: integer('shards', str('shards'), 4, 1, 100),
+    batchSize: integer('batch-size', str('batch-size'), 100, 1, 10_000),
+    parallelization: integer('parallelization', str('parallelization'), 1, 1, 10),
+    kinesisEngine,
+    injectDuplicates: fraction('inject-duplicates', str('inject-duplicates')),
+    injectPoison,
+    input: str('input'),
+    dumpState: str('dump-state'),
+    json: values.json === true,
+    seed: integer('seed', str('seed'), 1, 0, 2 ** 31),
+    aggregates: integer('aggregates', str('aggregates'), 10_000, 1, 10_000_000),
+    rate: integer('rate', str('rate'), 2000, 1, 1_000_000),
+    help: values.help === true,
+  };
+}
+
+export type { RunArgs };
+export { ArgsError, parseRunArgs, USAGE };

@@ -1,0 +1,347 @@
+import { writeFile } from 'node:fs/promises';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { type Config, type ConfigInput, parseConfig } from '../../core/config/schema.js';
+import { METRICS } from '../../core/constants.js';
+import type { RecordOrigin } from '../../core/events/change.js';
+import { compareSequenceNumbers } from '../../core/events/position.js';
+import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
+import { type Accepted, Producer } from '../../core/producer/producer.js';
+import { ParkedStore } from '../../core/state/parked-store.js';
+import { createConsumerHandler, createDecoding } from '../../functions/consumer/create-handler.js';
+import { localClients } from '../clients.js';
+import { type Endpoints, type KinesisEngine, startEngines } from '../engines/engines.js';
+import { CheckpointStore } from '../esm/checkpoints.js';
+import { LocalEventSourceMapping } from '../esm/event-source-mapping.js';
+import type { MappingSettings } from '../esm/settings.js';
+import { provision, type ResourceNames, resourceNames } from '../provision.js';
+import { WORKLOAD_TABLES, WorkloadGenerator } from '../workload/generator.js';
+import { ExpectedModel } from '../workload/model.js';
+import { readInput } from './input-source.js';
+import { ProgressReporter, type ProgressSnapshot } from './progress.js';
+import { type StateRow, scanState } from './state-scan.js';
+import { type Verification, verifyAgainstModel } from './verify.js';
+
+interface PipelineOptions {
+  /** Events to produce; undefined = until stopped. */
+  readonly events?: number;
+  readonly untilDrained?: boolean;
+  readonly shards?: number;
+  readonly mapping?: Partial<MappingSettings>;
+  readonly kinesisEngine?: KinesisEngine;
+  /** Fraction of records republished later (duplicates and late redeliveries). */
+  readonly injectDuplicates?: number;
+  /** Poison changes, each on a distinct aggregate. */
+  readonly injectPoison?: number;
+  /** Publish the change events of this file (or `-` for stdin) instead of generating. */
+  readonly input?: string;
+  /** Write the final state as JSON Lines here. */
+  readonly dumpState?: string;
+  readonly seed?: number;
+  readonly aggregates?: number;
+  /** Events per second when producing until stopped. @default 2000 */
+  readonly rate?: number;
+  readonly config?: ConfigInput;
+  /** Resource name prefix. @default 'cdcp-local' */
+  readonly prefix?: string;
+  /** Use these engines instead of starting embedded ones (tests, benchmarks). */
+  readonly endpoints?: Endpoints;
+  /** Show live progress on stderr. @default true */
+  readonly progress?: boolean;
+  readonly signal?: AbortSignal;
+  /** Called once the tables and stream exist (the CLI writes its runtime file here). */
+  readonly onReady?: (info: { endpoints: Endpoints; names: ResourceNames; config: Config }) => void;
+  /** Give up waiting for the drain after this long. @default 600_000 */
+  readonly drainTimeoutMs?: number;
+}
+
+interface PipelineSummary {
+  readonly produced: number;
+  readonly applied: number;
+  readonly duplicatesSkipped: number;
+  readonly parked: number;
+  readonly quarantinedAggregates: number;
+  readonly aggregates: number;
+  /** null when the run was not verified (no --until-drained, or stopped early). */
+  readonly verified: boolean | null;
+  readonly eventsPerSecond: number;
+  readonly durationMs: number;
+  readonly engine: string;
+  readonly differences?: readonly string[];
+}
+
+/** The source of records: the workload generator, or an input file with a model derived from it. */
+interface Source {
+  readonly total: number | undefined;
+  next(): { partitionKey: string; data: Buffer; afterAccepted?: (a: Accepted) => void } | undefined;
+  readonly model: ExpectedModel;
+}
+
+function generatorSource(options: PipelineOptions): Source {
+  const generator = new WorkloadGenerator({
+    seed: options.seed,
+    aggregates: options.aggregates,
+    poison: options.injectPoison,
+    poisonWithin: options.events === undefined ? undefined : Math.floor(options.events * 0.8),
+  });
+  return {
+    total: options.events,
+    model: generator.model,
+    next: () => {
+      if (options.events !== undefined && generator.produced >= options.events) return undefined;
+      const event = generator.next();
+      return { partitionKey: event.partitionKey, data: event.data };
+    },
+  };
+}
+
+/**
+ * Input files carry no model: decode each record as the consumer will (after it is accepted, so formats that
+ * fall back to the Kinesis sequence number get their real position) and fold the changes in source order.
+ */
+function inputSource(path: string, config: Config): Source {
+  const records = readInput(path);
+  const { registry, context } = createDecoding(config);
+  const model = new ExpectedModel();
+  let index = 0;
+  const originOf = (partitionKey: string, accepted?: Accepted): RecordOrigin => ({
+    shardId: accepted?.shardId ?? 'shardId-000000000000',
+    sequenceNumber: accepted?.sequenceNumber ?? '0',
+    subSequenceNumber: 0,
+    partitionKey,
+    approximateArrivalTimestamp: Date.now() / 1000,
+  });
+  return {
+    total: records.length,
+    model,
+    next: () => {
+      const record = records[index++];
+      if (record === undefined) return undefined;
+      let partitionKey = record.partitionKey;
+      if (partitionKey === undefined) {
+        try {
+          partitionKey = registry.decode(record.data, originOf('input'), context).changes[0]?.aggregateId;
+        } catch {
+          // Bad input: published under its own key, and the consumer parks it.
+        }
+        partitionKey ??= `input-${index}`;
+      }
+      const key = partitionKey;
+      return {
+        partitionKey: key,
+        data: record.data,
+        afterAccepted: (accepted) => {
+          try {
+            for (const change of registry.decode(record.data, originOf(key, accepted), context).changes)
+              model.apply(change);
+          } catch {
+            // Parked by the consumer as bad input.
+          }
+        },
+      };
+    },
+  };
+}
+
+/**
+ * The whole local pipeline in one process: embedded engines, tables and stream, the workload generator (or an
+ * input file), the producer, the local event source mapping and the consumer handler; then, with
+ * `untilDrained`, verification of the state table against the model.
+ */
+async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
+  const started = Date.now();
+  // The local runtime keeps metrics off (EMF would flood stdout) and logs only errors, on stderr.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  const engines =
+    options.endpoints === undefined
+      ? await startEngines({ kinesisEngine: options.kinesisEngine })
+      : undefined;
+  const endpoints = options.endpoints ?? engines!.endpoints;
+  const clients = localClients(endpoints);
+  const progressOn = options.progress ?? true;
+  let reporter: ProgressReporter | undefined;
+  let mapping: LocalEventSourceMapping | undefined;
+  let producer: Producer | undefined;
+  try {
+    const names = resourceNames(options.prefix ?? 'cdcp-local');
+    const { streamArn } = await provision(clients, names, { shardCount: options.shards ?? 4 });
+    const poison = options.injectPoison ?? 0;
+    const config = parseConfig({
+      ...options.config,
+      processing: {
+        ...options.config?.processing,
+        faultInjection: poison > 0 || options.config?.processing?.faultInjection,
+      },
+      tables: { ...WORKLOAD_TABLES, ...options.config?.tables },
+    });
+    options.onReady?.({ endpoints, names, config });
+
+    const totals: BatchStats = emptyStats();
+    const parkedStore = new ParkedStore({ client: clients.dynamodb, tableName: names.parkedTable });
+    const handler = createConsumerHandler({
+      dynamodb: clients.dynamodb,
+      stateTable: names.stateTable,
+      parkedTable: names.parkedTable,
+      config,
+      logger: new Logger({
+        serviceName: METRICS.service,
+        logLevel: (process.env.LOG_LEVEL as 'ERROR' | undefined) ?? 'CRITICAL',
+      }),
+      metrics: new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service }),
+      onBatch: ({ stats }) => {
+        for (const key of Object.keys(totals) as (keyof BatchStats)[]) totals[key] += stats[key];
+      },
+    });
+    mapping = new LocalEventSourceMapping({
+      kinesis: clients.kinesis,
+      streamName: names.streamName,
+      streamArn,
+      handler,
+      checkpoints: new CheckpointStore({
+        client: clients.dynamodb,
+        tableName: names.coordinationTable,
+        streamName: names.streamName,
+      }),
+      parkedStore,
+      settings: options.mapping,
+      owner: `local-${process.pid}`,
+      onError: (error, shardId) => {
+        if (process.env.LOG_LEVEL !== undefined)
+          process.stderr.write(`mapping ${shardId}: ${error.message}\n`);
+      },
+    });
+    mapping.start();
+    producer = new Producer({
+      kinesis: clients.kinesis,
+      streamName: names.streamName,
+      maxInFlightRequests: 8,
+    });
+
+    const source =
+      options.input === undefined ? generatorSource(options) : inputSource(options.input, config);
+    let produced = 0;
+    const tips = new Map<string, string>();
+    const snapshot = (phase: string) => (): ProgressSnapshot => ({
+      produced,
+      target: source.total,
+      applied: totals.applied,
+      duplicates: totals.duplicates,
+      parked: totals.parked,
+      processed: totals.records,
+      lagMs: Math.max(0, ...mapping!.progress().map((p) => p.lagMs)),
+      phase,
+    });
+    let phase = 'producing';
+    if (progressOn) {
+      reporter = new ProgressReporter({ snapshot: () => snapshot(phase)() });
+      reporter.start();
+    }
+
+    // Produce with backpressure: at most `window` records waiting in the producer.
+    const window = 20_000;
+    const rate =
+      options.events === undefined && options.input === undefined ? (options.rate ?? 2000) : undefined;
+    const duplicates = options.injectDuplicates ?? 0;
+    const recent: { partitionKey: string; data: Buffer }[] = [];
+    const random = Math.random;
+    const inflight = new Set<Promise<unknown>>();
+    const track = (record: { partitionKey: string; data: Buffer; afterAccepted?: (a: Accepted) => void }) => {
+      produced++;
+      const p = producer!
+        .publish([{ partitionKey: record.partitionKey, data: record.data }])
+        .then(([accepted]) => {
+          const tip = tips.get(accepted!.shardId);
+          if (tip === undefined || compareSequenceNumbers(accepted!.sequenceNumber, tip) > 0)
+            tips.set(accepted!.shardId, accepted!.sequenceNumber);
+          record.afterAccepted?.(accepted!);
+        });
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+    };
+    const producedAt = Date.now();
+    for (;;) {
+      if (options.signal?.aborted) break;
+      const record = source.next();
+      if (record === undefined) break;
+      track(record);
+      if (duplicates > 0) {
+        recent.push({ partitionKey: record.partitionKey, data: record.data });
+        if (recent.length > 5000) recent.splice(0, recent.length - 5000);
+        // A redelivery of a recent record: soon (a plain duplicate) or much later (a late, older duplicate).
+        if (random() < duplicates) track(recent[Math.floor(random() * recent.length)]!);
+      }
+      if (producer.stats.pending >= window) await Promise.race(inflight);
+      if (rate !== undefined) {
+        const due = producedAt + (produced / rate) * 1000;
+        if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      }
+    }
+    await Promise.all(inflight);
+
+    let verification: Verification | undefined;
+    if (options.untilDrained && !options.signal?.aborted) {
+      phase = 'draining';
+      const deadline = Date.now() + (options.drainTimeoutMs ?? 600_000);
+      const drained = () => {
+        const progress = new Map(mapping!.progress().map((p) => [p.shardId, p.checkpoint]));
+        return [...tips].every(([shard, tip]) => {
+          const cp = progress.get(shard);
+          return cp !== undefined && compareSequenceNumbers(cp, tip) >= 0;
+        });
+      };
+      while (!drained() && !options.signal?.aborted) {
+        if (Date.now() > deadline)
+          throw new Error(`the run did not drain within ${options.drainTimeoutMs ?? 600_000} ms`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const durationMs = Date.now() - started;
+    const processingMs = Math.max(1, Date.now() - producedAt);
+    const drainedOk = options.untilDrained === true && !options.signal?.aborted;
+    await mapping.stop();
+    reporter?.stop();
+    reporter = undefined;
+
+    const state = await scanState(clients.dynamodb, names.stateTable);
+    const parked = await parkedStore.scanAll();
+    if (drainedOk) verification = verifyAgainstModel(source.model, state, parked);
+    if (options.dumpState !== undefined) await dumpState(options.dumpState, state);
+    return {
+      produced,
+      applied: totals.applied,
+      duplicatesSkipped: totals.duplicates,
+      parked: parked.length,
+      quarantinedAggregates: [...state.values()].filter((s) => s.quarantined).length,
+      aggregates: state.size,
+      verified: verification?.verified ?? null,
+      eventsPerSecond: Math.round((produced / processingMs) * 1000),
+      durationMs,
+      engine: endpoints.kinesisEngine,
+      ...(verification !== undefined && !verification.verified
+        ? { differences: verification.differences }
+        : {}),
+    };
+  } finally {
+    reporter?.stop();
+    producer?.close();
+    await mapping?.stop();
+    clients.destroy();
+    await engines?.stop();
+  }
+}
+
+/** `--dump-state`: one JSON line per aggregate, sorted by id. */
+async function dumpState(path: string, state: ReadonlyMap<string, StateRow>): Promise<void> {
+  const lines = [...state.values()]
+    .sort((a, b) => (a.aggregateId < b.aggregateId ? -1 : 1))
+    .map(
+      (r) =>
+        `${JSON.stringify({ aggregateId: r.aggregateId, deleted: r.deleted, position: r.position, state: r.state })}\n`,
+    )
+    .join('');
+  if (path === '-') process.stdout.write(lines);
+  else await writeFile(path, lines);
+}
+
+export type { PipelineOptions, PipelineSummary };
+export { runPipeline };

@@ -1,0 +1,80 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { ParkedItem } from '../../core/state/parked-item.js';
+import type { ExpectedModel } from '../workload/model.js';
+import type { StateRow } from './state-scan.js';
+
+interface Verification {
+  readonly verified: boolean;
+  readonly checkedAggregates: number;
+  readonly quarantinedAggregates: number;
+  /** The first differences found, each a sentence naming the aggregate, expected and actual. */
+  readonly differences: readonly string[];
+  readonly differenceCount: number;
+}
+
+const MAX_REPORTED = 20;
+
+/**
+ * Compares the state table and the parked store with the model: every aggregate's state, tombstone and
+ * position; quarantined aggregates stopped at the change before their poison, with the poison and every later
+ * change parked in source order; and nothing in the table the model does not know.
+ */
+function verifyAgainstModel(
+  model: ExpectedModel,
+  state: ReadonlyMap<string, StateRow>,
+  parked: readonly ParkedItem[],
+): Verification {
+  const differences: string[] = [];
+  let count = 0;
+  const report = (message: string) => {
+    count++;
+    if (differences.length < MAX_REPORTED) differences.push(message);
+  };
+  const parkedByAggregate = new Map<string, string[]>();
+  for (const item of parked) {
+    if (item.aggregateId === undefined || item.change === undefined) continue;
+    const list = parkedByAggregate.get(item.aggregateId) ?? [];
+    list.push(item.change.position);
+    parkedByAggregate.set(item.aggregateId, list);
+  }
+  let quarantined = 0;
+  for (const expected of model.aggregates()) {
+    const actual = state.get(expected.aggregateId);
+    if (actual === undefined) {
+      report(
+        `${expected.aggregateId}: missing from the state table (expected position ${expected.position})`,
+      );
+      continue;
+    }
+    if (actual.position !== expected.position)
+      report(`${expected.aggregateId}: position ${actual.position}, expected ${expected.position}`);
+    if (actual.deleted !== expected.deleted)
+      report(`${expected.aggregateId}: deleted=${actual.deleted}, expected deleted=${expected.deleted}`);
+    else if (!expected.deleted && !isDeepStrictEqual(actual.state, expected.state))
+      report(
+        `${expected.aggregateId}: state ${JSON.stringify(actual.state)}, expected ${JSON.stringify(expected.state)}`,
+      );
+    if (actual.quarantined !== expected.quarantined)
+      report(`${expected.aggregateId}: quarantined=${actual.quarantined}, expected ${expected.quarantined}`);
+    if (expected.quarantined) quarantined++;
+    // Duplicates may be parked more than once; what must hold is the set of positions, in order.
+    const positions = [...new Set(parkedByAggregate.get(expected.aggregateId) ?? [])].sort();
+    const wanted = [...new Set(expected.parkedPositions)].sort();
+    if (!isDeepStrictEqual(positions, wanted))
+      report(
+        `${expected.aggregateId}: parked positions [${positions.join(', ')}], expected [${wanted.join(', ')}]`,
+      );
+  }
+  for (const id of state.keys())
+    if (model.get(id) === undefined) report(`${id}: in the state table but never produced`);
+  return {
+    verified: count === 0,
+    checkedAggregates: model.size,
+    quarantinedAggregates: quarantined,
+    differences,
+    differenceCount: count,
+  };
+}
+
+export type { Verification };
+export { verifyAgainstModel };
