@@ -1,0 +1,53 @@
+/**
+ * Keys of the coordination table's items (DESIGN.md section 5). One table holds every kind of item; the
+ * partition key says which kind.
+ */
+
+/** Primary key of one coordination item. */
+interface ItemKey {
+  readonly pk: string;
+  readonly sk: string;
+}
+
+const INSTANCE_PK = 'INSTANCE';
+const LEADER_PK = 'LEADER';
+const LOCK_PK_PREFIX = 'LOCK#';
+const LOCK_SK = 'LOCK';
+const SHARD_LEASE_PK_PREFIX = 'LEASE#';
+
+/** One running consumer instance. */
+function instanceKey(instanceId: string): ItemKey {
+  return { pk: INSTANCE_PK, sk: instanceId };
+}
+
+/** A named lock. */
+function lockKey(name: string): ItemKey {
+  return { pk: `${LOCK_PK_PREFIX}${name}`, sk: LOCK_SK };
+}
+
+/** Leadership of one role (cluster manager, lease assigner). */
+function leaderKey(role: string): ItemKey {
+  return { pk: LEADER_PK, sk: role };
+}
+
+/** Ownership of one shard of a stream (local workers; issue 7). */
+function shardLeaseKey(streamName: string, shardId: string): ItemKey {
+  return { pk: `${SHARD_LEASE_PK_PREFIX}${streamName}`, sk: shardId };
+}
+
+/** `pk/sk`, for messages and maps. */
+function keyString(key: ItemKey): string {
+  return `${key.pk}/${key.sk}`;
+}
+
+export type { ItemKey };
+export {
+  INSTANCE_PK,
+  instanceKey,
+  keyString,
+  LEADER_PK,
+  leaderKey,
+  lockKey,
+  SHARD_LEASE_PK_PREFIX,
+  shardLeaseKey,
+};

@@ -1,0 +1,139 @@
+import type { ItemKey } from './keys.js';
+import type {
+  HotKey,
+  InstanceKind,
+  InstanceLoad,
+  InstanceRecord,
+  LeaseRecord,
+  LeaseRenewal,
+} from './records.js';
+
+/**
+ * Outcome of a conditional lease write. Losing is a return value: `current` is the item that made the
+ * condition fail (DynamoDB's `ALL_OLD`), so the loser learns who won.
+ */
+type LeaseWriteResult =
+  | { readonly ok: true; readonly record: LeaseRecord }
+  | { readonly ok: false; readonly current: LeaseRecord | undefined };
+
+/** Every write of a holder carries a fresh `version` token and the writer's wall clock (information only). */
+interface VersionedWrite {
+  /**
+   * New record version. A retried request carries the same token, so a write whose response was lost is
+   * recognised on retry (the stored version equals the token) and is not applied twice.
+   */
+  readonly version: string;
+  readonly wallMs: number;
+}
+
+interface CreateLeaseRequest {
+  readonly leaseDurationMs: number;
+  readonly renewal: LeaseRenewal;
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly version: string;
+}
+
+interface GrantLeaseRequest extends VersionedWrite {
+  readonly owner: string;
+  readonly leaseDurationMs: number;
+  readonly renewal: LeaseRenewal;
+  /**
+   * `free`: only if nobody holds the lease (absent or released).
+   * `version`: only if the record still has the version the caller judged expired (take-over).
+   */
+  readonly expect: { readonly free: true } | { readonly version: string };
+}
+
+interface HolderWrite extends VersionedWrite {
+  readonly owner: string;
+  readonly fence: number;
+}
+
+interface RenewLeaseRequest extends HolderWrite {
+  /** Replaces the lease's data (a checkpoint) in the same fenced write. */
+  readonly data?: Readonly<Record<string, unknown>>;
+}
+
+interface HandOffLeaseRequest extends HolderWrite {
+  readonly to: string;
+}
+
+/**
+ * Lease items of the coordination table. Every write is conditional; see `conditions.ts` for the race each
+ * condition prevents. Implementations: {@link DynamoDbCoordinationStore}, {@link InMemoryCoordinationStore}.
+ */
+interface LeaseStore {
+  /** Strongly consistent read. */
+  getLease(key: ItemKey): Promise<LeaseRecord | undefined>;
+  /** Every lease under one partition key (the shard leases of one stream), strongly consistent. */
+  listLeases(pk: string): Promise<LeaseRecord[]>;
+  /** Creates a free lease with data; fails if the item exists. */
+  createLease(key: ItemKey, request: CreateLeaseRequest): Promise<LeaseWriteResult>;
+  /** Grants the lease to `owner` and adds one to the fence. */
+  grantLease(key: ItemKey, request: GrantLeaseRequest): Promise<LeaseWriteResult>;
+  /** New version (and optionally data) if the caller still holds this grant. */
+  renewLease(key: ItemKey, request: RenewLeaseRequest): Promise<LeaseWriteResult>;
+  /** Frees the lease (keeping its fence) if the caller still holds this grant. */
+  releaseLease(key: ItemKey, request: HolderWrite): Promise<LeaseWriteResult>;
+  /** Grants the lease to `to` with a new fence, in one write, if the caller still holds this grant. */
+  handOffLease(key: ItemKey, request: HandOffLeaseRequest): Promise<LeaseWriteResult>;
+  /** Records that an assigner wants grant `fence` handed to `to`; changes neither owner, fence nor version. */
+  requestHandOff(
+    key: ItemKey,
+    request: { readonly fence: number; readonly to: string },
+  ): Promise<LeaseWriteResult>;
+}
+
+interface RegisterInstanceRequest {
+  readonly instanceId: string;
+  readonly kind: InstanceKind;
+  readonly incarnation: string;
+  readonly wallMs: number;
+  readonly load: InstanceLoad;
+  readonly configVersion: string | undefined;
+  readonly ttlEpochSeconds: number;
+}
+
+interface HeartbeatInstanceRequest {
+  readonly wallMs: number;
+  readonly load: InstanceLoad;
+  readonly configVersion: string | undefined;
+  readonly hotKeys: readonly HotKey[];
+  readonly ttlEpochSeconds: number;
+}
+
+/** Instance items of the coordination table. */
+interface InstanceStore {
+  getInstance(instanceId: string): Promise<InstanceRecord | undefined>;
+  /** Every instance item, live or not (liveness is the observer's judgement), strongly consistent. */
+  listInstances(): Promise<InstanceRecord[]>;
+  /** `false` if an instance with this id is registered already (another incarnation). */
+  registerInstance(request: RegisterInstanceRequest): Promise<boolean>;
+  /** Adds one to the counter; `undefined` if the instance is not registered (removed as dead, or never). */
+  heartbeatInstance(
+    instanceId: string,
+    request: HeartbeatInstanceRequest,
+  ): Promise<InstanceRecord | undefined>;
+  /** Graceful exit; idempotent. */
+  deregisterInstance(instanceId: string): Promise<void>;
+  /** Deletes an instance judged dead, only if its counter is still `heartbeat`; `false` if it moved. */
+  removeInstance(instanceId: string, expected: { readonly heartbeat: number }): Promise<boolean>;
+}
+
+/** The whole coordination table. */
+interface CoordinationStore extends LeaseStore, InstanceStore {}
+
+export type {
+  CoordinationStore,
+  CreateLeaseRequest,
+  GrantLeaseRequest,
+  HandOffLeaseRequest,
+  HeartbeatInstanceRequest,
+  HolderWrite,
+  InstanceStore,
+  LeaseStore,
+  LeaseWriteResult,
+  RegisterInstanceRequest,
+  RenewLeaseRequest,
+  VersionedWrite,
+};
