@@ -1,6 +1,7 @@
 import type { RecordOrigin } from '../events/change.js';
 import type { DecodeContext } from '../events/decoder.js';
 import { DecodeError } from '../events/errors.js';
+import { deaggregate, type UserRecord } from '../events/kpl.js';
 import { compareSequenceNumbers } from '../events/position.js';
 import { REASON } from '../events/reason-codes.js';
 import type { DecoderRegistry } from '../events/registry.js';
@@ -24,6 +25,8 @@ interface StreamRecord {
   readonly approximateArrivalTimestamp: number;
   readonly shardId: string;
   readonly eventSourceArn: string;
+  /** Set when replaying a parked KPL sub-record, so it keeps its original position. */
+  readonly subSequenceNumber?: number;
 }
 
 /** Counters of one batch; the handler turns them into metrics, the local runtime into progress. */
@@ -82,23 +85,23 @@ function emptyStats(): BatchStats {
   };
 }
 
-function originOf(record: StreamRecord): RecordOrigin {
+function originOf(record: StreamRecord, user: UserRecord): RecordOrigin {
   return {
     shardId: record.shardId,
     sequenceNumber: record.sequenceNumber,
-    subSequenceNumber: 0,
-    partitionKey: record.partitionKey,
+    subSequenceNumber: user.aggregated ? user.subSequenceNumber : (record.subSequenceNumber ?? 0),
+    partitionKey: user.partitionKey,
     approximateArrivalTimestamp: record.approximateArrivalTimestamp,
   };
 }
 
 /** The record as it is parked: its full payload and where it came from. */
-function parkedRecordOf(record: StreamRecord): ParkedRecord {
+function parkedRecordOf(record: StreamRecord, subSequenceNumber = 0, userData?: Uint8Array): ParkedRecord {
   return {
-    data: record.data,
+    data: userData === undefined ? record.data : Buffer.from(userData).toString('base64'),
     partitionKey: record.partitionKey,
     sequenceNumber: record.sequenceNumber,
-    subSequenceNumber: 0,
+    subSequenceNumber,
     shardId: record.shardId,
     approximateArrivalTimestamp: record.approximateArrivalTimestamp,
     eventSourceArn: record.eventSourceArn,
@@ -146,18 +149,31 @@ class BatchProcessor {
     const recordOf = new Map<string, StreamRecord>();
 
     for (const record of records) {
-      const origin = originOf(record);
       recordOf.set(record.sequenceNumber, record);
+      let users: readonly UserRecord[];
       try {
-        const decoded = this.#options.registry.decode(
-          Buffer.from(record.data, 'base64'),
-          origin,
-          this.#options.decodeContext,
-        );
-        if (decoded.tombstone) stats.tombstones++;
-        for (const change of decoded.changes) pending.push({ change, origin });
+        // KPL aggregates arrive as one Kinesis record; each user record keeps its own sub-sequence number.
+        users = deaggregate({
+          data: Buffer.from(record.data, 'base64'),
+          partitionKey: record.partitionKey,
+          sequenceNumber: record.sequenceNumber,
+        }).records;
       } catch (error) {
-        bad.push(this.#badInput(record, error));
+        bad.push(this.#badInput(record, 0, error));
+        continue;
+      }
+      for (const user of users) {
+        const origin = originOf(record, user);
+        try {
+          const decoded = this.#options.registry.decode(user.data, origin, this.#options.decodeContext);
+          if (decoded.tombstone) stats.tombstones++;
+          for (const change of decoded.changes)
+            pending.push({ change, origin, data: user.aggregated ? user.data : undefined });
+        } catch (error) {
+          bad.push(
+            this.#badInput(record, origin.subSequenceNumber, error, user.aggregated ? user.data : undefined),
+          );
+        }
       }
     }
     stats.changes = pending.length;
@@ -178,7 +194,9 @@ class BatchProcessor {
     const payloads: PayloadSource = {
       payloadOf: (item) => {
         const record = recordOf.get(item.origin.sequenceNumber)!;
-        return { data: record.data, eventSourceArn: record.eventSourceArn };
+        // A KPL sub-record is parked as its own payload, so a replay decodes just that change.
+        const data = item.data === undefined ? record.data : Buffer.from(item.data).toString('base64');
+        return { data, eventSourceArn: record.eventSourceArn };
       },
     };
     let prefetched: Map<string, AggregateItem> | undefined;
@@ -248,10 +266,20 @@ class BatchProcessor {
     return { batchItemFailures: [{ itemIdentifier: lowest }], stats };
   }
 
-  #badInput(record: StreamRecord, error: unknown): ParkedItem {
+  #badInput(
+    record: StreamRecord,
+    subSequenceNumber: number,
+    error: unknown,
+    userData?: Uint8Array,
+  ): ParkedItem {
     const code = error instanceof DecodeError ? error.code : REASON.INVALID_ENVELOPE;
     const message = error instanceof Error ? error.message : String(error);
-    return recordParkedItem(parkedRecordOf(record), code, message, new Date(this.#now()));
+    return recordParkedItem(
+      parkedRecordOf(record, subSequenceNumber, userData),
+      code,
+      message,
+      new Date(this.#now()),
+    );
   }
 }
 

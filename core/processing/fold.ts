@@ -7,6 +7,8 @@ import type { ProjectedState, Projection } from './projection.js';
 interface PendingChange {
   readonly change: ChangeEvent;
   readonly origin: RecordOrigin;
+  /** The user record's own bytes when it came inside a KPL aggregate (parked instead of the aggregate). */
+  readonly data?: Uint8Array;
 }
 
 /** State items are limited to 400 KB; leave room for the position and bookkeeping attributes. */

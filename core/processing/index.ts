@@ -30,3 +30,4 @@ export {
   type Projection,
   withFaultInjection,
 } from './projection.js';
+export { ParkedReplayer, type ParkedReplayerOptions, type ReplayOutcome } from './replay.js';

@@ -1,5 +1,6 @@
 import { PutRecordsCommand, type PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
 import { ProducerError, RecordsRejectedError } from './errors.js';
+import { aggregate, aggregatedSize } from './kpl-aggregator.js';
 
 /** PutRecords limits: 500 records and 5 MiB per request (partition keys count towards the bytes). */
 const MAX_RECORDS_PER_REQUEST = 500;
@@ -26,6 +27,8 @@ interface ProducerRecord {
 interface Accepted {
   readonly shardId: string;
   readonly sequenceNumber: string;
+  /** Index within a KPL aggregate; 0 for a record sent on its own. */
+  readonly subSequenceNumber: number;
 }
 
 interface ProducerStats {
@@ -50,9 +53,27 @@ interface ProducerOptions {
   readonly retryBaseDelayMs?: number;
   /** @default 5000 */
   readonly retryMaxDelayMs?: number;
+  /**
+   * Pack up to this many pending records of one partition key into one KPL aggregated record (the consumer
+   * de-aggregates). 1 sends every record on its own. Aggregation is what lets a hot aggregate move faster
+   * than one round trip per change while only one record of it is ever in flight.
+   * @default 1
+   */
+  readonly aggregateMaxRecords?: number;
   /** @default Math.random */
   readonly random?: () => number;
 }
+
+/** One PutRecords entry: a record on its own, or a KPL aggregate of one key's next records. */
+interface Unit {
+  readonly key: string;
+  readonly entries: readonly Entry[];
+  readonly data: Uint8Array;
+  readonly bytes: number;
+}
+
+/** A Kinesis record holds at most 1 MiB, partition key included. */
+const MAX_RECORD_BYTES = 1024 * 1024;
 
 interface Entry {
   readonly record: ProducerRecord;
@@ -101,7 +122,12 @@ class Producer {
       retryBaseDelayMs: options.retryBaseDelayMs ?? 50,
       retryMaxDelayMs: options.retryMaxDelayMs ?? 5000,
       random: options.random ?? Math.random,
+      aggregateMaxRecords: options.aggregateMaxRecords ?? 1,
     };
+    if (!Number.isInteger(this.#options.aggregateMaxRecords) || this.#options.aggregateMaxRecords < 1)
+      throw new ProducerError(
+        `aggregateMaxRecords must be an integer >= 1, received ${options.aggregateMaxRecords}`,
+      );
   }
 
   public get stats(): Readonly<ProducerStats> {
@@ -149,73 +175,98 @@ class Producer {
 
   #pump(): void {
     while (this.#inFlight < this.#options.maxInFlightRequests && this.#ready.size > 0) {
-      const entries: Entry[] = [];
+      const units: Unit[] = [];
       let bytes = 0;
       for (const key of this.#ready) {
-        const head = this.#queues.get(key)![0]!;
-        if (
-          entries.length >= this.#options.maxRecordsPerRequest ||
-          bytes + head.bytes > MAX_BYTES_PER_REQUEST
-        )
+        const unit = this.#unitOf(key);
+        if (units.length >= this.#options.maxRecordsPerRequest || bytes + unit.bytes > MAX_BYTES_PER_REQUEST)
           break;
-        entries.push(head);
-        bytes += head.bytes;
+        units.push(unit);
+        bytes += unit.bytes;
       }
-      for (const e of entries) this.#ready.delete(e.record.partitionKey);
+      for (const u of units) this.#ready.delete(u.key);
       this.#inFlight++;
       this.#stats.requests++;
-      void this.#send(entries).finally(() => {
+      void this.#send(units).finally(() => {
         this.#inFlight--;
         this.#pump();
       });
     }
   }
 
-  async #send(entries: readonly Entry[]): Promise<void> {
+  /** The key's next record, or its next records as one KPL aggregate when aggregation is on. */
+  #unitOf(key: string): Unit {
+    const queue = this.#queues.get(key)!;
+    const head = queue[0]!;
+    const max = Math.min(this.#options.aggregateMaxRecords, queue.length);
+    if (max === 1 || head.record.explicitHashKey !== undefined)
+      return { key, entries: [head], data: head.record.data, bytes: head.bytes };
+    const lengths: number[] = [];
+    let count = 0;
+    while (count < max) {
+      const next = queue[count]!;
+      if (next.record.explicitHashKey !== undefined) break;
+      lengths.push(next.record.data.byteLength);
+      if (aggregatedSize(key, lengths) + Buffer.byteLength(key) > MAX_RECORD_BYTES) {
+        lengths.pop();
+        break;
+      }
+      count++;
+    }
+    if (count <= 1) return { key, entries: [head], data: head.record.data, bytes: head.bytes };
+    const entries = queue.slice(0, count);
+    const data = aggregate(
+      key,
+      entries.map((e) => e.record.data),
+    );
+    return { key, entries, data, bytes: data.byteLength + Buffer.byteLength(key) };
+  }
+
+  async #send(units: readonly Unit[]): Promise<void> {
     let response: PutRecordsCommandOutput;
     try {
       response = await this.#options.kinesis.send(
         new PutRecordsCommand({
           StreamName: this.#options.streamName,
-          Records: entries.map((e) => ({
-            PartitionKey: e.record.partitionKey,
-            Data: e.record.data,
-            ExplicitHashKey: e.record.explicitHashKey,
+          Records: units.map((u) => ({
+            PartitionKey: u.key,
+            Data: u.data,
+            ExplicitHashKey: u.entries.length === 1 ? u.entries[0]!.record.explicitHashKey : undefined,
           })),
         }),
       );
     } catch (error) {
       const name = (error as Error).name;
       if (RETRYABLE_ERRORS.has(name) || (error as { $retryable?: unknown }).$retryable !== undefined) {
-        for (const e of entries) this.#retry(e);
+        for (const u of units) this.#retry(u.entries[0]!);
         return;
       }
-      this.#reject(entries, error as Error);
+      this.#reject(units, error as Error);
       return;
     }
     const results = response.Records ?? [];
-    const rejected: Entry[] = [];
-    entries.forEach((entry, i) => {
+    const rejected: Unit[] = [];
+    units.forEach((unit, i) => {
       const result = results[i];
       if (result?.ErrorCode === undefined && result?.SequenceNumber !== undefined) {
-        this.#accept(entry, { shardId: result.ShardId ?? '', sequenceNumber: result.SequenceNumber });
+        this.#accept(unit, result.ShardId ?? '', result.SequenceNumber);
       } else if (result?.ErrorCode === undefined || RETRYABLE_ERRORS.has(result.ErrorCode)) {
-        this.#retry(entry);
-      } else rejected.push(entry);
+        this.#retry(unit.entries[0]!);
+      } else rejected.push(unit);
     });
     if (rejected.length > 0)
       this.#reject(rejected, new Error(`PutRecords refused ${rejected.length} record(s)`));
   }
 
-  #accept(entry: Entry, accepted: Accepted): void {
-    const key = entry.record.partitionKey;
-    const queue = this.#queues.get(key)!;
-    queue.shift();
-    if (queue.length === 0) this.#queues.delete(key);
-    else this.#ready.add(key);
-    this.#stats.accepted++;
-    this.#stats.pending--;
-    entry.settle(accepted);
+  #accept(unit: Unit, shardId: string, sequenceNumber: string): void {
+    const queue = this.#queues.get(unit.key)!;
+    queue.splice(0, unit.entries.length);
+    if (queue.length === 0) this.#queues.delete(unit.key);
+    else this.#ready.add(unit.key);
+    this.#stats.accepted += unit.entries.length;
+    this.#stats.pending -= unit.entries.length;
+    for (const [subSequenceNumber, entry] of unit.entries.entries())
+      entry.settle({ shardId, sequenceNumber, subSequenceNumber });
   }
 
   /** The key stays blocked (its later records held back) until the retried head is accepted. */
@@ -239,15 +290,14 @@ class Producer {
    * A record Kinesis will never take: it and the records held back behind it are rejected together, so no
    * later change of that aggregate is written without it.
    */
-  #reject(entries: readonly Entry[], cause: Error): void {
-    for (const entry of entries) {
-      const key = entry.record.partitionKey;
-      const queue = this.#queues.get(key) ?? [];
-      this.#queues.delete(key);
-      this.#ready.delete(key);
+  #reject(units: readonly Unit[], cause: Error): void {
+    for (const unit of units) {
+      const queue = this.#queues.get(unit.key) ?? [];
+      this.#queues.delete(unit.key);
+      this.#ready.delete(unit.key);
       const error = new RecordsRejectedError(
-        `Kinesis refused the record of partition key ${JSON.stringify(key)} (${entry.bytes} bytes): ${cause.message}; ${queue.length - 1} later record(s) of that key were not sent`,
-        [key],
+        `Kinesis refused the record of partition key ${JSON.stringify(unit.key)} (${unit.bytes} bytes): ${cause.message}; ${queue.length - unit.entries.length} later record(s) of that key were not sent`,
+        [unit.key],
         { cause },
       );
       for (const e of queue) {

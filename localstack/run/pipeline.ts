@@ -51,6 +51,8 @@ interface PipelineOptions {
   readonly signal?: AbortSignal;
   /** Called once the tables and stream exist (the CLI writes its runtime file here). */
   readonly onReady?: (info: { endpoints: Endpoints; names: ResourceNames; config: Config }) => void;
+  /** KPL aggregation in the producer (records of one aggregate per Kinesis record); 1 turns it off. @default 100 */
+  readonly aggregateMaxRecords?: number;
   /** Give up waiting for the drain after this long. @default 600_000 */
   readonly drainTimeoutMs?: number;
 }
@@ -107,7 +109,7 @@ function inputSource(path: string, config: Config): Source {
   const originOf = (partitionKey: string, accepted?: Accepted): RecordOrigin => ({
     shardId: accepted?.shardId ?? 'shardId-000000000000',
     sequenceNumber: accepted?.sequenceNumber ?? '0',
-    subSequenceNumber: 0,
+    subSequenceNumber: accepted?.subSequenceNumber ?? 0,
     partitionKey,
     approximateArrivalTimestamp: Date.now() / 1000,
   });

@@ -1,0 +1,196 @@
+import { AGGREGATE_PREFIX, BAD_INPUT_PREFIX, type ParkedItem } from '../state/parked-item.js';
+import type { ParkedStore } from '../state/parked-store.js';
+import type { StateStore, WriteGuard } from '../state/state-store.js';
+import type { BatchProcessor } from './batch-processor.js';
+import { ProcessingError } from './errors.js';
+import { foldChanges, type PendingChange } from './fold.js';
+import type { Projection } from './projection.js';
+
+/** What replaying one aggregate (or one bad record) did. */
+interface ReplayOutcome {
+  readonly target: string;
+  /** Parked changes applied now. */
+  readonly replayed: number;
+  /** Parked changes already covered by the state (duplicates), removed. */
+  readonly skipped: number;
+  /** Parked changes still parked (from a change that failed again on). */
+  readonly remaining: number;
+  /** True when the aggregate is no longer quarantined. */
+  readonly lifted: boolean;
+  /** Why the replay stopped early, if it did. */
+  readonly error: string | undefined;
+}
+
+interface ParkedReplayerOptions {
+  readonly stateStore: StateStore;
+  readonly parkedStore: ParkedStore;
+  readonly projection: Projection;
+  /** Re-processes bad-input records (after, say, key columns were configured). */
+  readonly processor?: BatchProcessor;
+  readonly now?: () => number;
+}
+
+const MAX_RACES = 8;
+
+function pendingOf(item: ParkedItem): PendingChange {
+  return {
+    change: item.change!,
+    origin: {
+      shardId: item.record.shardId,
+      sequenceNumber: item.record.sequenceNumber,
+      subSequenceNumber: item.record.subSequenceNumber,
+      partitionKey: item.record.partitionKey,
+      approximateArrivalTimestamp: item.record.approximateArrivalTimestamp,
+    },
+  };
+}
+
+/**
+ * Puts parked changes back through the same fold and conditional write as the consumer, in source order,
+ * and lifts the quarantine once they all apply (`cdcp parked replay`). Safe to run while consumers run: the
+ * lift is conditional on no change having been parked behind the quarantine since the replay read the list.
+ *
+ * @example
+ * ```ts
+ * const outcome = await replayer.replayAggregate('public.orders#42');
+ * ```
+ */
+class ParkedReplayer {
+  readonly #o: ParkedReplayerOptions;
+  readonly #now: () => number;
+
+  public constructor(options: ParkedReplayerOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Replays one aggregate's parked changes. */
+  public async replayAggregate(aggregateId: string): Promise<ReplayOutcome> {
+    const { stateStore, parkedStore, projection } = this.#o;
+    for (let race = 0; race < MAX_RACES; race++) {
+      const item = await stateStore.get(aggregateId);
+      const parked = (await parkedStore.listAggregate(aggregateId)).filter((p) => p.change !== undefined);
+      const fold = foldChanges({
+        position: item?.position,
+        state:
+          item === undefined || item.position === undefined
+            ? undefined
+            : { deleted: item.deleted, state: item.state },
+        changes: parked.map(pendingOf),
+        projection,
+      });
+      // Parked changes the fold settled (applied, or covered by the state) leave the store; the failing one
+      // and those after it stay, in order.
+      const settledCount = fold.failure === undefined ? parked.length : fold.failure.index;
+      const finished = parked.slice(0, settledCount);
+      if (fold.failure !== undefined) {
+        const message = `${fold.failure.error.name}: ${fold.failure.error.message}`;
+        if (fold.next !== undefined || item?.quarantine?.position !== fold.failure.item.change.position) {
+          const out = await stateStore.write(
+            aggregateId,
+            {
+              value: fold.next,
+              quarantine: {
+                position: fold.failure.item.change.position,
+                sequenceNumber: fold.failure.item.origin.sequenceNumber,
+                error: message,
+                at: new Date(this.#now()).toISOString(),
+              },
+            },
+            { kind: 'revision', expected: item },
+          );
+          if (!out.committed) continue;
+        }
+        await parkedStore.delete(finished);
+        return {
+          target: aggregateId,
+          replayed: fold.applied.length,
+          skipped: fold.duplicates.length,
+          remaining: parked.length - finished.length,
+          lifted: false,
+          error: message,
+        };
+      }
+      if (item !== undefined && (fold.next !== undefined || item.quarantine !== undefined)) {
+        const guard: WriteGuard =
+          item.quarantine !== undefined && item.lastParkedKey !== undefined
+            ? { kind: 'lift-quarantine', expected: item }
+            : { kind: 'revision', expected: item };
+        const out = await stateStore.write(
+          aggregateId,
+          { value: fold.next, quarantine: null, pendingFailure: null },
+          guard,
+        );
+        if (!out.committed) continue;
+      } else if (item === undefined && fold.next !== undefined) {
+        const out = await stateStore.write(
+          aggregateId,
+          { value: fold.next },
+          { kind: 'revision', expected: undefined },
+        );
+        if (!out.committed) continue;
+      }
+      await parkedStore.delete(finished);
+      return {
+        target: aggregateId,
+        replayed: fold.applied.length,
+        skipped: fold.duplicates.length,
+        remaining: 0,
+        lifted: true,
+        error: undefined,
+      };
+    }
+    throw new ProcessingError(
+      `replay of ${aggregateId}: lost ${MAX_RACES} write races in a row; run it again`,
+    );
+  }
+
+  /**
+   * Re-processes one parked bad-input record through the consumer's normal path; it leaves the parked store
+   * only if it now decodes.
+   */
+  public async replayRecord(item: ParkedItem): Promise<ReplayOutcome> {
+    const processor = this.#o.processor;
+    if (processor === undefined) throw new ProcessingError('replaying bad input needs a processor');
+    const result = await processor.process([
+      {
+        data: item.record.data,
+        partitionKey: item.record.partitionKey,
+        sequenceNumber: item.record.sequenceNumber,
+        approximateArrivalTimestamp: item.record.approximateArrivalTimestamp,
+        shardId: item.record.shardId,
+        eventSourceArn: item.record.eventSourceArn,
+        subSequenceNumber: item.record.subSequenceNumber,
+      },
+    ]);
+    const stillBad = result.stats.badInput > 0;
+    const failed = result.batchItemFailures.length > 0;
+    if (!stillBad && !failed) await this.#o.parkedStore.delete([item]);
+    return {
+      target: `${item.pk}/${item.sk}`,
+      replayed: stillBad || failed ? 0 : result.stats.applied,
+      skipped: stillBad || failed ? 0 : result.stats.duplicates,
+      remaining: stillBad || failed ? 1 : 0,
+      lifted: !stillBad && !failed,
+      error: stillBad ? `still undecodable (${item.reason})` : failed ? 'the change failed again' : undefined,
+    };
+  }
+
+  /** Replays everything parked (or only `aggregateId`): each aggregate in order, then bad-input records. */
+  public async replayAll(filter: { readonly aggregateId?: string } = {}): Promise<ReplayOutcome[]> {
+    if (filter.aggregateId !== undefined) return [await this.replayAggregate(filter.aggregateId)];
+    const items = await this.#o.parkedStore.scanAll();
+    const aggregates = [
+      ...new Set(items.filter((i) => i.pk.startsWith(AGGREGATE_PREFIX)).map((i) => i.aggregateId!)),
+    ];
+    const outcomes: ReplayOutcome[] = [];
+    for (const id of aggregates.sort()) outcomes.push(await this.replayAggregate(id));
+    if (this.#o.processor !== undefined)
+      for (const item of items.filter((i) => i.pk.startsWith(BAD_INPUT_PREFIX)))
+        outcomes.push(await this.replayRecord(item));
+    return outcomes;
+  }
+}
+
+export type { ParkedReplayerOptions, ReplayOutcome };
+export { ParkedReplayer };

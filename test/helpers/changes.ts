@@ -1,0 +1,63 @@
+import type { ChangeEvent, RecordOrigin } from '../../core/events/change.js';
+import { postgresPosition } from '../../core/events/position.js';
+import type { PendingChange } from '../../core/processing/fold.js';
+
+/** A Postgres-style change of `public.orders#<id>` at LSN `lsn`. */
+function orderChange(
+  id: number,
+  lsn: number,
+  op: ChangeEvent['op'] = 'update',
+  after: Record<string, unknown> | null = op === 'delete' ? null : { id, status: `s${lsn}` },
+): ChangeEvent {
+  return {
+    format: 'debezium',
+    table: 'public.orders',
+    aggregateId: `public.orders#${id}`,
+    op,
+    position: postgresPosition(lsn, lsn - 1),
+    before: op === 'create' ? null : { id },
+    after,
+    ts: 1_700_000_000_000 + lsn,
+    txId: String(lsn),
+  };
+}
+
+function origin(sequenceNumber: string, partitionKey = 'k'): RecordOrigin {
+  return {
+    shardId: 'shardId-000000000000',
+    sequenceNumber,
+    subSequenceNumber: 0,
+    partitionKey,
+    approximateArrivalTimestamp: 1,
+  };
+}
+
+function pending(change: ChangeEvent, sequenceNumber: string): PendingChange {
+  return { change, origin: origin(sequenceNumber, change.aggregateId) };
+}
+
+/** The Debezium Postgres envelope the change decodes from. */
+function debeziumEnvelope(change: ChangeEvent, lsn: number): Record<string, unknown> {
+  const [schema, table] = change.table.split('.');
+  return {
+    before: change.before,
+    after: change.after,
+    source: {
+      version: '2.7.3.Final',
+      connector: 'postgresql',
+      name: 'dbserver1',
+      ts_ms: change.ts,
+      snapshot: 'false',
+      db: 'inventory',
+      sequence: JSON.stringify([String(lsn - 1), String(lsn)]),
+      schema,
+      table,
+      txId: lsn,
+      lsn,
+    },
+    op: { create: 'c', update: 'u', delete: 'd', read: 'r' }[change.op],
+    ts_ms: change.ts,
+  };
+}
+
+export { debeziumEnvelope, orderChange, origin, pending };

@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { foldChanges } from '../../../core/processing/fold.js';
+import { groupByAggregate } from '../../../core/processing/group.js';
+import {
+  FAULT_INJECTION_COLUMN,
+  mirrorProjection,
+  type Projection,
+  withFaultInjection,
+} from '../../../core/processing/projection.js';
+import { orderChange, pending } from '../../helpers/changes.js';
+
+describe('Function: foldChanges', () => {
+  it('applies changes in order and ends at the last position and image', () => {
+    const changes = [pending(orderChange(1, 10, 'create'), '1'), pending(orderChange(1, 20), '2')];
+    const result = foldChanges({
+      position: undefined,
+      state: undefined,
+      changes,
+      projection: mirrorProjection,
+    });
+    expect(result.applied).toHaveLength(2);
+    expect(result.duplicates).toHaveLength(0);
+    expect(result.next).toEqual({
+      table: 'public.orders',
+      position: changes[1]!.change.position,
+      deleted: false,
+      state: { id: 1, status: 's20' },
+    });
+  });
+
+  it('skips changes at or below the stored position as duplicates', () => {
+    const stored = orderChange(1, 20).position;
+    const changes = [
+      pending(orderChange(1, 10), '1'),
+      pending(orderChange(1, 20), '2'),
+      pending(orderChange(1, 30), '3'),
+    ];
+    const result = foldChanges({
+      position: stored,
+      state: { deleted: false, state: { id: 1 } },
+      changes,
+      projection: mirrorProjection,
+    });
+    expect(result.duplicates.map((c) => c.origin.sequenceNumber)).toEqual(['1', '2']);
+    expect(result.applied.map((c) => c.origin.sequenceNumber)).toEqual(['3']);
+  });
+
+  it('skips an in-batch change that is not newer than the one before it (redelivered or out of order)', () => {
+    const changes = [
+      pending(orderChange(1, 30), '1'),
+      pending(orderChange(1, 20), '2'),
+      pending(orderChange(1, 30), '3'),
+    ];
+    const result = foldChanges({
+      position: undefined,
+      state: undefined,
+      changes,
+      projection: mirrorProjection,
+    });
+    expect(result.applied.map((c) => c.origin.sequenceNumber)).toEqual(['1']);
+    expect(result.duplicates.map((c) => c.origin.sequenceNumber)).toEqual(['2', '3']);
+  });
+
+  it('leaves a tombstone for a delete and keeps it against an older duplicate', () => {
+    const del = foldChanges({
+      position: undefined,
+      state: undefined,
+      changes: [pending(orderChange(1, 10, 'create'), '1'), pending(orderChange(1, 20, 'delete'), '2')],
+      projection: mirrorProjection,
+    });
+    expect(del.next).toMatchObject({ deleted: true, state: null });
+    const late = foldChanges({
+      position: del.next!.position,
+      state: { deleted: true, state: null },
+      changes: [pending(orderChange(1, 10, 'create'), '3')],
+      projection: mirrorProjection,
+    });
+    expect(late.applied).toHaveLength(0);
+    expect(late.next).toBeUndefined();
+  });
+
+  it('stops at the first failing change and applies nothing after it', () => {
+    const failing: Projection = {
+      name: 'failing',
+      needsPreviousState: false,
+      apply: (previous, change) => {
+        if (change.position === orderChange(1, 20).position) throw new Error('boom');
+        return mirrorProjection.apply(previous, change);
+      },
+    };
+    const changes = [
+      pending(orderChange(1, 10), '1'),
+      pending(orderChange(1, 20), '2'),
+      pending(orderChange(1, 30), '3'),
+    ];
+    const result = foldChanges({ position: undefined, state: undefined, changes, projection: failing });
+    expect(result.applied.map((c) => c.origin.sequenceNumber)).toEqual(['1']);
+    expect(result.failure?.index).toBe(1);
+    expect(result.failure?.error.message).toBe('boom');
+    expect(result.rest.map((c) => c.origin.sequenceNumber)).toEqual(['3']);
+    expect(result.next?.position).toBe(orderChange(1, 10).position);
+  });
+
+  it('refuses a projected state too large for a DynamoDB item', () => {
+    const big = { id: 1, blob: 'x'.repeat(400_000) };
+    const result = foldChanges({
+      position: undefined,
+      state: undefined,
+      changes: [pending(orderChange(1, 10, 'update', big), '1')],
+      projection: mirrorProjection,
+    });
+    expect(result.failure?.error).toMatchObject({ name: 'ProjectionError', code: 'STATE_TOO_LARGE' });
+  });
+
+  it('passes previous state to a folding projection', () => {
+    const counter: Projection = {
+      name: 'counter',
+      needsPreviousState: true,
+      apply: (previous) => ({ deleted: false, state: { n: Number(previous?.state?.n ?? 0) + 1 } }),
+    };
+    const result = foldChanges({
+      position: orderChange(1, 5).position,
+      state: { deleted: false, state: { n: 41 } },
+      changes: [pending(orderChange(1, 10), '1')],
+      projection: counter,
+    });
+    expect(result.next?.state).toEqual({ n: 42 });
+  });
+});
+
+describe('Function: withFaultInjection', () => {
+  it('fails a change that carries the fault column, every time, and passes others through', () => {
+    const projection = withFaultInjection(mirrorProjection);
+    const poison = orderChange(1, 10, 'update', { id: 1, [FAULT_INJECTION_COLUMN]: 'bad' });
+    expect(() => projection.apply(undefined, poison)).toThrow('injected fault: bad');
+    expect(() => projection.apply(undefined, poison)).toThrow(/injected fault/);
+    expect(projection.apply(undefined, orderChange(1, 11))).toEqual({
+      deleted: false,
+      state: { id: 1, status: 's11' },
+    });
+  });
+});
+
+describe('Function: groupByAggregate', () => {
+  it('keeps batch order within an aggregate and first-appearance order across aggregates', () => {
+    const items = [
+      pending(orderChange(2, 1), '1'),
+      pending(orderChange(1, 2), '2'),
+      pending(orderChange(2, 3), '3'),
+      pending(orderChange(1, 4), '4'),
+    ];
+    const groups = groupByAggregate(items);
+    expect([...groups.keys()]).toEqual(['public.orders#2', 'public.orders#1']);
+    expect(groups.get('public.orders#2')!.map((c) => c.origin.sequenceNumber)).toEqual(['1', '3']);
+    expect(groups.get('public.orders#1')!.map((c) => c.origin.sequenceNumber)).toEqual(['2', '4']);
+  });
+});
