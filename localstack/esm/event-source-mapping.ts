@@ -59,6 +59,8 @@ interface LocalEventSourceMappingOptions {
   readonly idlePollMs?: number;
   readonly onError?: (error: Error, shardId: string) => void;
   readonly region?: string;
+  /** Wall clock in epoch ms, for record age and lag. @default Date.now */
+  readonly now?: () => number;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -337,7 +339,7 @@ class LocalEventSourceMapping {
   async #dropExpired(records: KinesisStreamRecord[]): Promise<KinesisStreamRecord[]> {
     const maxAge = this.#settings.maximumRecordAgeSeconds;
     if (maxAge === -1) return records;
-    const cutoff = Date.now() / 1000 - maxAge;
+    const cutoff = (this.#o.now ?? Date.now)() / 1000 - maxAge;
     const firstFresh = records.findIndex((r) => r.kinesis.approximateArrivalTimestamp >= cutoff);
     const expired = firstFresh === -1 ? records : records.slice(0, firstFresh);
     if (expired.length > 0)
