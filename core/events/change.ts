@@ -25,6 +25,11 @@ interface ChangeEvent {
   readonly ts: number | null;
   /** Source transaction id, when the format carries one. */
   readonly txId: string | null;
+  /**
+   * True for a delete the source made itself because the item's time to live passed (DynamoDB TTL,
+   * `userIdentity.type = Service`); absent otherwise.
+   */
+  readonly ttlDelete?: boolean;
 }
 
 /** Where a change came from in the stream: enough to report a batch item failure or park it. */

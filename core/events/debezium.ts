@@ -1,153 +1,184 @@
 /**
- * Debezium change events: the bare envelope (`{before, after, source, op, ts_ms}`) and the Kafka Connect
- * JSON-with-schema envelope (`{schema, payload}`), from the Postgres and MySQL/MariaDB connectors; other
- * connectors fall back to the Kinesis sequence number as position.
+ * Debezium change events: the bare envelope (`{before, after, source, op, ts_ms}`), the Kafka Connect
+ * JSON-with-schema envelope (`{schema, payload}`), and the Debezium-Embedded demo's `{key, value}` wrapper,
+ * from the Postgres, MySQL/MariaDB, SQL Server, Oracle and MongoDB connectors; other connectors fall back to
+ * the Kinesis sequence number as position.
  */
 import { aggregateIdOf, resolveKeyValues } from './aggregate-id.js';
 import type { ChangeEvent, ChangeOp, RecordOrigin, RowImage } from './change.js';
+import { applyRowSchema, rowSchemaOf } from './debezium-schema.js';
+import {
+  type Connector,
+  commitTimeOf,
+  connectorOf,
+  isSnapshot,
+  positionOf,
+  tableOf,
+  txIdOf,
+} from './debezium-source.js';
 import type { ChangeDecoder, DecodeContext } from './decoder.js';
 import { DecodeError } from './errors.js';
-import { kinesisPosition, mysqlPosition, postgresPosition } from './position.js';
+import { parseJsonExact } from './exact-json.js';
+import { isObject, type JsonObject } from './json-value.js';
 import { REASON } from './reason-codes.js';
 
 const OPS: Readonly<Record<string, ChangeOp>> = { c: 'create', u: 'update', d: 'delete', r: 'read' };
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** `{schema, payload}` → its parts; anything else is a payload without schema. */
+function splitSchema(value: unknown): { readonly payload: unknown; readonly schema: unknown } {
+  if (isObject(value) && 'schema' in value && 'payload' in value)
+    return { payload: value.payload, schema: value.schema };
+  return { payload: value, schema: undefined };
 }
 
-/** `{schema, payload}` → payload; anything else unchanged. */
-function unwrapSchema(value: unknown): unknown {
-  return isObject(value) && 'schema' in value && 'payload' in value ? value.payload : value;
+/** The Debezium-Embedded demo wraps each record as `{key, value}` (no `value` for a tombstone). */
+function splitKeyValue(value: unknown): { readonly key: unknown; readonly value: unknown } | undefined {
+  if (!isObject(value) || !('key' in value)) return undefined;
+  if (Object.keys(value).some((k) => k !== 'key' && k !== 'value')) return undefined;
+  return { key: value.key, value: value.value ?? null };
 }
 
-function isEnvelope(value: unknown): value is Record<string, unknown> {
+function isEnvelope(value: unknown): value is JsonObject {
   return isObject(value) && typeof value.op === 'string' && isObject(value.source);
+}
+
+/** A key struct, possibly in its own schema envelope; `undefined` unless it is a non-empty object. */
+function keyStruct(key: unknown): RowImage | undefined {
+  const { payload } = splitSchema(key);
+  return isObject(payload) && Object.keys(payload).length > 0 ? payload : undefined;
 }
 
 /**
  * Debezium Server writes the serialized record key as the Kinesis partition key: JSON, possibly with its
- * schema envelope, or the literal `default` for a null key.
+ * schema envelope, or the literal `default` (configurable) for a null key. Non-JSON keys give no key.
+ *
+ * @example
+ * ```ts
+ * recordKeyOf('{"schema":{"type":"struct"},"payload":{"id":1001}}'); // { id: 1001 }
+ * recordKeyOf('default'); // undefined
+ * ```
  */
 function recordKeyOf(partitionKey: string): RowImage | undefined {
   if (!partitionKey.startsWith('{')) return undefined;
   try {
-    const key = unwrapSchema(JSON.parse(partitionKey));
-    return isObject(key) ? key : undefined;
+    return keyStruct(parseJsonExact(partitionKey));
   } catch {
     return undefined;
   }
 }
 
-function rowImage(value: unknown, field: string): RowImage | null {
+interface Unwrapped {
+  readonly envelope: JsonObject;
+  readonly schema: unknown;
+  /** The key carried next to the value by a `{key, value}` wrapper. */
+  readonly wrapperKey: RowImage | undefined;
+}
+
+function unwrap(value: unknown): Unwrapped | undefined {
+  const wrapped = splitKeyValue(value);
+  const { payload, schema } = splitSchema(wrapped === undefined ? value : wrapped.value);
+  if (!isEnvelope(payload)) return undefined;
+  return {
+    envelope: payload,
+    schema,
+    wrapperKey: wrapped === undefined ? undefined : keyStruct(wrapped.key),
+  };
+}
+
+/** MongoDB writes `before`/`after` as extended-JSON strings; relational connectors as objects. */
+function rowImage(value: unknown, field: string, connector: Connector): RowImage | null {
   if (value === null || value === undefined) return null;
+  if (typeof value === 'string' && connector === 'mongodb') {
+    try {
+      const parsed = parseJsonExact(value);
+      if (isObject(parsed)) return parsed;
+    } catch {
+      // reported below
+    }
+  }
   if (!isObject(value))
     throw new DecodeError(
       REASON.INVALID_ENVELOPE,
-      `Debezium "${field}" must be an object or null, received ${typeof value}`,
+      `Debezium "${field}" must be an object or null, received ${typeof value} ${JSON.stringify(value).slice(0, 60)}`,
     );
   return value;
 }
 
-function tableOf(source: Record<string, unknown>): string {
-  const table = source.table;
-  const namespace = source.schema ?? source.db;
-  if (typeof table !== 'string' || typeof namespace !== 'string')
-    throw new DecodeError(
-      REASON.INVALID_ENVELOPE,
-      `Debezium source must name its table and schema or db, received table=${JSON.stringify(table)} schema=${JSON.stringify(source.schema)} db=${JSON.stringify(source.db)}`,
-    );
-  return `${namespace}.${table}`;
-}
-
-/** Postgres `source.sequence` is a JSON string `["lastCommitLsn","lsn"]`. */
-function lastCommitLsnOf(sequence: unknown): unknown {
-  if (typeof sequence !== 'string') return undefined;
-  try {
-    const parsed: unknown = JSON.parse(sequence);
-    return Array.isArray(parsed) ? parsed[0] : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function positionOf(source: Record<string, unknown>, origin: RecordOrigin): string {
-  switch (source.connector) {
-    case 'postgresql':
-      return postgresPosition(source.lsn, lastCommitLsnOf(source.sequence));
-    case 'mysql':
-    case 'mariadb':
-      return mysqlPosition(source.file, source.pos, source.row);
-    default:
-      return kinesisPosition(origin.sequenceNumber, origin.subSequenceNumber);
-  }
-}
-
-/** Postgres transaction ids are `txId:LSN` and BEGIN/END differ in the LSN part: keep the part before `:`. */
-function txIdOf(envelope: Record<string, unknown>, source: Record<string, unknown>): string | null {
-  const transaction = envelope.transaction;
-  if (isObject(transaction) && typeof transaction.id === 'string') {
-    return source.connector === 'postgresql'
-      ? (transaction.id.split(':')[0] ?? transaction.id)
-      : transaction.id;
-  }
-  if (typeof source.txId === 'number' || typeof source.txId === 'string') return String(source.txId);
-  if (typeof source.gtid === 'string') return source.gtid;
-  return null;
-}
-
-function tsOf(envelope: Record<string, unknown>, source: Record<string, unknown>): number | null {
-  if (typeof source.ts_ms === 'number') return source.ts_ms;
-  if (typeof envelope.ts_ms === 'number') return envelope.ts_ms;
-  return null;
-}
-
-function decodeEnvelope(envelope: Record<string, unknown>, origin: RecordOrigin, context: DecodeContext) {
-  const source = envelope.source as Record<string, unknown>;
-  const rawOp = envelope.op as string;
-  if (rawOp === 't')
+function refuseNonRowOps(envelope: JsonObject, source: JsonObject, connector: Connector): void {
+  if (envelope.op === 't') {
+    let table = 'the table';
+    try {
+      table = tableOf(source, connector);
+    } catch {
+      // a truncate without a table name is still a truncate
+    }
     throw new DecodeError(
       REASON.TRUNCATE,
-      `truncate of ${tableOf(source)}: parked for an operator to decide`,
+      `truncate of ${table}: every row was deleted at the source; parked so that an operator decides (replay it to acknowledge, or clear the table's state first)`,
     );
-  if (rawOp === 'm')
-    throw new DecodeError(REASON.LOGICAL_MESSAGE, 'logical decoding message, not a row change');
+  }
+  if (envelope.op === 'm') {
+    const prefix = isObject(envelope.message) ? envelope.message.prefix : undefined;
+    throw new DecodeError(
+      REASON.LOGICAL_MESSAGE,
+      `logical decoding message${typeof prefix === 'string' ? ` with prefix "${prefix}"` : ''} is not a row change; parked so that it is not lost`,
+    );
+  }
+}
+
+function decodeEnvelope(unwrapped: Unwrapped, origin: RecordOrigin, context: DecodeContext): ChangeEvent[] {
+  const { envelope, schema, wrapperKey } = unwrapped;
+  const source = envelope.source as JsonObject;
+  const connector = connectorOf(source);
+  refuseNonRowOps(envelope, source, connector);
+  const rawOp = envelope.op as string;
   const op = OPS[rawOp];
   if (op === undefined)
     throw new DecodeError(
       REASON.INVALID_ENVELOPE,
       `Debezium op must be one of c, u, d, r, t, m; received ${JSON.stringify(rawOp)}`,
     );
-  const table = tableOf(source);
-  const before = rowImage(envelope.before, 'before');
-  const after = rowImage(envelope.after, 'after');
-  if (op === 'delete' ? before === null : after === null)
+  const table = tableOf(source, connector);
+  const beforeRaw = rowImage(envelope.before, 'before', connector);
+  const afterRaw = rowImage(envelope.after, 'after', connector);
+  const before = beforeRaw === null ? null : applyRowSchema(beforeRaw, rowSchemaOf(schema, 'before'));
+  const after = afterRaw === null ? null : applyRowSchema(afterRaw, rowSchemaOf(schema, 'after'));
+  const recordKey = wrapperKey ?? recordKeyOf(origin.partitionKey);
+  if (op === 'delete' && before === null && recordKey === undefined)
     throw new DecodeError(
       REASON.INVALID_ENVELOPE,
-      `Debezium op ${rawOp} needs "${op === 'delete' ? 'before' : 'after'}", received null`,
+      'Debezium delete has "before": null and no record key in the partition key, so the deleted row is unknown; set REPLICA IDENTITY (Postgres) or send the record key',
+    );
+  if (op !== 'delete' && after === null)
+    throw new DecodeError(
+      REASON.INVALID_ENVELOPE,
+      `Debezium op ${rawOp} needs "after", received null${connector === 'mongodb' ? '; for MongoDB updates set capture.mode to a *_with_pre_image or change_streams_update_full mode' : ''}`,
     );
   const keyValues = resolveKeyValues({
     table,
-    recordKey: recordKeyOf(origin.partitionKey),
+    recordKey,
     configuredColumns: context.keyColumns(table),
     row: op === 'delete' ? before : after,
+    learnedColumns: connector === 'mongodb' ? ['_id'] : undefined,
+    learnedFrom: 'MongoDB document key',
   });
   const change: ChangeEvent = {
     format: 'debezium',
     table,
     aggregateId: aggregateIdOf(table, keyValues),
-    op,
-    position: positionOf(source, origin),
+    // Older connectors flag snapshot rows with op c and source.snapshot instead of op r.
+    op: op === 'create' && isSnapshot(source.snapshot) ? 'read' : op,
+    position: positionOf(source, connector, origin),
     before,
     after,
-    ts: tsOf(envelope, source),
-    txId: txIdOf(envelope, source),
+    ts: commitTimeOf(envelope, source),
+    txId: txIdOf(envelope, source, connector),
   };
   return [change];
 }
 
 /**
- * The Debezium decoder.
+ * The Debezium envelope decoder (bare, with schema, or in a `{key, value}` wrapper).
  *
  * @example
  * ```ts
@@ -156,9 +187,28 @@ function decodeEnvelope(envelope: Record<string, unknown>, origin: RecordOrigin,
  */
 const debeziumDecoder: ChangeDecoder = {
   format: 'debezium',
-  matches: (value) => isEnvelope(unwrapSchema(value)),
-  decode: (value, origin, context) =>
-    decodeEnvelope(unwrapSchema(value) as Record<string, unknown>, origin, context),
+  expects: 'a Debezium envelope with "op" and a "source" object (optionally inside {"schema", "payload"})',
+  matches: (value) => unwrap(value) !== undefined,
+  tableOf: (value) => {
+    const source = unwrap(value)?.envelope.source as JsonObject | undefined;
+    if (source === undefined) return undefined;
+    try {
+      return tableOf(source, connectorOf(source));
+    } catch {
+      return undefined;
+    }
+  },
+  isTombstone: (value) => {
+    const wrapped = splitKeyValue(value);
+    if (wrapped !== undefined) return splitSchema(wrapped.value).payload === null;
+    return isObject(value) && 'schema' in value && 'payload' in value && value.payload === null;
+  },
+  decode: (value, origin, context) => {
+    const unwrapped = unwrap(value);
+    if (unwrapped === undefined)
+      throw new DecodeError(REASON.INVALID_ENVELOPE, 'not a Debezium envelope: "op" or "source" is missing');
+    return decodeEnvelope(unwrapped, origin, context);
+  },
 };
 
-export { debeziumDecoder, isObject };
+export { debeziumDecoder, recordKeyOf, splitSchema };

@@ -1,15 +1,64 @@
 export { aggregateIdOf, resolveKeyValues } from './aggregate-id.js';
 export type { ChangeEvent, ChangeOp, RecordOrigin, RowImage } from './change.js';
-export { debeziumDecoder } from './debezium.js';
+export { debeziumDecoder, recordKeyOf } from './debezium.js';
+export { debeziumSchemaChangeDecoder, debeziumTransactionDecoder } from './debezium-metadata.js';
+export { applyRowSchema, type FieldSchema, rowSchemaOf } from './debezium-schema.js';
+export { connectorOf, isSnapshot } from './debezium-source.js';
+export { renderTemporal } from './debezium-time.js';
+export { debeziumUnwrappedDecoder, lenientDebeziumUnwrappedDecoder } from './debezium-unwrapped.js';
+export {
+  decimalFromBase64,
+  decimalFromUnscaled,
+  decodeBase64Strict,
+  fitsDouble,
+  plainDecimal,
+  twosComplementToBigInt,
+  withScale,
+} from './decimal.js';
+export { createDecodeContext, type TableDecodeSettings } from './decode-context.js';
 export type { ChangeDecoder, DecodeContext } from './decoder.js';
+export {
+  createDefaultRegistry,
+  type DefaultRegistryOptions,
+  FORMAT_CHOICES,
+  type FormatChoice,
+} from './default-registry.js';
+export { createDmsDecoder, type DmsDecoderOptions } from './dms.js';
+export { dynamodbDecoder } from './dynamodb.js';
+export { unmarshallImage, unmarshallValue } from './dynamodb-attributes.js';
 export { DecodeError, EventsError } from './errors.js';
+export { parseJsonExact, wasJsonNumber } from './exact-json.js';
+export { type JsonDocument, splitJsonDocuments } from './json-documents.js';
+export { describeValue, isObject, type JsonObject } from './json-value.js';
+export { type KinesisEventEntry, type KinesisEventRecord, kinesisEventRecords } from './kinesis-event.js';
+export {
+  decodeKinesisRecord,
+  type KinesisRecordOutcome,
+  type UserRecordOutcome,
+} from './kinesis-record-decoder.js';
+export {
+  type DeaggregatedRecord,
+  type DeaggregateOptions,
+  deaggregate,
+  effectiveHashKey,
+  type HashKeyRange,
+  isKplAggregate,
+  type KinesisRecordInput,
+  type UserRecord,
+} from './kpl.js';
 export {
   comparePositions,
   compareSequenceNumbers,
+  dynamodbPosition,
   kinesisPosition,
+  mongoPosition,
   mysqlPosition,
+  oraclePosition,
   padUnsigned,
   postgresPosition,
+  sqlServerPosition,
 } from './position.js';
+export { ProtobufError, ProtobufReader } from './protobuf-reader.js';
 export { REASON, type ReasonCode } from './reason-codes.js';
 export { type DecodedRecord, DecoderRegistry, type DecoderRegistryOptions } from './registry.js';
+export { TableKeyMemory, type TableKeyMemoryOptions } from './table-keys.js';

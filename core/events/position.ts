@@ -57,8 +57,43 @@ function mysqlPosition(file: unknown, pos: unknown, row: unknown): string {
     );
   const index = /(\d+)$/.exec(file)?.[1];
   if (index === undefined)
-    throw new DecodeError(REASON.MISSING_POSITION, `MySQL binlog file ${JSON.stringify(file)} has no index`);
+    throw new DecodeError(
+      REASON.MISSING_POSITION,
+      `MySQL binlog file ${JSON.stringify(file)} has no index, so the change cannot be ordered; a real MySQL or MariaDB connector always names its binlog file (for example mysql-bin.000003): check what produced this event`,
+    );
   return `my:${padUnsigned(index, SMALL_DIGITS, 'binlog file index')}:${padUnsigned(pos, U64_DIGITS, 'binlog position')}:${padUnsigned(row ?? 0, SMALL_DIGITS, 'binlog row')}`;
+}
+
+/** A SQL Server LSN `xxxxxxxx:xxxxxxxx:xxxx` (hex), normalised to lower case; `null` becomes all zeros. */
+function sqlServerLsn(lsn: unknown, what: string): string {
+  if (lsn === null || lsn === undefined) return '00000000:00000000:0000';
+  if (typeof lsn === 'string' && /^[0-9a-fA-F]{8}:[0-9a-fA-F]{8}:[0-9a-fA-F]{4}$/.test(lsn))
+    return lsn.toLowerCase();
+  throw new DecodeError(
+    REASON.MISSING_POSITION,
+    `SQL Server ${what} must look like 0000002a:00000958:0003, received ${JSON.stringify(lsn)}`,
+  );
+}
+
+/**
+ * Debezium SQL Server: commit LSN, then change LSN, then the event serial number (several events can share
+ * one change LSN, for example the two halves of an update).
+ */
+function sqlServerPosition(commitLsn: unknown, changeLsn: unknown, eventSerialNo: unknown): string {
+  return `ms:${sqlServerLsn(commitLsn, 'commit_lsn')}:${sqlServerLsn(changeLsn, 'change_lsn')}:${padUnsigned(eventSerialNo ?? 0, SMALL_DIGITS, 'event_serial_no')}`;
+}
+
+/**
+ * Debezium Oracle: commit SCN, then the change's SCN, then its SQL sequence number within that SCN. Snapshot
+ * reads have no commit SCN (it counts as 0, so any streamed change sorts after them).
+ */
+function oraclePosition(commitScn: unknown, scn: unknown, ssn: unknown): string {
+  return `or:${padUnsigned(commitScn ?? 0, U64_DIGITS, 'Oracle commit_scn')}:${padUnsigned(scn, U64_DIGITS, 'Oracle scn')}:${padUnsigned(ssn ?? 0, SMALL_DIGITS, 'Oracle ssn')}`;
+}
+
+/** Debezium MongoDB: the oplog / change stream cluster time (`ts_ms`) and its ordinal within that second. */
+function mongoPosition(tsMs: unknown, ord: unknown): string {
+  return `mg:${padUnsigned(tsMs, U64_DIGITS, 'MongoDB source.ts_ms')}:${padUnsigned(ord ?? 0, SMALL_DIGITS, 'MongoDB source.ord')}`;
 }
 
 /**
@@ -67,6 +102,18 @@ function mysqlPosition(file: unknown, pos: unknown, row: unknown): string {
  */
 function kinesisPosition(sequenceNumber: string, subSequenceNumber = 0): string {
   return `ks:${padUnsigned(sequenceNumber, KINESIS_SEQUENCE_DIGITS, 'Kinesis sequence number')}:${padUnsigned(subSequenceNumber, SMALL_DIGITS, 'sub-sequence number')}`;
+}
+
+/**
+ * DynamoDB via Kinesis: `ApproximateCreationDateTime` in microseconds, then the Kinesis sequence number. That
+ * integration may deliver a change twice or out of order; the time keeps an older change from overwriting a
+ * newer one. Two changes of one item within one time unit would tie on time alone and the second would be
+ * skipped as a duplicate, so the sequence number (which grows per partition key, and DynamoDB uses one
+ * partition key per item) breaks the tie: a late duplicate of the newest change is applied again with the
+ * same image, which is harmless.
+ */
+function dynamodbPosition(creationMicros: unknown, sequenceNumber: string, subSequenceNumber = 0): string {
+  return `dd:${padUnsigned(creationMicros, U64_DIGITS, 'ApproximateCreationDateTime in microseconds')}:${kinesisPosition(sequenceNumber, subSequenceNumber).slice(3)}`;
 }
 
 /** Compares two positions; negative when `a` is earlier. */
@@ -83,8 +130,12 @@ function compareSequenceNumbers(a: string, b: string): number {
 export {
   comparePositions,
   compareSequenceNumbers,
+  dynamodbPosition,
   kinesisPosition,
+  mongoPosition,
   mysqlPosition,
+  oraclePosition,
   padUnsigned,
   postgresPosition,
+  sqlServerPosition,
 };

@@ -19,6 +19,19 @@ export const REASON = {
   TRUNCATE: 'TRUNCATE',
   /** A Debezium logical-decoding message (`op: m`): not a row change. */
   LOGICAL_MESSAGE: 'LOGICAL_MESSAGE',
+  /**
+   * The record does not say which table it belongs to: a DMS message without `metadata.table-name`, or an
+   * unwrapped Debezium row (ExtractNewRecordState) without `__table` (add `add.fields=table,db` or `schema`).
+   */
+  MISSING_TABLE: 'MISSING_TABLE',
+  /**
+   * A KPL aggregated record (it starts with the KPL magic bytes) whose MD5 trailer does not match its body, or
+   * whose protobuf body is truncated or malformed. The whole Kinesis record is parked; the KCL would instead
+   * hand it on as one opaque record, which our decoders could not read either.
+   */
+  KPL_CORRUPT: 'KPL_CORRUPT',
+  /** A record of a Lambda or Kinesis Analytics event whose `data` is not valid base64. */
+  NOT_BASE64: 'NOT_BASE64',
   /** The projection threw while folding the change (after the configured attempts). */
   POISON: 'POISON',
   /** Parked behind an earlier poison change of the same aggregate, to keep its order. */

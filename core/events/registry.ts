@@ -1,9 +1,12 @@
 import type { ChangeEvent, RecordOrigin } from './change.js';
 import type { ChangeDecoder, DecodeContext } from './decoder.js';
 import { DecodeError } from './errors.js';
+import { parseJsonExact } from './exact-json.js';
+import { describeValue } from './json-value.js';
 import { REASON } from './reason-codes.js';
 
 interface DecoderRegistryOptions {
+  /** Decoders in detection order: the first whose `matches` accepts a record decodes it. */
   readonly decoders: readonly ChangeDecoder[];
   /** Records larger than this are parked with `TOO_LARGE`. @default 1_048_576 (the Kinesis record limit) */
   readonly maxRecordBytes?: number;
@@ -14,12 +17,28 @@ interface DecodedRecord {
   readonly changes: readonly ChangeEvent[];
   /** True for an empty or `null` record (a Debezium tombstone): nothing to apply. */
   readonly tombstone: boolean;
+  /**
+   * The decoder that read the record (`debezium`, `debezium-transaction`, `dms`, …); `null` for a tombstone.
+   * A record with a format and no changes is metadata (a DMS control record, a transaction marker).
+   */
+  readonly format?: string | null;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+function preview(data: Uint8Array): string {
+  const text = Buffer.from(data.subarray(0, 40))
+    .toString('utf8')
+    .replace(/[^\x20-\x7e]/g, '.');
+  return JSON.stringify(text + (data.byteLength > 40 ? '…' : ''));
+}
+
 /**
  * Detects a record's format and decodes it. The registry is open: later formats register more decoders.
+ *
+ * Detection asks each decoder in order whether the record looks like its format. A table can be pinned to
+ * one format with `context.formatOverride(table)`; the table is taken from the first decoder that can name
+ * the record's table.
  *
  * @example
  * ```ts
@@ -33,8 +52,11 @@ class DecoderRegistry {
 
   public constructor(options: DecoderRegistryOptions) {
     if (options.decoders.length === 0) throw new Error('DecoderRegistry needs at least one decoder');
+    const maxRecordBytes = options.maxRecordBytes ?? 1_048_576;
+    if (!Number.isInteger(maxRecordBytes) || maxRecordBytes < 1)
+      throw new RangeError(`maxRecordBytes must be a positive integer, received ${maxRecordBytes}`);
     this.#decoders = options.decoders;
-    this.#maxRecordBytes = options.maxRecordBytes ?? 1_048_576;
+    this.#maxRecordBytes = maxRecordBytes;
   }
 
   public get formats(): readonly string[] {
@@ -46,30 +68,53 @@ class DecoderRegistry {
     if (data.byteLength > this.#maxRecordBytes)
       throw new DecodeError(
         REASON.TOO_LARGE,
-        `record is ${data.byteLength} bytes, above the maximum of ${this.#maxRecordBytes}`,
+        `record is ${data.byteLength} bytes, above the maximum of ${this.#maxRecordBytes}; raise processing.maxRecordBytes if such records are expected`,
       );
-    if (data.byteLength === 0) return { changes: [], tombstone: true };
+    if (data.byteLength === 0) return { changes: [], tombstone: true, format: null };
     let value: unknown;
     try {
-      value = JSON.parse(utf8.decode(data));
+      value = parseJsonExact(utf8.decode(data));
     } catch (cause) {
-      throw new DecodeError(REASON.NOT_JSON, `record data is not UTF-8 JSON: ${(cause as Error).message}`, {
-        cause,
-      });
+      throw new DecodeError(
+        REASON.NOT_JSON,
+        `record data is not UTF-8 JSON (${(cause as Error).message}); it starts with ${preview(data)}`,
+        { cause },
+      );
     }
     return this.decodeValue(value, origin, context);
   }
 
-  /** Decodes an already parsed JSON value. */
+  /** Decodes an already parsed JSON value (parse it with `parseJsonExact` to keep large numbers exact). */
   public decodeValue(value: unknown, origin: RecordOrigin, context: DecodeContext): DecodedRecord {
-    if (value === null) return { changes: [], tombstone: true };
-    const decoder = this.#decoders.find((d) => d.matches(value));
+    if (value === null || this.#decoders.some((d) => d.isTombstone?.(value) === true))
+      return { changes: [], tombstone: true, format: null };
+    const decoder = this.#overrideFor(value, context) ?? this.#decoders.find((d) => d.matches(value));
     if (decoder === undefined)
       throw new DecodeError(
         REASON.UNKNOWN_FORMAT,
-        `record matches none of the formats ${this.formats.join(', ')}; expected for example a Debezium envelope with "op" and "source"`,
+        `record matches none of the formats ${this.formats.join(', ')}: expected ${this.#decoders
+          .map((d) => d.expects ?? d.format)
+          .join('; or ')}. Received ${describeValue(value)}`,
       );
-    return { changes: decoder.decode(value, origin, context), tombstone: false };
+    return { changes: decoder.decode(value, origin, context), tombstone: false, format: decoder.format };
+  }
+
+  #overrideFor(value: unknown, context: DecodeContext): ChangeDecoder | undefined {
+    if (context.formatOverride === undefined) return undefined;
+    for (const decoder of this.#decoders) {
+      const table = decoder.tableOf?.(value);
+      if (table === undefined) continue;
+      const format = context.formatOverride(table);
+      if (format === undefined) return undefined;
+      const pinned = this.#decoders.find((d) => d.format === format);
+      if (pinned === undefined)
+        throw new DecodeError(
+          REASON.UNKNOWN_FORMAT,
+          `table ${table} is configured to use format "${format}", which is not one of ${this.formats.join(', ')}; fix the table's format setting`,
+        );
+      return pinned;
+    }
+    return undefined;
   }
 }
 

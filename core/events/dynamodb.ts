@@ -1,0 +1,137 @@
+/**
+ * DynamoDB's native Kinesis integration ("Kinesis Data Streams for DynamoDB"): `{eventName, tableName,
+ * dynamodb: {Keys, NewImage, OldImage, ApproximateCreationDateTime}, userIdentity}`.
+ *
+ * - The Kinesis partition key is an opaque hash, so the aggregate id comes from `tableName` and `Keys`; key
+ *   attributes are taken in name order (the record does not say which is the hash and which the range key,
+ *   and JSON object order is not a contract). Configured key columns do not apply: `Keys` always wins.
+ * - The position is `ApproximateCreationDateTime` in microseconds (milliseconds unless
+ *   `ApproximateCreationDateTimePrecision` is `MICROSECOND`), then the Kinesis sequence number, since the
+ *   integration may deliver duplicates and out of order (see {@link dynamodbPosition}).
+ * - A `REMOVE` by the TTL process (`userIdentity: {type: "Service", principalId: "dynamodb.amazonaws.com"}`)
+ *   is marked `ttlDelete: true`.
+ */
+import { aggregateIdOf } from './aggregate-id.js';
+import type { ChangeEvent, ChangeOp, RecordOrigin, RowImage } from './change.js';
+import type { ChangeDecoder } from './decoder.js';
+import { unmarshallImage } from './dynamodb-attributes.js';
+import { DecodeError } from './errors.js';
+import { describeValue, isObject, type JsonObject } from './json-value.js';
+import { dynamodbPosition } from './position.js';
+import { REASON } from './reason-codes.js';
+
+const OPS: Readonly<Record<string, ChangeOp>> = { INSERT: 'create', MODIFY: 'update', REMOVE: 'delete' };
+
+/** Epoch seconds (DynamoDB Streams) are below this; milliseconds (the Kinesis default) below the next. */
+const MAX_SECONDS = 1e11;
+const MAX_MILLISECONDS = 1e14;
+
+/** `tableName`, or the table in a DynamoDB Streams `eventSourceARN` (`…:table/NAME/stream/…`). */
+function tableNameOf(record: JsonObject): string | undefined {
+  if (typeof record.tableName === 'string' && record.tableName !== '') return record.tableName;
+  if (typeof record.eventSourceARN === 'string') return /:table\/([^/]+)/.exec(record.eventSourceARN)?.[1];
+  return undefined;
+}
+
+/** `ApproximateCreationDateTime` in microseconds since the epoch. */
+function creationMicros(dynamodb: JsonObject): number {
+  const value = dynamodb.ApproximateCreationDateTime;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw new DecodeError(
+      REASON.MISSING_POSITION,
+      `DynamoDB record needs a numeric dynamodb.ApproximateCreationDateTime to order changes, received ${describeValue(value)}`,
+    );
+  const precision = dynamodb.ApproximateCreationDateTimePrecision;
+  if (precision === 'MICROSECOND') return Math.trunc(value);
+  if (precision === 'MILLISECOND') return Math.trunc(value * 1000);
+  // No precision field: tell the unit from the magnitude (seconds in DynamoDB Streams records).
+  if (value < MAX_SECONDS) return Math.trunc(value * 1_000_000);
+  if (value < MAX_MILLISECONDS) return Math.trunc(value * 1000);
+  return Math.trunc(value);
+}
+
+function image(dynamodb: JsonObject, field: 'Keys' | 'NewImage' | 'OldImage'): RowImage | null {
+  const value = dynamodb[field];
+  if (value === undefined || value === null) return null;
+  if (!isObject(value))
+    throw new DecodeError(
+      REASON.INVALID_ENVELOPE,
+      `DynamoDB ${field} must be a map, received ${describeValue(value)}`,
+    );
+  return unmarshallImage(value, `${field}.`);
+}
+
+function isTtlDelete(record: JsonObject): boolean {
+  const identity = record.userIdentity;
+  return (
+    isObject(identity) && identity.type === 'Service' && identity.principalId === 'dynamodb.amazonaws.com'
+  );
+}
+
+function decodeRecord(value: unknown, origin: RecordOrigin): ChangeEvent[] {
+  const record = value as JsonObject;
+  const dynamodb = record.dynamodb as JsonObject;
+  const op = typeof record.eventName === 'string' ? OPS[record.eventName] : undefined;
+  if (op === undefined)
+    throw new DecodeError(
+      REASON.INVALID_ENVELOPE,
+      `DynamoDB eventName must be INSERT, MODIFY or REMOVE, received ${JSON.stringify(record.eventName)}`,
+    );
+  const table = tableNameOf(record);
+  if (table === undefined)
+    throw new DecodeError(
+      REASON.MISSING_TABLE,
+      'DynamoDB record has no tableName (nor a table ARN in eventSourceARN)',
+    );
+  const keys = image(dynamodb, 'Keys');
+  if (keys === null || Object.keys(keys).length === 0)
+    throw new DecodeError(
+      REASON.MISSING_KEY,
+      `DynamoDB ${record.eventName} record of table ${table} has no dynamodb.Keys; the item cannot be identified`,
+    );
+  const after = image(dynamodb, 'NewImage');
+  const before = image(dynamodb, 'OldImage');
+  if (op !== 'delete' && after === null)
+    throw new DecodeError(
+      REASON.INVALID_ENVELOPE,
+      `DynamoDB ${record.eventName} record of table ${table} has no NewImage; the item's new state is unknown`,
+    );
+  const micros = creationMicros(dynamodb);
+  const names = Object.keys(keys).sort();
+  const change: ChangeEvent = {
+    format: 'dynamodb',
+    table,
+    aggregateId: aggregateIdOf(
+      table,
+      names.map((n) => keys[n]),
+    ),
+    op,
+    position: dynamodbPosition(micros, origin.sequenceNumber, origin.subSequenceNumber),
+    before: op === 'delete' ? (before ?? keys) : before,
+    after: op === 'delete' ? null : after,
+    ts: Math.floor(micros / 1000),
+    txId: null,
+  };
+  return [op === 'delete' && isTtlDelete(record) ? { ...change, ttlDelete: true } : change];
+}
+
+/**
+ * The DynamoDB-via-Kinesis decoder.
+ *
+ * @example
+ * ```ts
+ * const registry = new DecoderRegistry({ decoders: [dynamodbDecoder] });
+ * ```
+ */
+const dynamodbDecoder: ChangeDecoder = {
+  format: 'dynamodb',
+  expects: 'a DynamoDB Kinesis record with "eventName", "tableName" and a "dynamodb" object',
+  matches: (value) =>
+    isObject(value) &&
+    isObject(value.dynamodb) &&
+    (value.eventSource === 'aws:dynamodb' || (typeof value.eventName === 'string' && 'tableName' in value)),
+  tableOf: (value) => (isObject(value) ? tableNameOf(value) : undefined),
+  decode: (value, origin) => decodeRecord(value, origin),
+};
+
+export { dynamodbDecoder };
