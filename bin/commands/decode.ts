@@ -1,0 +1,236 @@
+/**
+ * `cdcp decode`: reads CDC records from a file or stdin and prints what the consumer would make of them, one
+ * JSON line per change, without touching AWS.
+ */
+import { readFile } from 'node:fs/promises';
+import {
+  type ChangeEvent,
+  createDecodeContext,
+  createDefaultRegistry,
+  type DecodeContext,
+  type DecodedRecord,
+  DecodeError,
+  type DecoderRegistry,
+  decodeKinesisRecord,
+  FORMAT_CHOICES,
+  type FormatChoice,
+  kinesisEventRecords,
+  REASON,
+  type RecordOrigin,
+  splitJsonDocuments,
+  type TableDecodeSettings,
+} from '../../core/events/index.js';
+import { CliError, type Command, type CommandContext, parseOptions } from './command.js';
+
+const USAGE = 'decode [--format auto|debezium|dms|dynamodb] [--key TABLE=COL1,COL2]... [FILE|-]';
+
+const HELP = `Decodes CDC records the way the consumer does and prints one JSON line per change, in input order:
+  {"format", "table", "aggregateId", "op", "position", "before", "after", "ts", "txId"}
+("ttlDelete": true is added for a DynamoDB TTL deletion), or for an input that cannot be decoded:
+  {"error": {"code", "message"}, "index"}
+where index counts the input records from 0 (each JSON value, each array element, each Kinesis record of an
+event; a KPL sub-record also gets "subSequenceNumber"). Tombstones and metadata records (DMS control records,
+Debezium transaction markers and schema changes) print nothing; a summary goes to stderr.
+
+Input (FILE, or - or nothing for stdin): a JSON document, a JSON array, JSON Lines, or several documents in a
+row; lines whose first non-blank character is not { or [ are ignored. A Lambda KinesisStreamEvent (or one of its
+records, or a Kinesis Analytics preprocessor event) is unpacked: data decoded from base64 and KPL aggregates
+de-aggregated. Records outside an event get the input index as Kinesis sequence number, so formats positioned by
+sequence number (DMS) are ordered by input order.
+
+Options:
+  --format F           auto (default: detect each record), debezium, dms or dynamodb
+  --key TABLE=C1,C2    key columns of TABLE (<schema-or-db>.<table>), used when a record carries no key;
+                       repeat for several tables
+
+Exit status: 0 whenever the input could be read (decode errors are output lines), 1 if it could not be read,
+2 for bad options.
+
+Example:
+  cdcp decode --key public.orders=id ../shared/fixtures/aws-dms/dms-postgres-load-insert-update-pkchange-delete-sequence-commons-codec.jsonl`;
+
+interface Counts {
+  records: number;
+  changes: number;
+  errors: number;
+  tombstones: number;
+  metadata: number;
+  dropped: number;
+}
+
+function parseKeys(values: readonly string[]): Record<string, TableDecodeSettings> {
+  const tables: Record<string, TableDecodeSettings> = {};
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    const table = eq < 0 ? '' : value.slice(0, eq).trim();
+    const columns =
+      eq < 0
+        ? []
+        : value
+            .slice(eq + 1)
+            .split(',')
+            .map((c) => c.trim());
+    if (table === '' || columns.length === 0 || columns.some((c) => c === ''))
+      throw new CliError(
+        `--key ${JSON.stringify(value)} must look like TABLE=COL1,COL2, for example --key public.orders=tenant_id,id`,
+      );
+    if (Object.hasOwn(tables, table))
+      throw new CliError(
+        `--key names table ${table} twice; give all its key columns in one --key ${table}=COL1,COL2`,
+      );
+    tables[table] = { keyColumns: columns };
+  }
+  return tables;
+}
+
+function parseFormat(value: string | undefined): FormatChoice {
+  const format = value ?? 'auto';
+  if (!(FORMAT_CHOICES as readonly string[]).includes(format))
+    throw new CliError(
+      `--format must be one of ${FORMAT_CHOICES.join(', ')}, received ${JSON.stringify(format)}`,
+    );
+  return format as FormatChoice;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readInput(file: string | undefined, context: CommandContext): Promise<string> {
+  if (file === undefined || file === '-') return readAll(context.stdin);
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new CliError(`cannot read ${file} (${code}); pass a readable file, or - to read standard input`, 1);
+  }
+}
+
+function changeLine(change: ChangeEvent): string {
+  const { format, table, aggregateId, op, position, before, after, ts, txId } = change;
+  const line = { format, table, aggregateId, op, position, before, after, ts, txId };
+  return JSON.stringify(change.ttlDelete === true ? { ...line, ttlDelete: true } : line);
+}
+
+/** Decodes inputs and writes their lines; one instance per run. */
+class DecodeRun {
+  readonly counts: Counts = { records: 0, changes: 0, errors: 0, tombstones: 0, metadata: 0, dropped: 0 };
+  readonly #registry: DecoderRegistry;
+  readonly #context: DecodeContext;
+  readonly #out: NodeJS.WritableStream;
+
+  public constructor(registry: DecoderRegistry, context: DecodeContext, out: NodeJS.WritableStream) {
+    this.#registry = registry;
+    this.#context = context;
+    this.#out = out;
+  }
+
+  public error(index: number, code: string, message: string, subSequenceNumber?: number): void {
+    this.counts.errors++;
+    const line = { error: { code, message }, index };
+    this.#out.write(
+      `${JSON.stringify(subSequenceNumber === undefined ? line : { ...line, subSequenceNumber })}\n`,
+    );
+  }
+
+  public decoded(decoded: DecodedRecord): void {
+    if (decoded.tombstone) this.counts.tombstones++;
+    else if (decoded.changes.length === 0) this.counts.metadata++;
+    for (const change of decoded.changes) {
+      this.counts.changes++;
+      this.#out.write(`${changeLine(change)}\n`);
+    }
+  }
+
+  /** A JSON value outside any Kinesis event. */
+  public value(value: unknown): void {
+    const index = this.counts.records++;
+    const origin: RecordOrigin = {
+      shardId: 'cdcp-decode',
+      sequenceNumber: String(index),
+      subSequenceNumber: 0,
+      partitionKey: '',
+      approximateArrivalTimestamp: 0,
+    };
+    try {
+      this.decoded(this.#registry.decodeValue(value, origin, this.#context));
+    } catch (error) {
+      if (!(error instanceof DecodeError)) throw error;
+      this.error(index, error.code, error.message);
+    }
+  }
+
+  /** The records of a Lambda or Kinesis Analytics event. */
+  public event(entries: NonNullable<ReturnType<typeof kinesisEventRecords>>): void {
+    for (const entry of entries) {
+      const index = this.counts.records++;
+      if (entry.error !== undefined) {
+        this.error(index, entry.error.code, entry.error.message);
+        continue;
+      }
+      const result = decodeKinesisRecord(this.#registry, entry.record, this.#context);
+      this.counts.dropped += result.droppedOutsideHashRange;
+      const aggregated =
+        result.outcomes.length > 1 || (result.outcomes[0]?.origin.subSequenceNumber ?? 0) > 0;
+      for (const outcome of result.outcomes) {
+        if (outcome.error === undefined) this.decoded(outcome.decoded);
+        else
+          this.error(
+            index,
+            outcome.error.code,
+            outcome.error.message,
+            aggregated ? outcome.origin.subSequenceNumber : undefined,
+          );
+      }
+    }
+  }
+}
+
+/**
+ * `cdcp decode`.
+ *
+ * @example
+ * ```sh
+ * npx cdcp decode --format dms --key public.films=code capture.ndjson
+ * ```
+ */
+const decodeCommand: Command = {
+  path: ['decode'],
+  usage: USAGE,
+  summary: 'Decode CDC records (Debezium, DMS, DynamoDB, KPL) and print one JSON line per change',
+  help: HELP,
+  async run(context) {
+    const { values, positionals } = parseOptions(
+      context.args,
+      { format: { type: 'string' }, key: { type: 'string', multiple: true } },
+      true,
+    );
+    if (positionals.length > 1)
+      throw new CliError(
+        `expected at most one FILE, received ${positionals.length}: ${positionals.join(' ')}`,
+      );
+    const format = parseFormat(values.format);
+    const tables = parseKeys(values.key ?? []);
+    const text = await readInput(positionals[0], context);
+    const run = new DecodeRun(createDefaultRegistry({ format }), createDecodeContext(tables), context.stdout);
+    for (const document of splitJsonDocuments(text)) {
+      if (document.error !== undefined) {
+        run.error(run.counts.records++, REASON.NOT_JSON, `input line ${document.line}: ${document.error}`);
+        continue;
+      }
+      const entries = kinesisEventRecords(document.value);
+      if (entries !== undefined) run.event(entries);
+      else if (Array.isArray(document.value)) for (const value of document.value) run.value(value);
+      else run.value(document.value);
+    }
+    const { records, changes, errors, tombstones, metadata, dropped } = run.counts;
+    context.stderr.write(
+      `cdcp decode: ${records} record(s): ${changes} change(s), ${errors} error(s), ${tombstones} tombstone(s), ${metadata} metadata record(s)${dropped > 0 ? `, ${dropped} sub-record(s) dropped outside the shard's hash range` : ''}\n`,
+    );
+    return 0;
+  },
+};
+
+export { decodeCommand };
