@@ -1,0 +1,100 @@
+/**
+ * Access to the shared fixtures (`../shared/fixtures` beside the repository; see its PROVENANCE.md) and small
+ * builders for decoder tests.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { RecordOrigin } from '../../../core/events/index.js';
+import { parseJsonExact } from '../../../core/events/index.js';
+
+/** test/unit/events → test/unit → test → repository → its parent, which holds shared/. */
+const FIXTURES = new URL('../../../../shared/fixtures/', import.meta.url);
+
+function fixturePath(relative: string): string {
+  return fileURLToPath(new URL(relative, FIXTURES));
+}
+
+function readFixture(relative: string): string {
+  return readFileSync(new URL(relative, FIXTURES), 'utf8');
+}
+
+/** A fixture holding one JSON document, parsed like the consumer parses records. */
+function fixtureJson(relative: string): unknown {
+  return parseJsonExact(readFixture(relative));
+}
+
+/** A JSON Lines fixture: lines that start with `{`, parsed (license-header lines are skipped). */
+function fixtureLines(relative: string): unknown[] {
+  return readFixture(relative)
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => parseJsonExact(line));
+}
+
+/** The bodies of a `*.snippets.txt` fixture, in order, each with its `BEGIN SNIPPET` header line. */
+function fixtureSnippets(relative: string): { header: string; body: string }[] {
+  const snippets: { header: string; body: string }[] = [];
+  let current: { header: string; lines: string[] } | undefined;
+  for (const line of readFixture(relative).split('\n')) {
+    if (line.startsWith('##### BEGIN SNIPPET')) current = { header: line, lines: [] };
+    else if (line.startsWith('##### END SNIPPET') && current !== undefined) {
+      snippets.push({ header: current.header, body: current.lines.join('\n') });
+      current = undefined;
+    } else current?.lines.push(line);
+  }
+  return snippets;
+}
+
+/**
+ * Turns a documentation example into JSON the way a reader would: the elided `"schema": { ... }` becomes
+ * `"schema": null` (as JsonConverter writes an envelope without schema), trailing commas go and the AsciiDoc `{context}` attribute (MySQL page), and puts `source` in for an elided one.
+ */
+function repairDocJson(body: string, source?: Record<string, unknown>): unknown {
+  let text = body
+    .replace(/"schema": \{ \.\.\. \}/, '"schema": null')
+    .replace(/\{context\}/g, 'mysql')
+    .replace(/,(\s*[}\]])/g, '$1');
+  if (source !== undefined)
+    text = text.replace(/"source": \{\s*\.\.\.\s*\}/, `"source": ${JSON.stringify(source)}`);
+  return parseJsonExact(text);
+}
+
+/** Every fixture file, relative to the fixtures folder (for example `debezium/x.json`). */
+function allFixtureFiles(): string[] {
+  const files: string[] = [];
+  for (const dir of readdirSync(FIXTURES, { withFileTypes: true })) {
+    if (!dir.isDirectory()) continue;
+    for (const file of readdirSync(new URL(`${dir.name}/`, FIXTURES))) files.push(`${dir.name}/${file}`);
+  }
+  return files.sort();
+}
+
+/** A record origin for a record at `sequenceNumber` of shard 0. */
+function originAt(sequenceNumber: string | number, partitionKey = '', subSequenceNumber = 0): RecordOrigin {
+  return {
+    shardId: 'shardId-000000000000',
+    sequenceNumber: String(sequenceNumber),
+    subSequenceNumber,
+    partitionKey,
+    approximateArrivalTimestamp: 1_700_000_000_000,
+  };
+}
+
+const utf8 = new TextEncoder();
+
+/** A JSON value as record bytes. */
+function bytesOf(value: unknown): Uint8Array {
+  return utf8.encode(typeof value === 'string' ? value : JSON.stringify(value));
+}
+
+export {
+  allFixtureFiles,
+  bytesOf,
+  fixtureJson,
+  fixtureLines,
+  fixturePath,
+  fixtureSnippets,
+  originAt,
+  readFixture,
+  repairDocJson,
+};
