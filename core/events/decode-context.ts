@@ -21,10 +21,10 @@ function createDecodeContext(
   tables: Readonly<Record<string, TableDecodeSettings | undefined>> = {},
 ): DecodeContext {
   const own = (table: string) => (Object.hasOwn(tables, table) ? tables[table] : undefined);
-  return {
-    keyColumns: (table) => own(table)?.keyColumns,
-    formatOverride: (table) => own(table)?.format,
-  };
+  const keyColumns = (table: string) => own(table)?.keyColumns;
+  // Without any override the registry skips its per-record table lookup.
+  if (!Object.values(tables).some((settings) => settings?.format !== undefined)) return { keyColumns };
+  return { keyColumns, formatOverride: (table) => own(table)?.format };
 }
 
 export type { TableDecodeSettings };
