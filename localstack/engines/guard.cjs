@@ -37,4 +37,7 @@ child.on('exit', (code, signal) => {
 process.stdin.on('end', () => stop(0));
 process.stdin.on('error', () => stop(0));
 process.stdin.resume();
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stop(0));
+// Ctrl-C in a terminal reaches the whole foreground process group: ignore SIGINT so that the run, not the
+// keyboard, decides when the engine stops (the run may still need it to finish its batches).
+process.on('SIGINT', () => {});
+for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, () => stop(0));

@@ -247,6 +247,7 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     const recent: { partitionKey: string; data: Buffer }[] = [];
     const random = Math.random;
     const inflight = new Set<Promise<unknown>>();
+    let publishError: Error | undefined;
     const track = (record: { partitionKey: string; data: Buffer; afterAccepted?: (a: Accepted) => void }) => {
       produced++;
       const p = producer!
@@ -256,13 +257,16 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
           if (tip === undefined || compareSequenceNumbers(accepted!.sequenceNumber, tip) > 0)
             tips.set(accepted!.shardId, accepted!.sequenceNumber);
           record.afterAccepted?.(accepted!);
-        });
+        })
+        .catch((error: Error) => {
+          publishError ??= error;
+        })
+        .finally(() => inflight.delete(p));
       inflight.add(p);
-      void p.finally(() => inflight.delete(p));
     };
     const producedAt = Date.now();
     for (;;) {
-      if (options.signal?.aborted) break;
+      if (options.signal?.aborted || publishError !== undefined) break;
       const record = source.next();
       if (record === undefined) break;
       track(record);
@@ -279,6 +283,10 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
       }
     }
     await Promise.all(inflight);
+    if (publishError !== undefined)
+      throw new Error(`the producer could not publish every record: ${publishError.message}`, {
+        cause: publishError,
+      });
 
     let verification: Verification | undefined;
     if (options.untilDrained && !options.signal?.aborted) {
