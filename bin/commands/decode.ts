@@ -172,8 +172,6 @@ class DecodeRun {
       }
       const result = decodeKinesisRecord(this.#registry, entry.record, this.#context);
       this.counts.dropped += result.droppedOutsideHashRange;
-      const aggregated =
-        result.outcomes.length > 1 || (result.outcomes[0]?.origin.subSequenceNumber ?? 0) > 0;
       for (const outcome of result.outcomes) {
         if (outcome.error === undefined) this.decoded(outcome.decoded);
         else
@@ -181,7 +179,7 @@ class DecodeRun {
             index,
             outcome.error.code,
             outcome.error.message,
-            aggregated ? outcome.origin.subSequenceNumber : undefined,
+            result.aggregated ? outcome.origin.subSequenceNumber : undefined,
           );
       }
     }

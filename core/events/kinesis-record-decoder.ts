@@ -27,6 +27,8 @@ type UserRecordOutcome =
 interface KinesisRecordOutcome {
   /** One per user record, in sub-sequence order; one for the whole record when it is corrupt KPL. */
   readonly outcomes: readonly UserRecordOutcome[];
+  /** True when the Kinesis record was a KPL aggregate (false also for corrupt KPL, which is not unpacked). */
+  readonly aggregated: boolean;
   /** Sub-records dropped outside the shard's hash range (see {@link deaggregate}). */
   readonly droppedOutsideHashRange: number;
 }
@@ -61,6 +63,7 @@ function decodeKinesisRecord(
     if (!(error instanceof DecodeError)) throw error;
     return {
       outcomes: [{ origin: originOf(record.partitionKey, 0), data: record.data, error }],
+      aggregated: false,
       droppedOutsideHashRange: 0,
     };
   }
@@ -73,7 +76,7 @@ function decodeKinesisRecord(
       return { origin, data: user.data, error };
     }
   });
-  return { outcomes, droppedOutsideHashRange: users.droppedOutsideHashRange };
+  return { outcomes, aggregated: users.aggregated, droppedOutsideHashRange: users.droppedOutsideHashRange };
 }
 
 export type { KinesisRecordOutcome, UserRecordOutcome };
