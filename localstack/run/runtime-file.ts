@@ -13,7 +13,9 @@ interface RuntimeInfo {
   readonly config: Config;
 }
 
-const runtimeFilePath = (cwd = process.cwd()) => join(cwd, '.cdcp', 'runtime.json');
+/** `.cdcp/runtime.json` in the working folder, or the file named by CDCP_RUNTIME_FILE. */
+const runtimeFilePath = (cwd = process.cwd()) =>
+  process.env.CDCP_RUNTIME_FILE ?? join(cwd, '.cdcp', 'runtime.json');
 
 function writeRuntimeFile(info: RuntimeInfo, cwd?: string): () => void {
   const path = runtimeFilePath(cwd);

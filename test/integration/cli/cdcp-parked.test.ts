@@ -1,0 +1,86 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { parseConfig } from '../../../core/config/schema.js';
+import { FAULT_INJECTION_COLUMN } from '../../../core/processing/projection.js';
+import { orderChange } from '../../helpers/changes.js';
+import { changeRecord, consumerUnderTest } from '../../helpers/consumer.js';
+import { testClients } from '../../helpers/engines.js';
+import { spawnScript } from '../../helpers/processes.js';
+
+const clients = testClients();
+afterAll(() => clients.destroy());
+
+describe('cdcp parked list / replay against a running local pipeline', () => {
+  it('lists parked changes with reasons, replays them in order and lifts the quarantine', async () => {
+    const config = { processing: { faultInjection: true, maxAttempts: 1 } };
+    const consumer = await consumerUnderTest(clients, { config });
+    await consumer.invoke([
+      changeRecord(orderChange(3, 10, 'create'), 10, 1),
+      changeRecord(orderChange(3, 11, 'update', { id: 3, [FAULT_INJECTION_COLUMN]: 'boom' }), 11, 2),
+      changeRecord(orderChange(3, 12), 12, 3),
+      { data: 'not json', partitionKey: 'x', sequenceNumber: '4' },
+    ]);
+    // What `npm start` writes so that `cdcp` finds its engines and tables (this test process stands in for it).
+    const runtimeFile = join(tmpdir(), `cdcp-runtime-${process.pid}.json`);
+    writeFileSync(
+      runtimeFile,
+      JSON.stringify({
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+        endpoints: {
+          dynamodb: inject('dynamodbEndpoint'),
+          kinesis: inject('kinesaliteEndpoint'),
+          kind: 'embedded',
+          kinesisEngine: 'kinesalite',
+        },
+        names: consumer.names,
+        config: parseConfig(config),
+      }),
+    );
+    const env = { CDCP_RUNTIME_FILE: runtimeFile };
+
+    const list = spawnScript('bin/cdcp.ts', ['parked', 'list'], env);
+    expect((await list.exited).code, list.stderr()).toBe(0);
+    const lines = list.stdout().trim().split('\n');
+    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(['POISON', 'QUARANTINED', 'NOT_JSON']);
+    expect(list.stdout()).toContain('public.orders#3');
+    expect(list.stderr()).toContain('3 parked item(s), 1 aggregate(s)');
+
+    const json = spawnScript('bin/cdcp.ts', ['parked', 'list', '--reason', 'POISON', '--json'], env);
+    await json.exited;
+    const poison = JSON.parse(json.stdout().trim());
+    expect(poison).toMatchObject({
+      reason: 'POISON',
+      aggregateId: 'public.orders#3',
+      change: { op: 'update' },
+    });
+    expect(Buffer.from(poison.record.data, 'base64').toString()).toContain('boom');
+
+    // With the fault still injected the replay fails and keeps everything; ignoring it, the replay succeeds.
+    const failing = spawnScript('bin/cdcp.ts', ['parked', 'replay', '--aggregate', 'public.orders#3'], env);
+    expect((await failing.exited).code).toBe(1);
+    expect(failing.stdout()).toContain('still parked  public.orders#3: 0 applied');
+    const replay = spawnScript(
+      'bin/cdcp.ts',
+      ['parked', 'replay', '--aggregate', 'public.orders#3', '--ignore-injected-faults'],
+      env,
+    );
+    expect((await replay.exited).code, replay.stderr()).toBe(0);
+    expect(replay.stdout()).toContain('replayed  public.orders#3: 2 applied');
+    const item = await consumer.state.get('public.orders#3');
+    expect(item?.quarantine).toBeUndefined();
+    expect(item?.state).toEqual({ id: 3, status: 's12' });
+  });
+
+  it('says how to reach tables when no local run is found', async () => {
+    const run = spawnScript('bin/cdcp.ts', ['parked', 'list'], {
+      CDCP_RUNTIME_FILE: join(tmpdir(), 'no-such-runtime.json'),
+      CDCP_STATE_TABLE: '',
+      CDCP_PARKED_TABLE: '',
+    });
+    expect((await run.exited).code).toBe(2);
+    expect(run.stderr()).toContain('no running local pipeline was found (start one with `npm start`');
+  });
+});
