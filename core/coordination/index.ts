@@ -23,6 +23,7 @@ export {
   FencedWriter,
   type FencedWriterOptions,
   fenceCondition,
+  type LeaseGuard,
 } from './fenced-writer.js';
 export { InMemoryCoordinationStore } from './in-memory-store.js';
 export {

@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from './clock.js';
 import { CoordinationStoreError } from './errors.js';
+import type { LeaseGuard } from './fenced-writer.js';
 import { leaderKey } from './keys.js';
 import type { Lease } from './lease.js';
 import { LeaseClient } from './lease-client.js';
@@ -42,6 +43,8 @@ interface LeaderTerm {
   readonly leaderId: string;
   readonly term: number;
   readonly signal: AbortSignal;
+  /** The grant, for `FencedWriter` writes that must also check that leadership is still this term. */
+  readonly guard: LeaseGuard;
 }
 
 /** What a campaign found when it did not win. */
@@ -146,6 +149,7 @@ class LeaderElection {
       leaderId: this.#candidateId,
       term: outcome.lease.fence,
       signal: keeper.signal,
+      guard: { key: outcome.lease.key, owner: this.#candidateId, fence: outcome.lease.fence },
     };
     try {
       const value = await fn(term);

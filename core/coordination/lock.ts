@@ -1,5 +1,6 @@
 import type { Clock } from './clock.js';
 import { LeaseLostError } from './errors.js';
+import type { LeaseGuard } from './fenced-writer.js';
 import type { LeaseEndReason, LeaseKeeper } from './lease-keeper.js';
 
 /**
@@ -36,6 +37,12 @@ class Lock {
   /** True while the lock is held on this process's own clock and has been neither lost nor released. */
   public get isHeld(): boolean {
     return this.#keeper.isHeld;
+  }
+
+  /** The grant, for `FencedWriter` writes that must also check that the lock is still this grant. */
+  public get guard(): LeaseGuard {
+    const lease = this.#keeper.lease;
+    return { key: lease.key, owner: lease.owner, fence: lease.fence };
   }
 
   /** Aborted when the lock is lost (taken over, or run out before a heartbeat succeeded) or released. */

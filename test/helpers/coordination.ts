@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Clock, systemClock } from '../../core/coordination/index.js';
 import { resourceNames, tableDefinitions, waitFor } from '../../localstack/provision.js';
@@ -19,4 +20,36 @@ function skewedClock(skewMs: number): Clock {
   return { now: systemClock.now, sleep: systemClock.sleep, wallNow: () => Date.now() + skewMs };
 }
 
-export { createCoordinationTable, skewedClock };
+/** Starts `script` (TypeScript) in a new Node process through tsx; output is piped. */
+function spawnTsx(script: string, args: readonly string[]): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
+}
+
+/** Runs `script` to completion and returns its exit code and output; kills it after `timeoutMs`. */
+function runTsx(
+  script: string,
+  args: readonly string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawnTsx(script, args);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export { createCoordinationTable, runTsx, skewedClock, spawnTsx };
