@@ -79,7 +79,7 @@ function createDecoding(config: Config): { registry: DecoderRegistry; context: D
 }
 
 /** Builds the batch processor the handler runs. */
-function createProcessor(deps: ConsumerDependencies): BatchProcessor {
+function createProcessor(deps: Omit<ConsumerDependencies, 'metrics' | 'onBatch'>): BatchProcessor {
   const { config } = deps;
   const base = deps.projection ?? mirrorProjection;
   const decoding = createDecoding(config);
