@@ -129,6 +129,11 @@ async function createStream(kinesis: KinesisClient, streamName: string, shardCou
   return arn;
 }
 
+/** Creates the three tables of one run (no stream); idempotent. */
+async function createTables(dynamodb: DynamoDBClient, names: ResourceNames): Promise<void> {
+  await Promise.all(tableDefinitions(names).map((t) => createTable(dynamodb, t.input, t.ttlAttribute)));
+}
+
 /** Creates the tables and the stream of one run; idempotent. Returns the stream ARN. */
 async function provision(
   clients: { readonly dynamodb: DynamoDBClient; readonly kinesis: KinesisClient },
@@ -143,4 +148,4 @@ async function provision(
 }
 
 export type { ResourceNames };
-export { createStream, provision, resourceNames, tableDefinitions, waitFor };
+export { createStream, createTables, provision, resourceNames, tableDefinitions, waitFor };
