@@ -14,6 +14,19 @@ export const ENV = {
   /** Endpoint of a running LocalStack; when set, local runs start no engine. */
   LOCALSTACK_ENDPOINT: 'LOCALSTACK_ENDPOINT',
   AWS_ENDPOINT_URL: 'AWS_ENDPOINT_URL',
+  /** AppConfig ids the functions read their configuration from (AppConfigData); unset = schema defaults. */
+  APPCONFIG_APPLICATION_ID: 'CDCP_APPCONFIG_APPLICATION_ID',
+  APPCONFIG_ENVIRONMENT_ID: 'CDCP_APPCONFIG_ENVIRONMENT_ID',
+  APPCONFIG_PROFILE_ID: 'CDCP_APPCONFIG_PROFILE_ID',
+  /** The deployment strategy the cluster manager deploys new configuration versions with. */
+  APPCONFIG_DEPLOYMENT_STRATEGY_ID: 'CDCP_APPCONFIG_DEPLOYMENT_STRATEGY_ID',
+  /** UUID of the consumer's event source mapping, which the cluster manager tunes. */
+  EVENT_SOURCE_MAPPING_ID: 'CDCP_EVENT_SOURCE_MAPPING_ID',
+} as const;
+
+/** Roles elected on the coordination table (`LEADER/<role>`). */
+export const LEADER_ROLES = {
+  clusterManager: 'cluster-manager',
 } as const;
 
 /** Key and attribute names of the per-aggregate state table. */
@@ -60,4 +73,18 @@ export const METRICS = {
   aggregateFailures: 'AggregateFailures',
   tombstonesSkipped: 'TombstonesSkipped',
   stateWrites: 'StateWrites',
+  /** Service dimension of the cluster manager's metrics. */
+  clusterManagerService: 'cdc-cluster-manager',
+  /** 1 per scheduled run that held the cluster-manager leadership; its absence means no leader. */
+  clusterManagerHeartbeat: 'ClusterManagerHeartbeat',
+  /** The leader's term (fence) of the cluster-manager role. */
+  leaderTerm: 'LeaderTerm',
+  /** Consumer instances with a moving heartbeat, as the cluster manager sees them. */
+  liveInstances: 'LiveInstances',
+  /** Lock acquisitions that found the lock held. */
+  lockContention: 'LockContention',
+  /** Live instances reporting a configuration version other than the latest deployed one (0 = converged). */
+  instancesOnStaleConfig: 'InstancesOnStaleConfig',
+  /** Scaling actions the cluster manager took (UpdateShardCount, split, merge, mapping update). */
+  scalingActions: 'ScalingActions',
 } as const;
