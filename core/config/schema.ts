@@ -9,6 +9,8 @@ const TableSettingsSchema = z
   .object({
     /** Key columns of the table, used when the record carries no key. */
     keyColumns: z.array(z.string().min(1)).min(1).optional(),
+    /** Read this table's records as this format instead of detecting it per record. */
+    format: z.enum(['debezium', 'debezium-unwrapped', 'dms', 'dynamodb']).optional(),
   })
   .strict();
 

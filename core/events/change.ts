@@ -39,6 +39,7 @@ interface RecordOrigin {
   /** KPL sub-record index; 0 for a plain record. */
   readonly subSequenceNumber: number;
   readonly partitionKey: string;
+  /** Epoch milliseconds (Lambda events carry seconds; the consumer converts). */
   readonly approximateArrivalTimestamp: number;
 }
 

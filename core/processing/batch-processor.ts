@@ -91,7 +91,7 @@ function originOf(record: StreamRecord, user: UserRecord): RecordOrigin {
     sequenceNumber: record.sequenceNumber,
     subSequenceNumber: user.aggregated ? user.subSequenceNumber : (record.subSequenceNumber ?? 0),
     partitionKey: user.partitionKey,
-    approximateArrivalTimestamp: record.approximateArrivalTimestamp,
+    approximateArrivalTimestamp: Math.round(record.approximateArrivalTimestamp * 1000),
   };
 }
 
@@ -103,7 +103,7 @@ function parkedRecordOf(record: StreamRecord, subSequenceNumber = 0, userData?: 
     sequenceNumber: record.sequenceNumber,
     subSequenceNumber,
     shardId: record.shardId,
-    approximateArrivalTimestamp: record.approximateArrivalTimestamp,
+    approximateArrivalTimestamp: Math.round(record.approximateArrivalTimestamp * 1000),
     eventSourceArn: record.eventSourceArn,
   };
 }

@@ -157,7 +157,7 @@ class ParkedReplayer {
         data: item.record.data,
         partitionKey: item.record.partitionKey,
         sequenceNumber: item.record.sequenceNumber,
-        approximateArrivalTimestamp: item.record.approximateArrivalTimestamp,
+        approximateArrivalTimestamp: item.record.approximateArrivalTimestamp / 1000,
         shardId: item.record.shardId,
         eventSourceArn: item.record.eventSourceArn,
         subSequenceNumber: item.record.subSequenceNumber,

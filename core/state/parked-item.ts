@@ -10,6 +10,7 @@ interface ParkedRecord {
   readonly sequenceNumber: string;
   readonly subSequenceNumber: number;
   readonly shardId: string;
+  /** Epoch milliseconds. */
   readonly approximateArrivalTimestamp: number;
   readonly eventSourceArn: string;
 }

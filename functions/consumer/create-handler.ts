@@ -12,9 +12,10 @@ import middy from '@middy/core';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import type { Config } from '../../core/config/schema.js';
 import { METRICS } from '../../core/constants.js';
-import { debeziumDecoder } from '../../core/events/debezium.js';
+import { createDecodeContext } from '../../core/events/decode-context.js';
 import type { DecodeContext } from '../../core/events/decoder.js';
-import { DecoderRegistry } from '../../core/events/registry.js';
+import { createDefaultRegistry } from '../../core/events/default-registry.js';
+import type { DecoderRegistry } from '../../core/events/registry.js';
 import {
   BatchProcessor,
   type BatchResult,
@@ -67,14 +68,11 @@ function publishMetrics(metrics: Metrics, result: BatchResult): void {
   metrics.addMetric(METRICS.stateWrites, MetricUnit.Count, stats.stateWrites);
 }
 
-/** The decoders and per-table settings the consumer decodes with. */
+/** The decoders and per-table settings the consumer decodes with (every format, detected per record). */
 function createDecoding(config: Config): { registry: DecoderRegistry; context: DecodeContext } {
   return {
-    registry: new DecoderRegistry({
-      decoders: [debeziumDecoder],
-      maxRecordBytes: config.processing.maxRecordBytes,
-    }),
-    context: { keyColumns: (table) => config.tables[table]?.keyColumns },
+    registry: createDefaultRegistry({ maxRecordBytes: config.processing.maxRecordBytes }),
+    context: createDecodeContext(config.tables),
   };
 }
 

@@ -111,7 +111,7 @@ function inputSource(path: string, config: Config): Source {
     sequenceNumber: accepted?.sequenceNumber ?? '0',
     subSequenceNumber: accepted?.subSequenceNumber ?? 0,
     partitionKey,
-    approximateArrivalTimestamp: Date.now() / 1000,
+    approximateArrivalTimestamp: Date.now(),
   });
   return {
     total: records.length,
