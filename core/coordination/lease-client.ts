@@ -133,8 +133,8 @@ class LeaseClient {
 
   /**
    * One attempt: grants a free lease at once (one conditional write); takes over a held one if this observer
-   * has seen its grant and version unchanged for its lease duration; adopts one that the store says is
-   * already `owner`'s (a grant whose response was lost, or a hand-off to `owner`).
+   * has seen its grant and version unchanged for its lease duration; adopts (under a new fence) one that
+   * the store says is already `owner`'s (a grant whose response was lost, or a hand-off to `owner`).
    */
   public async tryAcquire(key: ItemKey, options: AcquireLeaseOptions): Promise<LeaseAttempt> {
     identifier('owner', options.owner);
@@ -200,12 +200,24 @@ class LeaseClient {
   }
 
   /**
-   * Starts holding a lease the store already shows as `record.owner`'s (handed off to it, or granted by a
-   * request whose response was lost). It renews at once, so the holder's clock starts from a write it sent.
+   * Starts holding a lease the store already shows as `record.owner`'s (handed off to it, granted by a
+   * request whose response was lost, or given up locally after its time ran out on this holder's clock). It
+   * re-grants the lease to the same owner under a new fence in one write, so that no older handle of the
+   * grant, perhaps still running somewhere in this process, can write with the old fence.
    */
   public async adopt(record: LeaseRecord): Promise<Lease | undefined> {
-    if (record.owner === undefined) return undefined;
-    return this.renew(new Lease(record, Number.NEGATIVE_INFINITY));
+    const owner = record.owner;
+    if (owner === undefined) return undefined;
+    const sentAtMs = this.#clock.now();
+    const request = {
+      owner,
+      fence: record.fence,
+      to: owner,
+      version: this.#newVersion(),
+      wallMs: this.#clock.wallNow(),
+    };
+    const result = await this.#write(record.key, () => this.#store.handOffLease(record.key, request));
+    return result.ok ? new Lease(result.record, sentAtMs) : undefined;
   }
 
   /** New record version (and optionally new data, such as a checkpoint); `undefined` if the lease was lost. */

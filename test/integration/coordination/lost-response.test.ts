@@ -127,7 +127,7 @@ describe('A write whose response is lost', () => {
       'releaseLease',
       'registerInstance',
     ]);
-    expect([renewed?.fence, handed, adopted.fence, released, registered]).toEqual([1, true, 2, true, true]);
-    expect(await leases.get(key)).toMatchObject({ owner: undefined, fence: 2 });
+    expect([renewed?.fence, handed, adopted.fence, released, registered]).toEqual([1, true, 3, true, true]);
+    expect(await leases.get(key)).toMatchObject({ owner: undefined, fence: 3 });
   });
 });

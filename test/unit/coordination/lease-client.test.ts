@@ -4,6 +4,7 @@ import {
   CoordinationStoreError,
   FaultInjectingStore,
   InMemoryCoordinationStore,
+  Lease,
   LeaseClient,
   lockKey,
   ManualClock,
@@ -91,7 +92,7 @@ describe('Class: LeaseClient', () => {
       expect((await a.get(key))?.fence).toBe(1);
     });
 
-    it('adopts a grant it made whose response never came back, without a new fence', async () => {
+    it('adopts a grant whose response never came back under a new fence, so no older handle can write', async () => {
       const { clock, store, key } = setup();
       const once = new LeaseClient({ store, clock, maxAttempts: 1 });
       store.inject({ kind: 'lost-response', operations: ['grantLease'] });
@@ -101,8 +102,9 @@ describe('Class: LeaseClient', () => {
 
       const again = await once.tryAcquire(key, { owner: 'a', leaseDurationMs: DURATION });
 
-      expect(again.lease).toMatchObject({ owner: 'a', fence: 1 });
+      expect(again.lease).toMatchObject({ owner: 'a', fence: 2 });
       expect(again.lease?.validUntilMs).toBe(clock.now() + DURATION);
+      expect(await once.renew(new Lease({ ...again.lease!.record, fence: 1 }, clock.now()))).toBeUndefined();
     });
   });
 
@@ -145,7 +147,7 @@ describe('Class: LeaseClient', () => {
       // Assert
       expect(seen?.record.pendingOwner).toBe('b');
       expect(handed).toBe(true);
-      expect(adopted.lease).toMatchObject({ owner: 'b', fence: 2 });
+      expect(adopted.lease).toMatchObject({ owner: 'b', fence: 3 });
       expect(await a.renew(seen!)).toBeUndefined();
       expect(await b.requestHandOff(key, held.fence, 'c')).toBe(false);
     });
