@@ -6,7 +6,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], sequence: { groupOrder: 0 } },
       },
       {
         extends: true,
@@ -19,6 +19,8 @@ export default defineConfig({
           // Engines are shared by every file; each test uses its own tables and streams.
           fileParallelism: true,
           maxWorkers: 2,
+          // Projects with different worker settings run one after the other.
+          sequence: { groupOrder: 1 },
         },
       },
     ],
