@@ -31,6 +31,11 @@ interface LockClientOptions {
   readonly backoffMaxMs?: number;
   /** See {@link LeaseClientOptions.clockSkewAllowanceMs}. @default undefined (off) */
   readonly clockSkewAllowanceMs?: number;
+  /**
+   * Called once per acquisition call that found a lock held by someone else (for the `LockContention`
+   * metric in `METRICS`). @default undefined
+   */
+  readonly onContention?: (event: { readonly name: string; readonly holder: string | undefined }) => void;
   /** @default Math.random */
   readonly random?: () => number;
   /** @default crypto.randomUUID */
@@ -83,6 +88,7 @@ class LockClient {
   readonly #reentrant: boolean;
   readonly #backoff: { readonly baseMs: number; readonly maxMs: number };
   readonly #random: () => number;
+  readonly #onContention: LockClientOptions['onContention'];
   readonly #held = new Map<string, Lock>();
   readonly #queues = new Map<string, Promise<unknown>>();
 
@@ -113,6 +119,7 @@ class LockClient {
       maxMs: durationMs('backoffMaxMs', options.backoffMaxMs ?? 1_000),
     };
     this.#random = options.random ?? Math.random;
+    this.#onContention = options.onContention;
     this.#leases = new LeaseClient({
       store: options.store,
       clock: this.#clock,
@@ -219,6 +226,7 @@ class LockClient {
         locks.push(attempt.lock);
       }
       if (blocked === undefined) return { locks };
+      if (round === 0) this.#onContention?.({ name: blocked.name, holder: blocked.holder });
       // No hold-and-wait: give back what this round took before waiting.
       await this.releaseAll(locks);
       const remaining = deadline - this.#clock.now();

@@ -90,6 +90,18 @@ describe('Class: LockClient', () => {
       await b.release(lockB2!);
     });
 
+    it('reports contention once per acquisition call that found the lock held', async () => {
+      const { clock, client } = setup();
+      const onContention = vi.fn();
+      const holder = await client('a').tryAcquire('orders');
+
+      await clock.runUntil(client('b', { onContention }).tryAcquire('orders', { waitMs: LEASE / 2 }));
+      await client('c', { onContention }).tryAcquire('other');
+
+      expect(onContention.mock.calls).toEqual([[{ name: 'orders', holder: 'a' }]]);
+      expect(holder?.isHeld).toBe(true);
+    });
+
     it('does not hand a non-reentrant lock to a second task of the same client', async () => {
       const { client } = setup();
       const a = client('a');
