@@ -5,6 +5,7 @@
  */
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDbCoordinationStore,
   LeaderElection,
@@ -61,6 +62,53 @@ async function lockRounds(
     seconds: (performance.now() - start) / 1000,
     acquireMs,
     releaseMs,
+  };
+}
+
+/**
+ * Floor for comparison: the same two conditional writes a lock round makes (grant if free, release if
+ * owner), sent directly without the library.
+ */
+async function bareRounds(client: DynamoDBClient, table: string, rounds: number): Promise<LockRun> {
+  const acquireMs: number[] = [];
+  const releaseMs: number[] = [];
+  const Key = { pk: { S: 'LOCK#bare' }, sk: { S: 'LOCK' } };
+  const start = performance.now();
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    await client.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key,
+        UpdateExpression: 'SET #owner = :owner ADD #fence :one',
+        ConditionExpression: 'attribute_not_exists(#owner)',
+        ExpressionAttributeNames: { '#owner': 'owner', '#fence': 'fence' },
+        ExpressionAttributeValues: { ':owner': { S: 'bare' }, ':one': { N: '1' } },
+      }),
+    );
+    const t1 = performance.now();
+    await client.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key,
+        UpdateExpression: 'REMOVE #owner',
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':owner': { S: 'bare' } },
+      }),
+    );
+    acquireMs.push(t1 - t0);
+    releaseMs.push(performance.now() - t1);
+  }
+  return { sections: rounds, seconds: (performance.now() - start) / 1000, acquireMs, releaseMs };
+}
+
+function merge(runs: readonly LockRun[]): LockRun {
+  return {
+    sections: runs.reduce((n, r) => n + r.sections, 0),
+    seconds: runs.reduce((n, r) => n + r.seconds, 0),
+    acquireMs: runs.flatMap((r) => r.acquireMs),
+    releaseMs: runs.flatMap((r) => r.releaseMs),
   };
 }
 
@@ -135,9 +183,18 @@ export default async function coordinationBenchmark(): Promise<void> {
     const table = await createCoordinationTable(clients.dynamodb, `bench-${Date.now()}`);
     const store = new DynamoDbCoordinationStore({ client: clients.dynamodb, tableName: table });
     await lockRounds(store, 1, 50, 'warm-up');
+    await bareRounds(clients.dynamodb, table, 50);
 
-    process.stderr.write('uncontended lock rounds...\n');
-    const alone = await lockRounds(store, 1, UNCONTENDED_ROUNDS, 'uncontended');
+    // Alternate halves, so that load from elsewhere on the machine hits both alike.
+    process.stderr.write('bare conditional writes and uncontended lock rounds...\n');
+    const halves: [LockRun, LockRun][] = [];
+    for (let h = 0; h < 2; h++)
+      halves.push([
+        await bareRounds(clients.dynamodb, table, UNCONTENDED_ROUNDS / 2),
+        await lockRounds(store, 1, UNCONTENDED_ROUNDS / 2, 'uncontended'),
+      ]);
+    const bare = merge(halves.map((h) => h[0]));
+    const alone = merge(halves.map((h) => h[1]));
     process.stderr.write(`${CONTENDERS} contenders on one lock...\n`);
     const contended = await lockRounds(store, CONTENDERS, CONTENDED_ROUNDS_EACH, 'contended');
     process.stderr.write(`leader failover over ${KILLS} kills...\n`);
@@ -148,7 +205,7 @@ export default async function coordinationBenchmark(): Promise<void> {
       label,
       run.sections,
       throughput(run).toFixed(1),
-      (throughput(run) / throughput(alone)).toFixed(2),
+      (throughput(run) / throughput(bare)).toFixed(2),
       percentile(run.acquireMs, 50).toFixed(1),
       percentile(run.acquireMs, 99).toFixed(1),
       percentile(run.releaseMs, 50).toFixed(1),
@@ -159,13 +216,17 @@ export default async function coordinationBenchmark(): Promise<void> {
         'lock scenario',
         'acquire+release rounds',
         'rounds/s',
-        'vs uncontended',
+        'vs bare writes',
         'acquire p50 ms',
         'acquire p99 ms',
         'release p50 ms',
         'release p99 ms',
       ],
-      [lockRow('uncontended (1 client)', alone), lockRow(`${CONTENDERS} contenders, one name`, contended)],
+      [
+        lockRow('bare conditional writes, no library (floor)', bare),
+        lockRow('uncontended (1 client)', alone),
+        lockRow(`${CONTENDERS} contenders, one name`, contended),
+      ],
     );
     const bound = LEADER_LEASE_MS + LEADER_HEARTBEAT_MS;
     const leader = markdownTable(
@@ -205,6 +266,7 @@ export default async function coordinationBenchmark(): Promise<void> {
       },
       table: `${locks}\n\n${leader}`,
       data: {
+        bare: { ...bare, acquireMs: undefined, releaseMs: undefined, roundsPerSecond: throughput(bare) },
         uncontended: {
           ...alone,
           acquireMs: undefined,
