@@ -32,7 +32,14 @@ function fromDocument(doc: unknown): InputRecord[] {
  * neither `{` nor `[` are ignored, as in license headers), or a Lambda KinesisStreamEvent.
  */
 function readInput(path: string): InputRecord[] {
-  const text = readFileSync(path === '-' ? 0 : path, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(path === '-' ? 0 : path, 'utf8');
+  } catch (error) {
+    throw new Error(
+      `cannot read the --input file ${JSON.stringify(path)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); give a readable JSON, JSON Lines or Lambda event file, or - for stdin`,
+    );
+  }
   const trimmed = text.trim();
   if (trimmed === '') return [];
   try {

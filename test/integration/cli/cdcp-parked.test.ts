@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -69,6 +69,7 @@ describe('cdcp parked list / replay against a running local pipeline', () => {
     );
     expect((await replay.exited).code, replay.stderr()).toBe(0);
     expect(replay.stdout()).toContain('replayed  public.orders#3: 2 applied');
+    rmSync(runtimeFile);
     const item = await consumer.state.get('public.orders#3');
     expect(item?.quarantine).toBeUndefined();
     expect(item?.state).toEqual({ id: 3, status: 's12' });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,9 @@ async function runInput(path: string) {
   const { code } = await run.exited;
   expect(code, run.stderr()).toBe(0);
   const summary = JSON.parse(run.stdout().trim().split('\n').at(-1)!);
-  const rows = readFileSync(out, 'utf8')
+  const text = readFileSync(out, 'utf8');
+  rmSync(out);
+  const rows = text
     .trim()
     .split('\n')
     .map(

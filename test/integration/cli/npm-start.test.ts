@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -93,7 +93,9 @@ describe('npm start (localstack/run.ts) as a user runs it', () => {
       verified: true,
       produced: 4,
     });
-    const rows = readFileSync(out, 'utf8')
+    const text = readFileSync(out, 'utf8');
+    rmSync(out);
+    const rows = text
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
