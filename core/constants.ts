@@ -20,6 +20,15 @@ export const ENV = {
   APPCONFIG_PROFILE_ID: 'CDCP_APPCONFIG_PROFILE_ID',
   /** The deployment strategy the cluster manager deploys new configuration versions with. */
   APPCONFIG_DEPLOYMENT_STRATEGY_ID: 'CDCP_APPCONFIG_DEPLOYMENT_STRATEGY_ID',
+  /**
+   * Base URL of the AppConfig agent (Lambda extension) when the function has it, for example
+   * `http://localhost:2772`; set, the consumer reads its configuration from the agent instead of AppConfigData.
+   */
+  APPCONFIG_AGENT_URL: 'CDCP_APPCONFIG_AGENT_URL',
+  /** Seconds between AppConfigData polls (the session's minimum poll interval and the cache age); 15..3600. */
+  APPCONFIG_POLL_INTERVAL_SECONDS: 'CDCP_APPCONFIG_POLL_INTERVAL_SECONDS',
+  /** The local config store (a JSON file every local worker watches); `cdcp config set` writes it. */
+  CONFIG_FILE: 'CDCP_CONFIG_FILE',
   /** UUID of the consumer's event source mapping, which the cluster manager tunes. */
   EVENT_SOURCE_MAPPING_ID: 'CDCP_EVENT_SOURCE_MAPPING_ID',
 } as const;
@@ -85,6 +94,14 @@ export const METRICS = {
   lockContention: 'LockContention',
   /** Live instances reporting a configuration version other than the latest deployed one (0 = converged). */
   instancesOnStaleConfig: 'InstancesOnStaleConfig',
+  /** Config fetches that failed (store unreachable, nothing deployed); the instance kept its last good config. */
+  configFetchFailures: 'ConfigFetchFailures',
+  /** Fetched configs refused as corrupt or invalid (each distinct content once); the last good one stayed. */
+  configInvalid: 'ConfigInvalidKeptLastGood',
+  /** Milliseconds since the running config version was published (its `publishedAt`), per refresh. */
+  configVersionAge: 'ConfigVersionAge',
+  /** Milliseconds from a version's publication to this instance applying it (wall clocks of two machines). */
+  configApplyLatency: 'ConfigApplyLatency',
   /** Scaling actions the cluster manager took (UpdateShardCount, split, merge, mapping update). */
   scalingActions: 'ScalingActions',
 } as const;

@@ -1,53 +1,285 @@
 /**
  * The one configuration schema (DESIGN.md section 10). Everything tunable lives here with its default; the
- * JSON Schema generated from it validates AppConfig deployments, and locally the same schema validates the
- * watched file.
+ * JSON Schema generated from it (`json-schema.ts`) validates AppConfig deployments, and locally the same
+ * schema validates the watched file.
+ *
+ * Every constraint is on one field, so that the JSON Schema says exactly what this schema accepts: where two
+ * settings must agree they are expressed as a ratio (`heartbeatsPerLease`) or given ranges that cannot
+ * cross (`scaleInUtilization` ≤ 0.25 ≤ half of `targetUtilization`). The one rule that spans two fields,
+ * `scaling.minShards ≤ scaling.maxShards`, is listed in {@link CROSS_FIELD_RULES}: `cdcp config validate`,
+ * every publisher and every instance check it; AppConfig's JSON Schema validator cannot.
  */
 import { z } from 'zod';
 
+/** Decoders a table can be pinned to instead of detecting the format per record. */
+const TABLE_FORMATS = ['debezium', 'debezium-unwrapped', 'dms', 'dynamodb'] as const;
+/** Table priorities; shedding defers the priorities in `shedding.deferPriorities`. */
+const PRIORITIES = ['high', 'normal', 'low'] as const;
+/** How a change and the aggregate's stored state are ordered. */
+const CONFLICT_STRATEGIES = ['source-position', 'arrival-order'] as const;
+/** How the elected assigner divides shard leases among workers (issue 7). */
+const ASSIGNMENT_STRATEGIES = ['round-robin', 'least-loaded', 'adaptive', 'bounded-load'] as const;
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const ratio = (min: number, max: number) => z.number().min(min).max(max);
+
 const TableSettingsSchema = z
   .object({
-    /** Key columns of the table, used when the record carries no key. */
-    keyColumns: z.array(z.string().min(1)).min(1).optional(),
-    /** Read this table's records as this format instead of detecting it per record. */
-    format: z.enum(['debezium', 'debezium-unwrapped', 'dms', 'dynamodb']).optional(),
+    keyColumns: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe(
+        'Key columns of the table, used when a record carries no key. Absent: the record must carry one.',
+      ),
+    format: z
+      .enum(TABLE_FORMATS)
+      .optional()
+      .describe(
+        "Read this table's records as this format instead of detecting it per record. Absent: detect.",
+      ),
+    priority: z
+      .enum(PRIORITIES)
+      .default('normal')
+      .describe(
+        'While shedding is active, changes of tables whose priority is in shedding.deferPriorities are deferred.',
+      ),
+    paused: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Projection off: the table's changes are parked as DEFERRED, in order per aggregate, instead of applied; " +
+          'setting it back to false replays them in order.',
+      ),
+    conflictStrategy: z
+      .enum(CONFLICT_STRATEGIES)
+      .optional()
+      .describe("This table's conflicts.strategy. Absent: conflicts.strategy."),
   })
   .strict();
 
 const ProcessingSchema = z
   .object({
-    /** Deliveries of a failing change before it is parked and its aggregate quarantined. */
-    maxAttempts: z.number().int().min(1).max(1000).default(3),
-    /** Aggregates of one batch applied concurrently. */
-    aggregateConcurrency: z.number().int().min(1).max(512).default(32),
-    /** How long a delete's tombstone is kept; must exceed stream retention plus the longest redelivery. */
+    maxAttempts: int(1, 1000)
+      .default(3)
+      .describe('Deliveries of a failing change before it is parked and its aggregate quarantined.'),
+    aggregateConcurrency: int(1, 512).default(32).describe('Aggregates of one batch applied concurrently.'),
     tombstoneTtlSeconds: z
       .number()
       .int()
       .min(60)
-      .default(30 * 24 * 3600),
-    /** Records above this size are parked as TOO_LARGE. */
-    maxRecordBytes: z.number().int().min(1024).max(10_485_760).default(1_048_576),
-    /**
-     * Honour the fault-injection column `__cdcp_fail` (a change carrying it fails in the projection every
-     * time). For tests and `npm start -- --inject-poison`; keep it off in production.
-     */
-    faultInjection: z.boolean().default(false),
+      .default(30 * 24 * 3600)
+      .describe(
+        "How long a delete's tombstone is kept; must exceed stream retention plus the longest redelivery.",
+      ),
+    maxRecordBytes: int(1024, 10_485_760)
+      .default(1_048_576)
+      .describe('Records above this size are parked as TOO_LARGE.'),
+    faultInjection: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Honour the fault-injection column __cdcp_fail (such a change fails in the projection every time). For ' +
+          'tests and npm start -- --inject-poison; keep it off in production.',
+      ),
   })
   .strict();
+
+const ConflictsSchema = z
+  .object({
+    strategy: z
+      .enum(CONFLICT_STRATEGIES)
+      .default('source-position')
+      .describe(
+        'source-position: the change with the greater source position wins and an older or equal one is skipped ' +
+          '(DESIGN.md contracts 2 and 3). arrival-order: the later Kinesis sequence number wins, for sources ' +
+          'whose positions do not order changes across writers.',
+      ),
+  })
+  .strict();
+
+const LocksSchema = z
+  .object({
+    leaseDurationMs: int(1_000, 600_000)
+      .default(20_000)
+      .describe("How long a named lock outlives its holder's last heartbeat, on the observer's clock."),
+    heartbeatsPerLease: int(2, 60)
+      .default(4)
+      .describe('Heartbeats a lock holder writes per lease duration (period = leaseDurationMs / this).'),
+    clockSkewAllowanceMs: int(0, 3_600_000)
+      .optional()
+      .describe(
+        "Opt-in fast path: a lock whose holder's wall-clock write is older than the lease plus this is expired " +
+          'at first sight. Absent: off, only observed silence expires a lock.',
+      ),
+  })
+  .strict();
+
+const LeaderSchema = z
+  .object({
+    leaseDurationMs: int(1_000, 600_000)
+      .default(15_000)
+      .describe("How long leadership outlives the leader's last renewal."),
+    heartbeatsPerLease: int(2, 60)
+      .default(3)
+      .describe('Renewals a leader writes per lease duration (period = leaseDurationMs / this).'),
+  })
+  .strict();
+
+const InstancesSchema = z
+  .object({
+    failureDetectionMs: int(2_000, 600_000)
+      .default(20_000)
+      .describe(
+        "An instance whose heartbeat counter has not moved for this long, on the observer's clock, is presumed " +
+          'dead; shard leases renewed by its heartbeat expire with it.',
+      ),
+    heartbeatsPerWindow: int(2, 60)
+      .default(4)
+      .describe(
+        'Heartbeats an instance writes per failure-detection window (interval = failureDetectionMs / this).',
+      ),
+  })
+  .strict();
+
+const LeasesSchema = z
+  .object({
+    assignment: z
+      .enum(ASSIGNMENT_STRATEGIES)
+      .default('least-loaded')
+      .describe('How the elected assigner divides shard leases among workers.'),
+    boundedLoadCapacityFactor: ratio(1, 4)
+      .default(1.25)
+      .describe('bounded-load: a worker takes at most this times the mean load.'),
+    rebalanceIntervalMs: int(1_000, 3_600_000)
+      .default(10_000)
+      .describe('How often the assigner recomputes the assignment and moves leases by graceful hand-off.'),
+  })
+  .strict();
+
+const SheddingSchema = z
+  .object({
+    active: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Shedding now: changes of tables whose priority is in deferPriorities are parked as DEFERRED, in order ' +
+          'per aggregate, and replayed in order when it is lifted. Set by the cluster manager or an operator.',
+      ),
+    auto: z.boolean().default(true).describe('The cluster manager may turn shedding on and off by itself.'),
+    lagCriticalMs: int(60_000, 86_400_000)
+      .default(300_000)
+      .describe('Iterator age above which the manager sheds when scaling cannot act in time.'),
+    lagRecoveredMs: int(1_000, 60_000)
+      .default(30_000)
+      .describe('Iterator age below which the manager lifts shedding (replaying what was deferred).'),
+    deferPriorities: z
+      .array(z.enum(['normal', 'low']))
+      .min(1)
+      .default(['low'])
+      .describe('Table priorities deferred while shedding; high is never deferred.'),
+  })
+  .strict();
+
+const ScalingSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('The cluster manager acts on its plan; false: it plans and audits but changes nothing.'),
+    targetUtilization: ratio(0.5, 1)
+      .default(0.7)
+      .describe("Share of a shard's write limits (1,000 records/s, 1 MiB/s) a shard should run at."),
+    scaleOutAfterSeconds: int(60, 900).default(300).describe('Over target for this long before scaling out.'),
+    scaleOutIteratorAgeMs: int(1_000, 86_400_000)
+      .default(60_000)
+      .describe('Iterator age that scales out at once, whatever the utilisation.'),
+    scaleInUtilization: ratio(0.01, 0.25)
+      .default(0.2)
+      .describe(
+        'Under this share for scaleInAfterSeconds, merge cold adjacent shards (merged, they stay under target).',
+      ),
+    scaleInAfterSeconds: int(901, 86_400)
+      .default(1_800)
+      .describe('Quiet window before scaling in; longer than scaleOutAfterSeconds (hysteresis).'),
+    cooldownSeconds: int(0, 86_400).default(900).describe('No resharding for this long after one.'),
+    minShards: int(1, 10_000).default(1).describe('Fewest open shards.'),
+    maxShards: int(1, 10_000).default(64).describe('Most open shards.'),
+    maxParallelizationFactor: int(1, 10)
+      .default(10)
+      .describe(
+        "Highest ParallelizationFactor the manager sets on the event source mapping (Lambda's limit is 10).",
+      ),
+    updateShardCountReserve: int(0, 9)
+      .default(2)
+      .describe(
+        'Of the 10 UpdateShardCount calls Kinesis allows per rolling 24 h, keep this many for later.',
+      ),
+    hotKeyShardShare: ratio(0.1, 1)
+      .default(0.8)
+      .describe(
+        "A partition key above this share of one shard's limits is reported as hot instead of split.",
+      ),
+  })
+  .strict();
+
+/** Rules spanning two fields: JSON Schema cannot express them, so AppConfig's validator does not check them. */
+const CROSS_FIELD_RULES = [
+  { path: 'scaling.minShards', rule: 'scaling.minShards must not exceed scaling.maxShards' },
+] as const;
 
 const ConfigSchema = z
   .object({
-    /** Free-form version label; instances report the version they run. */
-    version: z.string().min(1).default('0'),
+    version: z
+      .string()
+      .min(1)
+      .default('0')
+      .describe(
+        'Version label, set by the publisher (cdcp config set, the cluster manager) to the next version ' +
+          'number; instances report the version they run.',
+      ),
+    publishedAt: z.iso
+      .datetime()
+      .optional()
+      .describe(
+        'When the publisher published this version; instances measure how long it took to reach them.',
+      ),
     processing: ProcessingSchema.prefault({}),
-    /** Per-table settings, keyed by `<schema-or-db>.<table>`. */
-    tables: z.record(z.string(), TableSettingsSchema).default({}),
+    conflicts: ConflictsSchema.prefault({}),
+    tables: z
+      .record(z.string(), TableSettingsSchema)
+      .default({})
+      .describe('Per-table settings, keyed by <schema-or-db>.<table>.'),
+    locks: LocksSchema.prefault({}),
+    leader: LeaderSchema.prefault({}),
+    instances: InstancesSchema.prefault({}),
+    leases: LeasesSchema.prefault({}),
+    shedding: SheddingSchema.prefault({}),
+    scaling: ScalingSchema.prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, context) => {
+    // Runs even when other settings failed, so the shape is not guaranteed here.
+    const scaling = config.scaling as Partial<typeof config.scaling> | undefined;
+    if (
+      typeof scaling?.minShards === 'number' &&
+      typeof scaling.maxShards === 'number' &&
+      scaling.minShards > scaling.maxShards
+    )
+      context.addIssue({
+        code: 'custom',
+        path: ['scaling', 'minShards'],
+        input: scaling.minShards,
+        message: `at most scaling.maxShards (${scaling.maxShards})`,
+      });
+  });
 
 type Config = z.infer<typeof ConfigSchema>;
 type ConfigInput = z.input<typeof ConfigSchema>;
+type TableSettings = z.infer<typeof TableSettingsSchema>;
+type TablePriority = (typeof PRIORITIES)[number];
+type ConflictStrategy = (typeof CONFLICT_STRATEGIES)[number];
+type AssignmentStrategy = (typeof ASSIGNMENT_STRATEGIES)[number];
 
 /** The complete default configuration. */
 function defaultConfig(): Config {
@@ -55,7 +287,8 @@ function defaultConfig(): Config {
 }
 
 /**
- * Parses and validates a configuration; throws a ZodError listing every violation.
+ * Parses and validates a configuration; throws a ZodError listing every violation. For messages people read,
+ * use `validateConfig` (`violations.ts`), which names the path, the value received and what was expected.
  *
  * @example
  * ```ts
@@ -66,5 +299,14 @@ function parseConfig(input: unknown): Config {
   return ConfigSchema.parse(input);
 }
 
-export type { Config, ConfigInput };
-export { ConfigSchema, defaultConfig, parseConfig };
+export type { AssignmentStrategy, Config, ConfigInput, ConflictStrategy, TablePriority, TableSettings };
+export {
+  ASSIGNMENT_STRATEGIES,
+  CONFLICT_STRATEGIES,
+  ConfigSchema,
+  CROSS_FIELD_RULES,
+  defaultConfig,
+  PRIORITIES,
+  parseConfig,
+  TABLE_FORMATS,
+};
