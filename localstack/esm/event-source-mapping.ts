@@ -222,7 +222,7 @@ class LocalEventSourceMapping {
       if (iterator !== undefined && buffer.length < perRead) {
         try {
           const out = await this.#o.kinesis.send(
-            new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }),
+            new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }),
           );
           iterator = out.NextShardIterator;
           progress.millisBehindLatest = out.MillisBehindLatest ?? 0;

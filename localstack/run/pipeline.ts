@@ -240,7 +240,7 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     }
 
     // Produce with backpressure: at most `window` records waiting in the producer.
-    const window = 20_000;
+    const window = 5000;
     const rate =
       options.events === undefined && options.input === undefined ? (options.rate ?? 2000) : undefined;
     const duplicates = options.injectDuplicates ?? 0;
