@@ -1,0 +1,85 @@
+/**
+ * IAM action lists behind the construct's grants, one list per kind of access (the CDK guideline: grants
+ * backed by module-level action lists). Every action is named; none is a wildcard. Resources are always
+ * this construct's own stream, tables, mapping or AppConfig profile.
+ */
+
+/** Item reads the runtime makes: point reads, batch reads, queries, transaction condition checks. No Scan. */
+const TABLE_READ_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+] as const;
+
+/**
+ * Item writes the runtime makes. TransactWriteItems has no IAM action of its own: DynamoDB authorises each
+ * of its items with these.
+ */
+const TABLE_WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+] as const;
+
+/** Whole-table reads, for operators only (`cdcp parked list`); no function is granted a scan. */
+const TABLE_SCAN_ACTIONS = ['dynamodb:Scan'] as const;
+
+/** Producers: put records (partition key = aggregate id) and find the shards. */
+const STREAM_PUBLISH_ACTIONS = [
+  'kinesis:PutRecord',
+  'kinesis:PutRecords',
+  'kinesis:ListShards',
+  'kinesis:DescribeStreamSummary',
+] as const;
+
+/** What the cluster manager reads about the stream before it plans. */
+const STREAM_DESCRIBE_ACTIONS = ['kinesis:ListShards', 'kinesis:DescribeStreamSummary'] as const;
+
+/** What the cluster manager changes on the stream (DESIGN.md section 8). */
+const STREAM_RESHARD_ACTIONS = [
+  'kinesis:UpdateShardCount',
+  'kinesis:SplitShard',
+  'kinesis:MergeShards',
+] as const;
+
+/** Read and tune the consumer's event source mapping (ParallelizationFactor, batch size). */
+const MAPPING_TUNE_ACTIONS = ['lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping'] as const;
+
+/** GetMetricData has no resource-level permissions: it must be granted on `*`. */
+const METRIC_READ_ACTIONS = ['cloudwatch:GetMetricData'] as const;
+
+/** Read the deployed configuration through AppConfigData. */
+const CONFIG_READ_ACTIONS = [
+  'appconfig:StartConfigurationSession',
+  'appconfig:GetLatestConfiguration',
+] as const;
+
+/** Publish a new hosted configuration version of the profile, and read back the versions published. */
+const CONFIG_PUBLISH_ACTIONS = [
+  'appconfig:CreateHostedConfigurationVersion',
+  'appconfig:GetHostedConfigurationVersion',
+  'appconfig:ListHostedConfigurationVersions',
+] as const;
+
+/** Deploy a version of the profile to the environment, and see the deployments under way. */
+const CONFIG_DEPLOY_ACTIONS = ['appconfig:StartDeployment', 'appconfig:ListDeployments'] as const;
+
+/** Encrypt records on a KMS-encrypted stream (the producer side). */
+const KEY_ENCRYPT_ACTIONS = ['kms:GenerateDataKey'] as const;
+
+export {
+  CONFIG_DEPLOY_ACTIONS,
+  CONFIG_PUBLISH_ACTIONS,
+  CONFIG_READ_ACTIONS,
+  KEY_ENCRYPT_ACTIONS,
+  MAPPING_TUNE_ACTIONS,
+  METRIC_READ_ACTIONS,
+  STREAM_DESCRIBE_ACTIONS,
+  STREAM_PUBLISH_ACTIONS,
+  STREAM_RESHARD_ACTIONS,
+  TABLE_READ_ACTIONS,
+  TABLE_SCAN_ACTIONS,
+  TABLE_WRITE_ACTIONS,
+};
