@@ -10,6 +10,16 @@ export default defineConfig({
       },
       {
         extends: true,
+        // CDK assertions and cdk-nag on stacks synthesized without bundling (context `aws:cdk:bundling-stacks: []`).
+        test: {
+          name: 'infra',
+          include: ['test/infra/**/*.test.ts'],
+          testTimeout: 60_000,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],

@@ -1,0 +1,275 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { METRICS } from '../../core/constants.js';
+import { CdcProcessor } from '../../lib/cdc-processor.js';
+import type { CdcProcessorStack } from '../../lib/cdc-processor-stack.js';
+import { logicalIdOf, NO_BUNDLING, refOf, synthStack } from './helpers/synth.js';
+
+interface Widget {
+  readonly type: string;
+  readonly properties: {
+    title?: string;
+    metrics?: unknown[][];
+    markdown?: string;
+    query?: string;
+    alarms?: string[];
+  };
+}
+
+/** The dashboard's widgets, with `{ Ref: X }` / `Fn::GetAtt` parts of the body replaced by `<X>`. */
+function dashboardWidgets(template: Template): Widget[] {
+  const dashboard = Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]!;
+  const [, parts] = dashboard.Properties.DashboardBody['Fn::Join'] as [string, unknown[]];
+  const body = parts
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      const p = part as { Ref?: string; 'Fn::GetAtt'?: string[] };
+      return `<${p.Ref ?? p['Fn::GetAtt']!.join('.')}>`;
+    })
+    .join('');
+  return (JSON.parse(body) as { widgets: Widget[] }).widgets;
+}
+
+describe('Construct: Monitoring', () => {
+  let stack: CdcProcessorStack;
+  let template: Template;
+
+  beforeAll(() => {
+    ({ stack, template } = synthStack());
+  });
+
+  describe('Alarms', () => {
+    it('declares five alarms, each notifying the created topic on ALARM and OK', () => {
+      const topic = refOf(stack.processor.alarmTopic);
+      const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+      expect(alarms).toHaveLength(5);
+      for (const alarm of alarms) {
+        expect(alarm.Properties.AlarmActions).toEqual([topic]);
+        expect(alarm.Properties.OKActions).toEqual([topic]);
+        expect(alarm.Properties.AlarmDescription.length).toBeGreaterThan(60);
+      }
+    });
+
+    it('iterator age: the consumer IteratorAge maximum above 60 s for 5 minutes', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'IteratorAge',
+        Dimensions: [{ Name: 'FunctionName', Value: refOf(stack.processor.consumer.function) }],
+        Statistic: 'Maximum',
+        Period: 60,
+        Threshold: 60_000,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 5,
+        DatapointsToAlarm: 5,
+        TreatMissingData: 'notBreaching',
+      });
+    });
+
+    it('consumer errors: invocation errors in 3 of 5 minutes', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: refOf(stack.processor.consumer.function) }],
+        Statistic: 'Sum',
+        Period: 60,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 5,
+        DatapointsToAlarm: 3,
+      });
+    });
+
+    it('parked growth: any change parked within 5 minutes, from the metric the consumer publishes', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: METRICS.namespace,
+        MetricName: METRICS.changesParked,
+        Dimensions: [{ Name: 'service', Value: METRICS.service }],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+      });
+    });
+
+    it('missing cluster manager heartbeat: no leader run in 5 minutes, and no data counts as missing', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: METRICS.namespace,
+        MetricName: METRICS.clusterManagerHeartbeat,
+        Dimensions: [{ Name: 'service', Value: METRICS.clusterManagerService }],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        EvaluationPeriods: 1,
+        TreatMissingData: 'breaching',
+      });
+    });
+
+    it('failed batches: a batch description waiting in the on-failure queue', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [
+          {
+            Name: 'QueueName',
+            Value: { 'Fn::GetAtt': [logicalIdOf(stack.processor.failureQueue.queue), 'QueueName'] },
+          },
+        ],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+    });
+
+    it('thresholds follow the props', () => {
+      const { template: custom } = synthStack({
+        iteratorAgeAlarmThresholdMs: 300_000,
+        consumerErrorsAlarmThreshold: 10,
+        parkedAlarmThreshold: 50,
+        clusterManagerHeartbeatAlarmMinutes: 15,
+      });
+      custom.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'IteratorAge',
+        Threshold: 300_000,
+      });
+      custom.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Threshold: 10 });
+      custom.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: METRICS.changesParked,
+        Threshold: 50,
+      });
+      custom.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: METRICS.clusterManagerHeartbeat,
+        Period: 900,
+      });
+    });
+
+    it('notifies a given topic instead of creating one', () => {
+      const app = new App({ context: NO_BUNDLING });
+      const stack = new Stack(app, 'GivenTopic');
+      const alarmTopic = new Topic(stack, 'OnCall');
+      new CdcProcessor(stack, 'Processor', { alarmTopic });
+      const given = Template.fromStack(stack);
+      given.resourceCountIs('AWS::SNS::Topic', 1);
+      for (const alarm of Object.values(given.findResources('AWS::CloudWatch::Alarm')))
+        expect(alarm.Properties.AlarmActions).toEqual([refOf(alarmTopic)]);
+    });
+  });
+
+  describe('Resource: alarm topic', () => {
+    it('accepts publishing over TLS only', () => {
+      template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        Topics: [refOf(stack.processor.alarmTopic)],
+        PolicyDocument: {
+          Statement: [
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sns:Publish',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ],
+        },
+      });
+    });
+  });
+
+  describe('Dashboard', () => {
+    let widgets: Widget[];
+    const titles = () => widgets.map((w) => w.properties.title);
+    const metricsOf = (title: string) =>
+      JSON.stringify(widgets.find((w) => w.properties.title === title)?.properties.metrics);
+
+    beforeAll(() => {
+      widgets = dashboardWidgets(template);
+    });
+
+    it('has the widgets of DESIGN.md section 11', () => {
+      expect(titles()).toEqual([
+        undefined,
+        'Alarms',
+        'Throughput: records in and changes out (per minute)',
+        'Iterator age (ms)',
+        'Errors and throttles',
+        'Parked and quarantined',
+        'Live instances',
+        'Lock contention',
+        'Leader term and heartbeat',
+        'Config version convergence',
+        'Cluster manager actions',
+        'Cluster manager: last decisions',
+      ]);
+    });
+
+    it('graphs throughput in (stream) and out (consumer metrics)', () => {
+      const metrics = metricsOf('Throughput: records in and changes out (per minute)');
+      expect(metrics).toContain('"AWS/Kinesis","IncomingRecords","StreamName"');
+      for (const name of [
+        METRICS.recordsReceived,
+        METRICS.changesApplied,
+        METRICS.duplicatesSkipped,
+        METRICS.stateWrites,
+      ])
+        expect(metrics).toContain(`"${METRICS.namespace}","${name}","service","${METRICS.service}"`);
+    });
+
+    it('graphs iterator age: the consumer maximum, the stream, and per shard', () => {
+      const metrics = metricsOf('Iterator age (ms)');
+      expect(metrics).toContain(
+        `"AWS/Lambda","IteratorAge","FunctionName","<${logicalIdOf(stack.processor.consumer.function)}>"`,
+      );
+      expect(metrics).toContain('"AWS/Kinesis","GetRecords.IteratorAgeMilliseconds"');
+      expect(metrics).toContain(
+        `SEARCH('{AWS/Kinesis,ShardId,StreamName} MetricName=\\"IteratorAgeMilliseconds\\" StreamName=\\"<${logicalIdOf(stack.processor.stream)}>\\"', 'Maximum', 60)`,
+      );
+    });
+
+    it('graphs errors and throttles, parked and quarantined counts', () => {
+      const errors = metricsOf('Errors and throttles');
+      for (const name of [
+        '"Errors"',
+        '"Throttles"',
+        '"PutRecords.ThrottledRecords"',
+        '"ReadProvisionedThroughputExceeded"',
+        `"${METRICS.aggregateFailures}"`,
+      ])
+        expect(errors).toContain(name);
+      const parked = metricsOf('Parked and quarantined');
+      for (const name of [
+        METRICS.changesParked,
+        METRICS.badInput,
+        METRICS.aggregatesQuarantined,
+        'ApproximateNumberOfMessagesVisible',
+      ])
+        expect(parked).toContain(`"${name}"`);
+    });
+
+    it('shows live instances, lock contention, leader term and config convergence from the shared metric names', () => {
+      expect(metricsOf('Live instances')).toContain(
+        `"${METRICS.liveInstances}","service","${METRICS.clusterManagerService}"`,
+      );
+      expect(metricsOf('Lock contention')).toContain(
+        `"${METRICS.lockContention}","service","${METRICS.service}"`,
+      );
+      expect(metricsOf('Leader term and heartbeat')).toContain(`"${METRICS.leaderTerm}"`);
+      expect(metricsOf('Leader term and heartbeat')).toContain(`"${METRICS.clusterManagerHeartbeat}"`);
+      expect(metricsOf('Config version convergence')).toContain(`"${METRICS.instancesOnStaleConfig}"`);
+      expect(metricsOf('Cluster manager actions')).toContain(`"${METRICS.scalingActions}"`);
+    });
+
+    it("queries the cluster manager's log group for its last decisions", () => {
+      const query = widgets.find((w) => w.properties.title === 'Cluster manager: last decisions')!.properties
+        .query;
+      expect(query).toContain(`SOURCE '<${logicalIdOf(stack.processor.clusterManager.logGroup)}>'`);
+      expect(query).toContain('sort @timestamp desc');
+    });
+
+    it('leaves out the per-shard search without shard-level metrics', () => {
+      const { template: plain } = synthStack({ shardLevelMetrics: false });
+      const metrics = JSON.stringify(
+        dashboardWidgets(plain).find((w) => w.properties.title === 'Iterator age (ms)')!.properties.metrics,
+      );
+      expect(metrics).not.toContain('SEARCH');
+    });
+  });
+});
