@@ -6,9 +6,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { parseConfig } from '../../core/config/schema.js';
 import { ENV, METRICS } from '../../core/constants.js';
-import { createConsumerHandler } from './create-handler.js';
+import { configSourceFromEnv } from './config-source.js';
+import { createConfigFollowingHandler } from './follow-config.js';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -17,14 +17,15 @@ function required(name: string): string {
   return value;
 }
 
-const rawConfig = process.env[ENV.CONFIG_JSON];
-const config = parseConfig(rawConfig === undefined || rawConfig === '' ? {} : JSON.parse(rawConfig));
+const logger = new Logger({ serviceName: METRICS.service });
+const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service });
 
-export const handler = createConsumerHandler({
+// AppConfig (agent or AppConfigData) when the stack names a profile, else CDCP_CONFIG_JSON; followed per batch.
+export const handler = createConfigFollowingHandler({
   dynamodb: new DynamoDBClient({}),
   stateTable: required(ENV.STATE_TABLE),
   parkedTable: required(ENV.PARKED_TABLE),
-  config,
-  logger: new Logger({ serviceName: METRICS.service }),
-  metrics: new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service }),
+  configSource: configSourceFromEnv(process.env, { logger, metrics }),
+  logger,
+  metrics,
 });
