@@ -1,0 +1,6 @@
+export { FileConfigSource, type FileConfigSourceOptions } from './file-config-source.js';
+export {
+  type LocalConfigHistoryEntry,
+  LocalConfigStore,
+  type LocalConfigStoreOptions,
+} from './local-config-store.js';
