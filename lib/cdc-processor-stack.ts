@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { CdcProcessor } from './cdc-processor.js';
 import type { CdcProcessorProps } from './props.js';
@@ -21,6 +21,27 @@ class CdcProcessorStack extends Stack {
   public constructor(scope: Construct, id: string, props: CdcProcessorStackProps = {}) {
     super(scope, id, props);
     this.processor = new CdcProcessor(this, 'Processor', props);
+    // What producers, operators and `cdcp` need to find after a deploy.
+    const p = this.processor;
+    const outputs: [string, string, string][] = [
+      [
+        'StreamName',
+        p.stream.streamName,
+        'Kinesis stream the CDC sources publish to (partition key = aggregate id)',
+      ],
+      ['StreamArn', p.stream.streamArn, 'ARN of the stream'],
+      ['StateTableName', p.stateTable.tableName, 'Per-aggregate state'],
+      ['ParkedTableName', p.parkedTable.tableName, 'Parked changes (cdcp parked list / replay)'],
+      ['CoordinationTableName', p.coordinationTable.tableName, 'Instances, leases, locks, leader'],
+      [
+        'FailureQueueUrl',
+        p.failureQueue.queue.queueUrl,
+        'Batches Lambda gave up on (descriptions, not records)',
+      ],
+      ['AlarmTopicArn', p.alarmTopic.topicArn, 'Where the alarms notify; subscribe your on-call here'],
+      ['DashboardName', p.monitoring.dashboard.dashboardName, 'CloudWatch dashboard'],
+    ];
+    for (const [id, value, description] of outputs) new CfnOutput(this, id, { value, description });
   }
 }
 

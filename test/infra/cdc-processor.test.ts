@@ -335,3 +335,20 @@ describe('Construct: CdcProcessor (props)', () => {
     template.hasResource('AWS::Kinesis::Stream', { DeletionPolicy: 'Delete' });
   });
 });
+
+describe('Stack: CdcProcessorStack', () => {
+  it('outputs what producers, operators and cdcp need after a deploy', () => {
+    const { stack, template } = synthStack();
+    const p = stack.processor;
+    expect(template.toJSON().Outputs).toEqual({
+      StreamName: { Description: expect.any(String), Value: refOf(p.stream) },
+      StreamArn: { Description: expect.any(String), Value: arnOf(p.stream) },
+      StateTableName: { Description: expect.any(String), Value: refOf(p.stateTable) },
+      ParkedTableName: { Description: expect.any(String), Value: refOf(p.parkedTable) },
+      CoordinationTableName: { Description: expect.any(String), Value: refOf(p.coordinationTable) },
+      FailureQueueUrl: { Description: expect.any(String), Value: refOf(p.failureQueue.queue) },
+      AlarmTopicArn: { Description: expect.any(String), Value: refOf(p.alarmTopic) },
+      DashboardName: { Description: expect.any(String), Value: refOf(p.monitoring.dashboard) },
+    });
+  });
+});
