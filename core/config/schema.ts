@@ -20,6 +20,9 @@ const CONFLICT_STRATEGIES = ['source-position', 'arrival-order'] as const;
 /** How the elected assigner divides shard leases among workers (issue 7). */
 const ASSIGNMENT_STRATEGIES = ['round-robin', 'least-loaded', 'adaptive', 'bounded-load'] as const;
 
+const DEFAULT_MIN_SHARDS = 1;
+const DEFAULT_MAX_SHARDS = 64;
+
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const ratio = (min: number, max: number) => z.number().min(min).max(max);
 
@@ -203,8 +206,8 @@ const ScalingSchema = z
       .default(1_800)
       .describe('Quiet window before scaling in; longer than scaleOutAfterSeconds (hysteresis).'),
     cooldownSeconds: int(0, 86_400).default(900).describe('No resharding for this long after one.'),
-    minShards: int(1, 10_000).default(1).describe('Fewest open shards.'),
-    maxShards: int(1, 10_000).default(64).describe('Most open shards.'),
+    minShards: int(1, 10_000).default(DEFAULT_MIN_SHARDS).describe('Fewest open shards.'),
+    maxShards: int(1, 10_000).default(DEFAULT_MAX_SHARDS).describe('Most open shards.'),
     maxParallelizationFactor: int(1, 10)
       .default(10)
       .describe(
@@ -259,20 +262,32 @@ const ConfigSchema = z
   })
   .strict()
   .superRefine((config, context) => {
-    // Runs even when other settings failed, so the shape is not guaranteed here.
-    const scaling = config.scaling as Partial<typeof config.scaling> | undefined;
-    if (
-      typeof scaling?.minShards === 'number' &&
-      typeof scaling.maxShards === 'number' &&
-      scaling.minShards > scaling.maxShards
-    )
-      context.addIssue({
-        code: 'custom',
-        path: ['scaling', 'minShards'],
-        input: scaling.minShards,
-        message: `at most scaling.maxShards (${scaling.maxShards})`,
-      });
+    for (const issue of crossFieldIssues(config)) context.addIssue({ code: 'custom', ...issue });
   });
+
+/**
+ * Violations of {@link CROSS_FIELD_RULES} in a document (parsed or not: absent settings take their defaults,
+ * settings that are not integers are left to their own checks). The zod schema runs it as a refinement, which
+ * zod skips when other settings already failed; `validateConfig` runs it on the raw document too, so that a
+ * document with several problems gets all of them listed.
+ */
+function crossFieldIssues(document: unknown): { path: string[]; input: unknown; message: string }[] {
+  const scaling = (document as { scaling?: unknown } | null | undefined)?.scaling;
+  if (scaling !== undefined && (typeof scaling !== 'object' || scaling === null)) return [];
+  const { minShards = DEFAULT_MIN_SHARDS, maxShards = DEFAULT_MAX_SHARDS } = (scaling ?? {}) as {
+    minShards?: unknown;
+    maxShards?: unknown;
+  };
+  if (
+    !Number.isInteger(minShards) ||
+    !Number.isInteger(maxShards) ||
+    (minShards as number) <= (maxShards as number)
+  )
+    return [];
+  return [
+    { path: ['scaling', 'minShards'], input: minShards, message: `at most scaling.maxShards (${maxShards})` },
+  ];
+}
 
 type Config = z.infer<typeof ConfigSchema>;
 type ConfigInput = z.input<typeof ConfigSchema>;
@@ -305,6 +320,7 @@ export {
   CONFLICT_STRATEGIES,
   ConfigSchema,
   CROSS_FIELD_RULES,
+  crossFieldIssues,
   defaultConfig,
   PRIORITIES,
   parseConfig,

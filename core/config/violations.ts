@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { describeExpected, isNode, type JsonSchemaNode } from './describe.js';
 import { ConfigValidationError } from './errors.js';
 import { configJsonSchema } from './json-schema.js';
-import { type Config, ConfigSchema } from './schema.js';
+import { type Config, ConfigSchema, crossFieldIssues } from './schema.js';
 
 /** One problem of a configuration document, as a person needs it to fix the document. */
 interface ConfigViolation {
@@ -41,7 +41,14 @@ const jsonSchema = (): JsonSchemaNode => {
 function validateConfig(input: unknown): ValidationResult {
   const parsed = ConfigSchema.safeParse(input);
   if (parsed.success) return { ok: true, config: parsed.data };
-  return { ok: false, violations: parsed.error.issues.flatMap((issue) => violationsOf(issue, input)) };
+  const violations = parsed.error.issues.flatMap((issue) => violationsOf(issue, input));
+  // zod skips refinements once another setting failed; check the cross-field rules on the document itself.
+  for (const issue of crossFieldIssues(input)) {
+    const path = formatPath(issue.path);
+    if (!violations.some((v) => v.path === path))
+      violations.push(violation(issue.path, issue.input, issue.message));
+  }
+  return { ok: false, violations };
 }
 
 /**

@@ -87,6 +87,15 @@ describe('Function: validateConfig', () => {
     expect(violation!.message).toBe('scaling.minShards: received 10, expected at most scaling.maxShards (4)');
   });
 
+  it('reports the cross-field rule alongside other violations, against the default of an absent setting', () => {
+    const violations = violationsOf({ processing: { maxAtempts: 3 }, scaling: { minShards: 100 } });
+
+    expect(violations.map((v) => v.message)).toEqual([
+      expect.stringMatching(/^processing\.maxAtempts: received 3, expected no setting named "maxAtempts"/),
+      'scaling.minShards: received 100, expected at most scaling.maxShards (64)',
+    ]);
+  });
+
   it('points at the list item at fault and shortens long values', () => {
     const [violation] = violationsOf({ tables: { t: { keyColumns: ['x'.repeat(200), ''] } } });
 
