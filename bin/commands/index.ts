@@ -1,8 +1,19 @@
 import type { Command } from './command.js';
+import { configDefaults, configDocs, configGet, configSet, configStatus, configValidate } from './config.js';
 import { decodeCommand } from './decode.js';
 import { parkedList, parkedReplay } from './parked.js';
 
 /** Every command of `cdcp`; add new ones here. */
-const commands: readonly Command[] = [parkedList, parkedReplay, decodeCommand];
+const commands: readonly Command[] = [
+  parkedList,
+  parkedReplay,
+  decodeCommand,
+  configDefaults,
+  configValidate,
+  configSet,
+  configGet,
+  configStatus,
+  configDocs,
+];
 
 export { commands };
