@@ -11,7 +11,7 @@ import {
 } from 'aws-cdk-lib/aws-appconfig';
 import { Construct } from 'constructs';
 import type { Config } from '../core/config/schema.js';
-import { configJsonSchema } from './config-schema.js';
+import { appConfigValidatorSchema } from './config-schema.js';
 
 interface ProcessorConfigProps {
   /** The configuration deployed with the stack (already validated). */
@@ -53,7 +53,7 @@ class ProcessorConfig extends Construct {
       description: 'Processing settings; validated by the JSON Schema of core/config/schema.ts',
       type: ConfigurationType.FREEFORM,
       content: ConfigurationContent.fromInlineJson(JSON.stringify(props.config, null, 2)),
-      validators: [JsonSchemaValidator.fromInline(configJsonSchema())],
+      validators: [JsonSchemaValidator.fromInline(appConfigValidatorSchema())],
       deploymentStrategy: this.deploymentStrategy,
       deployTo: [this.environment],
     });

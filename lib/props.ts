@@ -184,6 +184,20 @@ function resolveProps(props: CdcProcessorProps): ResolvedProps {
         'gives up on a failing batch before the handler parks the change, and the shard skips records instead ' +
         'of parking them; raise retryAttempts or lower maxAttempts',
     );
+  const { minShards, maxShards, maxParallelizationFactor } = config.scaling;
+  if (p.shardCount < minShards || p.shardCount > maxShards)
+    throw new CdcProcessorPropsError(
+      'shardCount',
+      p.shardCount,
+      `must lie within config.scaling.minShards..maxShards (${minShards}..${maxShards}), or the cluster ` +
+        'manager reshards the stream right after the deploy; change one or the other',
+    );
+  if (p.parallelizationFactor > maxParallelizationFactor)
+    throw new CdcProcessorPropsError(
+      'parallelizationFactor',
+      p.parallelizationFactor,
+      `must not exceed config.scaling.maxParallelizationFactor (${maxParallelizationFactor}); change one or the other`,
+    );
   if (p.maxRecordAgeSeconds !== -1)
     integer('maxRecordAgeSeconds', p.maxRecordAgeSeconds, 60, 604_800, ' or -1 (never)');
   if (p.startingPosition !== 'TRIM_HORIZON' && p.startingPosition !== 'LATEST')

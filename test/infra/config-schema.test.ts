@@ -1,15 +1,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { APPCONFIG_JSON_SCHEMA_MAX_CHARS } from '../../core/config/json-schema.js';
 import { ConfigSchema, defaultConfig } from '../../core/config/schema.js';
-import { APPCONFIG_VALIDATOR_MAX_CHARS, configJsonSchema } from '../../lib/config-schema.js';
+import { appConfigValidatorSchema } from '../../lib/config-schema.js';
 import { validateDraft4 } from './helpers/json-schema-draft4.js';
 import { synthStack } from './helpers/synth.js';
 
-describe('Function: configJsonSchema', () => {
-  const schema = JSON.parse(configJsonSchema()) as Record<string, unknown>;
+describe('Function: appConfigValidatorSchema', () => {
+  const schema = JSON.parse(appConfigValidatorSchema()) as Record<string, unknown>;
 
   it('is draft 04, the draft AppConfig validates with, and fits its size limit', () => {
     expect(schema.$schema).toBe('http://json-schema.org/draft-04/schema#');
-    expect(configJsonSchema().length).toBeLessThan(APPCONFIG_VALIDATOR_MAX_CHARS);
+    expect(appConfigValidatorSchema().length).toBeLessThan(APPCONFIG_JSON_SCHEMA_MAX_CHARS);
   });
 
   it('accepts the default configuration and an empty document (every field has a default)', () => {
@@ -80,7 +81,7 @@ describe('Resource: the AppConfig profile', () => {
   });
 
   it('validates with the generated JSON Schema', () => {
-    expect(validators).toEqual([{ Type: 'JSON_SCHEMA', Content: configJsonSchema() }]);
+    expect(validators).toEqual([{ Type: 'JSON_SCHEMA', Content: appConfigValidatorSchema() }]);
   });
 
   it('deploys the default configuration, which its validator accepts', () => {

@@ -66,6 +66,16 @@ describe('Function: resolveProps', () => {
     );
   });
 
+  it('keeps the shard count and parallelization within what the configured cluster manager allows', () => {
+    expect(() => resolveProps({ shardCount: 8, config: { scaling: { maxShards: 4 } } })).toThrow(
+      'CdcProcessor: shardCount must lie within config.scaling.minShards..maxShards (1..4), or the cluster ' +
+        'manager reshards the stream right after the deploy; change one or the other; received 8',
+    );
+    expect(() =>
+      resolveProps({ parallelizationFactor: 4, config: { scaling: { maxParallelizationFactor: 2 } } }),
+    ).toThrow('parallelizationFactor must not exceed config.scaling.maxParallelizationFactor (2)');
+  });
+
   it('rejects an invalid configuration with the schema errors', () => {
     expect(() => resolveProps({ config: { processing: { maxAttempts: 0 } } })).toThrow(
       /CdcProcessor: config is not a valid configuration .*maxAttempts.*received \{"processing":\{"maxAttempts":0\}\}/s,
