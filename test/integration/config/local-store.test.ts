@@ -9,6 +9,7 @@ import {
   FileConfigSource,
   type FileConfigSourceOptions,
   LocalConfigStore,
+  startLocalConfig,
 } from '../../../localstack/config/index.js';
 import { eventually } from '../../helpers/engines.js';
 
@@ -211,5 +212,23 @@ describe('Class: FileConfigSource', () => {
 
     await store.publish({});
     expect((await reaches(source, '1')).origin).toBe(`file:${store.path}`);
+  });
+});
+
+describe('Function: startLocalConfig', () => {
+  it("publishes the run's starting config as the next version and watches the store", async () => {
+    const store = storeInTempFolder();
+    await store.publish({ shedding: { active: true } });
+
+    const local = await startLocalConfig({ path: store.path, initial: { processing: { maxAttempts: 2 } } });
+    sources.push(local.source);
+
+    expect(local.published.version).toBe('2');
+    expect(local.source.current()).toMatchObject({ version: '2', origin: `file:${store.path}` });
+    expect(local.source.current().config.shedding.active).toBe(false);
+    expect((await store.history()).at(-1)?.description).toBe('npm start');
+
+    await store.publish({ processing: { maxAttempts: 7 } });
+    expect((await reaches(local.source, '3')).config.processing.maxAttempts).toBe(7);
   });
 });
