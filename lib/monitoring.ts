@@ -275,6 +275,13 @@ class Monitoring extends Construct {
           clusterManagerMetric(METRICS.instancesOnStaleConfig, 'Maximum').with({
             label: 'instances on an older config',
           }),
+          consumerMetric(METRICS.configFetchFailures).with({ label: 'fetch failures (kept last good)' }),
+          consumerMetric(METRICS.configInvalid).with({ label: 'invalid configs refused' }),
+        ],
+        right: [
+          consumerMetric(METRICS.configApplyLatency, 'Maximum').with({
+            label: 'publish → applied (ms, max)',
+          }),
         ],
       }),
     );

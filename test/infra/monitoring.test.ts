@@ -253,7 +253,14 @@ describe('Construct: Monitoring', () => {
       );
       expect(metricsOf('Leader term and heartbeat')).toContain(`"${METRICS.leaderTerm}"`);
       expect(metricsOf('Leader term and heartbeat')).toContain(`"${METRICS.clusterManagerHeartbeat}"`);
-      expect(metricsOf('Config version convergence')).toContain(`"${METRICS.instancesOnStaleConfig}"`);
+      const convergence = metricsOf('Config version convergence');
+      for (const name of [
+        METRICS.instancesOnStaleConfig,
+        METRICS.configFetchFailures,
+        METRICS.configInvalid,
+        METRICS.configApplyLatency,
+      ])
+        expect(convergence).toContain(`"${name}"`);
       expect(metricsOf('Cluster manager actions')).toContain(`"${METRICS.scalingActions}"`);
     });
 
