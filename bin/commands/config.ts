@@ -7,6 +7,7 @@ import { ConfigPublishError, ConfigValidationError } from '../../core/config/err
 import type { ConfigPublisher, PublishedConfig } from '../../core/config/publisher.js';
 import { type Config, defaultConfig } from '../../core/config/schema.js';
 import { replaceSettingsTable, settingsMarkdown } from '../../core/config/settings-table.js';
+import { versionNumber } from '../../core/config/stamp.js';
 import { parseConfigText } from '../../core/config/violations.js';
 import { ENV } from '../../core/constants.js';
 import { DynamoDbCoordinationStore } from '../../core/coordination/dynamodb-store.js';
@@ -164,7 +165,8 @@ with every violation listed (exit 1) and nothing is published.
     const { publisher, close } = resolvePublisher(ctx.env);
     try {
       const published = await publisher.publish(config, { description: values.description });
-      if (config.version !== '0' && config.version !== published.version)
+      // A numeric version came from an earlier publish (`cdcp config get` output): re-stamping it is expected.
+      if (config.version !== '0' && versionNumber(config.version) === 0)
         ctx.stderr.write(`note: the file's version "${config.version}" was replaced by the publisher's\n`);
       ctx.stdout.write(`${describePublished(published)}\n`);
       return 0;

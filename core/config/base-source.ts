@@ -46,7 +46,8 @@ interface FetchedText {
  *   hammered), one fetch at a time.
  * - Validates with the one schema; a valid, different content becomes the configuration in force and
  *   listeners are called; anything else keeps the last good one, logged, counted and kept in `lastRejection`.
- * - The same refused content is logged and counted once, not on every poll; each failed fetch counts.
+ * - The same refused content is logged and counted once, not on every poll; each failed fetch counts, and
+ *   is logged when its reason differs from the previous failure's.
  */
 abstract class BaseConfigSource implements ConfigSource {
   readonly #origin: string;
@@ -189,6 +190,11 @@ abstract class BaseConfigSource implements ConfigSource {
       keptVersion: this.#current.version,
       atWallMs: this.clock.wallNow(),
     };
+    // A store that stays unreachable fails every poll: count each failure, but log only a new reason.
+    const repeated =
+      kind === 'unreachable' &&
+      this.#lastRejection?.kind === 'unreachable' &&
+      this.#lastRejection.message === message;
     this.#lastRejection = rejection;
     if (text !== undefined) this.#rejectedText = text;
     this.#metrics?.addMetric(
@@ -196,15 +202,16 @@ abstract class BaseConfigSource implements ConfigSource {
       'Count',
       1,
     );
-    this.#logger?.warn(
-      `configuration ${kind === 'unreachable' ? 'fetch failed' : 'refused'}; keeping version ${rejection.keptVersion}`,
-      {
-        kind,
-        reason: message,
-        origin: this.#origin,
-        violations: violations.map((v) => v.message),
-      },
-    );
+    if (!repeated)
+      this.#logger?.warn(
+        `configuration ${kind === 'unreachable' ? 'fetch failed' : 'refused'}; keeping version ${rejection.keptVersion}`,
+        {
+          kind,
+          reason: message,
+          origin: this.#origin,
+          violations: violations.map((v) => v.message),
+        },
+      );
     try {
       this.#onRejected?.(rejection);
     } catch (error) {

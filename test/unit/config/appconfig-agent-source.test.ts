@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppConfigAgentSource, ConfigOptionsError } from '../../../core/config/index.js';
+import { METRICS } from '../../../core/constants.js';
 import { ManualClock } from '../../../core/coordination/index.js';
 
 /** A stand-in for the agent's HTTP endpoint: answers queued responses and records the URLs asked for. */
@@ -91,6 +92,34 @@ describe('Class: AppConfigAgentSource', () => {
     expect(s.lastRejection?.message).toMatch(
       /did not answer \(fetch failed\); is the extension layer on the function\?$/,
     );
+  });
+
+  it('counts every failed request but logs a repeated reason once', async () => {
+    const clock = new ManualClock();
+    const down = () => new Response('unavailable', { status: 503 });
+    const agent = fakeAgent([down, down, () => new Response('throttled', { status: 429 })]);
+    const metrics: string[] = [];
+    const warnings: string[] = [];
+    const s = new AppConfigAgentSource({
+      applicationId: 'a',
+      environmentId: 'e',
+      profileId: 'p',
+      fetch: agent.fetch,
+      clock,
+      metrics: { addMetric: (name) => metrics.push(name) },
+      logger: { info: () => {}, warn: (_message, extra) => warnings.push(String(extra.reason)) },
+    });
+
+    for (let i = 0; i < 3; i++) {
+      await s.refresh();
+      await clock.advance(1_000);
+    }
+
+    expect(metrics.filter((m) => m === METRICS.configFetchFailures)).toHaveLength(3);
+    expect(warnings).toEqual([
+      expect.stringContaining('answered 503'),
+      expect.stringContaining('answered 429'),
+    ]);
   });
 
   it('refuses an agent URL with a path', () => {
