@@ -5,9 +5,10 @@ import { type KinesisEngine, parseKinesisEngine } from '../engines/engines.js';
 interface RunArgs {
   readonly events: number | undefined;
   readonly untilDrained: boolean;
-  readonly shards: number;
-  readonly batchSize: number;
-  readonly parallelization: number;
+  /** Undefined: the template's value. */
+  readonly shards: number | undefined;
+  readonly batchSize: number | undefined;
+  readonly parallelization: number | undefined;
   readonly kinesisEngine: KinesisEngine;
   readonly injectDuplicates: number;
   readonly injectPoison: number;
@@ -28,9 +29,9 @@ consumer handler → DynamoDB. Runs until Ctrl-C unless --events or --input ends
   --events N                produce N events (default: until Ctrl-C, at --rate events/s)
   --until-drained           exit once every produced event is applied or parked, then verify the state
                             table against the generator's model (exit 1 on any difference)
-  --shards N                shards of the stream (default 4)
-  --batch-size N            records per handler invocation, 1..10000 (default 100)
-  --parallelization N       ParallelizationFactor, 1..10 (default 1)
+  --shards N                shards of the stream (default: the stack's shardCount, 2)
+  --batch-size N            records per handler invocation, 1..10000 (default: the stack's, 100)
+  --parallelization N       ParallelizationFactor, 1..10 (default: the stack's, 1)
   --kinesis-engine NAME     kinesalite (default) or kinesis-mock
   --inject-duplicates R     republish a fraction R (0..1) of records: duplicates and late redeliveries
   --inject-poison N         publish N changes that fail every time, on distinct aggregates
@@ -60,6 +61,15 @@ function integer(
       `--${name} must be an integer from ${min} to ${max}; received ${JSON.stringify(value)}`,
     );
   return n;
+}
+
+function optionalInteger(
+  name: string,
+  value: string | undefined,
+  min: number,
+  max: number,
+): number | undefined {
+  return value === undefined ? undefined : integer(name, value, 0, min, max);
 }
 
 function fraction(name: string, value: string | undefined): number {
@@ -120,9 +130,9 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
   return {
     events,
     untilDrained,
-    shards: integer('shards', str('shards'), 4, 1, 100),
-    batchSize: integer('batch-size', str('batch-size'), 100, 1, 10_000),
-    parallelization: integer('parallelization', str('parallelization'), 1, 1, 10),
+    shards: optionalInteger('shards', str('shards'), 1, 100),
+    batchSize: optionalInteger('batch-size', str('batch-size'), 1, 10_000),
+    parallelization: optionalInteger('parallelization', str('parallelization'), 1, 10),
     kinesisEngine,
     injectDuplicates: fraction('inject-duplicates', str('inject-duplicates')),
     injectPoison,

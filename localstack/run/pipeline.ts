@@ -14,7 +14,8 @@ import { type Endpoints, type KinesisEngine, startEngines } from '../engines/eng
 import { CheckpointStore } from '../esm/checkpoints.js';
 import { LocalEventSourceMapping } from '../esm/event-source-mapping.js';
 import type { MappingSettings } from '../esm/settings.js';
-import { provision, type ResourceNames, resourceNames } from '../provision.js';
+import type { ResourceNames } from '../provision.js';
+import { provisionFromTemplate } from '../template/index.js';
 import { WORKLOAD_TABLES, WorkloadGenerator } from '../workload/generator.js';
 import { ExpectedModel } from '../workload/model.js';
 import { readInput } from './input-source.js';
@@ -165,8 +166,16 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
   let mapping: LocalEventSourceMapping | undefined;
   let producer: Producer | undefined;
   try {
-    const names = resourceNames(options.prefix ?? 'cdcp-local');
-    const { streamArn } = await provision(clients, names, { shardCount: options.shards ?? 4 });
+    // Tables, stream and mapping settings come from the synthesized CDK template, so local runs and the
+    // cloud cannot drift; flags given on the command line override the template's values.
+    const provisioned = await provisionFromTemplate(clients, {
+      prefix: options.prefix ?? 'cdcp-local',
+      shardCount: options.shards,
+    });
+    const { names, streamArn } = provisioned;
+    const mappingSettings: Partial<MappingSettings> = { ...provisioned.mapping };
+    for (const [key, value] of Object.entries(options.mapping ?? {}))
+      if (value !== undefined) (mappingSettings as Record<string, unknown>)[key] = value;
     const poison = options.injectPoison ?? 0;
     const config = parseConfig({
       ...options.config,
@@ -205,7 +214,7 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
         streamName: names.streamName,
       }),
       parkedStore,
-      settings: options.mapping,
+      settings: mappingSettings,
       owner: `local-${process.pid}`,
       onError: (error, shardId) => {
         if (process.env.LOG_LEVEL !== undefined)
