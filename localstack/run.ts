@@ -53,13 +53,14 @@ async function main(): Promise<number> {
     aggregates: args.aggregates,
     rate: args.rate,
     signal: stop.signal,
-    onReady: ({ endpoints, names, config }) => {
+    onReady: ({ endpoints, names, config, configFile }) => {
       removeRuntimeFile = writeRuntimeFile({
         pid: process.pid,
         startedAt: new Date().toISOString(),
         endpoints,
         names,
         config,
+        configFile,
       });
       process.stderr.write(
         `engines ready (${endpoints.kind}: DynamoDB ${endpoints.dynamodb}, Kinesis ${endpoints.kinesisEngine} ${endpoints.kinesis}); stream ${names.streamName}\n`,

@@ -1,15 +1,18 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { type Config, type ConfigInput, parseConfig } from '../../core/config/schema.js';
-import { METRICS } from '../../core/constants.js';
+import { ENV, METRICS } from '../../core/constants.js';
 import type { RecordOrigin } from '../../core/events/change.js';
 import { compareSequenceNumbers } from '../../core/events/position.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
 import { type Accepted, Producer } from '../../core/producer/producer.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
-import { createConsumerHandler, createDecoding } from '../../functions/consumer/create-handler.js';
+import { createDecoding } from '../../functions/consumer/create-handler.js';
+import { createConfigFollowingHandler } from '../../functions/consumer/follow-config.js';
 import { localClients } from '../clients.js';
+import { type LocalConfig, startLocalConfig } from '../config/local-config.js';
 import { type Endpoints, type KinesisEngine, startEngines } from '../engines/engines.js';
 import { CheckpointStore } from '../esm/checkpoints.js';
 import { LocalEventSourceMapping } from '../esm/event-source-mapping.js';
@@ -51,7 +54,14 @@ interface PipelineOptions {
   readonly progress?: boolean;
   readonly signal?: AbortSignal;
   /** Called once the tables and stream exist (the CLI writes its runtime file here). */
-  readonly onReady?: (info: { endpoints: Endpoints; names: ResourceNames; config: Config }) => void;
+  readonly onReady?: (info: {
+    endpoints: Endpoints;
+    names: ResourceNames;
+    config: Config;
+    configFile: string;
+  }) => void;
+  /** The local config store this run publishes to and watches. @default a file of its own under .cdcp/ */
+  readonly configFile?: string;
   /** KPL aggregation in the producer (records of one aggregate per Kinesis record); 1 turns it off. @default 100 */
   readonly aggregateMaxRecords?: number;
   /** Give up waiting for the drain after this long. @default 600_000 */
@@ -165,6 +175,7 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
   let reporter: ProgressReporter | undefined;
   let mapping: LocalEventSourceMapping | undefined;
   let producer: Producer | undefined;
+  let localConfig: LocalConfig | undefined;
   try {
     // Tables, stream and mapping settings come from the synthesized CDK template, so local runs and the
     // cloud cannot drift; flags given on the command line override the template's values.
@@ -185,15 +196,23 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
       },
       tables: { ...WORKLOAD_TABLES, ...options.config?.tables },
     });
-    options.onReady?.({ endpoints, names, config });
+    // The run publishes its starting config to a watched local store: `cdcp config set` changes it while the
+    // run goes on, and the consumer applies each new version at its next batch. One store per run, so that
+    // runs side by side (tests, two terminals) never read each other's settings.
+    const configFile =
+      options.configFile ??
+      process.env[ENV.CONFIG_FILE] ??
+      join('.cdcp', `config-${names.streamName}-${process.pid}.json`);
+    localConfig = await startLocalConfig({ initial: config, path: configFile });
+    options.onReady?.({ endpoints, names, config, configFile: localConfig.store.path });
 
     const totals: BatchStats = emptyStats();
     const parkedStore = new ParkedStore({ client: clients.dynamodb, tableName: names.parkedTable });
-    const handler = createConsumerHandler({
+    const handler = createConfigFollowingHandler({
       dynamodb: clients.dynamodb,
       stateTable: names.stateTable,
       parkedTable: names.parkedTable,
-      config,
+      configSource: localConfig.source,
       logger: new Logger({
         serviceName: METRICS.service,
         logLevel: (process.env.LOG_LEVEL as 'ERROR' | undefined) ?? 'CRITICAL',
@@ -344,6 +363,14 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     reporter?.stop();
     producer?.close();
     await mapping?.stop();
+    await localConfig?.close();
+    if (
+      localConfig !== undefined &&
+      options.configFile === undefined &&
+      process.env[ENV.CONFIG_FILE] === undefined
+    )
+      for (const suffix of ['', '.history.jsonl', '.lock'])
+        await rm(`${localConfig.store.path}${suffix}`, { force: true });
     clients.destroy();
     await engines?.stop();
   }

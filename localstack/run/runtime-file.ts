@@ -11,6 +11,8 @@ interface RuntimeInfo {
   readonly endpoints: Endpoints;
   readonly names: ResourceNames;
   readonly config: Config;
+  /** The run's local config store (`cdcp config set` publishes there). */
+  readonly configFile?: string;
 }
 
 /** `.cdcp/runtime.json` in the working folder, or the file named by CDCP_RUNTIME_FILE. */
