@@ -18,6 +18,7 @@ export {
   type InstanceConfigSighting,
   type InstanceConfigState,
 } from './convergence.js';
+export { isTableDeferred } from './deferral.js';
 export {
   ConfigError,
   ConfigOptionsError,

@@ -36,6 +36,11 @@ export const REASON = {
   POISON: 'POISON',
   /** Parked behind an earlier poison change of the same aggregate, to keep its order. */
   QUARANTINED: 'QUARANTINED',
+  /**
+   * Deferred while the table is paused or shed (low priority under overload); replayed in order when the
+   * table is resumed or shedding is lifted. Later changes of the aggregate are deferred behind it.
+   */
+  DEFERRED: 'DEFERRED',
   /** The local event source mapping gave up on a record older than the maximum record age. */
   RECORD_TOO_OLD: 'RECORD_TOO_OLD',
   /** The local event source mapping ran out of retry attempts for the record. */

@@ -2,9 +2,9 @@ import { REASON, type ReasonCode } from '../events/reason-codes.js';
 import type { AggregateItem } from '../state/aggregate-item.js';
 import { changeKeys, type ParkedItem, type ParkedRecord } from '../state/parked-item.js';
 import type { ParkedStore } from '../state/parked-store.js';
-import type { StateStore } from '../state/state-store.js';
+import type { StateStore, WriteGuard } from '../state/state-store.js';
 import { ProcessingError } from './errors.js';
-import { type FoldResult, foldChanges, type PendingChange } from './fold.js';
+import { type FoldResult, foldChanges, type PendingChange, pendingOfParked } from './fold.js';
 import type { Projection } from './projection.js';
 
 /** How one aggregate of a batch ended. */
@@ -28,6 +28,8 @@ interface AggregateApplierOptions {
   readonly maxAttempts: number;
   /** Wall clock in epoch ms, for `parkedAt` only. */
   readonly now?: () => number;
+  /** Whether a table's changes are deferred now (paused, or shed); see `isTableDeferred`. @default never */
+  readonly isDeferred?: (table: string) => boolean;
 }
 
 /** Lost races (a concurrent replay or writer) retried before the aggregate is reported as failed. */
@@ -76,8 +78,10 @@ class AggregateApplier {
     prefetched: Known = 'unknown',
   ): Promise<AggregateOutcome> {
     const { stateStore, projection } = this.#options;
+    // Deferral needs the stored item (is the aggregate already deferred?), so it skips the blind write.
+    const deferred = this.#deferred(changes);
     let known: Known =
-      projection.needsPreviousState && prefetched === 'unknown'
+      (projection.needsPreviousState || deferred) && prefetched === 'unknown'
         ? await stateStore.get(aggregateId)
         : prefetched;
     let writes = 0;
@@ -124,33 +128,45 @@ class AggregateApplier {
   ): Promise<{ outcome?: AggregateOutcome; current?: AggregateItem; writes: number }> {
     const { stateStore, parkedStore, projection, maxAttempts } = this.#options;
     const reached = item?.position;
-    if (item?.quarantine !== undefined) {
+    const deferred = this.#deferred(changes);
+    if (item?.quarantine?.reason === 'DEFERRED' && !deferred)
+      return this.#resume(aggregateId, changes, item, payloads);
+    if (item?.quarantine !== undefined || deferred) {
+      // Held back: a poison quarantine parks behind it; a deferral (new or ongoing) parks as DEFERRED.
+      const deferring = item?.quarantine === undefined || item.quarantine.reason === 'DEFERRED';
+      const reason = deferring ? REASON.DEFERRED : REASON.QUARANTINED;
+      const message = deferring
+        ? `deferred while table ${changes[0]!.change.table} is paused or shed`
+        : `parked behind the quarantine of ${aggregateId}`;
       const fresh = changes.filter((c) => reached === undefined || c.change.position > reached);
-      const parked = fresh.map((c) =>
-        this.#parked(c, payloads, REASON.QUARANTINED, `parked behind the quarantine of ${aggregateId}`, 0),
-      );
+      const parked = fresh.map((c) => this.#parked(c, payloads, reason, message, 0));
       await parkedStore.put(parked);
-      const lastParkedKey = maxKey(item.lastParkedKey, parked);
-      if (lastParkedKey !== item.lastParkedKey) {
-        const out = await stateStore.write(
-          aggregateId,
-          { lastParkedKey },
-          { kind: 'revision', expected: item },
-        );
-        if (!out.committed) return { current: out.current, writes: 1 };
-        return {
-          outcome: this.#outcome({
-            parked: parked.length,
-            duplicates: changes.length - fresh.length,
-            writes: 1,
-          }),
-          writes: 1,
-        };
-      }
-      return {
-        outcome: this.#outcome({ parked: parked.length, duplicates: changes.length - fresh.length }),
-        writes: 0,
-      };
+      const lastParkedKey = maxKey(item?.lastParkedKey, parked);
+      const starts = item?.quarantine === undefined && fresh.length > 0;
+      const counts = { parked: parked.length, duplicates: changes.length - fresh.length };
+      if (lastParkedKey === item?.lastParkedKey && !starts)
+        return { outcome: this.#outcome(counts), writes: 0 };
+      const first = fresh[0];
+      const out = await stateStore.write(
+        aggregateId,
+        {
+          lastParkedKey,
+          ...(starts && first !== undefined
+            ? {
+                quarantine: {
+                  reason: 'DEFERRED' as const,
+                  position: first.change.position,
+                  sequenceNumber: first.origin.sequenceNumber,
+                  error: message,
+                  at: new Date(this.#now()).toISOString(),
+                },
+              }
+            : {}),
+        },
+        { kind: 'revision', expected: item },
+      );
+      if (!out.committed) return { current: out.current, writes: 1 };
+      return { outcome: this.#outcome({ ...counts, writes: 1 }), writes: 1 };
     }
 
     const fold: FoldResult = foldChanges({
@@ -217,6 +233,7 @@ class AggregateApplier {
         value: fold.next,
         pendingFailure: null,
         quarantine: {
+          reason: 'POISON',
           position: failure.item.change.position,
           sequenceNumber: failure.item.origin.sequenceNumber,
           error: message,
@@ -232,6 +249,94 @@ class AggregateApplier {
         ...counts,
         duplicates: counts.duplicates + fold.rest.length - behind.length,
         parked: 1 + behind.length,
+        quarantined: true,
+        writes: 1,
+      }),
+      writes: 1,
+    };
+  }
+
+  #deferred(changes: readonly PendingChange[]): boolean {
+    const first = changes[0];
+    return first !== undefined && (this.#options.isDeferred?.(first.change.table) ?? false);
+  }
+
+  /**
+   * The aggregate's table is no longer deferred: its parked changes go first, then this batch's, in one fold
+   * and one write that lifts the deferral (conditional on nothing having been parked since it was read). A
+   * change that fails here quarantines the aggregate as poison at once, with what follows parked behind it.
+   */
+  async #resume(
+    aggregateId: string,
+    changes: readonly PendingChange[],
+    item: AggregateItem,
+    payloads: PayloadSource,
+  ): Promise<{ outcome?: AggregateOutcome; current?: AggregateItem; writes: number }> {
+    const { stateStore, parkedStore, projection } = this.#options;
+    const waiting = (await parkedStore.listAggregate(aggregateId)).filter((p) => p.change !== undefined);
+    const combined = [...waiting.map(pendingOfParked), ...changes];
+    const fold = foldChanges({
+      position: item.position,
+      state: item.position === undefined ? undefined : { deleted: item.deleted, state: item.state },
+      changes: combined,
+      projection,
+    });
+    const guard: WriteGuard =
+      item.lastParkedKey === undefined
+        ? { kind: 'revision', expected: item }
+        : { kind: 'lift-quarantine', expected: item };
+    const settledCount = fold.failure === undefined ? combined.length : fold.failure.index;
+    const settledParked = waiting.slice(0, Math.min(settledCount, waiting.length));
+    if (fold.failure === undefined) {
+      const out = await stateStore.write(
+        aggregateId,
+        { value: fold.next, quarantine: null, pendingFailure: null },
+        guard,
+      );
+      if (!out.committed) return { current: out.current, writes: 1 };
+      await parkedStore.delete(settledParked);
+      return {
+        outcome: this.#outcome({
+          applied: fold.applied.length,
+          duplicates: fold.duplicates.length,
+          writes: 1,
+        }),
+        writes: 1,
+      };
+    }
+    const { failure } = fold;
+    const message = `${failure.error.name}: ${failure.error.message}`;
+    // This batch's changes from the failing one on are parked (the failing one as POISON if it is new).
+    const fromBatch = combined.slice(failure.index).filter((_, i) => failure.index + i >= waiting.length);
+    const parked = fromBatch.map((c) =>
+      c === failure.item
+        ? this.#parked(c, payloads, REASON.POISON, message, 1)
+        : this.#parked(c, payloads, REASON.QUARANTINED, `parked behind the quarantine of ${aggregateId}`, 0),
+    );
+    await parkedStore.put(parked);
+    const out = await stateStore.write(
+      aggregateId,
+      {
+        value: fold.next,
+        pendingFailure: null,
+        quarantine: {
+          reason: 'POISON',
+          position: failure.item.change.position,
+          sequenceNumber: failure.item.origin.sequenceNumber,
+          error: message,
+          at: new Date(this.#now()).toISOString(),
+        },
+        lastParkedKey: maxKey(item.lastParkedKey, parked),
+      },
+      guard,
+    );
+    if (!out.committed) return { current: out.current, writes: 1 };
+    await parkedStore.delete(settledParked);
+    return {
+      outcome: this.#outcome({
+        applied: fold.applied.length,
+        duplicates: fold.duplicates.length,
+        parked: parked.length,
         quarantined: true,
         writes: 1,
       }),

@@ -67,6 +67,8 @@ interface BatchProcessorOptions {
   readonly aggregateConcurrency: number;
   readonly logger?: ProcessorLogger;
   readonly now?: () => number;
+  /** Whether a table's changes are deferred now (paused or shed). @default never */
+  readonly isDeferred?: (table: string) => boolean;
 }
 
 function emptyStats(): BatchStats {
@@ -137,6 +139,7 @@ class BatchProcessor {
       projection: options.projection,
       maxAttempts: options.maxAttempts,
       now: this.#now,
+      isDeferred: options.isDeferred,
     });
   }
 

@@ -1,4 +1,5 @@
 import type { ChangeEvent, RecordOrigin } from '../events/change.js';
+import type { ParkedItem } from '../state/parked-item.js';
 import type { StateValue } from '../state/state-store.js';
 import { ProjectionError } from './errors.js';
 import type { ProjectedState, Projection } from './projection.js';
@@ -97,5 +98,19 @@ function stateValue(
   return { table: last.change.table, position, deleted: state.deleted, state: state.state };
 }
 
+/** A parked change as a pending one, to fold it again (replay, resume). */
+function pendingOfParked(item: ParkedItem): PendingChange {
+  return {
+    change: item.change!,
+    origin: {
+      shardId: item.record.shardId,
+      sequenceNumber: item.record.sequenceNumber,
+      subSequenceNumber: item.record.subSequenceNumber,
+      partitionKey: item.record.partitionKey,
+      approximateArrivalTimestamp: item.record.approximateArrivalTimestamp,
+    },
+  };
+}
+
 export type { FoldFailure, FoldInput, FoldResult, PendingChange };
-export { foldChanges };
+export { foldChanges, pendingOfParked };

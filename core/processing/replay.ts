@@ -1,9 +1,10 @@
+import { REASON } from '../events/reason-codes.js';
 import { AGGREGATE_PREFIX, BAD_INPUT_PREFIX, type ParkedItem } from '../state/parked-item.js';
 import type { ParkedStore } from '../state/parked-store.js';
 import type { StateStore, WriteGuard } from '../state/state-store.js';
 import type { BatchProcessor } from './batch-processor.js';
 import { ProcessingError } from './errors.js';
-import { foldChanges, type PendingChange } from './fold.js';
+import { foldChanges, pendingOfParked } from './fold.js';
 import type { Projection } from './projection.js';
 
 /** What replaying one aggregate (or one bad record) did. */
@@ -31,19 +32,6 @@ interface ParkedReplayerOptions {
 }
 
 const MAX_RACES = 8;
-
-function pendingOf(item: ParkedItem): PendingChange {
-  return {
-    change: item.change!,
-    origin: {
-      shardId: item.record.shardId,
-      sequenceNumber: item.record.sequenceNumber,
-      subSequenceNumber: item.record.subSequenceNumber,
-      partitionKey: item.record.partitionKey,
-      approximateArrivalTimestamp: item.record.approximateArrivalTimestamp,
-    },
-  };
-}
 
 /**
  * Puts parked changes back through the same fold and conditional write as the consumer, in source order,
@@ -76,7 +64,7 @@ class ParkedReplayer {
           item === undefined || item.position === undefined
             ? undefined
             : { deleted: item.deleted, state: item.state },
-        changes: parked.map(pendingOf),
+        changes: parked.map(pendingOfParked),
         projection,
       });
       // Parked changes the fold settled (applied, or covered by the state) leave the store; the failing one
@@ -91,6 +79,7 @@ class ParkedReplayer {
             {
               value: fold.next,
               quarantine: {
+                reason: 'POISON',
                 position: fold.failure.item.change.position,
                 sequenceNumber: fold.failure.item.origin.sequenceNumber,
                 error: message,
@@ -174,6 +163,23 @@ class ParkedReplayer {
       lifted: !stillBad && !failed,
       error: stillBad ? `still undecodable (${item.reason})` : failed ? 'the change failed again' : undefined,
     };
+  }
+
+  /**
+   * Replays the aggregates deferred by tables that are no longer deferred (resumed, or shedding lifted), each
+   * in source order. Aggregates that receive a new change are resumed by the consumer itself; this sweeps the
+   * rest. Returns what it did per aggregate.
+   */
+  public async replayDeferred(isDeferred: (table: string) => boolean): Promise<ReplayOutcome[]> {
+    const items = await this.#o.parkedStore.scanAll();
+    const ready = new Set(
+      items
+        .filter((i) => i.reason === REASON.DEFERRED && i.change !== undefined && !isDeferred(i.change.table))
+        .map((i) => i.aggregateId!),
+    );
+    const outcomes: ReplayOutcome[] = [];
+    for (const id of [...ready].sort()) outcomes.push(await this.replayAggregate(id));
+    return outcomes;
   }
 
   /** Replays everything parked (or only `aggregateId`): each aggregate in order, then bad-input records. */

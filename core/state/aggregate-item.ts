@@ -1,7 +1,13 @@
 import type { RowImage } from '../events/change.js';
 
 /** Why an aggregate is quarantined: its first change that kept failing. */
+/**
+ * Why an aggregate's changes are held back: `POISON`, its first change that kept failing (until an operator
+ * replays it), or `DEFERRED`, its table paused or shed (until the table is resumed).
+ */
 interface Quarantine {
+  /** Absent on items written before deferral existed: a poison quarantine. */
+  readonly reason?: 'POISON' | 'DEFERRED';
   readonly position: string;
   readonly sequenceNumber: string;
   readonly error: string;

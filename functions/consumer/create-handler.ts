@@ -10,6 +10,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { isTableDeferred } from '../../core/config/deferral.js';
 import type { Config } from '../../core/config/schema.js';
 import { METRICS } from '../../core/constants.js';
 import { createDecodeContext } from '../../core/events/decode-context.js';
@@ -93,6 +94,7 @@ function createProcessor(deps: Omit<ConsumerDependencies, 'metrics' | 'onBatch'>
     projection: config.processing.faultInjection ? withFaultInjection(base) : base,
     maxAttempts: config.processing.maxAttempts,
     aggregateConcurrency: config.processing.aggregateConcurrency,
+    isDeferred: (table) => isTableDeferred(config, table),
     logger: deps.logger,
   });
 }

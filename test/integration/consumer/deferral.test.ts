@@ -1,0 +1,109 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isTableDeferred } from '../../../core/config/deferral.js';
+import { type ConfigInput, parseConfig } from '../../../core/config/schema.js';
+import { mirrorProjection } from '../../../core/processing/projection.js';
+import { ParkedReplayer } from '../../../core/processing/replay.js';
+import { ParkedStore } from '../../../core/state/parked-store.js';
+import { StateStore } from '../../../core/state/state-store.js';
+import { createProcessor, toStreamRecords } from '../../../functions/consumer/create-handler.js';
+import { createTables, resourceNames } from '../../../localstack/provision.js';
+import { orderChange } from '../../helpers/changes.js';
+import { changeRecord, kinesisEvent, type TestRecord } from '../../helpers/consumer.js';
+import { testClients, uniqueName } from '../../helpers/engines.js';
+
+const clients = testClients();
+afterAll(() => clients.destroy());
+
+async function tables() {
+  const names = resourceNames(uniqueName('defer'));
+  await createTables(clients.dynamodb, names);
+  const state = new StateStore({
+    client: clients.dynamodb,
+    tableName: names.stateTable,
+    tombstoneTtlSeconds: 3600,
+  });
+  const parked = new ParkedStore({ client: clients.dynamodb, tableName: names.parkedTable });
+  /** The consumer as it runs under `config` (a new config is a new processor, as in the handler). */
+  const consume = (config: ConfigInput, records: TestRecord[]) =>
+    createProcessor({
+      dynamodb: clients.dynamodb,
+      stateTable: names.stateTable,
+      parkedTable: names.parkedTable,
+      config: parseConfig(config),
+      logger: new Logger({ logLevel: 'CRITICAL' }),
+    }).process(toStreamRecords(kinesisEvent(records)));
+  return { state, parked, consume };
+}
+
+const paused: ConfigInput = { tables: { 'public.orders': { paused: true } } };
+const resumed: ConfigInput = { tables: { 'public.orders': { paused: false } } };
+
+describe('Deferral: paused tables and shedding', () => {
+  it('defers a paused table in order and resumes it inline when its next change arrives', async () => {
+    const { state, parked, consume } = await tables();
+    await consume(resumed, [changeRecord(orderChange(1, 10, 'create'), 10, 1)]);
+    const whilePaused = await consume(paused, [
+      changeRecord(orderChange(1, 11), 11, 2),
+      changeRecord(orderChange(1, 12), 12, 3),
+      changeRecord(orderChange(1, 10, 'create'), 10, 4),
+    ]);
+    expect(whilePaused.stats).toMatchObject({ parked: 2, duplicates: 1, applied: 0 });
+    expect((await state.get('public.orders#1'))?.state).toEqual({ id: 1, status: 's10' });
+    expect(
+      (await parked.listAggregate('public.orders#1')).map((p) => [p.reason, p.change?.position]),
+    ).toEqual([
+      ['DEFERRED', orderChange(1, 11).position],
+      ['DEFERRED', orderChange(1, 12).position],
+    ]);
+    // Resumed: the parked changes go first, then the new one, in one fold; the deferral is lifted.
+    const after = await consume(resumed, [changeRecord(orderChange(1, 13), 13, 5)]);
+    expect(after.stats).toMatchObject({ applied: 3, parked: 0 });
+    const item = await state.get('public.orders#1');
+    expect(item).toMatchObject({ position: orderChange(1, 13).position, state: { id: 1, status: 's13' } });
+    expect(item?.quarantine).toBeUndefined();
+    expect(await parked.listAggregate('public.orders#1')).toEqual([]);
+  });
+
+  it('sweeps deferred aggregates that get no new change once the table is resumed', async () => {
+    const { state, parked, consume } = await tables();
+    await consume(paused, [
+      changeRecord(orderChange(2, 20, 'create'), 20, 1),
+      changeRecord(orderChange(2, 21), 21, 2),
+    ]);
+    expect(await state.get('public.orders#2')).toMatchObject({ quarantine: { reason: 'DEFERRED' } });
+    const replayer = new ParkedReplayer({
+      stateStore: state,
+      parkedStore: parked,
+      projection: mirrorProjection,
+    });
+    expect(await replayer.replayDeferred((t) => isTableDeferred(parseConfig(paused), t))).toEqual([]);
+    const outcomes = await replayer.replayDeferred((t) => isTableDeferred(parseConfig(resumed), t));
+    expect(outcomes).toMatchObject([{ target: 'public.orders#2', lifted: true, replayed: 2 }]);
+    expect(await state.get('public.orders#2')).toMatchObject({
+      state: { id: 2, status: 's21' },
+      quarantine: undefined,
+    });
+  });
+
+  it('sheds only the priorities shedding defers, never a high-priority table', async () => {
+    const shedding: ConfigInput = {
+      shedding: { active: true, deferPriorities: ['low'] },
+      tables: { 'public.orders': { priority: 'low' }, 'public.customers': { priority: 'high' } },
+    };
+    const config = parseConfig(shedding);
+    expect(isTableDeferred(config, 'public.orders')).toBe(true);
+    expect(isTableDeferred(config, 'public.customers')).toBe(false);
+    expect(isTableDeferred(config, 'public.order_lines')).toBe(false);
+    expect(
+      isTableDeferred(
+        parseConfig({ shedding: { active: false }, tables: { 'public.orders': { priority: 'low' } } }),
+        'public.orders',
+      ),
+    ).toBe(false);
+    const { state, consume } = await tables();
+    const result = await consume(shedding, [changeRecord(orderChange(3, 30, 'create'), 30, 1)]);
+    expect(result.stats).toMatchObject({ parked: 1, applied: 0 });
+    expect(await state.get('public.orders#3')).toMatchObject({ quarantine: { reason: 'DEFERRED' } });
+  });
+});
