@@ -2,20 +2,22 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { isTableDeferred } from '../../core/config/deferral.js';
 import { type Config, type ConfigInput, parseConfig } from '../../core/config/schema.js';
 import { ENV, METRICS } from '../../core/constants.js';
 import type { RecordOrigin } from '../../core/events/change.js';
 import { compareSequenceNumbers } from '../../core/events/position.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
+import { mirrorProjection, withFaultInjection } from '../../core/processing/projection.js';
+import { ParkedReplayer } from '../../core/processing/replay.js';
 import { type Accepted, Producer } from '../../core/producer/producer.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
+import { StateStore } from '../../core/state/state-store.js';
 import { createDecoding } from '../../functions/consumer/create-handler.js';
 import { createConfigFollowingHandler } from '../../functions/consumer/follow-config.js';
-import { localClients } from '../clients.js';
+import { type LocalClients, localClients } from '../clients.js';
 import { type LocalConfig, startLocalConfig } from '../config/local-config.js';
 import { type Endpoints, type KinesisEngine, startEngines } from '../engines/engines.js';
-import { CheckpointStore } from '../esm/checkpoints.js';
-import { LocalEventSourceMapping } from '../esm/event-source-mapping.js';
 import type { MappingSettings } from '../esm/settings.js';
 import type { ResourceNames } from '../provision.js';
 import { provisionFromTemplate } from '../template/index.js';
@@ -25,6 +27,10 @@ import { readInput } from './input-source.js';
 import { ProgressReporter, type ProgressSnapshot } from './progress.js';
 import { type StateRow, scanState } from './state-scan.js';
 import { type Verification, verifyAgainstModel } from './verify.js';
+import { DrainWatch, type WorkerGroup, startWorkerGroup } from './worker-group.js';
+import type { WorkerEvent } from '../workers/events.js';
+import type { WorkerTimings } from '../workers/timings.js';
+import type { WorkerPool } from '../workers/worker-pool.js';
 
 interface PipelineOptions {
   /** Events to produce; undefined = until stopped. */
@@ -66,6 +72,32 @@ interface PipelineOptions {
   readonly aggregateMaxRecords?: number;
   /** Give up waiting for the drain after this long. @default 600_000 */
   readonly drainTimeoutMs?: number;
+  /** Worker processes; 0 runs one worker inside this process. @default 0 */
+  readonly workers?: number;
+  /** Lease and poll timings of the workers (tests use short leases). @default from config.instances */
+  readonly workerTimings?: Partial<WorkerTimings>;
+  /** Worker processes report each handler invocation (tests that kill a worker in mid-batch). */
+  readonly reportInvocations?: boolean;
+  /** Called for everything a worker does (leases acquired, lost, handed off; assigner changes). */
+  readonly onWorkerEvent?: (workerId: string, event: WorkerEvent, atWallMs: number) => void;
+  /**
+   * Runs beside production and the drain (tests and benchmarks that kill workers or reshard mid-run); the run
+   * verifies only after it has finished.
+   */
+  readonly during?: (run: RunningPipeline) => Promise<void>;
+  /** Called once the workers run (npm start serves `cdcp local workers` from here). */
+  readonly onWorkers?: (group: WorkerGroup) => void;
+}
+
+/** What `during` gets: the run's workers, clients and names, and how far production is. */
+interface RunningPipeline {
+  readonly pool: WorkerPool | undefined;
+  readonly clients: { readonly dynamodb: LocalClients['dynamodb']; readonly kinesis: LocalClients['kinesis'] };
+  readonly names: ResourceNames;
+  readonly streamArn: string;
+  produced(): number;
+  processed(): number;
+  readonly signal: AbortSignal | undefined;
 }
 
 interface PipelineSummary {
@@ -173,9 +205,10 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
   const clients = localClients(endpoints);
   const progressOn = options.progress ?? true;
   let reporter: ProgressReporter | undefined;
-  let mapping: LocalEventSourceMapping | undefined;
+  let workers: WorkerGroup | undefined;
   let producer: Producer | undefined;
   let localConfig: LocalConfig | undefined;
+  let unsubscribeConfig: (() => void) | undefined;
   try {
     // Tables, stream and mapping settings come from the synthesized CDK template, so local runs and the
     // cloud cannot drift; flags given on the command line override the template's values.
@@ -222,25 +255,60 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
         for (const key of Object.keys(totals) as (keyof BatchStats)[]) totals[key] += stats[key];
       },
     });
-    mapping = new LocalEventSourceMapping({
-      kinesis: clients.kinesis,
-      streamName: names.streamName,
+    workers = await startWorkerGroup({
+      workers: options.workers ?? 0,
+      clients,
+      endpoints,
+      names,
       streamArn,
+      mapping: mappingSettings,
+      config,
+      currentConfig: () => localConfig!.source.current().config,
+      configFile: localConfig.store.path,
       handler,
-      checkpoints: new CheckpointStore({
-        client: clients.dynamodb,
-        tableName: names.coordinationTable,
-        streamName: names.streamName,
-      }),
+      totals,
       parkedStore,
-      settings: mappingSettings,
-      owner: `local-${process.pid}`,
+      timings: options.workerTimings,
+      reportInvocations: options.reportInvocations,
+      onEvent: (workerId, event, atWallMs) => {
+        options.onWorkerEvent?.(workerId, event, atWallMs);
+        if (event.type === 'error' && process.env.LOG_LEVEL !== undefined)
+          process.stderr.write(`${workerId}: ${event.message}\n`);
+      },
+      onCrash: (row, output) =>
+        reporter?.note(
+          `worker ${row.id} (pid ${row.pid}) exited unexpectedly with ${row.exit?.signal ?? `code ${row.exit?.code}`}; its leases go to the others. Last output:\n${output.trim().split('\n').slice(-5).join('\n')}`,
+        ),
       onError: (error, shardId) => {
         if (process.env.LOG_LEVEL !== undefined)
           process.stderr.write(`mapping ${shardId}: ${error.message}\n`);
       },
     });
-    mapping.start();
+    options.onWorkers?.(workers);
+    // A resumed table (or lifted shedding) replays what was deferred, in order per aggregate. Aggregates that
+    // get a new change resume inline in the consumer; this sweeps the others. One sweep at a time.
+    const stateStore = new StateStore({
+      client: clients.dynamodb,
+      tableName: names.stateTable,
+      tombstoneTtlSeconds: config.processing.tombstoneTtlSeconds,
+    });
+    let sweeping = Promise.resolve();
+    unsubscribeConfig = localConfig.source.subscribe((next) => {
+      sweeping = sweeping
+        .then(() =>
+          new ParkedReplayer({
+            stateStore,
+            parkedStore,
+            projection: next.config.processing.faultInjection
+              ? withFaultInjection(mirrorProjection)
+              : mirrorProjection,
+          }).replayDeferred((table) => isTableDeferred(next.config, table)),
+        )
+        .then((outcomes) => {
+          if (outcomes.length > 0) reporter?.note(`resumed ${outcomes.length} deferred aggregate(s)`);
+        })
+        .catch((error: Error) => reporter?.note(`replaying deferred changes failed: ${error.message}`));
+    });
     producer = new Producer({
       kinesis: clients.kinesis,
       streamName: names.streamName,
@@ -251,16 +319,20 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
       options.input === undefined ? generatorSource(options) : inputSource(options.input, config);
     let produced = 0;
     const tips = new Map<string, string>();
-    const snapshot = (phase: string) => (): ProgressSnapshot => ({
-      produced,
-      target: source.total,
-      applied: totals.applied,
-      duplicates: totals.duplicates,
-      parked: totals.parked,
-      processed: totals.records,
-      lagMs: Math.max(0, ...mapping!.progress().map((p) => p.lagMs)),
-      phase,
-    });
+    const snapshot = (phase: string) => (): ProgressSnapshot => {
+      const counted = workers!.totals();
+      return {
+        produced,
+        target: source.total,
+        applied: counted.applied,
+        duplicates: counted.duplicates,
+        parked: counted.parked,
+        processed: counted.records,
+        lagMs: workers!.lagMs(),
+        phase,
+        workers: workers!.pool === undefined ? undefined : workers!.rows(),
+      };
+    };
     let phase = 'producing';
     if (progressOn) {
       reporter = new ProgressReporter({ snapshot: () => snapshot(phase)() });
@@ -270,7 +342,7 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     // Produce with backpressure: at most `window` records waiting in the producer.
     const window = 5000;
     const rate =
-      options.events === undefined && options.input === undefined ? (options.rate ?? 2000) : undefined;
+      options.rate ?? (options.events === undefined && options.input === undefined ? 2000 : undefined);
     const duplicates = options.injectDuplicates ?? 0;
     const recent: { partitionKey: string; data: Buffer }[] = [];
     const random = Math.random;
@@ -293,6 +365,17 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
       inflight.add(p);
     };
     const producedAt = Date.now();
+    const during = options.during?.({
+      pool: workers.pool,
+      clients,
+      names,
+      streamArn,
+      produced: () => produced,
+      processed: () => workers!.totals().records,
+      signal: options.signal,
+    });
+    // Surfaces at the end of the run, not as an unhandled rejection meanwhile.
+    during?.catch(() => {});
     for (;;) {
       if (options.signal?.aborted || publishError !== undefined) break;
       const record = source.next();
@@ -320,23 +403,31 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     if (options.untilDrained && !options.signal?.aborted) {
       phase = 'draining';
       const deadline = Date.now() + (options.drainTimeoutMs ?? 600_000);
-      const drained = () => {
-        const progress = new Map(mapping!.progress().map((p) => [p.shardId, p.checkpoint]));
-        return [...tips].every(([shard, tip]) => {
-          const cp = progress.get(shard);
-          return cp !== undefined && compareSequenceNumbers(cp, tip) >= 0;
-        });
-      };
-      while (!drained() && !options.signal?.aborted) {
+      // The shard leases' checkpoints tell, whichever worker holds each shard now.
+      const watch = new DrainWatch({ dynamodb: clients.dynamodb, names });
+      let settled = during === undefined;
+      void during?.finally(() => {
+        settled = true;
+      });
+      while (!(settled && (await watch.drained(tips))) && !options.signal?.aborted) {
         if (Date.now() > deadline)
-          throw new Error(`the run did not drain within ${options.drainTimeoutMs ?? 600_000} ms`);
-        await new Promise((r) => setTimeout(r, 50));
+          throw new Error(
+            `the run did not drain within ${options.drainTimeoutMs ?? 600_000} ms` +
+              (workers.pool !== undefined && workers.pool.running().length === 0
+                ? ': no worker is running (add one with `cdcp local workers add`)'
+                : ''),
+          );
+        await new Promise((r) => setTimeout(r, 200));
       }
     }
+    await during;
     const durationMs = Date.now() - started;
     const processingMs = Math.max(1, Date.now() - producedAt);
     const drainedOk = options.untilDrained === true && !options.signal?.aborted;
-    await mapping.stop();
+    // Deferred changes being replayed after a resume belong to the run: let the sweep finish.
+    await sweeping;
+    await workers.stop();
+    const counted = workers.totals();
     reporter?.stop();
     reporter = undefined;
 
@@ -346,8 +437,8 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     if (options.dumpState !== undefined) await dumpState(options.dumpState, state);
     return {
       produced,
-      applied: totals.applied,
-      duplicatesSkipped: totals.duplicates,
+      applied: counted.applied,
+      duplicatesSkipped: counted.duplicates,
       parked: parked.length,
       quarantinedAggregates: [...state.values()].filter((s) => s.quarantined).length,
       aggregates: state.size,
@@ -362,7 +453,8 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
   } finally {
     reporter?.stop();
     producer?.close();
-    await mapping?.stop();
+    await workers?.stop();
+    unsubscribeConfig?.();
     await localConfig?.close();
     if (
       localConfig !== undefined &&
@@ -389,5 +481,5 @@ async function dumpState(path: string, state: ReadonlyMap<string, StateRow>): Pr
   else await writeFile(path, lines);
 }
 
-export type { PipelineOptions, PipelineSummary };
+export type { PipelineOptions, PipelineSummary, RunningPipeline };
 export { runPipeline };
