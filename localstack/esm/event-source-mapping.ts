@@ -4,8 +4,6 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
   type KinesisClient,
-  ListShardsCommand,
-  type Shard,
 } from '@aws-sdk/client-kinesis';
 import type {
   Context,
@@ -18,7 +16,6 @@ import { parkedRecordOf } from '../../core/processing/batch-processor.js';
 import { recordParkedItem } from '../../core/state/parked-item.js';
 import type { ParkedStore } from '../../core/state/parked-store.js';
 import { toStreamRecords } from '../../functions/consumer/create-handler.js';
-import type { CheckpointStore } from './checkpoints.js';
 import { lambdaContext, toLambdaEvent, toLambdaRecord } from './lambda-event.js';
 import { type MappingSettings, mappingSettings } from './settings.js';
 
@@ -26,6 +23,35 @@ type KinesisHandler = (
   event: KinesisStreamEvent,
   context: Context,
 ) => Promise<KinesisStreamBatchResponse | undefined | void>;
+
+/** Progress reported with a checkpoint. */
+interface ShardCheckpoint {
+  /** Last record processed in full; undefined when the shard ended without a record. */
+  readonly sequenceNumber: string | undefined;
+  /** Records processed since the previous checkpoint. */
+  readonly records: number;
+  /** Kinesis' estimate of how far the reader is behind the shard's tip. */
+  readonly millisBehindLatest: number;
+}
+
+/**
+ * What the mapping needs from whoever owns a shard — the worker holding its lease. Lambda keeps this inside
+ * its service; here the lease decides where to start, whether to go on, and takes every checkpoint.
+ */
+interface ShardOwnership {
+  readonly shardId: string;
+  /** Continue after this sequence number; undefined: from the mapping's starting position. */
+  readonly startAfter: string | undefined;
+  /**
+   * Aborted when the lease is lost (taken over, or run out on the owner's clock): the mapping stops at once
+   * and writes nothing more; a batch in flight finishes, and its effects are fenced by position.
+   */
+  readonly signal: AbortSignal;
+  /** Records progress after every fully processed chunk; `false` means the lease was lost: stop at once. */
+  checkpoint(progress: ShardCheckpoint): Promise<boolean>;
+  /** The shard is closed and every record in it processed: its children may start. */
+  end(progress: ShardCheckpoint): Promise<boolean>;
+}
 
 interface ShardProgress {
   readonly shardId: string;
@@ -36,8 +62,17 @@ interface ShardProgress {
   /** Kinesis' own estimate of how far the reader is behind the tip. */
   millisBehindLatest: number;
   ended: boolean;
+  /** Records processed (handler invocations completed) since this mapping started the shard. */
+  records: number;
   invocations: number;
   retries: number;
+}
+
+/** One handler invocation starting or ending, for load figures and tests that kill in mid-batch. */
+interface InvocationEvent {
+  readonly shardId: string;
+  readonly phase: 'start' | 'end';
+  readonly records: number;
 }
 
 interface LocalEventSourceMappingOptions {
@@ -45,12 +80,9 @@ interface LocalEventSourceMappingOptions {
   readonly streamName: string;
   readonly streamArn: string;
   readonly handler: KinesisHandler;
-  readonly checkpoints: CheckpointStore;
   /** The on-failure destination: records given up on are parked here with their full payload. */
   readonly parkedStore: ParkedStore;
   readonly settings?: Partial<MappingSettings>;
-  /** Who holds the checkpoints, for `cdcp status`. */
-  readonly owner: string;
   /** @default 'cdcp-consumer-local' */
   readonly functionName?: string;
   /** Function timeout for the context's deadline. @default 60_000 */
@@ -58,6 +90,7 @@ interface LocalEventSourceMappingOptions {
   /** Delay between polls of an idle shard, doubling up to 1 s. @default 50 */
   readonly idlePollMs?: number;
   readonly onError?: (error: Error, shardId: string) => void;
+  readonly onInvocation?: (event: InvocationEvent) => void;
   readonly region?: string;
   /** Wall clock in epoch ms, for record age and lag. @default Date.now */
   readonly now?: () => number;
@@ -84,28 +117,41 @@ function laneOf(partitionKey: string, lanes: number): number {
   return createHash('md5').update(partitionKey).digest().readUInt32BE(0) % lanes;
 }
 
+interface RunningShard {
+  readonly ownership: ShardOwnership;
+  /** Graceful stop: finish the chunk in flight, checkpoint, return. */
+  readonly stop: AbortController;
+  readonly done: Promise<void>;
+}
+
+/** Signals a shard's loop watches: `lost` stops at once, `stop` after the chunk in flight. */
+interface Halt {
+  readonly lost: AbortSignal;
+  readonly stop: AbortSignal;
+  /** Either of them. */
+  readonly any: AbortSignal;
+}
+
 /**
- * Lambda's Kinesis event source mapping, run locally against a Kinesis engine: per shard, ordered batches
- * (batch size, batching window), ParallelizationFactor with per-partition-key order, partial batch responses
- * (retry from the reported sequence number), maximum retry attempts and record age (to the on-failure
- * destination, here the parked store, with the full payload), and checkpoints in DynamoDB so a restart
- * resumes. Child shards start only after their parents are processed to their end.
+ * Lambda's Kinesis event source mapping, run locally against a Kinesis engine, for the shards its owner
+ * hands it: ordered batches (batch size, batching window), ParallelizationFactor with per-partition-key order,
+ * partial batch responses (retry from the reported sequence number), maximum retry attempts and record age
+ * (to the on-failure destination, here the parked store, with the full payload). Which shards it reads, where
+ * it starts, and every checkpoint belong to the shard's owner ({@link ShardOwnership}, the worker's lease).
  *
  * @example
  * ```ts
- * const mapping = new LocalEventSourceMapping({ kinesis, streamName, streamArn, handler, checkpoints, parkedStore, owner: 'worker-1' });
- * mapping.start();
- * await mapping.stop();
+ * const mapping = new LocalEventSourceMapping({ kinesis, streamName, streamArn, handler, parkedStore });
+ * mapping.start(ownership);          // the worker's lease of one shard
+ * await mapping.stop(ownership.shardId); // finishes the batch in flight and checkpoints
  * ```
  */
 class LocalEventSourceMapping {
   readonly #o: LocalEventSourceMappingOptions;
   readonly #settings: MappingSettings;
-  readonly #abort = new AbortController();
-  readonly #running = new Map<string, Promise<void>>();
+  readonly #running = new Map<string, RunningShard>();
   readonly #progress = new Map<string, ShardProgress>();
-  #discovery: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
+  #inFlight = 0;
 
   public constructor(options: LocalEventSourceMappingOptions) {
     this.#o = options;
@@ -116,79 +162,61 @@ class LocalEventSourceMapping {
     return this.#settings;
   }
 
-  /** Per-shard progress, for the live view and drain detection. */
+  /** Handler invocations running now. */
+  public get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Shards being read now. */
+  public get shards(): string[] {
+    return [...this.#running.keys()];
+  }
+
+  /** Per-shard progress of the shards this mapping has read, for the live view. */
   public progress(): ShardProgress[] {
     return [...this.#progress.values()].map((p) => ({ ...p }));
   }
 
-  public start(): void {
-    if (this.#discovery !== undefined) return;
-    this.#discovery = this.#discover();
-  }
-
-  /** Stops polling; batches in flight finish and checkpoint first. */
-  public async stop(): Promise<void> {
-    this.#abort.abort();
-    this.#wake?.();
-    await this.#discovery;
-    await Promise.all(this.#running.values());
-  }
-
-  async #discover(): Promise<void> {
-    const { signal } = this.#abort;
-    while (!signal.aborted) {
-      try {
-        const shards = await this.#listShards();
-        const known = new Set(shards.map((s) => s.ShardId!));
-        const saved = new Map((await this.#o.checkpoints.list()).map((c) => [c.shardId, c]));
-        for (const shard of shards) {
-          const id = shard.ShardId!;
-          if (this.#running.has(id) || this.#progress.get(id)?.ended || saved.get(id)?.ended) {
-            if (saved.get(id)?.ended && !this.#progress.has(id))
-              this.#progress.set(id, this.#newProgress(id, saved.get(id)?.checkpoint, true));
-            continue;
-          }
-          // A child starts only after every parent still in the stream has been processed to its end.
-          const parents = [shard.ParentShardId, shard.AdjacentParentShardId].filter(
-            (p): p is string => p !== undefined && known.has(p),
-          );
-          const parentsDone = parents.every(
-            (p) => saved.get(p)?.ended === true || this.#progress.get(p)?.ended === true,
-          );
-          if (!parentsDone) continue;
-          const run = this.#runShard(id, parents).finally(() => {
-            this.#running.delete(id);
-            this.#wake?.();
-          });
-          this.#running.set(id, run);
-        }
-      } catch (error) {
-        if (!signal.aborted) this.#o.onError?.(error as Error, '(discovery)');
-      }
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        void sleep(1000, signal).then(resolve);
+  /** Starts reading a shard for its owner; a shard already running is left as it is. */
+  public start(ownership: ShardOwnership): void {
+    const { shardId } = ownership;
+    const running = this.#running.get(shardId);
+    if (running !== undefined) {
+      if (running.ownership === ownership) return;
+      // A new grant of a shard whose previous run is still finishing its batch: start once it has stopped.
+      void running.done.then(() => {
+        if (!ownership.signal.aborted) this.start(ownership);
       });
+      return;
     }
+    const stop = new AbortController();
+    const entry: RunningShard = {
+      ownership,
+      stop,
+      done: this.#runShard(ownership, {
+        lost: ownership.signal,
+        stop: stop.signal,
+        any: AbortSignal.any([ownership.signal, stop.signal]),
+      })
+        .catch((error: Error) => this.#o.onError?.(error, shardId))
+        .finally(() => {
+          if (this.#running.get(shardId) === entry) this.#running.delete(shardId);
+        }),
+    };
+    this.#running.set(shardId, entry);
   }
 
-  async #listShards(): Promise<Shard[]> {
-    const shards: Shard[] = [];
-    let next: string | undefined;
-    do {
-      const out = await this.#o.kinesis.send(
-        next === undefined
-          ? new ListShardsCommand({ StreamName: this.#o.streamName })
-          : new ListShardsCommand({ NextToken: next }),
-      );
-      shards.push(...(out.Shards ?? []));
-      next = out.NextToken;
-    } while (next !== undefined);
-    return shards;
+  /** Stops reading a shard after its chunk in flight is processed and checkpointed. */
+  public async stop(shardId: string): Promise<void> {
+    const running = this.#running.get(shardId);
+    if (running === undefined) return;
+    running.stop.abort();
+    await running.done;
   }
 
-  #newProgress(shardId: string, checkpoint: string | undefined, ended = false): ShardProgress {
-    return { shardId, checkpoint, lagMs: 0, millisBehindLatest: 0, ended, invocations: 0, retries: 0 };
+  /** Stops every shard gracefully. */
+  public async stopAll(): Promise<void> {
+    await Promise.all([...this.#running.keys()].map((id) => this.stop(id)));
   }
 
   async #iterator(shardId: string, after: string | undefined): Promise<string | undefined> {
@@ -204,25 +232,43 @@ class LocalEventSourceMapping {
     return out.ShardIterator;
   }
 
-  async #runShard(shardId: string, parents: readonly string[]): Promise<void> {
-    const { signal } = this.#abort;
-    const { checkpoints, owner } = this.#o;
-    const saved = await checkpoints.get(shardId);
-    const progress = this.#progress.get(shardId) ?? this.#newProgress(shardId, saved?.checkpoint);
+  async #runShard(ownership: ShardOwnership, halt: Halt): Promise<void> {
+    const { shardId } = ownership;
+    const progress: ShardProgress = {
+      shardId,
+      checkpoint: ownership.startAfter,
+      lagMs: 0,
+      millisBehindLatest: 0,
+      ended: false,
+      records: 0,
+      invocations: 0,
+      retries: 0,
+    };
     this.#progress.set(shardId, progress);
-    if (saved === undefined) await checkpoints.save(shardId, { owner, parentShardIds: parents });
     const perRead = this.#settings.batchSize * this.#settings.parallelizationFactor;
-    let iterator = await this.#iterator(shardId, saved?.checkpoint);
-    let lastRead = saved?.checkpoint;
+    let lastRead = ownership.startAfter;
+    let iterator: string | undefined;
+    let needIterator = true;
+    let sinceCheckpoint = 0;
     const buffer: _Record[] = [];
     let firstBufferedAt = 0;
     let idleMs = this.#o.idlePollMs ?? 50;
-    while (!signal.aborted) {
+    while (!halt.any.aborted) {
       let fetched = 0;
+      if (needIterator) {
+        try {
+          iterator = await this.#iterator(shardId, lastRead);
+          needIterator = false;
+        } catch (error) {
+          this.#o.onError?.(error as Error, shardId);
+          await sleep(500, halt.any);
+          continue;
+        }
+      }
       if (iterator !== undefined && buffer.length < perRead) {
         try {
           const out = await this.#o.kinesis.send(
-            new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }),
+            new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }),
           );
           iterator = out.NextShardIterator;
           progress.millisBehindLatest = out.MillisBehindLatest ?? 0;
@@ -234,48 +280,61 @@ class LocalEventSourceMapping {
             lastRead = records[records.length - 1]!.SequenceNumber;
           }
         } catch (error) {
-          if ((error as Error).name === 'ExpiredIteratorException') {
-            iterator = await this.#iterator(shardId, lastRead);
-            continue;
+          if ((error as Error).name !== 'ExpiredIteratorException') {
+            this.#o.onError?.(error as Error, shardId);
+            await sleep(500, halt.any);
           }
-          this.#o.onError?.(error as Error, shardId);
-          await sleep(500, signal);
+          needIterator = true;
           continue;
         }
       }
+      if (halt.any.aborted) break;
       const windowOver = Date.now() - firstBufferedAt >= this.#settings.maximumBatchingWindowMs;
       if (buffer.length >= perRead || (buffer.length > 0 && (windowOver || iterator === undefined))) {
         const chunk = buffer.splice(0, perRead);
-        const done = await this.#process(shardId, chunk, progress);
-        if (!done) break; // stopping: leave the checkpoint where the last finished chunk put it
+        // A graceful stop lets the chunk finish (no duplicates on hand-off); a lost lease does not.
+        if (!(await this.#process(shardId, chunk, progress, halt)) || halt.lost.aborted) return;
         const last = chunk[chunk.length - 1]!;
-        await checkpoints.save(shardId, { owner, checkpoint: last.SequenceNumber! });
-        progress.checkpoint = last.SequenceNumber;
+        sinceCheckpoint += chunk.length;
+        progress.records += chunk.length;
         progress.lagMs = Math.max(
           0,
           Date.now() - (last.ApproximateArrivalTimestamp?.getTime() ?? Date.now()),
         );
+        const checkpointed = await ownership.checkpoint({
+          sequenceNumber: last.SequenceNumber,
+          records: sinceCheckpoint,
+          millisBehindLatest: progress.millisBehindLatest,
+        });
+        if (!checkpointed) return;
+        sinceCheckpoint = 0;
+        progress.checkpoint = last.SequenceNumber;
         if (buffer.length > 0) firstBufferedAt = Date.now();
         idleMs = this.#o.idlePollMs ?? 50;
         continue;
       }
       if (iterator === undefined && buffer.length === 0) {
         // The shard was closed by a split or merge and everything in it is processed: children may start.
-        await checkpoints.save(shardId, { owner, ended: true });
-        progress.ended = true;
+        if (await ownership.end({ sequenceNumber: lastRead, records: 0, millisBehindLatest: 0 }))
+          progress.ended = true;
         return;
       }
       if (fetched === 0) {
         progress.lagMs = 0;
         const wait = buffer.length > 0 ? Math.min(idleMs, this.#settings.maximumBatchingWindowMs) : idleMs;
-        await sleep(wait, signal);
+        await sleep(wait, halt.any);
         idleMs = Math.min(1000, idleMs * 2);
       }
     }
   }
 
   /** Processes one chunk in `parallelizationFactor` lanes; false when stopped before it finished. */
-  async #process(shardId: string, chunk: readonly _Record[], progress: ShardProgress): Promise<boolean> {
+  async #process(
+    shardId: string,
+    chunk: readonly _Record[],
+    progress: ShardProgress,
+    halt: Halt,
+  ): Promise<boolean> {
     const lanes = this.#settings.parallelizationFactor;
     const region = this.#o.region ?? 'us-east-1';
     const byLane: KinesisStreamRecord[][] = Array.from({ length: lanes }, () => []);
@@ -284,27 +343,37 @@ class LocalEventSourceMapping {
         toLambdaRecord(record, shardId, this.#o.streamArn, region),
       );
     const results = await Promise.all(
-      byLane.filter((l) => l.length > 0).map((lane) => this.#runLane(lane, progress)),
+      byLane.filter((l) => l.length > 0).map((lane) => this.#runLane(lane, progress, halt)),
     );
     return results.every(Boolean);
   }
 
   /** One lane: batches of `batchSize`, in order, each retried from its reported failure. */
-  async #runLane(records: readonly KinesisStreamRecord[], progress: ShardProgress): Promise<boolean> {
+  async #runLane(
+    records: readonly KinesisStreamRecord[],
+    progress: ShardProgress,
+    halt: Halt,
+  ): Promise<boolean> {
     for (let i = 0; i < records.length; i += this.#settings.batchSize) {
-      const done = await this.#invokeWithRetries(records.slice(i, i + this.#settings.batchSize), progress);
-      if (!done) return false;
+      if (halt.lost.aborted) return false;
+      const batch = records.slice(i, i + this.#settings.batchSize);
+      if (!(await this.#invokeWithRetries(batch, progress, halt))) return false;
     }
     return true;
   }
 
-  async #invokeWithRetries(batch: readonly KinesisStreamRecord[], progress: ShardProgress): Promise<boolean> {
-    const { signal } = this.#abort;
+  async #invokeWithRetries(
+    batch: readonly KinesisStreamRecord[],
+    progress: ShardProgress,
+    halt: Halt,
+  ): Promise<boolean> {
     let pending = [...batch];
     for (let retries = 0; pending.length > 0; retries++) {
       pending = await this.#dropExpired(pending);
       if (pending.length === 0) return true;
       let failedFrom = 0;
+      this.#inFlight++;
+      this.#o.onInvocation?.({ shardId: progress.shardId, phase: 'start', records: pending.length });
       try {
         progress.invocations++;
         const response = await this.#o.handler(
@@ -321,6 +390,9 @@ class LocalEventSourceMapping {
       } catch (error) {
         this.#o.onError?.(error as Error, progress.shardId);
         failedFrom = 0;
+      } finally {
+        this.#inFlight--;
+        this.#o.onInvocation?.({ shardId: progress.shardId, phase: 'end', records: pending.length });
       }
       pending = pending.slice(failedFrom);
       const max = this.#settings.maximumRetryAttempts;
@@ -328,9 +400,10 @@ class LocalEventSourceMapping {
         await this.#toOnFailure(pending, REASON.RETRIES_EXHAUSTED, `gave up after ${retries} retries`);
         return true;
       }
-      if (signal.aborted) return false;
+      // Stopping (hand-off or shutdown) while a batch fails: leave it to the next owner from the checkpoint.
+      if (halt.any.aborted) return false;
       progress.retries++;
-      await sleep(Math.min(1000, 20 * 2 ** Math.min(retries, 6)), signal);
+      await sleep(Math.min(1000, 20 * 2 ** Math.min(retries, 6)), halt.any);
     }
     return true;
   }
@@ -365,5 +438,12 @@ class LocalEventSourceMapping {
   }
 }
 
-export type { KinesisHandler, LocalEventSourceMappingOptions, ShardProgress };
+export type {
+  InvocationEvent,
+  KinesisHandler,
+  LocalEventSourceMappingOptions,
+  ShardCheckpoint,
+  ShardOwnership,
+  ShardProgress,
+};
 export { LocalEventSourceMapping, laneOf };

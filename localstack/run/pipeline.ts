@@ -15,20 +15,22 @@ import { ParkedStore } from '../../core/state/parked-store.js';
 import { StateStore } from '../../core/state/state-store.js';
 import { createDecoding } from '../../functions/consumer/create-handler.js';
 import { createConfigFollowingHandler } from '../../functions/consumer/follow-config.js';
-import { localClients } from '../clients.js';
+import { type LocalClients, localClients } from '../clients.js';
 import { type LocalConfig, startLocalConfig } from '../config/local-config.js';
 import { type Endpoints, type KinesisEngine, startEngines } from '../engines/engines.js';
-import { CheckpointStore } from '../esm/checkpoints.js';
-import { LocalEventSourceMapping } from '../esm/event-source-mapping.js';
 import type { MappingSettings } from '../esm/settings.js';
 import type { ResourceNames } from '../provision.js';
 import { provisionFromTemplate } from '../template/index.js';
+import type { WorkerEvent } from '../workers/events.js';
+import type { WorkerTimings } from '../workers/timings.js';
+import type { WorkerPool } from '../workers/worker-pool.js';
 import { WORKLOAD_TABLES, WorkloadGenerator } from '../workload/generator.js';
 import { ExpectedModel } from '../workload/model.js';
 import { readInput } from './input-source.js';
 import { ProgressReporter, type ProgressSnapshot } from './progress.js';
 import { type StateRow, scanState } from './state-scan.js';
 import { type Verification, verifyAgainstModel } from './verify.js';
+import { DrainWatch, startWorkerGroup, type WorkerGroup } from './worker-group.js';
 
 interface PipelineOptions {
   /** Events to produce; undefined = until stopped. */
@@ -70,6 +72,35 @@ interface PipelineOptions {
   readonly aggregateMaxRecords?: number;
   /** Give up waiting for the drain after this long. @default 600_000 */
   readonly drainTimeoutMs?: number;
+  /** Worker processes; 0 runs one worker inside this process. @default 0 */
+  readonly workers?: number;
+  /** Lease and poll timings of the workers (tests use short leases). @default from config.instances */
+  readonly workerTimings?: Partial<WorkerTimings>;
+  /** Worker processes report each handler invocation (tests that kill a worker in mid-batch). */
+  readonly reportInvocations?: boolean;
+  /** Called for everything a worker does (leases acquired, lost, handed off; assigner changes). */
+  readonly onWorkerEvent?: (workerId: string, event: WorkerEvent, atWallMs: number) => void;
+  /**
+   * Runs beside production and the drain (tests and benchmarks that kill workers or reshard mid-run); the run
+   * verifies only after it has finished.
+   */
+  readonly during?: (run: RunningPipeline) => Promise<void>;
+  /** Called once the workers run (npm start serves `cdcp local workers` from here). */
+  readonly onWorkers?: (group: WorkerGroup) => void;
+}
+
+/** What `during` gets: the run's workers, clients and names, and how far production is. */
+interface RunningPipeline {
+  readonly pool: WorkerPool | undefined;
+  readonly clients: {
+    readonly dynamodb: LocalClients['dynamodb'];
+    readonly kinesis: LocalClients['kinesis'];
+  };
+  readonly names: ResourceNames;
+  readonly streamArn: string;
+  produced(): number;
+  processed(): number;
+  readonly signal: AbortSignal | undefined;
 }
 
 interface PipelineSummary {
@@ -177,7 +208,7 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
   const clients = localClients(endpoints);
   const progressOn = options.progress ?? true;
   let reporter: ProgressReporter | undefined;
-  let mapping: LocalEventSourceMapping | undefined;
+  let workers: WorkerGroup | undefined;
   let producer: Producer | undefined;
   let localConfig: LocalConfig | undefined;
   let unsubscribeConfig: (() => void) | undefined;
@@ -227,25 +258,36 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
         for (const key of Object.keys(totals) as (keyof BatchStats)[]) totals[key] += stats[key];
       },
     });
-    mapping = new LocalEventSourceMapping({
-      kinesis: clients.kinesis,
-      streamName: names.streamName,
+    workers = await startWorkerGroup({
+      workers: options.workers ?? 0,
+      clients,
+      endpoints,
+      names,
       streamArn,
+      mapping: mappingSettings,
+      config,
+      currentConfig: () => localConfig!.source.current().config,
+      configFile: localConfig.store.path,
       handler,
-      checkpoints: new CheckpointStore({
-        client: clients.dynamodb,
-        tableName: names.coordinationTable,
-        streamName: names.streamName,
-      }),
+      totals,
       parkedStore,
-      settings: mappingSettings,
-      owner: `local-${process.pid}`,
+      timings: options.workerTimings,
+      reportInvocations: options.reportInvocations,
+      onEvent: (workerId, event, atWallMs) => {
+        options.onWorkerEvent?.(workerId, event, atWallMs);
+        if (event.type === 'error' && process.env.LOG_LEVEL !== undefined)
+          process.stderr.write(`${workerId}: ${event.message}\n`);
+      },
+      onCrash: (row, output) =>
+        reporter?.note(
+          `worker ${row.id} (pid ${row.pid}) exited unexpectedly with ${row.exit?.signal ?? `code ${row.exit?.code}`}; its leases go to the others. Last output:\n${output.trim().split('\n').slice(-5).join('\n')}`,
+        ),
       onError: (error, shardId) => {
         if (process.env.LOG_LEVEL !== undefined)
           process.stderr.write(`mapping ${shardId}: ${error.message}\n`);
       },
     });
-    mapping.start();
+    options.onWorkers?.(workers);
     // A resumed table (or lifted shedding) replays what was deferred, in order per aggregate. Aggregates that
     // get a new change resume inline in the consumer; this sweeps the others. One sweep at a time.
     const stateStore = new StateStore({
@@ -280,16 +322,20 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
       options.input === undefined ? generatorSource(options) : inputSource(options.input, config);
     let produced = 0;
     const tips = new Map<string, string>();
-    const snapshot = (phase: string) => (): ProgressSnapshot => ({
-      produced,
-      target: source.total,
-      applied: totals.applied,
-      duplicates: totals.duplicates,
-      parked: totals.parked,
-      processed: totals.records,
-      lagMs: Math.max(0, ...mapping!.progress().map((p) => p.lagMs)),
-      phase,
-    });
+    const snapshot = (phase: string) => (): ProgressSnapshot => {
+      const counted = workers!.totals();
+      return {
+        produced,
+        target: source.total,
+        applied: counted.applied,
+        duplicates: counted.duplicates,
+        parked: counted.parked,
+        processed: counted.records,
+        lagMs: workers!.lagMs(),
+        phase,
+        workers: workers!.pool === undefined ? undefined : workers!.rows(),
+      };
+    };
     let phase = 'producing';
     if (progressOn) {
       reporter = new ProgressReporter({ snapshot: () => snapshot(phase)() });
@@ -322,6 +368,17 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
       inflight.add(p);
     };
     const producedAt = Date.now();
+    const during = options.during?.({
+      pool: workers.pool,
+      clients,
+      names,
+      streamArn,
+      produced: () => produced,
+      processed: () => workers!.totals().records,
+      signal: options.signal,
+    });
+    // Surfaces at the end of the run, not as an unhandled rejection meanwhile.
+    during?.catch(() => {});
     for (;;) {
       if (options.signal?.aborted || publishError !== undefined) break;
       const record = source.next();
@@ -349,25 +406,31 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     if (options.untilDrained && !options.signal?.aborted) {
       phase = 'draining';
       const deadline = Date.now() + (options.drainTimeoutMs ?? 600_000);
-      const drained = () => {
-        const progress = new Map(mapping!.progress().map((p) => [p.shardId, p.checkpoint]));
-        return [...tips].every(([shard, tip]) => {
-          const cp = progress.get(shard);
-          return cp !== undefined && compareSequenceNumbers(cp, tip) >= 0;
-        });
-      };
-      while (!drained() && !options.signal?.aborted) {
+      // The shard leases' checkpoints tell, whichever worker holds each shard now.
+      const watch = new DrainWatch({ dynamodb: clients.dynamodb, names });
+      let settled = during === undefined;
+      void during?.finally(() => {
+        settled = true;
+      });
+      while (!(settled && (await watch.drained(tips))) && !options.signal?.aborted) {
         if (Date.now() > deadline)
-          throw new Error(`the run did not drain within ${options.drainTimeoutMs ?? 600_000} ms`);
-        await new Promise((r) => setTimeout(r, 50));
+          throw new Error(
+            `the run did not drain within ${options.drainTimeoutMs ?? 600_000} ms` +
+              (workers.pool !== undefined && workers.pool.running().length === 0
+                ? ': no worker is running (add one with `cdcp local workers add`)'
+                : ''),
+          );
+        await new Promise((r) => setTimeout(r, 200));
       }
     }
+    await during;
     const durationMs = Date.now() - started;
     const processingMs = Math.max(1, Date.now() - producedAt);
     const drainedOk = options.untilDrained === true && !options.signal?.aborted;
     // Deferred changes being replayed after a resume belong to the run: let the sweep finish.
     await sweeping;
-    await mapping.stop();
+    await workers.stop();
+    const counted = workers.totals();
     reporter?.stop();
     reporter = undefined;
 
@@ -377,8 +440,8 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     if (options.dumpState !== undefined) await dumpState(options.dumpState, state);
     return {
       produced,
-      applied: totals.applied,
-      duplicatesSkipped: totals.duplicates,
+      applied: counted.applied,
+      duplicatesSkipped: counted.duplicates,
       parked: parked.length,
       quarantinedAggregates: [...state.values()].filter((s) => s.quarantined).length,
       aggregates: state.size,
@@ -393,7 +456,7 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
   } finally {
     reporter?.stop();
     producer?.close();
-    await mapping?.stop();
+    await workers?.stop();
     unsubscribeConfig?.();
     await localConfig?.close();
     if (
@@ -421,5 +484,5 @@ async function dumpState(path: string, state: ReadonlyMap<string, StateRow>): Pr
   else await writeFile(path, lines);
 }
 
-export type { PipelineOptions, PipelineSummary };
+export type { PipelineOptions, PipelineSummary, RunningPipeline };
 export { runPipeline };

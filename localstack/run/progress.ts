@@ -1,3 +1,5 @@
+import type { WorkerRow } from '../workers/worker-pool.js';
+
 /** What the live view shows. */
 interface ProgressSnapshot {
   readonly produced: number;
@@ -10,13 +12,23 @@ interface ProgressSnapshot {
   readonly processed: number;
   readonly lagMs: number;
   readonly phase: string;
+  /** The worker processes of a `--workers N` run, for per-worker rates. */
+  readonly workers?: readonly WorkerRow[];
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
+/** One worker as the live view shows it: `worker-2-9f3a1c 1,204/s 3 leases (assigner)`. */
+function workerLine(row: WorkerRow): string {
+  const leases = `${row.leases.length} lease${row.leases.length === 1 ? '' : 's'}`;
+  const role = row.assigner ? ' (assigner)' : '';
+  const state = row.state === 'running' ? '' : ` ${row.state}`;
+  return `${row.id} ${fmt(row.eventsPerSecond)}/s ${leases}${role}${state}`;
+}
+
 /**
- * Live progress on stderr: a redrawn bar when stderr is a terminal, otherwise one line every few seconds
- * (so CI logs stay readable).
+ * Live progress on stderr: a redrawn block when stderr is a terminal (one line for the run, one per worker
+ * process), otherwise one line every few seconds (so CI logs stay readable).
  */
 class ProgressReporter {
   readonly #stream: NodeJS.WriteStream;
@@ -25,6 +37,8 @@ class ProgressReporter {
   #timer: NodeJS.Timeout | undefined;
   #last = { at: Date.now(), processed: 0 };
   #rate = 0;
+  /** Lines of the block drawn last (terminal only), to redraw it in place. */
+  #drawn = 0;
 
   public constructor(options: {
     snapshot: () => ProgressSnapshot;
@@ -50,11 +64,20 @@ class ProgressReporter {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#draw();
     if (this.#stream.isTTY) this.#stream.write('\n');
+    this.#drawn = 0;
   }
 
   /** A message that does not break the bar. */
   public note(message: string): void {
-    this.#stream.write(this.#stream.isTTY ? `\r\x1b[2K${message}\n` : `${message}\n`);
+    if (this.#stream.isTTY) {
+      this.#stream.write(`${this.#clear()}${message}\n`);
+      this.#drawn = 0;
+    } else this.#stream.write(`${message}\n`);
+  }
+
+  /** Moves the cursor to the start of the block drawn last and clears it. */
+  #clear(): string {
+    return `${this.#drawn > 1 ? `\x1b[${this.#drawn - 1}A` : ''}\r\x1b[0J`;
   }
 
   #draw(): void {
@@ -71,15 +94,21 @@ class ProgressReporter {
       `${fmt(this.#rate)} events/s`,
       `lag ${fmt(s.lagMs)} ms`,
     ];
+    const workers = (s.workers ?? []).filter((w) => w.state === 'running' || w.state === 'starting');
     if (this.#stream.isTTY) {
       const width = 24;
       const done = s.target === undefined || s.target === 0 ? 0 : Math.min(1, s.processed / s.target);
       const bar =
         s.target === undefined ? '' : `[${'#'.repeat(Math.round(done * width)).padEnd(width, '.')}] `;
-      this.#stream.write(`\r\x1b[2K${bar}${s.phase} · ${parts.join(' · ')}`);
-    } else this.#stream.write(`[${new Date().toISOString()}] ${s.phase}: ${parts.join(', ')}\n`);
+      const lines = [`${bar}${s.phase} · ${parts.join(' · ')}`, ...workers.map((w) => `  ${workerLine(w)}`)];
+      this.#stream.write(`${this.#clear()}${lines.join('\n')}`);
+      this.#drawn = lines.length;
+    } else {
+      const perWorker = workers.length === 0 ? '' : `; workers: ${workers.map(workerLine).join(', ')}`;
+      this.#stream.write(`[${new Date().toISOString()}] ${s.phase}: ${parts.join(', ')}${perWorker}\n`);
+    }
   }
 }
 
 export type { ProgressSnapshot };
-export { ProgressReporter };
+export { ProgressReporter, workerLine };

@@ -3,11 +3,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compareSequenceNumbers } from '../../../core/events/position.js';
 import { Producer } from '../../../core/producer/producer.js';
 import { ParkedStore } from '../../../core/state/parked-store.js';
-import { CheckpointStore } from '../../../localstack/esm/checkpoints.js';
 import {
   type KinesisHandler,
   LocalEventSourceMapping,
+  type ShardCheckpoint,
+  type ShardOwnership,
 } from '../../../localstack/esm/event-source-mapping.js';
+import { listStreamShards } from '../../../localstack/esm/shards.js';
 import { provision, resourceNames } from '../../../localstack/provision.js';
 import { eventually, testClients, uniqueName } from '../../helpers/engines.js';
 
@@ -28,42 +30,80 @@ async function setup(shards: number, records: number, keys = 10) {
     names,
     streamArn,
     accepted,
-    checkpoints: new CheckpointStore({
-      client: clients.dynamodb,
-      tableName: names.coordinationTable,
-      streamName: names.streamName,
-    }),
     parked: new ParkedStore({ client: clients.dynamodb, tableName: names.parkedTable }),
   };
+}
+
+/** A stand-in for the worker's lease: keeps checkpoints in memory, in the order they were taken. */
+class Ownership implements ShardOwnership {
+  readonly checkpoints: ShardCheckpoint[] = [];
+  readonly controller = new AbortController();
+  ended = false;
+  public constructor(
+    public readonly shardId: string,
+    public readonly startAfter: string | undefined = undefined,
+    private readonly accept: () => boolean = () => true,
+  ) {}
+  public get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+  public get last(): string | undefined {
+    return this.checkpoints.at(-1)?.sequenceNumber;
+  }
+  public async checkpoint(progress: ShardCheckpoint): Promise<boolean> {
+    if (!this.accept()) return false;
+    this.checkpoints.push(progress);
+    return true;
+  }
+  public async end(progress: ShardCheckpoint): Promise<boolean> {
+    this.checkpoints.push(progress);
+    this.ended = true;
+    return true;
+  }
 }
 
 function mapping(
   env: Awaited<ReturnType<typeof setup>>,
   handler: KinesisHandler,
   settings: ConstructorParameters<typeof LocalEventSourceMapping>[0]['settings'] = {},
+  now?: () => number,
 ) {
   return new LocalEventSourceMapping({
     kinesis: clients.kinesis,
     streamName: env.names.streamName,
     streamArn: env.streamArn,
     handler,
-    checkpoints: env.checkpoints,
     parkedStore: env.parked,
     settings,
-    owner: 'test',
     idlePollMs: 20,
+    now,
   });
 }
 
-const drained = (m: LocalEventSourceMapping, env: Awaited<ReturnType<typeof setup>>) => async () => {
+/** Starts every shard of the stream with its own ownership. */
+async function startAll(
+  m: LocalEventSourceMapping,
+  env: Awaited<ReturnType<typeof setup>>,
+  after = new Map<string, string | undefined>(),
+) {
+  const owners = new Map<string, Ownership>();
+  for (const shard of await listStreamShards(clients.kinesis, env.names.streamName)) {
+    const o = new Ownership(shard.shardId, after.get(shard.shardId));
+    owners.set(shard.shardId, o);
+    m.start(o);
+  }
+  return owners;
+}
+
+const drained = (owners: Map<string, Ownership>, env: Awaited<ReturnType<typeof setup>>) => async () => {
   const tips = new Map<string, string>();
   for (const a of env.accepted)
     if (!tips.has(a.shardId) || compareSequenceNumbers(a.sequenceNumber, tips.get(a.shardId)!) > 0)
       tips.set(a.shardId, a.sequenceNumber);
-  const progress = new Map(m.progress().map((p) => [p.shardId, p.checkpoint]));
-  return [...tips].every(
-    ([s, t]) => progress.get(s) !== undefined && compareSequenceNumbers(progress.get(s)!, t) >= 0,
-  )
+  return [...tips].every(([s, t]) => {
+    const last = owners.get(s)?.last;
+    return last !== undefined && compareSequenceNumbers(last, t) >= 0;
+  })
     ? true
     : undefined;
 };
@@ -83,9 +123,9 @@ describe('Class: LocalEventSourceMapping (kinesalite)', () => {
       return { batchItemFailures: [] };
     };
     const m = mapping(env, handler, { batchSize: 10 });
-    m.start();
-    await eventually('drain', drained(m, env));
-    await m.stop();
+    const owners = await startAll(m, env);
+    await eventually('drain', drained(owners, env));
+    await m.stopAll();
     const failing = batches.findIndex((b) => b.includes(env.accepted[7]!.sequenceNumber));
     // The retry starts exactly at the failed record and keeps the rest of that batch.
     expect(batches[failing + 1]).toEqual(
@@ -94,6 +134,12 @@ describe('Class: LocalEventSourceMapping (kinesalite)', () => {
     const delivered = batches.flat();
     expect(new Set(delivered).size).toBe(30);
     expect(batches.every((b) => b.length <= 10)).toBe(true);
+    // Checkpoints only after whole batches, in order, counting every record once.
+    const checkpoints = [...owners.values()][0]!.checkpoints;
+    expect(checkpoints.reduce((sum, c) => sum + c.records, 0)).toBe(30);
+    expect(checkpoints.map((c) => c.sequenceNumber)).toEqual(
+      [...checkpoints.map((c) => c.sequenceNumber!)].sort(compareSequenceNumbers),
+    );
   });
 
   it('keeps per-partition-key order with ParallelizationFactor 4 while running lanes concurrently', async () => {
@@ -113,15 +159,15 @@ describe('Class: LocalEventSourceMapping (kinesalite)', () => {
       return { batchItemFailures: [] };
     };
     const m = mapping(env, handler, { batchSize: 10, parallelizationFactor: 4 });
-    m.start();
-    await eventually('drain', drained(m, env));
-    await m.stop();
+    const owners = await startAll(m, env);
+    await eventually('drain', drained(owners, env));
+    await m.stopAll();
     expect(maxConcurrent).toBeGreaterThan(1);
     for (const [, list] of seen) expect(list).toEqual([...list].sort((a, b) => a - b));
     expect([...seen.values()].flat()).toHaveLength(400);
   });
 
-  it('resumes from its checkpoint after a restart without losing or re-reading what was done', async () => {
+  it('resumes after the checkpoint it was given, without losing or re-reading what was checkpointed', async () => {
     const env = await setup(2, 200);
     const firstRun: string[] = [];
     const first = mapping(
@@ -132,12 +178,10 @@ describe('Class: LocalEventSourceMapping (kinesalite)', () => {
       },
       { batchSize: 25 },
     );
-    first.start();
+    const firstOwners = await startAll(first, env);
     await eventually('some progress', async () => (firstRun.length >= 50 ? true : undefined));
-    await first.stop();
-    const checkpoints = await env.checkpoints.list();
-    expect(checkpoints.length).toBe(2);
-    // Publish more while stopped; the second run must pick up after the checkpoints.
+    await first.stopAll();
+    const saved = new Map([...firstOwners].map(([id, o]) => [id, o.last]));
     const more = await new Producer({ kinesis: clients.kinesis, streamName: env.names.streamName }).publish(
       Array.from({ length: 50 }, (_, i) => ({
         partitionKey: `key-${i % 10}`,
@@ -154,17 +198,40 @@ describe('Class: LocalEventSourceMapping (kinesalite)', () => {
       },
       { batchSize: 25 },
     );
-    second.start();
-    await eventually('drain', drained(second, env));
-    await second.stop();
-    const all = new Set([...firstRun, ...secondRun]);
-    expect(all.size).toBe(250);
-    const checkpointed = new Set(
-      firstRun.filter((s) =>
-        checkpoints.some((c) => c.checkpoint !== undefined && compareSequenceNumbers(s, c.checkpoint) <= 0),
-      ),
+    const secondOwners = await startAll(second, env, saved);
+    await eventually('drain', drained(secondOwners, env));
+    await second.stopAll();
+    expect(new Set([...firstRun, ...secondRun]).size).toBe(250);
+    // A graceful stop finished and checkpointed every batch it started: nothing is read twice.
+    expect(secondRun.filter((s) => firstRun.includes(s))).toEqual([]);
+  });
+
+  it('stops at once when the lease is lost: no checkpoint after the loss', async () => {
+    const env = await setup(1, 300);
+    let accept = true;
+    let calls = 0;
+    const m = mapping(
+      env,
+      async () => {
+        calls++;
+        // Slow enough that the shard is not read to its end before the lease is lost.
+        await new Promise((r) => setTimeout(r, 20));
+        return { batchItemFailures: [] };
+      },
+      { batchSize: 10 },
     );
-    for (const s of checkpointed) expect(secondRun).not.toContain(s);
+    const [shard] = await listStreamShards(clients.kinesis, env.names.streamName);
+    const owner = new Ownership(shard!.shardId, undefined, () => accept);
+    m.start(owner);
+    await eventually('a few checkpoints', async () => (owner.checkpoints.length >= 3 ? true : undefined));
+    accept = false;
+    await eventually('the mapping to stop reading', async () => (m.shards.length === 0 ? true : undefined));
+    const callsAtStop = calls;
+    const checkpointsAtStop = owner.checkpoints.length;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(calls).toBe(callsAtStop);
+    expect(owner.checkpoints.length).toBe(checkpointsAtStop);
+    expect(checkpointsAtStop).toBeLessThan(30);
   });
 
   it('sends records to the on-failure destination after the maximum retry attempts, with their payload', async () => {
@@ -179,9 +246,9 @@ describe('Class: LocalEventSourceMapping (kinesalite)', () => {
       },
       { batchSize: 10, maximumRetryAttempts: 2 },
     );
-    m.start();
-    await eventually('drain', drained(m, env));
-    await m.stop();
+    const owners = await startAll(m, env);
+    await eventually('drain', drained(owners, env));
+    await m.stopAll();
     const parked = await env.parked.scanAll();
     expect(parked.map((p) => p.reason)).toEqual([
       'RETRIES_EXHAUSTED',
@@ -199,24 +266,19 @@ describe('Class: LocalEventSourceMapping (kinesalite)', () => {
   it('sends records older than the maximum record age to the on-failure destination', async () => {
     const env = await setup(1, 4);
     let delivered = 0;
-    const m = new LocalEventSourceMapping({
-      kinesis: clients.kinesis,
-      streamName: env.names.streamName,
-      streamArn: env.streamArn,
-      handler: async (event) => {
+    const m = mapping(
+      env,
+      async (event) => {
         delivered += event.Records.length;
         return { batchItemFailures: [] };
       },
-      checkpoints: env.checkpoints,
-      parkedStore: env.parked,
-      settings: { maximumRecordAgeSeconds: 60 },
-      owner: 'test',
+      { maximumRecordAgeSeconds: 60 },
       // Two minutes ahead of the records' arrival: every record is past its age.
-      now: () => Date.now() + 120_000,
-    });
-    m.start();
-    await eventually('drain', drained(m, env));
-    await m.stop();
+      () => Date.now() + 120_000,
+    );
+    const owners = await startAll(m, env);
+    await eventually('drain', drained(owners, env));
+    await m.stopAll();
     expect(delivered).toBe(0);
     expect((await env.parked.scanAll()).map((p) => p.reason)).toEqual(Array(4).fill('RECORD_TOO_OLD'));
   });

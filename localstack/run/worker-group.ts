@@ -1,0 +1,168 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { Config } from '../../core/config/schema.js';
+import { DynamoDbCoordinationStore, LeaseClient, shardLeaseKey } from '../../core/coordination/index.js';
+import { compareSequenceNumbers } from '../../core/events/position.js';
+import type { BatchStats } from '../../core/processing/batch-processor.js';
+import type { ParkedStore } from '../../core/state/parked-store.js';
+import type { Endpoints } from '../engines/engines.js';
+import type { KinesisHandler } from '../esm/event-source-mapping.js';
+import type { MappingSettings } from '../esm/settings.js';
+import type { ResourceNames } from '../provision.js';
+import type { WorkerEvent } from '../workers/events.js';
+import { createLocalWorker, type LocalWorker } from '../workers/local-worker.js';
+import { splitLeases } from '../workers/shard-lease.js';
+import type { WorkerTimings } from '../workers/timings.js';
+import { WorkerPool, type WorkerRow } from '../workers/worker-pool.js';
+
+/** The workers of a run: one inside the run's process (the default), or N worker processes. */
+interface WorkerGroup {
+  /** The worker processes, when the run has them (`--workers N`). */
+  readonly pool: WorkerPool | undefined;
+  /** Per-worker figures for the live view and `cdcp local workers`. */
+  rows(): WorkerRow[];
+  /** What the workers processed (the in-process worker counts in the run's own handler). */
+  totals(): BatchStats;
+  /** Arrival lag of the newest records processed, over all workers. */
+  lagMs(): number;
+  /** Finishes batches in flight, checkpoints, releases leases; stops worker processes. */
+  stop(): Promise<void>;
+}
+
+interface WorkerGroupOptions {
+  /** 0: one worker inside this process; N: N worker processes. */
+  readonly workers: number;
+  readonly clients: { readonly dynamodb: DynamoDBClient; readonly kinesis: KinesisClient };
+  readonly endpoints: Endpoints;
+  readonly names: ResourceNames;
+  readonly streamArn: string;
+  readonly mapping: Partial<MappingSettings>;
+  readonly config: Config;
+  /** The current configuration (the run's watched store). */
+  readonly currentConfig: () => Config;
+  /** The local config store worker processes follow. */
+  readonly configFile?: string;
+  /** The in-process worker's handler and the totals it adds to. */
+  readonly handler: KinesisHandler;
+  readonly totals: BatchStats;
+  readonly parkedStore: ParkedStore;
+  readonly timings?: Partial<WorkerTimings>;
+  readonly reportInvocations?: boolean;
+  readonly onEvent?: (workerId: string, event: WorkerEvent, atWallMs: number) => void;
+  readonly onCrash?: (row: WorkerRow, output: string) => void;
+  readonly onError?: (error: Error, shardId: string) => void;
+}
+
+/**
+ * Starts the run's workers. With `workers: 0` one worker runs inside the run's process with the run's own
+ * handler (fast to start, and what the pipeline tests use); with N, N worker processes coordinate through
+ * the coordination table exactly as containers would.
+ */
+async function startWorkerGroup(options: WorkerGroupOptions): Promise<WorkerGroup> {
+  if (options.workers > 0) {
+    const pool = new WorkerPool({
+      spec: {
+        endpoints: { dynamodb: options.endpoints.dynamodb, kinesis: options.endpoints.kinesis },
+        names: options.names,
+        streamArn: options.streamArn,
+        config: options.config,
+        configFile: options.configFile,
+        mapping: options.mapping,
+        timings: options.timings,
+        reportInvocations: options.reportInvocations,
+      },
+      onEvent: options.onEvent,
+      onCrash: options.onCrash,
+    });
+    try {
+      await Promise.all(Array.from({ length: options.workers }, () => pool.add()));
+    } catch (error) {
+      await pool.stopAll();
+      throw error;
+    }
+    return {
+      pool,
+      rows: () => pool.list(),
+      totals: () => pool.totals(),
+      lagMs: () => Math.max(0, ...pool.running().map((r) => r.lagMs)),
+      stop: () => pool.stopAll(),
+    };
+  }
+  const instanceId = `worker-0-${process.pid}`;
+  const startedAtWallMs = Date.now();
+  const local: LocalWorker = createLocalWorker({
+    instanceId,
+    clients: options.clients,
+    names: options.names,
+    streamArn: options.streamArn,
+    handler: options.handler,
+    parkedStore: options.parkedStore,
+    mapping: options.mapping,
+    config: options.currentConfig,
+    timings: options.timings,
+    onEvent: (event) => options.onEvent?.(instanceId, event, Date.now()),
+    onError: options.onError,
+  });
+  await local.worker.start();
+  let stopped = false;
+  return {
+    pool: undefined,
+    rows: () => [
+      {
+        id: instanceId,
+        pid: process.pid,
+        state: stopped ? 'stopped' : 'running',
+        startedAtWallMs,
+        leases: local.worker.shards,
+        eventsPerSecond: local.worker.eventsPerSecond,
+        lagMs: local.lagMs(),
+        assigner: local.worker.isAssigner,
+        inFlight: local.mapping.inFlight,
+        coordinationRequests: 0,
+      },
+    ],
+    totals: () => options.totals,
+    lagMs: () => local.lagMs(),
+    stop: async () => {
+      stopped = true;
+      await local.worker.stop();
+    },
+  };
+}
+
+/**
+ * Watches the shard leases' checkpoints to tell when a run has drained: every shard that took records has
+ * been processed up to the last record the producer got accepted on it. A parent's lease deleted after its
+ * children started counts as done (it was ended before it could be deleted).
+ */
+class DrainWatch {
+  readonly #leases: LeaseClient;
+  readonly #pk: string;
+  readonly #seen = new Set<string>();
+
+  public constructor(options: { readonly dynamodb: DynamoDBClient; readonly names: ResourceNames }) {
+    this.#leases = new LeaseClient({
+      store: new DynamoDbCoordinationStore({
+        client: options.dynamodb,
+        tableName: options.names.coordinationTable,
+      }),
+    });
+    this.#pk = shardLeaseKey(options.names.streamName, '-').pk;
+  }
+
+  /** True once every shard in `tips` is checkpointed at or past its tip (one Query). */
+  public async drained(tips: ReadonlyMap<string, string>): Promise<boolean> {
+    const { shards } = splitLeases(await this.#leases.list(this.#pk));
+    const byShard = new Map(shards.map((s) => [s.shardId, s.data]));
+    for (const id of byShard.keys()) this.#seen.add(id);
+    return [...tips].every(([shardId, tip]) => {
+      const data = byShard.get(shardId);
+      if (data === undefined) return this.#seen.has(shardId);
+      if (data.ended) return true;
+      return data.checkpoint !== undefined && compareSequenceNumbers(data.checkpoint, tip) >= 0;
+    });
+  }
+}
+
+export type { WorkerGroup, WorkerGroupOptions };
+export { DrainWatch, startWorkerGroup };

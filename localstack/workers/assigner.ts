@@ -1,0 +1,284 @@
+import {
+  type Clock,
+  type InstanceRecord,
+  type InstanceRegistry,
+  type Lease,
+  type LeaseClient,
+  type LeaseRecord,
+  shardLeaseKey,
+} from '../../core/coordination/index.js';
+import type { StreamShard } from '../esm/shards.js';
+import type { AssignmentStrategy, ShardLoad } from './assignment/index.js';
+import type { WorkerEvent } from './events.js';
+import { planShards } from './shard-graph.js';
+import { newShardLeaseData, type ShardLease, splitLeases } from './shard-lease.js';
+import type { WorkerTimings } from './timings.js';
+
+interface AssignerOptions {
+  /** This worker's instance id (the assigner is one of the workers). */
+  readonly self: string;
+  readonly streamName: string;
+  readonly leases: LeaseClient;
+  readonly registry: InstanceRegistry;
+  readonly clock: Clock;
+  readonly timings: WorkerTimings;
+  readonly listShards: () => Promise<StreamShard[]>;
+  /** Deletes an ended, free shard lease if it is still exactly `record`; `false` if it changed. */
+  readonly deleteLease?: (record: LeaseRecord) => Promise<boolean>;
+  /** The strategy in force (the config may change it while running). */
+  readonly strategy: () => AssignmentStrategy;
+  readonly rebalanceIntervalMs: () => number;
+  readonly onEvent?: (event: WorkerEvent) => void;
+}
+
+/** What one assigner round read and did. */
+interface AssignerRound {
+  /** The stream's lease partition as last read, if this round read it (after its own writes). */
+  readonly records: readonly LeaseRecord[] | undefined;
+  /** Leases the assigner granted to its own worker: hold them without adopting. */
+  readonly grantedToSelf: readonly Lease[];
+  /** Writes this round made (grants, take-overs, hand-off requests, creations, clean-ups). */
+  readonly writes: number;
+}
+
+const ALPHA = 0.5;
+
+/**
+ * The elected assigner's round (one worker runs it while it holds the assigner lease):
+ *
+ * 1. lists live instances (every `leaderPollMs`; heartbeat counters renew shard leases) and judges every
+ *    shard lease it knows against them on its own clock;
+ * 2. reads the leases only when something may have changed (an expiry, a join or leave, a rebalance due, its
+ *    own moves to follow, or every `followerPollMs`), and lists the stream's shards every `shardSyncMs`;
+ * 3. creates leases for new shards, deletes ended parents whose children started;
+ * 4. gives orphans (free, or expired: owner silent for a lease duration) to live workers **at once** with one
+ *    conditional write each (a grant if free, a take-over conditional on the version it judged expired);
+ * 5. on a join or leave, and every `rebalanceIntervalMs`, asks the strategy for moves and requests graceful
+ *    hand-offs — none while hand-offs are pending or an owner's fate is undecided.
+ *
+ * Its writes are each conditional on the exact grant or version it judged, so a stale assigner (paused,
+ * deposed) can at worst request a needless move; it can never give one shard to two owners.
+ */
+class Assigner {
+  readonly #o: AssignerOptions;
+  readonly #pk: string;
+  #cache: ShardLease[] | undefined;
+  #listedAtMs = Number.NEGATIVE_INFINITY;
+  #shards: StreamShard[] | undefined;
+  #syncedAtMs = Number.NEGATIVE_INFINITY;
+  #lastLive: Set<string> | undefined;
+  #nextRebalanceMs = Number.NEGATIVE_INFINITY;
+  #followUpUntilMs = Number.NEGATIVE_INFINITY;
+  readonly #rates = new Map<string, { records: number; atMs: number; rate: number | undefined }>();
+
+  public constructor(options: AssignerOptions) {
+    this.#o = options;
+    this.#pk = shardLeaseKey(options.streamName, '-').pk;
+  }
+
+  /** Smoothed records per second of each shard, as this assigner measured them. */
+  public get shardRates(): ReadonlyMap<string, number> {
+    return new Map([...this.#rates].map(([id, r]) => [id, r.rate ?? 0]));
+  }
+
+  /** Forget everything (leadership lost): a new term starts with fresh reads. */
+  public reset(): void {
+    this.#cache = undefined;
+    this.#lastLive = undefined;
+    this.#listedAtMs = Number.NEGATIVE_INFINITY;
+    this.#followUpUntilMs = Number.NEGATIVE_INFINITY;
+  }
+
+  public async round(): Promise<AssignerRound> {
+    const { leases, registry, clock, timings, self } = this.#o;
+    const views = await registry.list();
+    const workers = views.filter((v) => v.alive && v.instance.kind === 'worker').map((v) => v.instance);
+    const live = new Set(workers.map((w) => w.instanceId));
+    const liveChanged = this.#lastLive === undefined || !sameSet(live, this.#lastLive);
+    const heartbeatOf = (owner: string) => registry.heartbeatOf(owner);
+    const now = clock.now();
+
+    // Judging known leases against the fresh counters keeps this observer's sightings current (no reads).
+    let suspicious = false;
+    for (const lease of this.#cache ?? []) {
+      const owner = lease.record.owner;
+      if (owner === undefined) suspicious ||= !lease.data.ended;
+      else if (leases.judge(lease.record, heartbeatOf).expired || !live.has(owner)) suspicious = true;
+    }
+    const due =
+      this.#cache === undefined ||
+      now - this.#listedAtMs >= timings.followerPollMs ||
+      liveChanged ||
+      suspicious ||
+      now >= this.#nextRebalanceMs ||
+      now < this.#followUpUntilMs;
+    if (!due) return { records: undefined, grantedToSelf: [], writes: 0 };
+
+    let records = await this.#list();
+    let writes = 0;
+    if (this.#shards === undefined || now - this.#syncedAtMs >= timings.shardSyncMs) {
+      this.#shards = await this.#o.listShards();
+      this.#syncedAtMs = now;
+    }
+    let plan = planShards(this.#shards, this.#cache!);
+    for (const { shardId, parents } of plan.create) {
+      const created = await leases.create(shardLeaseKey(this.#o.streamName, shardId), {
+        leaseDurationMs: timings.leaseDurationMs,
+        renewal: 'heartbeat',
+        data: newShardLeaseData(parents),
+      });
+      if (created) this.#emit({ type: 'lease-created', shardId, parents });
+      writes++;
+    }
+    for (const shardId of plan.cleanable) {
+      const lease = this.#cache!.find((l) => l.shardId === shardId)!;
+      if (this.#o.deleteLease !== undefined && (await this.#o.deleteLease(lease.record)))
+        this.#emit({ type: 'lease-cleaned', shardId });
+      writes++;
+    }
+    if (plan.create.length > 0) {
+      records = await this.#list();
+      plan = planShards(this.#shards, this.#cache!);
+    }
+    const current = this.#cache!;
+    this.#measure(current, now);
+
+    const owned: ShardLease[] = [];
+    const orphans: ShardLease[] = [];
+    let undecided = 0;
+    for (const lease of current) {
+      if (!plan.assignable.has(lease.shardId)) continue;
+      const owner = lease.record.owner;
+      if (owner === undefined || leases.judge(lease.record, heartbeatOf).expired) orphans.push(lease);
+      else if (live.has(owner)) owned.push(lease);
+      // Not live by the registry, not yet expired by the lease: wait for the verdict.
+      else undecided++;
+    }
+    const pending = owned.filter(
+      (l) => l.record.pendingOwner !== undefined && l.record.pendingOwner !== l.record.owner,
+    );
+    const rebalance =
+      (liveChanged || now >= this.#nextRebalanceMs) &&
+      pending.length === 0 &&
+      undecided === 0 &&
+      workers.length > 0;
+    const grantedToSelf: Lease[] = [];
+    if (workers.length > 0 && (orphans.length > 0 || rebalance)) {
+      const rates = this.shardRates;
+      const shards: ShardLoad[] = [...owned, ...orphans].map((l) => ({
+        shardId: l.shardId,
+        owner: orphans.includes(l) ? undefined : l.record.owner,
+        eventsPerSecond: rates.get(l.shardId) ?? 0,
+      }));
+      const target = this.#o.strategy().assign({
+        workers: workers.map((w) => loadOf(w)),
+        shards,
+        rebalance,
+      });
+      if (rebalance) this.#nextRebalanceMs = now + this.#o.rebalanceIntervalMs();
+      const options = {
+        leaseDurationMs: timings.leaseDurationMs,
+        renewal: 'heartbeat' as const,
+        heartbeatOf,
+      };
+      for (const orphan of orphans) {
+        const to = target.get(orphan.shardId)!;
+        const lease =
+          orphan.record.owner === undefined
+            ? (await leases.tryAcquire(orphan.record.key, { ...options, owner: to })).lease
+            : await leases.takeOver(orphan.record, { ...options, owner: to });
+        writes++;
+        if (lease === undefined) continue;
+        if (to === self) grantedToSelf.push(lease);
+        this.#emit({
+          type: 'assigned',
+          shardId: orphan.shardId,
+          to,
+          how: orphan.record.owner === undefined ? 'grant' : 'take-over',
+          from: orphan.record.owner,
+        });
+      }
+      if (rebalance)
+        for (const lease of owned) {
+          const to = target.get(lease.shardId)!;
+          if (to === lease.record.owner) continue;
+          const requested = await leases.requestHandOff(lease.record.key, lease.record.fence, to);
+          writes++;
+          if (requested)
+            this.#emit({
+              type: 'assigned',
+              shardId: lease.shardId,
+              to,
+              how: 'hand-off',
+              from: lease.record.owner,
+            });
+        }
+    }
+    // A hand-off requested to a worker that has since gone: point it at a live one (the owner ignores it otherwise).
+    for (const lease of pending)
+      if (!live.has(lease.record.pendingOwner!)) {
+        await leases.requestHandOff(lease.record.key, lease.record.fence, lease.record.owner!);
+        writes++;
+      }
+    if (writes > 0) {
+      records = await this.#list();
+      this.#followUpUntilMs = now + timings.leaseDurationMs;
+    }
+    // Remove instances presumed dead once none of their leases is left to take over.
+    const dead = views.filter((v) => !v.alive).map((v) => v.instance.instanceId);
+    if (
+      dead.length > 0 &&
+      !this.#cache!.some((l) => l.record.owner !== undefined && dead.includes(l.record.owner))
+    )
+      for (const instanceId of await registry.removeDead())
+        this.#emit({ type: 'instance-removed', instanceId });
+    this.#lastLive = live;
+    return { records, grantedToSelf, writes };
+  }
+
+  async #list(): Promise<LeaseRecord[]> {
+    const records = await this.#o.leases.list(this.#pk);
+    this.#cache = splitLeases(records).shards;
+    this.#listedAtMs = this.#o.clock.now();
+    return records;
+  }
+
+  /** Shard rates from the records counters the owners write with their checkpoints, on this assigner's clock. */
+  #measure(current: readonly ShardLease[], nowMs: number): void {
+    const seen = new Set<string>();
+    for (const lease of current) {
+      seen.add(lease.shardId);
+      const previous = this.#rates.get(lease.shardId);
+      const records = lease.data.records;
+      if (previous === undefined || records < previous.records) {
+        this.#rates.set(lease.shardId, { records, atMs: nowMs, rate: previous?.rate });
+        continue;
+      }
+      const elapsedMs = nowMs - previous.atMs;
+      if (elapsedMs < 500) continue;
+      const instant = ((records - previous.records) * 1000) / elapsedMs;
+      const rate = previous.rate === undefined ? instant : previous.rate + ALPHA * (instant - previous.rate);
+      this.#rates.set(lease.shardId, { records, atMs: nowMs, rate });
+    }
+    for (const id of [...this.#rates.keys()]) if (!seen.has(id)) this.#rates.delete(id);
+  }
+
+  #emit(event: WorkerEvent): void {
+    this.#o.onEvent?.(event);
+  }
+}
+
+function loadOf(instance: InstanceRecord) {
+  return {
+    workerId: instance.instanceId,
+    eventsPerSecond: instance.load.eventsPerSecond,
+    cpuPercent: instance.load.cpuPercent,
+  };
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  return a.size === b.size && [...a].every((x) => b.has(x));
+}
+
+export type { AssignerOptions, AssignerRound };
+export { Assigner };

@@ -1,0 +1,166 @@
+import { type ConfigInput, parseConfig } from '../../../core/config/schema.js';
+import {
+  type Clock,
+  type CoordinationStore,
+  InMemoryCoordinationStore,
+  LeaseClient,
+  type LeaseRecord,
+  ManualClock,
+  shardLeaseKey,
+} from '../../../core/coordination/index.js';
+import type { ShardOwnership } from '../../../localstack/esm/event-source-mapping.js';
+import type { StreamShard } from '../../../localstack/esm/shards.js';
+import type { WorkerEvent } from '../../../localstack/workers/events.js';
+import { splitLeases } from '../../../localstack/workers/shard-lease.js';
+import { type ShardProcessor, Worker } from '../../../localstack/workers/worker.js';
+
+const STREAM = 'orders';
+const LEASE_MS = 10_000;
+
+/** Stands in for the event source mapping: remembers what it was told, checkpoints when the test says. */
+class FakeProcessor implements ShardProcessor {
+  readonly running = new Map<string, ShardOwnership>();
+  readonly log: string[] = [];
+  #sequence = 0;
+  public inFlight = 0;
+
+  public start(ownership: ShardOwnership): void {
+    this.running.set(ownership.shardId, ownership);
+    this.log.push(`start ${ownership.shardId} after ${ownership.startAfter ?? 'TRIM_HORIZON'}`);
+    ownership.signal.addEventListener('abort', () => {
+      if (this.running.get(ownership.shardId) === ownership) this.running.delete(ownership.shardId);
+    });
+  }
+
+  public async stop(shardId: string): Promise<void> {
+    const ownership = this.running.get(shardId);
+    if (ownership === undefined) return;
+    // The chunk in flight finishes and is checkpointed before the shard is let go.
+    const sequenceNumber = this.nextSequence();
+    const ok = await ownership.checkpoint({ sequenceNumber, records: 1, millisBehindLatest: 0 });
+    this.log.push(`stop ${shardId} at ${ok ? sequenceNumber : 'rejected'}`);
+    this.running.delete(shardId);
+  }
+
+  /** A batch finished on `shardId`: checkpoint it as the mapping would. */
+  public async batch(shardId: string): Promise<{ sequenceNumber: string; accepted: boolean }> {
+    const ownership = this.running.get(shardId);
+    if (ownership === undefined) throw new Error(`not reading ${shardId}`);
+    const sequenceNumber = this.nextSequence();
+    const accepted = await ownership.checkpoint({ sequenceNumber, records: 10, millisBehindLatest: 0 });
+    return { sequenceNumber, accepted };
+  }
+
+  /** The shard is closed and read to its end. */
+  public async end(shardId: string): Promise<boolean> {
+    const ownership = this.running.get(shardId)!;
+    const ok = await ownership.end({
+      sequenceNumber: this.nextSequence(),
+      records: 0,
+      millisBehindLatest: 0,
+    });
+    this.running.delete(shardId);
+    return ok;
+  }
+
+  public nextSequence(): string {
+    return String(49_000_000 + ++this.#sequence).padStart(20, '0');
+  }
+}
+
+interface TestWorker {
+  readonly id: string;
+  readonly worker: Worker;
+  readonly processor: FakeProcessor;
+  readonly events: WorkerEvent[];
+}
+
+/** A cluster of workers on one in-memory coordination table and one manual clock. */
+class Cluster {
+  readonly clock = new ManualClock();
+  readonly store: CoordinationStore;
+  readonly shards: StreamShard[];
+  readonly deleted: string[] = [];
+  readonly workers: TestWorker[] = [];
+  readonly #config: ConfigInput;
+  readonly #inMemory = new InMemoryCoordinationStore();
+
+  public constructor(options: { shards?: number; config?: ConfigInput; store?: CoordinationStore } = {}) {
+    this.store = options.store ?? this.#inMemory;
+    this.shards = Array.from({ length: options.shards ?? 4 }, (_, i) => shard(i));
+    this.#config = {
+      instances: { failureDetectionMs: LEASE_MS, heartbeatsPerWindow: 4 },
+      leases: { assignment: 'least-loaded', rebalanceIntervalMs: 5_000 },
+      ...options.config,
+    };
+  }
+
+  public async add(
+    id: string,
+    options: { clock?: Clock; store?: CoordinationStore } = {},
+  ): Promise<TestWorker> {
+    const processor = new FakeProcessor();
+    const events: WorkerEvent[] = [];
+    const config = parseConfig(this.#config);
+    const worker = new Worker({
+      instanceId: id,
+      streamName: STREAM,
+      store: options.store ?? this.store,
+      processor,
+      listShards: async () => this.shards.map((s) => ({ ...s })),
+      deleteLease: async (record) => {
+        this.deleted.push(record.key.sk);
+        return true;
+      },
+      config: () => config,
+      clock: options.clock ?? this.clock,
+      onEvent: (event) => events.push(event),
+    });
+    await worker.start();
+    const member = { id, worker, processor, events };
+    this.workers.push(member);
+    return member;
+  }
+
+  /** Shard leases as stored, by shard id. */
+  public async leases(): Promise<Map<string, LeaseRecord>> {
+    const records = await new LeaseClient({ store: this.store, clock: this.clock }).list(
+      shardLeaseKey(STREAM, '-').pk,
+    );
+    return new Map(splitLeases(records).shards.map((s) => [s.shardId, s.record]));
+  }
+
+  /** Owner of every shard lease. */
+  public async owners(): Promise<Record<string, string | undefined>> {
+    return Object.fromEntries([...(await this.leases())].map(([id, r]) => [id, r.owner]));
+  }
+
+  /** Advances the clock in small steps until `check` holds; fails after `limitMs` of clock time. */
+  public async until(
+    what: string,
+    check: () => Promise<boolean> | boolean,
+    limitMs = 60_000,
+  ): Promise<number> {
+    const start = this.clock.now();
+    while (!(await check())) {
+      if (this.clock.now() - start > limitMs) throw new Error(`${what} did not happen within ${limitMs} ms`);
+      await this.clock.advance(100);
+    }
+    return this.clock.now() - start;
+  }
+
+  public async stopAll(): Promise<void> {
+    await Promise.all(this.workers.map((w) => this.clock.runUntil(w.worker.stop())));
+  }
+}
+
+function shard(i: number, parents: string[] = [], closed = false): StreamShard {
+  return {
+    shardId: `shardId-${String(i).padStart(12, '0')}`,
+    parents,
+    closed,
+    hashKeyRange: { start: '0', end: '0' },
+  };
+}
+
+export { Cluster, FakeProcessor, LEASE_MS, STREAM, shard, type TestWorker };
