@@ -147,7 +147,10 @@ function policyFromConfig(config: Config, overrides: PolicyOverrides = {}): Scal
     scaleOutAfterMs: s.scaleOutAfterSeconds * 1000,
     scaleOutIteratorAgeMs: s.scaleOutIteratorAgeMs,
     scaleInUtilization: s.scaleInUtilization,
-    scaleInTargetUtilization: Math.min(DEFAULT_POLICY.scaleInTargetUtilization, s.targetUtilization - 0.05),
+    scaleInTargetUtilization: Math.min(
+      DEFAULT_POLICY.scaleInTargetUtilization,
+      Math.round((s.targetUtilization - 0.05) * 100) / 100,
+    ),
     scaleInAfterMs: s.scaleInAfterSeconds * 1000,
     cooldownMs: s.cooldownSeconds * 1000,
     minShards: s.minShards,
