@@ -152,13 +152,14 @@ class ScalingExecutor {
           'applied',
           `SplitShard ${action.shardId} at ${action.newStartingHashKey} accepted`,
         );
-      case 'merge-shards':
-        await stream.mergeShards(action.shardId, action.adjacentShardId);
-        return this.#outcome(
-          action,
-          'applied',
-          `MergeShards ${action.shardId} + ${action.adjacentShardId} accepted`,
-        );
+      case 'merge-shards': {
+        // The lower range first: Kinesis accepts either order, some emulators (kinesis-mock) only this one.
+        const [lower, upper] = [action.shardId, action.adjacentShardId]
+          .map((id) => now.openShards.find((s) => s.shardId === id)!)
+          .sort((a, b) => (a.range.start < b.range.start ? -1 : 1));
+        await stream.mergeShards(lower!.shardId, upper!.shardId);
+        return this.#outcome(action, 'applied', `MergeShards ${lower!.shardId} + ${upper!.shardId} accepted`);
+      }
       default:
         return this.#outcome(action, 'skipped', 'not a resharding');
     }
