@@ -2,6 +2,7 @@ import type { Command } from './command.js';
 import { configDefaults, configDocs, configGet, configSet, configStatus, configValidate } from './config.js';
 import { decodeCommand } from './decode.js';
 import { parkedList, parkedReplay } from './parked.js';
+import { scaleHistory, scalePlan } from './scale.js';
 
 /** Every command of `cdcp`; add new ones here. */
 const commands: readonly Command[] = [
@@ -14,6 +15,8 @@ const commands: readonly Command[] = [
   configGet,
   configStatus,
   configDocs,
+  scalePlan,
+  scaleHistory,
 ];
 
 export { commands };
