@@ -1,8 +1,9 @@
 /**
  * The cluster manager Lambda's handler, built from explicit dependencies (`handler.ts` composes it from the
- * Lambda environment). Until the cluster manager issue lands it does two things only: it records this
- * execution environment in the instance registry, and it takes (or renews) the `cluster-manager`
- * leadership, publishing the heartbeat metric the missing-leader alarm watches.
+ * Lambda environment). It records this execution environment in the instance registry, takes (or renews) the
+ * `cluster-manager` leadership, publishing the heartbeat metric the missing-leader alarm watches, and, as the
+ * leader, runs one round of the cluster manager (`core/scaling`): plan, claim the decision in the audit log
+ * under its term, act, record the outcomes, clean up dead instances.
  */
 
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -14,6 +15,7 @@ import type { Context, ScheduledEvent } from 'aws-lambda';
 import { LEADER_ROLES, METRICS } from '../../core/constants.js';
 import type { InstanceRegistry } from '../../core/coordination/instance-registry.js';
 import type { LeaderElection } from '../../core/coordination/leader-election.js';
+import type { ClusterManager, ManagerRun } from '../../core/scaling/cluster-manager.js';
 
 interface ClusterManagerDependencies {
   readonly registry: InstanceRegistry;
@@ -21,6 +23,8 @@ interface ClusterManagerDependencies {
   readonly election: LeaderElection;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** The scaling round the leader runs each time; absent: leadership and heartbeat only. */
+  readonly manager?: Pick<ClusterManager, 'run'>;
 }
 
 /** What one scheduled run found. */
@@ -30,6 +34,13 @@ interface ClusterManagerRun {
   /** The leadership term: this run's if it led, the current leader's as last seen otherwise. */
   readonly term: number | undefined;
   readonly leaderId: string | undefined;
+  /** What the leader's scaling round planned and did. */
+  readonly scaling?: {
+    readonly claimed: boolean;
+    readonly decisionId: string | undefined;
+    readonly actions: readonly { readonly kind: string; readonly status: string; readonly detail: string }[];
+    readonly reasons: readonly string[];
+  };
 }
 
 /**
@@ -39,7 +50,7 @@ interface ClusterManagerRun {
  * ```
  */
 function createClusterManagerHandler(deps: ClusterManagerDependencies) {
-  const { registry, election, logger, metrics } = deps;
+  const { registry, election, logger, metrics, manager } = deps;
   const instanceId = election.candidateId;
   let registered = false;
 
@@ -59,16 +70,49 @@ function createClusterManagerHandler(deps: ClusterManagerDependencies) {
     const run = await election.runIfLeader(LEADER_ROLES.clusterManager, async (term) => {
       metrics.addMetric(METRICS.clusterManagerHeartbeat, MetricUnit.Count, 1);
       metrics.addMetric(METRICS.leaderTerm, MetricUnit.Count, term.term);
-      return term.term;
+      if (manager === undefined) return undefined;
+      const round = await manager.run(term);
+      recordRound(round);
+      return round;
     });
     const result: ClusterManagerRun = run.leader
-      ? { instanceId, leader: true, term: run.term, leaderId: instanceId }
+      ? { instanceId, leader: true, term: run.term, leaderId: instanceId, ...scalingOf(run.value) }
       : { instanceId, leader: false, term: run.term, leaderId: run.leaderId };
     logger.info(result.leader ? 'cluster manager: leading' : 'cluster manager: following', { ...result });
     return result;
   })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics));
+
+  /** The round's figures for the dashboard, and its decision for the log. */
+  function recordRound(round: ManagerRun): void {
+    metrics.addMetric(METRICS.scalingActions, MetricUnit.Count, round.figures.scalingActions);
+    if (round.housekeeping !== undefined)
+      metrics.addMetric(METRICS.liveInstances, MetricUnit.Count, round.housekeeping.liveInstances);
+    const level =
+      round.plan.hotKeys.length > 0 || round.outcomes.some((o) => o.status === 'failed') ? 'warn' : 'info';
+    logger[level]('cluster manager: decision', {
+      decisionId: round.decisionId,
+      claimed: round.claimed,
+      summary: round.plan.summary,
+      actions: round.outcomes.map((o) => ({ kind: o.action.kind, status: o.status, detail: o.detail })),
+      blocked: round.plan.blocked,
+      hotKeys: round.plan.hotKeys,
+      housekeeping: round.housekeeping,
+    });
+  }
+}
+
+function scalingOf(round: ManagerRun | undefined): Pick<ClusterManagerRun, 'scaling'> {
+  if (round === undefined) return {};
+  return {
+    scaling: {
+      claimed: round.claimed,
+      decisionId: round.decisionId,
+      actions: round.outcomes.map((o) => ({ kind: o.action.kind, status: o.status, detail: o.detail })),
+      reasons: round.plan.reasons,
+    },
+  };
 }
 
 export type { ClusterManagerDependencies, ClusterManagerRun };
