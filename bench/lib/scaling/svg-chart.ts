@@ -38,8 +38,8 @@ function svgChart(title: string, hours: readonly number[], panels: readonly Pane
   const panelHeight = 220;
   const left = 70;
   const right = 200;
-  const top = 40;
-  const gap = 50;
+  const top = 50;
+  const gap = 60;
   const height = top + panels.length * (panelHeight + gap);
   const plotWidth = width - left - right;
   const xMax = hours.at(-1) ?? 1;
@@ -62,7 +62,7 @@ function svgChart(title: string, hours: readonly number[], panels: readonly Pane
       return y0 + panelHeight - (Math.max(0, v) / max) * panelHeight;
     };
     out.push(
-      `<text x="${left}" y="${y0 - 6}" font-weight="bold">${escapeXml(panel.title)} (${escapeXml(panel.unit)}${panel.log ? ', log scale' : ''})</text>`,
+      `<text x="${left}" y="${y0 - 12}" font-weight="bold">${escapeXml(panel.title)} (${escapeXml(panel.unit)}${panel.log ? ', log scale' : ''})</text>`,
     );
     out.push(
       `<rect x="${left}" y="${y0}" width="${plotWidth}" height="${panelHeight}" fill="none" stroke="#999"/>`,
