@@ -9,7 +9,10 @@ const DECISION_PK = 'DECISION';
 interface DecisionInputs {
   readonly streamName: string;
   readonly status: string;
-  /** Open shards with their hash ranges (decimal) and latest utilization; capped at 500 entries. */
+  /**
+   * Open shards with their hash ranges (decimal) and latest utilization, capped at 500 entries; empty for a
+   * decision without actions (its plan's summary says how many there were).
+   */
   readonly shards: readonly {
     readonly shardId: string;
     readonly start: string;
@@ -17,6 +20,7 @@ interface DecisionInputs {
     readonly utilization: number;
   }[];
   readonly metricsPoints: number;
+  /** The policy in force; empty for a decision without actions. */
   readonly policy: Readonly<Record<string, unknown>>;
 }
 

@@ -129,7 +129,7 @@ class ClusterManager {
         term: term.term,
         leaderId: term.leaderId,
         acting: policy.enabled,
-        inputs: inputsOf(observation),
+        inputs: inputsOf(observation, plan.actions.length > 0),
         plan,
       },
       term.guard,
@@ -200,14 +200,18 @@ class ClusterManager {
   }
 }
 
-/** The compact inputs stored with a decision. */
-function inputsOf(observation: Observation): DecisionInputs {
+/**
+ * The inputs stored with a decision. A decision without actions keeps only the plan's summary: every run reads
+ * the last 24 hours of decisions, and a minute's idle decision should cost a read unit, not dozens.
+ */
+function inputsOf(observation: Observation, withShards: boolean): DecisionInputs {
   const latest = observation.metrics.points.at(-1);
   const { policy } = observation;
+  const shards = withShards ? observation.stream.openShards.slice(0, 500) : [];
   return {
     streamName: observation.stream.streamName,
     status: observation.stream.status,
-    shards: observation.stream.openShards.slice(0, 500).map((s) => {
+    shards: shards.map((s) => {
       const load = latest?.shards[s.shardId];
       return {
         shardId: s.shardId,
@@ -217,7 +221,7 @@ function inputsOf(observation: Observation): DecisionInputs {
       };
     }),
     metricsPoints: observation.metrics.points.length,
-    policy: { ...policy },
+    policy: withShards ? { ...policy } : {},
   };
 }
 
