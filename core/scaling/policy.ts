@@ -237,11 +237,11 @@ function validatePolicy(p: ScalingPolicy): void {
   if (!(p.limits.bytesPerSecond > 0))
     throw new ScalingOptionsError('limits.bytesPerSecond', p.limits.bytesPerSecond, 'must be above 0');
   duration('shedding.lagCriticalMs', p.shedding.lagCriticalMs);
-  if (!(p.shedding.lagRecoveredMs >= 0 && p.shedding.lagRecoveredMs < p.shedding.lagCriticalMs))
+  if (!(p.shedding.lagRecoveredMs >= 0 && p.shedding.lagRecoveredMs <= p.shedding.lagCriticalMs))
     throw new ScalingOptionsError(
       'shedding.lagRecoveredMs',
       p.shedding.lagRecoveredMs,
-      `must be below shedding.lagCriticalMs (${p.shedding.lagCriticalMs}), or shedding would flap`,
+      `must not be above shedding.lagCriticalMs (${p.shedding.lagCriticalMs}), or shedding would flap`,
     );
 }
 

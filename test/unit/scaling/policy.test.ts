@@ -74,6 +74,46 @@ describe('Function: policyFromConfig', () => {
     });
   });
 
+  it('accepts the edge of the shedding ranges the schema allows (recovered = critical = 60 s)', () => {
+    const config = parseConfig({ shedding: { lagCriticalMs: 60_000, lagRecoveredMs: 60_000 } });
+
+    expect(policyFromConfig(config).shedding).toEqual({
+      auto: true,
+      lagCriticalMs: 60_000,
+      lagRecoveredMs: 60_000,
+    });
+  });
+
+  it('gives a valid policy at every corner of the ranges the schema allows', () => {
+    const corners = (a: number, b: number) => [a, b];
+    let checked = 0;
+    for (const targetUtilization of corners(0.5, 1))
+      for (const scaleInUtilization of corners(0.01, 0.25))
+        for (const scaleOutAfterSeconds of corners(60, 900))
+          for (const scaleInAfterSeconds of corners(901, 86_400))
+            for (const scaleOutIteratorAgeMs of corners(1_000, 86_400_000))
+              for (const updateShardCountReserve of corners(0, 9))
+                for (const [lagCriticalMs, lagRecoveredMs] of [
+                  [60_000, 60_000],
+                  [86_400_000, 1_000],
+                ] as const) {
+                  const config = parseConfig({
+                    scaling: {
+                      targetUtilization,
+                      scaleInUtilization,
+                      scaleOutAfterSeconds,
+                      scaleInAfterSeconds,
+                      scaleOutIteratorAgeMs,
+                      updateShardCountReserve,
+                    },
+                    shedding: { lagCriticalMs, lagRecoveredMs },
+                  });
+                  expect(() => policyFromConfig(config)).not.toThrow();
+                  checked++;
+                }
+    expect(checked).toBe(128);
+  });
+
   it('gives a valid policy for the default configuration and for every target the schema allows', () => {
     expect(policyFromConfig(parseConfig({}))).toMatchObject({
       targetUtilization: 0.7,
