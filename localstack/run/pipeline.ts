@@ -26,6 +26,7 @@ import type { WorkerTimings } from '../workers/timings.js';
 import type { WorkerPool } from '../workers/worker-pool.js';
 import { WORKLOAD_TABLES, WorkloadGenerator } from '../workload/generator.js';
 import { ExpectedModel } from '../workload/model.js';
+import { countingProjection, EffectCounts } from './effect-audit.js';
 import { readInput } from './input-source.js';
 import { ProgressReporter, type ProgressSnapshot } from './progress.js';
 import { type StateRow, scanState } from './state-scan.js';
@@ -85,6 +86,11 @@ interface PipelineOptions {
    * verifies only after it has finished.
    */
   readonly during?: (run: RunningPipeline) => Promise<void>;
+  /**
+   * Count the changes that take effect per aggregate (a counting projection) and check every count: proves
+   * that no change took effect twice, which the mirror projection cannot show. Generated workloads only.
+   */
+  readonly auditEffects?: boolean;
   /** Called once the workers run (npm start serves `cdcp local workers` from here). */
   readonly onWorkers?: (group: WorkerGroup) => void;
 }
@@ -125,7 +131,7 @@ interface Source {
   readonly model: ExpectedModel;
 }
 
-function generatorSource(options: PipelineOptions): Source {
+function generatorSource(options: PipelineOptions, audit: EffectCounts | undefined): Source {
   const generator = new WorkloadGenerator({
     seed: options.seed,
     aggregates: options.aggregates,
@@ -138,6 +144,7 @@ function generatorSource(options: PipelineOptions): Source {
     next: () => {
       if (options.events !== undefined && generator.produced >= options.events) return undefined;
       const event = generator.next();
+      audit?.produced(event.change, event.poison);
       return { partitionKey: event.partitionKey, data: event.data };
     },
   };
@@ -244,7 +251,9 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
 
     const totals: BatchStats = emptyStats();
     const parkedStore = new ParkedStore({ client: clients.dynamodb, tableName: names.parkedTable });
+    const audit = options.auditEffects === true ? new EffectCounts() : undefined;
     const handler = createConfigFollowingHandler({
+      projection: audit === undefined ? undefined : countingProjection,
       dynamodb: clients.dynamodb,
       stateTable: names.stateTable,
       parkedTable: names.parkedTable,
@@ -273,6 +282,7 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
       parkedStore,
       timings: options.workerTimings,
       reportInvocations: options.reportInvocations,
+      auditEffects: audit !== undefined,
       onEvent: (workerId, event, atWallMs) => {
         options.onWorkerEvent?.(workerId, event, atWallMs);
         if (event.type === 'error' && process.env.LOG_LEVEL !== undefined)
@@ -319,7 +329,7 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     });
 
     const source =
-      options.input === undefined ? generatorSource(options) : inputSource(options.input, config);
+      options.input === undefined ? generatorSource(options, audit) : inputSource(options.input, config);
     let produced = 0;
     const tips = new Map<string, string>();
     const snapshot = (phase: string) => (): ProgressSnapshot => {
@@ -350,6 +360,9 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     const recent: { partitionKey: string; data: Buffer }[] = [];
     const random = Math.random;
     const inflight = new Set<Promise<unknown>>();
+    // One waiter for a free slot: racing every in-flight publish would attach a reaction to each of them per
+    // record while the producer is behind, which grows without bound when Kinesis is slow.
+    let slotFreed: (() => void) | undefined;
     let publishError: Error | undefined;
     const track = (record: { partitionKey: string; data: Buffer; afterAccepted?: (a: Accepted) => void }) => {
       produced++;
@@ -364,7 +377,12 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
         .catch((error: Error) => {
           publishError ??= error;
         })
-        .finally(() => inflight.delete(p));
+        .finally(() => {
+          inflight.delete(p);
+          const wake = slotFreed;
+          slotFreed = undefined;
+          wake?.();
+        });
       inflight.add(p);
     };
     const producedAt = Date.now();
@@ -390,7 +408,10 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
         // A redelivery of a recent record: soon (a plain duplicate) or much later (a late, older duplicate).
         if (random() < duplicates) track(recent[Math.floor(random() * recent.length)]!);
       }
-      if (producer.stats.pending >= window) await Promise.race(inflight);
+      while (producer.stats.pending >= window && inflight.size > 0)
+        await new Promise<void>((resolve) => {
+          slotFreed = resolve;
+        });
       if (rate !== undefined) {
         const due = producedAt + (produced / rate) * 1000;
         if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
@@ -436,7 +457,15 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
 
     const state = await scanState(clients.dynamodb, names.stateTable);
     const parked = await parkedStore.scanAll();
+    const effectDifferences = audit?.verify(state) ?? [];
     if (drainedOk) verification = verifyAgainstModel(source.model, state, parked);
+    if (verification !== undefined && effectDifferences.length > 0)
+      verification = {
+        ...verification,
+        verified: false,
+        differences: [...effectDifferences.slice(0, 20), ...verification.differences],
+        differenceCount: verification.differenceCount + effectDifferences.length,
+      };
     if (options.dumpState !== undefined) await dumpState(options.dumpState, state);
     return {
       produced,

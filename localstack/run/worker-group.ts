@@ -48,6 +48,8 @@ interface WorkerGroupOptions {
   readonly parkedStore: ParkedStore;
   readonly timings?: Partial<WorkerTimings>;
   readonly reportInvocations?: boolean;
+  /** Worker processes apply the counting projection (the in-process handler is the run's own). */
+  readonly auditEffects?: boolean;
   readonly onEvent?: (workerId: string, event: WorkerEvent, atWallMs: number) => void;
   readonly onCrash?: (row: WorkerRow, output: string) => void;
   readonly onError?: (error: Error, shardId: string) => void;
@@ -70,6 +72,7 @@ async function startWorkerGroup(options: WorkerGroupOptions): Promise<WorkerGrou
         mapping: options.mapping,
         timings: options.timings,
         reportInvocations: options.reportInvocations,
+        auditEffects: options.auditEffects,
       },
       onEvent: options.onEvent,
       onCrash: options.onCrash,

@@ -149,7 +149,11 @@ class Assigner {
     for (const lease of current) {
       if (!plan.assignable.has(lease.shardId)) continue;
       const owner = lease.record.owner;
-      if (owner === undefined || leases.judge(lease.record, heartbeatOf).expired) orphans.push(lease);
+      const expired = owner !== undefined && leases.judge(lease.record, heartbeatOf).expired;
+      if (owner === undefined) orphans.push(lease);
+      // Both verdicts, each on this assigner's clock: the owner's instance silent for the failure-detection
+      // window, and the lease (record and owner's counter) unchanged for the lease duration.
+      else if (expired && !live.has(owner)) orphans.push(lease);
       else if (live.has(owner)) owned.push(lease);
       // Not live by the registry, not yet expired by the lease: wait for the verdict.
       else undecided++;

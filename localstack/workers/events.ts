@@ -17,6 +17,14 @@ type WorkerEvent =
       readonly reason: 'taken-over' | 'expired' | 'checkpoint-rejected' | 'not-registered';
     }
   | {
+      /** A checkpoint write the store accepted under `fence` (sent to a parent only when it asks for progress). */
+      readonly type: 'checkpointed';
+      readonly shardId: string;
+      readonly fence: number;
+      readonly checkpoint: string | undefined;
+      readonly ended: boolean;
+    }
+  | {
       readonly type: 'handed-off';
       readonly shardId: string;
       readonly to: string;

@@ -20,6 +20,8 @@ interface WorkerSpec {
   readonly timings?: Partial<WorkerTimings>;
   /** Send an `invocation` message when each handler invocation starts and ends (tests that kill mid-batch). */
   readonly reportInvocations?: boolean;
+  /** Apply the counting projection, which proves exactly-once effects (see `localstack/run/effect-audit.ts`). */
+  readonly auditEffects?: boolean;
   /** How often the worker reports its figures. @default 500 */
   readonly statsIntervalMs?: number;
 }

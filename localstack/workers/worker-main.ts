@@ -15,6 +15,7 @@ import { createConsumerHandler } from '../../functions/consumer/create-handler.j
 import { createConfigFollowingHandler } from '../../functions/consumer/follow-config.js';
 import { localClients } from '../clients.js';
 import { FileConfigSource } from '../config/file-config-source.js';
+import { countingProjection } from '../run/effect-audit.js';
 import { createLocalWorker } from './local-worker.js';
 import { type SupervisorMessage, WORKER_SPEC_ENV, type WorkerMessage, type WorkerSpec } from './messages.js';
 import { countTableRequests } from './request-meter.js';
@@ -46,6 +47,7 @@ const configSource: ConfigSource | undefined =
     : await FileConfigSource.open({ path: spec.configFile, fallback: spec.config });
 const config = (): Config => configSource?.current().config ?? spec.config;
 const deps = {
+  projection: spec.auditEffects ? countingProjection : undefined,
   dynamodb: clients.dynamodb,
   stateTable: spec.names.stateTable,
   parkedTable: spec.names.parkedTable,
@@ -70,7 +72,9 @@ const { worker, mapping, lagMs } = createLocalWorker({
   config,
   timings: spec.timings,
   onEvent: (event) => {
-    send({ type: 'event', event, atWallMs: Date.now() });
+    // Checkpoints come with every batch: only to a parent that asked for progress reports.
+    if (event.type !== 'checkpointed' || spec.reportInvocations)
+      send({ type: 'event', event, atWallMs: Date.now() });
     if (event.type === 'error' && process.env.LOG_LEVEL !== undefined)
       process.stderr.write(`${spec.instanceId}: ${event.message}\n`);
   },

@@ -84,6 +84,7 @@ function killAllSync(): void {
 class WorkerPool {
   readonly #o: PoolOptions;
   readonly #members = new Map<string, Member>();
+  readonly #watchers = new Set<(workerId: string, message: WorkerMessage) => void>();
   #ordinal = 0;
 
   public constructor(options: PoolOptions) {
@@ -198,6 +199,12 @@ class WorkerPool {
     return this.#members.get(id)?.stats;
   }
 
+  /** Calls `listener` with every message a worker sends (tests that act on invocations or events). */
+  public watch(listener: (workerId: string, message: WorkerMessage) => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
   /** Stops every worker gracefully, at once. */
   public async stopAll(): Promise<void> {
     await Promise.all(
@@ -229,6 +236,7 @@ class WorkerPool {
   }
 
   #receive(member: Member, message: WorkerMessage, ready: (() => void) | undefined): void {
+    for (const watcher of this.#watchers) watcher(member.id, message);
     switch (message.type) {
       case 'ready':
         if (member.state === 'starting') member.state = 'running';

@@ -461,6 +461,13 @@ class Worker {
       held.lease = renewed.extendedByHeartbeat(held.lease.renewedAtMs);
       held.data = shardLeaseData(renewed.data);
       held.uncheckpointed = 0;
+      this.#emit({
+        type: 'checkpointed',
+        shardId: held.lease.key.sk,
+        fence: renewed.fence,
+        checkpoint: held.data.checkpoint,
+        ended,
+      });
       return true;
     } catch (error) {
       // The store did not answer: go on; the next checkpoint carries this one's progress, and the lease's

@@ -1,0 +1,62 @@
+import { inject } from 'vitest';
+import type { Endpoints } from '../../../localstack/engines/engines.js';
+import type { WorkerEvent } from '../../../localstack/workers/events.js';
+import type { WorkerMessage } from '../../../localstack/workers/messages.js';
+import type { WorkerPool } from '../../../localstack/workers/worker-pool.js';
+
+const endpoints = (kinesis: 'kinesalite' | 'kinesis-mock' = 'kinesalite'): Endpoints => ({
+  dynamodb: inject('dynamodbEndpoint'),
+  kinesis: inject(kinesis === 'kinesalite' ? 'kinesaliteEndpoint' : 'kinesisMockEndpoint'),
+  kind: 'embedded',
+  kinesisEngine: kinesis,
+});
+
+/**
+ * Short leases, so that failover takes about four seconds. Two seconds (the shortest the config allows) is
+ * too tight for a shared 2-core machine running six Node processes and Java: a starved worker misses its own
+ * heartbeats for that long, gives its leases up and takes them back, which is correct but slow.
+ */
+const FAST_LEASES = { instances: { failureDetectionMs: 4_000, heartbeatsPerWindow: 4 } } as const;
+
+/** Every worker event of a run, with the worker and the time it happened (one machine, one wall clock). */
+interface LoggedEvent {
+  readonly workerId: string;
+  readonly event: WorkerEvent;
+  readonly atWallMs: number;
+}
+
+/** Resolves with the first message `accept` returns a value for; fails after `timeoutMs`. */
+function nextMessage<T>(
+  pool: WorkerPool,
+  accept: (workerId: string, message: WorkerMessage) => T | undefined,
+  timeoutMs = 60_000,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`no matching worker message within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const stop = pool.watch((workerId, message) => {
+      const value = accept(workerId, message);
+      if (value === undefined) return;
+      clearTimeout(timer);
+      stop();
+      resolve(value);
+    });
+  });
+}
+
+/** Polls until `check` holds, with a deadline. */
+async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 120_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export { endpoints, FAST_LEASES, type LoggedEvent, nextMessage, until };
