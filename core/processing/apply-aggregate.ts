@@ -96,7 +96,7 @@ class AggregateApplier {
         const out = await stateStore.write(
           aggregateId,
           { value: fold.next, pendingFailure: null },
-          { kind: 'newer', position: fold.next.position },
+          { kind: 'newer' },
         );
         if (out.committed) {
           // The write proves the stored position was older than our last change, not than every change.
@@ -139,7 +139,11 @@ class AggregateApplier {
         ? `deferred while table ${changes[0]!.change.table} is paused or shed`
         : `parked behind the quarantine of ${aggregateId}`;
       const fresh = changes.filter((c) => reached === undefined || c.change.position > reached);
-      const parked = fresh.map((c) => this.#parked(c, payloads, reason, message, 0));
+      // A redelivered change that is already parked (the poison itself, or one parked behind it) keeps its
+      // item: re-parking it would overwrite its reason, error and attempts.
+      const parked = fresh
+        .map((c) => this.#parked(c, payloads, reason, message, 0))
+        .filter((p) => item?.lastParkedKey === undefined || p.sk > item.lastParkedKey);
       await parkedStore.put(parked);
       const lastParkedKey = maxKey(item?.lastParkedKey, parked);
       const starts = item?.quarantine === undefined && fresh.length > 0;
@@ -306,13 +310,30 @@ class AggregateApplier {
     }
     const { failure } = fold;
     const message = `${failure.error.name}: ${failure.error.message}`;
-    // This batch's changes from the failing one on are parked (the failing one as POISON if it is new).
-    const fromBatch = combined.slice(failure.index).filter((_, i) => failure.index + i >= waiting.length);
-    const parked = fromBatch.map((c) =>
-      c === failure.item
-        ? this.#parked(c, payloads, REASON.POISON, message, 1)
-        : this.#parked(c, payloads, REASON.QUARANTINED, `parked behind the quarantine of ${aggregateId}`, 0),
-    );
+    // From the failing change on, everything is held back as a poison quarantine: the failing change is parked
+    // (or re-parked, when it was waiting) as POISON, the ones after it as QUARANTINED; this batch's changes
+    // already covered by the state are not parked again.
+    const reachedNow = fold.next?.position ?? item.position;
+    const behind = `parked behind the quarantine of ${aggregateId}`;
+    const parked: ParkedItem[] = [];
+    for (let i = failure.index; i < combined.length; i++) {
+      const c = combined[i]!;
+      const poison = i === failure.index;
+      const waitingItem = waiting[i];
+      if (waitingItem !== undefined)
+        parked.push({
+          ...waitingItem,
+          reason: poison ? REASON.POISON : REASON.QUARANTINED,
+          message: poison ? message : behind,
+          attempts: poison ? 1 : 0,
+        });
+      else if (poison || reachedNow === undefined || c.change.position > reachedNow)
+        parked.push(
+          poison
+            ? this.#parked(c, payloads, REASON.POISON, message, 1)
+            : this.#parked(c, payloads, REASON.QUARANTINED, behind, 0),
+        );
+    }
     await parkedStore.put(parked);
     const out = await stateStore.write(
       aggregateId,

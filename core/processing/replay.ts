@@ -73,7 +73,11 @@ class ParkedReplayer {
       const finished = parked.slice(0, settledCount);
       if (fold.failure !== undefined) {
         const message = `${fold.failure.error.name}: ${fold.failure.error.message}`;
-        if (fold.next !== undefined || item?.quarantine?.position !== fold.failure.item.change.position) {
+        if (
+          fold.next !== undefined ||
+          item?.quarantine?.reason !== 'POISON' ||
+          item.quarantine.position !== fold.failure.item.change.position
+        ) {
           const out = await stateStore.write(
             aggregateId,
             {
@@ -90,6 +94,21 @@ class ParkedReplayer {
           );
           if (!out.committed) continue;
         }
+        // The change that failed again is the poison now (it may have been parked as DEFERRED), and what
+        // follows waits behind it: the deferral sweep must not pick this aggregate up again by itself.
+        const failing = parked.slice(fold.failure.index);
+        const relabelled = failing
+          .map((p, i) =>
+            i === 0
+              ? { ...p, reason: REASON.POISON, message, attempts: Math.max(1, p.attempts) }
+              : {
+                  ...p,
+                  reason: REASON.QUARANTINED,
+                  message: `parked behind the quarantine of ${aggregateId}`,
+                },
+          )
+          .filter((p, i) => p.reason !== failing[i]!.reason);
+        await parkedStore.put(relabelled);
         await parkedStore.delete(finished);
         return {
           target: aggregateId,

@@ -59,7 +59,7 @@ interface StateMutation {
 
 /** Which condition guards a write. */
 type WriteGuard =
-  | { readonly kind: 'newer'; readonly position: string }
+  | { readonly kind: 'newer' }
   | { readonly kind: 'revision'; readonly expected: AggregateItem | undefined }
   | { readonly kind: 'lift-quarantine'; readonly expected: AggregateItem };
 
@@ -74,6 +74,11 @@ interface StateStoreOptions {
   readonly tombstoneTtlSeconds: number;
   /** Wall clock in epoch milliseconds (for updatedAt and TTL only, never for ordering). */
   readonly now?: () => number;
+}
+
+/** The item a read-modify-write guard expects; undefined for blind writes and new aggregates. */
+function guardExpected(guard: WriteGuard): AggregateItem | undefined {
+  return guard.kind === 'newer' ? undefined : guard.expected;
 }
 
 function toAggregateItem(raw: Record<string, AttributeValue> | undefined): AggregateItem | undefined {
@@ -102,7 +107,7 @@ const BATCH_GET_LIMIT = 100;
  * @example
  * ```ts
  * const store = new StateStore({ client, tableName: 'cdcp-state', tombstoneTtlSeconds: 2_592_000 });
- * const outcome = await store.write('public.orders#1', { value }, { kind: 'newer', position: value.position });
+ * const outcome = await store.write('public.orders#1', { value }, { kind: 'newer' });
  * ```
  */
 class StateStore {
@@ -185,12 +190,19 @@ class StateStore {
         set.push('#state = :state');
         values[':state'] = value.state;
       }
-      // Tombstones expire; a live aggregate must not (a re-create after a delete clears the TTL).
-      if (value.deleted) {
-        set.push('#ttl = :ttl');
-        values[':ttl'] = Math.floor(this.#now() / 1000) + this.#tombstoneTtlSeconds;
-      } else remove.push('#ttl');
     }
+    // Tombstones expire; a live aggregate must not (a re-create after a delete clears the TTL), and neither may
+    // an item that holds something back (a quarantine, a deferral, a pending failure): its expiry would drop
+    // the position fence and the quarantine with it.
+    const holdsBack =
+      (mutation.quarantine !== undefined && mutation.quarantine !== null) ||
+      (mutation.pendingFailure !== undefined && mutation.pendingFailure !== null) ||
+      (mutation.quarantine === undefined && guardExpected(guard)?.quarantine !== undefined);
+    const deletedAfter = value?.deleted ?? guardExpected(guard)?.deleted ?? false;
+    if (deletedAfter && !holdsBack && (value !== undefined || mutation.quarantine === null)) {
+      set.push('#ttl = :ttl');
+      values[':ttl'] = Math.floor(this.#now() / 1000) + this.#tombstoneTtlSeconds;
+    } else if (!deletedAfter || holdsBack) remove.push('#ttl');
     if (mutation.pendingFailure === null) remove.push('#pf');
     else if (mutation.pendingFailure !== undefined) {
       set.push('#pf = :pf');
@@ -208,8 +220,8 @@ class StateStore {
 
     let condition: string;
     if (guard.kind === 'newer') {
+      if (value === undefined) throw new TypeError('a blind write (guard newer) needs a value');
       condition = APPLY_IF_NEWER;
-      values[':pos'] = guard.position;
     } else if (guard.kind === 'revision') {
       if (guard.expected === undefined) condition = STILL_ABSENT;
       else {

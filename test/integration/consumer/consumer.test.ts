@@ -1,3 +1,4 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   FAULT_INJECTION_COLUMN,
@@ -91,6 +92,12 @@ describe('Consumer handler on DynamoDB Local', () => {
     ]);
     expect(parked[0]!.message).toContain('injected fault');
     expect(Buffer.from(parked[0]!.record.data, 'base64').toString()).toContain('always fails');
+    // A redelivery of the same batch keeps the poison's item (reason, error, attempts) as it is.
+    await consumer.invoke(batch.slice(2));
+    expect((await consumer.parked.listAggregate('public.orders#1'))[0]).toMatchObject({
+      reason: 'POISON',
+      attempts: 3,
+    });
     // Later changes of the quarantined aggregate are parked behind it, in order.
     const later = await consumer.invoke([
       changeRecord(orderChange(1, 16), 16, 7),
@@ -102,6 +109,36 @@ describe('Consumer handler on DynamoDB Local', () => {
       'QUARANTINED',
       'QUARANTINED',
     ]);
+  });
+
+  it('never lets a quarantine expire with the tombstone it was set on', async () => {
+    const consumer = await consumerUnderTest(clients, {
+      config: { processing: { faultInjection: true, maxAttempts: 1 } },
+    });
+    await consumer.invoke([
+      changeRecord(orderChange(8, 10, 'create'), 10, 1),
+      changeRecord(orderChange(8, 11, 'delete'), 11, 2),
+    ]);
+    const ttlOf = async () =>
+      (
+        await clients.dynamodb.send(
+          new GetItemCommand({
+            TableName: consumer.names.stateTable,
+            Key: { aggregateId: { S: 'public.orders#8' } },
+          }),
+        )
+      ).Item?.ttl;
+    expect(await ttlOf()).toBeDefined();
+    await consumer.invoke([changeRecord(poisoned(8, 12), 12, 3)]);
+    expect((await consumer.state.get('public.orders#8'))?.quarantine).toMatchObject({ reason: 'POISON' });
+    expect(await ttlOf()).toBeUndefined();
+    // Lifted with nothing newer applied, the tombstone expires again.
+    await new ParkedReplayer({
+      stateStore: consumer.state,
+      parkedStore: consumer.parked,
+      projection: { ...mirrorProjection, apply: (p, c) => mirrorProjection.apply(p, { ...c, op: 'delete' }) },
+    }).replayAggregate('public.orders#8');
+    expect(await ttlOf()).toBeDefined();
   });
 
   it('replays parked changes in order and lifts the quarantine', async () => {

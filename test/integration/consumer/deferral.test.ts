@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isTableDeferred } from '../../../core/config/deferral.js';
 import { type ConfigInput, parseConfig } from '../../../core/config/schema.js';
-import { mirrorProjection } from '../../../core/processing/projection.js';
+import { FAULT_INJECTION_COLUMN, mirrorProjection } from '../../../core/processing/projection.js';
 import { ParkedReplayer } from '../../../core/processing/replay.js';
 import { ParkedStore } from '../../../core/state/parked-store.js';
 import { StateStore } from '../../../core/state/state-store.js';
@@ -84,6 +84,31 @@ describe('Deferral: paused tables and shedding', () => {
       state: { id: 2, status: 's21' },
       quarantine: undefined,
     });
+  });
+
+  it('turns a deferred change that fails on resume into the poison, and the sweep leaves it to an operator', async () => {
+    const { state, parked, consume } = await tables();
+    const faulty = { ...paused, processing: { faultInjection: true } };
+    const bad = orderChange(4, 41, 'update', { id: 4, [FAULT_INJECTION_COLUMN]: 'boom' });
+    await consume(faulty, [changeRecord(orderChange(4, 40, 'create'), 40, 1), changeRecord(bad, 41, 2)]);
+    const resumedFaulty = { ...resumed, processing: { faultInjection: true } };
+    await consume(resumedFaulty, [changeRecord(orderChange(4, 42), 42, 3)]);
+    const items = await parked.listAggregate('public.orders#4');
+    expect(items.map((p) => [p.reason, p.change?.position])).toEqual([
+      ['POISON', bad.position],
+      ['QUARANTINED', orderChange(4, 42).position],
+    ]);
+    expect(items[0]!.message).toContain('injected fault: boom');
+    expect(await state.get('public.orders#4')).toMatchObject({
+      state: { id: 4, status: 's40' },
+      quarantine: { reason: 'POISON', position: bad.position },
+    });
+    const replayer = new ParkedReplayer({
+      stateStore: state,
+      parkedStore: parked,
+      projection: mirrorProjection,
+    });
+    expect(await replayer.replayDeferred(() => false)).toEqual([]);
   });
 
   it('sheds only the priorities shedding defers, never a high-priority table', async () => {
