@@ -97,11 +97,18 @@ function originOf(record: StreamRecord, user: UserRecord): RecordOrigin {
   };
 }
 
-/** The record as it is parked: its full payload and where it came from. */
-function parkedRecordOf(record: StreamRecord, subSequenceNumber = 0, userData?: Uint8Array): ParkedRecord {
+/**
+ * The record as it is parked: its full payload and where it came from. A KPL sub-record is parked as itself,
+ * with its own data and partition key (decoders take the record key from it), so a replay decodes just it.
+ */
+function parkedRecordOf(
+  record: StreamRecord,
+  subSequenceNumber = 0,
+  user?: { readonly data: Uint8Array; readonly partitionKey: string },
+): ParkedRecord {
   return {
-    data: userData === undefined ? record.data : Buffer.from(userData).toString('base64'),
-    partitionKey: record.partitionKey,
+    data: user === undefined ? record.data : Buffer.from(user.data).toString('base64'),
+    partitionKey: user?.partitionKey ?? record.partitionKey,
     sequenceNumber: record.sequenceNumber,
     subSequenceNumber,
     shardId: record.shardId,
@@ -174,7 +181,7 @@ class BatchProcessor {
             pending.push({ change, origin, data: user.aggregated ? user.data : undefined });
         } catch (error) {
           bad.push(
-            this.#badInput(record, origin.subSequenceNumber, error, user.aggregated ? user.data : undefined),
+            this.#badInput(record, origin.subSequenceNumber, error, user.aggregated ? user : undefined),
           );
         }
       }
@@ -273,12 +280,12 @@ class BatchProcessor {
     record: StreamRecord,
     subSequenceNumber: number,
     error: unknown,
-    userData?: Uint8Array,
+    user?: { readonly data: Uint8Array; readonly partitionKey: string },
   ): ParkedItem {
     const code = error instanceof DecodeError ? error.code : REASON.INVALID_ENVELOPE;
     const message = error instanceof Error ? error.message : String(error);
     return recordParkedItem(
-      parkedRecordOf(record, subSequenceNumber, userData),
+      parkedRecordOf(record, subSequenceNumber, user),
       code,
       message,
       new Date(this.#now()),

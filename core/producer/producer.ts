@@ -64,6 +64,19 @@ interface ProducerOptions {
   readonly random?: () => number;
 }
 
+/** Kinesis takes partition keys of 1 to 256 characters. */
+const MAX_PARTITION_KEY_CHARS = 256;
+
+/** Why Kinesis would refuse this record whatever the retries, or undefined. */
+function invalidRecord(record: ProducerRecord, bytes: number): string | undefined {
+  const keyLength = record.partitionKey.length;
+  if (keyLength < 1 || keyLength > MAX_PARTITION_KEY_CHARS)
+    return `partition key must be 1 to ${MAX_PARTITION_KEY_CHARS} characters, received ${keyLength} (${JSON.stringify(record.partitionKey.slice(0, 40))}…); use a shorter aggregate id or hash it`;
+  if (bytes > MAX_RECORD_BYTES)
+    return `record of partition key ${JSON.stringify(record.partitionKey)} is ${bytes} bytes with its key, above Kinesis' limit of ${MAX_RECORD_BYTES}`;
+  return undefined;
+}
+
 /** One PutRecords entry: a record on its own, or a KPL aggregate of one key's next records. */
 interface Unit {
   readonly key: string;
@@ -105,6 +118,7 @@ class Producer {
   /** Keys whose head may be sent now, in fair (insertion) order. */
   readonly #ready = new Set<string>();
   #inFlight = 0;
+  #closed = false;
   readonly #stats: ProducerStats = { requests: 0, accepted: 0, retries: 0, pending: 0 };
   readonly #timers = new Set<NodeJS.Timeout>();
 
@@ -144,6 +158,16 @@ class Producer {
         (record) =>
           new Promise<Accepted>((resolve, reject) => {
             const bytes = record.data.byteLength + Buffer.byteLength(record.partitionKey);
+            // A record Kinesis can never take is refused here, alone: sent, it would fail its whole request.
+            const problem = invalidRecord(record, bytes);
+            if (problem !== undefined) {
+              reject(new RecordsRejectedError(problem, [record.partitionKey]));
+              return;
+            }
+            if (this.#closed) {
+              reject(new ProducerError('the producer is closed; create a new one to publish'));
+              return;
+            }
             const entry: Entry = {
               record,
               bytes,
@@ -165,6 +189,7 @@ class Producer {
 
   /** Stops retry timers; records still queued are rejected. */
   public close(): void {
+    this.#closed = true;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     for (const queue of this.#queues.values())
@@ -174,7 +199,7 @@ class Producer {
   }
 
   #pump(): void {
-    while (this.#inFlight < this.#options.maxInFlightRequests && this.#ready.size > 0) {
+    while (!this.#closed && this.#inFlight < this.#options.maxInFlightRequests && this.#ready.size > 0) {
       const units: Unit[] = [];
       let bytes = 0;
       for (const key of this.#ready) {
@@ -259,7 +284,9 @@ class Producer {
   }
 
   #accept(unit: Unit, shardId: string, sequenceNumber: string): void {
-    const queue = this.#queues.get(unit.key)!;
+    // Closed while the request was in flight: its records were already settled by close().
+    const queue = this.#queues.get(unit.key);
+    if (queue === undefined) return;
     queue.splice(0, unit.entries.length);
     if (queue.length === 0) this.#queues.delete(unit.key);
     else this.#ready.add(unit.key);
@@ -271,6 +298,7 @@ class Producer {
 
   /** The key stays blocked (its later records held back) until the retried head is accepted. */
   #retry(entry: Entry): void {
+    if (this.#closed) return;
     entry.attempts++;
     this.#stats.retries++;
     const cap = Math.min(

@@ -17,6 +17,7 @@ import { createDecodeContext } from '../../core/events/decode-context.js';
 import type { DecodeContext } from '../../core/events/decoder.js';
 import { createDefaultRegistry } from '../../core/events/default-registry.js';
 import type { DecoderRegistry } from '../../core/events/registry.js';
+import { TableKeyMemory } from '../../core/events/table-keys.js';
 import {
   BatchProcessor,
   type BatchResult,
@@ -69,10 +70,19 @@ function publishMetrics(metrics: Metrics, result: BatchResult): void {
   metrics.addMetric(METRICS.stateWrites, MetricUnit.Count, stats.stateWrites);
 }
 
+/**
+ * Primary keys learned from DMS `create-table` control records. Kept for the life of the instance, across
+ * config versions (each version builds a new handler), so a table's rows keep one aggregate id.
+ */
+const learnedTableKeys = new TableKeyMemory();
+
 /** The decoders and per-table settings the consumer decodes with (every format, detected per record). */
 function createDecoding(config: Config): { registry: DecoderRegistry; context: DecodeContext } {
   return {
-    registry: createDefaultRegistry({ maxRecordBytes: config.processing.maxRecordBytes }),
+    registry: createDefaultRegistry({
+      maxRecordBytes: config.processing.maxRecordBytes,
+      tableKeys: learnedTableKeys,
+    }),
     context: createDecodeContext(config.tables),
   };
 }

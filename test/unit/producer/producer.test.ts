@@ -23,7 +23,16 @@ class FakeStream {
     private readonly throwFirst = 0,
   ) {}
 
-  public async send(command: PutRecordsCommand): Promise<PutRecordsCommandOutput> {
+  /** Every response handed out, so a test can wait for them all. */
+  public readonly responses: Promise<unknown>[] = [];
+
+  public send(command: PutRecordsCommand): Promise<PutRecordsCommandOutput> {
+    const response = this.#answer(command);
+    this.responses.push(response);
+    return response;
+  }
+
+  async #answer(command: PutRecordsCommand): Promise<PutRecordsCommandOutput> {
     this.requests++;
     const entries = command.input.Records ?? [];
     this.maxRecordsPerRequest = Math.max(this.maxRecordsPerRequest, entries.length);
@@ -154,6 +163,27 @@ describe('Class: Producer', () => {
       await expect(bad).rejects.toBeInstanceOf(RecordsRejectedError);
       await expect(good).resolves.toHaveLength(1);
       expect(stream.log.get('bad')).toBeUndefined();
+    });
+
+    it('refuses a record Kinesis can never take on its own, without failing the others', async () => {
+      const stream = new FakeStream(() => 'ok');
+      const producer = new Producer({ kinesis: stream, streamName: 's' });
+      const tooLong = producer.publish([{ partitionKey: 'k'.repeat(257), data: Buffer.from('x') }]);
+      const tooBig = producer.publish([{ partitionKey: 'big', data: Buffer.alloc(1024 * 1024) }]);
+      const fine = producer.publish([{ partitionKey: 'fine', data: Buffer.from('y') }]);
+      await expect(tooLong).rejects.toThrow('partition key must be 1 to 256 characters, received 257');
+      await expect(tooBig).rejects.toThrow("above Kinesis' limit of 1048576");
+      await expect(fine).resolves.toHaveLength(1);
+    });
+
+    it('settles every record when closed while a request is in flight, without crashing', async () => {
+      const stream = new FakeStream(() => 'ok');
+      const producer = new Producer({ kinesis: stream, streamName: 's' });
+      const pending = producer.publish(workload(5, 2));
+      producer.close();
+      await expect(pending).rejects.toThrow('producer closed before the record was accepted');
+      await Promise.allSettled(stream.responses);
+      await expect(producer.publish(workload(1, 1))).rejects.toThrow('the producer is closed');
     });
 
     it('rejects unsafe options with the value received', () => {
