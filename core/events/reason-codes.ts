@@ -11,6 +11,8 @@ export const REASON = {
   INVALID_ENVELOPE: 'INVALID_ENVELOPE',
   /** No key columns could be found for the change: no record key, no configured columns, no `id` column. */
   MISSING_KEY: 'MISSING_KEY',
+  /** The change's aggregate id is longer than 1,024 bytes (its key values are too long to key an item). */
+  KEY_TOO_LONG: 'KEY_TOO_LONG',
   /** The record is larger than the configured maximum. */
   TOO_LARGE: 'TOO_LARGE',
   /** The change has no usable source position. */

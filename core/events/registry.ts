@@ -26,6 +26,9 @@ interface DecodedRecord {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Aggregate ids key state items (DynamoDB keys take 2,048 bytes, parked keys add a prefix); 1 KiB is plenty. */
+const MAX_AGGREGATE_ID_BYTES = 1024;
+
 function preview(data: Uint8Array): string {
   const text = Buffer.from(data.subarray(0, 40))
     .toString('utf8')
@@ -96,7 +99,16 @@ class DecoderRegistry {
           .map((d) => d.expects ?? d.format)
           .join('; or ')}. Received ${describeValue(value)}`,
       );
-    return { changes: decoder.decode(value, origin, context), tombstone: false, format: decoder.format };
+    const changes = decoder.decode(value, origin, context);
+    for (const change of changes) {
+      const bytes = Buffer.byteLength(change.aggregateId);
+      if (bytes > MAX_AGGREGATE_ID_BYTES)
+        throw new DecodeError(
+          REASON.KEY_TOO_LONG,
+          `aggregate id of table ${change.table} is ${bytes} bytes, above ${MAX_AGGREGATE_ID_BYTES} (it keys DynamoDB items and Kinesis records); configure shorter key columns for the table`,
+        );
+    }
+    return { changes, tombstone: false, format: decoder.format };
   }
 
   #overrideFor(value: unknown, context: DecodeContext): ChangeDecoder | undefined {

@@ -1,4 +1,4 @@
-import type { ChangeEvent, RecordOrigin } from '../events/change.js';
+import type { ChangeEvent, RecordOrigin, RowImage } from '../events/change.js';
 import type { ParkedItem } from '../state/parked-item.js';
 import type { StateValue } from '../state/state-store.js';
 import { ProjectionError } from './errors.js';
@@ -13,7 +13,38 @@ interface PendingChange {
 }
 
 /** State items are limited to 400 KB; leave room for the position and bookkeeping attributes. */
-const MAX_STATE_JSON_CHARS = 380_000;
+const MAX_STATE_BYTES = 380_000;
+/** DynamoDB numbers: magnitudes from 1E-130 to below 1E+126. */
+const MAX_NUMBER = 1e126;
+const MIN_NUMBER = 1e-130;
+/** DynamoDB nests documents at most 32 levels deep. */
+const MAX_DEPTH = 32;
+
+/**
+ * Why DynamoDB would refuse this state whatever the retries, or undefined: such a state is the projection's
+ * failure (counted as attempts, then parked), not a transient error that would block the shard.
+ */
+function unstorable(state: RowImage): string | undefined {
+  const bytes = Buffer.byteLength(JSON.stringify(state));
+  if (bytes > MAX_STATE_BYTES)
+    return `${bytes} bytes of JSON, above ${MAX_STATE_BYTES} (DynamoDB items are limited to 400 KB)`;
+  const walk = (value: unknown, path: string, depth: number): string | undefined => {
+    if (typeof value === 'number') {
+      const magnitude = Math.abs(value);
+      if (magnitude >= MAX_NUMBER || (magnitude !== 0 && magnitude < MIN_NUMBER))
+        return `${path} is ${value}, outside DynamoDB's number range (1E-130 to 1E+126); carry it as a string`;
+      return undefined;
+    }
+    if (typeof value !== 'object' || value === null) return undefined;
+    if (depth > MAX_DEPTH) return `${path} is nested more than ${MAX_DEPTH} levels deep`;
+    for (const [key, child] of Object.entries(value)) {
+      const problem = walk(child, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, depth + 1);
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
+  };
+  return walk(state, 'state', 1);
+}
 
 interface FoldInput {
   /** Position of the last change already applied; undefined when unknown or none. */
@@ -67,11 +98,14 @@ function foldChanges(input: FoldInput): FoldResult {
     let next: ProjectedState;
     try {
       next = input.projection.apply(state, item.change);
-      if (next.state !== null && JSON.stringify(next.state).length > MAX_STATE_JSON_CHARS)
-        throw new ProjectionError(
-          'STATE_TOO_LARGE',
-          `projected state of ${item.change.aggregateId} exceeds ${MAX_STATE_JSON_CHARS} characters of JSON; DynamoDB items are limited to 400 KB`,
-        );
+      if (next.state !== null) {
+        const problem = unstorable(next.state);
+        if (problem !== undefined)
+          throw new ProjectionError(
+            'STATE_NOT_STORABLE',
+            `projected state of ${item.change.aggregateId} cannot be stored in DynamoDB: ${problem}`,
+          );
+      }
     } catch (error) {
       return {
         applied,

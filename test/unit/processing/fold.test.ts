@@ -101,15 +101,20 @@ describe('Function: foldChanges', () => {
     expect(result.next?.position).toBe(orderChange(1, 10).position);
   });
 
-  it('refuses a projected state too large for a DynamoDB item', () => {
-    const big = { id: 1, blob: 'x'.repeat(400_000) };
+  it.each([
+    ['too large', { id: 1, blob: 'x'.repeat(400_000) }, 'above 380000'],
+    ['too large in UTF-8 bytes though not in characters', { id: 1, blob: 'é'.repeat(300_000) }, '600018 bytes of JSON, above 380000'],
+    ['a number out of range', { id: 1, f: 1e300 }, "state.f is 1e+300, outside DynamoDB's number range"],
+    ['a number too small', { id: 1, nested: { g: [1, 1e-200] } }, 'state.nested.g[1] is 1e-200'],
+  ])('refuses a state DynamoDB cannot store: %s', (_, row, message) => {
     const result = foldChanges({
       position: undefined,
       state: undefined,
-      changes: [pending(orderChange(1, 10, 'update', big), '1')],
+      changes: [pending(orderChange(1, 10, 'update', row), '1')],
       projection: mirrorProjection,
     });
-    expect(result.failure?.error).toMatchObject({ name: 'ProjectionError', code: 'STATE_TOO_LARGE' });
+    expect(result.failure?.error).toMatchObject({ name: 'ProjectionError', code: 'STATE_NOT_STORABLE' });
+    expect(result.failure?.error.message).toContain(message);
   });
 
   it('passes previous state to a folding projection', () => {
