@@ -9,7 +9,7 @@ export {
   type ParkedRecord,
   recordParkedItem,
 } from './parked-item.js';
-export { type ParkedPage, ParkedStore, type ParkedStoreOptions } from './parked-store.js';
+export { ParkedStore, type ParkedStoreOptions } from './parked-store.js';
 export {
   type StateMutation,
   StateStore,

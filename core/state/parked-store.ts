@@ -1,7 +1,10 @@
 import {
+  type AttributeValue,
   BatchWriteItemCommand,
   type DynamoDBClient,
+  GetItemCommand,
   QueryCommand,
+  type QueryCommandInput,
   ScanCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
@@ -13,10 +16,11 @@ import { StateStoreError } from './errors.js';
 import { AGGREGATE_PREFIX, type ParkedItem, type ParkedRecord } from './parked-item.js';
 
 /**
- * DynamoDB items are limited to 400 KB; a Kinesis record may hold 1 MiB (1.4 MB in base64). Larger payloads
- * are split into part items that sort right after their main item, so nothing is lost.
+ * DynamoDB items are limited to 400 KB; a Kinesis record may hold 1 MiB (1.4 MB in base64) and the decoded
+ * change can be as large again. The record and the change are stored together as one JSON body, split into
+ * part items that sort right after their main item when it is too large, so nothing is lost.
  */
-const MAX_INLINE_DATA_CHARS = 300_000;
+const MAX_INLINE_BODY_BYTES = 300_000;
 const PART_MARK = '~part~';
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH_WRITE_LIMIT = 25;
@@ -26,28 +30,43 @@ interface ParkedStoreOptions {
   readonly tableName: string;
 }
 
-interface ParkedPage {
-  readonly items: readonly ParkedItem[];
-  /** Pass back to continue; undefined at the end. */
-  readonly next: Record<string, unknown> | undefined;
+/** What is stored in the body: the full payload and the decoded change. */
+interface Body {
+  readonly record: ParkedRecord;
+  readonly change?: ChangeEvent;
+}
+
+function partKey(sk: string, index: number): string {
+  return `${sk}${PART_MARK}${String(index).padStart(4, '0')}`;
+}
+
+/** Splits a string into chunks of at most `maxBytes` UTF-8 bytes, never inside a character. */
+function chunksOf(text: string, maxBytes: number): string[] {
+  const chunks: string[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = Math.min(text.length, start + maxBytes);
+    while (Buffer.byteLength(text.slice(start, end)) > maxBytes)
+      end = start + Math.floor((end - start) * 0.9);
+    // Keep surrogate pairs together.
+    if (end < text.length && /[\ud800-\udbff]/.test(text[end - 1]!)) end--;
+    chunks.push(text.slice(start, end));
+    start = end;
+  }
+  return chunks;
 }
 
 function toWriteRequests(item: ParkedItem): WriteRequest[] {
-  const { record } = item;
+  const body = JSON.stringify({ record: item.record, change: item.change } satisfies Body);
   const parts =
-    record.data.length > MAX_INLINE_DATA_CHARS
-      ? Array.from({ length: Math.ceil(record.data.length / MAX_INLINE_DATA_CHARS) }, (_, i) =>
-          record.data.slice(i * MAX_INLINE_DATA_CHARS, (i + 1) * MAX_INLINE_DATA_CHARS),
-        )
-      : undefined;
+    Buffer.byteLength(body) > MAX_INLINE_BODY_BYTES ? chunksOf(body, MAX_INLINE_BODY_BYTES) : undefined;
   const main = {
     [PARKED_TABLE.partitionKey]: item.pk,
     [PARKED_TABLE.sortKey]: item.sk,
     reason: item.reason,
     message: item.message,
     aggregateId: item.aggregateId,
-    change: item.change === undefined ? undefined : JSON.stringify(item.change),
-    record: { ...record, data: parts === undefined ? record.data : '' },
+    body: parts === undefined ? body : undefined,
     parts: parts?.length,
     attempts: item.attempts,
     parkedAt: item.parkedAt,
@@ -55,14 +74,14 @@ function toWriteRequests(item: ParkedItem): WriteRequest[] {
   const requests: WriteRequest[] = [
     { PutRequest: { Item: marshall(main, { removeUndefinedValues: true }) } },
   ];
-  parts?.forEach((data, i) => {
+  parts?.forEach((chunk, i) => {
     requests.push({
       PutRequest: {
         Item: marshall({
           [PARKED_TABLE.partitionKey]: item.pk,
-          [PARKED_TABLE.sortKey]: `${item.sk}${PART_MARK}${String(i).padStart(4, '0')}`,
+          [PARKED_TABLE.sortKey]: partKey(item.sk, i),
           partOf: item.sk,
-          data,
+          body: chunk,
         }),
       },
     });
@@ -70,36 +89,56 @@ function toWriteRequests(item: ParkedItem): WriteRequest[] {
   return requests;
 }
 
-/** Reassembles main items and their parts (which follow them in sort-key order). */
-function fromItems(raw: readonly Record<string, unknown>[]): ParkedItem[] {
-  const items: ParkedItem[] = [];
+/**
+ * Assembles main items and their parts. Parts may come in other pages than their main item, so callers hand
+ * over everything they read; an item whose parts are not all there is left out (and reported by count).
+ */
+function fromItems(raw: readonly Record<string, unknown>[]): {
+  items: ParkedItem[];
+  parts: Map<ParkedItem, number>;
+  incomplete: number;
+} {
   const parts = new Map<string, string[]>();
-  for (const r of raw) {
+  for (const r of raw)
     if (typeof r.partOf === 'string') {
-      const list = parts.get(`${r[PARKED_TABLE.partitionKey]}|${r.partOf}`) ?? [];
-      list.push(r.data as string);
-      parts.set(`${r[PARKED_TABLE.partitionKey]}|${r.partOf}`, list);
+      const key = `${r[PARKED_TABLE.partitionKey]}|${r.partOf}`;
+      const list = parts.get(key) ?? [];
+      list[Number(String(r[PARKED_TABLE.sortKey]).slice(-4))] = r.body as string;
+      parts.set(key, list);
     }
-  }
+  const items: ParkedItem[] = [];
+  const partCounts = new Map<ParkedItem, number>();
+  let incomplete = 0;
   for (const r of raw) {
     if (typeof r.partOf === 'string') continue;
     const pk = r[PARKED_TABLE.partitionKey] as string;
     const sk = r[PARKED_TABLE.sortKey] as string;
-    const record = r.record as ParkedRecord;
-    const data = typeof r.parts === 'number' ? (parts.get(`${pk}|${sk}`) ?? []).join('') : record.data;
-    items.push({
+    let text = r.body as string | undefined;
+    if (typeof r.parts === 'number') {
+      const chunks = parts.get(`${pk}|${sk}`) ?? [];
+      const complete = chunks.length === r.parts && chunks.every((c) => typeof c === 'string');
+      if (!complete) {
+        incomplete++;
+        continue;
+      }
+      text = chunks.join('');
+    }
+    const body = JSON.parse(text ?? '{}') as Body;
+    const item: ParkedItem = {
       pk,
       sk,
       reason: r.reason as ReasonCode,
       message: r.message as string,
       aggregateId: r.aggregateId as string | undefined,
-      change: typeof r.change === 'string' ? (JSON.parse(r.change) as ChangeEvent) : undefined,
-      record: { ...record, data },
+      change: body.change,
+      record: body.record,
       attempts: (r.attempts as number | undefined) ?? 0,
       parkedAt: r.parkedAt as string,
-    });
+    };
+    items.push(item);
+    partCounts.set(item, typeof r.parts === 'number' ? r.parts : 0);
   }
-  return items;
+  return { items, parts: partCounts, incomplete };
 }
 
 async function batchWrite(
@@ -132,6 +171,8 @@ async function batchWrite(
 class ParkedStore {
   readonly #client: DynamoDBClient;
   readonly #tableName: string;
+  /** Part counts of the items this store read, for deleting them. */
+  readonly #partsOf = new WeakMap<object, number>();
 
   public constructor(options: ParkedStoreOptions) {
     this.#client = options.client;
@@ -151,72 +192,82 @@ class ParkedStore {
 
   /** One aggregate's parked changes in source order. */
   public async listAggregate(aggregateId: string): Promise<ParkedItem[]> {
-    return this.#query(`${AGGREGATE_PREFIX}${aggregateId}`);
+    return this.#read({
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': PARKED_TABLE.partitionKey },
+      ExpressionAttributeValues: marshall({ ':pk': `${AGGREGATE_PREFIX}${aggregateId}` }),
+    });
   }
 
-  /** Every parked item, one page at a time. */
-  public async scan(next?: Record<string, unknown>, limit = 500): Promise<ParkedPage> {
-    const out = await this.#client.send(
-      new ScanCommand({
-        TableName: this.#tableName,
-        Limit: limit,
-        ExclusiveStartKey: next === undefined ? undefined : marshall(next),
-      }),
-    );
-    return {
-      items: fromItems((out.Items ?? []).map((i) => unmarshall(i))),
-      next: out.LastEvaluatedKey === undefined ? undefined : unmarshall(out.LastEvaluatedKey),
-    };
-  }
-
-  /** Every parked item (all pages). */
+  /** Every parked item, assembled across pages. */
   public async scanAll(): Promise<ParkedItem[]> {
-    const all: ParkedItem[] = [];
-    let next: Record<string, unknown> | undefined;
-    do {
-      const page = await this.scan(next);
-      all.push(...page.items);
-      next = page.next;
-    } while (next !== undefined);
-    return all;
+    return this.#read(undefined);
   }
 
   /** Deletes items and their parts. */
-  public async delete(items: readonly Pick<ParkedItem, 'pk' | 'sk' | 'record'>[]): Promise<void> {
-    const requests: WriteRequest[] = items.flatMap((item) => {
-      const parts = Math.ceil(item.record.data.length / MAX_INLINE_DATA_CHARS);
-      const keys = [item.sk];
-      if (item.record.data.length > MAX_INLINE_DATA_CHARS)
-        for (let i = 0; i < parts; i++) keys.push(`${item.sk}${PART_MARK}${String(i).padStart(4, '0')}`);
-      return keys.map((sk) => ({
-        DeleteRequest: {
-          Key: marshall({ [PARKED_TABLE.partitionKey]: item.pk, [PARKED_TABLE.sortKey]: sk }),
-        },
-      }));
-    });
-    await batchWrite(this.#client, this.#tableName, requests);
+  public async delete(items: readonly Pick<ParkedItem, 'pk' | 'sk'>[]): Promise<void> {
+    if (items.length === 0) return;
+    try {
+      // How many parts an item has is what was read (or is read back), never recomputed, so a delete never
+      // leaves parts behind.
+      const requests: WriteRequest[] = [];
+      for (const item of items) {
+        const known = this.#partsOf.get(item);
+        const out =
+          known !== undefined
+            ? { Item: marshall({ parts: known }) }
+            : await this.#client.send(
+                new GetItemCommand({
+                  TableName: this.#tableName,
+                  Key: marshall({ [PARKED_TABLE.partitionKey]: item.pk, [PARKED_TABLE.sortKey]: item.sk }),
+                  ProjectionExpression: 'parts',
+                }),
+              );
+        const parts = out.Item === undefined ? 0 : Number(unmarshall(out.Item).parts ?? 0);
+        for (const sk of [item.sk, ...Array.from({ length: parts }, (_, i) => partKey(item.sk, i))])
+          requests.push({
+            DeleteRequest: {
+              Key: marshall({ [PARKED_TABLE.partitionKey]: item.pk, [PARKED_TABLE.sortKey]: sk }),
+            },
+          });
+      }
+      await batchWrite(this.#client, this.#tableName, requests);
+    } catch (cause) {
+      if (cause instanceof StateStoreError) throw cause;
+      throw new StateStoreError(`parked store: cannot delete ${items.length} item(s)`, { cause });
+    }
   }
 
-  async #query(pk: string): Promise<ParkedItem[]> {
+  /** Reads every page of a query (or, without a key condition, a scan) and assembles the items. */
+  async #read(query: Omit<QueryCommandInput, 'TableName'> | undefined): Promise<ParkedItem[]> {
     const raw: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.#client.send(
-        new QueryCommand({
-          TableName: this.#tableName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': PARKED_TABLE.partitionKey },
-          ExpressionAttributeValues: marshall({ ':pk': pk }),
-          ConsistentRead: true,
-          ExclusiveStartKey: start === undefined ? undefined : marshall(start),
-        }),
-      );
-      raw.push(...(out.Items ?? []).map((i) => unmarshall(i)));
-      start = out.LastEvaluatedKey === undefined ? undefined : unmarshall(out.LastEvaluatedKey);
-    } while (start !== undefined);
-    return fromItems(raw);
+    let start: Record<string, AttributeValue> | undefined;
+    try {
+      do {
+        const out =
+          query === undefined
+            ? await this.#client.send(
+                new ScanCommand({ TableName: this.#tableName, ExclusiveStartKey: start }),
+              )
+            : await this.#client.send(
+                new QueryCommand({
+                  ...query,
+                  TableName: this.#tableName,
+                  ConsistentRead: true,
+                  ExclusiveStartKey: start,
+                }),
+              );
+        raw.push(...(out.Items ?? []).map((i) => unmarshall(i)));
+        start = out.LastEvaluatedKey;
+      } while (start !== undefined);
+    } catch (cause) {
+      throw new StateStoreError(`parked store: cannot read ${this.#tableName}`, { cause });
+    }
+    const { items, parts } = fromItems(raw);
+    for (const [item, count] of parts) this.#partsOf.set(item, count);
+    return items;
   }
 }
 
-export type { ParkedPage, ParkedStoreOptions };
+export type { ParkedStoreOptions };
 export { ParkedStore };

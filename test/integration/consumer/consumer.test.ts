@@ -1,4 +1,4 @@
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   FAULT_INJECTION_COLUMN,
@@ -180,6 +180,37 @@ describe('Consumer handler on DynamoDB Local', () => {
     // The aggregate takes new changes directly again.
     const next = await consumer.invoke([changeRecord(orderChange(5, 13), 13, 4)]);
     expect(next.stats).toMatchObject({ applied: 1, parked: 0 });
+  });
+
+  it('parks a change too large for one DynamoDB item whole, and replays it', async () => {
+    const consumer = await consumerUnderTest(clients, {
+      config: { processing: { faultInjection: true, maxAttempts: 1 } },
+    });
+    const blob = 'é'.repeat(150_000);
+    const big = orderChange(6, 11, 'update', {
+      id: 6,
+      blob,
+      [FAULT_INJECTION_COLUMN]: 'too big to apply now',
+    });
+    await consumer.invoke([changeRecord(orderChange(6, 10, 'create'), 10, 1), changeRecord(big, 11, 2)]);
+    const [parked] = await consumer.parked.listAggregate('public.orders#6');
+    expect(parked?.change?.after?.blob).toBe(blob);
+    expect(JSON.parse(Buffer.from(parked!.record.data, 'base64').toString()).after.blob).toBe(blob);
+    expect((await consumer.parked.scanAll()).map((p) => p.change?.after?.blob?.length)).toEqual([150_000]);
+    const raw = async () =>
+      (await clients.dynamodb.send(new ScanCommand({ TableName: consumer.names.parkedTable }))).Count;
+    expect(await raw()).toBeGreaterThan(2);
+    const outcome = await new ParkedReplayer({
+      stateStore: consumer.state,
+      parkedStore: consumer.parked,
+      projection: {
+        ...mirrorProjection,
+        apply: (p, c) =>
+          mirrorProjection.apply(p, { ...c, after: { id: 6, size: String(c.after?.blob).length } }),
+      },
+    }).replayAggregate('public.orders#6');
+    expect(outcome).toMatchObject({ lifted: true, replayed: 1 });
+    expect(await raw()).toBe(0);
   });
 
   it('parks undecodable and keyless records with a reason code and goes on', async () => {
