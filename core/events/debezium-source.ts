@@ -92,7 +92,7 @@ function positionOf(source: JsonObject, connector: Connector, origin: RecordOrig
     case 'oracle':
       return oraclePosition(source.commit_scn, source.scn, source.ssn);
     case 'mongodb':
-      return mongoPosition(source.ts_ms, source.ord);
+      return mongoPosition(source.ts_ms, source.ord, origin.sequenceNumber, origin.subSequenceNumber);
     default:
       return kinesisPosition(origin.sequenceNumber, origin.subSequenceNumber);
   }

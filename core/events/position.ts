@@ -91,9 +91,15 @@ function oraclePosition(commitScn: unknown, scn: unknown, ssn: unknown): string 
   return `or:${padUnsigned(commitScn ?? 0, U64_DIGITS, 'Oracle commit_scn')}:${padUnsigned(scn, U64_DIGITS, 'Oracle scn')}:${padUnsigned(ssn ?? 0, SMALL_DIGITS, 'Oracle ssn')}`;
 }
 
-/** Debezium MongoDB: the oplog / change stream cluster time (`ts_ms`) and its ordinal within that second. */
-function mongoPosition(tsMs: unknown, ord: unknown): string {
-  return `mg:${padUnsigned(tsMs, U64_DIGITS, 'MongoDB source.ts_ms')}:${padUnsigned(ord ?? 0, SMALL_DIGITS, 'MongoDB source.ord')}`;
+/**
+ * Debezium MongoDB: the oplog/change-stream time (`ts_ms`) and the ordinal within it (`ord`), then the Kinesis
+ * sequence and sub-sequence numbers. Every change of one MongoDB transaction carries the same time and
+ * ordinal, so without the last part two updates of one document in a transaction would tie and the second
+ * would be skipped as a duplicate; the sequence number (which grows per partition key) orders them as they
+ * arrived. A redelivery of the same record keeps its sequence number and still compares equal.
+ */
+function mongoPosition(tsMs: unknown, ord: unknown, sequenceNumber: string, subSequenceNumber = 0): string {
+  return `mg:${padUnsigned(tsMs, U64_DIGITS, 'MongoDB source.ts_ms')}:${padUnsigned(ord ?? 0, SMALL_DIGITS, 'MongoDB source.ord')}:${kinesisPosition(sequenceNumber, subSequenceNumber).slice(3)}`;
 }
 
 /**

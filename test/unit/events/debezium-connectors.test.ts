@@ -74,7 +74,7 @@ describe('Decoder: debezium (other connectors)', () => {
     expect(change).toMatchObject({
       table: 'inventory.customers',
       aggregateId: 'inventory.customers#{"$numberLong":"1004"}',
-      position: `mg:${'1558965508000'.padStart(20, '0')}:0000000031`,
+      position: expect.stringMatching(/^mg:0*1558965508000:0000000031:\d{129}:\d{10}$/),
       after: { _id: { $numberLong: '1004' }, first_name: 'Anne' },
     });
   });

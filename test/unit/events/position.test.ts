@@ -36,10 +36,17 @@ describe('Functions: oraclePosition, mongoPosition, dynamodbPosition', () => {
     );
   });
 
-  it('orders MongoDB changes by cluster time then ordinal', () => {
-    expect(comparePositions(mongoPosition(1700000000000, 2), mongoPosition(1700000000000, 10))).toBeLessThan(
-      0,
-    );
+  it('orders MongoDB changes by cluster time, ordinal, then arrival', () => {
+    expect(
+      comparePositions(mongoPosition(1700000000000, 2, '9'), mongoPosition(1700000000000, 10, '1')),
+    ).toBeLessThan(0);
+    // Two changes of one transaction share time and ordinal: the later record wins, a redelivery ties.
+    expect(
+      comparePositions(mongoPosition(1700000000000, 2, '41'), mongoPosition(1700000000000, 2, '42')),
+    ).toBeLessThan(0);
+    expect(
+      comparePositions(mongoPosition(1700000000000, 2, '42'), mongoPosition(1700000000000, 2, '42')),
+    ).toBe(0);
   });
 
   it('orders DynamoDB changes by time, then sequence number', () => {
