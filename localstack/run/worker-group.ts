@@ -135,8 +135,8 @@ async function startWorkerGroup(options: WorkerGroupOptions): Promise<WorkerGrou
 
 /**
  * Watches the shard leases' checkpoints to tell when a run has drained: every shard that took records has
- * been processed up to the last record the producer got accepted on it. A parent's lease deleted after its
- * children started counts as done (it was ended before it could be deleted).
+ * been processed up to the last record the producer got accepted on it. A parent whose lease is gone while a
+ * child of it has started counts as done (its lease ended before it could be deleted).
  */
 class DrainWatch {
   readonly #leases: LeaseClient;
@@ -158,9 +158,15 @@ class DrainWatch {
     const { shards } = splitLeases(await this.#leases.list(this.#pk));
     const byShard = new Map(shards.map((s) => [s.shardId, s.data]));
     for (const id of byShard.keys()) this.#seen.add(id);
+    // A parent's lease is deleted only once it ended and its children started.
+    const startedChildOf = new Set(
+      shards
+        .filter((s) => s.record.fence > 0 || s.data.checkpoint !== undefined)
+        .flatMap((s) => s.data.parents),
+    );
     return [...tips].every(([shardId, tip]) => {
       const data = byShard.get(shardId);
-      if (data === undefined) return this.#seen.has(shardId);
+      if (data === undefined) return this.#seen.has(shardId) || startedChildOf.has(shardId);
       if (data.ended) return true;
       return data.checkpoint !== undefined && compareSequenceNumbers(data.checkpoint, tip) >= 0;
     });
