@@ -2,8 +2,10 @@
  * `npm start`: the whole pipeline on embedded engines (see `npm start -- --help`).
  */
 import { ArgsError, parseRunArgs, USAGE } from './run/args.js';
+import { startControlServer } from './run/control-server.js';
 import { runPipeline } from './run/pipeline.js';
 import { writeRuntimeFile } from './run/runtime-file.js';
+import type { WorkerGroup } from './run/worker-group.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -39,6 +41,8 @@ async function main(): Promise<number> {
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
   let removeRuntimeFile: (() => void) | undefined;
+  let workers: WorkerGroup | undefined;
+  const control = await startControlServer(() => workers);
   const summary = await runPipeline({
     events: args.events,
     untilDrained: args.untilDrained,
@@ -52,7 +56,16 @@ async function main(): Promise<number> {
     seed: args.seed,
     aggregates: args.aggregates,
     rate: args.rate,
+    workers: args.workers,
+    config: args.assignment === undefined ? undefined : { leases: { assignment: args.assignment } },
     signal: stop.signal,
+    onWorkers: (group) => {
+      workers = group;
+      if (args.workers > 0)
+        process.stderr.write(
+          `${args.workers} worker process(es) running; \`npx cdcp local workers\` lists them, \`add\`, \`remove ID\` and \`kill ID\` change them\n`,
+        );
+    },
     onReady: ({ endpoints, names, config, configFile }) => {
       removeRuntimeFile = writeRuntimeFile({
         pid: process.pid,
@@ -61,12 +74,16 @@ async function main(): Promise<number> {
         names,
         config,
         configFile,
+        control: control.endpoint,
       });
       process.stderr.write(
         `engines ready (${endpoints.kind}: DynamoDB ${endpoints.dynamodb}, Kinesis ${endpoints.kinesisEngine} ${endpoints.kinesis}); stream ${names.streamName}\n`,
       );
     },
-  }).finally(() => removeRuntimeFile?.());
+  }).finally(async () => {
+    removeRuntimeFile?.();
+    await control.close();
+  });
 
   if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else {

@@ -1,8 +1,10 @@
 import type { Command } from './command.js';
 import { configDefaults, configDocs, configGet, configSet, configStatus, configValidate } from './config.js';
 import { decodeCommand } from './decode.js';
+import { localWorkersAdd, localWorkersKill, localWorkersList, localWorkersRemove } from './local-workers.js';
 import { parkedList, parkedReplay } from './parked.js';
 import { scaleHistory, scalePlan } from './scale.js';
+import { statusCommand } from './status.js';
 
 /** Every command of `cdcp`; add new ones here. */
 const commands: readonly Command[] = [
@@ -15,6 +17,11 @@ const commands: readonly Command[] = [
   configGet,
   configStatus,
   configDocs,
+  localWorkersList,
+  localWorkersAdd,
+  localWorkersRemove,
+  localWorkersKill,
+  statusCommand,
   scalePlan,
   scaleHistory,
 ];

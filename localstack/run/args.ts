@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { ASSIGNMENT_STRATEGIES, type AssignmentStrategy } from '../../core/config/schema.js';
 import { type KinesisEngine, parseKinesisEngine } from '../engines/engines.js';
 
 /** The flags of `npm start`. */
@@ -19,6 +20,10 @@ interface RunArgs {
   readonly aggregates: number;
   /** Undefined: as fast as possible with --events or --input, 2000/s until Ctrl-C. */
   readonly rate: number | undefined;
+  /** Worker processes; 0: one worker inside the run's process. */
+  readonly workers: number;
+  /** `leases.assignment` for this run; undefined: the config's (least-loaded). */
+  readonly assignment: AssignmentStrategy | undefined;
   readonly help: boolean;
 }
 
@@ -34,6 +39,10 @@ consumer handler → DynamoDB. Runs until Ctrl-C unless --events or --input ends
   --batch-size N            records per handler invocation, 1..10000 (default: the stack's, 100)
   --parallelization N       ParallelizationFactor, 1..10 (default: the stack's, 1)
   --kinesis-engine NAME     kinesalite (default) or kinesis-mock
+  --workers N               run N worker processes that divide the shards through leases (0..32; default 0:
+                            one worker inside this process); manage them with \`cdcp local workers\`
+  --assignment NAME         how the elected assigner divides shards among workers: round-robin,
+                            least-loaded (default), adaptive or bounded-load
   --inject-duplicates R     republish a fraction R (0..1) of records: duplicates and late redeliveries
   --inject-poison N         publish N changes that fail every time, on distinct aggregates
   --input FILE|-            publish the change events in FILE (JSON Lines, JSON array, or a Lambda Kinesis
@@ -82,6 +91,14 @@ function fraction(name: string, value: string | undefined): number {
   return n;
 }
 
+function assignment(value: string | undefined): AssignmentStrategy | undefined {
+  if (value === undefined) return undefined;
+  if ((ASSIGNMENT_STRATEGIES as readonly string[]).includes(value)) return value as AssignmentStrategy;
+  throw new ArgsError(
+    `--assignment must be one of ${ASSIGNMENT_STRATEGIES.join(', ')}; received ${JSON.stringify(value)}`,
+  );
+}
+
 /** Parses and validates the flags; errors name the flag, the value received and the allowed range. */
 function parseRunArgs(argv: readonly string[]): RunArgs {
   let values: Record<string, string | boolean | undefined>;
@@ -96,6 +113,8 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
         'batch-size': { type: 'string' },
         parallelization: { type: 'string' },
         'kinesis-engine': { type: 'string' },
+        workers: { type: 'string' },
+        assignment: { type: 'string' },
         'inject-duplicates': { type: 'string' },
         'inject-poison': { type: 'string' },
         input: { type: 'string' },
@@ -144,6 +163,8 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
     seed: integer('seed', str('seed'), 1, 0, 2 ** 31),
     aggregates: integer('aggregates', str('aggregates'), 10_000, 1, 10_000_000),
     rate: optionalInteger('rate', str('rate'), 1, 1_000_000),
+    workers: integer('workers', str('workers'), 0, 0, 32),
+    assignment: assignment(str('assignment')),
     help: values.help === true,
   };
 }

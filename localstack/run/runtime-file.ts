@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Config } from '../../core/config/schema.js';
 import type { Endpoints } from '../engines/engines.js';
 import type { ResourceNames } from '../provision.js';
+import type { ControlEndpoint } from './control-server.js';
 
 /** Where a running `npm start` tells `cdcp` how to reach its engines and tables. */
 interface RuntimeInfo {
@@ -13,6 +14,8 @@ interface RuntimeInfo {
   readonly config: Config;
   /** The run's local config store (`cdcp config set` publishes there). */
   readonly configFile?: string;
+  /** Where `cdcp local workers` lists, adds, stops and kills the run's worker processes. */
+  readonly control?: ControlEndpoint;
 }
 
 /** `.cdcp/runtime.json` in the working folder, or the file named by CDCP_RUNTIME_FILE. */

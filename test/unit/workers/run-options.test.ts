@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../core/config/schema.js';
+import type { ChangeEvent } from '../../../core/events/change.js';
+import { parseRunArgs } from '../../../localstack/run/args.js';
+import {
+  APPLIED_CHANGES_FIELD,
+  countingProjection,
+  EffectCounts,
+} from '../../../localstack/run/effect-audit.js';
+import { workerLine } from '../../../localstack/run/progress.js';
+import type { StateRow } from '../../../localstack/run/state-scan.js';
+import { workerTimings } from '../../../localstack/workers/timings.js';
+
+const change = (aggregateId: string, op: ChangeEvent['op'], n: number): ChangeEvent =>
+  ({
+    aggregateId,
+    op,
+    position: `p${n}`,
+    after: op === 'delete' ? null : { id: aggregateId, n },
+  }) as ChangeEvent;
+
+describe('Function: parseRunArgs (workers)', () => {
+  it('takes --workers and --assignment, and runs one in-process worker by default', () => {
+    expect(parseRunArgs([])).toMatchObject({ workers: 0, assignment: undefined });
+    expect(parseRunArgs(['--workers', '4', '--assignment', 'bounded-load'])).toMatchObject({
+      workers: 4,
+      assignment: 'bounded-load',
+    });
+  });
+
+  it('names the value received and what is allowed', () => {
+    expect(() => parseRunArgs(['--workers', '33'])).toThrow(
+      '--workers must be an integer from 0 to 32; received "33"',
+    );
+    expect(() => parseRunArgs(['--assignment', 'random'])).toThrow(
+      '--assignment must be one of round-robin, least-loaded, adaptive, bounded-load; received "random"',
+    );
+  });
+});
+
+describe('Function: workerTimings', () => {
+  it('derives every poll from the lease duration and the heartbeat from the config', () => {
+    const config = parseConfig({ instances: { failureDetectionMs: 10_000, heartbeatsPerWindow: 4 } });
+    expect(workerTimings(config.instances)).toEqual({
+      leaseDurationMs: 10_000,
+      heartbeatIntervalMs: 2_500,
+      followerPollMs: 3_333,
+      leaderPollMs: 2_000,
+      shardSyncMs: 3_333,
+      assignerRenewMs: 3_333,
+      fastPollMs: 250,
+    });
+  });
+
+  it('rejects a heartbeat above half the lease, naming the value', () => {
+    const config = parseConfig({});
+    expect(() => workerTimings(config.instances, { heartbeatIntervalMs: 12_000 })).toThrow(
+      'heartbeatIntervalMs must be at most half the lease duration (20000 ms), so that one late heartbeat does not expire every lease of a live worker; received 12000',
+    );
+  });
+});
+
+describe('Class: EffectCounts', () => {
+  it('counts the changes that took effect since each aggregate was last created, and strips the count', () => {
+    let state: ReturnType<typeof countingProjection.apply> | undefined;
+    const counts = new EffectCounts();
+    for (const [i, op] of (['create', 'update', 'delete', 'create', 'update'] as const).entries()) {
+      const c = change('a', op, i);
+      counts.produced(c, false);
+      state = countingProjection.apply(state, c);
+    }
+    expect(state!.state![APPLIED_CHANGES_FIELD]).toBe(2);
+    const rows = new Map<string, StateRow>([
+      ['a', { aggregateId: 'a', deleted: false, position: 'p4', state: state!.state, quarantined: false }],
+    ]);
+    expect(counts.verify(rows)).toEqual([]);
+    expect(rows.get('a')!.state).toEqual({ id: 'a', n: 4 });
+  });
+
+  it('reports a change applied twice', () => {
+    const counts = new EffectCounts();
+    counts.produced(change('b', 'create', 1), false);
+    const rows = new Map<string, StateRow>([
+      [
+        'b',
+        {
+          aggregateId: 'b',
+          deleted: false,
+          position: 'p1',
+          state: { [APPLIED_CHANGES_FIELD]: 2 },
+          quarantined: false,
+        },
+      ],
+    ]);
+    expect(counts.verify(rows)).toEqual([
+      'b: 2 changes took effect since it was last created, expected 1 (a change applied twice, or lost)',
+    ]);
+  });
+});
+
+describe('Function: workerLine', () => {
+  it('shows a worker as the live view does', () => {
+    expect(
+      workerLine({
+        id: 'worker-2-9f3a1c',
+        pid: 42,
+        state: 'running',
+        startedAtWallMs: 0,
+        leases: ['shardId-000000000000', 'shardId-000000000003'],
+        eventsPerSecond: 1204.4,
+        lagMs: 0,
+        assigner: true,
+        inFlight: 1,
+        coordinationRequests: 10,
+      }),
+    ).toBe('worker-2-9f3a1c 1,204/s 2 leases (assigner)');
+  });
+});
