@@ -56,6 +56,8 @@ async function main(): Promise<number> {
     seed: args.seed,
     aggregates: args.aggregates,
     rate: args.rate,
+    loadProfile: args.loadProfile,
+    clusterManager: args.clusterManager,
     workers: args.workers,
     config: args.assignment === undefined ? undefined : { leases: { assignment: args.assignment } },
     signal: stop.signal,

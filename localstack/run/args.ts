@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ASSIGNMENT_STRATEGIES, type AssignmentStrategy } from '../../core/config/schema.js';
 import { type KinesisEngine, parseKinesisEngine } from '../engines/engines.js';
+import { type LoadProfileName, parseLoadProfile } from '../workload/load-profile.js';
 
 /** The flags of `npm start`. */
 interface RunArgs {
@@ -20,6 +21,8 @@ interface RunArgs {
   readonly aggregates: number;
   /** Undefined: as fast as possible with --events or --input, 2000/s until Ctrl-C. */
   readonly rate: number | undefined;
+  readonly loadProfile: LoadProfileName | undefined;
+  readonly clusterManager: boolean;
   /** Worker processes; 0: one worker inside the run's process. */
   readonly workers: number;
   /** `leases.assignment` for this run; undefined: the config's (least-loaded). */
@@ -53,6 +56,10 @@ consumer handler → DynamoDB. Runs until Ctrl-C unless --events or --input ends
   --aggregates N            distinct aggregates of the workload (default 10000)
   --rate N                  events per second to produce (default: as fast as possible with --events,
                             2000 when producing until Ctrl-C)
+  --load-profile NAME       steady, spike (ten times the rate for 30 s after 10 s) or ramp; the rate is
+                            --rate (default 200/s); turns the cluster manager on
+  --cluster-manager         run the cluster manager locally: it resizes the stream as the load moves
+                            (use --kinesis-engine kinesis-mock: kinesalite has no UpdateShardCount)
 
 Set LOCALSTACK_ENDPOINT (or AWS_ENDPOINT_URL) to use a running LocalStack instead of embedded engines.`;
 
@@ -81,6 +88,15 @@ function optionalInteger(
   max: number,
 ): number | undefined {
   return value === undefined ? undefined : integer(name, value, 0, min, max);
+}
+
+function loadProfileOf(value: string | undefined): LoadProfileName | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseLoadProfile(value);
+  } catch (error) {
+    throw new ArgsError((error as Error).message);
+  }
 }
 
 function fraction(name: string, value: string | undefined): number {
@@ -123,6 +139,8 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
         seed: { type: 'string' },
         aggregates: { type: 'string' },
         rate: { type: 'string' },
+        'load-profile': { type: 'string' },
+        'cluster-manager': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -163,6 +181,8 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
     seed: integer('seed', str('seed'), 1, 0, 2 ** 31),
     aggregates: integer('aggregates', str('aggregates'), 10_000, 1, 10_000_000),
     rate: optionalInteger('rate', str('rate'), 1, 1_000_000),
+    loadProfile: loadProfileOf(str('load-profile')),
+    clusterManager: values['cluster-manager'] === true || str('load-profile') !== undefined,
     workers: integer('workers', str('workers'), 0, 0, 32),
     assignment: assignment(str('assignment')),
     help: values.help === true,

@@ -19,12 +19,14 @@ import { type LocalClients, localClients } from '../clients.js';
 import { type LocalConfig, startLocalConfig } from '../config/local-config.js';
 import { type Endpoints, type KinesisEngine, startEngines } from '../engines/engines.js';
 import type { MappingSettings } from '../esm/settings.js';
+import { LocalClusterManager } from '../manager/local-cluster-manager.js';
 import type { ResourceNames } from '../provision.js';
 import { provisionFromTemplate } from '../template/index.js';
 import type { WorkerEvent } from '../workers/events.js';
 import type { WorkerTimings } from '../workers/timings.js';
 import type { WorkerPool } from '../workers/worker-pool.js';
 import { WORKLOAD_TABLES, WorkloadGenerator } from '../workload/generator.js';
+import { type LoadProfileName, loadProfile } from '../workload/load-profile.js';
 import { ExpectedModel } from '../workload/model.js';
 import { countingProjection, EffectCounts } from './effect-audit.js';
 import { readInput } from './input-source.js';
@@ -52,6 +54,10 @@ interface PipelineOptions {
   readonly aggregates?: number;
   /** Events per second when producing until stopped. @default 2000 */
   readonly rate?: number;
+  /** How the rate moves over time (`--load-profile`); the base rate is `rate` (default 200/s). */
+  readonly loadProfile?: LoadProfileName;
+  /** Run the cluster manager locally (on with a load profile): it resizes the stream as the load moves. */
+  readonly clusterManager?: boolean | { readonly intervalMs?: number; readonly recordsPerShard?: number };
   readonly config?: ConfigInput;
   /** Resource name prefix. @default 'cdcp-local' */
   readonly prefix?: string;
@@ -121,6 +127,8 @@ interface PipelineSummary {
   readonly eventsPerSecond: number;
   readonly durationMs: number;
   readonly engine: string;
+  /** What the local cluster manager did, when it ran. */
+  readonly scalingActions?: readonly { kind: string; status: string; detail: string }[];
   readonly differences?: readonly string[];
 }
 
@@ -218,6 +226,9 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
   let workers: WorkerGroup | undefined;
   let producer: Producer | undefined;
   let localConfig: LocalConfig | undefined;
+  let manager: LocalClusterManager | undefined;
+  let lagFeed: NodeJS.Timeout | undefined;
+  const scalingActions: { kind: string; status: string; detail: string }[] = [];
   let unsubscribeConfig: (() => void) | undefined;
   try {
     // Tables, stream and mapping settings come from the synthesized CDK template, so local runs and the
@@ -356,6 +367,40 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     const window = 5000;
     const rate =
       options.rate ?? (options.events === undefined && options.input === undefined ? 2000 : undefined);
+    const rateAt =
+      options.loadProfile === undefined
+        ? undefined
+        : loadProfile(options.loadProfile, { baseRate: options.rate ?? 200 });
+    let due = Date.now();
+    const managerOptions =
+      options.clusterManager === true ||
+      (options.clusterManager === undefined && options.loadProfile !== undefined)
+        ? {}
+        : options.clusterManager === false || options.clusterManager === undefined
+          ? undefined
+          : options.clusterManager;
+    if (managerOptions !== undefined) {
+      const started = new LocalClusterManager({
+        kinesis: clients.kinesis,
+        dynamodb: clients.dynamodb,
+        streamName: names.streamName,
+        coordinationTable: names.coordinationTable,
+        config: () => localConfig!.source.current().config,
+        publisher: localConfig.store,
+        intervalMs: managerOptions.intervalMs,
+        recordsPerShard: managerOptions.recordsPerShard,
+        onRound: (round) => {
+          for (const o of round.outcomes) {
+            scalingActions.push({ kind: o.action.kind, status: o.status, detail: o.detail });
+            reporter?.note(`cluster manager: ${o.action.kind} ${o.status}: ${o.detail}`);
+          }
+        },
+        onError: (error) => reporter?.note(`cluster manager: ${error.message}`),
+      });
+      manager = started;
+      started.start();
+      lagFeed = setInterval(() => started.metrics.recordIteratorAge(workers!.lagMs(), Date.now()), 1000);
+    }
     const duplicates = options.injectDuplicates ?? 0;
     const recent: { partitionKey: string; data: Buffer }[] = [];
     const random = Math.random;
@@ -372,6 +417,7 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
           const tip = tips.get(accepted!.shardId);
           if (tip === undefined || compareSequenceNumbers(accepted!.sequenceNumber, tip) > 0)
             tips.set(accepted!.shardId, accepted!.sequenceNumber);
+          manager?.recordWrite(accepted!.shardId, record.data.byteLength, record.partitionKey);
           record.afterAccepted?.(accepted!);
         })
         .catch((error: Error) => {
@@ -412,9 +458,12 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
         await new Promise<void>((resolve) => {
           slotFreed = resolve;
         });
-      if (rate !== undefined) {
-        const due = producedAt + (produced / rate) * 1000;
+      if (rateAt !== undefined) {
+        due += 1000 / rateAt(Date.now() - producedAt);
         if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      } else if (rate !== undefined) {
+        const dueAt = producedAt + (produced / rate) * 1000;
+        if (dueAt > Date.now()) await new Promise((r) => setTimeout(r, dueAt - Date.now()));
       }
     }
     await Promise.all(inflight);
@@ -450,6 +499,8 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     const drainedOk = options.untilDrained === true && !options.signal?.aborted;
     // Deferred changes being replayed after a resume belong to the run: let the sweep finish.
     await sweeping;
+    clearInterval(lagFeed);
+    await manager?.stop();
     await workers.stop();
     const counted = workers.totals();
     reporter?.stop();
@@ -478,11 +529,14 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
       eventsPerSecond: Math.round((produced / processingMs) * 1000),
       durationMs,
       engine: endpoints.kinesisEngine,
+      ...(manager === undefined ? {} : { scalingActions }),
       ...(verification !== undefined && !verification.verified
         ? { differences: verification.differences }
         : {}),
     };
   } finally {
+    clearInterval(lagFeed);
+    await manager?.stop();
     reporter?.stop();
     producer?.close();
     await workers?.stop();
