@@ -25,6 +25,8 @@ interface LocalWorkerOptions {
   readonly parkedStore: ParkedStore;
   readonly mapping: Partial<MappingSettings>;
   readonly config: () => Config;
+  /** See `WorkerOptions.reportedConfigVersion`. */
+  readonly reportedConfigVersion?: () => string;
   readonly timings?: Partial<WorkerTimings>;
   readonly onEvent?: (event: WorkerEvent) => void;
   readonly onInvocation?: (event: InvocationEvent) => void;
@@ -83,6 +85,7 @@ function createLocalWorker(options: LocalWorkerOptions): LocalWorker {
     listShards: () => listStreamShards(clients.kinesis, names.streamName),
     deleteLease: leaseDeleter(clients.dynamodb, names.coordinationTable),
     config: options.config,
+    reportedConfigVersion: options.reportedConfigVersion,
     timings: options.timings,
     lagMs,
     onEvent: options.onEvent,

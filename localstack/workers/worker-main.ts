@@ -6,6 +6,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { reportedConfigVersion } from '../../core/config/reported-version.js';
 import type { Config } from '../../core/config/schema.js';
 import type { ConfigSource } from '../../core/config/source.js';
 import { METRICS } from '../../core/constants.js';
@@ -70,6 +71,8 @@ const { worker, mapping, lagMs } = createLocalWorker({
   parkedStore: new ParkedStore({ client: clients.dynamodb, tableName: spec.names.parkedTable }),
   mapping: spec.mapping,
   config,
+  reportedConfigVersion: () =>
+    configSource === undefined ? spec.config.version : reportedConfigVersion(configSource.current()),
   timings: spec.timings,
   onEvent: (event) => {
     // Checkpoints come with every batch: only to a parent that asked for progress reports.

@@ -46,6 +46,11 @@ interface WorkerOptions {
   readonly deleteLease?: (record: LeaseRecord) => Promise<boolean>;
   /** The configuration in force: `instances` (timings, read once), `leases` (strategy, read every round), `version`. */
   readonly config: () => Config;
+  /**
+   * What the worker reports as its config version in heartbeats: `<version>@<applied at>` lets `cdcp config
+   * status` tell how long a version took to reach every instance. @default the config's bare version
+   */
+  readonly reportedConfigVersion?: () => string;
   readonly timings?: Partial<WorkerTimings>;
   /** @default systemClock */
   readonly clock?: Clock;
@@ -217,7 +222,7 @@ class Worker {
         const registered = await this.#registry.register({
           instanceId: this.#o.instanceId,
           kind: 'worker',
-          configVersion: this.#o.config().version,
+          configVersion: this.#o.reportedConfigVersion?.() ?? this.#o.config().version,
           load: this.#meter.load(),
         });
         if (!registered)
@@ -241,7 +246,7 @@ class Worker {
       try {
         const record = await this.#registry.heartbeat(this.#o.instanceId, {
           load: this.#meter.load({ lagMs: this.#o.lagMs?.(), inFlightBatches: this.#o.processor.inFlight }),
-          configVersion: this.#o.config().version,
+          configVersion: this.#o.reportedConfigVersion?.() ?? this.#o.config().version,
         });
         if (record === undefined) {
           // Presumed dead and removed: every lease we held may be someone else's by now.

@@ -39,7 +39,7 @@ describe('LockClient on DynamoDB Local: safety under contention', () => {
             String(ITERATIONS),
             `p${p}`,
           ],
-          100_000,
+          240_000,
         ),
       ),
     );
@@ -67,5 +67,5 @@ describe('LockClient on DynamoDB Local: safety under contention', () => {
     expect(reports.reduce((n, r) => n + r.staleAccepted, 0)).toBe(0);
     const store = new DynamoDbCoordinationStore({ client: clients.dynamodb, tableName: table });
     expect(await store.getLease(lockKey(lock))).toMatchObject({ owner: undefined });
-  }, 110_000);
+  }, 260_000);
 });
