@@ -103,7 +103,11 @@ describe('Function: foldChanges', () => {
 
   it.each([
     ['too large', { id: 1, blob: 'x'.repeat(400_000) }, 'above 380000'],
-    ['too large in UTF-8 bytes though not in characters', { id: 1, blob: 'é'.repeat(300_000) }, '600018 bytes of JSON, above 380000'],
+    [
+      'too large in UTF-8 bytes though not in characters',
+      { id: 1, blob: 'é'.repeat(300_000) },
+      '600018 bytes of JSON, above 380000',
+    ],
     ['a number out of range', { id: 1, f: 1e300 }, "state.f is 1e+300, outside DynamoDB's number range"],
     ['a number too small', { id: 1, nested: { g: [1, 1e-200] } }, 'state.nested.g[1] is 1e-200'],
   ])('refuses a state DynamoDB cannot store: %s', (_, row, message) => {
