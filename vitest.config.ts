@@ -26,9 +26,11 @@ export default defineConfig({
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          // Engines are shared by every file; each test uses its own tables and streams.
-          fileParallelism: true,
-          maxWorkers: 2,
+          // Engines are shared by every file; each test uses its own tables and streams. Files run one at a time:
+          // several of them start worker processes, reshard or kill processes, and on a 2-core machine two such
+          // files side by side starve each other into timeouts.
+          fileParallelism: false,
+          maxWorkers: 1,
           // Projects with different worker settings run one after the other.
           sequence: { groupOrder: 1 },
         },
