@@ -1,5 +1,5 @@
 import { REASON, type ReasonCode } from '../events/reason-codes.js';
-import type { AggregateItem } from '../state/aggregate-item.js';
+import type { AggregateItem, Quarantine } from '../state/aggregate-item.js';
 import { changeKeys, type ParkedItem, type ParkedRecord } from '../state/parked-item.js';
 import type { ParkedStore } from '../state/parked-store.js';
 import type { StateStore, WriteGuard } from '../state/state-store.js';
@@ -236,13 +236,7 @@ class AggregateApplier {
       {
         value: fold.next,
         pendingFailure: null,
-        quarantine: {
-          reason: 'POISON',
-          position: failure.item.change.position,
-          sequenceNumber: failure.item.origin.sequenceNumber,
-          error: message,
-          at: new Date(this.#now()).toISOString(),
-        },
+        quarantine: this.#poisonQuarantine(failure.item, message),
         lastParkedKey: maxKey(item?.lastParkedKey, [poison, ...behind]),
       },
       { kind: 'revision', expected: item },
@@ -340,13 +334,7 @@ class AggregateApplier {
       {
         value: fold.next,
         pendingFailure: null,
-        quarantine: {
-          reason: 'POISON',
-          position: failure.item.change.position,
-          sequenceNumber: failure.item.origin.sequenceNumber,
-          error: message,
-          at: new Date(this.#now()).toISOString(),
-        },
+        quarantine: this.#poisonQuarantine(failure.item, message),
         lastParkedKey: maxKey(item.lastParkedKey, parked),
       },
       guard,
@@ -362,6 +350,17 @@ class AggregateApplier {
         writes: 1,
       }),
       writes: 1,
+    };
+  }
+
+  /** The quarantine a change that keeps failing puts on its aggregate. */
+  #poisonQuarantine(item: PendingChange, message: string): Quarantine {
+    return {
+      reason: 'POISON',
+      position: item.change.position,
+      sequenceNumber: item.origin.sequenceNumber,
+      error: message,
+      at: new Date(this.#now()).toISOString(),
     };
   }
 
