@@ -24,6 +24,7 @@ import { lambdaContext } from '../localstack/esm/lambda-event.js';
 import { createTables, resourceNames } from '../localstack/provision.js';
 import { WORKLOAD_TABLES, WorkloadGenerator } from '../localstack/workload/generator.js';
 import { type DynamoCounters, instrument, resetCounters } from './lib/instrument.js';
+import { benchRecord } from './lib/kinesis-records.js';
 import { markdownTable, writeResult } from './lib/results.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 5000);
@@ -44,24 +45,7 @@ function batchesOf(
   const generator = new WorkloadGenerator({ seed: 17, aggregates: AGGREGATES, zipfExponent: zipf });
   const records: KinesisStreamRecord[] = [];
   for (let i = 0; i < events; i++) {
-    const e = generator.next();
-    const seq = `4960${String(i + 1).padStart(52, '0')}`;
-    records.push({
-      kinesis: {
-        kinesisSchemaVersion: '1.0',
-        partitionKey: e.partitionKey,
-        sequenceNumber: seq,
-        data: e.data.toString('base64'),
-        approximateArrivalTimestamp: Date.now() / 1000,
-      },
-      eventSource: 'aws:kinesis',
-      eventVersion: '1.0',
-      eventID: `shardId-000000000000:${seq}`,
-      eventName: 'aws:kinesis:record',
-      invokeIdentityArn: 'arn:aws:iam::000000000000:role/bench',
-      awsRegion: LOCAL_REGION,
-      eventSourceARN: 'arn:aws:kinesis:us-east-1:000000000000:stream/bench',
-    });
+    records.push(benchRecord(generator.next(), i + 1));
   }
   const batches: KinesisStreamEvent[] = [];
   let distinct = 0;

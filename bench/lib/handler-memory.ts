@@ -14,6 +14,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../localstack/clients.js';
 import { lambdaContext } from '../../localstack/esm/lambda-event.js';
 import { createTables, resourceNames } from '../../localstack/provision.js';
 import { WORKLOAD_TABLES, WorkloadGenerator } from '../../localstack/workload/generator.js';
+import { benchRecord } from './kinesis-records.js';
 
 const [endpoint, batchSizeArg] = process.argv.slice(2);
 const batchSize = Number(batchSizeArg);
@@ -39,23 +40,7 @@ function event(size: number): { event: KinesisStreamEvent; payloadBytes: number 
   const records = Array.from({ length: size }, (): KinesisStreamRecord => {
     const e = generator.next();
     payloadBytes += e.data.byteLength;
-    const seq = `4970${String(++sequence).padStart(52, '0')}`;
-    return {
-      kinesis: {
-        kinesisSchemaVersion: '1.0',
-        partitionKey: e.partitionKey,
-        sequenceNumber: seq,
-        data: e.data.toString('base64'),
-        approximateArrivalTimestamp: Date.now() / 1000,
-      },
-      eventSource: 'aws:kinesis',
-      eventVersion: '1.0',
-      eventID: `shardId-000000000000:${seq}`,
-      eventName: 'aws:kinesis:record',
-      invokeIdentityArn: 'arn:aws:iam::000000000000:role/bench',
-      awsRegion: LOCAL_REGION,
-      eventSourceARN: 'arn:aws:kinesis:us-east-1:000000000000:stream/bench',
-    };
+    return benchRecord(e, ++sequence, '4970');
   });
   return { event: { Records: records }, payloadBytes };
 }
