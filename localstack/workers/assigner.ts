@@ -39,9 +39,20 @@ interface AssignerRound {
   readonly grantedToSelf: readonly Lease[];
   /** Writes this round made (grants, take-overs, hand-off requests, creations, clean-ups). */
   readonly writes: number;
+  /**
+   * When to run the next round: the next leader poll, or sooner, when some lease could first be judged
+   * expired (so a dead owner's leases are placed the moment they may be, not up to a poll later).
+   */
+  readonly nextInMs: number;
 }
 
-const ALPHA = 0.5;
+/**
+ * Weight of each new measurement in a shard's smoothed rate. Low, because a shard catching up after a move
+ * processes its backlog faster than records arrive, and chasing that would move it again.
+ */
+const ALPHA = 0.25;
+/** Shortest interval a rate is measured over. */
+const MIN_RATE_INTERVAL_MS = 2_000;
 
 /**
  * The elected assigner's round (one worker runs it while it holds the assigner lease):
@@ -69,6 +80,9 @@ class Assigner {
   #lastLive: Set<string> | undefined;
   #nextRebalanceMs = Number.NEGATIVE_INFINITY;
   #followUpUntilMs = Number.NEGATIVE_INFINITY;
+  /** Lease records changed between the last two reads (checkpoints under load): read them every round. */
+  #changing = true;
+  #versions = new Map<string, string>();
   readonly #rates = new Map<string, { records: number; atMs: number; rate: number | undefined }>();
 
   public constructor(options: AssignerOptions) {
@@ -84,6 +98,7 @@ class Assigner {
   /** Forget everything (leadership lost): a new term starts with fresh reads. */
   public reset(): void {
     this.#cache = undefined;
+    this.#changing = true;
     this.#lastLive = undefined;
     this.#listedAtMs = Number.NEGATIVE_INFINITY;
     this.#followUpUntilMs = Number.NEGATIVE_INFINITY;
@@ -105,14 +120,18 @@ class Assigner {
       if (owner === undefined) suspicious ||= !lease.data.ended;
       else if (leases.judge(lease.record, heartbeatOf).expired || !live.has(owner)) suspicious = true;
     }
+    // While leases change (checkpoints), read them every round: a dead owner's lease is judged on its last
+    // version from the first round after it stopped. At rest nothing changes; read every lease duration.
+    const listEveryMs = this.#changing ? timings.leaderPollMs : timings.leaseDurationMs;
     const due =
       this.#cache === undefined ||
-      now - this.#listedAtMs >= timings.followerPollMs ||
+      now - this.#listedAtMs >= listEveryMs ||
       liveChanged ||
       suspicious ||
       now >= this.#nextRebalanceMs ||
       now < this.#followUpUntilMs;
-    if (!due) return { records: undefined, grantedToSelf: [], writes: 0 };
+    if (!due)
+      return { records: undefined, grantedToSelf: [], writes: 0, nextInMs: this.#nextInMs(heartbeatOf) };
 
     let records = await this.#list();
     let writes = 0;
@@ -237,12 +256,27 @@ class Assigner {
       for (const instanceId of await registry.removeDead())
         this.#emit({ type: 'instance-removed', instanceId });
     this.#lastLive = live;
-    return { records, grantedToSelf, writes };
+    return { records, grantedToSelf, writes, nextInMs: this.#nextInMs(heartbeatOf) };
+  }
+
+  /** The next leader poll, or the moment a held lease could first be judged expired, if sooner. */
+  #nextInMs(heartbeatOf: (owner: string) => number | undefined): number {
+    let next = this.#o.timings.leaderPollMs;
+    for (const lease of this.#cache ?? []) {
+      const owner = lease.record.owner;
+      if (owner === undefined || owner === this.#o.self || lease.data.ended) continue;
+      const verdict = this.#o.leases.judge(lease.record, heartbeatOf);
+      if (!verdict.expired) next = Math.min(next, verdict.remainingMs + 25);
+    }
+    return Math.max(50, next);
   }
 
   async #list(): Promise<LeaseRecord[]> {
     const records = await this.#o.leases.list(this.#pk);
     this.#cache = splitLeases(records).shards;
+    const versions = new Map(this.#cache.map((l) => [l.shardId, l.record.version]));
+    this.#changing = [...versions].some(([id, v]) => this.#versions.get(id) !== v);
+    this.#versions = versions;
     this.#listedAtMs = this.#o.clock.now();
     return records;
   }
@@ -259,7 +293,7 @@ class Assigner {
         continue;
       }
       const elapsedMs = nowMs - previous.atMs;
-      if (elapsedMs < 500) continue;
+      if (elapsedMs < MIN_RATE_INTERVAL_MS) continue;
       const instant = ((records - previous.records) * 1000) / elapsedMs;
       const rate = previous.rate === undefined ? instant : previous.rate + ALPHA * (instant - previous.rate);
       this.#rates.set(lease.shardId, { records, atMs: nowMs, rate });

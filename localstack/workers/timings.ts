@@ -9,11 +9,11 @@ interface WorkerTimings {
   readonly leaseDurationMs: number;
   /** Instance heartbeats, which renew every shard lease the worker holds (failureDetectionMs / heartbeatsPerWindow). */
   readonly heartbeatIntervalMs: number;
-  /** A follower reads the stream's lease partition this often (hand-off requests, grants, the assigner). @default lease / 3 */
+  /** A follower reads the stream's lease partition this often (hand-off requests, grants, the assigner). @default lease / 4 */
   readonly followerPollMs: number;
   /** The assigner lists instances this often to notice deaths and joins. @default lease / 5 */
   readonly leaderPollMs: number;
-  /** The assigner lists the stream's shards (Kinesis ListShards) this often. @default followerPollMs */
+  /** The assigner lists the stream's shards (Kinesis ListShards) this often. @default lease / 3 */
   readonly shardSyncMs: number;
   /** The assigner renews its own lease (one write) this often. @default lease / 3 */
   readonly assignerRenewMs: number;
@@ -24,9 +24,9 @@ interface WorkerTimings {
 /**
  * The timings a worker runs with: the lease duration and heartbeat from the config's `instances` section, the
  * polls from the lease duration. At rest a follower makes one heartbeat write per heartbeat interval and one
- * Query per follower poll; the assigner adds one instance Query per leader poll and one renewal per
- * `assignerRenewMs` — per worker about 0.6–0.9 requests per second with the defaults whatever the number of
- * shards (measured by `npm run bench -- cluster`).
+ * Query per follower poll; the assigner adds one instance Query per leader poll, one renewal per
+ * `assignerRenewMs` and one lease Query per lease duration — whatever the number of shards (measured by
+ * `npm run bench -- cluster`).
  */
 function workerTimings(
   instances: Config['instances'],
@@ -40,13 +40,13 @@ function workerTimings(
       `heartbeatIntervalMs must be at most half the lease duration (${leaseDurationMs} ms), so that one late ` +
         `heartbeat does not expire every lease of a live worker; received ${heartbeatIntervalMs}`,
     );
-  const followerPollMs = overrides.followerPollMs ?? Math.floor(leaseDurationMs / 3);
+  const followerPollMs = overrides.followerPollMs ?? Math.floor(leaseDurationMs / 4);
   return {
     leaseDurationMs,
     heartbeatIntervalMs,
     followerPollMs,
     leaderPollMs: overrides.leaderPollMs ?? Math.floor(leaseDurationMs / 5),
-    shardSyncMs: overrides.shardSyncMs ?? followerPollMs,
+    shardSyncMs: overrides.shardSyncMs ?? Math.floor(leaseDurationMs / 3),
     assignerRenewMs: overrides.assignerRenewMs ?? Math.floor(leaseDurationMs / 3),
     fastPollMs: overrides.fastPollMs ?? Math.min(250, followerPollMs),
   };

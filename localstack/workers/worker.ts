@@ -106,6 +106,7 @@ class Worker {
   #loops: Promise<void>[] = [];
   #wakeTick: (() => void) | undefined;
   #fastPolls = 0;
+  #nextRoundInMs: number | undefined;
   #started = false;
   #halted = false;
 
@@ -285,7 +286,7 @@ class Worker {
         this.#emit({ type: 'error', message: `lease round: ${(error as Error).message}` });
       }
       const wait = this.isAssigner
-        ? this.#timings.leaderPollMs
+        ? (this.#nextRoundInMs ?? this.#timings.leaderPollMs)
         : this.#fastPolls > 0
           ? this.#timings.fastPollMs
           : this.#timings.followerPollMs;
@@ -300,6 +301,7 @@ class Worker {
   async #tick(): Promise<void> {
     if (this.isAssigner) {
       const round = await this.#assigner.round();
+      this.#nextRoundInMs = round.nextInMs;
       for (const lease of round.grantedToSelf) this.#hold(lease, 'granted');
       if (round.records !== undefined) await this.#reconcile(round.records);
       return;
@@ -310,7 +312,7 @@ class Worker {
     if (
       assigner?.owner !== undefined &&
       assigner.owner !== this.#o.instanceId &&
-      this.#leases.judge(assigner).silentForMs >= 1.5 * this.#timings.assignerRenewMs
+      this.#leases.judge(assigner).silentForMs >= 1.25 * this.#timings.assignerRenewMs
     )
       await this.#watchOwners(shards);
     if (await this.#campaign(assigner)) await this.#tick();

@@ -8,8 +8,10 @@ interface BoundedLoadOptions {
   readonly capacityFactor?: number;
   /** Points per worker on the hash ring; more points spread arcs more evenly. @default 64 */
   readonly virtualNodes?: number;
-  /** Rebalancing rounds a shard moved off an overloaded worker stays where it went. @default 3 */
+  /** Rebalancing rounds a shard moved off an overloaded worker stays where it went. @default 5 */
   readonly cooldownRounds?: number;
+  /** Consecutive rebalancing rounds a worker must be above the bound before it sheds. @default 2 */
+  readonly persistRounds?: number;
 }
 
 const point = (value: string) => createHash('md5').update(value).digest().readUInt32BE(0);
@@ -37,7 +39,9 @@ class BoundedLoadStrategy implements AssignmentStrategy {
   readonly #capacityFactor: number;
   readonly #virtualNodes: number;
   readonly #cooldownRounds: number;
+  readonly #persistRounds: number;
   readonly #movedAt = new Map<string, number>();
+  readonly #overFor = new Map<string, number>();
   #seen = new Set<string>();
   #round = 0;
 
@@ -48,7 +52,8 @@ class BoundedLoadStrategy implements AssignmentStrategy {
         `capacityFactor must be at least 1 (a worker must be allowed the mean load); received ${this.#capacityFactor}`,
       );
     this.#virtualNodes = options.virtualNodes ?? 64;
-    this.#cooldownRounds = options.cooldownRounds ?? 3;
+    this.#cooldownRounds = options.cooldownRounds ?? 5;
+    this.#persistRounds = options.persistRounds ?? 2;
   }
 
   public assign(input: AssignmentInput): Map<string, string> {
@@ -101,8 +106,12 @@ class BoundedLoadStrategy implements AssignmentStrategy {
           this.#movedAt.set(shard, this.#round);
         }
       }
-      // Workers above the bound shed the shards that belong there least (lowest preference rank), lightest first.
+      // Workers above the bound (for `persistRounds` rounds in a row: measured rates are noisy, and a shard
+      // catching up after a move looks busier than it is) shed the shards that belong there least, lightest first.
       for (const worker of workers) {
+        const over = loads.get(worker)! > capacity + 1e-9 ? (this.#overFor.get(worker) ?? 0) + 1 : 0;
+        this.#overFor.set(worker, over);
+        if (over < this.#persistRounds) continue;
         const owned = [...target.keys()]
           .filter((s) => target.get(s) === worker && !this.#cooling(s))
           .sort(

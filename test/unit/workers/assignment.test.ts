@@ -11,6 +11,8 @@ import {
 } from '../../../localstack/workers/assignment/index.js';
 
 type Factory = () => AssignmentStrategy;
+/** The exhaustive loops run thousands of rounds: pure, but slow on a busy machine. */
+const EXHAUSTIVE_MS = 60_000;
 const STRATEGIES: readonly [string, Factory][] = [
   ['round-robin', () => new RoundRobinStrategy()],
   ['least-loaded', () => new LeastLoadedStrategy()],
@@ -67,51 +69,67 @@ const countsOf = (owners: ReadonlyMap<string, string>, workers: readonly string[
 
 describe('Assignment strategies', () => {
   describe.each(STRATEGIES)('Strategy: %s', (name, create) => {
-    it('assigns every shard to a live worker from a cold start, with lease counts within one (no load measured)', () => {
-      for (let shards = 1; shards <= 24; shards++)
-        for (let n = 1; n <= 6; n++) {
-          const workers = workerIds(n);
-          const { owners } = settle(create(), workers, new Map(shardIds(shards).map((s) => [s, undefined])));
-          const counts = countsOf(owners, workers);
-          const spread = Math.max(...counts) - Math.min(...counts);
-          if (name === 'bounded-load')
-            // The bound: no worker above ceil(1.25 × shards / workers) leases.
-            expect(Math.max(...counts)).toBeLessThanOrEqual(Math.ceil(1.25 * (shards / n) - 1e-9));
-          else expect(spread, `${shards} shards on ${n} workers: ${counts}`).toBeLessThanOrEqual(1);
-        }
-    });
+    it(
+      'assigns every shard to a live worker from a cold start, with lease counts within one (no load measured)',
+      () => {
+        for (let shards = 1; shards <= 24; shards++)
+          for (let n = 1; n <= 6; n++) {
+            const workers = workerIds(n);
+            const { owners } = settle(
+              create(),
+              workers,
+              new Map(shardIds(shards).map((s) => [s, undefined])),
+            );
+            const counts = countsOf(owners, workers);
+            const spread = Math.max(...counts) - Math.min(...counts);
+            if (name === 'bounded-load')
+              // The bound: no worker above ceil(1.25 × shards / workers) leases.
+              expect(Math.max(...counts)).toBeLessThanOrEqual(Math.ceil(1.25 * (shards / n) - 1e-9));
+            else expect(spread, `${shards} shards on ${n} workers: ${counts}`).toBeLessThanOrEqual(1);
+          }
+      },
+      EXHAUSTIVE_MS,
+    );
 
-    it('moves at most ceil(shards / (N + 1)) + 1 leases when a worker joins N', () => {
-      for (let shards = 1; shards <= 40; shards++)
-        for (let n = 1; n <= 7; n++) {
-          const strategy = create();
-          const workers = workerIds(n);
-          const start = settle(strategy, workers, new Map(shardIds(shards).map((s) => [s, undefined])));
-          const joined = [...workers, `worker-new-${n}`];
-          const after = settle(strategy, joined, start.owners);
-          expect(after.moves, `${shards} shards, ${n} → ${n + 1} workers`).toBeLessThanOrEqual(
-            Math.ceil(shards / (n + 1)) + 1,
-          );
-          if (name === 'round-robin' || name === 'least-loaded')
-            // Count balance needs the newcomer to get floor(S / (N + 1)); these move exactly that.
-            expect(after.moves).toBe(Math.floor(shards / (n + 1)));
-        }
-    });
+    it(
+      'moves at most ceil(shards / (N + 1)) + 1 leases when a worker joins N',
+      () => {
+        for (let shards = 1; shards <= 40; shards++)
+          for (let n = 1; n <= 7; n++) {
+            const strategy = create();
+            const workers = workerIds(n);
+            const start = settle(strategy, workers, new Map(shardIds(shards).map((s) => [s, undefined])));
+            const joined = [...workers, `worker-new-${n}`];
+            const after = settle(strategy, joined, start.owners);
+            expect(after.moves, `${shards} shards, ${n} → ${n + 1} workers`).toBeLessThanOrEqual(
+              Math.ceil(shards / (n + 1)) + 1,
+            );
+            if (name === 'round-robin' || name === 'least-loaded')
+              // Count balance needs the newcomer to get floor(S / (N + 1)); these move exactly that.
+              expect(after.moves).toBe(Math.floor(shards / (n + 1)));
+          }
+      },
+      EXHAUSTIVE_MS,
+    );
 
-    it('moves only the leaving worker leases when one of N leaves', () => {
-      for (let shards = 1; shards <= 40; shards++)
-        for (let n = 2; n <= 8; n++) {
-          const strategy = create();
-          const workers = workerIds(n);
-          const start = settle(strategy, workers, new Map(shardIds(shards).map((s) => [s, undefined])));
-          const leaver = workers[shards % n]!;
-          const remaining = workers.filter((w) => w !== leaver);
-          const after = settle(strategy, remaining, start.owners);
-          expect(after.moves, `${shards} shards, ${leaver} leaves ${n}`).toBe(0);
-          for (const [shard, owner] of start.owners)
-            if (owner !== leaver) expect(after.owners.get(shard)).toBe(owner);
-        }
-    });
+    it(
+      'moves only the leaving worker leases when one of N leaves',
+      () => {
+        for (let shards = 1; shards <= 40; shards++)
+          for (let n = 2; n <= 8; n++) {
+            const strategy = create();
+            const workers = workerIds(n);
+            const start = settle(strategy, workers, new Map(shardIds(shards).map((s) => [s, undefined])));
+            const leaver = workers[shards % n]!;
+            const remaining = workers.filter((w) => w !== leaver);
+            const after = settle(strategy, remaining, start.owners);
+            expect(after.moves, `${shards} shards, ${leaver} leaves ${n}`).toBe(0);
+            for (const [shard, owner] of start.owners)
+              if (owner !== leaver) expect(after.owners.get(shard)).toBe(owner);
+          }
+      },
+      EXHAUSTIVE_MS,
+    );
 
     it('places only orphans when not rebalancing, never moving an owned shard', () => {
       const workers = workerIds(3);

@@ -44,7 +44,7 @@ describe('Function: workerTimings', () => {
     expect(workerTimings(config.instances)).toEqual({
       leaseDurationMs: 10_000,
       heartbeatIntervalMs: 2_500,
-      followerPollMs: 3_333,
+      followerPollMs: 2_500,
       leaderPollMs: 2_000,
       shardSyncMs: 3_333,
       assignerRenewMs: 3_333,
