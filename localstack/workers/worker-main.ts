@@ -107,12 +107,13 @@ const report = () =>
 
 let stopping: Promise<void> | undefined;
 let timer: NodeJS.Timeout | undefined;
-const stop = (exitCode: number) => {
+const stop = (exitCode: number, orphaned = false) => {
   if (stopping !== undefined) return;
   stopping = (async () => {
     clearInterval(timer);
-    // Bounded: a worker whose store does not answer still exits; its leases expire for the others.
-    const deadline = setTimeout(() => process.exit(exitCode === 0 ? 1 : exitCode), 20_000);
+    // Bounded: a worker whose store does not answer still exits; its leases expire for the others. Without
+    // a parent (it died, and its engines with it) there is little to save: exit soon.
+    const deadline = setTimeout(() => process.exit(exitCode === 0 ? 1 : exitCode), orphaned ? 3_000 : 20_000);
     deadline.unref();
     await worker
       .stop()
@@ -128,7 +129,7 @@ const stop = (exitCode: number) => {
 // Ctrl-C in a terminal reaches the whole process group: the run, not the keyboard, decides when we stop.
 process.on('SIGINT', () => {});
 process.on('SIGTERM', () => stop(0));
-process.on('disconnect', () => stop(0));
+process.on('disconnect', () => stop(0, true));
 process.on('message', (message: SupervisorMessage) => {
   if (message.type === 'stop') stop(0);
 });

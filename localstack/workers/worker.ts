@@ -106,6 +106,8 @@ class Worker {
   #loops: Promise<void>[] = [];
   #wakeTick: (() => void) | undefined;
   #fastPolls = 0;
+  /** Each lease's record version as last read, and since when (this worker's clock): see {@link #stalled}. */
+  readonly #versions = new Map<string, { version: string; sinceMs: number }>();
   #nextRoundInMs: number | undefined;
   #started = false;
   #halted = false;
@@ -373,11 +375,40 @@ class Worker {
     }
     for (const held of [...this.#held.values()])
       if (!seen.has(held.lease.key.sk) && held.leaving === undefined) this.#drop(held, 'taken-over');
-    // A hand-off to us was requested, or (while we hold nothing) leases wait for an owner: the assigner is
-    // about to give us something, so look more often until it has.
+    // A hand-off to us was requested, or (while we hold nothing) leases wait for an owner, or an owner seems
+    // to have died: the assigner is about to give us something, so look more often until it has.
     if (!expecting && this.#held.size === 0)
       expecting = shards.some((s) => s.record.owner === undefined && !s.data.ended) || shards.length === 0;
+    if (this.#stalled(shards)) expecting = true;
     if (expecting) this.#fastPolls = Math.max(this.#fastPolls, 8);
+  }
+
+  /**
+   * True while another worker's lease has stopped changing for between half a lease duration and a little
+   * over one while other leases keep changing (checkpoints under load): its owner has probably died, and the
+   * assigner will hand the lease to someone — perhaps us — within moments. Reading more often then cuts the
+   * new owner's delay from a follower poll to a fast poll, and costs nothing at rest (nothing changes then)
+   * or for an idle shard beyond one short burst (a version counts once).
+   */
+  #stalled(shards: readonly { readonly shardId: string; readonly record: LeaseRecord }[]): boolean {
+    const now = this.#clock.now();
+    const lease = this.#timings.leaseDurationMs;
+    let busy = false;
+    let stalled = false;
+    for (const { shardId, record } of shards) {
+      const seen = this.#versions.get(shardId);
+      if (seen === undefined || seen.version !== record.version) {
+        this.#versions.set(shardId, { version: record.version, sinceMs: now });
+        if (seen !== undefined) busy = true;
+        continue;
+      }
+      const still = now - seen.sinceMs;
+      if (record.owner !== undefined && record.owner !== this.#o.instanceId && still >= lease / 2)
+        stalled ||= still <= lease + 2 * this.#timings.leaderPollMs;
+    }
+    const present = new Set(shards.map((s) => s.shardId));
+    for (const id of [...this.#versions.keys()]) if (!present.has(id)) this.#versions.delete(id);
+    return busy && stalled;
   }
 
   /** Keeps, takes or takes over the assigner lease; true when this worker just became the assigner. */
