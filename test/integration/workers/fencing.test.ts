@@ -25,7 +25,7 @@ describe('Fencing between worker processes', () => {
         e.atWallMs < pausedAtWallMs,
     );
 
-  it('a worker paused past its lease (SIGSTOP) loses its shards; its stale checkpoint is rejected', async () => {
+  it('a worker paused past its lease (SIGSTOP) loses its shards; its stale checkpoint is rejected and it reads them no more', async () => {
     const invocations: { workerId: string; shardId: string; atWallMs: number }[] = [];
     let victim: { id: string; pid: number; shards: string[]; stale: LeaseRecord[] } | undefined;
     let staleWrites: (LeaseRecord | undefined)[] = [];
@@ -76,7 +76,11 @@ describe('Fencing between worker processes', () => {
           await until('the other worker to take every shard of the paused one', () =>
             victim!.shards.every((shardId) =>
               events.some(
-                (e) => e.workerId !== row.id && e.event.type === 'acquired' && e.event.shardId === shardId,
+                (e) =>
+                  e.workerId !== row.id &&
+                  e.event.type === 'acquired' &&
+                  e.event.shardId === shardId &&
+                  e.atWallMs > pausedAtWallMs,
               ),
             ),
           );
@@ -109,7 +113,11 @@ describe('Fencing between worker processes', () => {
     for (const [i, shardId] of shards.entries()) {
       if (!readBy(id)(shardId)) continue;
       const takeover = events.find(
-        (e) => e.workerId !== id && e.event.type === 'acquired' && e.event.shardId === shardId,
+        (e) =>
+          e.workerId !== id &&
+          e.event.type === 'acquired' &&
+          e.event.shardId === shardId &&
+          e.atWallMs > pausedAtWallMs,
       )!;
       const startAfter = takeover.event.type === 'acquired' ? takeover.event.startAfter : undefined;
       // Every checkpoint the paused worker got accepted under its old grant was taken before the take-over:
@@ -122,21 +130,23 @@ describe('Fencing between worker processes', () => {
           e.event.fence === stale[i]!.fence
         )
           expect(compareSequenceNumbers(e.event.checkpoint!, startAfter!)).toBeLessThanOrEqual(0);
-      // Once it knew the lease was lost, it invoked nothing more on that shard (unless given it again later).
-      const lostAt = events.find(
-        (e) => e.workerId === id && e.event.type === 'lost' && e.event.shardId === shardId,
-      )!.atWallMs;
+      // Once another worker had taken the shard over, the paused worker started no batch on it (unless it was
+      // given the shard again later): it stopped at once when it resumed, without waiting to be told.
       const regainedAt =
         events.find(
           (e) =>
             e.workerId === id &&
             e.event.type === 'acquired' &&
             e.event.shardId === shardId &&
-            e.atWallMs > lostAt,
+            e.atWallMs > takeover.atWallMs,
         )?.atWallMs ?? Number.POSITIVE_INFINITY;
       expect(
         invocations.filter(
-          (v) => v.workerId === id && v.shardId === shardId && v.atWallMs > lostAt && v.atWallMs < regainedAt,
+          (v) =>
+            v.workerId === id &&
+            v.shardId === shardId &&
+            v.atWallMs > takeover.atWallMs &&
+            v.atWallMs < regainedAt,
         ),
       ).toEqual([]);
     }
