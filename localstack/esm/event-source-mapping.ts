@@ -47,6 +47,11 @@ interface ShardOwnership {
    * and writes nothing more; a batch in flight finishes, and its effects are fenced by position.
    */
   readonly signal: AbortSignal;
+  /**
+   * Asked before every handler invocation: false once the owner may no longer act on the lease (its time ran
+   * out on the owner's clock, say after the process was paused), even before `signal` is aborted.
+   */
+  mayProcess(): boolean;
   /** Records progress after every fully processed chunk; `false` means the lease was lost: stop at once. */
   checkpoint(progress: ShardCheckpoint): Promise<boolean>;
   /** The shard is closed and every record in it processed: its children may start. */
@@ -130,6 +135,7 @@ interface Halt {
   readonly stop: AbortSignal;
   /** Either of them. */
   readonly any: AbortSignal;
+  readonly mayProcess: () => boolean;
 }
 
 /**
@@ -197,6 +203,7 @@ class LocalEventSourceMapping {
         lost: ownership.signal,
         stop: stop.signal,
         any: AbortSignal.any([ownership.signal, stop.signal]),
+        mayProcess: () => ownership.mayProcess(),
       })
         .catch((error: Error) => this.#o.onError?.(error, shardId))
         .finally(() => {
@@ -371,6 +378,9 @@ class LocalEventSourceMapping {
     for (let retries = 0; pending.length > 0; retries++) {
       pending = await this.#dropExpired(pending);
       if (pending.length === 0) return true;
+      // The owner's own view of its lease, checked right before the handler runs: a paused process that resumes
+      // after its lease ran out starts nothing more.
+      if (!halt.mayProcess()) return false;
       let failedFrom = 0;
       this.#inFlight++;
       this.#o.onInvocation?.({ shardId: progress.shardId, phase: 'start', records: pending.length });

@@ -465,6 +465,12 @@ class Worker {
       shardId,
       startAfter: held.data.checkpoint,
       signal: held.abort.signal,
+      mayProcess: () => {
+        if (held.abort.signal.aborted) return false;
+        if (!held.lease.isExpired(this.#clock.now())) return true;
+        this.#drop(held, 'expired');
+        return false;
+      },
       checkpoint: (progress) => this.#checkpoint(held, progress, false),
       end: async (progress) => {
         if (!(await this.#checkpoint(held, progress, true))) return false;

@@ -47,6 +47,7 @@ class Ownership implements ShardOwnership {
   public get signal(): AbortSignal {
     return this.controller.signal;
   }
+  public mayProcess: () => boolean = () => !this.controller.signal.aborted;
   public get last(): string | undefined {
     return this.checkpoints.at(-1)?.sequenceNumber;
   }
@@ -232,6 +233,31 @@ describe('Class: LocalEventSourceMapping (kinesalite)', () => {
     expect(calls).toBe(callsAtStop);
     expect(owner.checkpoints.length).toBe(checkpointsAtStop);
     expect(checkpointsAtStop).toBeLessThan(30);
+  });
+
+  it('asks the owner before every invocation and starts none once it may no longer act', async () => {
+    const env = await setup(1, 300);
+    let calls = 0;
+    let may = true;
+    const m = mapping(
+      env,
+      async () => {
+        calls++;
+        await new Promise((r) => setTimeout(r, 20));
+        return { batchItemFailures: [] };
+      },
+      { batchSize: 10 },
+    );
+    const [shard] = await listStreamShards(clients.kinesis, env.names.streamName);
+    const owner = new Ownership(shard!.shardId);
+    owner.mayProcess = () => may;
+    m.start(owner);
+    await eventually('a few batches', async () => (calls >= 3 ? true : undefined));
+    may = false;
+    await eventually('the mapping to stop reading', async () => (m.shards.length === 0 ? true : undefined));
+    // At most the batch that was already running when the owner's lease ran out.
+    expect(calls).toBeLessThanOrEqual(owner.checkpoints.length + 1);
+    expect(calls).toBeLessThan(30);
   });
 
   it('sends records to the on-failure destination after the maximum retry attempts, with their payload', async () => {

@@ -140,6 +140,12 @@ describe('ClusterManager on DynamoDB Local and kinesis-mock', () => {
         })),
       }),
     );
+    // `scale plan` reads load per whole 10-second period of arrival time, the newest complete one being "now":
+    // wait until the period these records arrived in has ended.
+    const putPeriod = Math.floor(Date.now() / 10_000);
+    await eventually('the arrival period to end', async () =>
+      Math.floor(Date.now() / 10_000) > putPeriod ? true : undefined,
+    );
     // What `npm start` writes so that `cdcp` finds its engines and tables (this test stands in for it).
     const runtimeFile = join(tmpdir(), `cdcp-runtime-scale-${process.pid}.json`);
     writeFileSync(
