@@ -102,6 +102,11 @@ export const METRICS = {
   configVersionAge: 'ConfigVersionAge',
   /** Milliseconds from a version's publication to this instance applying it (wall clocks of two machines). */
   configApplyLatency: 'ConfigApplyLatency',
+  /**
+   * Instance registrations or heartbeats of a consumer that failed or timed out; the batch went on regardless.
+   * The cluster manager then sees that instance's load and hot keys late, or presumes it dead.
+   */
+  instanceHeartbeatFailures: 'InstanceHeartbeatFailures',
   /** Scaling actions the cluster manager took (UpdateShardCount, split, merge, mapping update). */
   scalingActions: 'ScalingActions',
 } as const;

@@ -234,7 +234,7 @@ class DynamoDbCoordinationStore implements CoordinationStore {
                 [A.heartbeatAt]: request.wallMs,
                 [A.load]: request.load,
                 [A.configVersion]: request.configVersion,
-                [A.hotKeys]: [],
+                [A.hotKeys]: request.hotKeys ?? [],
                 [A.ttl]: request.ttlEpochSeconds,
               },
               { removeUndefinedValues: true },

@@ -150,7 +150,7 @@ class InMemoryCoordinationStore implements CoordinationStore {
       heartbeatAtWallMs: request.wallMs,
       load: copy(request.load),
       configVersion: request.configVersion,
-      hotKeys: [],
+      hotKeys: copy(request.hotKeys ?? []),
       ttlEpochSeconds: request.ttlEpochSeconds,
     });
     return true;

@@ -27,6 +27,12 @@ export {
 } from './fenced-writer.js';
 export { InMemoryCoordinationStore } from './in-memory-store.js';
 export {
+  InstancePresence,
+  type InstancePresenceOptions,
+  type PresenceOperation,
+  type PresenceOutcome,
+} from './instance-presence.js';
+export {
   type HeartbeatOutcome,
   type HeartbeatReport,
   InstanceRegistry,

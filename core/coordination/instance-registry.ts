@@ -122,6 +122,7 @@ class InstanceRegistry {
     readonly kind: InstanceKind;
     readonly configVersion?: string;
     readonly load?: InstanceLoad;
+    readonly hotKeys?: readonly HotKey[];
   }): Promise<boolean> {
     const request = {
       instanceId: identifier('instanceId', options.instanceId),
@@ -130,6 +131,7 @@ class InstanceRegistry {
       wallMs: this.#clock.wallNow(),
       load: options.load ?? {},
       configVersion: options.configVersion,
+      hotKeys: options.hotKeys ?? [],
       ttlEpochSeconds: this.#ttl(),
     };
     const registered = await withRetries(() => this.#store.registerInstance(request), this.#retry);
@@ -161,12 +163,22 @@ class InstanceRegistry {
 
   /**
    * A heartbeat piggy-backed on work: written only if `heartbeatIntervalMs` passed since the last one, so a
-   * busy instance calls it after every batch at no extra cost.
+   * busy instance calls it after every batch at no extra cost. A report given as a function is built only
+   * when the heartbeat is written (a load tracker's report starts a new counting period).
    */
-  public async heartbeatIfDue(instanceId: string, report: HeartbeatReport = {}): Promise<HeartbeatOutcome> {
+  public async heartbeatIfDue(
+    instanceId: string,
+    report: HeartbeatReport | (() => HeartbeatReport) = {},
+  ): Promise<HeartbeatOutcome> {
+    if (!this.isHeartbeatDue(instanceId)) return 'skipped';
+    const built = typeof report === 'function' ? report() : report;
+    return (await this.heartbeat(instanceId, built)) === undefined ? 'not-registered' : 'written';
+  }
+
+  /** True when {@link heartbeatIfDue} would write now: no write for `instanceId` in the last interval. */
+  public isHeartbeatDue(instanceId: string): boolean {
     const last = this.#lastWriteMs.get(instanceId);
-    if (last !== undefined && this.#clock.now() - last < this.#heartbeatIntervalMs) return 'skipped';
-    return (await this.heartbeat(instanceId, report)) === undefined ? 'not-registered' : 'written';
+    return last === undefined || this.#clock.now() - last >= this.#heartbeatIntervalMs;
   }
 
   /** Graceful exit: deletes the instance item; idempotent. */

@@ -44,8 +44,14 @@ interface InstanceLoad {
 
 /** A heavy hitter from an instance's hot-key sketch. */
 interface HotKey {
+  /** The partition key; the manager derives its hash key (MD5), so heartbeats do not carry it. */
   readonly key: string;
+  /** Records of the key counted in the period. */
   readonly count: number;
+  /** The shard the records came from, when the instance tracks keys per shard. */
+  readonly shardId?: string;
+  /** Length of the period `count` covers; absent: the consumers' heartbeat interval. */
+  readonly periodMs?: number;
 }
 
 type InstanceKind = 'lambda' | 'worker';

@@ -91,6 +91,8 @@ interface RegisterInstanceRequest {
   readonly wallMs: number;
   readonly load: InstanceLoad;
   readonly configVersion: string | undefined;
+  /** Hot keys counted before registering (a Lambda environment registers after its first batch). @default [] */
+  readonly hotKeys?: readonly HotKey[];
   readonly ttlEpochSeconds: number;
 }
 

@@ -18,6 +18,12 @@ export {
 } from './cluster-manager.js';
 export { ConfigSheddingControl, type SheddingControl } from './config-shedding-control.js';
 export {
+  type ConsumerLoadReport,
+  ConsumerLoadTracker,
+  type ConsumerLoadTrackerOptions,
+  type TrackedRecord,
+} from './consumer-load-tracker.js';
+export {
   DECISION_ABSENT,
   DECISION_OF_TERM,
   DynamoDbAuditLog,

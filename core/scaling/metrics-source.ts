@@ -26,8 +26,9 @@ interface MetricsSource {
 
 /**
  * Partition-key rates from the consumers' heartbeats: each instance reports the top keys of its sketch,
- * counted since its previous heartbeat (`HeavyHitters.drain`), so a count over the heartbeat interval is a
- * rate. Counts of one key from several instances (a shard read by successive Lambda environments) add up.
+ * counted since its previous heartbeat (`ConsumerLoadTracker.report`), so a count over the period it covers
+ * (`periodMs`, or the heartbeat interval when a key has none) is a rate. Rates of one key from several
+ * instances (a shard read by successive Lambda environments, or by several at ParallelizationFactor > 1) add up.
  *
  * @example
  * ```ts
@@ -38,17 +39,15 @@ function hotKeysFromInstances(
   instances: readonly Pick<InstanceRecord, 'hotKeys'>[],
   options: { readonly heartbeatIntervalMs: number },
 ): KeyRate[] {
-  const counts = new Map<string, number>();
+  const rates = new Map<string, number>();
   for (const instance of instances)
-    for (const hot of instance.hotKeys as readonly HotKey[])
-      counts.set(hot.key, (counts.get(hot.key) ?? 0) + hot.count);
-  const seconds = options.heartbeatIntervalMs / 1000;
-  return [...counts.entries()]
-    .map(([key, count]) => ({
-      partitionKey: key,
-      hashKey: hashKeyOf(key),
-      recordsPerSecond: count / seconds,
-    }))
+    for (const hot of instance.hotKeys as readonly HotKey[]) {
+      const periodMs =
+        hot.periodMs !== undefined && hot.periodMs > 0 ? hot.periodMs : options.heartbeatIntervalMs;
+      rates.set(hot.key, (rates.get(hot.key) ?? 0) + hot.count / (periodMs / 1000));
+    }
+  return [...rates.entries()]
+    .map(([key, recordsPerSecond]) => ({ partitionKey: key, hashKey: hashKeyOf(key), recordsPerSecond }))
     .sort((a, b) => b.recordsPerSecond - a.recordsPerSecond);
 }
 
