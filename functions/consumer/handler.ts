@@ -7,8 +7,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ENV, METRICS } from '../../core/constants.js';
+import { DynamoDbCoordinationStore } from '../../core/coordination/dynamodb-store.js';
 import { configSourceFromEnv } from './config-source.js';
 import { createConfigFollowingHandler } from './follow-config.js';
+import { withInstanceReporting } from './instance-reporting.js';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -19,13 +21,24 @@ function required(name: string): string {
 
 const logger = new Logger({ serviceName: METRICS.service });
 const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service });
+const dynamodb = new DynamoDBClient({});
+const configSource = configSourceFromEnv(process.env, { logger, metrics });
 
 // AppConfig (agent or AppConfigData) when the stack names a profile, else CDCP_CONFIG_JSON; followed per batch.
-export const handler = createConfigFollowingHandler({
-  dynamodb: new DynamoDBClient({}),
-  stateTable: required(ENV.STATE_TABLE),
-  parkedTable: required(ENV.PARKED_TABLE),
-  configSource: configSourceFromEnv(process.env, { logger, metrics }),
-  logger,
-  metrics,
-});
+// This execution environment registers at its first batch and heartbeats after batches (DESIGN.md 6).
+export const { handler } = withInstanceReporting(
+  createConfigFollowingHandler({
+    dynamodb,
+    stateTable: required(ENV.STATE_TABLE),
+    parkedTable: required(ENV.PARKED_TABLE),
+    configSource,
+    logger,
+    metrics,
+  }),
+  {
+    store: new DynamoDbCoordinationStore({ client: dynamodb, tableName: required(ENV.COORDINATION_TABLE) }),
+    config: () => configSource.current(),
+    logger,
+    metrics,
+  },
+);

@@ -2,7 +2,9 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Config } from '../../core/config/schema.js';
 import { DynamoDbCoordinationStore } from '../../core/coordination/index.js';
+import { ConsumerLoadTracker } from '../../core/scaling/consumer-load-tracker.js';
 import type { ParkedStore } from '../../core/state/parked-store.js';
+import { trackLoad } from '../../functions/consumer/track-load.js';
 import {
   type InvocationEvent,
   type KinesisHandler,
@@ -54,11 +56,13 @@ interface LocalWorker {
 function createLocalWorker(options: LocalWorkerOptions): LocalWorker {
   const { clients, names } = options;
   let worker: Worker | undefined;
+  // The same per-shard hot-key sketches as a Lambda environment keeps, reported with every heartbeat.
+  const tracker = new ConsumerLoadTracker();
   const mapping = new LocalEventSourceMapping({
     kinesis: clients.kinesis,
     streamName: names.streamName,
     streamArn: options.streamArn,
-    handler: options.handler,
+    handler: trackLoad(options.handler, { tracker }),
     parkedStore: options.parkedStore,
     settings: options.mapping,
     onError: options.onError,
@@ -88,6 +92,7 @@ function createLocalWorker(options: LocalWorkerOptions): LocalWorker {
     reportedConfigVersion: options.reportedConfigVersion,
     timings: options.timings,
     lagMs,
+    hotKeys: () => tracker.drainHotKeys(),
     onEvent: options.onEvent,
   });
   return { worker, mapping, lagMs };

@@ -3,6 +3,7 @@ import {
   type Clock,
   type CoordinationStore,
   CoordinationStoreError,
+  type HotKey,
   InstanceRegistry,
   type Lease,
   LeaseClient,
@@ -56,6 +57,8 @@ interface WorkerOptions {
   readonly clock?: Clock;
   /** Lag and other figures for the heartbeat's load, besides what the worker measures itself. */
   readonly lagMs?: () => number | undefined;
+  /** The hot partition keys counted since the previous heartbeat (`ConsumerLoadTracker.drainHotKeys`). */
+  readonly hotKeys?: () => readonly HotKey[];
   readonly onEvent?: (event: WorkerEvent) => void;
 }
 
@@ -250,6 +253,7 @@ class Worker {
         const record = await this.#registry.heartbeat(this.#o.instanceId, {
           load: this.#meter.load({ lagMs: this.#o.lagMs?.(), inFlightBatches: this.#o.processor.inFlight }),
           configVersion: this.#o.reportedConfigVersion?.() ?? this.#o.config().version,
+          hotKeys: this.#o.hotKeys?.(),
         });
         if (record === undefined) {
           // Presumed dead and removed: every lease we held may be someone else's by now.
