@@ -15,6 +15,8 @@ export default defineConfig({
           name: 'infra',
           include: ['test/infra/**/*.test.ts'],
           testTimeout: 60_000,
+          // Each file synthesizes the stack in beforeAll: 10–14 s on an idle machine, more on a busy one.
+          hookTimeout: 120_000,
           sequence: { groupOrder: 0 },
         },
       },

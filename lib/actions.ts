@@ -23,6 +23,12 @@ const TABLE_WRITE_ACTIONS = [
   'dynamodb:BatchWriteItem',
 ] as const;
 
+/**
+ * What a consumer execution environment writes to the coordination table: its own instance item, registered
+ * with a conditional put and heartbeated with a conditional update. Granted on `INSTANCE` items only.
+ */
+const INSTANCE_REGISTER_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
+
 /** Whole-table reads, for operators only (`cdcp parked list`); no function is granted a scan. */
 const TABLE_SCAN_ACTIONS = ['dynamodb:Scan'] as const;
 
@@ -73,6 +79,7 @@ export {
   CONFIG_DEPLOY_ACTIONS,
   CONFIG_PUBLISH_ACTIONS,
   CONFIG_READ_ACTIONS,
+  INSTANCE_REGISTER_ACTIONS,
   KEY_ENCRYPT_ACTIONS,
   MAPPING_TUNE_ACTIONS,
   METRIC_READ_ACTIONS,

@@ -9,10 +9,12 @@ import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ENV } from '../core/constants.js';
+import { INSTANCE_PK } from '../core/coordination/keys.js';
 import {
   CONFIG_DEPLOY_ACTIONS,
   CONFIG_PUBLISH_ACTIONS,
   CONFIG_READ_ACTIONS,
+  INSTANCE_REGISTER_ACTIONS,
   KEY_ENCRYPT_ACTIONS,
   MAPPING_TUNE_ACTIONS,
   METRIC_READ_ACTIONS,
@@ -71,6 +73,9 @@ class CdcProcessor extends Construct {
             ShardLevelMetrics.INCOMING_RECORDS,
             ShardLevelMetrics.INCOMING_BYTES,
             ShardLevelMetrics.ITERATOR_AGE_MILLISECONDS,
+            // Throttled puts per shard: the cluster manager's metrics source reads them to tell a shard
+            // producers cannot write to fast enough from one merely busy.
+            ShardLevelMetrics.WRITE_PROVISIONED_THROUGHPUT_EXCEEDED,
           ]
         : undefined,
       removalPolicy: p.removalPolicy,
@@ -143,8 +148,15 @@ class CdcProcessor extends Construct {
       (mapping as CfnEventSourceMapping).addPropertyOverride('MaximumRecordAgeInSeconds', -1);
     }
     this.#grantTableReadWrite(this.consumer.role, [this.stateTable, this.parkedTable]);
-    // Every consumer execution environment registers and heartbeats in the instance registry (DESIGN.md 6).
-    this.#grantTableReadWrite(this.consumer.role, [this.coordinationTable]);
+    // Every consumer execution environment registers and heartbeats in the instance registry (DESIGN.md 6),
+    // and does nothing else on the coordination table: leases, locks, leadership and the audit log are
+    // the cluster manager's.
+    Grant.addToPrincipal({
+      grantee: this.consumer.role,
+      actions: [...INSTANCE_REGISTER_ACTIONS],
+      resourceArns: [this.coordinationTable.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [INSTANCE_PK] } },
+    });
     this.#grantReadConfig(this.consumer.role);
 
     this.clusterManager = new ProcessorFunction(this, 'ClusterManager', {

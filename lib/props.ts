@@ -19,9 +19,9 @@ interface CdcProcessorProps {
   /** How long the stream keeps records; above 24 hours costs extra per shard-hour. @default 24 */
   readonly streamRetentionHours?: number;
   /**
-   * Per-shard metrics (IncomingRecords, IncomingBytes, IteratorAgeMilliseconds): the cluster manager splits
-   * the hottest shard by them and the dashboard shows iterator age per shard. Each is a CloudWatch metric
-   * per shard. @default true
+   * Per-shard metrics (IncomingRecords, IncomingBytes, IteratorAgeMilliseconds,
+   * WriteProvisionedThroughputExceeded): the cluster manager splits the hottest shard by them and the
+   * dashboard shows iterator age per shard. Each is a CloudWatch metric per shard. @default true
    */
   readonly shardLevelMetrics?: boolean;
   /**

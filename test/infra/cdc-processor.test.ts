@@ -22,7 +22,12 @@ describe('Construct: CdcProcessor (defaults)', () => {
           ShardCount: 2,
           RetentionPeriodHours: 24,
           StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
-          DesiredShardLevelMetrics: ['IncomingRecords', 'IncomingBytes', 'IteratorAgeMilliseconds'],
+          DesiredShardLevelMetrics: [
+            'IncomingRecords',
+            'IncomingBytes',
+            'IteratorAgeMilliseconds',
+            'WriteProvisionedThroughputExceeded',
+          ],
         },
         DeletionPolicy: 'Retain',
         UpdateReplacePolicy: 'Retain',

@@ -98,7 +98,12 @@ describe('IAM of the CdcProcessor', () => {
         Resource: arnOf(p.stream),
       },
       { Effect: 'Allow', Action: TABLE_READ_WRITE, Resource: [arnOf(p.stateTable), arnOf(p.parkedTable)] },
-      { Effect: 'Allow', Action: TABLE_READ_WRITE, Resource: arnOf(p.coordinationTable) },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        Resource: arnOf(p.coordinationTable),
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['INSTANCE'] } },
+      },
       {
         Effect: 'Allow',
         Action: ['appconfig:StartConfigurationSession', 'appconfig:GetLatestConfiguration'],
