@@ -158,6 +158,17 @@ function generatorSource(options: PipelineOptions, audit: EffectCounts | undefin
   };
 }
 
+/** The tables whose changes the config defers now ("public.orders (paused)", or "low-priority tables (shedding)"), if any. */
+function deferredTables(config: Config): string | undefined {
+  const paused = Object.keys(config.tables).filter((t) => config.tables[t]?.paused === true);
+  const shedding =
+    config.shedding.active && config.shedding.deferPriorities.length > 0
+      ? [`tables of priority ${config.shedding.deferPriorities.join(', ')} (shedding)`]
+      : [];
+  const all = [...paused.map((t) => `${t} (paused)`), ...shedding];
+  return all.length === 0 ? undefined : all.join(', ');
+}
+
 /**
  * Input files carry no model: decode each record as the consumer will (after it is accepted, so formats that
  * fall back to the Kinesis sequence number get their real position) and fold the changes in source order.
@@ -482,13 +493,29 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
       void during?.finally(() => {
         settled = true;
       });
-      while (!(settled && (await watch.drained(tips))) && !options.signal?.aborted) {
+      let waitingOn: string | undefined;
+      for (;;) {
+        if (options.signal?.aborted) break;
+        if (settled && (await watch.drained(tips))) {
+          // Changes of a paused (or shed) table wait in the parked store: the run is not done until they are
+          // replayed, which takes a `cdcp config set` that resumes the table (or the manager lifting shedding).
+          const deferred = deferredTables(localConfig.source.current().config);
+          if (deferred === undefined) break;
+          if (deferred !== waitingOn)
+            reporter?.note(
+              `every record is read; changes of ${deferred} wait as DEFERRED in the parked store: resume with \`cdcp config set\` to finish the run`,
+            );
+          waitingOn = deferred;
+          phase = 'waiting for resume';
+        }
         if (Date.now() > deadline)
           throw new Error(
             `the run did not drain within ${options.drainTimeoutMs ?? 600_000} ms` +
               (workers.pool !== undefined && workers.pool.running().length === 0
                 ? ': no worker is running (add one with `cdcp local workers add`)'
-                : ''),
+                : waitingOn === undefined
+                  ? ''
+                  : `: changes of ${waitingOn} stayed deferred (resume with \`cdcp config set\`)`),
           );
         await new Promise((r) => setTimeout(r, 200));
       }

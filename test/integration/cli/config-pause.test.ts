@@ -12,13 +12,16 @@ async function cdcp(runtimeFile: string, ...args: string[]) {
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
 
-describe('cdcp config set changes a running pipeline without restart', () => {
-  it('pausing a table defers its changes in order; resuming replays them and the run still verifies', async () => {
+describe('cdcp config set changes a running pipeline of four workers without restart', () => {
+  it('pausing a table defers its changes in order on every worker; resuming replays them and the run still verifies', async () => {
     const runtimeFile = join(tmpdir(), `cdcp-pause-runtime-${process.pid}.json`);
     const configFile = join(tmpdir(), `cdcp-pause-config-${process.pid}.json`);
     const run = spawnScript(
       'localstack/run.ts',
-      ['--events', '4000', '--rate', '400', '--until-drained', '--json', '--aggregates', '300'],
+      [
+        ...['--events', '10000', '--rate', '200', '--until-drained', '--json', '--aggregates', '300'],
+        ...['--workers', '4'],
+      ],
       { CDCP_RUNTIME_FILE: runtimeFile },
     );
     try {
@@ -27,6 +30,16 @@ describe('cdcp config set changes a running pipeline without restart', () => {
         async () => (run.stderr().includes('produced') ? true : undefined),
         60_000,
       );
+      // Four worker processes, each registered with the config version it runs.
+      await eventually(
+        'four live workers',
+        async () => {
+          const s = await cdcp(runtimeFile, 'config', 'status', '--json');
+          return s.code === 0 && JSON.parse(s.stdout).instances.length === 4 ? true : undefined;
+        },
+        90_000,
+        500,
+      );
       const got = await cdcp(runtimeFile, 'config', 'get');
       expect(got.code, got.stderr).toBe(0);
       const config = JSON.parse(got.stdout);
@@ -34,6 +47,18 @@ describe('cdcp config set changes a running pipeline without restart', () => {
       writeFileSync(configFile, JSON.stringify(config));
       const paused = await cdcp(runtimeFile, 'config', 'set', configFile);
       expect(paused.code, paused.stderr).toBe(0);
+      const version = /version (\S+) published/.exec(paused.stderr + paused.stdout)?.[1];
+
+      // Every worker applies the new version without restart, and the time it took is reported.
+      const status = await cdcp(runtimeFile, 'config', 'status', '--json', '--wait', '60');
+      expect(status.code, status.stderr).toBe(0);
+      const convergence = JSON.parse(status.stdout);
+      expect(convergence).toMatchObject({ converged: true, onLatest: 4 });
+      if (version !== undefined) expect(convergence.latestVersion).toBe(version);
+      expect(convergence.convergenceMs).toBeGreaterThanOrEqual(0);
+      expect(convergence.convergenceMs).toBeLessThan(60_000);
+      const pids = new Set(convergence.instances.map((i: { instanceId: string }) => i.instanceId));
+      expect(pids.size).toBe(4);
 
       // Orders' changes are parked as DEFERRED, in source order per aggregate.
       const deferred = await eventually(
@@ -56,6 +81,17 @@ describe('cdcp config set changes a running pipeline without restart', () => {
         byAggregate.set(i.aggregateId, [...(byAggregate.get(i.aggregateId) ?? []), i.change.position]);
       for (const positions of byAggregate.values()) expect(positions).toEqual([...positions].sort());
 
+      // Once every record is read, the run waits for the resume instead of ending with changes deferred.
+      await eventually(
+        'the run to wait for the resume',
+        async () =>
+          /every record is read; changes of public\.orders \(paused\) wait as DEFERRED/.test(run.stderr())
+            ? true
+            : undefined,
+        120_000,
+        250,
+      );
+      expect(run.child.exitCode).toBeNull();
       config.tables['public.orders'] = { ...config.tables['public.orders'], paused: false };
       writeFileSync(configFile, JSON.stringify(config));
       const resumed = await cdcp(runtimeFile, 'config', 'set', configFile);
@@ -65,11 +101,11 @@ describe('cdcp config set changes a running pipeline without restart', () => {
       expect(code, run.stderr()).toBe(0);
       const summary = JSON.parse(run.stdout().trim().split('\n').at(-1)!);
       // Everything deferred was replayed in order: the state equals the model, nothing stays parked.
-      expect(summary).toMatchObject({ verified: true, parked: 0, produced: 4000 });
+      expect(summary).toMatchObject({ verified: true, parked: 0, produced: 10000 });
       expect(JSON.parse(readFileSync(configFile, 'utf8')).tables['public.orders'].paused).toBe(false);
     } finally {
       run.child.kill('SIGKILL');
       rmSync(configFile, { force: true });
     }
-  });
+  }, 300_000);
 });
