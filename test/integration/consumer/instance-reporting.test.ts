@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../core/config/schema.js';
 import { StaticConfigSource } from '../../../core/config/static-source.js';
@@ -10,14 +11,16 @@ import {
   type PresenceOperation,
 } from '../../../core/coordination/index.js';
 import { hashKeyOf, hotKeysFromInstances } from '../../../core/scaling/index.js';
+import { ParkedStore } from '../../../core/state/parked-store.js';
 import { StateStore } from '../../../core/state/state-store.js';
 import { createConsumerHandler } from '../../../functions/consumer/create-handler.js';
 import { withInstanceReporting } from '../../../functions/consumer/instance-reporting.js';
 import { lambdaContext } from '../../../localstack/esm/lambda-event.js';
 import { provision, resourceNames } from '../../../localstack/provision.js';
+import { createLocalWorker } from '../../../localstack/workers/local-worker.js';
 import { orderChange } from '../../helpers/changes.js';
 import { changeRecord, kinesisEvent, type TestRecord } from '../../helpers/consumer.js';
-import { testClients, uniqueName } from '../../helpers/engines.js';
+import { eventually, testClients, uniqueName } from '../../helpers/engines.js';
 
 const clients = testClients();
 afterAll(() => clients.destroy());
@@ -167,5 +170,54 @@ describe('Consumer instance reporting on DynamoDB Local', () => {
     expect(consumer.failures).toEqual(['register', 'register']);
     expect(consumer.presence.registered).toBe(false);
     expect(await consumer.state.get(HOT_KEY)).toMatchObject({ state: { id: HOT } });
+  });
+
+  it('a local worker reports the hot keys of the shard it reads, from the same tracker', async () => {
+    const names = resourceNames(uniqueName('wk'));
+    const { streamArn } = await provision(clients, names, { shardCount: 1 });
+    const config = parseConfig({ instances: { failureDetectionMs: 2_000, heartbeatsPerWindow: 4 } });
+    const local = createLocalWorker({
+      instanceId: uniqueName('worker'),
+      clients,
+      names,
+      streamArn,
+      handler: async () => ({ batchItemFailures: [] }),
+      parkedStore: new ParkedStore({ client: clients.dynamodb, tableName: names.parkedTable }),
+      mapping: {},
+      config: () => config,
+    });
+    const observer = new InstanceRegistry({
+      store: new DynamoDbCoordinationStore({ client: clients.dynamodb, tableName: names.coordinationTable }),
+    });
+    await local.worker.start();
+    try {
+      // 3 of every 4 records carry one partition key.
+      const keys = Array.from({ length: 200 }, (_, i) => (i % 4 === 3 ? `cold-${i}` : 'tenant-hot'));
+      await clients.kinesis.send(
+        new PutRecordsCommand({
+          StreamName: names.streamName,
+          Records: keys.map((key) => ({ PartitionKey: key, Data: Buffer.from('{}') })),
+        }),
+      );
+
+      // Heartbeats every 500 ms each carry what the worker counted since the previous one: add them up, each
+      // heartbeat (counter value) once.
+      const hotPerHeartbeat = new Map<number, number>();
+      const seen = await eventually('the worker to report every hot record', async () => {
+        const [instance] = await observer.listLive();
+        const hot = instance?.hotKeys.find((k) => k.key === 'tenant-hot');
+        if (instance !== undefined && hot !== undefined) {
+          expect(hot).toMatchObject({ shardId: 'shardId-000000000000' });
+          hotPerHeartbeat.set(instance.heartbeat, hot.count);
+        }
+        const total = [...hotPerHeartbeat.values()].reduce((a, b) => a + b, 0);
+        return total >= 150 ? { instance: instance!, total } : undefined;
+      });
+
+      expect(seen.instance.kind).toBe('worker');
+      expect(seen.total).toBe(150);
+    } finally {
+      await local.worker.stop();
+    }
   });
 });
