@@ -38,6 +38,12 @@ interface ChangeDecoder {
   /** True when the record is this format's way of saying "tombstone" (a key with no value). */
   isTombstone?(value: unknown): boolean;
   /**
+   * True when decoding reads what earlier records taught it (DMS `create-table` primary keys), so the same
+   * record decoded again after later records may decode differently. The consumer keeps such changes from
+   * their first decode instead of decoding them again when their aggregate's write is due. @default false
+   */
+  readonly stateful?: boolean;
+  /**
    * Decodes one parsed record into zero or more changes (zero for a metadata-only record such as a DMS
    * control record or a Debezium transaction marker). Throws {@link DecodeError} for bad input.
    */

@@ -227,6 +227,8 @@ function createDmsDecoder(options: DmsDecoderOptions): ChangeDecoder {
     tableOf: (value) =>
       isObject(value) && isObject(value.metadata) ? tableOfMetadata(value.metadata) : undefined,
     decode: (value, origin, context) => decodeMessage(value, origin, context, tableKeys),
+    // A data record's aggregate id depends on the keys learned from earlier control records.
+    stateful: true,
   };
 }
 

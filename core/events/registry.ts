@@ -66,6 +66,14 @@ class DecoderRegistry {
     return this.#decoders.map((d) => d.format);
   }
 
+  /**
+   * Whether records of `format` may decode differently when decoded again later (see
+   * {@link ChangeDecoder.stateful}); such changes are kept from their first decode.
+   */
+  public isStateful(format: string | null | undefined): boolean {
+    return this.#decoders.some((d) => d.format === format && d.stateful === true);
+  }
+
   /** Decodes raw record bytes. Throws {@link DecodeError} with a reason code for bad input. */
   public decode(data: Uint8Array, origin: RecordOrigin, context: DecodeContext): DecodedRecord {
     if (data.byteLength > this.#maxRecordBytes)

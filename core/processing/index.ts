@@ -9,6 +9,8 @@ export {
   type BatchProcessorOptions,
   type BatchResult,
   type BatchStats,
+  type ChangeRef,
+  DEFAULT_MAX_IN_FLIGHT_BYTES,
   emptyStats,
   type ProcessorLogger,
   type StreamRecord,

@@ -23,6 +23,17 @@ function codeOf(run: () => unknown): string {
 }
 
 describe('Class: DecoderRegistry', () => {
+  describe('Method: isStateful', () => {
+    it('is true for DMS only: its rows take keys learned from earlier control records', () => {
+      const registry = createDefaultRegistry();
+
+      expect(registry.isStateful('dms')).toBe(true);
+      expect(registry.isStateful('debezium')).toBe(false);
+      expect(registry.isStateful('dynamodb')).toBe(false);
+      expect(registry.isStateful(null)).toBe(false);
+    });
+  });
+
   describe('Method: decode', () => {
     it('reports tombstones apart from changes', () => {
       const registry = createDefaultRegistry();
