@@ -109,4 +109,8 @@ export const METRICS = {
   instanceHeartbeatFailures: 'InstanceHeartbeatFailures',
   /** Scaling actions the cluster manager took (UpdateShardCount, split, merge, mapping update). */
   scalingActions: 'ScalingActions',
+  /** Deferred changes the cluster manager's sweep replayed after their table was resumed or shedding lifted. */
+  deferredReplayed: 'DeferredChangesReplayed',
+  /** Deferred changes a sweep left parked (a replay failed; the next run's sweep tries again). */
+  deferredRemaining: 'DeferredChangesRemaining',
 } as const;

@@ -168,6 +168,8 @@ class CdcProcessor extends Construct {
       logRetention: p.logRetention,
       environment: {
         [ENV.COORDINATION_TABLE]: this.coordinationTable.tableName,
+        [ENV.STATE_TABLE]: this.stateTable.tableName,
+        [ENV.PARKED_TABLE]: this.parkedTable.tableName,
         [ENV.STREAM_NAME]: this.stream.streamName,
         [ENV.EVENT_SOURCE_MAPPING_ID]: this.eventSource.eventSourceMappingId,
         [ENV.APPCONFIG_DEPLOYMENT_STRATEGY_ID]: this.config.deploymentStrategy.deploymentStrategyId,
@@ -258,6 +260,9 @@ class CdcProcessor extends Construct {
     const role = this.clusterManager.role;
     const profileArn = this.config.profile.configurationProfileArn;
     this.#grantTableReadWrite(role, [this.coordinationTable]);
+    // The leader replays changes deferred by a table that was resumed (or by shedding that was lifted) for
+    // aggregates that get no new change, as `cdcp parked replay` does: the sweep scans the parked table.
+    this.grantOperateParked(role);
     Grant.addToPrincipal({
       grantee: role,
       actions: [...STREAM_DESCRIBE_ACTIONS, ...STREAM_RESHARD_ACTIONS],

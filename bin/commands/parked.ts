@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { mirrorProjection, withFaultInjection } from '../../core/processing/projection.js';
+import { configuredProjection } from '../../core/processing/projection.js';
 import { ParkedReplayer } from '../../core/processing/replay.js';
 import { AGGREGATE_PREFIX } from '../../core/state/parked-item.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
@@ -80,9 +80,7 @@ configuration (for example after key columns were configured) and leave the stor
           tombstoneTtlSeconds: config.processing.tombstoneTtlSeconds,
         }),
         parkedStore: new ParkedStore({ client: target.dynamodb, tableName: target.parkedTable }),
-        projection: config.processing.faultInjection
-          ? withFaultInjection(mirrorProjection)
-          : mirrorProjection,
+        projection: configuredProjection(config),
         processor: createProcessor({
           dynamodb: target.dynamodb,
           stateTable: target.stateTable,

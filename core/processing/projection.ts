@@ -69,5 +69,17 @@ function withFaultInjection(projection: Projection): Projection {
   };
 }
 
+/**
+ * The projection a config runs: `base` (the mirror unless a deployment passes its own), wrapped with fault
+ * injection when `processing.faultInjection` is on. The consumer, the replays and the deferred sweep all apply
+ * changes through it, so a replay applies a change exactly as the consumer would have.
+ */
+function configuredProjection(
+  config: { readonly processing: { readonly faultInjection: boolean } },
+  base: Projection = mirrorProjection,
+): Projection {
+  return config.processing.faultInjection ? withFaultInjection(base) : base;
+}
+
 export type { ProjectedState, Projection };
-export { FAULT_INJECTION_COLUMN, mirrorProjection, withFaultInjection };
+export { configuredProjection, FAULT_INJECTION_COLUMN, mirrorProjection, withFaultInjection };

@@ -3,7 +3,8 @@
  * Lambda environment). It records this execution environment in the instance registry, takes (or renews) the
  * `cluster-manager` leadership, publishing the heartbeat metric the missing-leader alarm watches, and, as the
  * leader, runs one round of the cluster manager (`core/scaling`): plan, claim the decision in the audit log
- * under its term, act, record the outcomes, clean up dead instances.
+ * under its term, act, record the outcomes, clean up dead instances; then sweeps changes deferred by a table that
+ * is no longer deferred.
  */
 
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -15,6 +16,7 @@ import type { Context, ScheduledEvent } from 'aws-lambda';
 import { LEADER_ROLES, METRICS } from '../../core/constants.js';
 import type { InstanceRegistry } from '../../core/coordination/instance-registry.js';
 import type { LeaderElection } from '../../core/coordination/leader-election.js';
+import type { SweepReport } from '../../core/processing/deferred-sweep.js';
 import type { ClusterManager, ManagerRun } from '../../core/scaling/cluster-manager.js';
 
 interface ClusterManagerDependencies {
@@ -25,6 +27,11 @@ interface ClusterManagerDependencies {
   readonly metrics: Metrics;
   /** The scaling round the leader runs each time; absent: leadership and heartbeat only. */
   readonly manager?: Pick<ClusterManager, 'run'>;
+  /**
+   * Replays deferred changes of tables no longer deferred (a `DeferredSweep` over the deployment's tables); the
+   * leader runs it after its scaling round. Absent: consumers resume deferred aggregates at their next change only.
+   */
+  readonly sweepDeferred?: () => Promise<SweepReport | undefined>;
 }
 
 /** What one scheduled run found. */
@@ -41,6 +48,8 @@ interface ClusterManagerRun {
     readonly actions: readonly { readonly kind: string; readonly status: string; readonly detail: string }[];
     readonly reasons: readonly string[];
   };
+  /** What the leader's deferred sweep did (absent when it had nothing to look at, or failed: see the log). */
+  readonly deferred?: SweepReport;
 }
 
 /**
@@ -50,7 +59,7 @@ interface ClusterManagerRun {
  * ```
  */
 function createClusterManagerHandler(deps: ClusterManagerDependencies) {
-  const { registry, election, logger, metrics, manager } = deps;
+  const { registry, election, logger, metrics, manager, sweepDeferred } = deps;
   const instanceId = election.candidateId;
   let registered = false;
 
@@ -70,19 +79,44 @@ function createClusterManagerHandler(deps: ClusterManagerDependencies) {
     const run = await election.runIfLeader(LEADER_ROLES.clusterManager, async (term) => {
       metrics.addMetric(METRICS.clusterManagerHeartbeat, MetricUnit.Count, 1);
       metrics.addMetric(METRICS.leaderTerm, MetricUnit.Count, term.term);
-      if (manager === undefined) return undefined;
-      const round = await manager.run(term);
-      recordRound(round);
-      return round;
+      const round = manager === undefined ? undefined : await manager.run(term);
+      if (round !== undefined) recordRound(round);
+      return { round, deferred: await sweep() };
     });
     const result: ClusterManagerRun = run.leader
-      ? { instanceId, leader: true, term: run.term, leaderId: instanceId, ...scalingOf(run.value) }
+      ? {
+          instanceId,
+          leader: true,
+          term: run.term,
+          leaderId: instanceId,
+          ...scalingOf(run.value?.round),
+          ...(run.value?.deferred === undefined ? {} : { deferred: run.value.deferred }),
+        }
       : { instanceId, leader: false, term: run.term, leaderId: run.leaderId };
     logger.info(result.leader ? 'cluster manager: leading' : 'cluster manager: following', { ...result });
     return result;
   })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics));
+
+  /** The deferred sweep, when configured: a failure is logged and retried next run, never fails the run. */
+  async function sweep(): Promise<SweepReport | undefined> {
+    if (sweepDeferred === undefined) return undefined;
+    try {
+      const report = await sweepDeferred();
+      if (report === undefined) return undefined;
+      metrics.addMetric(METRICS.deferredReplayed, MetricUnit.Count, report.replayed);
+      metrics.addMetric(METRICS.deferredRemaining, MetricUnit.Count, report.remaining);
+      const level = report.remaining > 0 || report.errors.length > 0 ? 'warn' : 'info';
+      logger[level]('cluster manager: deferred sweep', { ...report });
+      return report;
+    } catch (error) {
+      logger.warn('cluster manager: deferred sweep failed; the next run tries again', {
+        error: error as Error,
+      });
+      return undefined;
+    }
+  }
 
   /** The round's figures for the dashboard, and its decision for the log. */
   function recordRound(round: ManagerRun): void {

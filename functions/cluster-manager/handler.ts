@@ -15,6 +15,9 @@ import { ENV, METRICS } from '../../core/constants.js';
 import { DynamoDbCoordinationStore } from '../../core/coordination/dynamodb-store.js';
 import { InstanceRegistry } from '../../core/coordination/instance-registry.js';
 import { LeaderElection } from '../../core/coordination/leader-election.js';
+import { DeferredSweep } from '../../core/processing/deferred-sweep.js';
+import { configuredProjection } from '../../core/processing/projection.js';
+import { ParkedReplayer } from '../../core/processing/replay.js';
 import {
   CloudWatchMetricsSource,
   ClusterManager,
@@ -26,6 +29,8 @@ import {
   LambdaParallelizationControl,
   policyFromConfig,
 } from '../../core/scaling/index.js';
+import { ParkedStore } from '../../core/state/parked-store.js';
+import { StateStore } from '../../core/state/state-store.js';
 import { configSourceFromEnv } from '../consumer/config-source.js';
 import { createClusterManagerHandler } from './create-handler.js';
 
@@ -80,6 +85,26 @@ const consumerHeartbeatMs = () => {
   return instances.failureDetectionMs / instances.heartbeatsPerWindow;
 };
 
+// Deferred changes of a resumed table (or of lifted shedding) whose aggregates get no new change: the leader
+// replays them, in order, through the consumer's projection (a deployment with its own projection passes it here too).
+const stateTable = required(ENV.STATE_TABLE);
+const parkedStore = new ParkedStore({ client: dynamodb, tableName: required(ENV.PARKED_TABLE) });
+const deferredSweep = new DeferredSweep({
+  replayDeferred: (isDeferred) => {
+    const { config } = configSource.current();
+    const stateStore = new StateStore({
+      client: dynamodb,
+      tableName: stateTable,
+      tombstoneTtlSeconds: config.processing.tombstoneTtlSeconds,
+    });
+    return new ParkedReplayer({
+      stateStore,
+      parkedStore,
+      projection: configuredProjection(config),
+    }).replayDeferred(isDeferred);
+  },
+});
+
 export const handler = createClusterManagerHandler({
   registry,
   election: new LeaderElection({ store, candidateId: instanceId, leaseDurationMs: LEADER_LEASE_DURATION_MS }),
@@ -104,4 +129,5 @@ export const handler = createClusterManagerHandler({
     housekeeper: new Housekeeper({ registry }),
     policy: async () => policyFromConfig((await configSource.refresh()).config),
   }),
+  sweepDeferred: async () => deferredSweep.sweepIfDue(configSource.current().config),
 });

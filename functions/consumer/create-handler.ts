@@ -23,7 +23,7 @@ import {
   type BatchResult,
   type StreamRecord,
 } from '../../core/processing/batch-processor.js';
-import { mirrorProjection, type Projection, withFaultInjection } from '../../core/processing/projection.js';
+import { configuredProjection, mirrorProjection, type Projection } from '../../core/processing/projection.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
 import { StateStore } from '../../core/state/state-store.js';
 
@@ -101,7 +101,7 @@ function createProcessor(deps: Omit<ConsumerDependencies, 'metrics' | 'onBatch'>
       tombstoneTtlSeconds: config.processing.tombstoneTtlSeconds,
     }),
     parkedStore: new ParkedStore({ client: deps.dynamodb, tableName: deps.parkedTable }),
-    projection: config.processing.faultInjection ? withFaultInjection(base) : base,
+    projection: configuredProjection(config, base),
     maxAttempts: config.processing.maxAttempts,
     aggregateConcurrency: config.processing.aggregateConcurrency,
     isDeferred: (table) => isTableDeferred(config, table),

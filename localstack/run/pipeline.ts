@@ -2,13 +2,13 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { isTableDeferred } from '../../core/config/deferral.js';
 import { type Config, type ConfigInput, parseConfig } from '../../core/config/schema.js';
 import { ENV, METRICS } from '../../core/constants.js';
 import type { RecordOrigin } from '../../core/events/change.js';
 import { compareSequenceNumbers } from '../../core/events/position.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
-import { mirrorProjection, withFaultInjection } from '../../core/processing/projection.js';
+import { DeferredSweep } from '../../core/processing/deferred-sweep.js';
+import { configuredProjection } from '../../core/processing/projection.js';
 import { ParkedReplayer } from '../../core/processing/replay.js';
 import { type Accepted, Producer } from '../../core/producer/producer.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
@@ -327,20 +327,21 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
       tableName: names.stateTable,
       tombstoneTtlSeconds: config.processing.tombstoneTtlSeconds,
     });
-    let sweeping = Promise.resolve();
+    const deferredSweep = new DeferredSweep({
+      replayDeferred: (isDeferred) =>
+        new ParkedReplayer({
+          stateStore,
+          parkedStore,
+          projection: configuredProjection(localConfig!.source.current().config),
+        }).replayDeferred(isDeferred),
+    });
+    let sweeping: Promise<unknown> = Promise.resolve();
     unsubscribeConfig = localConfig.source.subscribe((next) => {
-      sweeping = sweeping
-        .then(() =>
-          new ParkedReplayer({
-            stateStore,
-            parkedStore,
-            projection: next.config.processing.faultInjection
-              ? withFaultInjection(mirrorProjection)
-              : mirrorProjection,
-          }).replayDeferred((table) => isTableDeferred(next.config, table)),
-        )
-        .then((outcomes) => {
-          if (outcomes.length > 0) reporter?.note(`resumed ${outcomes.length} deferred aggregate(s)`);
+      sweeping = deferredSweep
+        .sweepIfDue(next.config)
+        .then((report) => {
+          if (report !== undefined && report.aggregates > 0)
+            reporter?.note(`resumed ${report.aggregates} deferred aggregate(s)`);
         })
         .catch((error: Error) => reporter?.note(`replaying deferred changes failed: ${error.message}`));
     });

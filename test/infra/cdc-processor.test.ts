@@ -190,7 +190,7 @@ describe('Construct: CdcProcessor (defaults)', () => {
   });
 
   describe('Resource: cluster manager', () => {
-    it('runs Node.js 24 on arm64 with the coordination table, stream, mapping and AppConfig ids', () => {
+    it('runs Node.js 24 on arm64 with the coordination, state and parked tables, stream, mapping and AppConfig ids', () => {
       const { processor } = stack;
       template.hasResourceProperties('AWS::Lambda::Function', {
         Runtime: 'nodejs24.x',
@@ -202,6 +202,8 @@ describe('Construct: CdcProcessor (defaults)', () => {
           Variables: {
             NODE_OPTIONS: '--enable-source-maps',
             [ENV.COORDINATION_TABLE]: refOf(processor.coordinationTable),
+            [ENV.STATE_TABLE]: refOf(processor.stateTable),
+            [ENV.PARKED_TABLE]: refOf(processor.parkedTable),
             [ENV.STREAM_NAME]: refOf(processor.stream),
             [ENV.EVENT_SOURCE_MAPPING_ID]: { Ref: Match.stringLikeRegexp('KinesisEventSource') },
             [ENV.APPCONFIG_APPLICATION_ID]: refOf(processor.config.application),

@@ -129,6 +129,13 @@ describe('IAM of the CdcProcessor', () => {
         Resource: arnOf(p.clusterManager.logGroup),
       },
       { Effect: 'Allow', Action: TABLE_READ_WRITE, Resource: arnOf(p.coordinationTable) },
+      { Effect: 'Allow', Action: TABLE_READ_WRITE, Resource: arnOf(p.stateTable) },
+      // The deferred sweep reads the parked table as `cdcp parked replay` does (grantOperateParked).
+      {
+        Effect: 'Allow',
+        Action: [...TABLE_READ_WRITE.slice(0, 4), 'dynamodb:Scan', ...TABLE_READ_WRITE.slice(4)],
+        Resource: arnOf(p.parkedTable),
+      },
       {
         Effect: 'Allow',
         Action: [

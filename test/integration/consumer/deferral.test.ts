@@ -1,15 +1,29 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isTableDeferred } from '../../../core/config/deferral.js';
 import { type ConfigInput, parseConfig } from '../../../core/config/schema.js';
-import { FAULT_INJECTION_COLUMN, mirrorProjection } from '../../../core/processing/projection.js';
+import {
+  DynamoDbCoordinationStore,
+  InstanceRegistry,
+  LeaderElection,
+} from '../../../core/coordination/index.js';
+import { DeferredSweep } from '../../../core/processing/deferred-sweep.js';
+import {
+  configuredProjection,
+  FAULT_INJECTION_COLUMN,
+  mirrorProjection,
+} from '../../../core/processing/projection.js';
 import { ParkedReplayer } from '../../../core/processing/replay.js';
 import { ParkedStore } from '../../../core/state/parked-store.js';
 import { StateStore } from '../../../core/state/state-store.js';
+import { createClusterManagerHandler } from '../../../functions/cluster-manager/create-handler.js';
 import { createProcessor, toStreamRecords } from '../../../functions/consumer/create-handler.js';
 import { createTables, resourceNames } from '../../../localstack/provision.js';
 import { orderChange } from '../../helpers/changes.js';
 import { changeRecord, kinesisEvent, type TestRecord } from '../../helpers/consumer.js';
+import { createCoordinationTable } from '../../helpers/coordination.js';
 import { testClients, uniqueName } from '../../helpers/engines.js';
 
 const clients = testClients();
@@ -130,5 +144,64 @@ describe('Deferral: paused tables and shedding', () => {
     const result = await consume(shedding, [changeRecord(orderChange(3, 30, 'create'), 30, 1)]);
     expect(result.stats).toMatchObject({ parked: 1, applied: 0 });
     expect(await state.get('public.orders#3')).toMatchObject({ quarantine: { reason: 'DEFERRED' } });
+  });
+
+  it("in AWS, the cluster manager's leader sweeps them once the table is resumed; a follower does not", async () => {
+    const { state, parked, consume } = await tables();
+    await consume(paused, [
+      changeRecord(orderChange(5, 50, 'create'), 50, 1),
+      changeRecord(orderChange(5, 51), 51, 2),
+    ]);
+    expect(await state.get('public.orders#5')).toMatchObject({ quarantine: { reason: 'DEFERRED' } });
+    const store = new DynamoDbCoordinationStore({
+      client: clients.dynamodb,
+      tableName: await createCoordinationTable(clients.dynamodb, uniqueName('defer-coord')),
+    });
+    // What functions/cluster-manager/handler.ts composes, with the config the manager reads.
+    let config = parseConfig({ ...paused, version: '2' });
+    const manager = (candidateId: string) => {
+      const sweep = new DeferredSweep({
+        replayDeferred: (isDeferred) =>
+          new ParkedReplayer({
+            stateStore: state,
+            parkedStore: parked,
+            projection: configuredProjection(config),
+          }).replayDeferred(isDeferred),
+      });
+      return createClusterManagerHandler({
+        registry: new InstanceRegistry({ store }),
+        election: new LeaderElection({ store, candidateId, leaseDurationMs: 150_000 }),
+        logger: new Logger({ logLevel: 'CRITICAL' }),
+        metrics: new Metrics({ namespace: 'test' }),
+        sweepDeferred: () => sweep.sweepIfDue(config),
+      });
+    };
+    const context = { functionName: 'cluster-manager', awsRequestId: 'r' } as unknown as Context;
+    const leader = manager(InstanceRegistry.newInstanceId('lambda'));
+    const follower = manager(InstanceRegistry.newInstanceId('lambda'));
+
+    // Still paused: the leader's sweep finds nothing to replay.
+    expect(await leader({} as ScheduledEvent, context)).toMatchObject({
+      leader: true,
+      deferred: { version: '2', aggregates: 0 },
+    });
+    config = parseConfig({ ...resumed, version: '3' });
+    const followed = await follower({} as ScheduledEvent, context);
+    expect(followed.leader).toBe(false);
+    expect(followed.deferred).toBeUndefined();
+    expect(await parked.listAggregate('public.orders#5')).toHaveLength(2);
+
+    expect(await leader({} as ScheduledEvent, context)).toMatchObject({
+      leader: true,
+      deferred: { version: '3', aggregates: 1, replayed: 2, remaining: 0, errors: [] },
+    });
+    expect(await state.get('public.orders#5')).toMatchObject({
+      position: orderChange(5, 51).position,
+      state: { id: 5, status: 's51' },
+      quarantine: undefined,
+    });
+    expect(await parked.listAggregate('public.orders#5')).toEqual([]);
+    // Same version, nothing left: the next run reads nothing.
+    expect((await leader({} as ScheduledEvent, context)).deferred).toBeUndefined();
   });
 });
