@@ -13,6 +13,9 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
+import { configConvergence } from '../../core/config/convergence.js';
+import { reportedConfigVersion } from '../../core/config/reported-version.js';
+import type { ConfigSnapshot } from '../../core/config/source.js';
 import { LEADER_ROLES, METRICS } from '../../core/constants.js';
 import type { InstanceRegistry } from '../../core/coordination/instance-registry.js';
 import type { LeaderElection } from '../../core/coordination/leader-election.js';
@@ -32,6 +35,11 @@ interface ClusterManagerDependencies {
    * leader runs it after its scaling round. Absent: consumers resume deferred aggregates at their next change only.
    */
   readonly sweepDeferred?: () => Promise<SweepReport | undefined>;
+  /**
+   * The configuration this manager runs: reported in its heartbeat, and the version the leader counts live
+   * instances against (the `InstancesOnStaleConfig` metric). Absent: neither.
+   */
+  readonly config?: () => ConfigSnapshot;
 }
 
 /** What one scheduled run found. */
@@ -65,8 +73,10 @@ function createClusterManagerHandler(deps: ClusterManagerDependencies) {
 
   /** Heartbeat if registered; (re-)register if not yet, or if observers removed this instance as dead. */
   async function recordHeartbeat(): Promise<void> {
-    if (registered && (await registry.heartbeat(instanceId)) !== undefined) return;
-    registered = await registry.register({ instanceId, kind: 'lambda' });
+    const snapshot = deps.config?.();
+    const configVersion = snapshot === undefined ? undefined : reportedConfigVersion(snapshot);
+    if (registered && (await registry.heartbeat(instanceId, { configVersion })) !== undefined) return;
+    registered = await registry.register({ instanceId, kind: 'lambda', configVersion });
     if (!registered)
       throw new Error(`instance id ${instanceId} is registered by another process; ids are random UUIDs`);
   }
@@ -81,6 +91,7 @@ function createClusterManagerHandler(deps: ClusterManagerDependencies) {
       metrics.addMetric(METRICS.leaderTerm, MetricUnit.Count, term.term);
       const round = manager === undefined ? undefined : await manager.run(term);
       if (round !== undefined) recordRound(round);
+      await recordConvergence();
       return { round, deferred: await sweep() };
     });
     const result: ClusterManagerRun = run.leader
@@ -98,6 +109,30 @@ function createClusterManagerHandler(deps: ClusterManagerDependencies) {
   })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics));
+
+  /** How many live instances run a version other than this manager's (0 = converged), for the dashboard. */
+  async function recordConvergence(): Promise<void> {
+    const snapshot = deps.config?.();
+    if (snapshot === undefined) return;
+    try {
+      const report = configConvergence(
+        (await registry.listLive()).filter((i) => i.instanceId !== instanceId),
+        snapshot,
+      );
+      metrics.addMetric(
+        METRICS.instancesOnStaleConfig,
+        MetricUnit.Count,
+        report.instances.length - report.onLatest,
+      );
+      if (!report.converged)
+        logger.info('cluster manager: instances on another config version', {
+          latestVersion: report.latestVersion,
+          behind: report.instances.filter((i) => !i.onLatest).map((i) => [i.instanceId, i.version]),
+        });
+    } catch (error) {
+      logger.warn('cluster manager: cannot list instances for config convergence', { error: error as Error });
+    }
+  }
 
   /** The deferred sweep, when configured: a failure is logged and retried next run, never fails the run. */
   async function sweep(): Promise<SweepReport | undefined> {

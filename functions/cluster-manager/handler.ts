@@ -130,4 +130,5 @@ export const handler = createClusterManagerHandler({
     policy: async () => policyFromConfig((await configSource.refresh()).config),
   }),
   sweepDeferred: async () => deferredSweep.sweepIfDue(configSource.current().config),
+  config: () => configSource.current(),
 });

@@ -2,6 +2,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../core/config/schema.js';
+import { METRICS } from '../../../core/constants.js';
 import {
   InMemoryCoordinationStore,
   InstanceRegistry,
@@ -86,5 +88,41 @@ describe('Function: createClusterManagerHandler', () => {
     });
     expect(follower).toEqual({ instanceId: 'lambda-b', leader: false, term: 1, leaderId: 'lambda-a' });
     expect([a.terms, b.terms]).toEqual([[1], []]);
+  });
+
+  it('reports its config version, and the leader counts live instances on another version', async () => {
+    const store = new InMemoryCoordinationStore();
+    const registry = new InstanceRegistry({ store });
+    await registry.register({ instanceId: 'lambda-consumer-1', kind: 'lambda', configVersion: '7@1000' });
+    await registry.register({ instanceId: 'lambda-consumer-2', kind: 'lambda', configVersion: '6@900' });
+    const recorded: [string, number][] = [];
+    class RecordingMetrics extends Metrics {
+      public override addMetric(...args: Parameters<Metrics['addMetric']>): this {
+        recorded.push([args[0], args[2]]);
+        return super.addMetric(...args);
+      }
+    }
+    const handler = createClusterManagerHandler({
+      registry,
+      election: new LeaderElection({ store, candidateId: 'lambda-manager', leaseDurationMs: 150_000 }),
+      logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+      metrics: new RecordingMetrics({ namespace: 'test', serviceName: 'test' }),
+      config: () => ({
+        config: parseConfig({ version: '7' }),
+        version: '7',
+        origin: 'test',
+        appliedAtWallMs: 1_500,
+        publishedAtWallMs: 800,
+      }),
+    });
+
+    expect(await handler(event, context)).toMatchObject({ leader: true });
+
+    // One of the two consumers is behind; the manager itself is not counted.
+    expect(recorded.filter(([name]) => name === METRICS.instancesOnStaleConfig)).toEqual([
+      [METRICS.instancesOnStaleConfig, 1],
+    ]);
+    const manager = (await registry.listLive()).find((i) => i.instanceId === 'lambda-manager');
+    expect(manager?.configVersion).toBe('7@1500');
   });
 });
