@@ -53,6 +53,8 @@ interface AssignerRound {
 const ALPHA = 0.25;
 /** Shortest interval a rate is measured over. */
 const MIN_RATE_INTERVAL_MS = 2_000;
+/** At rest the assigner reads the lease partition once per this many lease durations (nothing else changes it). */
+const QUIET_LIST_LEASES = 2;
 
 /**
  * The elected assigner's round (one worker runs it while it holds the assigner lease):
@@ -60,7 +62,10 @@ const MIN_RATE_INTERVAL_MS = 2_000;
  * 1. lists live instances (every `leaderPollMs`; heartbeat counters renew shard leases) and judges every
  *    shard lease it knows against them on its own clock;
  * 2. reads the leases only when something may have changed (an expiry, a join or leave, a rebalance due, its
- *    own moves to follow, or every `followerPollMs`), and lists the stream's shards every `shardSyncMs`;
+ *    own moves to follow), every round while checkpoints change them, and lists the stream's shards every
+ *    `shardSyncMs` of those reads. At rest — no lease changed between the last two reads, no worker reports
+ *    batches in flight or a rising rate — it lists instances every `assignerRenewMs` instead of every
+ *    `leaderPollMs`, reads the leases every two lease durations and rebalances only on rounds that read them;
  * 3. creates leases for new shards, deletes ended parents whose children started;
  * 4. gives orphans (free, or expired: owner silent for a lease duration) to live workers **at once** with one
  *    conditional write each (a grant if free, a take-over conditional on the version it judged expired);
@@ -83,6 +88,10 @@ class Assigner {
   /** Lease records changed between the last two reads (checkpoints under load): read them every round. */
   #changing = true;
   #versions = new Map<string, string>();
+  /** Each live worker's reported events/s at the previous instance list: a rise means load is back. */
+  #reportedRates = new Map<string, number>();
+  /** At rest last round: the next round comes after `assignerRenewMs` rather than `leaderPollMs`. */
+  #quiet = false;
   readonly #rates = new Map<string, { records: number; atMs: number; rate: number | undefined }>();
 
   public constructor(options: AssignerOptions) {
@@ -102,6 +111,8 @@ class Assigner {
     this.#lastLive = undefined;
     this.#listedAtMs = Number.NEGATIVE_INFINITY;
     this.#followUpUntilMs = Number.NEGATIVE_INFINITY;
+    this.#reportedRates = new Map();
+    this.#quiet = false;
   }
 
   public async round(): Promise<AssignerRound> {
@@ -121,14 +132,20 @@ class Assigner {
       else if (leases.judge(lease.record, heartbeatOf).expired || !live.has(owner)) suspicious = true;
     }
     // While leases change (checkpoints), read them every round: a dead owner's lease is judged on its last
-    // version from the first round after it stopped. At rest nothing changes; read every lease duration.
-    const listEveryMs = this.#changing ? timings.leaderPollMs : timings.leaseDurationMs;
+    // version from the first round after it stopped. At rest nothing changes: the heartbeats just read say
+    // whether anyone has batches in flight or a rising rate (load coming back, checkpoints to follow); if
+    // not, read the leases rarely and poll the instances less often (a death is then noticed up to
+    // `assignerRenewMs` rather than `leaderPollMs` after its last heartbeat: still within the bound).
+    const loadReported = this.#loadReported(workers);
+    const active = this.#changing || loadReported;
+    this.#quiet = !active;
+    const listEveryMs = active ? timings.leaderPollMs : QUIET_LIST_LEASES * timings.leaseDurationMs;
     const due =
       this.#cache === undefined ||
       now - this.#listedAtMs >= listEveryMs ||
       liveChanged ||
       suspicious ||
-      now >= this.#nextRebalanceMs ||
+      (active && now >= this.#nextRebalanceMs) ||
       now < this.#followUpUntilMs;
     if (!due)
       return { records: undefined, grantedToSelf: [], writes: 0, nextInMs: this.#nextInMs(heartbeatOf) };
@@ -259,9 +276,23 @@ class Assigner {
     return { records, grantedToSelf, writes, nextInMs: this.#nextInMs(heartbeatOf) };
   }
 
-  /** The next leader poll, or the moment a held lease could first be judged expired, if sooner. */
+  /**
+   * True when a heartbeat just read shows a worker with batches in flight, or reporting more events/s than at
+   * the previous list: its leases are about to change, so the assigner should follow them every round.
+   */
+  #loadReported(workers: readonly InstanceRecord[]): boolean {
+    const previous = this.#reportedRates;
+    this.#reportedRates = new Map(workers.map((w) => [w.instanceId, w.load.eventsPerSecond ?? 0]));
+    return workers.some(
+      (w) =>
+        (w.load.inFlightBatches ?? 0) > 0 ||
+        (w.load.eventsPerSecond ?? 0) > (previous.get(w.instanceId) ?? Number.POSITIVE_INFINITY),
+    );
+  }
+
+  /** The next leader poll (longer at rest), or the moment a held lease could first be judged expired, if sooner. */
   #nextInMs(heartbeatOf: (owner: string) => number | undefined): number {
-    let next = this.#o.timings.leaderPollMs;
+    let next = this.#quiet ? this.#o.timings.assignerRenewMs : this.#o.timings.leaderPollMs;
     for (const lease of this.#cache ?? []) {
       const owner = lease.record.owner;
       if (owner === undefined || owner === this.#o.self || lease.data.ended) continue;

@@ -247,7 +247,17 @@ class Worker {
   async #heartbeatLoop(): Promise<void> {
     const signal = this.#stopping.signal;
     while (!signal.aborted) {
-      if (!(await this.#clock.sleep(this.#timings.heartbeatIntervalMs, signal))) return;
+      // Only the assigner judges shard leases, and never its own: until its assigner lease goes silent, nobody
+      // watches its heartbeat counter, so while it assigns it beats at its renewal pace (at most half a lease,
+      // as any heartbeat) and spends one write fewer per lease duration. A successor starts watching only once
+      // the renewals stop, so this changes no take-over time.
+      const intervalMs = this.isAssigner
+        ? Math.max(
+            this.#timings.heartbeatIntervalMs,
+            Math.min(this.#timings.assignerRenewMs, this.#timings.leaseDurationMs / 2),
+          )
+        : this.#timings.heartbeatIntervalMs;
+      if (!(await this.#clock.sleep(intervalMs, signal))) return;
       const sentAtMs = this.#clock.now();
       try {
         const record = await this.#registry.heartbeat(this.#o.instanceId, {
