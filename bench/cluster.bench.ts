@@ -1,0 +1,499 @@
+/**
+ * Worker cluster on DynamoDB Local and kinesalite, with worker processes as `npm start -- --workers N` runs them:
+ * failover time over 10 kill -9 (kill to the first record the new owner processes), lease moves on join and
+ * leave against the minimum, load imbalance (max / mean events per worker) for each assignment strategy under
+ * a skewed shard load, and DynamoDB requests per second spent on coordination per worker at rest.
+ * `npm run bench -- cluster`
+ */
+import { PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import { type AssignmentStrategy, parseConfig } from '../core/config/schema.js';
+import { DynamoDbCoordinationStore, LeaseClient, shardLeaseKey } from '../core/coordination/index.js';
+import { type LocalClients, localClients } from '../localstack/clients.js';
+import { type Endpoints, startEngines } from '../localstack/engines/engines.js';
+import { listStreamShards, type StreamShard } from '../localstack/esm/shards.js';
+import { provision, type ResourceNames, resourceNames } from '../localstack/provision.js';
+import { splitLeases } from '../localstack/workers/shard-lease.js';
+import { WorkerPool } from '../localstack/workers/worker-pool.js';
+import { WORKLOAD_TABLES, WorkloadGenerator } from '../localstack/workload/generator.js';
+import { seededRandom } from '../localstack/workload/random.js';
+import { markdownTable, percentile, writeResult } from './lib/results.js';
+
+const LEASE_MS = 10_000;
+const HEARTBEATS_PER_LEASE = 4;
+const SHARDS = 16;
+const WORKERS = 4;
+const KILLS = Number(process.env.CLUSTER_BENCH_KILLS ?? 10);
+/** Enough records on every shard to see the first one a new owner processes, little enough to leave CPU to spare. */
+const FAILOVER_RATE = 100;
+/** The skewed load of the imbalance runs: four workers handle it with room to spare. */
+const SKEWED_RATE = 300;
+const CAPACITY_FACTOR = 1.1;
+const REBALANCE_MS = 5_000;
+/**
+ * Skewed shard load for the imbalance runs: the busiest shard takes twelve times the quietest, and a quarter of
+ * all records. A balance of about 1.04 is possible (no shard is heavier than a worker's fair share).
+ */
+const SKEW = [12, 8, 6, 5, 4, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1];
+const STRATEGIES: readonly AssignmentStrategy[] = (process.env.CLUSTER_BENCH_STRATEGIES?.split(',') as
+  | AssignmentStrategy[]
+  | undefined) ?? ['round-robin', 'least-loaded', 'adaptive', 'bounded-load'];
+const WARM_UP_MS = 40_000;
+const WINDOW_MS = 25_000;
+/** After the producer stops: the backlog drains, the last checkpoints land and the assigner sees the rest. */
+const DRAIN_MS = 15_000;
+const REST_MS = 40_000;
+/** Ownership unchanged this long (two follower polls and more) counts as settled between kills. */
+const SETTLED_MS = 6_000;
+/**
+ * After a join or a leave, ownership must stay unchanged this long to count as settled: longer than the two
+ * rebalancing rounds the load-aware strategies wait before moving, so their follow-up moves are counted.
+ */
+const SETTLED_MOVES_MS = 3 * REBALANCE_MS;
+
+const log = (message: string) => process.stderr.write(`${message}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Publishes generated CDC events at a steady rate, each aggregate pinned to one shard chosen by weight. */
+class SteadyProducer {
+  readonly #generator: WorkloadGenerator;
+  readonly #random = seededRandom(11);
+  readonly #pinned = new Map<string, string>();
+  readonly #targets: { hashKey: string; weight: number }[];
+  readonly #total: number;
+  #timer: NodeJS.Timeout | undefined;
+  #sending = Promise.resolve();
+  public sent = 0;
+
+  public constructor(
+    private readonly kinesis: LocalClients['kinesis'],
+    private readonly streamName: string,
+    shards: readonly StreamShard[],
+    weights: readonly number[],
+    private readonly ratePerSecond: number,
+  ) {
+    // Aggregates chosen uniformly when shards are weighted (the weights alone make the skew, so the best
+    // possible balance is known); Zipf-skewed otherwise, as the pipeline's workload.
+    this.#generator = new WorkloadGenerator({
+      seed: 3,
+      aggregates: 20_000,
+      zipfExponent: weights.length > 1 ? 0 : 1.1,
+    });
+    this.#targets = shards.map((s, i) => ({
+      hashKey: ((BigInt(s.hashKeyRange.start) + BigInt(s.hashKeyRange.end)) / 2n).toString(),
+      weight: weights[i % weights.length]!,
+    }));
+    this.#total = this.#targets.reduce((a, t) => a + t.weight, 0);
+  }
+
+  public start(): void {
+    const tickMs = 100;
+    this.#timer = setInterval(() => {
+      const records: PutRecordsRequestEntry[] = [];
+      for (let i = 0; i < (this.ratePerSecond * tickMs) / 1000; i++) {
+        const event = this.#generator.next();
+        let hashKey = this.#pinned.get(event.partitionKey);
+        if (hashKey === undefined) {
+          hashKey = this.#pick();
+          this.#pinned.set(event.partitionKey, hashKey);
+        }
+        records.push({ PartitionKey: event.partitionKey, ExplicitHashKey: hashKey, Data: event.data });
+      }
+      this.#sending = this.#sending
+        .then(() =>
+          this.kinesis.send(new PutRecordsCommand({ StreamName: this.streamName, Records: records })),
+        )
+        .then(() => {
+          this.sent += records.length;
+        })
+        .catch((error: Error) => {
+          log(`producer: ${error.message}`);
+        });
+    }, tickMs);
+  }
+
+  /** A shard's hash key, chosen with probability proportional to its weight. */
+  #pick(): string {
+    let pick = this.#random() * this.#total;
+    for (const target of this.#targets) {
+      pick -= target.weight;
+      if (pick < 0) return target.hashKey;
+    }
+    return this.#targets.at(-1)!.hashKey;
+  }
+
+  public async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#sending;
+  }
+}
+
+interface Cluster {
+  readonly pool: WorkerPool;
+  readonly names: ResourceNames;
+  readonly producer: SteadyProducer;
+  /** Handler invocations that finished: who processed which shard when. */
+  readonly processed: { workerId: string; shardId: string; atWallMs: number }[];
+  owners(): Promise<Map<string, string | undefined>>;
+  stop(): Promise<void>;
+}
+
+async function startCluster(
+  clients: LocalClients,
+  endpoints: Endpoints,
+  options: {
+    readonly strategy: AssignmentStrategy;
+    readonly weights: readonly number[];
+    readonly rate: number;
+    readonly name: string;
+  },
+): Promise<Cluster> {
+  const names = resourceNames(`bench-${options.name}-${Date.now()}`);
+  const { streamArn } = await provision(clients, names, { shardCount: SHARDS });
+  const config = parseConfig({
+    instances: { failureDetectionMs: LEASE_MS, heartbeatsPerWindow: HEARTBEATS_PER_LEASE },
+    leases: {
+      assignment: options.strategy,
+      rebalanceIntervalMs: REBALANCE_MS,
+      boundedLoadCapacityFactor: CAPACITY_FACTOR,
+    },
+    tables: WORKLOAD_TABLES,
+  });
+  const pool = new WorkerPool({
+    spec: { endpoints, names, streamArn, config, mapping: { batchSize: 100 }, reportInvocations: true },
+    // CLUSTER_BENCH_TRACE=1 shows every lease the assigners place or move.
+    onEvent: (workerId, event) => {
+      if (
+        process.env.CLUSTER_BENCH_TRACE !== undefined &&
+        (event.type === 'assigned' || event.type === 'leader')
+      )
+        log(`  ${new Date().toISOString()} ${workerId} ${JSON.stringify(event)}`);
+    },
+  });
+  const processed: Cluster['processed'] = [];
+  pool.watch((workerId, m) => {
+    if (m.type === 'invocation' && m.phase === 'end')
+      processed.push({ workerId, shardId: m.shardId, atWallMs: m.atWallMs });
+  });
+  const shards = (await listStreamShards(clients.kinesis, names.streamName)).filter((s) => !s.closed);
+  const producer = new SteadyProducer(
+    clients.kinesis,
+    names.streamName,
+    shards,
+    options.weights,
+    options.rate,
+  );
+  await Promise.all(Array.from({ length: WORKERS }, () => pool.add()));
+  producer.start();
+  const leases = new LeaseClient({
+    store: new DynamoDbCoordinationStore({ client: clients.dynamodb, tableName: names.coordinationTable }),
+  });
+  return {
+    pool,
+    names,
+    producer,
+    processed,
+    owners: async () => {
+      const { shards: held } = splitLeases(await leases.list(shardLeaseKey(names.streamName, '-').pk));
+      return new Map(
+        held.map((s) => [
+          s.shardId,
+          s.record.pendingOwner !== undefined && s.record.pendingOwner !== s.record.owner
+            ? undefined
+            : s.record.owner,
+        ]),
+      );
+    },
+    stop: async () => {
+      await producer.stop();
+      await pool.stopAll();
+    },
+  };
+}
+
+/** Waits until every shard is held by a running worker, with no hand-off pending, for `quietMs`. */
+async function settled(
+  cluster: Cluster,
+  quietMs = SETTLED_MS,
+  limitMs = 120_000,
+): Promise<Map<string, string>> {
+  const deadline = Date.now() + limitMs;
+  let last = '';
+  let since = Date.now();
+  for (;;) {
+    const owners = await cluster.owners();
+    const running = new Set(cluster.pool.running().map((r) => r.id));
+    const key = JSON.stringify([...owners]);
+    if (key !== last) {
+      last = key;
+      since = Date.now();
+    }
+    const held =
+      owners.size === SHARDS && [...owners.values()].every((o) => o !== undefined && running.has(o));
+    if ((held && Date.now() - since >= quietMs) || Date.now() > deadline)
+      return owners as Map<string, string>;
+    await sleep(500);
+  }
+}
+
+const moved = (before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>) =>
+  [...before].filter(([s, o]) => after.get(s) !== o).length;
+
+async function failovers(
+  cluster: Cluster,
+): Promise<{ shardMs: number[]; killMs: number[]; assignerKills: number }> {
+  const random = seededRandom(7);
+  const shardMs: number[] = [];
+  const killMs: number[] = [];
+  let assignerKills = 0;
+  for (let k = 0; k < KILLS; k++) {
+    const owners = await settled(cluster);
+    const running = cluster.pool.running();
+    const victim = running[Math.floor(random() * running.length)]!;
+    const shards = [...owners].filter(([, o]) => o === victim.id).map(([s]) => s);
+    if (victim.assigner) assignerKills++;
+    const killedAt = Date.now();
+    await cluster.pool.kill(victim.id);
+    const times = await Promise.all(
+      shards.map(async (shardId) => {
+        for (;;) {
+          const first = cluster.processed.find(
+            (p) => p.shardId === shardId && p.workerId !== victim.id && p.atWallMs > killedAt,
+          );
+          if (first !== undefined) return first.atWallMs - killedAt;
+          await sleep(50);
+        }
+      }),
+    );
+    shardMs.push(...times);
+    killMs.push(Math.max(...times));
+    log(
+      `kill ${k + 1}/${KILLS}: ${victim.id}${victim.assigner ? ' (the assigner)' : ''}, ${shards.length} shards back after ${times.map((t) => (t / 1000).toFixed(1)).join(', ')} s`,
+    );
+    await cluster.pool.add();
+  }
+  return { shardMs, killMs, assignerKills };
+}
+
+async function joinAndLeave(
+  cluster: Cluster,
+): Promise<{ join: number; joinMin: number; leave: number; leaveMin: number }> {
+  const before = await settled(cluster, SETTLED_MOVES_MS);
+  const workers = cluster.pool.running().length;
+  await cluster.pool.add();
+  const joined = await settled(cluster, SETTLED_MOVES_MS);
+  const join = moved(before, joined);
+  const joinMin = Math.floor(SHARDS / (workers + 1));
+  const leaver = cluster.pool.running().find((r) => !r.assigner)!;
+  const leaveMin = [...joined.values()].filter((o) => o === leaver.id).length;
+  await cluster.pool.remove(leaver.id);
+  const left = await settled(cluster, SETTLED_MOVES_MS);
+  return { join, joinMin, leave: moved(joined, left), leaveMin };
+}
+
+/** Requests per second to the coordination table, by operation, over one interval. */
+type OperationRates = Record<string, number>;
+
+async function atRest(cluster: Cluster): Promise<{
+  perWorker: number[];
+  assigner: number;
+  followers: number[];
+  assignerByOperation: OperationRates;
+  followerByOperation: OperationRates;
+}> {
+  await cluster.producer.stop();
+  // Let the backlog drain, the last checkpoints land and the assigner see that nothing changes any more.
+  await sleep(DRAIN_MS);
+  const running = cluster.pool.running();
+  const start = new Map(running.map((r) => [r.id, { ...cluster.pool.stats(r.id)?.coordinationByOperation }]));
+  const startedAt = Date.now();
+  await sleep(REST_MS);
+  const seconds = (Date.now() - startedAt) / 1000;
+  const rates = cluster.pool.running().map((r) => {
+    const before: Readonly<Record<string, number>> = start.get(r.id) ?? {};
+    const after = cluster.pool.stats(r.id)?.coordinationByOperation ?? {};
+    const byOperation = Object.fromEntries(
+      Object.entries(after).map(([op, n]) => [op, (n - (before[op] ?? 0)) / seconds]),
+    );
+    return {
+      assigner: r.assigner,
+      rate: Object.values(byOperation).reduce((a, b) => a + b, 0),
+      byOperation,
+    };
+  });
+  const follower = rates.find((r) => !r.assigner);
+  return {
+    perWorker: rates.map((r) => r.rate),
+    assigner: rates.find((r) => r.assigner)?.rate ?? Number.NaN,
+    followers: rates.filter((r) => !r.assigner).map((r) => r.rate),
+    assignerByOperation: rates.find((r) => r.assigner)?.byOperation ?? {},
+    followerByOperation: follower?.byOperation ?? {},
+  };
+}
+
+async function imbalance(cluster: Cluster): Promise<{ ratio: number; perWorker: number[] }> {
+  await sleep(WARM_UP_MS);
+  const running = cluster.pool.running();
+  const start = new Map(running.map((r) => [r.id, cluster.pool.stats(r.id)?.totals.records ?? 0]));
+  await sleep(WINDOW_MS);
+  const perWorker = running.map(
+    (r) => ((cluster.pool.stats(r.id)?.totals.records ?? 0) - start.get(r.id)!) / (WINDOW_MS / 1000),
+  );
+  const mean = perWorker.reduce((a, b) => a + b, 0) / perWorker.length;
+  return { ratio: Math.max(...perWorker) / mean, perWorker };
+}
+
+const s = (ms: number) => Number((ms / 1000).toFixed(1));
+/** Moves against the minimum; any beyond it were made by rebalancing once the leases had been placed. */
+const movesCell = (moves: number, minimum: number) =>
+  moves > minimum ? `${moves} (${minimum}; +${moves - minimum} rebalancing)` : `${moves} (${minimum})`;
+const byOperation = (rates: OperationRates) =>
+  Object.entries(rates)
+    .filter(([, rate]) => rate > 0)
+    .map(([op, rate]) => `${op} ${rate.toFixed(2)}`)
+    .join(', ');
+
+export default async function clusterBenchmark(): Promise<void> {
+  const engines = await startEngines({ kinesisEngine: 'kinesalite' });
+  const clients = localClients(engines.endpoints);
+  try {
+    // CLUSTER_BENCH_SKIP_FAILOVER=1 runs only the strategy comparison (while tuning a strategy).
+    let failover: Awaited<ReturnType<typeof failovers>> = { shardMs: [], killMs: [], assignerKills: 0 };
+    let moves: Awaited<ReturnType<typeof joinAndLeave>> = { join: 0, joinMin: 0, leave: 0, leaveMin: 0 };
+    let rest: Awaited<ReturnType<typeof atRest>> = {
+      perWorker: [],
+      assigner: Number.NaN,
+      followers: [],
+      assignerByOperation: {},
+      followerByOperation: {},
+    };
+    if (process.env.CLUSTER_BENCH_SKIP_FAILOVER === undefined) {
+      log(`failover over ${KILLS} kills, ${WORKERS} workers, ${SHARDS} shards, lease ${LEASE_MS} ms...`);
+      const main = await startCluster(clients, engines.endpoints, {
+        strategy: 'least-loaded',
+        weights: [1],
+        rate: FAILOVER_RATE,
+        name: 'failover',
+      });
+      try {
+        failover = await failovers(main);
+        log('join and leave...');
+        moves = await joinAndLeave(main);
+        log(`coordination requests at rest over ${REST_MS / 1000} s...`);
+        rest = await atRest(main);
+      } finally {
+        await main.stop();
+      }
+    }
+
+    const strategies: {
+      strategy: AssignmentStrategy;
+      ratio: number;
+      perWorker: number[];
+      moves: typeof moves;
+    }[] = [];
+    for (const strategy of STRATEGIES) {
+      log(`imbalance under a skewed shard load: ${strategy}...`);
+      const cluster = await startCluster(clients, engines.endpoints, {
+        strategy,
+        weights: SKEW,
+        rate: SKEWED_RATE,
+        name: strategy,
+      });
+      try {
+        const measured = await imbalance(cluster);
+        const strategyMoves = await joinAndLeave(cluster);
+        strategies.push({ strategy, ...measured, moves: strategyMoves });
+        log(
+          `  ${strategy}: max/mean ${measured.ratio.toFixed(3)}; join ${strategyMoves.join}, leave ${strategyMoves.leave}`,
+        );
+      } finally {
+        await cluster.stop();
+      }
+    }
+
+    const renewMs = LEASE_MS / HEARTBEATS_PER_LEASE;
+    const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const table = [
+      markdownTable(
+        ['measure', 'value', 'target'],
+        [
+          [
+            `failover p50, per shard (${failover.shardMs.length} shards over ${KILLS} kills)`,
+            `${s(percentile(failover.shardMs, 50))} s`,
+            `≤ ${s(LEASE_MS + renewMs)} s (lease + renew), aim < 14 s`,
+          ],
+          ['failover max, per shard', `${s(Math.max(...failover.shardMs))} s`, '—'],
+          [
+            'failover p50 / max, per kill (all its shards back)',
+            `${s(percentile(failover.killMs, 50))} / ${s(Math.max(...failover.killMs))} s`,
+            `— (${failover.assignerKills} of ${KILLS} kills hit the assigner)`,
+          ],
+          [
+            `moves on join (${WORKERS} → ${WORKERS + 1} workers), least-loaded`,
+            `${moves.join} (minimum ${moves.joinMin})`,
+            'within 10% of the minimum',
+          ],
+          [
+            `moves on leave, least-loaded`,
+            `${moves.leave} (minimum ${moves.leaveMin})`,
+            'within 10% of the minimum',
+          ],
+          ['coordination requests/s per worker at rest, mean', mean(rest.perWorker).toFixed(2), '≤ 1'],
+          [
+            '… the assigner / a follower (mean)',
+            `${rest.assigner.toFixed(2)} / ${mean(rest.followers).toFixed(2)}`,
+            '≤ 1 each',
+          ],
+          ['… the assigner, by operation', byOperation(rest.assignerByOperation), '—'],
+          ['… a follower, by operation', byOperation(rest.followerByOperation), '—'],
+        ],
+      ),
+      markdownTable(
+        [
+          'strategy',
+          'max / mean events per worker',
+          'events/s per worker',
+          'moves on join (min)',
+          'moves on leave (min)',
+        ],
+        strategies.map((r) => [
+          r.strategy,
+          r.ratio,
+          r.perWorker.map((x) => Math.round(x)).join(' / '),
+          movesCell(r.moves.join, r.moves.joinMin),
+          movesCell(r.moves.leave, r.moves.leaveMin),
+        ]),
+      ),
+    ].join('\n\n');
+    if (process.env.CLUSTER_BENCH_SKIP_FAILOVER !== undefined) {
+      // A partial run: show it, keep the recorded results.
+      process.stdout.write(`\n${table}\n`);
+      return;
+    }
+    writeResult('cluster', {
+      settings: {
+        leaseMs: LEASE_MS,
+        heartbeatMs: renewMs,
+        shards: SHARDS,
+        workers: WORKERS,
+        kills: KILLS,
+        failoverEventsPerSecond: FAILOVER_RATE,
+        skewedEventsPerSecond: SKEWED_RATE,
+        skew: SKEW,
+        boundedLoadCapacityFactor: CAPACITY_FACTOR,
+        rebalanceIntervalMs: REBALANCE_MS,
+        settledMs: SETTLED_MS,
+        settledAfterMovesMs: SETTLED_MOVES_MS,
+        warmUpMs: WARM_UP_MS,
+        windowMs: WINDOW_MS,
+        drainMs: DRAIN_MS,
+        restMs: REST_MS,
+      },
+      table,
+      data: { failover, moves, rest, strategies },
+    });
+  } finally {
+    clients.destroy();
+    await engines.stop();
+  }
+}
