@@ -6,10 +6,10 @@
 
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { parseConfig } from '../../core/config/schema.js';
 import { createConsumerHandler } from '../../functions/consumer/create-handler.js';
+import { lambdaDynamoDbClient } from '../../functions/consumer/dynamodb-client.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../localstack/clients.js';
 import { lambdaContext } from '../../localstack/esm/lambda-event.js';
 import { createTables, resourceNames } from '../../localstack/provision.js';
@@ -21,7 +21,8 @@ const batchSize = Number(batchSizeArg);
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
-const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+// The client as the consumer Lambda builds it.
+const client = lambdaDynamoDbClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
 const names = resourceNames(`mem-${batchSize}-${process.pid}`);
 await createTables(client, names);
 const handler = createConsumerHandler({

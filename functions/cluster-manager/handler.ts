@@ -7,7 +7,6 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { AppConfigClient } from '@aws-sdk/client-appconfig';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { AppConfigPublisher } from '../../core/config/appconfig-publisher.js';
@@ -32,6 +31,7 @@ import {
 import { ParkedStore } from '../../core/state/parked-store.js';
 import { StateStore } from '../../core/state/state-store.js';
 import { configSourceFromEnv } from '../consumer/config-source.js';
+import { lambdaDynamoDbClient } from '../consumer/dynamodb-client.js';
 import { createClusterManagerHandler } from './create-handler.js';
 
 /** Runs are a minute apart: leadership outlives 2.5 runs, so one slow or missed run does not hand it over. */
@@ -49,7 +49,7 @@ function required(name: string): string {
   return value;
 }
 
-const dynamodb = new DynamoDBClient({});
+const dynamodb = lambdaDynamoDbClient();
 const coordinationTable = required(ENV.COORDINATION_TABLE);
 const streamName = required(ENV.STREAM_NAME);
 const store = new DynamoDbCoordinationStore({ client: dynamodb, tableName: coordinationTable });

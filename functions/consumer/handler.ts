@@ -5,10 +5,10 @@
 
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ENV, METRICS } from '../../core/constants.js';
 import { DynamoDbCoordinationStore } from '../../core/coordination/dynamodb-store.js';
 import { configSourceFromEnv } from './config-source.js';
+import { lambdaDynamoDbClient } from './dynamodb-client.js';
 import { createConfigFollowingHandler } from './follow-config.js';
 import { withInstanceReporting } from './instance-reporting.js';
 
@@ -21,7 +21,7 @@ function required(name: string): string {
 
 const logger = new Logger({ serviceName: METRICS.service });
 const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service });
-const dynamodb = new DynamoDBClient({});
+const dynamodb = lambdaDynamoDbClient();
 const configSource = configSourceFromEnv(process.env, { logger, metrics });
 
 // AppConfig (agent or AppConfigData) when the stack names a profile, else CDCP_CONFIG_JSON; followed per batch.
