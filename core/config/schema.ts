@@ -16,7 +16,12 @@ const TABLE_FORMATS = ['debezium', 'debezium-unwrapped', 'dms', 'dynamodb'] as c
 /** Table priorities; shedding defers the priorities in `shedding.deferPriorities`. */
 const PRIORITIES = ['high', 'normal', 'low'] as const;
 /** How a change and the aggregate's stored state are ordered. */
-const CONFLICT_STRATEGIES = ['source-position', 'arrival-order'] as const;
+/**
+ * How two changes of one aggregate are ordered. Only `source-position` keeps contracts 2 and 3 under producer
+ * retries: a retry re-sends an older change with a new Kinesis sequence number, so ordering by arrival would let
+ * it overwrite a newer change. Formats without a source position already fall back to the Kinesis sequence.
+ */
+const CONFLICT_STRATEGIES = ['source-position'] as const;
 /** How the elected assigner divides shard leases among workers (issue 7). */
 const ASSIGNMENT_STRATEGIES = ['round-robin', 'least-loaded', 'adaptive', 'bounded-load'] as const;
 
@@ -95,8 +100,9 @@ const ConflictsSchema = z
       .default('source-position')
       .describe(
         'source-position: the change with the greater source position wins and an older or equal one is skipped ' +
-          '(DESIGN.md contracts 2 and 3). arrival-order: the later Kinesis sequence number wins, for sources ' +
-          'whose positions do not order changes across writers.',
+          '(DESIGN.md contracts 2 and 3); formats without a source position order by Kinesis sequence number. ' +
+          'The only strategy offered: ordering by arrival would let a producer retry of an older change ' +
+          'overwrite a newer one.',
       ),
   })
   .strict();

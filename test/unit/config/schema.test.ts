@@ -125,7 +125,7 @@ describe('Function: configJsonSchema', () => {
     const schema = configJsonSchema() as JsonSchema;
     const base = JSON.parse(JSON.stringify(defaultConfig())) as Record<string, Record<string, unknown>>;
     base.tables = {
-      'public.orders': { keyColumns: ['id'], format: 'dms', conflictStrategy: 'arrival-order' },
+      'public.orders': { keyColumns: ['id'], format: 'dms', conflictStrategy: 'source-position' },
     };
     const leafPaths = configSettings().map((r) => r.path.replace('<table>', 'public.orders'));
     const badValues: unknown[] = [
