@@ -252,4 +252,58 @@ describe('Consumer handler on DynamoDB Local', () => {
     await consumer.invoke([...batch, changeRecord(orderChange(1, 12), 12, 3)]);
     expect((await consumer.state.get('public.orders#1'))?.state).toEqual({ id: 1, changes: 3 });
   });
+
+  // DMS learns a table's primary key from its create-table control record, mid-stream: a row decoded again
+  // later in the batch (the second pass) could then get another aggregate id. DMS changes keep their first decode.
+  it('keeps each DMS row on the key learned before it when a create-table in the same batch changes the key', async () => {
+    const consumer = await consumerUnderTest(clients);
+    const schema = `s${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+    const createTable = (primaryKey: string[]) => ({
+      control: {
+        'table-def': {
+          columns: { id: { type: 'INT32', nullable: false }, name: { type: 'STRING', nullable: true } },
+          'primary-key': primaryKey,
+        },
+      },
+      metadata: {
+        operation: 'create-table',
+        'record-type': 'control',
+        'schema-name': schema,
+        'table-name': 'people',
+        timestamp: '2024-07-29T00:58:17.000000Z',
+        'partition-key-type': 'task-id',
+      },
+    });
+    const insert = (id: number, name: string, at: string) => ({
+      data: { id, name },
+      metadata: {
+        operation: 'insert',
+        'record-type': 'data',
+        'schema-name': schema,
+        'table-name': 'people',
+        'commit-timestamp': at,
+        timestamp: at,
+        'transaction-id': String(id),
+        'partition-key-type': 'schema-table',
+      },
+    });
+    const record = (value: unknown, n: number) => ({
+      data: JSON.stringify(value),
+      partitionKey: `${schema}.people`,
+      sequenceNumber: seq(n),
+    });
+
+    const { response, stats } = await consumer.invoke([
+      record(createTable(['name']), 1),
+      record(insert(1, 'ada', '2024-07-29T00:58:18.000000Z'), 2),
+      record(createTable(['id']), 3),
+      record(insert(2, 'bob', '2024-07-29T00:58:19.000000Z'), 4),
+    ]);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(stats).toMatchObject({ applied: 2, badInput: 0, parked: 0 });
+    expect(await consumer.state.get(`${schema}.people#ada`)).toMatchObject({ state: { id: 1, name: 'ada' } });
+    expect(await consumer.state.get(`${schema}.people#2`)).toMatchObject({ state: { id: 2, name: 'bob' } });
+    expect(await consumer.state.get(`${schema}.people#1`)).toBeUndefined();
+  });
 });
