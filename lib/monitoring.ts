@@ -235,6 +235,12 @@ class Monitoring extends Construct {
           consumerMetric(METRICS.changesParked).with({ label: 'changes parked' }),
           consumerMetric(METRICS.badInput).with({ label: 'of which bad input' }),
           consumerMetric(METRICS.aggregatesQuarantined).with({ label: 'aggregates quarantined' }),
+          clusterManagerMetric(METRICS.deferredReplayed).with({
+            label: 'deferred changes replayed by the sweep',
+          }),
+          clusterManagerMetric(METRICS.deferredRemaining, 'Maximum').with({
+            label: 'deferred changes the sweep left parked',
+          }),
         ],
         right: [
           props.failureQueue.metricApproximateNumberOfMessagesVisible({
@@ -250,6 +256,11 @@ class Monitoring extends Construct {
         title: 'Live instances',
         width: 6,
         left: [clusterManagerMetric(METRICS.liveInstances, 'Maximum').with({ label: 'live instances' })],
+        right: [
+          consumerMetric(METRICS.instanceHeartbeatFailures).with({
+            label: 'consumer registrations or heartbeats failed',
+          }),
+        ],
       }),
       new GraphWidget({
         title: 'Lock contention',

@@ -239,6 +239,8 @@ describe('Construct: Monitoring', () => {
         METRICS.changesParked,
         METRICS.badInput,
         METRICS.aggregatesQuarantined,
+        METRICS.deferredReplayed,
+        METRICS.deferredRemaining,
         'ApproximateNumberOfMessagesVisible',
       ])
         expect(parked).toContain(`"${name}"`);
@@ -247,6 +249,9 @@ describe('Construct: Monitoring', () => {
     it('shows live instances, lock contention, leader term and config convergence from the shared metric names', () => {
       expect(metricsOf('Live instances')).toContain(
         `"${METRICS.liveInstances}","service","${METRICS.clusterManagerService}"`,
+      );
+      expect(metricsOf('Live instances')).toContain(
+        `"${METRICS.instanceHeartbeatFailures}","service","${METRICS.service}"`,
       );
       expect(metricsOf('Lock contention')).toContain(
         `"${METRICS.lockContention}","service","${METRICS.service}"`,
