@@ -11,11 +11,11 @@ interface WorkerTimings {
   readonly heartbeatIntervalMs: number;
   /** A follower reads the stream's lease partition this often (hand-off requests, grants, the assigner). @default lease / 4 */
   readonly followerPollMs: number;
-  /** The assigner lists instances this often to notice deaths and joins. @default lease / 5 */
+  /** The assigner lists instances this often to notice deaths and joins (at rest every `assignerRenewMs`). @default lease / 5 */
   readonly leaderPollMs: number;
   /** The assigner lists the stream's shards (Kinesis ListShards) this often. @default lease / 3 */
   readonly shardSyncMs: number;
-  /** The assigner renews its own lease (one write) this often. @default lease / 3 */
+  /** The assigner renews its own lease (one write) this often, and heartbeats at this pace too. @default lease / 3 */
   readonly assignerRenewMs: number;
   /** A follower expecting a lease (a hand-off to it was requested) polls this often. @default min(250, followerPollMs) */
   readonly fastPollMs: number;
@@ -24,8 +24,8 @@ interface WorkerTimings {
 /**
  * The timings a worker runs with: the lease duration and heartbeat from the config's `instances` section, the
  * polls from the lease duration. At rest a follower makes one heartbeat write per heartbeat interval and one
- * Query per follower poll; the assigner adds one instance Query per leader poll, one renewal per
- * `assignerRenewMs` and one lease Query per lease duration — whatever the number of shards (measured by
+ * Query per follower poll; the assigner one heartbeat write, one renewal and one instance Query per
+ * `assignerRenewMs` and one lease Query per two lease durations — whatever the number of shards (measured by
  * `npm run bench -- cluster`).
  */
 function workerTimings(
