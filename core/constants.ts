@@ -1,6 +1,6 @@
 /**
  * Names shared between the infrastructure (`lib/`), the runtime (`functions/`, `localstack/`) and the
- * dashboard, so that the stack and the code cannot drift apart (STYLE.md habit 11).
+ * dashboard, so that the stack and the code cannot drift apart.
  */
 
 /** Environment variables read by the composition roots in `functions/` and `localstack/`. */
@@ -62,7 +62,7 @@ export const PARKED_TABLE = {
   ttl: 'ttl',
 } as const;
 
-/** Key names of the coordination table (DESIGN.md section 5). */
+/** Key names of the coordination table (docs/architecture.md §5). */
 export const COORDINATION_TABLE = {
   partitionKey: 'pk',
   sortKey: 'sk',

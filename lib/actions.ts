@@ -43,7 +43,7 @@ const STREAM_PUBLISH_ACTIONS = [
 /** What the cluster manager reads about the stream before it plans. */
 const STREAM_DESCRIBE_ACTIONS = ['kinesis:ListShards', 'kinesis:DescribeStreamSummary'] as const;
 
-/** What the cluster manager changes on the stream (DESIGN.md section 8). */
+/** What the cluster manager changes on the stream (docs/architecture.md §8). */
 const STREAM_RESHARD_ACTIONS = [
   'kinesis:UpdateShardCount',
   'kinesis:SplitShard',

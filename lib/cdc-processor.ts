@@ -33,7 +33,7 @@ import { type CdcProcessorProps, resolveProps } from './props.js';
 import { processorTable } from './tables.js';
 
 /**
- * The whole CDC event processor (DESIGN.md section 2): a provisioned, encrypted Kinesis stream; the
+ * The whole CDC event processor (docs/architecture.md §2): a provisioned, encrypted Kinesis stream; the
  * state, parked and coordination tables; the consumer function on the stream with partial batch responses
  * and an on-failure queue; the leader-elected cluster manager on a schedule; the AppConfig profile validated
  * by the config schema; and the dashboard and alarms.
@@ -148,7 +148,7 @@ class CdcProcessor extends Construct {
       (mapping as CfnEventSourceMapping).addPropertyOverride('MaximumRecordAgeInSeconds', -1);
     }
     this.#grantTableReadWrite(this.consumer.role, [this.stateTable, this.parkedTable]);
-    // Every consumer execution environment registers and heartbeats in the instance registry (DESIGN.md 6),
+    // Every consumer execution environment registers and heartbeats in the instance registry (docs/architecture.md §6),
     // and does nothing else on the coordination table: leases, locks, leadership and the audit log are
     // the cluster manager's.
     Grant.addToPrincipal({

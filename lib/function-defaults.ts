@@ -17,7 +17,7 @@ const FUNCTION_ENTRIES = {
 
 /**
  * ESM bundles have no `require`; some dependencies still call it for Node built-ins, so the bundle
- * recreates it (TOOLCHAIN.md, "CDK offline").
+ * recreates it.
  */
 const ESM_REQUIRE_BANNER =
   "import { createRequire as cdcpCreateRequire } from 'node:module'; const require = cdcpCreateRequire(import.meta.url);";

@@ -61,7 +61,7 @@ function clusterManagerMetric(metricName: string, statistic = 'Sum', period = ON
 }
 
 /**
- * The dashboard (DESIGN.md section 11) and the alarms that page someone. Metric names are the constants the
+ * The dashboard (docs/architecture.md §11) and the alarms that page someone. Metric names are the constants the
  * runtime publishes with, so a renamed metric cannot leave a silent widget behind.
  */
 class Monitoring extends Construct {

@@ -8,7 +8,7 @@ interface TableOptions {
   readonly deletionProtection: boolean;
 }
 
-/** Keys of each table, from the constants the runtime uses (DESIGN.md section 5, STYLE.md habit 11). */
+/** Keys of each table, from the constants the runtime uses (docs/architecture.md §5). */
 const TABLE_KEYS = {
   state: { partitionKey: STATE_TABLE.partitionKey, sortKey: undefined, ttl: STATE_TABLE.attributes.ttl },
   parked: { partitionKey: PARKED_TABLE.partitionKey, sortKey: PARKED_TABLE.sortKey, ttl: PARKED_TABLE.ttl },

@@ -14,7 +14,7 @@ interface LocalClients {
 
 /**
  * Clients for the embedded engines or LocalStack. The Kinesis client needs an HTTP/1.1 handler: the SDK's
- * default HTTP/2 fails against these plain-HTTP ports with "Protocol error" (TOOLCHAIN.md).
+ * default HTTP/2 fails against these plain-HTTP ports with "Protocol error".
  */
 function localClients(endpoints: { readonly dynamodb: string; readonly kinesis: string }): LocalClients {
   const requestHandler = () =>

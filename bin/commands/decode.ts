@@ -47,7 +47,7 @@ Exit status: 0 whenever the input could be read (decode errors are output lines)
 2 for bad options.
 
 Example:
-  cdcp decode --key public.orders=id ../shared/fixtures/aws-dms/dms-postgres-load-insert-update-pkchange-delete-sequence-commons-codec.jsonl`;
+  cdcp decode --key public.orders=id test/fixtures/aws-dms/dms-postgres-load-insert-update-pkchange-delete-sequence-commons-codec.jsonl`;
 
 interface Counts {
   records: number;

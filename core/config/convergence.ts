@@ -33,7 +33,7 @@ interface ConfigConvergence {
   /**
    * How long the latest version took to reach every instance: from publication to the last instance
    * applying it. `undefined` until converged, or when the publication or an applied time is unknown. Wall
-   * clocks of different machines: a measurement for people, never a decision (DESIGN.md contract 8).
+   * clocks of different machines: a measurement for people, never a decision (docs/architecture.md contract 8).
    */
   readonly convergenceMs: number | undefined;
 }

@@ -2,7 +2,7 @@ import type { Config } from './schema.js';
 
 /**
  * Whether a table's changes are deferred now: the table is paused, or shedding is active and the table's
- * priority is one shedding defers (DESIGN.md section 8). Deferred changes are parked in order per aggregate and
+ * priority is one shedding defers (docs/architecture.md §8). Deferred changes are parked in order per aggregate and
  * replayed in order once this turns false.
  *
  * @example

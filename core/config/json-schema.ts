@@ -10,7 +10,7 @@ interface ConfigJsonSchemaOptions {
 }
 
 /**
- * The JSON Schema of the config: the AppConfig validator of the profile (DESIGN.md section 10), so AppConfig
+ * The JSON Schema of the config: the AppConfig validator of the profile (docs/architecture.md §10), so AppConfig
  * refuses at deployment what instances would refuse at parse time.
  *
  * - Draft 4, the draft AppConfig's JSON Schema validator understands.

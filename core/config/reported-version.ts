@@ -4,7 +4,7 @@ import type { ConfigSnapshot } from './source.js';
 const REPORTED_VERSION = /^(.+)@(\d{1,15})$/;
 
 /**
- * What an instance puts in its heartbeat's `configVersion` (DESIGN.md section 10): the version it runs and
+ * What an instance puts in its heartbeat's `configVersion` (docs/architecture.md §10): the version it runs and
  * when it applied it, so `cdcp config status` and the cluster manager can measure how long a version took to
  * reach every instance from registry items alone.
  *

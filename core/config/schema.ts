@@ -1,5 +1,5 @@
 /**
- * The one configuration schema (DESIGN.md section 10). Everything tunable lives here with its default; the
+ * The one configuration schema (docs/architecture.md §10). Everything tunable lives here with its default; the
  * JSON Schema generated from it (`json-schema.ts`) validates AppConfig deployments, and locally the same
  * schema validates the watched file.
  *
@@ -22,7 +22,7 @@ const PRIORITIES = ['high', 'normal', 'low'] as const;
  * it overwrite a newer change. Formats without a source position already fall back to the Kinesis sequence.
  */
 const CONFLICT_STRATEGIES = ['source-position'] as const;
-/** How the elected assigner divides shard leases among workers (issue 7). */
+/** How the elected assigner divides shard leases among workers. */
 const ASSIGNMENT_STRATEGIES = ['round-robin', 'least-loaded', 'adaptive', 'bounded-load'] as const;
 
 const DEFAULT_MIN_SHARDS = 1;
@@ -100,7 +100,7 @@ const ConflictsSchema = z
       .default('source-position')
       .describe(
         'source-position: the change with the greater source position wins and an older or equal one is skipped ' +
-          '(DESIGN.md contracts 2 and 3); formats without a source position order by Kinesis sequence number. ' +
+          '(docs/architecture.md contracts 2 and 3); formats without a source position order by Kinesis sequence number. ' +
           'The only strategy offered: ordering by arrival would let a producer retry of an older change ' +
           'overwrite a newer one.',
       ),

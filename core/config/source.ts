@@ -36,7 +36,7 @@ interface RefreshOptions {
 }
 
 /**
- * Where an instance gets its configuration, and follows it without restart (DESIGN.md section 10).
+ * Where an instance gets its configuration, and follows it without restart (docs/architecture.md §10).
  *
  * Every implementation validates with the one schema and keeps the **last known good** configuration when a
  * fetch fails or the content is invalid: it logs why, counts it in a metric, and records it in

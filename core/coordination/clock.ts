@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 /**
  * Time as the coordination primitives see it. Ownership is decided only with `now()`, a monotonic clock read
- * by the observer itself (DESIGN.md contract 8); `wallNow()` is stored for people and TTL and is compared
+ * by the observer itself (docs/architecture.md contract 8); `wallNow()` is stored for people and TTL and is compared
  * across machines only on an explicitly configured fast path with a clock-skew allowance.
  */
 interface Clock {

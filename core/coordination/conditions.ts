@@ -38,7 +38,7 @@ const INSTANCE_COUNTER_UNCHANGED = '#heartbeat = :heartbeat';
 
 /**
  * Apply a protected write only if its fence is not lower than the stored one: a holder that lost its lock
- * or leadership cannot overwrite what a later holder wrote (DESIGN.md contract 7).
+ * or leadership cannot overwrite what a later holder wrote (docs/architecture.md contract 7).
  */
 const FENCE_NOT_LOWER = 'attribute_not_exists(#fence) OR #fence <= :fence';
 

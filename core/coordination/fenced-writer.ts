@@ -27,7 +27,7 @@ interface FenceCondition {
 
 /**
  * The condition that rejects a write carrying a lower fence than the one stored on the protected item
- * (DESIGN.md contract 7). Equal fences pass: one holder may write many times.
+ * (docs/architecture.md contract 7). Equal fences pass: one holder may write many times.
  *
  * @example
  * ```ts

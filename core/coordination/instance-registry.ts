@@ -48,7 +48,7 @@ type HeartbeatOutcome = 'written' | 'skipped' | 'not-registered';
 /**
  * Who is running: each consumer instance registers, heartbeats a counter with its load, and deregisters on
  * a graceful exit. Observers presume an instance dead when its counter has not moved for the failure
- * detection window on **their own** monotonic clock (DESIGN.md contract 8). Dead instances are removed by
+ * detection window on **their own** monotonic clock (docs/architecture.md contract 8). Dead instances are removed by
  * {@link removeDead} (a conditional delete) and, eventually, by DynamoDB TTL.
  *
  * @example

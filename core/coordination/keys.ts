@@ -1,5 +1,5 @@
 /**
- * Keys of the coordination table's items (DESIGN.md section 5). One table holds every kind of item; the
+ * Keys of the coordination table's items (docs/architecture.md §5). One table holds every kind of item; the
  * partition key says which kind.
  */
 
@@ -30,7 +30,7 @@ function leaderKey(role: string): ItemKey {
   return { pk: LEADER_PK, sk: role };
 }
 
-/** Ownership of one shard of a stream (local workers; issue 7). */
+/** Ownership of one shard of a stream (local workers). */
 function shardLeaseKey(streamName: string, shardId: string): ItemKey {
   return { pk: `${SHARD_LEASE_PK_PREFIX}${streamName}`, sk: shardId };
 }

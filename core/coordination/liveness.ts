@@ -39,7 +39,7 @@ interface LivenessVerdict {
 }
 
 /**
- * Judges liveness the way the KCL and the DynamoDB Lock Client do (DESIGN.md contract 8): an item is expired
+ * Judges liveness the way the KCL and the DynamoDB Lock Client do (docs/architecture.md contract 8): an item is expired
  * when its signature has not changed for a duration **as measured by this observer's monotonic clock** from
  * the moment this observer first saw that signature. No wall clock of another machine takes part, so clock
  * skew cannot change a verdict. The price: an observer that has just started waits one full duration before

@@ -4,7 +4,7 @@ import type { ItemKey } from './keys.js';
  * How a lease's holder shows it is alive.
  * - `record`: the holder rewrites the lease's record version (locks, leadership).
  * - `heartbeat`: the owner's instance heartbeat counter moving renews every lease it holds (shard leases,
- *   DESIGN.md section 6), so a worker's coordination writes do not grow with the number of leases it owns.
+ *   docs/architecture.md §6), so a worker's coordination writes do not grow with the number of leases it owns.
  */
 type LeaseRenewal = 'record' | 'heartbeat';
 

@@ -8,7 +8,7 @@ export type RowImage = Record<string, unknown>;
  * One normalised change event, whatever format it arrived in.
  *
  * `position` is a fixed-width, lexicographically sortable string that grows with source commit order for one
- * aggregate (DESIGN.md contract 3); the state table's condition expressions compare it as a string.
+ * aggregate (docs/architecture.md contract 3); the state table's condition expressions compare it as a string.
  */
 interface ChangeEvent {
   /** Decoder that produced it, for example `debezium`. */

@@ -78,7 +78,7 @@ function lastCommitLsnOf(sequence: unknown): unknown {
 }
 
 /**
- * The normalised position of a change (DESIGN.md contract 3). Connectors without a normalisable position
+ * The normalised position of a change (docs/architecture.md contract 3). Connectors without a normalisable position
  * fall back to the Kinesis sequence number, which grows per partition key.
  */
 function positionOf(source: JsonObject, connector: Connector, origin: RecordOrigin): string {

@@ -11,7 +11,7 @@
  * - An update whose before image has other key values than its data is a primary-key change: a delete of the
  *   old aggregate, then a create of the new one, in that order.
  * - DMS carries no source position usable per row, so the position is the Kinesis sequence number (with the
- *   KPL sub-sequence number), which grows per partition key (DESIGN.md contract 3).
+ *   KPL sub-sequence number), which grows per partition key (docs/architecture.md contract 3).
  */
 import { aggregateIdOf, resolveKeyValues } from './aggregate-id.js';
 import type { ChangeEvent, ChangeOp, RecordOrigin, RowImage } from './change.js';

@@ -10,7 +10,7 @@ class EventsError extends Error {
 
 /**
  * A record that cannot be turned into a change. It is bad input, not a crash: the consumer parks the record
- * with `code` and goes on (DESIGN.md contract 6).
+ * with `code` and goes on (docs/architecture.md contract 6).
  *
  * @example
  * ```ts

@@ -1,5 +1,5 @@
 /**
- * Normalised source positions (DESIGN.md contract 3): fixed-width, zero-padded strings that compare
+ * Normalised source positions (docs/architecture.md contract 3): fixed-width, zero-padded strings that compare
  * lexicographically in source commit order for one aggregate, so DynamoDB conditions can compare them.
  *
  * Each format gets its own prefix; one aggregate's changes always come from one format, so prefixes never

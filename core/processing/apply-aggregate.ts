@@ -56,7 +56,7 @@ interface PayloadSource {
 }
 
 /**
- * Applies one aggregate's changes of a batch (DESIGN.md contracts 2, 4, 5): fold, then one conditional
+ * Applies one aggregate's changes of a batch (docs/architecture.md contracts 2, 4, 5): fold, then one conditional
  * write. A failing change stops the aggregate; its attempts are counted on the state item, and once they are
  * used up the change is parked, the aggregate quarantined and its later changes parked behind it.
  */

@@ -143,7 +143,7 @@ function parkedRecordOf(
 }
 
 /**
- * Processes one batch of one shard (DESIGN.md section 2): decode ▸ group by aggregate ▸ fold ▸ one
+ * Processes one batch of one shard (docs/architecture.md §2): decode ▸ group by aggregate ▸ fold ▸ one
  * conditional write per aggregate. Bad input is parked with its reason and the batch goes on; an aggregate
  * that fails stops at its first failing change while the others go on, and the lowest failing sequence
  * number is returned as Lambda's batch item failure so redelivery starts there.

@@ -8,7 +8,7 @@ class ProcessingError extends Error {
 
 /**
  * A projection could not fold a change. It counts as an attempt; after the configured number of attempts the
- * change is parked with this message and its aggregate quarantined (DESIGN.md contract 5).
+ * change is parked with this message and its aggregate quarantined (docs/architecture.md contract 5).
  */
 class ProjectionError extends ProcessingError {
   public readonly code: string;

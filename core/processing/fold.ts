@@ -74,7 +74,7 @@ interface FoldResult {
 }
 
 /**
- * Folds one aggregate's changes, in batch order, onto its state (DESIGN.md contracts 1, 2, 5): a change whose
+ * Folds one aggregate's changes, in batch order, onto its state (docs/architecture.md contracts 1, 2, 5): a change whose
  * position is not greater than the position reached so far is a duplicate and skipped; the first change the
  * projection rejects stops the fold, so a later change of the aggregate is never applied before it.
  *

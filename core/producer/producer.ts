@@ -96,7 +96,7 @@ interface Entry {
 }
 
 /**
- * Publishes change records to Kinesis with PutRecords (DESIGN.md section 9) without ever reordering one
+ * Publishes change records to Kinesis with PutRecords (docs/architecture.md §9) without ever reordering one
  * aggregate's records.
  *
  * PutRecords can accept a later entry and refuse an earlier one in the same request, and a retry then lands

@@ -2,7 +2,7 @@ import type { LeaseGuard } from '../coordination/fenced-writer.js';
 import { type ActionOutcome, actionRecordOf } from './executor.js';
 import type { ActionRecord, Plan } from './model.js';
 
-/** Partition key of decision items in the coordination table (DESIGN.md section 5). */
+/** Partition key of decision items in the coordination table (docs/architecture.md §5). */
 const DECISION_PK = 'DECISION';
 
 /** The figures a decision was made from, compact enough for one item. */

@@ -26,7 +26,7 @@ interface HousekeeperOptions {
  * window on this observer's clock, each removal conditional on the counter not having moved), then frees
  * shard leases whose owner is not a live instance and that this observer judges expired. A release is
  * conditional on the lease still being that owner's grant, so a worker that was only slow and renewed meanwhile
- * keeps it; one that comes back after the release finds its fence stale and stops (DESIGN.md contract 7).
+ * keeps it; one that comes back after the release finds its fence stale and stops (docs/architecture.md contract 7).
  * The judgements need time on this observer's clock, so keep one Housekeeper across runs (module scope in
  * the Lambda).
  *

@@ -9,7 +9,7 @@ import {
   UPDATE_SHARD_COUNT_MAX_SHARDS,
 } from './limits.js';
 
-/** When the manager sheds load (DESIGN.md section 8; the config's `shedding` section). */
+/** When the manager sheds load (docs/architecture.md §8; the config's `shedding` section). */
 interface SheddingPolicy {
   /** The manager may turn shedding on and off by itself. */
   readonly auto: boolean;

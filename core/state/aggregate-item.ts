@@ -24,7 +24,7 @@ interface PendingFailure {
 
 /**
  * One item of the state table: the aggregate's projected state and the position of the last change applied
- * (DESIGN.md contract 2). `revision` grows with every write and guards read-modify-write cycles.
+ * (docs/architecture.md contract 2). `revision` grows with every write and guards read-modify-write cycles.
  */
 interface AggregateItem {
   readonly aggregateId: string;

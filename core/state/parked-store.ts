@@ -160,7 +160,7 @@ async function batchWrite(
 
 /**
  * The parked-event store: changes and records that could not be applied, with their full payload, reason
- * and error, kept until an operator replays or discards them (DESIGN.md contracts 5 and 6).
+ * and error, kept until an operator replays or discards them (docs/architecture.md contracts 5 and 6).
  *
  * @example
  * ```ts

@@ -101,7 +101,7 @@ function toAggregateItem(raw: Record<string, AttributeValue> | undefined): Aggre
 const BATCH_GET_LIMIT = 100;
 
 /**
- * The per-aggregate state table. Every write is conditional (DESIGN.md contract 2): positions compare as
+ * The per-aggregate state table. Every write is conditional (docs/architecture.md contract 2): positions compare as
  * strings, and read-modify-write cycles are guarded by a revision counter.
  *
  * @example

@@ -1,6 +1,6 @@
 /**
  * The consumer handler following a {@link ConfigSource}: each batch runs with the configuration in force when
- * it starts, and a new version takes effect at the next batch, without restart (DESIGN.md section 10).
+ * it starts, and a new version takes effect at the next batch, without restart (docs/architecture.md §10).
  */
 
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';

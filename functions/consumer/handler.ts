@@ -25,7 +25,7 @@ const dynamodb = lambdaDynamoDbClient();
 const configSource = configSourceFromEnv(process.env, { logger, metrics });
 
 // AppConfig (agent or AppConfigData) when the stack names a profile, else CDCP_CONFIG_JSON; followed per batch.
-// This execution environment registers at its first batch and heartbeats after batches (DESIGN.md 6).
+// This execution environment registers at its first batch and heartbeats after batches (docs/architecture.md §6).
 export const { handler } = withInstanceReporting(
   createConfigFollowingHandler({
     dynamodb,

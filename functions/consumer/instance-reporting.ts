@@ -1,7 +1,7 @@
 /**
  * A consumer that reports itself in the instance registry: the Lambda execution environment registers at its
  * first batch and heartbeats, piggy-backed on batches, with its load, hot partition keys and config version
- * (DESIGN.md section 6). The cluster manager and `cdcp config status` read what it writes.
+ * (docs/architecture.md §6). The cluster manager and `cdcp config status` read what it writes.
  */
 
 import type { Logger } from '@aws-lambda-powertools/logger';

@@ -79,7 +79,7 @@ const WATCHDOG_MAX_SLEEP_MS = 1_000;
  * through its one instance heartbeat, reads its shards with the event source mapping, checkpoints under each
  * lease's fence, hands leases off gracefully when the assigner asks, and campaigns for the assigner lease.
  *
- * - **Ownership**: one lease per shard (DESIGN.md section 5) with owner, fence, checkpoint, parents and an
+ * - **Ownership**: one lease per shard (docs/architecture.md §5) with owner, fence, checkpoint, parents and an
  *   ended flag. A checkpoint is a fenced write: after a take-over it fails and the worker stops that shard.
  * - **Failure detection**: observers judge a lease expired when its owner's heartbeat counter and the lease
  *   record have not moved for the lease duration on their own clock; the holder stops using a lease

@@ -184,7 +184,7 @@ describe('Construct: Monitoring', () => {
       widgets = dashboardWidgets(template);
     });
 
-    it('has the widgets of DESIGN.md section 11', () => {
+    it('has the widgets of the architecture observability section', () => {
       expect(titles()).toEqual([
         undefined,
         'Alarms',

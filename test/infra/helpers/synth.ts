@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { CdcProcessorStack, type CdcProcessorStackProps } from '../../../lib/cdc-processor-stack.js';
 
-/** Context that skips asset bundling: infra tests assert the template, not the bundles (TOOLCHAIN.md). */
+/** Context that skips asset bundling: infra tests assert the template, not the bundles. */
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
 /** A CdcProcessorStack synthesized without bundling, and its template. */

@@ -5,8 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { spawnScript } from '../../helpers/processes.js';
 
-const fixture = (path: string) =>
-  fileURLToPath(new URL(`../../../../shared/fixtures/${path}`, import.meta.url));
+const fixture = (path: string) => fileURLToPath(new URL(`../../fixtures/${path}`, import.meta.url));
 
 async function runInput(path: string) {
   const out = join(tmpdir(), `cdcp-formats-${process.pid}-${Math.random().toString(36).slice(2)}.jsonl`);

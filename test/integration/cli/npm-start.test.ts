@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { eventually } from '../../helpers/engines.js';
 import { enginePorts, processesOnPorts, spawnScript } from '../../helpers/processes.js';
 
-const FIXTURES = new URL('../../../../shared/fixtures/', import.meta.url);
+const FIXTURES = new URL('../../fixtures/', import.meta.url);
 
 describe('npm start (localstack/run.ts) as a user runs it', () => {
   it('runs to drained with --json, verifies, and leaves no engine behind', async () => {

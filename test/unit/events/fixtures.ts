@@ -1,14 +1,14 @@
 /**
- * Access to the shared fixtures (`../shared/fixtures` beside the repository; see its PROVENANCE.md) and small
- * builders for decoder tests.
+ * Access to the real CDC samples in `test/fixtures` (where each comes from: test/fixtures/PROVENANCE.md) and
+ * small builders for decoder tests.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RecordOrigin } from '../../../core/events/index.js';
 import { parseJsonExact } from '../../../core/events/index.js';
 
-/** test/unit/events → test/unit → test → repository → its parent, which holds shared/. */
-const FIXTURES = new URL('../../../../shared/fixtures/', import.meta.url);
+/** test/unit/events → test/fixtures. */
+const FIXTURES = new URL('../../fixtures/', import.meta.url);
 
 function fixturePath(relative: string): string {
   return fileURLToPath(new URL(relative, FIXTURES));

@@ -1,5 +1,5 @@
 /**
- * CloudWatchMetricsSource against aws-sdk-client-mock: GetMetricData is an AWS-only API (DESIGN.md section 12).
+ * CloudWatchMetricsSource against aws-sdk-client-mock: GetMetricData is an AWS-only API (docs/architecture.md §12).
  */
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';

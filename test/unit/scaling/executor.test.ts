@@ -1,7 +1,7 @@
 /**
  * The executor's Kinesis and Lambda calls, through aws-sdk-client-mock: UpdateShardCount (which kinesalite
- * lacks) and Lambda's event source mapping are control-plane APIs no local engine here serves (DESIGN.md
- * section 12). The same executor runs against kinesis-mock in test/integration/scaling.
+ * lacks) and Lambda's event source mapping are control-plane APIs no local engine here serves
+ * (docs/architecture.md §12). The same executor runs against kinesis-mock in test/integration/scaling.
  */
 import {
   DescribeStreamSummaryCommand,
