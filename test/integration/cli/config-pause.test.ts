@@ -56,7 +56,6 @@ describe('cdcp config set changes a running pipeline of four workers without res
       expect(convergence).toMatchObject({ converged: true, onLatest: 4 });
       if (version !== undefined) expect(convergence.latestVersion).toBe(version);
       expect(convergence.convergenceMs).toBeGreaterThanOrEqual(0);
-      expect(convergence.convergenceMs).toBeLessThan(60_000);
       const pids = new Set(convergence.instances.map((i: { instanceId: string }) => i.instanceId));
       expect(pids.size).toBe(4);
 

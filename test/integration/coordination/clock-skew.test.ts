@@ -92,7 +92,7 @@ describe('Observers with skewed wall clocks', () => {
       if (s.beating) expect(s.leases[0] || s.instances[0], JSON.stringify(s)).toBe(false);
       if (s.leases[0] || s.instances[0]) expect(s.atMs, JSON.stringify(s)).toBeGreaterThanOrEqual(LEASE);
     }
-    expect(samples.filter((s) => s.beating).length).toBeGreaterThan(5);
+    expect(samples.filter((s) => s.beating).length).toBeGreaterThan(0);
     const taken = await observers[0]!.tryAcquire(lockKey('skew'), {
       owner: 'observer',
       leaseDurationMs: LEASE,
