@@ -2,6 +2,12 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // `npm run test:coverage`: V8 coverage of the code the test processes run (child processes are not measured).
+    coverage: {
+      provider: 'v8',
+      include: ['bin/**/*.ts', 'core/**/*.ts', 'functions/**/*.ts', 'lib/**/*.ts', 'localstack/**/*.ts'],
+      reporter: ['text-summary', 'json-summary'],
+    },
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', POWERTOOLS_METRICS_DISABLED: 'true' },
     projects: [
       {
