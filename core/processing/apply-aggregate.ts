@@ -1,8 +1,8 @@
 import { REASON, type ReasonCode } from '../events/reason-codes.js';
 import type { AggregateItem, Quarantine } from '../state/aggregate-item.js';
 import { changeKeys, type ParkedItem, type ParkedRecord } from '../state/parked-item.js';
-import type { ParkedStore } from '../state/parked-store.js';
-import type { StateStore, WriteGuard } from '../state/state-store.js';
+import type { ParkedStorePort } from '../state/parked-store-port.js';
+import type { StateStorePort, WriteGuard } from '../state/state-store-port.js';
 import { ProcessingError } from './errors.js';
 import { type FoldResult, foldChanges, type PendingChange, pendingOfParked } from './fold.js';
 import type { Projection } from './projection.js';
@@ -21,8 +21,8 @@ interface AggregateOutcome {
 }
 
 interface AggregateApplierOptions {
-  readonly stateStore: StateStore;
-  readonly parkedStore: ParkedStore;
+  readonly stateStore: StateStorePort;
+  readonly parkedStore: ParkedStorePort;
   readonly projection: Projection;
   /** Deliveries of a failing change before it is parked. */
   readonly maxAttempts: number;

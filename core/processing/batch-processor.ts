@@ -7,8 +7,8 @@ import { REASON } from '../events/reason-codes.js';
 import type { DecoderRegistry } from '../events/registry.js';
 import type { AggregateItem } from '../state/aggregate-item.js';
 import { type ParkedItem, type ParkedRecord, recordParkedItem } from '../state/parked-item.js';
-import type { ParkedStore } from '../state/parked-store.js';
-import type { StateStore } from '../state/state-store.js';
+import type { ParkedStorePort } from '../state/parked-store-port.js';
+import type { StateStorePort } from '../state/state-store-port.js';
 import { AggregateApplier, type AggregateOutcome, type PayloadSource } from './apply-aggregate.js';
 import { mapWithConcurrency } from './concurrency.js';
 import { ProcessingError } from './errors.js';
@@ -75,8 +75,8 @@ interface ProcessorLogger {
 interface BatchProcessorOptions {
   readonly registry: DecoderRegistry;
   readonly decodeContext: DecodeContext;
-  readonly stateStore: StateStore;
-  readonly parkedStore: ParkedStore;
+  readonly stateStore: StateStorePort;
+  readonly parkedStore: ParkedStorePort;
   readonly projection: Projection;
   readonly maxAttempts: number;
   /** Aggregates applied concurrently. */

@@ -1,6 +1,6 @@
 import type { ChangeEvent, RecordOrigin, RowImage } from '../events/change.js';
 import type { ParkedItem } from '../state/parked-item.js';
-import type { StateValue } from '../state/state-store.js';
+import type { StateValue } from '../state/state-store-port.js';
 import { ProjectionError } from './errors.js';
 import type { ProjectedState, Projection } from './projection.js';
 

@@ -1,7 +1,7 @@
 import { REASON } from '../events/reason-codes.js';
 import { AGGREGATE_PREFIX, BAD_INPUT_PREFIX, type ParkedItem } from '../state/parked-item.js';
-import type { ParkedStore } from '../state/parked-store.js';
-import type { StateStore, WriteGuard } from '../state/state-store.js';
+import type { ParkedStorePort } from '../state/parked-store-port.js';
+import type { StateStorePort, WriteGuard } from '../state/state-store-port.js';
 import type { BatchProcessor } from './batch-processor.js';
 import { ProcessingError } from './errors.js';
 import { foldChanges, pendingOfParked } from './fold.js';
@@ -23,8 +23,8 @@ interface ReplayOutcome {
 }
 
 interface ParkedReplayerOptions {
-  readonly stateStore: StateStore;
-  readonly parkedStore: ParkedStore;
+  readonly stateStore: StateStorePort;
+  readonly parkedStore: ParkedStorePort;
   readonly projection: Projection;
   /** Re-processes bad-input records (after, say, key columns were configured). */
   readonly processor?: BatchProcessor;
