@@ -1,3 +1,4 @@
+import { positiveInteger } from '../coordination/validate.js';
 import { REASON, type ReasonCode } from '../events/reason-codes.js';
 import type { AggregateItem, Quarantine } from '../state/aggregate-item.js';
 import { changeKeys, type ParkedItem, type ParkedRecord } from '../state/parked-item.js';
@@ -131,8 +132,7 @@ class AggregateApplier {
   readonly #now: () => number;
 
   public constructor(options: AggregateApplierOptions) {
-    if (!Number.isInteger(options.maxAttempts) || options.maxAttempts < 1)
-      throw new ProcessingError(`maxAttempts must be an integer >= 1, received ${options.maxAttempts}`);
+    positiveInteger('maxAttempts', options.maxAttempts);
     this.#options = options;
     this.#now = options.now ?? Date.now;
   }

@@ -1,3 +1,4 @@
+import { positiveInteger } from '../coordination/validate.js';
 import type { ChangeEvent } from '../events/change.js';
 import type { DecodeContext } from '../events/decoder.js';
 import { DecodeError } from '../events/errors.js';
@@ -148,14 +149,11 @@ class BatchProcessor {
   readonly #maxInFlightBytes: number;
 
   public constructor(options: BatchProcessorOptions) {
-    if (!Number.isInteger(options.aggregateConcurrency) || options.aggregateConcurrency < 1)
-      throw new RangeError(
-        `aggregateConcurrency must be an integer >= 1, received ${options.aggregateConcurrency}`,
-      );
-    const maxInFlightBytes = options.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES;
-    if (!Number.isInteger(maxInFlightBytes) || maxInFlightBytes < 1)
-      throw new RangeError(`maxInFlightBytes must be an integer >= 1, received ${options.maxInFlightBytes}`);
-    this.#maxInFlightBytes = maxInFlightBytes;
+    positiveInteger('aggregateConcurrency', options.aggregateConcurrency);
+    this.#maxInFlightBytes = positiveInteger(
+      'maxInFlightBytes',
+      options.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES,
+    );
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#applier = new AggregateApplier({
