@@ -152,7 +152,6 @@ describe('Class: BatchProcessor', () => {
         format: 'throwing',
         matches: () => true,
         decode: (value) => {
-          // biome-ignore lint/style/useThrowOnlyError: a decoder that throws a non-Error is what is tested
           if ((value as { kind: string }).kind === 'text') throw 'not an Error';
           throw new Error('decoder bug');
         },
