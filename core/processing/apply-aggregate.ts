@@ -139,20 +139,22 @@ class AggregateApplier {
 
   /**
    * Applies the changes, trying again with the item that won when a write loses its condition. `prefetched`
-   * is the stored item when the caller read it already.
+   * carries the stored item when the caller read it already (`item` undefined: the aggregate is new).
    */
   public async apply(
     aggregateId: string,
     changes: readonly PendingChange[],
     payloads: PayloadSource,
-    prefetched: Known = 'unknown',
+    prefetched?: { readonly item: AggregateItem | undefined },
   ): Promise<AggregateOutcome> {
     const { stateStore, projection } = this.#options;
     // Deferral needs the stored item (is the aggregate already deferred?), so it skips the blind write.
     let known: Known =
-      (projection.needsPreviousState || this.#deferred(changes)) && prefetched === 'unknown'
-        ? await stateStore.get(aggregateId)
-        : prefetched;
+      prefetched !== undefined
+        ? prefetched.item
+        : projection.needsPreviousState || this.#deferred(changes)
+          ? await stateStore.get(aggregateId)
+          : 'unknown';
     let writes = 0;
     for (let race = 0; race < MAX_RACES; race++) {
       const attempt =

@@ -301,7 +301,7 @@ class BatchProcessor {
             aggregateId,
             this.#decodeGroup(aggregateId, group.refs, records),
             payloads,
-            prefetched === 'not-needed' ? 'unknown' : prefetched.get(aggregateId),
+            prefetched === 'not-needed' ? undefined : { item: prefetched.get(aggregateId) },
           );
         } catch (error) {
           return { error };

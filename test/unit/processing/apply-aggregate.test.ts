@@ -49,8 +49,9 @@ function setup(options: { maxAttempts?: number; needsPreviousState?: boolean; de
   return {
     ...twins,
     deferral,
-    apply: (changes: readonly PendingChange[], prefetched?: AggregateItem | undefined | 'unknown') =>
-      applier.apply(ID, changes, afterImagePayloads, prefetched),
+    /** Applies `changes`; with `read`, as a caller that read the item (undefined: found none) would. */
+    apply: (changes: readonly PendingChange[], ...read: [AggregateItem | undefined] | []) =>
+      applier.apply(ID, changes, afterImagePayloads, read.length === 0 ? undefined : { item: read[0] }),
     /** The aggregate's parked changes as [reason, position, attempts]. */
     parked: async () =>
       (await twins.parkedTwin.listAggregate(ID)).map((p) => [p.reason, p.change?.position, p.attempts]),
@@ -179,6 +180,17 @@ describe('Class: AggregateApplier', () => {
       expect(result).toEqual(outcome({ applied: 1, duplicates: 1, writes: 1 }));
       expect(await t.stateTwin.get(ID)).toMatchObject({ position: pos(11), revision: 2 });
     });
+    it('creates an aggregate the caller found absent, without reading it', async () => {
+      const t = setup({ needsPreviousState: true });
+      const get = vi.spyOn(t.stateStore, 'get');
+
+      const result = await t.apply([change(10, 'create')], undefined);
+
+      expect(get).not.toHaveBeenCalled();
+      expect(result).toEqual(outcome({ applied: 1, writes: 1 }));
+      expect(await t.stateTwin.get(ID)).toMatchObject({ position: pos(10), revision: 1 });
+    });
+
     it('uses the item the caller read instead of reading it', async () => {
       const t = setup({ needsPreviousState: true });
       await t.stateTwin.write(ID, { value: value(10) }, { kind: 'newer' });

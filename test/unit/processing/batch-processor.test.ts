@@ -280,6 +280,19 @@ describe('Class: BatchProcessor', () => {
       expect(result.stats).toMatchObject({ applied: 3, stateWrites: 2 });
     });
 
+    it('does not read a new aggregate again after the batch read found it absent', async () => {
+      const t = setup({ needsPreviousState: true });
+      const get = vi.spyOn(t.stateStore, 'get');
+
+      const result = await t.process([
+        at(orderChange(1, 10, 'create'), 10, 1),
+        at(orderChange(2, 10, 'create'), 10, 2),
+      ]);
+
+      expect(get).not.toHaveBeenCalled();
+      expect(result.stats).toMatchObject({ applied: 2, stateWrites: 2 });
+    });
+
     it('redelivers every aggregate from its first change when their state cannot be read', async () => {
       const t = setup({ needsPreviousState: true });
       t.stateStore.inject({ kind: 'timeout', operations: ['getMany'] });
