@@ -433,30 +433,27 @@ class AggregateApplier {
 
   /**
    * From the failing change on, everything is held back as a poison quarantine: the failing change is parked
-   * (or re-parked, when it was waiting) as POISON, the ones after it as QUARANTINED; this batch's changes
-   * already covered by the state are not parked again.
+   * (or re-parked, when it was waiting) as POISON, the ones after it as QUARANTINED. This batch's changes
+   * already covered by the state, or already waiting (a redelivery, or parked by an earlier try of this
+   * resume), are not parked again: one put must not name a key twice, and the waiting item is the one kept.
    */
   #heldBackFrom(r: Resumption, failure: FoldFailure, message: string, payloads: PayloadSource): ParkedItem[] {
     const reachedNow = r.fold.next?.position ?? r.item.position;
     const behind = behindMessage(r.aggregateId);
+    const waitingKeys = new Set(r.waiting.map((w) => w.sk));
     const parked: ParkedItem[] = [];
     for (let i = failure.index; i < r.combined.length; i++) {
-      const c = r.combined[i]!;
       const poison = i === failure.index;
+      const [reason, text, attempts] = poison ? [REASON.POISON, message, 1] : [REASON.QUARANTINED, behind, 0];
       const waitingItem = r.waiting[i];
-      if (waitingItem !== undefined)
-        parked.push({
-          ...waitingItem,
-          reason: poison ? REASON.POISON : REASON.QUARANTINED,
-          message: poison ? message : behind,
-          attempts: poison ? 1 : 0,
-        });
-      else if (poison || reachedNow === undefined || c.change.position > reachedNow)
-        parked.push(
-          poison
-            ? this.#parked(c, payloads, REASON.POISON, message, 1)
-            : this.#parked(c, payloads, REASON.QUARANTINED, behind, 0),
-        );
+      if (waitingItem !== undefined) {
+        parked.push({ ...waitingItem, reason, message: text, attempts });
+        continue;
+      }
+      const c = r.combined[i]!;
+      if (!poison && reachedNow !== undefined && c.change.position <= reachedNow) continue;
+      const item = this.#parked(c, payloads, reason, text, attempts);
+      if (!waitingKeys.has(item.sk)) parked.push(item);
     }
     return parked;
   }

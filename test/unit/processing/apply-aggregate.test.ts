@@ -605,6 +605,36 @@ describe('Class: AggregateApplier', () => {
         ['QUARANTINED', pos(13), 0],
       ]);
     });
+
+    it('tries a failing resume again when its write loses a race', async () => {
+      const t = setup({ deferrable: true });
+      t.deferral.on = true;
+      await t.apply([change(11)]);
+      t.deferral.on = false;
+      const read = await t.stateTwin.get(ID);
+      t.loseNextWrites();
+
+      const result = await t.apply([poison(12)], read);
+
+      expect(result).toMatchObject({ applied: 1, parked: 1, quarantined: true, writes: 2 });
+      expect(await t.parked()).toEqual([['POISON', pos(12), 1]]);
+    });
+
+    it('parks a redelivered deferred change that fails on resume once, as the poison', async () => {
+      const t = setup({ deferrable: true });
+      t.deferral.on = true;
+      await t.apply([change(11), poison(12), change(13)]);
+      t.deferral.on = false;
+
+      const result = await t.apply([poison(12), change(14)], await t.stateTwin.get(ID));
+
+      expect(result).toEqual(outcome({ applied: 1, parked: 3, quarantined: true, writes: 1 }));
+      expect(await t.parked()).toEqual([
+        ['POISON', pos(12), 1],
+        ['QUARANTINED', pos(13), 0],
+        ['QUARANTINED', pos(14), 0],
+      ]);
+    });
   });
 
   describe('parked items', () => {
