@@ -11,6 +11,7 @@ import {
   foldChanges,
   type PendingChange,
   pendingOfParked,
+  projectedStateOf,
 } from './fold.js';
 import type { Projection } from './projection.js';
 
@@ -213,7 +214,7 @@ class AggregateApplier {
       return this.#holdBack(aggregateId, changes, item, payloads);
     const fold = foldChanges({
       position: item?.position,
-      state: item === undefined ? undefined : { deleted: item.deleted, state: item.state },
+      state: projectedStateOf(item),
       changes,
       projection: this.#options.projection,
     });
@@ -369,7 +370,7 @@ class AggregateApplier {
     const combined = [...waiting.map(pendingOfParked), ...changes];
     const fold = foldChanges({
       position: item.position,
-      state: item.position === undefined ? undefined : { deleted: item.deleted, state: item.state },
+      state: projectedStateOf(item),
       changes: combined,
       projection: this.#options.projection,
     });

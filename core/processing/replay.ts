@@ -4,7 +4,7 @@ import type { ParkedStorePort } from '../state/parked-store-port.js';
 import type { StateStorePort, WriteGuard } from '../state/state-store-port.js';
 import type { BatchProcessor } from './batch-processor.js';
 import { ProcessingError } from './errors.js';
-import { foldChanges, pendingOfParked } from './fold.js';
+import { foldChanges, pendingOfParked, projectedStateOf } from './fold.js';
 import type { Projection } from './projection.js';
 
 /** What replaying one aggregate (or one bad record) did. */
@@ -60,10 +60,7 @@ class ParkedReplayer {
       const parked = (await parkedStore.listAggregate(aggregateId)).filter((p) => p.change !== undefined);
       const fold = foldChanges({
         position: item?.position,
-        state:
-          item === undefined || item.position === undefined
-            ? undefined
-            : { deleted: item.deleted, state: item.state },
+        state: projectedStateOf(item),
         changes: parked.map(pendingOfParked),
         projection,
       });

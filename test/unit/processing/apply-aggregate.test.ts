@@ -338,6 +338,33 @@ describe('Class: AggregateApplier', () => {
       ]);
     });
 
+    it('folds the first change of an aggregate onto no state, also after it failed once', async () => {
+      const twins = stateTwins();
+      const seen: unknown[] = [];
+      let failures = 1;
+      const applier = new AggregateApplier({
+        stateStore: twins.stateStore,
+        parkedStore: twins.parkedStore,
+        projection: {
+          name: 'records-previous',
+          needsPreviousState: true,
+          apply: (previous, c) => {
+            seen.push(previous);
+            if (failures-- > 0) throw new Error('transient');
+            return mirrorProjection.apply(previous, c);
+          },
+        },
+        maxAttempts: 3,
+      });
+
+      const first = await applier.apply(ID, [change(10, 'create')], afterImagePayloads);
+      const second = await applier.apply(ID, [change(10, 'create')], afterImagePayloads);
+
+      expect(first.failure?.error.message).toBe('transient');
+      expect(second).toMatchObject({ applied: 1, failure: undefined });
+      expect(seen).toEqual([undefined, undefined]);
+    });
+
     it('counts the attempt again when its write loses a race', async () => {
       const t = setup({ maxAttempts: 3 });
       await t.apply([change(10)]);
