@@ -618,6 +618,27 @@ describe('Class: AggregateApplier', () => {
       });
     });
 
+    it('keeps the state as it was when the first deferred change fails on resume', async () => {
+      const t = setup({ deferrable: true });
+      await t.apply([change(10)]);
+      t.deferral.on = true;
+      await t.apply([poison(11), change(12)]);
+      t.deferral.on = false;
+
+      const result = await t.apply([change(9), change(13)], await t.stateTwin.get(ID));
+
+      expect(result).toEqual(outcome({ parked: 3, quarantined: true, writes: 1 }));
+      expect(await t.parked()).toEqual([
+        ['POISON', pos(11), 1],
+        ['QUARANTINED', pos(12), 0],
+        ['QUARANTINED', pos(13), 0],
+      ]);
+      expect(await t.stateTwin.get(ID)).toMatchObject({
+        position: pos(10),
+        quarantine: { position: pos(11) },
+      });
+    });
+
     it("parks a batch change that fails on resume as the poison, leaving out the batch's duplicates", async () => {
       const t = setup({ deferrable: true });
       t.deferral.on = true;

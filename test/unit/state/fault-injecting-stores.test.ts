@@ -113,5 +113,15 @@ describe('Class: FaultInjectingParkedStore', () => {
       'scanAll',
     ]);
     expect(await store.scanAll()).toEqual([]);
+    expect(store.injected.map((f) => f.kind)).toEqual([
+      'timeout',
+      'timeout',
+      'lost-response',
+      'throttle',
+      'throttle',
+    ]);
+    store.inject({ kind: 'throttle' });
+    store.clear();
+    expect(await store.listAggregate('public.orders#1')).toEqual([]);
   });
 });
