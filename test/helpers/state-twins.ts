@@ -40,4 +40,24 @@ const afterImagePayloads: PayloadSource = {
   }),
 };
 
-export { afterImagePayloads, stateTwins };
+/**
+ * Makes the next `times` state writes lose their condition: just before each, another writer rewrites the
+ * aggregate's item unchanged, which moves its revision.
+ */
+function loseNextWrites(twins: ReturnType<typeof stateTwins>, aggregateId: string, times = 1): void {
+  twins.stateStore.inject({
+    kind: 'interleave',
+    operations: ['write'],
+    times,
+    before: async () => {
+      const item = await twins.stateTwin.get(aggregateId);
+      await twins.stateTwin.write(
+        aggregateId,
+        { lastParkedKey: item?.lastParkedKey },
+        { kind: 'revision', expected: item },
+      );
+    },
+  });
+}
+
+export { afterImagePayloads, loseNextWrites, stateTwins };

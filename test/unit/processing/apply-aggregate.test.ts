@@ -9,7 +9,7 @@ import {
 } from '../../../core/processing/projection.js';
 import { type AggregateItem, changeKeys, StateStoreError } from '../../../core/state/index.js';
 import { orderChange, pending } from '../../helpers/changes.js';
-import { afterImagePayloads, stateTwins } from '../../helpers/state-twins.js';
+import { afterImagePayloads, loseNextWrites, stateTwins } from '../../helpers/state-twins.js';
 
 const ID = 'public.orders#1';
 const AT = '2026-01-01T00:00:00.000Z';
@@ -55,21 +55,8 @@ function setup(options: { maxAttempts?: number; needsPreviousState?: boolean; de
     /** The aggregate's parked changes as [reason, position, attempts]. */
     parked: async () =>
       (await twins.parkedTwin.listAggregate(ID)).map((p) => [p.reason, p.change?.position, p.attempts]),
-    /** Makes the aggregate's next write lose to another writer that touches the item first. */
-    loseNextWrites: (times = 1) =>
-      twins.stateStore.inject({
-        kind: 'interleave',
-        operations: ['write'],
-        times,
-        before: async () => {
-          const item = await twins.stateTwin.get(ID);
-          await twins.stateTwin.write(
-            ID,
-            { lastParkedKey: item?.lastParkedKey },
-            { kind: 'revision', expected: item },
-          );
-        },
-      }),
+    /** Makes the aggregate's next writes lose to another writer that touches the item first. */
+    loseNextWrites: (times = 1) => loseNextWrites(twins, ID, times),
   };
 }
 

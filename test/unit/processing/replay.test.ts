@@ -13,7 +13,7 @@ import { ParkedReplayer } from '../../../core/processing/replay.js';
 import { recordParkedItem } from '../../../core/state/index.js';
 import { debeziumEnvelope, orderChange, pending } from '../../helpers/changes.js';
 import { parkedChange } from '../../helpers/parked-store-contract.js';
-import { afterImagePayloads, stateTwins } from '../../helpers/state-twins.js';
+import { afterImagePayloads, loseNextWrites, stateTwins } from '../../helpers/state-twins.js';
 
 const ID = 'public.orders#1';
 const change = (lsn: number) => pending(orderChange(1, lsn), String(lsn));
@@ -175,19 +175,7 @@ describe('Class: ParkedReplayer', () => {
     it('gives up after eight lost races in a row, to be run again', async () => {
       const t = setup();
       await t.consume(change(10), poison(11));
-      t.stateStore.inject({
-        kind: 'interleave',
-        operations: ['write'],
-        times: 8,
-        before: async () => {
-          const item = await t.stateTwin.get(ID);
-          await t.stateTwin.write(
-            ID,
-            { lastParkedKey: item?.lastParkedKey },
-            { kind: 'revision', expected: item },
-          );
-        },
-      });
+      loseNextWrites(t, ID, 8);
 
       await expect(t.replayer(fixed).replayAggregate(ID)).rejects.toThrow(
         `replay of ${ID}: lost 8 write races in a row; run it again`,
@@ -199,18 +187,7 @@ describe('Class: ParkedReplayer', () => {
       const t = setup();
       t.deferral.on = true;
       await t.consume(poison(11));
-      t.stateStore.inject({
-        kind: 'interleave',
-        operations: ['write'],
-        before: async () => {
-          const item = await t.stateTwin.get(ID);
-          await t.stateTwin.write(
-            ID,
-            { lastParkedKey: item?.lastParkedKey },
-            { kind: 'revision', expected: item },
-          );
-        },
-      });
+      loseNextWrites(t, ID);
 
       const outcome = await t.replayer(faulty).replayAggregate(ID);
 
