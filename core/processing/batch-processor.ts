@@ -1,4 +1,5 @@
-import type { ChangeEvent, RecordOrigin } from '../events/change.js';
+import { positiveInteger } from '../coordination/validate.js';
+import type { ChangeEvent } from '../events/change.js';
 import type { DecodeContext } from '../events/decoder.js';
 import { DecodeError } from '../events/errors.js';
 import { deaggregate, type UserRecord } from '../events/kpl.js';
@@ -6,43 +7,35 @@ import { compareSequenceNumbers } from '../events/position.js';
 import { REASON } from '../events/reason-codes.js';
 import type { DecoderRegistry } from '../events/registry.js';
 import type { AggregateItem } from '../state/aggregate-item.js';
-import { type ParkedItem, type ParkedRecord, recordParkedItem } from '../state/parked-item.js';
-import type { ParkedStore } from '../state/parked-store.js';
-import type { StateStore } from '../state/state-store.js';
+import { type ParkedItem, recordParkedItem } from '../state/parked-item.js';
+import type { ParkedStorePort } from '../state/parked-store-port.js';
+import type { StateStorePort } from '../state/state-store-port.js';
 import { AggregateApplier, type AggregateOutcome, type PayloadSource } from './apply-aggregate.js';
 import { mapWithConcurrency } from './concurrency.js';
 import { ProcessingError } from './errors.js';
 import type { PendingChange } from './fold.js';
 import type { Projection } from './projection.js';
-
-/** One Kinesis record as the consumer sees it (a Lambda `KinesisStreamRecord`, flattened). */
-interface StreamRecord {
-  /** Base64 data, as in the Lambda event. */
-  readonly data: string;
-  readonly partitionKey: string;
-  readonly sequenceNumber: string;
-  /** Seconds since the epoch, as in the Lambda event. */
-  readonly approximateArrivalTimestamp: number;
-  readonly shardId: string;
-  readonly eventSourceArn: string;
-  /** Set when replaying a parked KPL sub-record, so it keeps its original position. */
-  readonly subSequenceNumber?: number;
-}
+import { originOf, parkedRecordOf, type StreamRecord, type SubRecord } from './stream-record.js';
 
 /**
  * One change of a batch as the first pass leaves it: where to decode it again from, not the change itself.
- * Small (three numbers for a plain record), so a batch's index costs little next to the batch.
+ * Small (two numbers for a plain record), so a batch's index costs little next to the batch.
  */
 interface ChangeRef {
   /** Index of the Kinesis record in the batch. */
   readonly record: number;
-  readonly subSequenceNumber: number;
-  /** Index of the change among those its record decodes to. */
+  /** Index of the change among those its record (or sub-record) decodes to. */
   readonly index: number;
-  /** A KPL sub-record's own bytes and partition key: decoded again from, and parked as, these. */
-  readonly user?: { readonly data: Uint8Array; readonly partitionKey: string };
+  /** The KPL sub-record it came from: decoded again from, and parked as, this. */
+  readonly sub?: SubRecord;
   /** The change itself, kept when its decoder is stateful (a second decode could differ). */
   readonly change?: ChangeEvent;
+}
+
+/** One aggregate's changes in a batch, in batch (source) order, and the bytes of the records they came from. */
+interface Group {
+  readonly refs: ChangeRef[];
+  bytes: number;
 }
 
 /** Counters of one batch; the handler turns them into metrics, the local runtime into progress. */
@@ -75,8 +68,8 @@ interface ProcessorLogger {
 interface BatchProcessorOptions {
   readonly registry: DecoderRegistry;
   readonly decodeContext: DecodeContext;
-  readonly stateStore: StateStore;
-  readonly parkedStore: ParkedStore;
+  readonly stateStore: StateStorePort;
+  readonly parkedStore: ParkedStorePort;
   readonly projection: Projection;
   readonly maxAttempts: number;
   /** Aggregates applied concurrently. */
@@ -96,6 +89,7 @@ interface BatchProcessorOptions {
 /** Default of {@link BatchProcessorOptions.maxInFlightBytes}: below a Lambda invocation's 6 MB payload. */
 const DEFAULT_MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024;
 
+/** The stats of a batch before anything happened. */
 function emptyStats(): BatchStats {
   return {
     records: 0,
@@ -112,33 +106,28 @@ function emptyStats(): BatchStats {
   };
 }
 
-function originOf(record: StreamRecord, user: UserRecord): RecordOrigin {
-  return {
-    shardId: record.shardId,
-    sequenceNumber: record.sequenceNumber,
-    subSequenceNumber: user.aggregated ? user.subSequenceNumber : (record.subSequenceNumber ?? 0),
-    partitionKey: user.partitionKey,
-    approximateArrivalTimestamp: Math.round(record.approximateArrivalTimestamp * 1000),
-  };
+/** The sub-record a user record is, when it came inside a KPL aggregate. */
+function subRecordOf(user: UserRecord): SubRecord | undefined {
+  return user.aggregated
+    ? { subSequenceNumber: user.subSequenceNumber, data: user.data, partitionKey: user.partitionKey }
+    : undefined;
 }
 
-/**
- * The record as it is parked: its full payload and where it came from. A KPL sub-record is parked as itself,
- * with its own data and partition key (decoders take the record key from it), so a replay decodes just it.
- */
-function parkedRecordOf(
-  record: StreamRecord,
-  subSequenceNumber = 0,
-  user?: { readonly data: Uint8Array; readonly partitionKey: string },
-): ParkedRecord {
+/** The raw record of each change of the batch, to park it with its full payload. */
+function payloadsOf(records: readonly StreamRecord[]): PayloadSource {
+  const bySequenceNumber = new Map(records.map((r) => [r.sequenceNumber, r]));
   return {
-    data: user === undefined ? record.data : Buffer.from(user.data).toString('base64'),
-    partitionKey: user?.partitionKey ?? record.partitionKey,
-    sequenceNumber: record.sequenceNumber,
-    subSequenceNumber,
-    shardId: record.shardId,
-    approximateArrivalTimestamp: Math.round(record.approximateArrivalTimestamp * 1000),
-    eventSourceArn: record.eventSourceArn,
+    recordOf: (item) =>
+      parkedRecordOf(
+        bySequenceNumber.get(item.origin.sequenceNumber)!,
+        item.data === undefined
+          ? undefined
+          : {
+              subSequenceNumber: item.origin.subSequenceNumber,
+              data: item.data,
+              partitionKey: item.origin.partitionKey,
+            },
+      ),
   };
 }
 
@@ -160,14 +149,11 @@ class BatchProcessor {
   readonly #maxInFlightBytes: number;
 
   public constructor(options: BatchProcessorOptions) {
-    if (!Number.isInteger(options.aggregateConcurrency) || options.aggregateConcurrency < 1)
-      throw new RangeError(
-        `aggregateConcurrency must be an integer >= 1, received ${options.aggregateConcurrency}`,
-      );
-    const maxInFlightBytes = options.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES;
-    if (!Number.isInteger(maxInFlightBytes) || maxInFlightBytes < 1)
-      throw new RangeError(`maxInFlightBytes must be an integer >= 1, received ${options.maxInFlightBytes}`);
-    this.#maxInFlightBytes = maxInFlightBytes;
+    positiveInteger('aggregateConcurrency', options.aggregateConcurrency);
+    this.#maxInFlightBytes = positiveInteger(
+      'maxInFlightBytes',
+      options.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES,
+    );
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#applier = new AggregateApplier({
@@ -180,98 +166,25 @@ class BatchProcessor {
     });
   }
 
+  /**
+   * Indexes the batch and parks its bad input, reads the aggregates' state when the projection needs it,
+   * applies each aggregate, and reports the lowest sequence number to redeliver from.
+   */
   public async process(records: readonly StreamRecord[]): Promise<BatchResult> {
     const stats = emptyStats();
     stats.records = records.length;
     const failures: string[] = [];
     const { groups, bad } = this.#index(records, stats);
-
-    if (bad.length > 0) {
-      try {
-        await this.#options.parkedStore.put(bad);
-        stats.badInput = bad.length;
-        stats.parked += bad.length;
-      } catch (error) {
-        this.#options.logger?.error('cannot park bad input; the batch will be retried from it', { error });
-        failures.push(...bad.map((b) => b.record.sequenceNumber));
-      }
-    }
-
+    await this.#parkBadInput(bad, stats, failures);
     stats.aggregates = groups.size;
-    const recordOf = new Map<string, StreamRecord>();
-    for (const record of records) recordOf.set(record.sequenceNumber, record);
-    const payloads: PayloadSource = {
-      payloadOf: (item) => {
-        const record = recordOf.get(item.origin.sequenceNumber)!;
-        // A KPL sub-record is parked as its own payload, so a replay decodes just that change.
-        const data = item.data === undefined ? record.data : Buffer.from(item.data).toString('base64');
-        return { data, eventSourceArn: record.eventSourceArn };
-      },
-    };
-    const firstSequenceNumber = (refs: readonly ChangeRef[]) => records[refs[0]!.record]!.sequenceNumber;
-    let prefetched: Map<string, AggregateItem> | undefined;
-    if (this.#options.projection.needsPreviousState && groups.size > 0) {
-      try {
-        prefetched = await this.#options.stateStore.getMany([...groups.keys()]);
-      } catch (error) {
-        this.#options.logger?.error('cannot read aggregate state; the batch will be retried', { error });
-        failures.push(...[...groups.values()].map((g) => firstSequenceNumber(g.refs)));
-        return this.#result(failures, stats);
-      }
-    }
-
     const entries = [...groups.entries()];
-    const outcomes = await mapWithConcurrency(
-      entries,
-      {
-        limit: this.#options.aggregateConcurrency,
-        budget: this.#maxInFlightBytes,
-        weight: ([, g]) => g.bytes,
-      },
-      async ([aggregateId, group]): Promise<AggregateOutcome | { error: unknown }> => {
-        try {
-          // Second pass: the aggregate's changes are decoded only now that its write is due, so decoded rows
-          // are alive for the aggregates in flight, not for the whole batch.
-          return await this.#applier.apply(
-            aggregateId,
-            this.#decodeGroup(aggregateId, group.refs, records),
-            payloads,
-            prefetched === undefined ? 'unknown' : prefetched.get(aggregateId),
-          );
-        } catch (error) {
-          return { error };
-        }
-      },
-    );
-
-    for (const [index, outcome] of outcomes.entries()) {
-      const [aggregateId, group] = entries[index]!;
-      if ('error' in outcome) {
-        // An unexpected failure (throttling, timeout): nothing is known to be applied, so redeliver from the
-        // aggregate's first change; changes that did apply are skipped as duplicates then.
-        this.#options.logger?.error('aggregate failed; the batch will be retried from it', {
-          aggregateId,
-          error: outcome.error,
-        });
-        stats.failedAggregates++;
-        failures.push(firstSequenceNumber(group.refs));
-        continue;
-      }
-      stats.applied += outcome.applied;
-      stats.duplicates += outcome.duplicates;
-      stats.parked += outcome.parked;
-      stats.stateWrites += outcome.writes;
-      if (outcome.quarantined) stats.quarantined++;
-      if (outcome.failure !== undefined) {
-        stats.failedAggregates++;
-        failures.push(outcome.failure.sequenceNumber);
-        this.#options.logger?.warn('change failed; it will be redelivered', {
-          aggregateId,
-          sequenceNumber: outcome.failure.sequenceNumber,
-          error: outcome.failure.error.message,
-        });
-      }
+    const prefetched = await this.#prefetch(entries);
+    if (prefetched === 'failed') {
+      failures.push(...entries.map(([, group]) => this.#firstSequenceNumber(records, group)));
+      return this.#result(failures, stats);
     }
+    const outcomes = await this.#applyAll(entries, records, prefetched);
+    this.#tally(entries, outcomes, records, stats, failures);
     return this.#result(failures, stats);
   }
 
@@ -283,10 +196,9 @@ class BatchProcessor {
   #index(
     records: readonly StreamRecord[],
     stats: BatchStats,
-  ): { groups: Map<string, { refs: ChangeRef[]; bytes: number }>; bad: ParkedItem[] } {
-    const groups = new Map<string, { refs: ChangeRef[]; bytes: number }>();
+  ): { groups: Map<string, Group>; bad: ParkedItem[] } {
+    const groups = new Map<string, Group>();
     const bad: ParkedItem[] = [];
-    const { registry, decodeContext } = this.#options;
     for (const [recordIndex, record] of records.entries()) {
       let users: readonly UserRecord[];
       try {
@@ -297,40 +209,144 @@ class BatchProcessor {
           sequenceNumber: record.sequenceNumber,
         }).records;
       } catch (error) {
-        bad.push(this.#badInput(record, 0, error));
+        bad.push(this.#badInput(record, undefined, error));
         continue;
       }
       for (const user of users) {
-        const origin = originOf(record, user);
+        const sub = subRecordOf(user);
         try {
-          const decoded = registry.decode(user.data, origin, decodeContext);
-          if (decoded.tombstone) stats.tombstones++;
-          const keep = registry.isStateful(decoded.format);
-          for (const [index, change] of decoded.changes.entries()) {
-            stats.changes++;
-            const ref: ChangeRef = {
-              record: recordIndex,
-              subSequenceNumber: origin.subSequenceNumber,
-              index,
-              ...(user.aggregated ? { user: { data: user.data, partitionKey: user.partitionKey } } : {}),
-              ...(keep ? { change } : {}),
-            };
-            const group = groups.get(change.aggregateId);
-            if (group === undefined)
-              groups.set(change.aggregateId, { refs: [ref], bytes: user.data.byteLength });
-            else {
-              group.refs.push(ref);
-              group.bytes += user.data.byteLength;
-            }
+          for (const { aggregateId, ref } of this.#refsOf(record, recordIndex, user.data, sub, stats)) {
+            const group = groups.get(aggregateId) ?? { refs: [], bytes: 0 };
+            groups.set(aggregateId, group);
+            group.refs.push(ref);
+            group.bytes += user.data.byteLength;
           }
         } catch (error) {
-          bad.push(
-            this.#badInput(record, origin.subSequenceNumber, error, user.aggregated ? user : undefined),
-          );
+          bad.push(this.#badInput(record, sub, error));
         }
       }
     }
     return { groups, bad };
+  }
+
+  /** Decodes one user record and references its changes (keeping them whole only for a stateful decoder). */
+  #refsOf(
+    record: StreamRecord,
+    recordIndex: number,
+    data: Uint8Array,
+    sub: SubRecord | undefined,
+    stats: BatchStats,
+  ): { aggregateId: string; ref: ChangeRef }[] {
+    const { registry, decodeContext } = this.#options;
+    const decoded = registry.decode(data, originOf(record, sub), decodeContext);
+    if (decoded.tombstone) stats.tombstones++;
+    const keep = registry.isStateful(decoded.format);
+    stats.changes += decoded.changes.length;
+    return decoded.changes.map((change, index) => ({
+      aggregateId: change.aggregateId,
+      ref: { record: recordIndex, index, ...(sub === undefined ? {} : { sub }), ...(keep ? { change } : {}) },
+    }));
+  }
+
+  /** Parks the batch's bad input; if that fails, the batch is redelivered from it. */
+  async #parkBadInput(bad: readonly ParkedItem[], stats: BatchStats, failures: string[]): Promise<void> {
+    if (bad.length === 0) return;
+    try {
+      await this.#options.parkedStore.put(bad);
+      stats.badInput = bad.length;
+      stats.parked += bad.length;
+    } catch (error) {
+      this.#options.logger?.error('cannot park bad input; the batch will be retried from it', { error });
+      failures.push(...bad.map((b) => b.record.sequenceNumber));
+    }
+  }
+
+  /**
+   * Reads the aggregates' state up front when the projection needs it (one request per 100 aggregates);
+   * `failed` when the read failed, after logging it.
+   */
+  async #prefetch(
+    entries: readonly [string, Group][],
+  ): Promise<Map<string, AggregateItem> | 'not-needed' | 'failed'> {
+    if (!this.#options.projection.needsPreviousState || entries.length === 0) return 'not-needed';
+    try {
+      return await this.#options.stateStore.getMany(entries.map(([aggregateId]) => aggregateId));
+    } catch (error) {
+      this.#options.logger?.error('cannot read aggregate state; the batch will be retried', { error });
+      return 'failed';
+    }
+  }
+
+  /**
+   * Second pass: applies each aggregate under the concurrency and byte budget, decoding its changes only
+   * when its write is due, so decoded rows are alive for the aggregates in flight, not for the whole batch.
+   * An unexpected failure of one aggregate is its outcome, not the batch's.
+   */
+  #applyAll(
+    entries: readonly [string, Group][],
+    records: readonly StreamRecord[],
+    prefetched: Map<string, AggregateItem> | 'not-needed',
+  ): Promise<(AggregateOutcome | { error: unknown })[]> {
+    const payloads = payloadsOf(records);
+    return mapWithConcurrency(
+      entries,
+      {
+        limit: this.#options.aggregateConcurrency,
+        budget: this.#maxInFlightBytes,
+        weight: ([, g]) => g.bytes,
+      },
+      async ([aggregateId, group]): Promise<AggregateOutcome | { error: unknown }> => {
+        try {
+          return await this.#applier.apply(
+            aggregateId,
+            this.#decodeGroup(aggregateId, group.refs, records),
+            payloads,
+            prefetched === 'not-needed' ? undefined : { item: prefetched.get(aggregateId) },
+          );
+        } catch (error) {
+          return { error };
+        }
+      },
+    );
+  }
+
+  /** Adds the aggregates' outcomes to the stats, and where each failed one is to be redelivered from. */
+  #tally(
+    entries: readonly [string, Group][],
+    outcomes: readonly (AggregateOutcome | { error: unknown })[],
+    records: readonly StreamRecord[],
+    stats: BatchStats,
+    failures: string[],
+  ): void {
+    const { logger } = this.#options;
+    for (const [index, outcome] of outcomes.entries()) {
+      const [aggregateId, group] = entries[index]!;
+      if ('error' in outcome) {
+        // An unexpected failure (throttling, timeout): nothing is known to be applied, so redeliver from the
+        // aggregate's first change; changes that did apply are skipped as duplicates then.
+        logger?.error('aggregate failed; the batch will be retried from it', {
+          aggregateId,
+          error: outcome.error,
+        });
+        stats.failedAggregates++;
+        failures.push(this.#firstSequenceNumber(records, group));
+        continue;
+      }
+      stats.applied += outcome.applied;
+      stats.duplicates += outcome.duplicates;
+      stats.parked += outcome.parked;
+      stats.stateWrites += outcome.writes;
+      if (outcome.quarantined) stats.quarantined++;
+      if (outcome.failure !== undefined) {
+        stats.failedAggregates++;
+        failures.push(outcome.failure.sequenceNumber);
+        logger?.warn('change failed; it will be redelivered', {
+          aggregateId,
+          sequenceNumber: outcome.failure.sequenceNumber,
+          error: outcome.failure.error.message,
+        });
+      }
+    }
   }
 
   /** Second pass: decodes one aggregate's changes again from their records (they decoded in the first pass). */
@@ -342,24 +358,22 @@ class BatchProcessor {
     const { registry, decodeContext } = this.#options;
     return refs.map((ref) => {
       const record = records[ref.record]!;
-      const origin: RecordOrigin = {
-        shardId: record.shardId,
-        sequenceNumber: record.sequenceNumber,
-        subSequenceNumber: ref.subSequenceNumber,
-        partitionKey: ref.user?.partitionKey ?? record.partitionKey,
-        approximateArrivalTimestamp: Math.round(record.approximateArrivalTimestamp * 1000),
-      };
+      const origin = originOf(record, ref.sub);
       const change =
         ref.change ??
-        registry.decode(ref.user?.data ?? Buffer.from(record.data, 'base64'), origin, decodeContext).changes[
+        registry.decode(ref.sub?.data ?? Buffer.from(record.data, 'base64'), origin, decodeContext).changes[
           ref.index
         ];
       if (change?.aggregateId !== aggregateId)
         throw new ProcessingError(
-          `record ${record.sequenceNumber}/${ref.subSequenceNumber} decoded to another change the second time; its decoder must be marked stateful`,
+          `record ${record.sequenceNumber}/${origin.subSequenceNumber} decoded to another change the second time; its decoder must be marked stateful`,
         );
-      return { change, origin, data: ref.user?.data };
+      return { change, origin, data: ref.sub?.data };
     });
+  }
+
+  #firstSequenceNumber(records: readonly StreamRecord[], group: Group): string {
+    return records[group.refs[0]!.record]!.sequenceNumber;
   }
 
   #result(failures: readonly string[], stats: BatchStats): BatchResult {
@@ -368,20 +382,10 @@ class BatchProcessor {
     return { batchItemFailures: [{ itemIdentifier: lowest }], stats };
   }
 
-  #badInput(
-    record: StreamRecord,
-    subSequenceNumber: number,
-    error: unknown,
-    user?: { readonly data: Uint8Array; readonly partitionKey: string },
-  ): ParkedItem {
+  #badInput(record: StreamRecord, sub: SubRecord | undefined, error: unknown): ParkedItem {
     const code = error instanceof DecodeError ? error.code : REASON.INVALID_ENVELOPE;
     const message = error instanceof Error ? error.message : String(error);
-    return recordParkedItem(
-      parkedRecordOf(record, subSequenceNumber, user),
-      code,
-      message,
-      new Date(this.#now()),
-    );
+    return recordParkedItem(parkedRecordOf(record, sub), code, message, new Date(this.#now()));
   }
 }
 

@@ -1,6 +1,7 @@
 import type { ChangeEvent, RecordOrigin, RowImage } from '../events/change.js';
+import type { AggregateItem } from '../state/aggregate-item.js';
 import type { ParkedItem } from '../state/parked-item.js';
-import type { StateValue } from '../state/state-store.js';
+import type { StateValue } from '../state/state-store-port.js';
 import { ProjectionError } from './errors.js';
 import type { ProjectedState, Projection } from './projection.js';
 
@@ -146,5 +147,13 @@ function pendingOfParked(item: ParkedItem): PendingChange {
   };
 }
 
+/**
+ * The state a projection folds onto: none for an aggregate no change was applied to yet, even when its item
+ * exists (it failed, or was deferred, before its first change applied), so `previous` does not depend on it.
+ */
+function projectedStateOf(item: AggregateItem | undefined): ProjectedState | undefined {
+  return item?.position === undefined ? undefined : { deleted: item.deleted, state: item.state };
+}
+
 export type { FoldFailure, FoldInput, FoldResult, PendingChange };
-export { foldChanges, pendingOfParked };
+export { foldChanges, pendingOfParked, projectedStateOf };

@@ -13,7 +13,6 @@ export {
   DEFAULT_MAX_IN_FLIGHT_BYTES,
   emptyStats,
   type ProcessorLogger,
-  type StreamRecord,
 } from './batch-processor.js';
 export { mapWithConcurrency } from './concurrency.js';
 export { ProcessingError, ProjectionError } from './errors.js';
@@ -33,3 +32,4 @@ export {
   withFaultInjection,
 } from './projection.js';
 export { ParkedReplayer, type ParkedReplayerOptions, type ReplayOutcome } from './replay.js';
+export { originOf, parkedRecordOf, type StreamRecord, type SubRecord } from './stream-record.js';

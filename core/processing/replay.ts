@@ -1,10 +1,10 @@
 import { REASON } from '../events/reason-codes.js';
 import { AGGREGATE_PREFIX, BAD_INPUT_PREFIX, type ParkedItem } from '../state/parked-item.js';
-import type { ParkedStore } from '../state/parked-store.js';
-import type { StateStore, WriteGuard } from '../state/state-store.js';
+import type { ParkedStorePort } from '../state/parked-store-port.js';
+import type { StateStorePort, WriteGuard } from '../state/state-store-port.js';
 import type { BatchProcessor } from './batch-processor.js';
 import { ProcessingError } from './errors.js';
-import { foldChanges, pendingOfParked } from './fold.js';
+import { foldChanges, pendingOfParked, projectedStateOf } from './fold.js';
 import type { Projection } from './projection.js';
 
 /** What replaying one aggregate (or one bad record) did. */
@@ -23,8 +23,8 @@ interface ReplayOutcome {
 }
 
 interface ParkedReplayerOptions {
-  readonly stateStore: StateStore;
-  readonly parkedStore: ParkedStore;
+  readonly stateStore: StateStorePort;
+  readonly parkedStore: ParkedStorePort;
   readonly projection: Projection;
   /** Re-processes bad-input records (after, say, key columns were configured). */
   readonly processor?: BatchProcessor;
@@ -60,10 +60,7 @@ class ParkedReplayer {
       const parked = (await parkedStore.listAggregate(aggregateId)).filter((p) => p.change !== undefined);
       const fold = foldChanges({
         position: item?.position,
-        state:
-          item === undefined || item.position === undefined
-            ? undefined
-            : { deleted: item.deleted, state: item.state },
+        state: projectedStateOf(item),
         changes: parked.map(pendingOfParked),
         projection,
       });

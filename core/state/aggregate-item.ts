@@ -1,6 +1,5 @@
 import type { RowImage } from '../events/change.js';
 
-/** Why an aggregate is quarantined: its first change that kept failing. */
 /**
  * Why an aggregate's changes are held back: `POISON`, its first change that kept failing (until an operator
  * replays it), or `DEFERRED`, its table paused or shed (until the table is resumed).
@@ -29,7 +28,7 @@ interface PendingFailure {
 interface AggregateItem {
   readonly aggregateId: string;
   readonly table: string | undefined;
-  /** Absent only for an aggregate that was quarantined before any change applied. */
+  /** Absent only for an aggregate that was quarantined (or failed) before any change applied. */
   readonly position: string | undefined;
   readonly deleted: boolean;
   readonly state: RowImage | null;
@@ -38,6 +37,11 @@ interface AggregateItem {
   /** Sort key of the newest change parked behind the quarantine; replay checks it did not move. */
   readonly lastParkedKey: string | undefined;
   readonly pendingFailure: PendingFailure | undefined;
+  /**
+   * When the table's time to live may delete the item, in epoch seconds: set on a tombstone that holds
+   * nothing back (docs/architecture.md contract 4), absent on everything else.
+   */
+  readonly ttlEpochSeconds: number | undefined;
 }
 
 export type { AggregateItem, PendingFailure, Quarantine };

@@ -1,6 +1,17 @@
 export type { AggregateItem, PendingFailure, Quarantine } from './aggregate-item.js';
 export { StateStoreError } from './errors.js';
 export {
+  FaultInjectingParkedStore,
+  FaultInjectingStateStore,
+  type InjectedStoreFault,
+  type ParkedOperation,
+  type StateOperation,
+  type StoreFaultKind,
+  type StoreFaultRule,
+} from './fault-injecting-stores.js';
+export { InMemoryParkedStore } from './in-memory-parked-store.js';
+export { InMemoryStateStore, type InMemoryStateStoreOptions } from './in-memory-state-store.js';
+export {
   AGGREGATE_PREFIX,
   BAD_INPUT_PREFIX,
   badInputKeys,
@@ -10,11 +21,12 @@ export {
   recordParkedItem,
 } from './parked-item.js';
 export { ParkedStore, type ParkedStoreOptions } from './parked-store.js';
-export {
-  type StateMutation,
-  StateStore,
-  type StateStoreOptions,
-  type StateValue,
-  type WriteGuard,
-  type WriteOutcome,
-} from './state-store.js';
+export type { ParkedStorePort } from './parked-store-port.js';
+export { StateStore, type StateStoreOptions } from './state-store.js';
+export type {
+  StateMutation,
+  StateStorePort,
+  StateValue,
+  WriteGuard,
+  WriteOutcome,
+} from './state-store-port.js';

@@ -14,6 +14,7 @@ import type { ChangeEvent } from '../events/change.js';
 import type { ReasonCode } from '../events/reason-codes.js';
 import { StateStoreError } from './errors.js';
 import { AGGREGATE_PREFIX, type ParkedItem, type ParkedRecord } from './parked-item.js';
+import type { ParkedStorePort } from './parked-store-port.js';
 
 /**
  * DynamoDB items are limited to 400 KB; a Kinesis record may hold 1 MiB (1.4 MB in base64) and the decoded
@@ -115,7 +116,8 @@ function fromItems(raw: readonly Record<string, unknown>[]): {
     const sk = r[PARKED_TABLE.sortKey] as string;
     let text = r.body as string | undefined;
     if (typeof r.parts === 'number') {
-      const chunks = parts.get(`${pk}|${sk}`) ?? [];
+      // Parts beyond the count are left from an earlier, larger body under the same keys.
+      const chunks = (parts.get(`${pk}|${sk}`) ?? []).slice(0, r.parts);
       const complete = chunks.length === r.parts && chunks.every((c) => typeof c === 'string');
       if (!complete) {
         incomplete++;
@@ -141,10 +143,16 @@ function fromItems(raw: readonly Record<string, unknown>[]): {
   return { items, parts: partCounts, incomplete };
 }
 
+/** One of each key, the last given: BatchWriteItem refuses a request that names a key twice. */
+function lastOfEachKey<T extends Pick<ParkedItem, 'pk' | 'sk'>>(items: readonly T[]): T[] {
+  return [...new Map(items.map((i) => [JSON.stringify([i.pk, i.sk]), i])).values()];
+}
+
 async function batchWrite(
   client: DynamoDBClient,
   tableName: string,
   requests: WriteRequest[],
+  operation: 'put' | 'delete',
 ): Promise<void> {
   for (let i = 0; i < requests.length; i += BATCH_WRITE_LIMIT) {
     let pending: WriteRequest[] = requests.slice(i, i + BATCH_WRITE_LIMIT);
@@ -153,14 +161,17 @@ async function batchWrite(
       const out = await client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }));
       pending = out.UnprocessedItems?.[tableName] ?? [];
       if (attempt > 12 && pending.length > 0)
-        throw new StateStoreError(`parked store: ${pending.length} writes stayed unprocessed after retries`);
+        throw new StateStoreError(`parked store: ${pending.length} writes stayed unprocessed after retries`, {
+          operation,
+        });
     }
   }
 }
 
 /**
- * The parked-event store: changes and records that could not be applied, with their full payload, reason
- * and error, kept until an operator replays or discards them (docs/architecture.md contracts 5 and 6).
+ * The parked-event store in DynamoDB, the adapter of {@link ParkedStorePort}: changes and records that could
+ * not be applied, with their full payload, reason and error, kept until an operator replays or discards them
+ * (docs/architecture.md contracts 5 and 6).
  *
  * @example
  * ```ts
@@ -168,7 +179,7 @@ async function batchWrite(
  * const items = await parked.listAggregate('public.orders#42');
  * ```
  */
-class ParkedStore {
+class ParkedStore implements ParkedStorePort {
   readonly #client: DynamoDBClient;
   readonly #tableName: string;
   /** Part counts of the items this store read, for deleting them. */
@@ -179,18 +190,19 @@ class ParkedStore {
     this.#tableName = options.tableName;
   }
 
-  /** Puts the items; idempotent (a redelivered change overwrites its own item). */
   public async put(items: readonly ParkedItem[]): Promise<void> {
     if (items.length === 0) return;
     try {
-      await batchWrite(this.#client, this.#tableName, items.flatMap(toWriteRequests));
+      await batchWrite(this.#client, this.#tableName, lastOfEachKey(items).flatMap(toWriteRequests), 'put');
     } catch (cause) {
       if (cause instanceof StateStoreError) throw cause;
-      throw new StateStoreError(`parked store: cannot park ${items.length} item(s)`, { cause });
+      throw new StateStoreError(`parked store: cannot park ${items.length} item(s)`, {
+        cause,
+        operation: 'put',
+      });
     }
   }
 
-  /** One aggregate's parked changes in source order. */
   public async listAggregate(aggregateId: string): Promise<ParkedItem[]> {
     return this.#read({
       KeyConditionExpression: '#pk = :pk',
@@ -211,7 +223,7 @@ class ParkedStore {
       // How many parts an item has is what was read (or is read back), never recomputed, so a delete never
       // leaves parts behind.
       const requests: WriteRequest[] = [];
-      for (const item of items) {
+      for (const item of lastOfEachKey(items)) {
         const known = this.#partsOf.get(item);
         const out =
           known !== undefined
@@ -231,10 +243,13 @@ class ParkedStore {
             },
           });
       }
-      await batchWrite(this.#client, this.#tableName, requests);
+      await batchWrite(this.#client, this.#tableName, requests, 'delete');
     } catch (cause) {
       if (cause instanceof StateStoreError) throw cause;
-      throw new StateStoreError(`parked store: cannot delete ${items.length} item(s)`, { cause });
+      throw new StateStoreError(`parked store: cannot delete ${items.length} item(s)`, {
+        cause,
+        operation: 'delete',
+      });
     }
   }
 
@@ -261,7 +276,10 @@ class ParkedStore {
         start = out.LastEvaluatedKey;
       } while (start !== undefined);
     } catch (cause) {
-      throw new StateStoreError(`parked store: cannot read ${this.#tableName}`, { cause });
+      throw new StateStoreError(`parked store: cannot read ${this.#tableName}`, {
+        cause,
+        operation: query === undefined ? 'scanAll' : 'listAggregate',
+      });
     }
     const { items, parts } = fromItems(raw);
     for (const [item, count] of parts) this.#partsOf.set(item, count);

@@ -1,0 +1,375 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type {
+  AggregateItem,
+  StateMutation,
+  StateStorePort,
+  StateValue,
+  WriteGuard,
+  WriteOutcome,
+} from '../../core/state/index.js';
+
+/** The clock and tombstone TTL every store under contract is built with. */
+const CONTRACT_NOW_MS = 1_700_000_000_000;
+const CONTRACT_TTL_SECONDS = 3600;
+const TOMBSTONE_EXPIRES = CONTRACT_NOW_MS / 1000 + CONTRACT_TTL_SECONDS;
+
+interface StateStoreSettings {
+  readonly now: () => number;
+  readonly tombstoneTtlSeconds: number;
+}
+
+const value = (position: string, state: StateValue['state'] = { id: 1, at: position }): StateValue => ({
+  table: 'public.orders',
+  position,
+  deleted: state === null,
+  state,
+});
+const quarantine = (position: string) => ({
+  reason: 'POISON' as const,
+  position,
+  sequenceNumber: '1',
+  error: 'Error: boom',
+  at: '2023-11-14T22:13:20.000Z',
+});
+const pendingFailure = (position: string) => ({
+  position,
+  sequenceNumber: '1',
+  attempts: 1,
+  error: 'Error: boom',
+});
+
+function committed(outcome: WriteOutcome): AggregateItem | undefined {
+  if (!outcome.committed)
+    throw new Error(`expected the write to commit; current: ${JSON.stringify(outcome.current)}`);
+  return outcome.previous;
+}
+
+function refused(outcome: WriteOutcome): AggregateItem | undefined {
+  if (outcome.committed)
+    throw new Error(`expected the write to lose; previous: ${JSON.stringify(outcome.previous)}`);
+  return outcome.current;
+}
+
+/**
+ * The behaviour every `StateStorePort` must have. Runs against the in-memory twin (unit) and DynamoDB Local
+ * (integration), so the twin cannot drift from the real conditions.
+ */
+function describeStateStoreContract(
+  name: string,
+  makeStore: (settings: StateStoreSettings) => Promise<StateStorePort>,
+): void {
+  const fresh = async () => {
+    const store = await makeStore({ now: () => CONTRACT_NOW_MS, tombstoneTtlSeconds: CONTRACT_TTL_SECONDS });
+    const prefix = `contract.${randomUUID().slice(0, 8)}#`;
+    /** Writes and reads back in one step. */
+    const writeAndGet = async (id: string, mutation: StateMutation, guard: WriteGuard) => {
+      committed(await store.write(id, mutation, guard));
+      return (await store.get(id))!;
+    };
+    return { store, id: (n = 1) => `${prefix}${n}`, writeAndGet };
+  };
+
+  describe(`StateStorePort contract: ${name}`, () => {
+    describe('Method: get and getMany', () => {
+      it('reads nothing for an absent aggregate', async () => {
+        const { store, id } = await fresh();
+
+        expect(await store.get(id())).toBeUndefined();
+        expect(await store.getMany([])).toEqual(new Map());
+      });
+
+      it('reads many aggregates past one request, once each, leaving out the absent ones', async () => {
+        const { store, id } = await fresh();
+        const present = Array.from({ length: 120 }, (_, i) => id(i));
+        for (const aggregateId of present)
+          await store.write(aggregateId, { value: value('0001') }, { kind: 'newer' });
+
+        const found = await store.getMany([...present, id(500), present[0]!, id(501)]);
+
+        expect([...found.keys()].sort()).toEqual([...present].sort());
+        expect(found.get(id(7))).toMatchObject({ aggregateId: id(7), position: '0001', revision: 1 });
+      });
+    });
+
+    describe("Method: write, guard 'newer'", () => {
+      it('creates an absent aggregate at revision 1', async () => {
+        const { store, id } = await fresh();
+
+        const previous = committed(await store.write(id(), { value: value('0010') }, { kind: 'newer' }));
+
+        expect(previous).toBeUndefined();
+        expect(await store.get(id())).toEqual({
+          aggregateId: id(),
+          table: 'public.orders',
+          position: '0010',
+          deleted: false,
+          state: { id: 1, at: '0010' },
+          revision: 1,
+          quarantine: undefined,
+          lastParkedKey: undefined,
+          pendingFailure: undefined,
+          ttlEpochSeconds: undefined,
+        });
+      });
+
+      it('overwrites only from a strictly newer position, and a loser learns the item that won', async () => {
+        const { store, id } = await fresh();
+        await store.write(id(), { value: value('0020') }, { kind: 'newer' });
+
+        const same = refused(await store.write(id(), { value: value('0020') }, { kind: 'newer' }));
+        const older = refused(await store.write(id(), { value: value('0019') }, { kind: 'newer' }));
+        const newer = committed(await store.write(id(), { value: value('0021') }, { kind: 'newer' }));
+
+        expect(same).toMatchObject({ position: '0020', revision: 1 });
+        expect(older).toMatchObject({ position: '0020', revision: 1 });
+        expect(newer).toMatchObject({ position: '0020', revision: 1 });
+        expect(await store.get(id())).toMatchObject({ position: '0021', revision: 2, state: { at: '0021' } });
+      });
+
+      it('compares positions as strings, by their UTF-8 bytes', async () => {
+        const { store, id } = await fresh();
+        await store.write(id(1), { value: value('9') }, { kind: 'newer' });
+        await store.write(id(2), { value: value('\uFFFD') }, { kind: 'newer' });
+
+        // '10' < '9' as strings; U+1F600 is above U+FFFD in UTF-8, though below it in UTF-16 code units.
+        const shorter = refused(await store.write(id(1), { value: value('10') }, { kind: 'newer' }));
+        const astral = committed(await store.write(id(2), { value: value('\u{1F600}') }, { kind: 'newer' }));
+
+        expect(shorter?.position).toBe('9');
+        expect(astral?.position).toBe('\uFFFD');
+        expect((await store.get(id(2)))?.position).toBe('\u{1F600}');
+      });
+
+      it('never writes past a quarantine, however new the position', async () => {
+        const { store, id } = await fresh();
+        await store.write(
+          id(),
+          { quarantine: quarantine('0005') },
+          { kind: 'revision', expected: undefined },
+        );
+
+        const current = refused(await store.write(id(), { value: value('9999') }, { kind: 'newer' }));
+
+        expect(current).toMatchObject({ position: undefined, quarantine: { position: '0005' } });
+      });
+
+      it('refuses a blind write without a value as a mistake, not a lost race', async () => {
+        const { store, id } = await fresh();
+
+        await expect(store.write(id(), { pendingFailure: null }, { kind: 'newer' })).rejects.toThrow(
+          TypeError,
+        );
+      });
+    });
+
+    describe("Method: write, guard 'revision'", () => {
+      it('creates an aggregate that is still absent, once', async () => {
+        const { store, id } = await fresh();
+
+        committed(
+          await store.write(id(), { value: value('0001') }, { kind: 'revision', expected: undefined }),
+        );
+        const second = refused(
+          await store.write(id(), { value: value('0002') }, { kind: 'revision', expected: undefined }),
+        );
+
+        expect(second).toMatchObject({ position: '0001', revision: 1 });
+      });
+
+      it('writes the revision read and refuses it after another writer, returning the winner', async () => {
+        const { store, id } = await fresh();
+        await store.write(id(), { value: value('0001') }, { kind: 'newer' });
+        const read = (await store.get(id()))!;
+
+        const previous = committed(
+          await store.write(id(), { value: value('0002') }, { kind: 'revision', expected: read }),
+        );
+        const stale = refused(
+          await store.write(id(), { value: value('0003') }, { kind: 'revision', expected: read }),
+        );
+
+        expect(previous).toEqual(read);
+        expect(stale).toMatchObject({ position: '0002', revision: 2 });
+      });
+
+      it('keeps what a mutation leaves undefined and removes what it sets to null', async () => {
+        const { id, writeAndGet } = await fresh();
+        const created = await writeAndGet(
+          id(),
+          { value: value('0001'), pendingFailure: pendingFailure('0002'), lastParkedKey: 'k1' },
+          { kind: 'revision', expected: undefined },
+        );
+
+        const quarantined = await writeAndGet(
+          id(),
+          { quarantine: quarantine('0002'), pendingFailure: null },
+          { kind: 'revision', expected: created },
+        );
+        const lifted = await writeAndGet(
+          id(),
+          { quarantine: null },
+          { kind: 'revision', expected: quarantined },
+        );
+
+        expect(created).toMatchObject({
+          position: '0001',
+          pendingFailure: pendingFailure('0002'),
+          lastParkedKey: 'k1',
+        });
+        expect(quarantined).toMatchObject({
+          position: '0001',
+          state: { at: '0001' },
+          quarantine: quarantine('0002'),
+          pendingFailure: undefined,
+          lastParkedKey: 'k1',
+          revision: 2,
+        });
+        expect(lifted).toMatchObject({
+          position: '0001',
+          quarantine: undefined,
+          lastParkedKey: 'k1',
+          revision: 3,
+        });
+      });
+    });
+
+    describe("Method: write, guard 'lift-quarantine'", () => {
+      it('lifts only while nothing was parked behind the quarantine since it was read', async () => {
+        const { store, id, writeAndGet } = await fresh();
+        const read = await writeAndGet(
+          id(),
+          { quarantine: quarantine('0002'), lastParkedKey: 'k2' },
+          { kind: 'revision', expected: undefined },
+        );
+
+        const moved = refused(
+          await store.write(
+            id(),
+            { quarantine: null },
+            { kind: 'lift-quarantine', expected: { ...read, lastParkedKey: 'k1' } },
+          ),
+        );
+        committed(await store.write(id(), { quarantine: null }, { kind: 'lift-quarantine', expected: read }));
+
+        expect(moved).toMatchObject({ lastParkedKey: 'k2', revision: 1 });
+        expect(await store.get(id())).toMatchObject({ quarantine: undefined, revision: 2 });
+      });
+
+      it("stores the mutation's lastParkedKey, not the one the guard compares", async () => {
+        const { id, writeAndGet } = await fresh();
+        const read = await writeAndGet(
+          id(),
+          { quarantine: quarantine('0002'), lastParkedKey: 'k2' },
+          { kind: 'revision', expected: undefined },
+        );
+
+        const after = await writeAndGet(
+          id(),
+          { quarantine: quarantine('0003'), lastParkedKey: 'k3' },
+          { kind: 'lift-quarantine', expected: read },
+        );
+
+        expect(after).toMatchObject({ lastParkedKey: 'k3', quarantine: { position: '0003' } });
+      });
+
+      it('refuses a lift without the lastParkedKey read as a mistake', async () => {
+        const { store, id, writeAndGet } = await fresh();
+        const read = await writeAndGet(
+          id(),
+          { quarantine: quarantine('1') },
+          { kind: 'revision', expected: undefined },
+        );
+
+        await expect(
+          store.write(id(), { quarantine: null }, { kind: 'lift-quarantine', expected: read }),
+        ).rejects.toThrow(TypeError);
+      });
+    });
+
+    describe('Tombstones (docs/architecture.md contract 4)', () => {
+      it('gives a tombstone a time to live and takes it away when the aggregate is created again', async () => {
+        const { id, writeAndGet } = await fresh();
+
+        const tombstone = await writeAndGet(id(), { value: value('0002', null) }, { kind: 'newer' });
+        const recreated = await writeAndGet(id(), { value: value('0003') }, { kind: 'newer' });
+
+        expect(tombstone).toMatchObject({ deleted: true, state: null, ttlEpochSeconds: TOMBSTONE_EXPIRES });
+        expect(recreated).toMatchObject({ deleted: false, ttlEpochSeconds: undefined });
+      });
+
+      it('never lets a tombstone that holds something back expire, and lets it expire again once lifted', async () => {
+        const { id, writeAndGet } = await fresh();
+        const tombstone = await writeAndGet(id(), { value: value('0002', null) }, { kind: 'newer' });
+
+        const failing = await writeAndGet(
+          id(),
+          { pendingFailure: pendingFailure('0003') },
+          { kind: 'revision', expected: tombstone },
+        );
+        const quarantined = await writeAndGet(
+          id(),
+          { pendingFailure: null, quarantine: quarantine('0003') },
+          { kind: 'revision', expected: failing },
+        );
+        const parkedBehind = await writeAndGet(
+          id(),
+          { lastParkedKey: 'k4' },
+          { kind: 'revision', expected: quarantined },
+        );
+        const lifted = await writeAndGet(
+          id(),
+          { quarantine: null },
+          { kind: 'revision', expected: parkedBehind },
+        );
+
+        expect(failing.ttlEpochSeconds).toBeUndefined();
+        expect(quarantined.ttlEpochSeconds).toBeUndefined();
+        expect(parkedBehind.ttlEpochSeconds).toBeUndefined();
+        expect(lifted).toMatchObject({ deleted: true, ttlEpochSeconds: TOMBSTONE_EXPIRES });
+      });
+
+      it('keeps the time to live of a tombstone a write leaves as it is', async () => {
+        const { id, writeAndGet } = await fresh();
+        const tombstone = await writeAndGet(id(), { value: value('0002', null) }, { kind: 'newer' });
+
+        const touched = await writeAndGet(
+          id(),
+          { lastParkedKey: 'k' },
+          { kind: 'revision', expected: tombstone },
+        );
+
+        expect(touched).toMatchObject({
+          deleted: true,
+          lastParkedKey: 'k',
+          ttlEpochSeconds: TOMBSTONE_EXPIRES,
+        });
+      });
+    });
+
+    describe('State values (docs/architecture.md contract 6)', () => {
+      it('round-trips any row exactly: a __proto__ column, numbers past 2^53, exponents, nesting, text', async () => {
+        const { id, writeAndGet } = await fresh();
+        const row = JSON.parse(
+          '{"__proto__": {"polluted": true}, "constructor": "c", "id": 9007199254740993, "big": 1e20, ' +
+            '"tiny": 1.5e-100, "huge": -1.25e125, "dec": "12345678901234567890.123456789", "f": 0.1, ' +
+            '"empty": "", "nested": {"list": [1, "two", null, true, {"deep": []}], "map": {}}, ' +
+            '"text": "é\\u0000\\uD83D\\uDE00 \\u2028", "none": null, "yes": false}',
+        ) as Record<string, unknown>;
+
+        const stored = await writeAndGet(id(), { value: value('0001', row) }, { kind: 'newer' });
+
+        // DynamoDB keeps no key order, so the comparison does not either.
+        expect(Object.getOwnPropertyNames(stored.state).sort()).toEqual(
+          Object.getOwnPropertyNames(row).sort(),
+        );
+        expect(Object.getPrototypeOf(stored.state)).toBe(Object.prototype);
+        expect(stored.state).toEqual(row);
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      });
+    });
+  });
+}
+
+export type { StateStoreSettings };
+export { CONTRACT_NOW_MS, CONTRACT_TTL_SECONDS, describeStateStoreContract };

@@ -1,0 +1,14 @@
+import { afterAll } from 'vitest';
+import { StateStore } from '../../../core/state/index.js';
+import { testClients } from '../../helpers/engines.js';
+import { describeStateStoreContract } from '../../helpers/state-store-contract.js';
+import { createStoreTable } from '../../helpers/state-tables.js';
+
+const clients = testClients();
+let table: Promise<string> | undefined;
+afterAll(() => clients.destroy());
+
+describeStateStoreContract('DynamoDB Local', async (settings) => {
+  table ??= createStoreTable(clients.dynamodb, 'state');
+  return new StateStore({ client: clients.dynamodb, tableName: await table, ...settings });
+});
