@@ -16,11 +16,16 @@ import type { ChangeEvent, ChangeOp, RecordOrigin, RowImage } from './change.js'
 import type { ChangeDecoder } from './decoder.js';
 import { unmarshallImage } from './dynamodb-attributes.js';
 import { DecodeError } from './errors.js';
-import { describeValue, isObject, type JsonObject } from './json-value.js';
+import { describeValue, excerpt, isObject, type JsonObject } from './json-value.js';
 import { dynamodbPosition } from './position.js';
 import { REASON } from './reason-codes.js';
 
-const OPS: Readonly<Record<string, ChangeOp>> = { INSERT: 'create', MODIFY: 'update', REMOVE: 'delete' };
+/** `eventName`s; a `Map`, so that `eventName: "constructor"` finds nothing. */
+const OPS: ReadonlyMap<unknown, ChangeOp> = new Map([
+  ['INSERT', 'create'],
+  ['MODIFY', 'update'],
+  ['REMOVE', 'delete'],
+]);
 
 /** Epoch seconds (DynamoDB Streams) are below this; milliseconds (the Kinesis default) below the next. */
 const MAX_SECONDS = 1e11;
@@ -71,11 +76,11 @@ function isTtlDelete(record: JsonObject): boolean {
 function decodeRecord(value: unknown, origin: RecordOrigin): ChangeEvent[] {
   const record = value as JsonObject;
   const dynamodb = record.dynamodb as JsonObject;
-  const op = typeof record.eventName === 'string' ? OPS[record.eventName] : undefined;
+  const op = OPS.get(record.eventName);
   if (op === undefined)
     throw new DecodeError(
       REASON.INVALID_ENVELOPE,
-      `DynamoDB eventName must be INSERT, MODIFY or REMOVE, received ${JSON.stringify(record.eventName)}`,
+      `DynamoDB eventName must be INSERT, MODIFY or REMOVE, received ${excerpt(record.eventName, 40)}`,
     );
   const table = tableNameOf(record);
   if (table === undefined)
@@ -87,14 +92,14 @@ function decodeRecord(value: unknown, origin: RecordOrigin): ChangeEvent[] {
   if (keys === null || Object.keys(keys).length === 0)
     throw new DecodeError(
       REASON.MISSING_KEY,
-      `DynamoDB ${record.eventName} record of table ${table} has no dynamodb.Keys; the item cannot be identified`,
+      `DynamoDB ${String(record.eventName)} record of table ${table} has no dynamodb.Keys; the item cannot be identified`,
     );
   const after = image(dynamodb, 'NewImage');
   const before = image(dynamodb, 'OldImage');
   if (op !== 'delete' && after === null)
     throw new DecodeError(
       REASON.INVALID_ENVELOPE,
-      `DynamoDB ${record.eventName} record of table ${table} has no NewImage; the item's new state is unknown`,
+      `DynamoDB ${String(record.eventName)} record of table ${table} has no NewImage; the item's new state is unknown`,
     );
   const micros = creationMicros(dynamodb);
   const names = Object.keys(keys).sort();
@@ -129,7 +134,8 @@ const dynamodbDecoder: ChangeDecoder = {
   matches: (value) =>
     isObject(value) &&
     isObject(value.dynamodb) &&
-    (value.eventSource === 'aws:dynamodb' || (typeof value.eventName === 'string' && 'tableName' in value)),
+    (value.eventSource === 'aws:dynamodb' ||
+      (typeof value.eventName === 'string' && Object.hasOwn(value, 'tableName'))),
   tableOf: (value) => (isObject(value) ? tableNameOf(value) : undefined),
   decode: (value, origin) => decodeRecord(value, origin),
 };

@@ -6,6 +6,7 @@
  * need to compare with each other.
  */
 import { DecodeError } from './errors.js';
+import { excerpt } from './json-value.js';
 import { REASON } from './reason-codes.js';
 
 /** Digits of an unsigned 64-bit integer (Postgres LSNs, MySQL binlog offsets). */
@@ -31,10 +32,13 @@ function padUnsigned(value: unknown, width: number, what: string): string {
   else
     throw new DecodeError(
       REASON.MISSING_POSITION,
-      `${what} must be a non-negative integer, received ${JSON.stringify(value)}`,
+      `${what} must be a non-negative integer, received ${excerpt(value, 60)}`,
     );
   if (digits.length > width)
-    throw new DecodeError(REASON.MISSING_POSITION, `${what} ${digits} has more than ${width} digits`);
+    throw new DecodeError(
+      REASON.MISSING_POSITION,
+      `${what} ${excerpt(digits, 40)} has ${digits.length} digits, more than ${width}`,
+    );
   return digits.padStart(width, '0');
 }
 
@@ -53,13 +57,13 @@ function mysqlPosition(file: unknown, pos: unknown, row: unknown): string {
   if (typeof file !== 'string')
     throw new DecodeError(
       REASON.MISSING_POSITION,
-      `MySQL source.file must be a string, received ${JSON.stringify(file)}`,
+      `MySQL source.file must be a string, received ${excerpt(file, 60)}`,
     );
   const index = /(\d+)$/.exec(file)?.[1];
   if (index === undefined)
     throw new DecodeError(
       REASON.MISSING_POSITION,
-      `MySQL binlog file ${JSON.stringify(file)} has no index, so the change cannot be ordered; a real MySQL or MariaDB connector always names its binlog file (for example mysql-bin.000003): check what produced this event`,
+      `MySQL binlog file ${excerpt(file, 60)} has no index, so the change cannot be ordered; a real MySQL or MariaDB connector always names its binlog file (for example mysql-bin.000003): check what produced this event`,
     );
   return `my:${padUnsigned(index, SMALL_DIGITS, 'binlog file index')}:${padUnsigned(pos, U64_DIGITS, 'binlog position')}:${padUnsigned(row ?? 0, SMALL_DIGITS, 'binlog row')}`;
 }
@@ -71,7 +75,7 @@ function sqlServerLsn(lsn: unknown, what: string): string {
     return lsn.toLowerCase();
   throw new DecodeError(
     REASON.MISSING_POSITION,
-    `SQL Server ${what} must look like 0000002a:00000958:0003, received ${JSON.stringify(lsn)}`,
+    `SQL Server ${what} must look like 0000002a:00000958:0003, received ${excerpt(lsn, 60)}`,
   );
 }
 
