@@ -10,8 +10,9 @@
  * - `map-record-to-document` puts the row under `data._doc`.
  * - An update whose before image has other key values than its data is a primary-key change: a delete of the
  *   old aggregate, then a create of the new one, in that order.
- * - DMS carries no source position usable per row, so the position is the Kinesis sequence number (with the
- *   KPL sub-sequence number), which grows per partition key (docs/architecture.md contract 3).
+ * - DMS carries no source position usable per row. The position is the time DMS produced the record, then
+ *   the Kinesis sequence and sub-sequence numbers (see {@link dmsPosition}): the sequence number alone orders
+ *   only one shard, and the delete of a primary-key change belongs to a key on another shard.
  */
 import { aggregateIdOf, resolveKeyValues } from './aggregate-id.js';
 import type { ChangeEvent, ChangeOp, RecordOrigin, RowImage } from './change.js';
@@ -19,7 +20,7 @@ import type { ChangeDecoder, DecodeContext } from './decoder.js';
 import { DecodeError } from './errors.js';
 import { keepJsonNumberMark } from './exact-json.js';
 import { describeValue, excerpt, isObject, type JsonObject, setOwn } from './json-value.js';
-import { kinesisPosition } from './position.js';
+import { dmsPosition } from './position.js';
 import { REASON } from './reason-codes.js';
 import type { TableKeyMemory } from './table-keys.js';
 
@@ -144,7 +145,7 @@ function decodeData(
     configuredColumns: context.keyColumns(table),
     learnedColumns: tableKeys.get(table),
   };
-  const position = kinesisPosition(origin.sequenceNumber, origin.subSequenceNumber);
+  const position = dmsPosition(metadata.timestamp, origin.sequenceNumber, origin.subSequenceNumber);
   const ts = epochMsOf(metadata['commit-timestamp']) ?? epochMsOf(metadata.timestamp);
   const transactionId = metadata['transaction-id'];
   const txId =

@@ -67,6 +67,8 @@ export {
 export {
   comparePositions,
   compareSequenceNumbers,
+  type DynamodbTieBreak,
+  dmsPosition,
   dynamodbPosition,
   kinesisPosition,
   mongoPosition,

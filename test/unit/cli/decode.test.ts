@@ -59,7 +59,7 @@ describe('Command: cdcp decode', () => {
     ]);
     expect(Object.keys(lines[1]!)).toEqual(CHANGE_KEYS);
     // Outside a Kinesis event, a record's index is its sequence number: the insert is record 3.
-    expect(lines[1]?.position).toBe(`ks:${'3'.padStart(129, '0')}:0000000000`);
+    expect(lines[1]?.position).toBe(`tm:00001722214697983670:${'3'.padStart(129, '0')}:0000000000`);
     expect(stderr).toBe(
       'cdcp decode: 8 record(s): 6 change(s), 0 error(s), 0 tombstone(s), 3 metadata record(s)\n',
     );
