@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { CliError } from '../../../bin/commands/command.js';
 import { decodeCommand } from '../../../bin/commands/decode.js';
 import { REASON } from '../../../core/events/index.js';
+import { aggregate } from '../../../core/producer/kpl-aggregator.js';
 import { allFixtureFiles, fixturePath, readFixture } from '../events/fixtures.js';
 
 const CHANGE_KEYS = ['format', 'table', 'aggregateId', 'op', 'position', 'before', 'after', 'ts', 'txId'];
@@ -16,7 +17,7 @@ interface Run {
   readonly stderr: string;
 }
 
-async function decode(args: string[], stdin = ''): Promise<Run> {
+async function decode(args: string[], stdin: string | Buffer = ''): Promise<Run> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out: string[] = [];
@@ -179,6 +180,78 @@ describe('Command: cdcp decode', () => {
     const missing = decode(['/nonexistent/records.json']);
     await expect(missing).rejects.toBeInstanceOf(CliError);
     await expect(missing).rejects.toMatchObject({ exitCode: 1, message: expect.stringContaining('ENOENT') });
+  });
+
+  it('says NOT_JSON for a record that is not valid UTF-8, as the consumer does, and decodes the others', async () => {
+    const good = '{"__table": "t", "id": 1}';
+    const bad = Buffer.from('{"__table": "t", "id": 2, "name": "\xff\xfe"}', 'latin1');
+    const { code, lines } = await decode(
+      ['-'],
+      Buffer.concat([Buffer.from(`${good}\n`), bad, Buffer.from(`\n${good}\n`)]),
+    );
+
+    expect(code).toBe(0);
+    expect(lines.map((l) => errorCode(l) ?? l.aggregateId)).toEqual(['t#1', REASON.NOT_JSON, 't#1']);
+    expect(errorMessage(lines[1])).toMatch(/^input line 2: not valid UTF-8/);
+  });
+
+  it('reports binary input as one record the consumer cannot decode, exiting 1', async () => {
+    const gzip = Buffer.from('1f8b0800000000000003ab56ca4c51b232d4510200', 'hex');
+    const { code, lines, stderr } = await decode(['-'], gzip);
+
+    expect(code).toBe(1);
+    expect(lines).toEqual([
+      {
+        error: { code: REASON.NOT_JSON, message: expect.stringMatching(/^record data is not UTF-8/) },
+        index: 0,
+      },
+    ]);
+    expect(stderr).toMatch(
+      /^cdcp decode: 1 record\(s\): 0 change\(s\), 1 error\(s\).*holds no JSON document/,
+    );
+  });
+
+  it('decodes a raw KPL aggregate as the consumer would, exiting 0', async () => {
+    const data = aggregate('t#1', [
+      Buffer.from('{"__table": "t", "id": 1}'),
+      Buffer.from('{"__table": "t"}'),
+    ]);
+    const { code, lines } = await decode(['-'], Buffer.from(data));
+
+    expect(code).toBe(0);
+    expect(lines.map((l) => [errorCode(l) ?? l.aggregateId, l.subSequenceNumber])).toEqual([
+      ['t#1', undefined],
+      [REASON.MISSING_KEY, 1],
+    ]);
+  });
+
+  it('prints one error line for a record nesting 100,000 levels, without a stack trace', async () => {
+    const deep = `{"__table": "t", "id": 2, "d": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+    const { code, lines } = await decode(
+      ['-'],
+      `{"__table": "t", "id": 1}\n${deep}\n{"__table": "t", "id": 3}\n`,
+    );
+
+    expect(code).toBe(0);
+    expect(lines.map((l) => errorCode(l) ?? l.aggregateId)).toEqual(['t#1', REASON.TOO_DEEP, 't#3']);
+    expect(errorMessage(lines[1]).length).toBeLessThan(1200);
+  });
+
+  it('prints an error line where a decoder used to throw something else (a key column named toString)', async () => {
+    const control =
+      '{"control": {"table-def": {"primary-key": ["toString"]}}, "metadata": {"record-type": "control", "operation": "create-table", "schema-name": "s", "table-name": "t", "timestamp": "2024-07-29T00:58:17.983670Z"}}';
+    const data =
+      '{"data": {"id": 1}, "metadata": {"record-type": "data", "operation": "insert", "schema-name": "s", "table-name": "t", "timestamp": "2024-07-29T00:58:17.983670Z"}}';
+    const { code, lines } = await decode(['-'], `${control}\n${data}\n`);
+
+    expect(code).toBe(0);
+    expect(lines.map(errorCode)).toEqual([REASON.MISSING_KEY]);
+  });
+
+  it('applies the record size limit to each record, as the consumer does', async () => {
+    const { lines } = await decode(['-'], `{"__table": "t", "id": 1, "s": "${'x'.repeat(1_048_576)}"}\n`);
+
+    expect(lines.map(errorCode)).toEqual([REASON.TOO_LARGE]);
   });
 
   it('runs through the cdcp router', async () => {
