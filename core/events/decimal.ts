@@ -33,7 +33,7 @@ class DecimalRangeError extends RangeError {
 function checkScale(scale: number, what: string): void {
   if (Math.abs(scale) > MAX_DECIMAL_SCALE)
     throw new DecimalRangeError(
-      `${what} ${scale} is beyond ±${MAX_DECIMAL_SCALE.toLocaleString('en-US')}, far beyond any database's decimal type`,
+      `${what} ${scale} is beyond ±${MAX_DECIMAL_SCALE}, far beyond any database's decimal type`,
     );
 }
 
@@ -101,7 +101,7 @@ function plainDecimal(text: string): string | undefined {
   const zeros = exponent >= 0 ? exponent : Math.max(0, -exponent + 1 - digits.length);
   if (zeros > MAX_DECIMAL_SCALE)
     throw new DecimalRangeError(
-      `exponent ${exponent} would write ${zeros} zeros, beyond ${MAX_DECIMAL_SCALE.toLocaleString('en-US')}, far beyond any database's decimal type`,
+      `exponent ${exponent} would write ${zeros} zeros, beyond ${MAX_DECIMAL_SCALE}, far beyond any database's decimal type`,
     );
   let plain: string;
   if (exponent >= 0) plain = digits === '0' ? '0' : digits + '0'.repeat(exponent);
