@@ -5,8 +5,9 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../../../bin/commands/command.js';
 import { decodeCommand } from '../../../bin/commands/decode.js';
-import { REASON } from '../../../core/events/index.js';
+import { createDefaultRegistry, decodeKinesisRecord, REASON } from '../../../core/events/index.js';
 import { aggregate } from '../../../core/producer/kpl-aggregator.js';
+import { hostileCorpus, lambdaEventOf } from '../../helpers/hostile-corpus.js';
 import { allFixtureFiles, fixturePath, readFixture } from '../events/fixtures.js';
 
 const CHANGE_KEYS = ['format', 'table', 'aggregateId', 'op', 'position', 'before', 'after', 'ts', 'txId'];
@@ -264,4 +265,48 @@ describe('Command: cdcp decode', () => {
 
     expect(JSON.parse(stdout)).toMatchObject({ format: 'dms', aggregateId: 'public.foo#46', txId: '1139' });
   }, 30_000);
+});
+
+describe('Command: cdcp decode on the hostile corpus', () => {
+  for (const entry of hostileCorpus())
+    it(`agrees with the consumer's decoders: ${entry.category}: ${entry.name}`, async () => {
+      // What the consumer's first pass makes of each record: de-aggregation, then the registry.
+      const registry = createDefaultRegistry();
+      const expected = entry.records.flatMap((record, index) => {
+        const result = decodeKinesisRecord(registry, record, entry.context);
+        return result.outcomes.flatMap((o) => {
+          if (o.error !== undefined)
+            return [
+              {
+                code: o.error.code,
+                index,
+                ...(result.aggregated ? { subSequenceNumber: o.origin.subSequenceNumber } : {}),
+              },
+            ];
+          return o.decoded.changes.map((c) =>
+            JSON.parse(
+              JSON.stringify({ aggregateId: c.aggregateId, op: c.op, position: c.position, after: c.after }),
+            ),
+          );
+        });
+      });
+      const keys = Object.entries(entry.keyColumns).flatMap(([table, columns]) => [
+        '--key',
+        `${table}=${columns.join(',')}`,
+      ]);
+      const { code, lines } = await decode([...keys, '-'], JSON.stringify(lambdaEventOf(entry.records)));
+
+      expect(code).toBe(0);
+      expect(
+        lines.map((l) =>
+          'error' in l
+            ? {
+                code: errorCode(l),
+                index: l.index,
+                ...('subSequenceNumber' in l ? { subSequenceNumber: l.subSequenceNumber } : {}),
+              }
+            : { aggregateId: l.aggregateId, op: l.op, position: l.position, after: l.after },
+        ),
+      ).toEqual(expected);
+    });
 });
