@@ -13,10 +13,10 @@ import {
   twosComplementToBigInt,
   withScale,
 } from '../../../core/events/index.js';
-import { bytesOf, originAt } from './fixtures.js';
+import { bytesOf, debeziumWithSchema, originAt, POSTGRES_SOURCE } from './fixtures.js';
 
 const registry = createDefaultRegistry();
-const source = { connector: 'postgresql', schema: 'public', table: 't', lsn: 10, sequence: '["9","10"]' };
+const source = POSTGRES_SOURCE;
 
 function decode(text: string) {
   return registry.decode(bytesOf(text), originAt(1), createDecodeContext());
@@ -71,22 +71,15 @@ describe('Nesting bounds', () => {
 });
 
 describe('Decimal bounds', () => {
-  const decimalSchema = (parameters: Record<string, string>) => ({
-    type: 'struct',
-    fields: [
-      {
-        field: 'after',
-        type: 'struct',
-        fields: [
-          { field: 'id', type: 'int32' },
-          { field: 'price', type: 'bytes', name: 'org.apache.kafka.connect.data.Decimal', parameters },
-          { field: 'v', type: 'struct', name: 'io.debezium.data.VariableScaleDecimal' },
-        ],
-      },
-    ],
-  });
   const withSchema = (after: string, parameters: Record<string, string> = { scale: '2' }) =>
-    `{"schema": ${JSON.stringify(decimalSchema(parameters))}, "payload": {"before": null, "after": ${after}, "source": ${JSON.stringify(source)}, "op": "c"}}`;
+    debeziumWithSchema(
+      [
+        { field: 'id', type: 'int32' },
+        { field: 'price', type: 'bytes', name: 'org.apache.kafka.connect.data.Decimal', parameters },
+        { field: 'v', type: 'struct', name: 'io.debezium.data.VariableScaleDecimal' },
+      ],
+      after,
+    );
   const outOfRange = expect.objectContaining({ code: REASON.DECIMAL_OUT_OF_RANGE });
 
   it('parks a Decimal scale of 300,000,000, a huge VariableScaleDecimal scale and a NUMERIC exponent', () => {

@@ -6,9 +6,9 @@ import {
   renderTemporal,
   wasJsonNumber,
 } from '../../../core/events/index.js';
-import { bytesOf, originAt } from './fixtures.js';
+import { bytesOf, debeziumWithSchema, originAt, POSTGRES_SOURCE } from './fixtures.js';
 
-const source = { connector: 'postgresql', schema: 'public', table: 't', lsn: 10, sequence: '["9","10"]' };
+const source = POSTGRES_SOURCE;
 const INT64_MAX = '9223372036854775807';
 
 function decodeAfter(text: string): RowImage {
@@ -38,27 +38,20 @@ describe('Integers beyond 2^53', () => {
   });
 
   it('keep their mark through a Kafka Connect schema, which copies the row, but decimals become text', () => {
-    const schema = {
-      type: 'struct',
-      fields: [
-        {
-          field: 'after',
-          type: 'struct',
-          fields: [
-            { field: 'id', type: 'int64' },
-            {
-              field: 'price',
-              type: 'bytes',
-              name: 'org.apache.kafka.connect.data.Decimal',
-              parameters: { scale: '2' },
-            },
-            { field: 'list', type: 'array', items: { type: 'int64' } },
-          ],
-        },
-      ],
-    };
     const after = decodeAfter(
-      `{"schema": ${JSON.stringify(schema)}, "payload": {"before": null, "after": {"id": ${INT64_MAX}, "price": 123456789012345678901.5, "list": [${INT64_MAX}, 1]}, "source": ${JSON.stringify(source)}, "op": "c"}}`,
+      debeziumWithSchema(
+        [
+          { field: 'id', type: 'int64' },
+          {
+            field: 'price',
+            type: 'bytes',
+            name: 'org.apache.kafka.connect.data.Decimal',
+            parameters: { scale: '2' },
+          },
+          { field: 'list', type: 'array', items: { type: 'int64' } },
+        ],
+        `{"id": ${INT64_MAX}, "price": 123456789012345678901.5, "list": [${INT64_MAX}, 1]}`,
+      ),
     );
 
     expect(after).toEqual({ id: INT64_MAX, price: '123456789012345678901.50', list: [INT64_MAX, 1] });

@@ -86,6 +86,24 @@ function originAt(sequenceNumber: string | number, partitionKey = '', subSequenc
   };
 }
 
+/** A Debezium Postgres `source` block for built records. */
+const POSTGRES_SOURCE = {
+  connector: 'postgresql',
+  schema: 'public',
+  table: 't',
+  lsn: 10,
+  sequence: '["9","10"]',
+} as const;
+
+/**
+ * The text of a Debezium create in a Kafka Connect `{schema, payload}` envelope whose `after` struct has
+ * `fields`; `after` is JSON text, so that it can hold numbers and keys a JavaScript value cannot.
+ */
+function debeziumWithSchema(fields: readonly object[], after: string): string {
+  const schema = { type: 'struct', fields: [{ field: 'after', type: 'struct', fields }] };
+  return `{"schema": ${JSON.stringify(schema)}, "payload": {"before": null, "after": ${after}, "source": ${JSON.stringify(POSTGRES_SOURCE)}, "op": "c"}}`;
+}
+
 const utf8 = new TextEncoder();
 
 /** A JSON value as record bytes. */
@@ -96,11 +114,13 @@ function bytesOf(value: unknown): Uint8Array {
 export {
   allFixtureFiles,
   bytesOf,
+  debeziumWithSchema,
   fixtureJson,
   fixtureLines,
   fixturePath,
   fixtureSnippets,
   originAt,
+  POSTGRES_SOURCE,
   readFixture,
   repairDocJson,
 };

@@ -6,9 +6,9 @@ import {
   REASON,
   unmarshallImage,
 } from '../../../core/events/index.js';
-import { bytesOf, originAt } from './fixtures.js';
+import { bytesOf, debeziumWithSchema, originAt, POSTGRES_SOURCE } from './fixtures.js';
 
-const postgres = { connector: 'postgresql', schema: 'public', table: 't', lsn: 10, sequence: '["9","10"]' };
+const postgres = POSTGRES_SOURCE;
 const ddbRecord = (body: string) =>
   `{"eventName": "INSERT", "tableName": "t", "dynamodb": {"ApproximateCreationDateTime": 1700000000000000, "ApproximateCreationDateTimePrecision": "MICROSECOND", ${body}}}`;
 
@@ -33,22 +33,16 @@ describe('Input named like an Object.prototype member', () => {
     });
 
     it('keeps it through a Kafka Connect schema, which copies the row', () => {
-      const schema = {
-        type: 'struct',
-        fields: [
-          {
-            field: 'after',
-            type: 'struct',
-            fields: [
-              { field: 'id', type: 'int32' },
-              { field: '__proto__', type: 'struct', fields: [{ field: 'x', type: 'int32' }] },
-              { field: 'constructor', type: 'string' },
-            ],
-          },
-        ],
-      };
-      const payload = `{"before": null, "after": {"id": 1, "__proto__": {"x": 1}, "constructor": "c"}, "source": ${JSON.stringify(postgres)}, "op": "c"}`;
-      const [change] = decode(`{"schema": ${JSON.stringify(schema)}, "payload": ${payload}}`).changes;
+      const [change] = decode(
+        debeziumWithSchema(
+          [
+            { field: 'id', type: 'int32' },
+            { field: '__proto__', type: 'struct', fields: [{ field: 'x', type: 'int32' }] },
+            { field: 'constructor', type: 'string' },
+          ],
+          '{"id": 1, "__proto__": {"x": 1}, "constructor": "c"}',
+        ),
+      ).changes;
 
       expect(shapeOf(change?.after)).toEqual({
         keys: ['id', '__proto__', 'constructor'],
