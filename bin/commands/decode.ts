@@ -14,6 +14,8 @@ import {
   decodeKinesisRecord,
   FORMAT_CHOICES,
   type FormatChoice,
+  type JsonDocument,
+  type KinesisEventRecord,
   kinesisEventRecords,
   REASON,
   type RecordOrigin,
@@ -28,23 +30,26 @@ const HELP = `Decodes CDC records the way the consumer does and prints one JSON 
   {"format", "table", "aggregateId", "op", "position", "before", "after", "ts", "txId"}
 ("ttlDelete": true is added for a DynamoDB TTL deletion), or for an input that cannot be decoded:
   {"error": {"code", "message"}, "index"}
-where index counts the input records from 0 (each JSON value, each array element, each Kinesis record of an
-event; a KPL sub-record also gets "subSequenceNumber"). Tombstones and metadata records (DMS control records,
-Debezium transaction markers and schema changes) print nothing; a summary goes to stderr.
+with the reason code the consumer would park it with. index counts the input records from 0 (each JSON value,
+each array element, each Kinesis record of an event; a KPL sub-record also gets "subSequenceNumber").
+Tombstones and metadata records (DMS control records, Debezium transaction markers and schema changes) print
+nothing; a summary goes to stderr.
 
 Input (FILE, or - or nothing for stdin): a JSON document, a JSON array, JSON Lines, or several documents in a
-row; lines whose first non-blank character is not { or [ are ignored. A Lambda KinesisStreamEvent (or one of its
-records, or a Kinesis Analytics preprocessor event) is unpacked: data decoded from base64 and KPL aggregates
-de-aggregated. Records outside an event get the input index as Kinesis sequence number, so formats positioned by
-sequence number (DMS) are ordered by input order.
+row; lines whose first non-blank character is not { or [ are ignored. Each document is decoded from its bytes
+exactly as the consumer decodes a record (strict UTF-8, the 1 MiB record limit, the nesting bounds). A Lambda
+KinesisStreamEvent (or one of its records, or a Kinesis Analytics preprocessor event) is unpacked: data decoded
+from base64 and KPL aggregates de-aggregated. Input holding no JSON document at all (a binary file, a KPL
+record) is decoded as one Kinesis record's data. Records outside an event get the input index as Kinesis
+sequence number, so formats positioned by sequence number are ordered by input order.
 
 Options:
   --format F           auto (default: detect each record), debezium, dms or dynamodb
   --key TABLE=C1,C2    key columns of TABLE (<schema-or-db>.<table>), used when a record carries no key;
                        repeat for several tables
 
-Exit status: 0 whenever the input could be read (decode errors are output lines), 1 if it could not be read,
-2 for bad options.
+Exit status: 0 when the input held records (decode errors are output lines), 1 if it could not be read or
+held no JSON document and did not decode as one record, 2 for bad options.
 
 Example:
   cdcp decode --key public.orders=id test/fixtures/aws-dms/dms-postgres-load-insert-update-pkchange-delete-sequence-commons-codec.jsonl`;
@@ -92,20 +97,46 @@ function parseFormat(value: string | undefined): FormatChoice {
   return format as FormatChoice;
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
-async function readInput(file: string | undefined, context: CommandContext): Promise<string> {
+/** The input's bytes: decoded strictly per record later, as the consumer does. */
+async function readInput(file: string | undefined, context: CommandContext): Promise<Buffer> {
   if (file === undefined || file === '-') return readAll(context.stdin);
   try {
-    return await readFile(file, 'utf8');
+    return await readFile(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new CliError(`cannot read ${file} (${code}); pass a readable file, or - to read standard input`, 1);
   }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** 1-based numbers of the lines that are not valid UTF-8 (none, after one check, for almost every input). */
+function invalidUtf8Lines(input: Buffer): ReadonlySet<number> {
+  const invalid = new Set<number>();
+  try {
+    strictUtf8.decode(input);
+    return invalid;
+  } catch {
+    // Find the lines: a newline byte never occurs inside a multi-byte UTF-8 sequence.
+  }
+  let start = 0;
+  for (let line = 1; start <= input.length; line++) {
+    const newline = input.indexOf(0x0a, start);
+    const end = newline < 0 ? input.length : newline;
+    try {
+      strictUtf8.decode(input.subarray(start, end));
+    } catch {
+      invalid.add(line);
+    }
+    start = end + 1;
+  }
+  return invalid;
 }
 
 function changeLine(change: ChangeEvent): string {
@@ -144,22 +175,18 @@ class DecodeRun {
     }
   }
 
-  /** A JSON value outside any Kinesis event. */
+  /** A record's bytes outside any Kinesis event: decoded as the consumer decodes a record's data. */
+  public record(data: Uint8Array): void {
+    const index = this.counts.records++;
+    this.#guard(index, () => this.decoded(this.#registry.decode(data, this.#origin(index), this.#context)));
+  }
+
+  /** A JSON value outside any Kinesis event (an element of a JSON array). */
   public value(value: unknown): void {
     const index = this.counts.records++;
-    const origin: RecordOrigin = {
-      shardId: 'cdcp-decode',
-      sequenceNumber: String(index),
-      subSequenceNumber: 0,
-      partitionKey: '',
-      approximateArrivalTimestamp: 0,
-    };
-    try {
-      this.decoded(this.#registry.decodeValue(value, origin, this.#context));
-    } catch (error) {
-      if (!(error instanceof DecodeError)) throw error;
-      this.error(index, error.code, error.message);
-    }
+    this.#guard(index, () =>
+      this.decoded(this.#registry.decodeValue(value, this.#origin(index), this.#context)),
+    );
   }
 
   /** The records of a Lambda or Kinesis Analytics event. */
@@ -170,20 +197,85 @@ class DecodeRun {
         this.error(index, entry.error.code, entry.error.message);
         continue;
       }
-      const result = decodeKinesisRecord(this.#registry, entry.record, this.#context);
-      this.counts.dropped += result.droppedOutsideHashRange;
-      for (const outcome of result.outcomes) {
-        if (outcome.error === undefined) this.decoded(outcome.decoded);
-        else
-          this.error(
-            index,
-            outcome.error.code,
-            outcome.error.message,
-            result.aggregated ? outcome.origin.subSequenceNumber : undefined,
-          );
-      }
+      this.#guard(index, () => this.#kinesisRecord(index, entry.record));
     }
   }
+
+  /**
+   * Input holding no JSON document, decoded as the data of one Kinesis record (a KPL aggregate is unpacked).
+   * Returns false when nothing in it decoded.
+   */
+  public raw(data: Uint8Array): boolean {
+    const index = this.counts.records++;
+    const decodedBefore = this.#decodedCount();
+    this.#guard(index, () => this.#kinesisRecord(index, { ...this.#origin(index), data }));
+    return this.#decodedCount() > decodedBefore;
+  }
+
+  #decodedCount(): number {
+    return this.counts.changes + this.counts.tombstones + this.counts.metadata;
+  }
+
+  #kinesisRecord(index: number, record: KinesisEventRecord): void {
+    const result = decodeKinesisRecord(this.#registry, record, this.#context);
+    this.counts.dropped += result.droppedOutsideHashRange;
+    for (const outcome of result.outcomes) {
+      if (outcome.error === undefined) this.decoded(outcome.decoded);
+      else
+        this.error(
+          index,
+          outcome.error.code,
+          outcome.error.message,
+          result.aggregated ? outcome.origin.subSequenceNumber : undefined,
+        );
+    }
+  }
+
+  #origin(index: number): RecordOrigin {
+    return {
+      shardId: 'cdcp-decode',
+      sequenceNumber: String(index),
+      subSequenceNumber: 0,
+      partitionKey: '',
+      approximateArrivalTimestamp: 0,
+    };
+  }
+
+  /** Runs one record's decoding: whatever goes wrong is that record's error line, never a crash. */
+  #guard(index: number, decode: () => void): void {
+    try {
+      decode();
+    } catch (error) {
+      if (error instanceof DecodeError) this.error(index, error.code, error.message);
+      else
+        this.error(
+          index,
+          REASON.INVALID_ENVELOPE,
+          `the record could not be decoded (${error instanceof Error ? error.message : String(error)})`,
+        );
+    }
+  }
+}
+
+/** One document of the input: a Kinesis event, a JSON array of records, or one record. */
+function decodeDocument(run: DecodeRun, document: JsonDocument, invalidLines: ReadonlySet<number>): void {
+  for (let line = document.line; line <= document.endLine; line++)
+    if (invalidLines.has(line)) {
+      run.error(
+        run.counts.records++,
+        REASON.NOT_JSON,
+        `input line ${line}: not valid UTF-8; the consumer parks such a record as NOT_JSON`,
+      );
+      return;
+    }
+  if (document.error !== undefined) {
+    run.error(run.counts.records++, document.code, `input line ${document.line}: ${document.error}`);
+    return;
+  }
+  const entries = kinesisEventRecords(document.value);
+  if (entries !== undefined) run.event(entries);
+  else if (Array.isArray(document.value)) for (const value of document.value) run.value(value);
+  else run.record(Buffer.from(document.text));
 }
 
 /**
@@ -211,23 +303,22 @@ const decodeCommand: Command = {
       );
     const format = parseFormat(values.format);
     const tables = parseKeys(values.key ?? []);
-    const text = await readInput(positionals[0], context);
+    const input = await readInput(positionals[0], context);
     const run = new DecodeRun(createDefaultRegistry({ format }), createDecodeContext(tables), context.stdout);
-    for (const document of splitJsonDocuments(text)) {
-      if (document.error !== undefined) {
-        run.error(run.counts.records++, REASON.NOT_JSON, `input line ${document.line}: ${document.error}`);
-        continue;
-      }
-      const entries = kinesisEventRecords(document.value);
-      if (entries !== undefined) run.event(entries);
-      else if (Array.isArray(document.value)) for (const value of document.value) run.value(value);
-      else run.value(document.value);
+    const documents = splitJsonDocuments(input.toString('utf8'));
+    let exitCode = 0;
+    if (documents.length > 0) {
+      const invalidLines = invalidUtf8Lines(input);
+      for (const document of documents) decodeDocument(run, document, invalidLines);
+    } else if (input.some((byte) => byte !== 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d)) {
+      // No JSON document: a binary file, or one record's raw data. Decoded as the consumer would.
+      if (!run.raw(input)) exitCode = 1;
     }
     const { records, changes, errors, tombstones, metadata, dropped } = run.counts;
     context.stderr.write(
-      `cdcp decode: ${records} record(s): ${changes} change(s), ${errors} error(s), ${tombstones} tombstone(s), ${metadata} metadata record(s)${dropped > 0 ? `, ${dropped} sub-record(s) dropped outside the shard's hash range` : ''}\n`,
+      `cdcp decode: ${records} record(s): ${changes} change(s), ${errors} error(s), ${tombstones} tombstone(s), ${metadata} metadata record(s)${dropped > 0 ? `, ${dropped} sub-record(s) dropped outside the shard's hash range` : ''}${exitCode === 0 ? '' : '; the input holds no JSON document and is not a record the consumer could decode'}\n`,
     );
-    return 0;
+    return exitCode;
   },
 };
 

@@ -1,5 +1,6 @@
 import type { RowImage } from './change.js';
 import { DecodeError } from './errors.js';
+import { excerpt, getOwn } from './json-value.js';
 import { REASON } from './reason-codes.js';
 
 /**
@@ -7,8 +8,21 @@ import { REASON } from './reason-codes.js';
  * different ids.
  */
 function renderKeyValue(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   return text.replace(/[\\|]/g, (c) => `\\${c}`);
+}
+
+/** The columns of a row for an error message: their names, each and all cut short. */
+function columnsOf(row: RowImage | null): string {
+  if (row === null) return 'none';
+  const names = Object.keys(row);
+  const shown = names.slice(0, 20).map((n) => (n.length > 40 ? excerpt(n, 40) : n));
+  return `${shown.join(', ')}${names.length > 20 ? `, … (${names.length} columns)` : ''}`;
+}
+
+/** A key column's value in the row: an own property only, and absent when null. */
+function keyValueOf(row: RowImage | null, column: string): unknown {
+  return row === null ? undefined : (getOwn(row, column) ?? undefined);
 }
 
 /**
@@ -54,18 +68,19 @@ function resolveKeyValues(input: {
         ? [learnedColumns, learnedFrom]
         : [undefined, ''];
   if (columns !== undefined) {
-    const missing = columns.filter((c) => row === null || row[c] === undefined || row[c] === null);
+    const missing = columns.filter((c) => keyValueOf(row, c) === undefined);
     if (missing.length > 0)
       throw new DecodeError(
         REASON.MISSING_KEY,
-        `table ${table}: ${origin} ${missing.join(', ')} missing or null in the row image (columns present: ${row === null ? 'none' : Object.keys(row).join(', ')}); the source must send key columns with every change`,
+        `table ${table}: ${origin} ${missing.map((c) => excerpt(c, 40)).join(', ')} missing or null in the row image (columns present: ${columnsOf(row)}); the source must send key columns with every change`,
       );
-    return columns.map((c) => row?.[c]);
+    return columns.map((c) => keyValueOf(row, c));
   }
-  if (row !== null && row.id !== undefined && row.id !== null) return [row.id];
+  const id = keyValueOf(row, 'id');
+  if (id !== undefined) return [id];
   throw new DecodeError(
     REASON.MISSING_KEY,
-    `table ${table}: no record key, no configured key columns and no 'id' column (columns present: ${row === null ? 'none' : Object.keys(row).join(', ')}); configure key columns for the table (config tables["${table}"].keyColumns, or cdcp decode --key ${table}=COL)`,
+    `table ${table}: no record key, no configured key columns and no 'id' column (columns present: ${columnsOf(row)}); configure key columns for the table (config tables["${table}"].keyColumns, or cdcp decode --key ${table}=COL)`,
   );
 }
 

@@ -6,10 +6,10 @@
  */
 import type { RowImage } from './change.js';
 import { isTemporalType, renderTemporal } from './debezium-time.js';
-import { decimalFromBase64, plainDecimal, withScale } from './decimal.js';
+import { DecimalRangeError, decimalFromBase64, plainDecimal, withScale } from './decimal.js';
 import { DecodeError } from './errors.js';
-import { wasJsonNumber } from './exact-json.js';
-import { isObject, type JsonObject } from './json-value.js';
+import { keepJsonNumberMark, wasJsonNumber } from './exact-json.js';
+import { excerpt, getOwn, isObject, type JsonObject, setOwn } from './json-value.js';
 import { REASON } from './reason-codes.js';
 
 const DECIMAL = 'org.apache.kafka.connect.data.Decimal';
@@ -45,39 +45,54 @@ function fieldMap(fields: readonly unknown[]): Map<string, FieldSchema> {
 function decimalError(column: string, value: unknown, what: string): DecodeError {
   return new DecodeError(
     REASON.INVALID_ENVELOPE,
-    `column ${column}: ${what}, received ${JSON.stringify(value)}; check the connector's decimal.handling.mode and the converter's decimal.format`,
+    `column ${column}: ${what}, received ${excerpt(value)}; check the connector's decimal.handling.mode and the converter's decimal.format`,
   );
 }
 
-function scaleOf(schema: FieldSchema, column: string): number {
-  const scale = Number(schema.parameters?.scale ?? '0');
-  if (!Number.isInteger(scale))
-    throw decimalError(
-      column,
-      schema.parameters?.scale,
-      'Decimal schema parameter "scale" is not an integer',
+/** Runs a decimal conversion, turning a scale, exponent or size beyond the bounds into `DECIMAL_OUT_OF_RANGE`. */
+function bounded(column: string, convert: () => string | undefined): string | undefined {
+  try {
+    return convert();
+  } catch (error) {
+    if (!(error instanceof DecimalRangeError)) throw error;
+    throw new DecodeError(
+      REASON.DECIMAL_OUT_OF_RANGE,
+      `column ${column}: ${error.message}; no real column holds such a decimal, so check what produced the record`,
+      { cause: error },
     );
+  }
+}
+
+function scaleOf(schema: FieldSchema, column: string): number {
+  const parameters: unknown = schema.parameters;
+  const raw = isObject(parameters) ? getOwn(parameters, 'scale') : undefined;
+  const scale = Number(raw ?? '0');
+  if (!Number.isInteger(scale))
+    throw decimalError(column, raw, 'Decimal schema parameter "scale" is not an integer');
   return scale;
 }
 
 function convertDecimal(value: unknown, schema: FieldSchema, column: string, holder: object, key: string) {
   const scale = scaleOf(schema, column);
   // JsonConverter decimal.format=NUMERIC writes the value as a JSON number; BASE64 (the default) as bytes.
-  if (typeof value === 'number') return withScale(plainDecimal(String(value)) ?? String(value), scale);
+  if (typeof value === 'number')
+    return bounded(column, () => withScale(plainDecimal(String(value)) ?? String(value), scale));
   if (typeof value !== 'string')
     throw decimalError(column, value, 'a Decimal must be base64 bytes or a number');
-  if (wasJsonNumber(holder, key)) return withScale(plainDecimal(value) ?? value, scale);
-  const decimal = decimalFromBase64(value, scale);
+  if (wasJsonNumber(holder, key))
+    return bounded(column, () => withScale(plainDecimal(value) ?? value, scale));
+  const decimal = bounded(column, () => decimalFromBase64(value, scale));
   if (decimal === undefined) throw decimalError(column, value, 'a Decimal string must be base64');
   return decimal;
 }
 
 function convertVariableScaleDecimal(value: unknown, column: string): unknown {
   if (!isObject(value)) return value;
-  const { scale, value: bytes } = value;
+  const scale = getOwn(value, 'scale');
+  const bytes = getOwn(value, 'value');
   if (typeof scale !== 'number' || !Number.isInteger(scale) || typeof bytes !== 'string')
     throw decimalError(column, value, 'a VariableScaleDecimal must be {"scale": integer, "value": base64}');
-  const decimal = decimalFromBase64(bytes, scale);
+  const decimal = bounded(column, () => decimalFromBase64(bytes, scale));
   if (decimal === undefined) throw decimalError(column, value, 'VariableScaleDecimal "value" must be base64');
   return decimal;
 }
@@ -96,11 +111,32 @@ function convertValue(
   if (name !== undefined && isTemporalType(name)) return renderTemporal(name, value);
   if (schema.type === 'struct' && Array.isArray(schema.fields) && isObject(value))
     return convertStruct(value, fieldMap(schema.fields), column);
-  if (schema.type === 'array' && schema.items !== undefined && Array.isArray(value)) {
+  if (schema.type === 'array' && isObject(schema.items) && Array.isArray(value)) {
     const items = schema.items;
-    return value.map((item, i) => convertValue(item, items, `${column}[${i}]`, value, String(i)));
+    const out: unknown[] = [];
+    for (const [i, item] of value.entries()) {
+      const converted = convertValue(item, items, `${column}[${i}]`, value, String(i));
+      out.push(converted);
+      keepMarkIfUnchanged(value, String(i), out, converted, items);
+    }
+    return out;
   }
   return value;
+}
+
+/**
+ * A value the schema left as it was keeps its number mark (an int64 beyond 2^53 stays a number); a decimal is
+ * rendered as a decimal string whatever the wire form, so it never carries one.
+ */
+function keepMarkIfUnchanged(
+  from: object,
+  key: string,
+  to: object,
+  converted: unknown,
+  schema: FieldSchema | undefined,
+): void {
+  if (schema !== undefined && (schema.name === DECIMAL || schema.name === VARIABLE_SCALE_DECIMAL)) return;
+  if (converted === getOwn(from as JsonObject, key)) keepJsonNumberMark(from, key, to, key);
 }
 
 function convertStruct(row: JsonObject, fields: ReadonlyMap<string, FieldSchema>, path: string): JsonObject {
@@ -108,7 +144,9 @@ function convertStruct(row: JsonObject, fields: ReadonlyMap<string, FieldSchema>
   for (const [column, value] of Object.entries(row)) {
     const schema = fields.get(column);
     const where = path === '' ? column : `${path}.${column}`;
-    out[column] = schema === undefined ? value : convertValue(value, schema, where, row, column);
+    const converted = schema === undefined ? value : convertValue(value, schema, where, row, column);
+    setOwn(out, column, converted);
+    keepMarkIfUnchanged(row, column, out, converted, schema);
   }
   return out;
 }

@@ -4,7 +4,7 @@
  */
 import type { RecordOrigin } from './change.js';
 import { DecodeError } from './errors.js';
-import { isObject, type JsonObject } from './json-value.js';
+import { excerpt, isObject, type JsonObject } from './json-value.js';
 import {
   kinesisPosition,
   mongoPosition,
@@ -18,14 +18,15 @@ import { REASON } from './reason-codes.js';
 /** Connectors whose source block carries a position we can normalise. */
 type Connector = 'postgresql' | 'mysql' | 'sqlserver' | 'oracle' | 'mongodb' | 'other';
 
-const NAMED: Readonly<Record<string, Connector>> = {
-  postgresql: 'postgresql',
-  mysql: 'mysql',
-  mariadb: 'mysql',
-  sqlserver: 'sqlserver',
-  oracle: 'oracle',
-  mongodb: 'mongodb',
-};
+/** `source.connector` names; a `Map`, so that a name such as `constructor` is simply unknown. */
+const NAMED: ReadonlyMap<string, Connector> = new Map([
+  ['postgresql', 'postgresql'],
+  ['mysql', 'mysql'],
+  ['mariadb', 'mysql'],
+  ['sqlserver', 'sqlserver'],
+  ['oracle', 'oracle'],
+  ['mongodb', 'mongodb'],
+]);
 
 /**
  * The connector of a source block: `source.connector` when present, else inferred from the position fields
@@ -41,12 +42,13 @@ function connectorOf(source: JsonObject): Connector {
   const name = source.connector;
   // A real name decides (Db2 also has change_lsn/commit_lsn, in another format); guess only when the name is
   // missing or a documentation placeholder such as `{context}`.
-  if (typeof name === 'string' && name !== '' && !name.includes('{')) return NAMED[name] ?? 'other';
-  if ('lsn' in source && ('schema' in source || 'sequence' in source)) return 'postgresql';
-  if ('file' in source && 'pos' in source) return 'mysql';
-  if ('commit_lsn' in source || 'change_lsn' in source) return 'sqlserver';
-  if ('scn' in source) return 'oracle';
-  if ('ord' in source && ('rs' in source || 'collection' in source)) return 'mongodb';
+  if (typeof name === 'string' && name !== '' && !name.includes('{')) return NAMED.get(name) ?? 'other';
+  const has = (field: string) => Object.hasOwn(source, field);
+  if (has('lsn') && (has('schema') || has('sequence'))) return 'postgresql';
+  if (has('file') && has('pos')) return 'mysql';
+  if (has('commit_lsn') || has('change_lsn')) return 'sqlserver';
+  if (has('scn')) return 'oracle';
+  if (has('ord') && (has('rs') || has('collection'))) return 'mongodb';
   return 'other';
 }
 
@@ -61,7 +63,7 @@ function tableOf(source: JsonObject, connector: Connector): string {
   if (typeof table !== 'string' || table === '' || typeof namespace !== 'string')
     throw new DecodeError(
       REASON.INVALID_ENVELOPE,
-      `Debezium source must name its table and its schema or db, received table=${JSON.stringify(table)} schema=${JSON.stringify(source.schema)} db=${JSON.stringify(source.db)}`,
+      `Debezium source must name its table and its schema or db, received table=${excerpt(table, 60)} schema=${excerpt(source.schema, 60)} db=${excerpt(source.db, 60)}`,
     );
   return namespace === '' ? table : `${namespace}.${table}`;
 }

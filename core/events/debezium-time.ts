@@ -41,9 +41,16 @@ const TEMPORAL_TYPES: ReadonlyMap<string, TemporalKind> = new Map([
   ],
 ]);
 
+/**
+ * The integer a wire value stands for. A number beyond 2^53 that survived the parser as a number (a
+ * nanosecond timestamp such as 1700000000000000000) is read from its shortest decimal text, which is the
+ * source's text; an exact-decimal string is read as it is. More than 22 digits is no time (±8.64e21 ns is
+ * the range of a JavaScript Date), so it is left alone rather than parsed.
+ */
 function toBigInt(value: unknown): bigint | undefined {
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
-  if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
+  if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) < 1e21)
+    return BigInt(String(value));
+  if (typeof value === 'string' && /^-?\d{1,22}$/.test(value)) return BigInt(value);
   return undefined;
 }
 

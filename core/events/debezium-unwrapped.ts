@@ -14,7 +14,8 @@ import { recordKeyOf } from './debezium.js';
 import { commitTimeOf, connectorOf, isSnapshot, positionOf, tableOf, txIdOf } from './debezium-source.js';
 import type { ChangeDecoder, DecodeContext } from './decoder.js';
 import { DecodeError } from './errors.js';
-import { isObject, type JsonObject } from './json-value.js';
+import { keepJsonNumberMark } from './exact-json.js';
+import { describeValue, excerpt, isObject, type JsonObject, setOwn } from './json-value.js';
 import { REASON } from './reason-codes.js';
 
 /** Source and envelope fields that `add.fields` can add; other `__` columns are kept as row data. */
@@ -54,9 +55,18 @@ const METADATA_FIELDS = new Set([
   'ts_ns',
 ]);
 
-const OPS: Readonly<Record<string, ChangeOp>> = { c: 'create', u: 'update', d: 'delete', r: 'read' };
+/** The `__op` codes; a `Map`, so that `__op: "valueOf"` finds nothing. */
+const OPS: ReadonlyMap<unknown, ChangeOp> = new Map([
+  ['c', 'create'],
+  ['u', 'update'],
+  ['d', 'delete'],
+  ['r', 'read'],
+]);
 
-/** Splits a flattened row into its metadata (`__x` and `__source_x` → `x`) and its columns. */
+/**
+ * Splits a flattened row into its metadata (`__x` and `__source_x` → `x`) and its columns. Columns are own
+ * properties of the row, whatever their name (`__proto__` included), and keep their number marks.
+ */
 function splitRow(value: JsonObject): { readonly meta: JsonObject; readonly row: RowImage } {
   const meta: JsonObject = {};
   const row: RowImage = {};
@@ -65,10 +75,12 @@ function splitRow(value: JsonObject): { readonly meta: JsonObject; readonly row:
       const name = key.slice(2).replace(/^source_/, '');
       if (METADATA_FIELDS.has(name)) {
         meta[name] = v;
+        keepJsonNumberMark(value, key, meta, name);
         continue;
       }
     }
-    row[key] = v;
+    setOwn(row, key, v);
+    keepJsonNumberMark(value, key, row, key);
   }
   return { meta, row };
 }
@@ -76,7 +88,7 @@ function splitRow(value: JsonObject): { readonly meta: JsonObject; readonly row:
 function hasMarkers(value: JsonObject): boolean {
   return (
     typeof value.__op === 'string' ||
-    '__deleted' in value ||
+    Object.hasOwn(value, '__deleted') ||
     typeof value.__table === 'string' ||
     typeof value.__source_table === 'string'
   );
@@ -99,11 +111,11 @@ function opOf(meta: JsonObject): ChangeOp {
       `unwrapped Debezium row with __op "${meta.op}" is not a row change; parked for an operator`,
     );
   if (meta.op === undefined || meta.op === null) return 'update'; // an upsert: the row is the new state
-  const op = typeof meta.op === 'string' ? OPS[meta.op] : undefined;
+  const op = OPS.get(meta.op);
   if (op === undefined)
     throw new DecodeError(
       REASON.INVALID_ENVELOPE,
-      `unwrapped Debezium __op must be one of c, u, d, r; received ${JSON.stringify(meta.op)}`,
+      `unwrapped Debezium __op must be one of c, u, d, r; received ${excerpt(meta.op, 40)}`,
     );
   return op === 'create' && isSnapshot(meta.snapshot) ? 'read' : op;
 }
@@ -116,7 +128,7 @@ function decodeUnwrapped(value: unknown, origin: RecordOrigin, context: DecodeCo
   if (table === undefined)
     throw new DecodeError(
       REASON.MISSING_TABLE,
-      `unwrapped Debezium row (columns ${Object.keys(row).slice(0, 8).join(', ')}) names no table; configure ExtractNewRecordState with add.fields=table,db (MySQL) or table,schema (Postgres) so rows carry __table`,
+      `unwrapped Debezium row (${describeValue(row)}) names no table; configure ExtractNewRecordState with add.fields=table,db (MySQL) or table,schema (Postgres) so rows carry __table`,
     );
   const op = opOf(meta);
   const keyValues = resolveKeyValues({

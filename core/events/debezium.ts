@@ -19,21 +19,27 @@ import {
 import type { ChangeDecoder, DecodeContext } from './decoder.js';
 import { DecodeError } from './errors.js';
 import { parseJsonExact } from './exact-json.js';
-import { isObject, type JsonObject } from './json-value.js';
+import { excerpt, isObject, type JsonObject } from './json-value.js';
 import { REASON } from './reason-codes.js';
 
-const OPS: Readonly<Record<string, ChangeOp>> = { c: 'create', u: 'update', d: 'delete', r: 'read' };
+/** Debezium's op codes; a `Map`, so that `op: "constructor"` finds nothing. */
+const OPS: ReadonlyMap<unknown, ChangeOp> = new Map([
+  ['c', 'create'],
+  ['u', 'update'],
+  ['d', 'delete'],
+  ['r', 'read'],
+]);
 
 /** `{schema, payload}` → its parts; anything else is a payload without schema. */
 function splitSchema(value: unknown): { readonly payload: unknown; readonly schema: unknown } {
-  if (isObject(value) && 'schema' in value && 'payload' in value)
+  if (isObject(value) && Object.hasOwn(value, 'schema') && Object.hasOwn(value, 'payload'))
     return { payload: value.payload, schema: value.schema };
   return { payload: value, schema: undefined };
 }
 
 /** The Debezium-Embedded demo wraps each record as `{key, value}` (no `value` for a tombstone). */
 function splitKeyValue(value: unknown): { readonly key: unknown; readonly value: unknown } | undefined {
-  if (!isObject(value) || !('key' in value)) return undefined;
+  if (!isObject(value) || !Object.hasOwn(value, 'key')) return undefined;
   if (Object.keys(value).some((k) => k !== 'key' && k !== 'value')) return undefined;
   return { key: value.key, value: value.value ?? null };
 }
@@ -92,14 +98,15 @@ function rowImage(value: unknown, field: string, connector: Connector): RowImage
     try {
       const parsed = parseJsonExact(value);
       if (isObject(parsed)) return parsed;
-    } catch {
-      // reported below
+    } catch (error) {
+      // Not JSON is reported below; nesting too deep is its own reason.
+      if (!(error instanceof SyntaxError)) throw error;
     }
   }
   if (!isObject(value))
     throw new DecodeError(
       REASON.INVALID_ENVELOPE,
-      `Debezium "${field}" must be an object or null, received ${typeof value} ${JSON.stringify(value).slice(0, 60)}`,
+      `Debezium "${field}" must be an object or null, received ${typeof value} ${excerpt(value, 60)}`,
     );
   return value;
 }
@@ -121,7 +128,7 @@ function refuseNonRowOps(envelope: JsonObject, source: JsonObject, connector: Co
     const prefix = isObject(envelope.message) ? envelope.message.prefix : undefined;
     throw new DecodeError(
       REASON.LOGICAL_MESSAGE,
-      `logical decoding message${typeof prefix === 'string' ? ` with prefix "${prefix}"` : ''} is not a row change; parked so that it is not lost`,
+      `logical decoding message${typeof prefix === 'string' ? ` with prefix ${excerpt(prefix, 60)}` : ''} is not a row change; parked so that it is not lost`,
     );
   }
 }
@@ -132,11 +139,11 @@ function decodeEnvelope(unwrapped: Unwrapped, origin: RecordOrigin, context: Dec
   const connector = connectorOf(source);
   refuseNonRowOps(envelope, source, connector);
   const rawOp = envelope.op as string;
-  const op = OPS[rawOp];
+  const op = OPS.get(rawOp);
   if (op === undefined)
     throw new DecodeError(
       REASON.INVALID_ENVELOPE,
-      `Debezium op must be one of c, u, d, r, t, m; received ${JSON.stringify(rawOp)}`,
+      `Debezium op must be one of c, u, d, r, t, m; received ${excerpt(rawOp, 40)}`,
     );
   const table = tableOf(source, connector);
   const beforeRaw = rowImage(envelope.before, 'before', connector);
@@ -201,7 +208,12 @@ const debeziumDecoder: ChangeDecoder = {
   isTombstone: (value) => {
     const wrapped = splitKeyValue(value);
     if (wrapped !== undefined) return splitSchema(wrapped.value).payload === null;
-    return isObject(value) && 'schema' in value && 'payload' in value && value.payload === null;
+    return (
+      isObject(value) &&
+      Object.hasOwn(value, 'schema') &&
+      Object.hasOwn(value, 'payload') &&
+      value.payload === null
+    );
   },
   decode: (value, origin, context) => {
     const unwrapped = unwrap(value);

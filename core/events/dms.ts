@@ -10,24 +10,27 @@
  * - `map-record-to-document` puts the row under `data._doc`.
  * - An update whose before image has other key values than its data is a primary-key change: a delete of the
  *   old aggregate, then a create of the new one, in that order.
- * - DMS carries no source position usable per row, so the position is the Kinesis sequence number (with the
- *   KPL sub-sequence number), which grows per partition key (docs/architecture.md contract 3).
+ * - DMS carries no source position usable per row. The position is the time DMS produced the record, then
+ *   the Kinesis sequence and sub-sequence numbers (see {@link dmsPosition}): the sequence number alone orders
+ *   only one shard, and the delete of a primary-key change belongs to a key on another shard.
  */
 import { aggregateIdOf, resolveKeyValues } from './aggregate-id.js';
 import type { ChangeEvent, ChangeOp, RecordOrigin, RowImage } from './change.js';
 import type { ChangeDecoder, DecodeContext } from './decoder.js';
 import { DecodeError } from './errors.js';
-import { describeValue, isObject, type JsonObject } from './json-value.js';
-import { kinesisPosition } from './position.js';
+import { keepJsonNumberMark } from './exact-json.js';
+import { describeValue, excerpt, isObject, type JsonObject, setOwn } from './json-value.js';
+import { dmsPosition } from './position.js';
 import { REASON } from './reason-codes.js';
 import type { TableKeyMemory } from './table-keys.js';
 
-const DATA_OPS: Readonly<Record<string, ChangeOp>> = {
-  load: 'read',
-  insert: 'create',
-  update: 'update',
-  delete: 'delete',
-};
+/** DMS data operations; a `Map`, so that `operation: "hasOwnProperty"` finds nothing. */
+const DATA_OPS: ReadonlyMap<unknown, ChangeOp> = new Map([
+  ['load', 'read'],
+  ['insert', 'create'],
+  ['update', 'update'],
+  ['delete', 'delete'],
+]);
 
 /** Prefix of the `add-before-image-columns` rule's default. */
 const BEFORE_IMAGE_PREFIX = 'BI_';
@@ -49,7 +52,7 @@ function requireTable(metadata: JsonObject): string {
   if (table === undefined)
     throw new DecodeError(
       REASON.MISSING_TABLE,
-      `DMS metadata has no "table-name" (received ${JSON.stringify(metadata['table-name'])}); DMS writes it on every message, so this record was altered on the way`,
+      `DMS metadata has no "table-name" (received ${excerpt(metadata['table-name'], 60)}); DMS writes it on every message, so this record was altered on the way`,
     );
   return table;
 }
@@ -94,14 +97,18 @@ function splitBeforeImageColumns(row: RowImage): {
   readonly after: RowImage;
   readonly before: RowImage | null;
 } {
-  const prefixed = Object.keys(row).filter((k) => k.startsWith(BEFORE_IMAGE_PREFIX));
-  if (prefixed.length === 0 || !prefixed.every((k) => k.slice(BEFORE_IMAGE_PREFIX.length) in row))
+  const prefixed = new Set(Object.keys(row).filter((k) => k.startsWith(BEFORE_IMAGE_PREFIX)));
+  if (
+    prefixed.size === 0 ||
+    ![...prefixed].every((k) => Object.hasOwn(row, k.slice(BEFORE_IMAGE_PREFIX.length)))
+  )
     return { after: row, before: null };
   const after: RowImage = {};
   const before: RowImage = {};
   for (const [k, v] of Object.entries(row)) {
-    if (prefixed.includes(k)) before[k.slice(BEFORE_IMAGE_PREFIX.length)] = v;
-    else after[k] = v;
+    const [image, name] = prefixed.has(k) ? [before, k.slice(BEFORE_IMAGE_PREFIX.length)] : [after, k];
+    setOwn(image, name, v);
+    keepJsonNumberMark(row, k, image, name);
   }
   return { after, before };
 }
@@ -121,11 +128,11 @@ function decodeData(
 ): ChangeEvent[] {
   const table = requireTable(metadata);
   const operation = metadata.operation;
-  const op = typeof operation === 'string' ? DATA_OPS[operation] : undefined;
+  const op = DATA_OPS.get(operation);
   if (op === undefined)
     throw new DecodeError(
       REASON.INVALID_ENVELOPE,
-      `DMS data operation must be one of load, insert, update, delete; received ${JSON.stringify(operation)}`,
+      `DMS data operation must be one of load, insert, update, delete; received ${excerpt(operation, 40)}`,
     );
   const { after: row, before: inlineBefore } = splitBeforeImageColumns(rowOf(message));
   const beforeImage =
@@ -138,7 +145,7 @@ function decodeData(
     configuredColumns: context.keyColumns(table),
     learnedColumns: tableKeys.get(table),
   };
-  const position = kinesisPosition(origin.sequenceNumber, origin.subSequenceNumber);
+  const position = dmsPosition(metadata.timestamp, origin.sequenceNumber, origin.subSequenceNumber);
   const ts = epochMsOf(metadata['commit-timestamp']) ?? epochMsOf(metadata.timestamp);
   const transactionId = metadata['transaction-id'];
   const txId =
@@ -203,7 +210,7 @@ function decodeMessage(
     default:
       throw new DecodeError(
         REASON.INVALID_ENVELOPE,
-        `DMS metadata "record-type" must be "data" or "control", received ${JSON.stringify(metadata['record-type'])}`,
+        `DMS metadata "record-type" must be "data" or "control", received ${excerpt(metadata['record-type'], 40)}`,
       );
   }
 }

@@ -4,17 +4,21 @@
  * | type | becomes |
  * |---|---|
  * | `S` | string |
- * | `N` | number, or the exact decimal string when it does not survive a double |
+ * | `N` | number, or the exact decimal string when it does not survive a double (marked: see `wasJsonNumber`) |
  * | `B` | base64 string, as DynamoDB sends it |
  * | `BOOL` | boolean |
  * | `NULL` | null |
  * | `SS` / `NS` / `BS` | array of the above, in the order received |
  * | `M` / `L` | object / array, recursively |
+ *
+ * Attribute names are own properties of the result, `__proto__` included. The recursion is as deep as the
+ * record, which the parser bounds (`MAX_JSON_DEPTH`).
  */
 import type { RowImage } from './change.js';
 import { fitsDouble } from './decimal.js';
 import { DecodeError } from './errors.js';
-import { describeValue, isObject } from './json-value.js';
+import { markJsonNumber } from './exact-json.js';
+import { describeValue, isObject, setOwn } from './json-value.js';
 import { REASON } from './reason-codes.js';
 
 const NUMBER_TEXT = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
@@ -29,6 +33,13 @@ function invalid(path: string, value: unknown, expected: string): DecodeError {
 function numberOf(text: unknown, path: string): number | string {
   if (typeof text !== 'string' || !NUMBER_TEXT.test(text)) throw invalid(path, text, 'a number string');
   return fitsDouble(text) ? Number(text) : text;
+}
+
+/** Puts a number into `holder[key]`, marking it when it stays its exact text. */
+function putNumber(holder: object, key: string, text: unknown, path: string): number | string {
+  const value = numberOf(text, path);
+  if (typeof value === 'string') markJsonNumber(holder, key);
+  return value;
 }
 
 function stringOf(value: unknown, path: string): string {
@@ -51,6 +62,11 @@ function arrayOf(value: unknown, path: string): unknown[] {
  * ```
  */
 function unmarshallValue(attribute: unknown, path: string): unknown {
+  return unmarshallInto({}, '', attribute, path);
+}
+
+/** Unmarshalls `attribute` as the value of `holder[key]` (so an exact number can be marked there). */
+function unmarshallInto(holder: object, key: string, attribute: unknown, path: string): unknown {
   if (!isObject(attribute)) throw invalid(path, attribute, 'an attribute value such as {"S": "text"}');
   const types = Object.keys(attribute);
   if (types.length !== 1) throw invalid(path, attribute, 'an attribute value with exactly one type key');
@@ -61,7 +77,7 @@ function unmarshallValue(attribute: unknown, path: string): unknown {
     case 'B':
       return stringOf(value, path);
     case 'N':
-      return numberOf(value, path);
+      return putNumber(holder, key, value, path);
     case 'BOOL':
       if (typeof value !== 'boolean') throw invalid(path, value, 'a boolean');
       return value;
@@ -70,10 +86,18 @@ function unmarshallValue(attribute: unknown, path: string): unknown {
     case 'SS':
     case 'BS':
       return arrayOf(value, path).map((v, i) => stringOf(v, `${path}[${i}]`));
-    case 'NS':
-      return arrayOf(value, path).map((v, i) => numberOf(v, `${path}[${i}]`));
-    case 'L':
-      return arrayOf(value, path).map((v, i) => unmarshallValue(v, `${path}[${i}]`));
+    case 'NS': {
+      const numbers: unknown[] = [];
+      for (const [i, v] of arrayOf(value, path).entries())
+        numbers.push(putNumber(numbers, String(i), v, `${path}[${i}]`));
+      return numbers;
+    }
+    case 'L': {
+      const list: unknown[] = [];
+      for (const [i, v] of arrayOf(value, path).entries())
+        list.push(unmarshallInto(list, String(i), v, `${path}[${i}]`));
+      return list;
+    }
     case 'M':
       if (!isObject(value)) throw invalid(path, value, 'a map');
       return unmarshallImage(value, `${path}.`);
@@ -93,7 +117,7 @@ function unmarshallValue(attribute: unknown, path: string): unknown {
 function unmarshallImage(image: Record<string, unknown>, prefix = ''): RowImage {
   const row: RowImage = {};
   for (const [name, attribute] of Object.entries(image))
-    row[name] = unmarshallValue(attribute, `${prefix}${name}`);
+    setOwn(row, name, unmarshallInto(row, name, attribute, `${prefix}${name}`));
   return row;
 }
 

@@ -6,8 +6,9 @@
  *   attributes are taken in name order (the record does not say which is the hash and which the range key,
  *   and JSON object order is not a contract). Configured key columns do not apply: `Keys` always wins.
  * - The position is `ApproximateCreationDateTime` in microseconds (milliseconds unless
- *   `ApproximateCreationDateTimePrecision` is `MICROSECOND`), then the Kinesis sequence number, since the
- *   integration may deliver duplicates and out of order (see {@link dynamodbPosition}).
+ *   `ApproximateCreationDateTimePrecision` is `MICROSECOND`); below microsecond precision the Kinesis
+ *   sequence number follows it, since the integration may deliver duplicates and out of order (see
+ *   {@link dynamodbPosition}).
  * - A `REMOVE` by the TTL process (`userIdentity: {type: "Service", principalId: "dynamodb.amazonaws.com"}`)
  *   is marked `ttlDelete: true`.
  */
@@ -16,11 +17,16 @@ import type { ChangeEvent, ChangeOp, RecordOrigin, RowImage } from './change.js'
 import type { ChangeDecoder } from './decoder.js';
 import { unmarshallImage } from './dynamodb-attributes.js';
 import { DecodeError } from './errors.js';
-import { describeValue, isObject, type JsonObject } from './json-value.js';
+import { describeValue, excerpt, isObject, type JsonObject } from './json-value.js';
 import { dynamodbPosition } from './position.js';
 import { REASON } from './reason-codes.js';
 
-const OPS: Readonly<Record<string, ChangeOp>> = { INSERT: 'create', MODIFY: 'update', REMOVE: 'delete' };
+/** `eventName`s; a `Map`, so that `eventName: "constructor"` finds nothing. */
+const OPS: ReadonlyMap<unknown, ChangeOp> = new Map([
+  ['INSERT', 'create'],
+  ['MODIFY', 'update'],
+  ['REMOVE', 'delete'],
+]);
 
 /** Epoch seconds (DynamoDB Streams) are below this; milliseconds (the Kinesis default) below the next. */
 const MAX_SECONDS = 1e11;
@@ -33,8 +39,11 @@ function tableNameOf(record: JsonObject): string | undefined {
   return undefined;
 }
 
-/** `ApproximateCreationDateTime` in microseconds since the epoch. */
-function creationMicros(dynamodb: JsonObject): number {
+/** `ApproximateCreationDateTime` in microseconds since the epoch, and whether it was that precise. */
+function creationTime(dynamodb: JsonObject): {
+  readonly micros: number;
+  readonly microsecondPrecision: boolean;
+} {
   const value = dynamodb.ApproximateCreationDateTime;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
     throw new DecodeError(
@@ -42,12 +51,28 @@ function creationMicros(dynamodb: JsonObject): number {
       `DynamoDB record needs a numeric dynamodb.ApproximateCreationDateTime to order changes, received ${describeValue(value)}`,
     );
   const precision = dynamodb.ApproximateCreationDateTimePrecision;
-  if (precision === 'MICROSECOND') return Math.trunc(value);
-  if (precision === 'MILLISECOND') return Math.trunc(value * 1000);
+  if (precision === 'MICROSECOND') return { micros: Math.trunc(value), microsecondPrecision: true };
+  if (precision === 'MILLISECOND') return { micros: Math.trunc(value * 1000), microsecondPrecision: false };
   // No precision field: tell the unit from the magnitude (seconds in DynamoDB Streams records).
-  if (value < MAX_SECONDS) return Math.trunc(value * 1_000_000);
-  if (value < MAX_MILLISECONDS) return Math.trunc(value * 1000);
-  return Math.trunc(value);
+  if (value < MAX_SECONDS) return { micros: Math.trunc(value * 1_000_000), microsecondPrecision: false };
+  if (value < MAX_MILLISECONDS) return { micros: Math.trunc(value * 1000), microsecondPrecision: false };
+  return { micros: Math.trunc(value), microsecondPrecision: true };
+}
+
+/**
+ * Equal microseconds are the same change; a coarser time needs a tie-break: the record's own DynamoDB Streams
+ * sequence number when it has one, else the Kinesis sequence number (see {@link dynamodbPosition}).
+ */
+function positionOf(
+  dynamodb: JsonObject,
+  micros: number,
+  microsecondPrecision: boolean,
+  origin: RecordOrigin,
+): string {
+  if (microsecondPrecision) return dynamodbPosition(micros);
+  const streamSequenceNumber = dynamodb.SequenceNumber;
+  if (streamSequenceNumber !== undefined) return dynamodbPosition(micros, { streamSequenceNumber });
+  return dynamodbPosition(micros, origin);
 }
 
 function image(dynamodb: JsonObject, field: 'Keys' | 'NewImage' | 'OldImage'): RowImage | null {
@@ -71,11 +96,11 @@ function isTtlDelete(record: JsonObject): boolean {
 function decodeRecord(value: unknown, origin: RecordOrigin): ChangeEvent[] {
   const record = value as JsonObject;
   const dynamodb = record.dynamodb as JsonObject;
-  const op = typeof record.eventName === 'string' ? OPS[record.eventName] : undefined;
+  const op = OPS.get(record.eventName);
   if (op === undefined)
     throw new DecodeError(
       REASON.INVALID_ENVELOPE,
-      `DynamoDB eventName must be INSERT, MODIFY or REMOVE, received ${JSON.stringify(record.eventName)}`,
+      `DynamoDB eventName must be INSERT, MODIFY or REMOVE, received ${excerpt(record.eventName, 40)}`,
     );
   const table = tableNameOf(record);
   if (table === undefined)
@@ -87,16 +112,16 @@ function decodeRecord(value: unknown, origin: RecordOrigin): ChangeEvent[] {
   if (keys === null || Object.keys(keys).length === 0)
     throw new DecodeError(
       REASON.MISSING_KEY,
-      `DynamoDB ${record.eventName} record of table ${table} has no dynamodb.Keys; the item cannot be identified`,
+      `DynamoDB ${String(record.eventName)} record of table ${table} has no dynamodb.Keys; the item cannot be identified`,
     );
   const after = image(dynamodb, 'NewImage');
   const before = image(dynamodb, 'OldImage');
   if (op !== 'delete' && after === null)
     throw new DecodeError(
       REASON.INVALID_ENVELOPE,
-      `DynamoDB ${record.eventName} record of table ${table} has no NewImage; the item's new state is unknown`,
+      `DynamoDB ${String(record.eventName)} record of table ${table} has no NewImage; the item's new state is unknown`,
     );
-  const micros = creationMicros(dynamodb);
+  const { micros, microsecondPrecision } = creationTime(dynamodb);
   const names = Object.keys(keys).sort();
   const change: ChangeEvent = {
     format: 'dynamodb',
@@ -106,7 +131,7 @@ function decodeRecord(value: unknown, origin: RecordOrigin): ChangeEvent[] {
       names.map((n) => keys[n]),
     ),
     op,
-    position: dynamodbPosition(micros, origin.sequenceNumber, origin.subSequenceNumber),
+    position: positionOf(dynamodb, micros, microsecondPrecision, origin),
     before: op === 'delete' ? (before ?? keys) : before,
     after: op === 'delete' ? null : after,
     ts: Math.floor(micros / 1000),
@@ -129,7 +154,8 @@ const dynamodbDecoder: ChangeDecoder = {
   matches: (value) =>
     isObject(value) &&
     isObject(value.dynamodb) &&
-    (value.eventSource === 'aws:dynamodb' || (typeof value.eventName === 'string' && 'tableName' in value)),
+    (value.eventSource === 'aws:dynamodb' ||
+      (typeof value.eventName === 'string' && Object.hasOwn(value, 'tableName'))),
   tableOf: (value) => (isObject(value) ? tableNameOf(value) : undefined),
   decode: (value, origin) => decodeRecord(value, origin),
 };

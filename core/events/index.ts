@@ -7,10 +7,13 @@ export { connectorOf, isSnapshot } from './debezium-source.js';
 export { renderTemporal } from './debezium-time.js';
 export { debeziumUnwrappedDecoder, lenientDebeziumUnwrappedDecoder } from './debezium-unwrapped.js';
 export {
+  DecimalRangeError,
   decimalFromBase64,
   decimalFromUnscaled,
   decodeBase64Strict,
   fitsDouble,
+  MAX_DECIMAL_SCALE,
+  MAX_UNSCALED_BYTES,
   plainDecimal,
   twosComplementToBigInt,
   withScale,
@@ -27,9 +30,24 @@ export { createDmsDecoder, type DmsDecoderOptions } from './dms.js';
 export { dynamodbDecoder } from './dynamodb.js';
 export { unmarshallImage, unmarshallValue } from './dynamodb-attributes.js';
 export { DecodeError, EventsError } from './errors.js';
-export { parseJsonExact, wasJsonNumber } from './exact-json.js';
+export {
+  keepJsonNumberMark,
+  MAX_JSON_DEPTH,
+  markJsonNumber,
+  type ParseJsonOptions,
+  parseJsonExact,
+  wasJsonNumber,
+} from './exact-json.js';
 export { type JsonDocument, splitJsonDocuments } from './json-documents.js';
-export { describeValue, isObject, type JsonObject } from './json-value.js';
+export {
+  describeValue,
+  excerpt,
+  getOwn,
+  isObject,
+  type JsonObject,
+  nestsDeeperThan,
+  setOwn,
+} from './json-value.js';
 export { type KinesisEventEntry, type KinesisEventRecord, kinesisEventRecords } from './kinesis-event.js';
 export {
   decodeKinesisRecord,
@@ -49,6 +67,8 @@ export {
 export {
   comparePositions,
   compareSequenceNumbers,
+  type DynamodbTieBreak,
+  dmsPosition,
   dynamodbPosition,
   kinesisPosition,
   mongoPosition,
@@ -60,5 +80,11 @@ export {
 } from './position.js';
 export { ProtobufError, ProtobufReader } from './protobuf-reader.js';
 export { REASON, type ReasonCode } from './reason-codes.js';
-export { type DecodedRecord, DecoderRegistry, type DecoderRegistryOptions } from './registry.js';
+export {
+  type DecodedRecord,
+  DecoderRegistry,
+  type DecoderRegistryOptions,
+  MAX_AGGREGATE_ID_BYTES,
+  MAX_ROW_DEPTH,
+} from './registry.js';
 export { TableKeyMemory, type TableKeyMemoryOptions } from './table-keys.js';

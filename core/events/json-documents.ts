@@ -3,12 +3,31 @@
  * document, a JSON array, JSON Lines, or several pretty-printed documents in a row. A value starts on a line
  * whose first non-blank character is `{` or `[`; other lines (license headers, comments, `...`) are skipped.
  */
+import { DecodeError } from './errors.js';
 import { parseJsonExact } from './exact-json.js';
+import { REASON, type ReasonCode } from './reason-codes.js';
 
-/** One value found in the text, or the text of a block that did not parse. */
+/**
+ * One value found in the text, or a block that did not parse, with the lines it spans (1-based) and its
+ * text exactly as written.
+ */
 type JsonDocument =
-  | { readonly value: unknown; readonly line: number; readonly error?: undefined }
-  | { readonly value?: undefined; readonly line: number; readonly error: string; readonly text: string };
+  | {
+      readonly value: unknown;
+      readonly line: number;
+      readonly endLine: number;
+      readonly text: string;
+      readonly error?: undefined;
+    }
+  | {
+      readonly value?: undefined;
+      readonly line: number;
+      readonly endLine: number;
+      readonly text: string;
+      readonly error: string;
+      /** `NOT_JSON`, or `TOO_DEEP` for a block nesting deeper than a record may. */
+      readonly code: ReasonCode;
+    };
 
 /** End of the balanced `{…}` / `[…]` block starting at `start`, or -1 when it never closes. */
 function blockEnd(text: string, start: number): number {
@@ -29,12 +48,21 @@ function blockEnd(text: string, start: number): number {
   return -1;
 }
 
-function tryParse(text: string): { value: unknown } | { error: string } {
+function tryParse(text: string): { value: unknown } | { error: string; code: ReasonCode } {
   try {
     return { value: parseJsonExact(text) };
   } catch (error) {
-    return { error: (error as Error).message };
+    return {
+      error: (error as Error).message,
+      code: error instanceof DecodeError ? error.code : REASON.NOT_JSON,
+    };
   }
+}
+
+function linesIn(text: string): number {
+  let count = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) count++;
+  return count;
 }
 
 /**
@@ -63,17 +91,20 @@ function splitJsonDocuments(text: string): JsonDocument[] {
     // JSON Lines first: a whole value on one line.
     const single = tryParse(text.slice(start, lineEnd));
     const end = 'value' in single ? lineEnd : blockEnd(text, start);
-    if ('value' in single) documents.push({ value: single.value, line });
+    if ('value' in single)
+      documents.push({ value: single.value, line, endLine: line, text: text.slice(start, lineEnd) });
     else if (end === -1) {
       // Never closes: a truncated line. Report it alone and go on with the next line.
-      documents.push({ error: single.error, line, text: text.slice(start, lineEnd) });
+      documents.push({ ...single, line, endLine: line, text: text.slice(start, lineEnd) });
       lineStart = lineEnd + 1;
       line++;
       continue;
     } else {
-      const block = tryParse(text.slice(start, end));
-      if ('value' in block) documents.push({ value: block.value, line });
-      else documents.push({ error: block.error, line, text: text.slice(start, end) });
+      const blockText = text.slice(start, end);
+      const block = tryParse(blockText);
+      const endLine = line + linesIn(blockText);
+      if ('value' in block) documents.push({ value: block.value, line, endLine, text: blockText });
+      else documents.push({ ...block, line, endLine, text: blockText });
     }
     // Go on at the line after the value's end (anything after it on its last line is ignored).
     const next = text.indexOf('\n', end);

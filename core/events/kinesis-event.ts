@@ -6,7 +6,7 @@
  */
 import { decodeBase64Strict } from './decimal.js';
 import { DecodeError } from './errors.js';
-import { isObject, type JsonObject } from './json-value.js';
+import { excerpt, isObject, type JsonObject } from './json-value.js';
 import type { KinesisRecordInput } from './kpl.js';
 import { REASON } from './reason-codes.js';
 
@@ -56,7 +56,7 @@ function entryOf(data: unknown, fields: Omit<KinesisEventRecord, 'data'>): Kines
       sequenceNumber: fields.sequenceNumber,
       error: new DecodeError(
         REASON.NOT_BASE64,
-        `Kinesis record ${fields.sequenceNumber}: "data" must be base64, received ${JSON.stringify(data).slice(0, 60)}`,
+        `Kinesis record ${fields.sequenceNumber}: "data" must be base64, received ${excerpt(data, 60)}`,
       ),
     };
   return { record: { ...fields, data: bytes } };

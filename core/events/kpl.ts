@@ -17,6 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DecodeError } from './errors.js';
+import { excerpt } from './json-value.js';
 import { ProtobufError, ProtobufReader, WIRE_LENGTH_DELIMITED, WIRE_VARINT } from './protobuf-reader.js';
 import { REASON } from './reason-codes.js';
 
@@ -132,7 +133,7 @@ function effectiveHashKey(partitionKey: string, explicitHashKey: string | undefi
 function corrupt(record: KinesisRecordInput, problem: string, cause?: unknown): DecodeError {
   return new DecodeError(
     REASON.KPL_CORRUPT,
-    `KPL aggregated record ${record.sequenceNumber} (partition key ${JSON.stringify(record.partitionKey)}, ${record.data.length} bytes) is corrupt: ${problem}; the producer or something on the way damaged it, so the whole record is parked`,
+    `KPL aggregated record ${record.sequenceNumber} (partition key ${excerpt(record.partitionKey, 60)}, ${record.data.length} bytes) is corrupt: ${problem}; the producer or something on the way damaged it, so the whole record is parked`,
     cause === undefined ? undefined : { cause },
   );
 }
@@ -207,7 +208,7 @@ function deaggregate(record: KinesisRecordInput, options: DeaggregateOptions = {
       if (explicitHashKey === undefined || !/^\d+$/.test(explicitHashKey))
         throw corrupt(
           record,
-          `sub-record ${index} refers to explicit hash key ${sub.explicitHashKeyIndex} (${JSON.stringify(explicitHashKey)}) of a table of ${parsed.explicitHashKeys.length}`,
+          `sub-record ${index} refers to explicit hash key ${sub.explicitHashKeyIndex} (${excerpt(explicitHashKey, 60)}) of a table of ${parsed.explicitHashKeys.length}`,
         );
     }
     if (range !== undefined) {

@@ -6,6 +6,7 @@
  * need to compare with each other.
  */
 import { DecodeError } from './errors.js';
+import { excerpt } from './json-value.js';
 import { REASON } from './reason-codes.js';
 
 /** Digits of an unsigned 64-bit integer (Postgres LSNs, MySQL binlog offsets). */
@@ -31,10 +32,13 @@ function padUnsigned(value: unknown, width: number, what: string): string {
   else
     throw new DecodeError(
       REASON.MISSING_POSITION,
-      `${what} must be a non-negative integer, received ${JSON.stringify(value)}`,
+      `${what} must be a non-negative integer, received ${excerpt(value, 60)}`,
     );
   if (digits.length > width)
-    throw new DecodeError(REASON.MISSING_POSITION, `${what} ${digits} has more than ${width} digits`);
+    throw new DecodeError(
+      REASON.MISSING_POSITION,
+      `${what} ${excerpt(digits, 40)} has ${digits.length} digits, more than ${width}`,
+    );
   return digits.padStart(width, '0');
 }
 
@@ -53,13 +57,13 @@ function mysqlPosition(file: unknown, pos: unknown, row: unknown): string {
   if (typeof file !== 'string')
     throw new DecodeError(
       REASON.MISSING_POSITION,
-      `MySQL source.file must be a string, received ${JSON.stringify(file)}`,
+      `MySQL source.file must be a string, received ${excerpt(file, 60)}`,
     );
   const index = /(\d+)$/.exec(file)?.[1];
   if (index === undefined)
     throw new DecodeError(
       REASON.MISSING_POSITION,
-      `MySQL binlog file ${JSON.stringify(file)} has no index, so the change cannot be ordered; a real MySQL or MariaDB connector always names its binlog file (for example mysql-bin.000003): check what produced this event`,
+      `MySQL binlog file ${excerpt(file, 60)} has no index, so the change cannot be ordered; a real MySQL or MariaDB connector always names its binlog file (for example mysql-bin.000003): check what produced this event`,
     );
   return `my:${padUnsigned(index, SMALL_DIGITS, 'binlog file index')}:${padUnsigned(pos, U64_DIGITS, 'binlog position')}:${padUnsigned(row ?? 0, SMALL_DIGITS, 'binlog row')}`;
 }
@@ -71,7 +75,7 @@ function sqlServerLsn(lsn: unknown, what: string): string {
     return lsn.toLowerCase();
   throw new DecodeError(
     REASON.MISSING_POSITION,
-    `SQL Server ${what} must look like 0000002a:00000958:0003, received ${JSON.stringify(lsn)}`,
+    `SQL Server ${what} must look like 0000002a:00000958:0003, received ${excerpt(lsn, 60)}`,
   );
 }
 
@@ -110,16 +114,80 @@ function kinesisPosition(sequenceNumber: string, subSequenceNumber = 0): string 
   return `ks:${padUnsigned(sequenceNumber, KINESIS_SEQUENCE_DIGITS, 'Kinesis sequence number')}:${padUnsigned(subSequenceNumber, SMALL_DIGITS, 'sub-sequence number')}`;
 }
 
+/** What breaks a tie of two DynamoDB changes with one `ApproximateCreationDateTime`. */
+type DynamodbTieBreak =
+  /** The Kinesis sequence and sub-sequence numbers of the record. */
+  | { readonly sequenceNumber: string; readonly subSequenceNumber?: number }
+  /** `dynamodb.SequenceNumber` of a DynamoDB Streams record: the item's own order, kept by a duplicate. */
+  | { readonly streamSequenceNumber: unknown };
+
+/** DynamoDB Streams sequence numbers have 21 to 40 digits. */
+const STREAM_SEQUENCE_DIGITS = 40;
+
 /**
- * DynamoDB via Kinesis: `ApproximateCreationDateTime` in microseconds, then the Kinesis sequence number. That
- * integration may deliver a change twice or out of order; the time keeps an older change from overwriting a
- * newer one. Two changes of one item within one time unit would tie on time alone and the second would be
- * skipped as a duplicate, so the sequence number (which grows per partition key, and DynamoDB uses one
- * partition key per item) breaks the tie: a late duplicate of the newest change is applied again with the
- * same image, which is harmless.
+ * DynamoDB via Kinesis: `ApproximateCreationDateTime` in microseconds. That integration may deliver a change
+ * twice and out of order, even for one item; its documented way to tell order and duplicates apart is this
+ * time. At microsecond precision two changes of one item never share a time (DynamoDB serializes the writes
+ * of an item, each far longer than a microsecond), so equal times are the same change and the position is the
+ * time alone: a late duplicate ties and is skipped, whatever sequence number it arrived with.
+ *
+ * At a coarser precision two changes of one item can share a time, so `tieBreak` follows it. A DynamoDB
+ * Streams record (seconds) carries its own `SequenceNumber`, which orders an item's changes exactly and which
+ * a duplicate keeps. A Kinesis Data Streams record at millisecond precision carries nothing of the kind, so
+ * the Kinesis sequence number breaks the tie: the integration writes an item's changes to one shard (its
+ * partition key is a hash of the item's key) as it produces them, so the second change of one millisecond is
+ * applied after the first. What no position can tell apart at that precision is a late duplicate of the
+ * older of two changes made in one millisecond: use microsecond precision.
+ *
+ * @example
+ * ```ts
+ * dynamodbPosition(1720740233012995); // 'dd:00001720740233012995'
+ * dynamodbPosition(1720740233012000, { sequenceNumber: '4966', subSequenceNumber: 0 }); // 'dd:…:…4966:0000000000'
+ * ```
  */
-function dynamodbPosition(creationMicros: unknown, sequenceNumber: string, subSequenceNumber = 0): string {
-  return `dd:${padUnsigned(creationMicros, U64_DIGITS, 'ApproximateCreationDateTime in microseconds')}:${kinesisPosition(sequenceNumber, subSequenceNumber).slice(3)}`;
+function dynamodbPosition(creationMicros: unknown, tieBreak?: DynamodbTieBreak): string {
+  const time = `dd:${padUnsigned(creationMicros, U64_DIGITS, 'ApproximateCreationDateTime in microseconds')}`;
+  if (tieBreak === undefined) return time;
+  if ('streamSequenceNumber' in tieBreak)
+    return `${time}:s${padUnsigned(tieBreak.streamSequenceNumber, STREAM_SEQUENCE_DIGITS, 'DynamoDB Streams SequenceNumber')}`;
+  return `${time}:${kinesisPosition(tieBreak.sequenceNumber, tieBreak.subSequenceNumber).slice(3)}`;
+}
+
+/** An ISO 8601 time with up to nine fraction digits, as DMS writes `metadata.timestamp`. */
+const ISO_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/** Microseconds since the epoch of an ISO time; `undefined` when it is not one or lies before the epoch. */
+function isoMicros(text: unknown): bigint | undefined {
+  if (typeof text !== 'string') return undefined;
+  const match = ISO_TIME.exec(text);
+  if (match === null) return undefined;
+  const ms = Date.parse(`${match[1]}T${match[2]}${match[4] ?? 'Z'}`);
+  if (Number.isNaN(ms) || ms < 0) return undefined;
+  return BigInt(ms) * 1000n + BigInt((match[3] ?? '').padEnd(6, '0').slice(0, 6));
+}
+
+/**
+ * AWS DMS: `metadata.timestamp`, the time DMS produced the record, in microseconds, then the Kinesis sequence
+ * and sub-sequence numbers. DMS carries no per-row source position, and the Kinesis sequence number orders
+ * only the records of one shard. That is not enough: a primary-key change arrives on the new key's shard but
+ * also deletes the old key, whose earlier changes live on another shard. DMS produces a table's changes in
+ * commit order, one record at a time, so its time orders one row's changes across shards; the sequence
+ * number orders records of one shard that share a microsecond. The prefix `tm:` sorts after the `ks:`
+ * positions DMS changes had before, so state written then takes newer changes.
+ *
+ * @example
+ * ```ts
+ * dmsPosition('2024-07-29T00:58:17.983670Z', '4966'); // 'tm:00001722214697983670:…4966:0000000000'
+ * ```
+ */
+function dmsPosition(timestamp: unknown, sequenceNumber: string, subSequenceNumber = 0): string {
+  const micros = isoMicros(timestamp);
+  if (micros === undefined)
+    throw new DecodeError(
+      REASON.MISSING_POSITION,
+      `DMS metadata "timestamp" must be an ISO 8601 time such as 2024-07-29T00:58:17.983670Z, received ${excerpt(timestamp, 60)}; DMS writes it on every message, so this record was altered on the way`,
+    );
+  return `tm:${padUnsigned(micros, U64_DIGITS, 'DMS timestamp in microseconds')}:${kinesisPosition(sequenceNumber, subSequenceNumber).slice(3)}`;
 }
 
 /** Compares two positions; negative when `a` is earlier. */
@@ -133,9 +201,11 @@ function compareSequenceNumbers(a: string, b: string): number {
   return comparePositions(a, b);
 }
 
+export type { DynamodbTieBreak };
 export {
   comparePositions,
   compareSequenceNumbers,
+  dmsPosition,
   dynamodbPosition,
   kinesisPosition,
   mongoPosition,

@@ -1,5 +1,5 @@
 /**
- * Why a record or change was parked instead of applied. Each code is documented in the README; operators
+ * Why a record or change was parked instead of applied. Each code is documented in docs/formats.md; operators
  * filter `cdcp parked list` by them.
  */
 export const REASON = {
@@ -15,6 +15,16 @@ export const REASON = {
   KEY_TOO_LONG: 'KEY_TOO_LONG',
   /** The record is larger than the configured maximum. */
   TOO_LARGE: 'TOO_LARGE',
+  /**
+   * The record nests objects and arrays deeper than any storable change needs (128 levels), or a row image
+   * nests deeper than DynamoDB can store as one attribute (31 levels: 32 counting the item).
+   */
+  TOO_DEEP: 'TOO_DEEP',
+  /**
+   * A decimal whose scale or exponent is beyond ±100,000, or whose unscaled value is over 64 KiB: far
+   * beyond any database's decimal type, and expanding it would take memory a consumer does not have.
+   */
+  DECIMAL_OUT_OF_RANGE: 'DECIMAL_OUT_OF_RANGE',
   /** The change has no usable source position. */
   MISSING_POSITION: 'MISSING_POSITION',
   /** A Debezium truncate event (`op: t`): never applied silently; an operator decides. */

@@ -5,7 +5,9 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../../../bin/commands/command.js';
 import { decodeCommand } from '../../../bin/commands/decode.js';
-import { REASON } from '../../../core/events/index.js';
+import { createDefaultRegistry, decodeKinesisRecord, REASON } from '../../../core/events/index.js';
+import { aggregate } from '../../../core/producer/kpl-aggregator.js';
+import { hostileCorpus, lambdaEventOf } from '../../helpers/hostile-corpus.js';
 import { allFixtureFiles, fixturePath, readFixture } from '../events/fixtures.js';
 
 const CHANGE_KEYS = ['format', 'table', 'aggregateId', 'op', 'position', 'before', 'after', 'ts', 'txId'];
@@ -16,7 +18,7 @@ interface Run {
   readonly stderr: string;
 }
 
-async function decode(args: string[], stdin = ''): Promise<Run> {
+async function decode(args: string[], stdin: string | Buffer = ''): Promise<Run> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out: string[] = [];
@@ -59,7 +61,7 @@ describe('Command: cdcp decode', () => {
     ]);
     expect(Object.keys(lines[1]!)).toEqual(CHANGE_KEYS);
     // Outside a Kinesis event, a record's index is its sequence number: the insert is record 3.
-    expect(lines[1]?.position).toBe(`ks:${'3'.padStart(129, '0')}:0000000000`);
+    expect(lines[1]?.position).toBe(`tm:00001722214697983670:${'3'.padStart(129, '0')}:0000000000`);
     expect(stderr).toBe(
       'cdcp decode: 8 record(s): 6 change(s), 0 error(s), 0 tombstone(s), 3 metadata record(s)\n',
     );
@@ -181,6 +183,78 @@ describe('Command: cdcp decode', () => {
     await expect(missing).rejects.toMatchObject({ exitCode: 1, message: expect.stringContaining('ENOENT') });
   });
 
+  it('says NOT_JSON for a record that is not valid UTF-8, as the consumer does, and decodes the others', async () => {
+    const good = '{"__table": "t", "id": 1}';
+    const bad = Buffer.from('{"__table": "t", "id": 2, "name": "\xff\xfe"}', 'latin1');
+    const { code, lines } = await decode(
+      ['-'],
+      Buffer.concat([Buffer.from(`${good}\n`), bad, Buffer.from(`\n${good}\n`)]),
+    );
+
+    expect(code).toBe(0);
+    expect(lines.map((l) => errorCode(l) ?? l.aggregateId)).toEqual(['t#1', REASON.NOT_JSON, 't#1']);
+    expect(errorMessage(lines[1])).toMatch(/^input line 2: not valid UTF-8/);
+  });
+
+  it('reports binary input as one record the consumer cannot decode, exiting 1', async () => {
+    const gzip = Buffer.from('1f8b0800000000000003ab56ca4c51b232d4510200', 'hex');
+    const { code, lines, stderr } = await decode(['-'], gzip);
+
+    expect(code).toBe(1);
+    expect(lines).toEqual([
+      {
+        error: { code: REASON.NOT_JSON, message: expect.stringMatching(/^record data is not UTF-8/) },
+        index: 0,
+      },
+    ]);
+    expect(stderr).toMatch(
+      /^cdcp decode: 1 record\(s\): 0 change\(s\), 1 error\(s\).*holds no JSON document/,
+    );
+  });
+
+  it('decodes a raw KPL aggregate as the consumer would, exiting 0', async () => {
+    const data = aggregate('t#1', [
+      Buffer.from('{"__table": "t", "id": 1}'),
+      Buffer.from('{"__table": "t"}'),
+    ]);
+    const { code, lines } = await decode(['-'], Buffer.from(data));
+
+    expect(code).toBe(0);
+    expect(lines.map((l) => [errorCode(l) ?? l.aggregateId, l.subSequenceNumber])).toEqual([
+      ['t#1', undefined],
+      [REASON.MISSING_KEY, 1],
+    ]);
+  });
+
+  it('prints one error line for a record nesting 100,000 levels, without a stack trace', async () => {
+    const deep = `{"__table": "t", "id": 2, "d": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+    const { code, lines } = await decode(
+      ['-'],
+      `{"__table": "t", "id": 1}\n${deep}\n{"__table": "t", "id": 3}\n`,
+    );
+
+    expect(code).toBe(0);
+    expect(lines.map((l) => errorCode(l) ?? l.aggregateId)).toEqual(['t#1', REASON.TOO_DEEP, 't#3']);
+    expect(errorMessage(lines[1]).length).toBeLessThan(1200);
+  });
+
+  it('prints an error line where a decoder used to throw something else (a key column named toString)', async () => {
+    const control =
+      '{"control": {"table-def": {"primary-key": ["toString"]}}, "metadata": {"record-type": "control", "operation": "create-table", "schema-name": "s", "table-name": "t", "timestamp": "2024-07-29T00:58:17.983670Z"}}';
+    const data =
+      '{"data": {"id": 1}, "metadata": {"record-type": "data", "operation": "insert", "schema-name": "s", "table-name": "t", "timestamp": "2024-07-29T00:58:17.983670Z"}}';
+    const { code, lines } = await decode(['-'], `${control}\n${data}\n`);
+
+    expect(code).toBe(0);
+    expect(lines.map(errorCode)).toEqual([REASON.MISSING_KEY]);
+  });
+
+  it('applies the record size limit to each record, as the consumer does', async () => {
+    const { lines } = await decode(['-'], `{"__table": "t", "id": 1, "s": "${'x'.repeat(1_048_576)}"}\n`);
+
+    expect(lines.map(errorCode)).toEqual([REASON.TOO_LARGE]);
+  });
+
   it('runs through the cdcp router', async () => {
     const cdcp = fileURLToPath(new URL('../../../bin/cdcp.js', import.meta.url));
     const { stdout } = await promisify(execFile)(process.execPath, [
@@ -191,4 +265,48 @@ describe('Command: cdcp decode', () => {
 
     expect(JSON.parse(stdout)).toMatchObject({ format: 'dms', aggregateId: 'public.foo#46', txId: '1139' });
   }, 30_000);
+});
+
+describe('Command: cdcp decode on the hostile corpus', () => {
+  for (const entry of hostileCorpus())
+    it(`agrees with the consumer's decoders: ${entry.category}: ${entry.name}`, async () => {
+      // What the consumer's first pass makes of each record: de-aggregation, then the registry.
+      const registry = createDefaultRegistry();
+      const expected = entry.records.flatMap((record, index) => {
+        const result = decodeKinesisRecord(registry, record, entry.context);
+        return result.outcomes.flatMap((o) => {
+          if (o.error !== undefined)
+            return [
+              {
+                code: o.error.code,
+                index,
+                ...(result.aggregated ? { subSequenceNumber: o.origin.subSequenceNumber } : {}),
+              },
+            ];
+          return o.decoded.changes.map((c) =>
+            JSON.parse(
+              JSON.stringify({ aggregateId: c.aggregateId, op: c.op, position: c.position, after: c.after }),
+            ),
+          );
+        });
+      });
+      const keys = Object.entries(entry.keyColumns).flatMap(([table, columns]) => [
+        '--key',
+        `${table}=${columns.join(',')}`,
+      ]);
+      const { code, lines } = await decode([...keys, '-'], JSON.stringify(lambdaEventOf(entry.records)));
+
+      expect(code).toBe(0);
+      expect(
+        lines.map((l) =>
+          'error' in l
+            ? {
+                code: errorCode(l),
+                index: l.index,
+                ...('subSequenceNumber' in l ? { subSequenceNumber: l.subSequenceNumber } : {}),
+              }
+            : { aggregateId: l.aggregateId, op: l.op, position: l.position, after: l.after },
+        ),
+      ).toEqual(expected);
+    });
 });

@@ -59,11 +59,17 @@ function repairDocJson(body: string, source?: Record<string, unknown>): unknown 
   return parseJsonExact(text);
 }
 
-/** Every fixture file, relative to the fixtures folder (for example `debezium/x.json`). */
+/**
+ * The hostile corpus is written by this project (test/fixtures/hostile/README.md) and read through
+ * test/helpers/hostile-corpus.ts; every other folder holds real samples listed in PROVENANCE.md.
+ */
+const PROJECT_WRITTEN = new Set(['hostile']);
+
+/** Every real fixture file, relative to the fixtures folder (for example `debezium/x.json`). */
 function allFixtureFiles(): string[] {
   const files: string[] = [];
   for (const dir of readdirSync(FIXTURES, { withFileTypes: true })) {
-    if (!dir.isDirectory()) continue;
+    if (!dir.isDirectory() || PROJECT_WRITTEN.has(dir.name)) continue;
     for (const file of readdirSync(new URL(`${dir.name}/`, FIXTURES))) files.push(`${dir.name}/${file}`);
   }
   return files.sort();
@@ -80,6 +86,24 @@ function originAt(sequenceNumber: string | number, partitionKey = '', subSequenc
   };
 }
 
+/** A Debezium Postgres `source` block for built records. */
+const POSTGRES_SOURCE = {
+  connector: 'postgresql',
+  schema: 'public',
+  table: 't',
+  lsn: 10,
+  sequence: '["9","10"]',
+} as const;
+
+/**
+ * The text of a Debezium create in a Kafka Connect `{schema, payload}` envelope whose `after` struct has
+ * `fields`; `after` is JSON text, so that it can hold numbers and keys a JavaScript value cannot.
+ */
+function debeziumWithSchema(fields: readonly object[], after: string): string {
+  const schema = { type: 'struct', fields: [{ field: 'after', type: 'struct', fields }] };
+  return `{"schema": ${JSON.stringify(schema)}, "payload": {"before": null, "after": ${after}, "source": ${JSON.stringify(POSTGRES_SOURCE)}, "op": "c"}}`;
+}
+
 const utf8 = new TextEncoder();
 
 /** A JSON value as record bytes. */
@@ -90,11 +114,13 @@ function bytesOf(value: unknown): Uint8Array {
 export {
   allFixtureFiles,
   bytesOf,
+  debeziumWithSchema,
   fixtureJson,
   fixtureLines,
   fixturePath,
   fixtureSnippets,
   originAt,
+  POSTGRES_SOURCE,
   readFixture,
   repairDocJson,
 };

@@ -16,8 +16,8 @@ describe('Function: splitJsonDocuments', () => {
     const docs = splitJsonDocuments('{\n  "a": 1\n}\n{\n  "a": [2,\n 3]\n}\n...\n');
 
     expect(docs).toEqual([
-      { value: { a: 1 }, line: 1 },
-      { value: { a: [2, 3] }, line: 4 },
+      { value: { a: 1 }, line: 1, endLine: 3, text: '{\n  "a": 1\n}' },
+      { value: { a: [2, 3] }, line: 4, endLine: 7, text: '{\n  "a": [2,\n 3]\n}' },
     ]);
   });
 
@@ -38,8 +38,20 @@ describe('Function: splitJsonDocuments', () => {
 
     expect(docs).toHaveLength(2);
     expect(docs[0]?.error).toBeDefined();
-    expect(docs[0]?.line).toBe(1);
-    expect(docs[1]).toEqual({ value: { ok: true }, line: 5 });
+    expect(docs[0]).toMatchObject({ line: 1, endLine: 4, code: 'NOT_JSON' });
+    expect(docs[1]).toEqual({ value: { ok: true }, line: 5, endLine: 5, text: '{"ok": true}' });
+  });
+
+  it('reports a block nesting too deep with its own reason code', () => {
+    const docs = splitJsonDocuments(
+      `{"a": 1}\n{"d": ${'['.repeat(10_000)}${']'.repeat(10_000)}}\n{"b": 2}\n`,
+    );
+
+    expect(docs.map((d) => (d.error === undefined ? d.value : d.code))).toEqual([
+      { a: 1 },
+      'TOO_DEEP',
+      { b: 2 },
+    ]);
   });
 
   it('keeps large numbers exact', () => {

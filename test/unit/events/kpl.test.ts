@@ -290,7 +290,13 @@ describe('Function: decodeKinesisRecord', () => {
     const dms = (id: number | string) =>
       JSON.stringify({
         data: { id },
-        metadata: { 'record-type': 'data', operation: 'insert', 'schema-name': 's', 'table-name': 't' },
+        metadata: {
+          'record-type': 'data',
+          operation: 'insert',
+          'schema-name': 's',
+          'table-name': 't',
+          timestamp: '2024-07-29T00:58:17.983670Z',
+        },
       });
     const { record } = encodeAggregate(
       ['k'],

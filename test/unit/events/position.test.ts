@@ -3,8 +3,10 @@ import {
   comparePositions,
   connectorOf,
   DecodeError,
+  dmsPosition,
   dynamodbPosition,
   isSnapshot,
+  kinesisPosition,
   mongoPosition,
   mysqlPosition,
   oraclePosition,
@@ -49,9 +51,36 @@ describe('Functions: oraclePosition, mongoPosition, dynamodbPosition', () => {
     ).toBe(0);
   });
 
-  it('orders DynamoDB changes by time, then sequence number', () => {
-    expect(comparePositions(dynamodbPosition(2, '1'), dynamodbPosition(10, '0'))).toBeLessThan(0);
-    expect(comparePositions(dynamodbPosition(10, '5'), dynamodbPosition(10, '40'))).toBeLessThan(0);
+  it('orders DynamoDB changes by time, then, below microsecond precision, by sequence number', () => {
+    const at = (sequenceNumber: string) => ({ sequenceNumber });
+    expect(comparePositions(dynamodbPosition(2, at('1')), dynamodbPosition(10, at('0')))).toBeLessThan(0);
+    expect(comparePositions(dynamodbPosition(10, at('5')), dynamodbPosition(10, at('40')))).toBeLessThan(0);
+    expect(dynamodbPosition(10)).toBe(`dd:${'10'.padStart(20, '0')}`);
+    // A microsecond position written by an earlier version (time, then sequence number) still compares by
+    // time first, and a same-time change is older than it: a duplicate.
+    expect(comparePositions(dynamodbPosition(10), dynamodbPosition(10, at('5')))).toBeLessThan(0);
+    expect(comparePositions(dynamodbPosition(11), dynamodbPosition(10, at('5')))).toBeGreaterThan(0);
+  });
+});
+
+describe('Function: dmsPosition', () => {
+  it('orders by the time DMS produced the record, to the microsecond, then by sequence number', () => {
+    const earlier = dmsPosition('2024-07-29T00:58:17.983670Z', '900');
+    const later = dmsPosition('2024-07-29T00:58:17.983671Z', '100');
+
+    expect(earlier).toBe(`tm:00001722214697983670:${'900'.padStart(129, '0')}:0000000000`);
+    expect(comparePositions(earlier, later)).toBeLessThan(0);
+    expect(comparePositions(dmsPosition('2024-07-29T00:58:17.98367Z', '1'), earlier)).toBeLessThan(0);
+    expect(dmsPosition('2024-07-29T02:58:17.983670+02:00', '900')).toBe(earlier);
+    // It sorts after every position DMS changes had before (the Kinesis sequence number alone).
+    expect(comparePositions(kinesisPosition('9'.repeat(129)), earlier)).toBeLessThan(0);
+  });
+
+  it('parks a record without a usable timestamp as MISSING_POSITION', () => {
+    for (const timestamp of [undefined, '', 'yesterday', '1969-12-31T23:59:59Z', 1722214697])
+      expect(() => dmsPosition(timestamp, '1')).toThrow(
+        expect.objectContaining({ code: REASON.MISSING_POSITION }),
+      );
   });
 });
 
