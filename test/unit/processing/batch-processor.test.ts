@@ -165,8 +165,8 @@ describe('Class: BatchProcessor', () => {
 
       const parked = await t.parkedTwin.scanAll();
       expect(parked.map((p) => [p.reason, p.message]).sort()).toEqual([
-        ['INVALID_ENVELOPE', 'decoder bug'],
-        ['INVALID_ENVELOPE', 'not an Error'],
+        ['INVALID_ENVELOPE', 'the record could not be decoded (Error: decoder bug); check what produced it'],
+        ['INVALID_ENVELOPE', 'the record could not be decoded (not an Error); check what produced it'],
       ]);
     });
 
