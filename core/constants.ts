@@ -31,7 +31,42 @@ export const ENV = {
   CONFIG_FILE: 'CDCP_CONFIG_FILE',
   /** UUID of the consumer's event source mapping, which the cluster manager tunes. */
   EVENT_SOURCE_MAPPING_ID: 'CDCP_EVENT_SOURCE_MAPPING_ID',
+  /** The projection the functions were bundled with, as JSON `{"name","fingerprint","entry"}` (for people and logs). */
+  PROJECTION: 'CDCP_PROJECTION',
+  /** The stack `cdcp` acts on when no `--stack` is given. */
+  STACK: 'CDCP_STACK',
 } as const;
+
+/**
+ * The stack output `cdcp --stack` reads: one JSON document (its fields in `lib/target-output.ts`) naming the
+ * stream, tables, functions, AppConfig ids and projection of one CdcProcessor. Found by its description.
+ */
+export const TARGET_OUTPUT = {
+  id: 'CdcpTarget',
+  descriptionPrefix: 'cdcp target:',
+  version: 1,
+} as const;
+
+/** The JSON document of the {@link TARGET_OUTPUT} stack output. */
+export interface TargetDocument {
+  readonly version: number;
+  readonly streamName: string;
+  readonly streamArn: string;
+  readonly stateTable: string;
+  readonly parkedTable: string;
+  readonly coordinationTable: string;
+  readonly consumerFunction: string;
+  readonly eventSourceMappingId: string;
+  readonly failureQueueUrl: string;
+  readonly appConfig: {
+    readonly applicationId: string;
+    readonly environmentId: string;
+    readonly profileId: string;
+    readonly deploymentStrategyId: string;
+  };
+  /** The projection both functions were bundled with: name, source fingerprint, module path. */
+  readonly projection: { readonly name: string; readonly fingerprint: string; readonly entry: string | null };
+}
 
 /** Roles elected on the coordination table (`LEADER/<role>`). */
 export const LEADER_ROLES = {

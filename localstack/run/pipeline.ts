@@ -8,7 +8,7 @@ import type { RecordOrigin } from '../../core/events/change.js';
 import { compareSequenceNumbers } from '../../core/events/position.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
 import { DeferredSweep } from '../../core/processing/deferred-sweep.js';
-import { configuredProjection } from '../../core/processing/projection.js';
+import { configuredProjection, type Projection } from '../../core/processing/projection.js';
 import { ParkedReplayer } from '../../core/processing/replay.js';
 import { type Accepted, Producer } from '../../core/producer/producer.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
@@ -99,6 +99,11 @@ interface PipelineOptions {
   readonly auditEffects?: boolean;
   /** Called once the workers run (npm start serves `cdcp local workers` from here). */
   readonly onWorkers?: (group: WorkerGroup) => void;
+  /**
+   * The projection the consumer, the deferred sweep and the model fold changes with (`--projection`); worker
+   * processes run the built-in one, so it needs `workers: 0`. @default the mirror
+   */
+  readonly projection?: Projection;
 }
 
 /** What `during` gets: the run's workers, clients and names, and how far production is. */
@@ -143,6 +148,7 @@ function generatorSource(options: PipelineOptions, audit: EffectCounts | undefin
   const generator = new WorkloadGenerator({
     seed: options.seed,
     aggregates: options.aggregates,
+    projection: options.projection,
     poison: options.injectPoison,
     poisonWithin: options.events === undefined ? undefined : Math.floor(options.events * 0.8),
   });
@@ -173,10 +179,10 @@ function deferredTables(config: Config): string | undefined {
  * Input files carry no model: decode each record as the consumer will (after it is accepted, so formats that
  * fall back to the Kinesis sequence number get their real position) and fold the changes in source order.
  */
-function inputSource(path: string, config: Config): Source {
+function inputSource(path: string, config: Config, projection: Projection | undefined): Source {
   const records = readInput(path);
   const { registry, context } = createDecoding(config);
-  const model = new ExpectedModel();
+  const model = new ExpectedModel({ projection });
   let index = 0;
   const originOf = (partitionKey: string, accepted?: Accepted): RecordOrigin => ({
     shardId: accepted?.shardId ?? 'shardId-000000000000',
@@ -274,8 +280,10 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     const totals: BatchStats = emptyStats();
     const parkedStore = new ParkedStore({ client: clients.dynamodb, tableName: names.parkedTable });
     const audit = options.auditEffects === true ? new EffectCounts() : undefined;
+    if ((options.workers ?? 0) > 0 && options.projection !== undefined)
+      throw new Error('a projection module runs in the in-process worker only: leave out --workers');
     const handler = createConfigFollowingHandler({
-      projection: audit === undefined ? undefined : countingProjection,
+      projection: audit === undefined ? options.projection : countingProjection,
       dynamodb: clients.dynamodb,
       stateTable: names.stateTable,
       parkedTable: names.parkedTable,
@@ -332,7 +340,7 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
         new ParkedReplayer({
           stateStore,
           parkedStore,
-          projection: configuredProjection(localConfig!.source.current().config),
+          projection: configuredProjection(localConfig!.source.current().config, options.projection),
         }).replayDeferred(isDeferred),
     });
     let sweeping: Promise<unknown> = Promise.resolve();
@@ -352,7 +360,9 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     });
 
     const source =
-      options.input === undefined ? generatorSource(options, audit) : inputSource(options.input, config);
+      options.input === undefined
+        ? generatorSource(options, audit)
+        : inputSource(options.input, config, options.projection);
     let produced = 0;
     const tips = new Map<string, string>();
     const snapshot = (phase: string) => (): ProgressSnapshot => {
