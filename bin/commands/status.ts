@@ -11,9 +11,9 @@ import {
   leaderKey,
   shardLeaseKey,
 } from '../../core/coordination/index.js';
+import { type ShardLease, splitLeases } from '../../core/workers/shard-lease.js';
 import { localClients } from '../../localstack/clients.js';
 import { readRuntimeFile } from '../../localstack/run/runtime-file.js';
-import { type ShardLease, splitLeases } from '../../localstack/workers/shard-lease.js';
 import { CliError, type Command, parseOptions } from './command.js';
 
 interface StatusTarget {

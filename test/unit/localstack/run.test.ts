@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { laneOf } from '../../../localstack/esm/event-source-mapping.js';
-import { mappingSettings } from '../../../localstack/esm/settings.js';
+import { laneOf } from '../../../core/esm/event-source-mapping.js';
+import { mappingSettings } from '../../../core/esm/settings.js';
 import { parseRunArgs } from '../../../localstack/run/args.js';
 import type { StateRow } from '../../../localstack/run/state-scan.js';
 import { verifyAgainstModel } from '../../../localstack/run/verify.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../core/config/schema.js';
 import type { ChangeEvent } from '../../../core/events/change.js';
+import { workerTimings } from '../../../core/workers/timings.js';
 import { parseRunArgs } from '../../../localstack/run/args.js';
 import {
   APPLIED_CHANGES_FIELD,
@@ -9,7 +10,6 @@ import {
 } from '../../../localstack/run/effect-audit.js';
 import { workerLine } from '../../../localstack/run/progress.js';
 import type { StateRow } from '../../../localstack/run/state-scan.js';
-import { workerTimings } from '../../../localstack/workers/timings.js';
 
 const change = (aggregateId: string, op: ChangeEvent['op'], n: number): ChangeEvent =>
   ({

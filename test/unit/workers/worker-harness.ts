@@ -8,11 +8,11 @@ import {
   ManualClock,
   shardLeaseKey,
 } from '../../../core/coordination/index.js';
-import type { ShardOwnership } from '../../../localstack/esm/event-source-mapping.js';
-import type { StreamShard } from '../../../localstack/esm/shards.js';
-import type { WorkerEvent } from '../../../localstack/workers/events.js';
-import { splitLeases } from '../../../localstack/workers/shard-lease.js';
-import { type ShardProcessor, Worker } from '../../../localstack/workers/worker.js';
+import type { ShardOwnership } from '../../../core/esm/event-source-mapping.js';
+import type { StreamShard } from '../../../core/esm/shards.js';
+import type { WorkerEvent } from '../../../core/workers/events.js';
+import { splitLeases } from '../../../core/workers/shard-lease.js';
+import { type ShardProcessor, Worker } from '../../../core/workers/worker.js';
 
 const STREAM = 'orders';
 const LEASE_MS = 10_000;

@@ -44,6 +44,15 @@ type WorkerEvent =
   | { readonly type: 'lease-created'; readonly shardId: string; readonly parents: readonly string[] }
   | { readonly type: 'lease-cleaned'; readonly shardId: string }
   | { readonly type: 'instance-removed'; readonly instanceId: string }
+  | {
+      /** Enhanced fan-out: a subscription to a held shard started (its first, or a renewal). */
+      readonly type: 'subscribed';
+      readonly shardId: string;
+      /** `TRIM_HORIZON`, `LATEST`, or `after <sequence number>`. */
+      readonly from: string;
+      /** 1 for the shard's first subscription under this lease, 2 for its first renewal, ... */
+      readonly ordinal: number;
+    }
   | { readonly type: 'error'; readonly message: string };
 
 export type { WorkerEvent };

@@ -6,7 +6,7 @@ import {
   type LeaseClient,
   type LeaseRecord,
   shardLeaseKey,
-} from '../../core/coordination/index.js';
+} from '../coordination/index.js';
 import type { StreamShard } from '../esm/shards.js';
 import type { AssignmentStrategy, ShardLoad } from './assignment/index.js';
 import type { WorkerEvent } from './events.js';

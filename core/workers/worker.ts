@@ -1,4 +1,4 @@
-import type { Config } from '../../core/config/schema.js';
+import type { Config } from '../config/schema.js';
 import {
   type Clock,
   type CoordinationStore,
@@ -11,7 +11,7 @@ import {
   type LeaseRecord,
   shardLeaseKey,
   systemClock,
-} from '../../core/coordination/index.js';
+} from '../coordination/index.js';
 import type { ShardCheckpoint, ShardOwnership } from '../esm/event-source-mapping.js';
 import type { StreamShard } from '../esm/shards.js';
 import { Assigner } from './assigner.js';
@@ -112,6 +112,8 @@ class Worker {
   /** Each lease's record version as last read, and since when (this worker's clock): see {@link #stalled}. */
   readonly #versions = new Map<string, { version: string; sinceMs: number }>();
   #nextRoundInMs: number | undefined;
+  /** When the last registration or heartbeat the store accepted was sent (this worker's clock). */
+  #lastBeatAtMs: number | undefined;
   #started = false;
   #halted = false;
 
@@ -160,6 +162,19 @@ class Worker {
   /** True while this worker holds the assigner lease. */
   public get isAssigner(): boolean {
     return this.#keeper?.isHeld === true;
+  }
+
+  /**
+   * When the last registration or heartbeat the store accepted was sent, on this worker's clock; undefined
+   * before the first. Every lease this worker holds runs out a lease duration after it.
+   */
+  public get lastHeartbeatAtMs(): number | undefined {
+    return this.#lastBeatAtMs;
+  }
+
+  /** True once {@link stop} or {@link halt} was called. */
+  public get stopping(): boolean {
+    return this.#stopping.signal.aborted;
   }
 
   /** Records processed, smoothed per second (what the heartbeat reports). */
@@ -225,6 +240,7 @@ class Worker {
   async #register(): Promise<void> {
     for (let attempt = 0; !this.#stopping.signal.aborted; attempt++) {
       try {
+        const sentAtMs = this.#clock.now();
         const registered = await this.#registry.register({
           instanceId: this.#o.instanceId,
           kind: 'worker',
@@ -235,6 +251,7 @@ class Worker {
           throw new Error(
             `instance id ${this.#o.instanceId} is registered by another process; give each worker its own id`,
           );
+        this.#lastBeatAtMs = sentAtMs;
         this.#emit({ type: 'registered' });
         return;
       } catch (error) {
@@ -271,6 +288,7 @@ class Worker {
           await this.#register();
           continue;
         }
+        this.#lastBeatAtMs = sentAtMs;
         for (const held of this.#held.values()) held.lease = held.lease.extendedByHeartbeat(sentAtMs);
       } catch (error) {
         this.#emit({ type: 'error', message: `heartbeat: ${(error as Error).message}` });
