@@ -34,8 +34,8 @@ import { configSourceFromEnv } from '../../functions/consumer/config-source.js';
 import { createConfigFollowingHandler } from '../../functions/consumer/follow-config.js';
 import { type WorkerClients, workerClients } from './clients.js';
 import { type HealthServer, startHealthServer } from './health-server.js';
-import type { WorkerSettings } from './settings.js';
-import { WorkerSettingsError } from './settings.js';
+import { type WorkerSettings, WorkerSettingsError } from './settings.js';
+import { watchStopSignals } from './stop-signals.js';
 import { type Supervisor, supervisor } from './supervisor.js';
 
 /** What the process gives the worker: its environment and signals (tests pass their own). */
@@ -50,10 +50,13 @@ interface WorkerProcess {
  * a clean hand-off, 1 when the stop timed out or failed.
  */
 async function runWorker(settings: WorkerSettings, host: WorkerProcess): Promise<number> {
-  const logger = new Logger({
-    serviceName: `${METRICS.service}-worker`,
-    logLevel: (host.env.LOG_LEVEL as 'INFO' | undefined) ?? 'INFO',
-  });
+  const instanceId = settings.instanceId ?? `worker-${hostname()}-${randomBytes(3).toString('hex')}`;
+  const logLevel = (host.env.LOG_LEVEL as 'INFO' | undefined) ?? 'INFO';
+  // The worker's own log (leases, stops) and the consumer's, which adds each batch's shard and context to its
+  // keys: kept apart so that neither leaks into the other.
+  const persistentKeys = { instanceId };
+  const logger = new Logger({ serviceName: `${METRICS.service}-worker`, logLevel, persistentKeys });
+  const consumerLogger = new Logger({ serviceName: METRICS.service, logLevel, persistentKeys });
   const clients = workerClients({ region: settings.region });
   // Before the client's first request: its middleware stack is resolved once (`cacheMiddleware`).
   const requests = countTableRequests(clients.dynamodb, settings.coordinationTable);
@@ -63,8 +66,6 @@ async function runWorker(settings: WorkerSettings, host: WorkerProcess): Promise
   try {
     const streamArn = settings.streamArn ?? (await streamArnOf(clients, settings.streamName));
     configSource = await openConfigSource(settings, host.env, logger);
-    const instanceId = settings.instanceId ?? `worker-${hostname()}-${randomBytes(3).toString('hex')}`;
-    logger.appendKeys({ instanceId });
     const emit = eventLog(logger, parent, settings);
     const totals: BatchStats = emptyStats();
     const source = configSource;
@@ -82,7 +83,7 @@ async function runWorker(settings: WorkerSettings, host: WorkerProcess): Promise
         parkedTable: settings.parkedTable,
         configSource: source,
         projection: await projectionOf(settings.projectionModule),
-        logger,
+        logger: consumerLogger,
         metrics: new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service }),
         onBatch: ({ stats }) => {
           for (const key of Object.keys(totals) as (keyof BatchStats)[]) totals[key] += stats[key];
@@ -101,7 +102,14 @@ async function runWorker(settings: WorkerSettings, host: WorkerProcess): Promise
       onError: (error, shardId) => logger.warn('shard read failed; retrying', { shardId, error }),
     });
     const shutdown = new GracefulShutdown({ worker, stopTimeoutMs: settings.stopTimeoutMs });
-    const stopOn = watchStopRequests(host, parent, shutdown, logger);
+    const unwatch = watchStopSignals({
+      signals: host.signals,
+      supervisor: parent,
+      shutdown,
+      onRequest: (reason) => logger.info('stopping: handing leases off', { reason }),
+      // Do not wait the whole stop timeout for engines that are gone.
+      onOrphaned: () => setTimeout(() => process.exit(1), 3_000).unref(),
+    });
     // AppConfig is polled at its interval from the handler; an idle worker still follows it (strategy, timings).
     const refresh = setInterval(() => void source.refresh(), 5_000);
     refresh.unref();
@@ -137,7 +145,7 @@ async function runWorker(settings: WorkerSettings, host: WorkerProcess): Promise
     const report = await shutdown.done;
     clearInterval(timer);
     clearInterval(refresh);
-    stopOn();
+    unwatch();
     stats();
     logger.info('worker stopped', { ...report, error: report.error?.message });
     parent?.send({ type: 'stopped', outcome: report.outcome });
@@ -150,36 +158,6 @@ async function runWorker(settings: WorkerSettings, host: WorkerProcess): Promise
     await configSource?.close();
     clients.destroy();
   }
-}
-
-/** SIGTERM (ECS, `cdcp local workers remove`), SIGINT without a supervisor, or the supervisor gone: one stop. */
-function watchStopRequests(
-  host: WorkerProcess,
-  parent: Supervisor | undefined,
-  shutdown: GracefulShutdown,
-  logger: Logger,
-): () => void {
-  const request = (reason: string) => {
-    if (!shutdown.requested) logger.info('stopping: handing leases off', { reason });
-    void shutdown.request(reason);
-  };
-  const onTerm = () => request('SIGTERM');
-  // Ctrl-C in a terminal reaches the whole process group: under a supervisor the run decides when we stop.
-  const onInt = () => {
-    if (parent === undefined) request('SIGINT');
-  };
-  host.signals.on('SIGTERM', onTerm);
-  host.signals.on('SIGINT', onInt);
-  const unwatch = parent?.onGone(() => {
-    request('supervisor-gone');
-    // Its engines went with it, most likely: there is little to save, so do not wait the whole stop timeout.
-    setTimeout(() => process.exit(1), 3_000).unref();
-  });
-  return () => {
-    host.signals.off('SIGTERM', onTerm);
-    host.signals.off('SIGINT', onInt);
-    unwatch?.();
-  };
 }
 
 /** Logs every worker event (checkpoints at debug level) and passes it to a supervisor. */

@@ -50,7 +50,7 @@ interface AssignerRound {
 /** What a round saw of the instance registry (step 1). */
 interface Observation {
   readonly views: readonly InstanceView[];
-  /** Live workers (Lambda instances are in the registry too, but hold no shard leases). */
+  /** Live workers not leaving (Lambda instances are in the registry too, but hold no shard leases). */
   readonly workers: readonly InstanceRecord[];
   readonly live: ReadonlySet<string>;
   /** A worker joined or left since the previous round. */
@@ -168,7 +168,10 @@ class Assigner {
   async #observe(): Promise<Observation> {
     const { registry, clock } = this.#o;
     const views = await registry.list();
-    const workers = views.filter((v) => v.alive && v.instance.kind === 'worker').map((v) => v.instance);
+    // A worker that is leaving gets nothing: its leases are orphans once it releases them, undecided till then.
+    const workers = views
+      .filter((v) => v.alive && v.instance.kind === 'worker' && v.instance.load.leaving !== true)
+      .map((v) => v.instance);
     const live = new Set(workers.map((w) => w.instanceId));
     return {
       views,

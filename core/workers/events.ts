@@ -30,7 +30,13 @@ type WorkerEvent =
       readonly to: string;
       readonly checkpoint: string | undefined;
     }
-  | { readonly type: 'released'; readonly shardId: string; readonly reason: 'ended' | 'stopping' }
+  | {
+      readonly type: 'released';
+      readonly shardId: string;
+      readonly reason: 'ended' | 'stopping';
+      /** The checkpoint the lease was freed with: its next owner starts after it. */
+      readonly checkpoint: string | undefined;
+    }
   | { readonly type: 'leader'; readonly term: number }
   | { readonly type: 'follower'; readonly reason: 'lost' | 'stopping' }
   | {
