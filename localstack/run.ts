@@ -59,6 +59,7 @@ async function main(): Promise<number> {
     loadProfile: args.loadProfile,
     clusterManager: args.clusterManager,
     workers: args.workers,
+    reader: args.reader,
     config: args.assignment === undefined ? undefined : { leases: { assignment: args.assignment } },
     signal: stop.signal,
     onWorkers: (group) => {

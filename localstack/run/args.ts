@@ -27,6 +27,8 @@ interface RunArgs {
   readonly workers: number;
   /** `leases.assignment` for this run; undefined: the config's (least-loaded). */
   readonly assignment: AssignmentStrategy | undefined;
+  /** How worker processes read the shards. */
+  readonly reader: 'polling' | 'fan-out';
   readonly help: boolean;
 }
 
@@ -46,6 +48,8 @@ consumer handler → DynamoDB. Runs until Ctrl-C unless --events or --input ends
                             one worker inside this process); manage them with \`cdcp local workers\`
   --assignment NAME         how the elected assigner divides shards among workers: round-robin,
                             least-loaded (default), adaptive or bounded-load
+  --reader NAME             how worker processes read: polling (GetRecords, default) or fan-out (enhanced
+                            fan-out; needs --workers N and --kinesis-engine kinesis-mock)
   --inject-duplicates R     republish a fraction R (0..1) of records: duplicates and late redeliveries
   --inject-poison N         publish N changes that fail every time, on distinct aggregates
   --input FILE|-            publish the change events in FILE (JSON Lines, JSON array, or a Lambda Kinesis
@@ -131,6 +135,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
         'kinesis-engine': { type: 'string' },
         workers: { type: 'string' },
         assignment: { type: 'string' },
+        reader: { type: 'string' },
         'inject-duplicates': { type: 'string' },
         'inject-poison': { type: 'string' },
         input: { type: 'string' },
@@ -166,6 +171,11 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
     throw new ArgsError(
       '--input publishes the file as it is; it cannot be combined with --events or --inject-poison',
     );
+  const reader = str('reader') ?? 'polling';
+  if (reader !== 'polling' && reader !== 'fan-out')
+    throw new ArgsError(`--reader must be polling or fan-out; received ${JSON.stringify(reader)}`);
+  if (reader === 'fan-out' && (str('workers') === undefined || str('workers') === '0'))
+    throw new ArgsError('--reader fan-out runs in worker processes: add --workers N (N ≥ 1)');
   return {
     events,
     untilDrained,
@@ -185,6 +195,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
     clusterManager: values['cluster-manager'] === true || str('load-profile') !== undefined,
     workers: integer('workers', str('workers'), 0, 0, 32),
     assignment: assignment(str('assignment')),
+    reader,
     help: values.help === true,
   };
 }

@@ -38,6 +38,19 @@ describe('Function: parseRunArgs (workers)', () => {
   });
 });
 
+describe('Function: parseRunArgs (--reader)', () => {
+  it('reads by polling unless told otherwise; fan-out runs in worker processes only', () => {
+    expect(parseRunArgs([]).reader).toBe('polling');
+    expect(parseRunArgs(['--workers', '2', '--reader', 'fan-out']).reader).toBe('fan-out');
+    expect(() => parseRunArgs(['--reader', 'fan-out'])).toThrow(
+      '--reader fan-out runs in worker processes: add --workers N (N ≥ 1)',
+    );
+    expect(() => parseRunArgs(['--reader', 'efo'])).toThrow(
+      '--reader must be polling or fan-out; received "efo"',
+    );
+  });
+});
+
 describe('Function: workerTimings', () => {
   it('derives every poll from the lease duration and the heartbeat from the config', () => {
     const config = parseConfig({ instances: { failureDetectionMs: 10_000, heartbeatsPerWindow: 4 } });
