@@ -70,6 +70,18 @@ export const ENV = {
   AWS_ENDPOINT_URL_KINESIS: 'AWS_ENDPOINT_URL_KINESIS',
 } as const;
 
+/**
+ * Defaults of `cdcp worker` that a task definition must agree with: the container health check calls the health
+ * path, and the task's stop timeout must leave the worker its own (ECS sends SIGKILL when the task's runs out).
+ */
+export const WORKER = {
+  healthPath: '/health',
+  healthPort: 8080,
+  stopTimeoutMs: 25_000,
+  /** The fleet's registered stream consumer for enhanced fan-out. */
+  fanOutConsumerName: 'cdcp-workers',
+} as const;
+
 /** Roles elected on the coordination table (`LEADER/<role>`). */
 export const LEADER_ROLES = {
   clusterManager: 'cluster-manager',

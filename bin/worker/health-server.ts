@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WORKER } from '../../core/constants.js';
 import type { HealthReport } from '../../core/workers/health.js';
 
 interface HealthServer {
@@ -25,9 +26,9 @@ async function startHealthServer(options: {
 }): Promise<HealthServer> {
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
-    if (request.method !== 'GET' || (path !== '/health' && path !== '/')) {
+    if (request.method !== 'GET' || (path !== WORKER.healthPath && path !== '/')) {
       response.writeHead(404, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ error: `no ${request.method} ${path} here; GET /health` }));
+      response.end(JSON.stringify({ error: `no ${request.method} ${path} here; GET ${WORKER.healthPath}` }));
       return;
     }
     const report = options.report();

@@ -4,7 +4,7 @@
  * received and what to set.
  */
 import { parseArgs } from 'node:util';
-import { ENV } from '../../core/constants.js';
+import { ENV, WORKER } from '../../core/constants.js';
 import {
   type MappingSettings,
   mappingSettingProblem,
@@ -65,9 +65,9 @@ interface Option {
   readonly fallback?: string;
 }
 
-const DEFAULT_STOP_TIMEOUT_MS = 25_000;
-const DEFAULT_HEALTH_PORT = 8080;
-const DEFAULT_FAN_OUT_CONSUMER = 'cdcp-workers';
+const DEFAULT_STOP_TIMEOUT_MS = WORKER.stopTimeoutMs;
+const DEFAULT_HEALTH_PORT = WORKER.healthPort;
+const DEFAULT_FAN_OUT_CONSUMER = WORKER.fanOutConsumerName;
 
 const OPTIONS = {
   stream: { flag: 'stream', env: ENV.STREAM_NAME, arg: 'NAME', purpose: 'the Kinesis stream to read' },
