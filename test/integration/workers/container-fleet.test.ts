@@ -196,6 +196,15 @@ describe('cdcp worker, started as a container', () => {
           figures.handOffMs = Math.max(
             ...handedOff.map((s) => Date.parse(s.acquired!.line.timestamp) - termAt),
           );
+          // Of which: finishing the chunks in flight before the releases, and placing a released lease.
+          figures.drainMs = Math.max(...released.map((l) => Date.parse(l.timestamp) - termAt));
+          figures.placedAfterReleaseMs = Math.max(
+            ...handedOff.map(
+              (s) =>
+                Date.parse(s.acquired!.line.timestamp) -
+                Date.parse(released.find((l) => l.shardId === s.shardId)!.timestamp),
+            ),
+          );
 
           // SIGKILL: no checkpoint, no release; the leases expire and are taken over.
           let killedShards: string[] = [];
