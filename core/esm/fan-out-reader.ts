@@ -154,7 +154,8 @@ class FanOutCursor implements ShardCursor {
           ShardId: this.#start.shardId,
           StartingPosition: position,
         }),
-        { abortSignal: AbortSignal.any([abort.signal, signal]) },
+        // Not tied to the caller's signal: a stop closes the cursor, which cancels the subscription.
+        { abortSignal: abort.signal },
       );
       if (out.EventStream === undefined) throw new Error('SubscribeToShard answered without an event stream');
       const subscription: Subscription = {
@@ -188,9 +189,13 @@ class FanOutCursor implements ShardCursor {
     signal: AbortSignal,
     deadlineMs: number,
   ): Promise<IteratorResult<SubscribeToShardEventStream> | undefined> {
+    if (signal.aborted) return undefined;
+    // One listener per call, removed after it: the caller's signal lives as long as the shard is read.
     const timer = new AbortController();
+    const onAbort = () => timer.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
     const timeout = this.#clock
-      .sleep(Math.max(0, deadlineMs - this.#clock.now()), AbortSignal.any([signal, timer.signal]))
+      .sleep(Math.max(0, deadlineMs - this.#clock.now()), timer.signal)
       .then(() => undefined);
     try {
       return await Promise.race([subscription.pending!, timeout]);
@@ -199,6 +204,7 @@ class FanOutCursor implements ShardCursor {
       this.#drop();
       throw error;
     } finally {
+      signal.removeEventListener('abort', onAbort);
       timer.abort();
     }
   }
