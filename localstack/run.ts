@@ -75,6 +75,7 @@ async function main(): Promise<number> {
     clusterManager: args.clusterManager,
     workers: args.workers,
     projection: projection?.projection,
+    reader: args.reader,
     config: args.assignment === undefined ? undefined : { leases: { assignment: args.assignment } },
     signal: stop.signal,
     onWorkers: (group) => {

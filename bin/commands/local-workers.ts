@@ -4,7 +4,7 @@
  */
 import type { ControlEndpoint, WorkersResponse } from '../../localstack/run/control-server.js';
 import { readRuntimeFile } from '../../localstack/run/runtime-file.js';
-import type { WorkerRow } from '../../localstack/workers/worker-pool.js';
+import type { WorkerRow } from '../../localstack/run/worker-pool.js';
 import { CliError, type Command, type CommandContext, flag } from './command.js';
 
 function endpoint(): ControlEndpoint {

@@ -10,7 +10,7 @@ import {
   leaderKey,
   shardLeaseKey,
 } from '../../core/coordination/index.js';
-import { type ShardLease, splitLeases } from '../../localstack/workers/shard-lease.js';
+import { type ShardLease, splitLeases } from '../../core/workers/shard-lease.js';
 import { type Command, targetOf } from './command.js';
 
 const fmt = (n: number | undefined) => (n === undefined ? '—' : Math.round(n).toLocaleString('en-US'));

@@ -29,6 +29,8 @@ interface RunArgs {
   readonly assignment: AssignmentStrategy | undefined;
   /** Path of a projection module (its default export); undefined: the built-in mirror. */
   readonly projection: string | undefined;
+  /** How worker processes read the shards. */
+  readonly reader: 'polling' | 'fan-out';
   readonly help: boolean;
 }
 
@@ -51,6 +53,8 @@ consumer handler → DynamoDB. Runs until Ctrl-C unless --events or --input ends
   --projection PATH         fold changes with the projection module at PATH (its default export), as a
                             stack deployed with projectionEntry does; the run is verified against it
                             (default: the built-in mirror projection; not with --workers)
+  --reader NAME             how worker processes read: polling (GetRecords, default) or fan-out (enhanced
+                            fan-out; needs --workers N and --kinesis-engine kinesis-mock)
   --inject-duplicates R     republish a fraction R (0..1) of records: duplicates and late redeliveries
                             (default 0)
   --inject-poison N         publish N changes that fail every time, on distinct aggregates (default 0)
@@ -139,6 +143,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
         workers: { type: 'string' },
         assignment: { type: 'string' },
         projection: { type: 'string' },
+        reader: { type: 'string' },
         'inject-duplicates': { type: 'string' },
         'inject-poison': { type: 'string' },
         input: { type: 'string' },
@@ -179,6 +184,11 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
     throw new ArgsError(
       `--projection runs in this process's own worker; worker processes apply the built-in projection, so leave out --workers (received --workers ${workers})`,
     );
+  const reader = str('reader') ?? 'polling';
+  if (reader !== 'polling' && reader !== 'fan-out')
+    throw new ArgsError(`--reader must be polling or fan-out; received ${JSON.stringify(reader)}`);
+  if (reader === 'fan-out' && (str('workers') === undefined || str('workers') === '0'))
+    throw new ArgsError('--reader fan-out runs in worker processes: add --workers N (N ≥ 1)');
   return {
     events,
     untilDrained,
@@ -199,6 +209,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
     workers,
     assignment: assignment(str('assignment')),
     projection: str('projection'),
+    reader,
     help: values.help === true,
   };
 }

@@ -96,7 +96,7 @@ describe('Function: dispatch', () => {
     it.each([
       [
         ['frobnicate'],
-        'cdcp: unknown command "frobnicate"; the commands are parked, decode, config, local, status, scale (run `cdcp --help`)',
+        'cdcp: unknown command "frobnicate"; the commands are parked, decode, config, local, status, scale, worker (run `cdcp --help`)',
       ],
       [
         ['parked', 'frobnicate'],

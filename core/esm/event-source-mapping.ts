@@ -1,23 +1,19 @@
 import { createHash } from 'node:crypto';
-import {
-  type _Record,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  type KinesisClient,
-} from '@aws-sdk/client-kinesis';
+import type { _Record } from '@aws-sdk/client-kinesis';
 import type {
   Context,
   KinesisStreamBatchResponse,
   KinesisStreamEvent,
   KinesisStreamRecord,
 } from 'aws-lambda';
-import { REASON, type ReasonCode } from '../../core/events/reason-codes.js';
-import { parkedRecordOf } from '../../core/processing/batch-processor.js';
-import { recordParkedItem } from '../../core/state/parked-item.js';
-import type { ParkedStore } from '../../core/state/parked-store.js';
-import { toStreamRecords } from '../../functions/consumer/create-handler.js';
+import { type Clock, systemClock } from '../coordination/clock.js';
+import { REASON, type ReasonCode } from '../events/reason-codes.js';
+import { parkedRecordOf } from '../processing/batch-processor.js';
+import { recordParkedItem } from '../state/parked-item.js';
+import type { ParkedStore } from '../state/parked-store.js';
 import { lambdaContext, toLambdaEvent, toLambdaRecord } from './lambda-event.js';
 import { type MappingSettings, mappingSettings } from './settings.js';
+import type { ShardCursor, ShardPage, ShardReader } from './shard-reader.js';
 
 type KinesisHandler = (
   event: KinesisStreamEvent,
@@ -78,42 +74,31 @@ interface InvocationEvent {
   readonly shardId: string;
   readonly phase: 'start' | 'end';
   readonly records: number;
+  /** The invocation's records (their partition keys and arrival times feed the load figures). */
+  readonly batch: readonly KinesisStreamRecord['kinesis'][];
 }
 
-interface LocalEventSourceMappingOptions {
-  readonly kinesis: KinesisClient;
-  readonly streamName: string;
+interface EventSourceMappingOptions {
+  /** How records are read: polling (GetRecords) or enhanced fan-out (SubscribeToShard). */
+  readonly reader: ShardReader;
+  /** The stream's ARN, as the records' `eventSourceARN`. */
   readonly streamArn: string;
   readonly handler: KinesisHandler;
   /** The on-failure destination: records given up on are parked here with their full payload. */
-  readonly parkedStore: ParkedStore;
+  readonly parkedStore: Pick<ParkedStore, 'put'>;
   readonly settings?: Partial<MappingSettings>;
-  /** @default 'cdcp-consumer-local' */
+  /** @default 'cdcp-consumer' */
   readonly functionName?: string;
   /** Function timeout for the context's deadline. @default 60_000 */
   readonly functionTimeoutMs?: number;
-  /** Delay between polls of an idle shard, doubling up to 1 s. @default 50 */
+  /** Longest wait for records of an idle shard, doubling from this up to 1 s. @default 50 */
   readonly idlePollMs?: number;
   readonly onError?: (error: Error, shardId: string) => void;
   readonly onInvocation?: (event: InvocationEvent) => void;
+  /** The records' `awsRegion`. @default 'us-east-1' */
   readonly region?: string;
-  /** Wall clock in epoch ms, for record age and lag. @default Date.now */
-  readonly now?: () => number;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+  /** Monotonic time for the batching window, wall time for record age and lag, and sleeps. @default systemClock */
+  readonly clock?: Clock;
 }
 
 /** Lambda keeps one partition key in one concurrent batch of a shard; a stable hash of the key does that here. */
@@ -139,29 +124,32 @@ interface Halt {
 }
 
 /**
- * Lambda's Kinesis event source mapping, run locally against a Kinesis engine, for the shards its owner
- * hands it: ordered batches (batch size, batching window), ParallelizationFactor with per-partition-key order,
- * partial batch responses (retry from the reported sequence number), maximum retry attempts and record age
- * (to the on-failure destination, here the parked store, with the full payload). Which shards it reads, where
- * it starts, and every checkpoint belong to the shard's owner ({@link ShardOwnership}, the worker's lease).
+ * Lambda's Kinesis event source mapping, run by a worker for the shards its owner hands it: ordered batches
+ * (batch size, batching window), ParallelizationFactor with per-partition-key order, partial batch responses
+ * (retry from the reported sequence number), maximum retry attempts and record age (to the on-failure
+ * destination, here the parked store, with the full payload). Records come from a {@link ShardReader}
+ * (polling or enhanced fan-out). Which shards it reads, where it starts, and every checkpoint belong to the
+ * shard's owner ({@link ShardOwnership}, the worker's lease).
  *
  * @example
  * ```ts
- * const mapping = new LocalEventSourceMapping({ kinesis, streamName, streamArn, handler, parkedStore });
+ * const mapping = new EventSourceMapping({ reader: new PollingReader({ kinesis, streamName }), streamArn, handler, parkedStore });
  * mapping.start(ownership);          // the worker's lease of one shard
  * await mapping.stop(ownership.shardId); // finishes the batch in flight and checkpoints
  * ```
  */
-class LocalEventSourceMapping {
-  readonly #o: LocalEventSourceMappingOptions;
+class EventSourceMapping {
+  readonly #o: EventSourceMappingOptions;
   readonly #settings: MappingSettings;
+  readonly #clock: Clock;
   readonly #running = new Map<string, RunningShard>();
   readonly #progress = new Map<string, ShardProgress>();
   #inFlight = 0;
 
-  public constructor(options: LocalEventSourceMappingOptions) {
-    this.#o = options;
+  public constructor(options: EventSourceMappingOptions) {
     this.#settings = mappingSettings(options.settings);
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
   }
 
   public get settings(): MappingSettings {
@@ -226,19 +214,6 @@ class LocalEventSourceMapping {
     await Promise.all([...this.#running.keys()].map((id) => this.stop(id)));
   }
 
-  async #iterator(shardId: string, after: string | undefined): Promise<string | undefined> {
-    const out = await this.#o.kinesis.send(
-      new GetShardIteratorCommand({
-        StreamName: this.#o.streamName,
-        ShardId: shardId,
-        ...(after === undefined
-          ? { ShardIteratorType: this.#settings.startingPosition }
-          : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after }),
-      }),
-    );
-    return out.ShardIterator;
-  }
-
   async #runShard(ownership: ShardOwnership, halt: Halt): Promise<void> {
     const { shardId } = ownership;
     const progress: ShardProgress = {
@@ -252,61 +227,70 @@ class LocalEventSourceMapping {
       retries: 0,
     };
     this.#progress.set(shardId, progress);
+    const cursor = this.#o.reader.open({
+      shardId,
+      startAfter: ownership.startAfter,
+      startingPosition: this.#settings.startingPosition,
+    });
+    try {
+      await this.#readAndProcess(ownership, halt, progress, cursor);
+    } finally {
+      await cursor.close();
+    }
+  }
+
+  /** The shard's loop: fill a chunk from the reader, process it in lanes, checkpoint; end a closed shard. */
+  async #readAndProcess(
+    ownership: ShardOwnership,
+    halt: Halt,
+    progress: ShardProgress,
+    cursor: ShardCursor,
+  ): Promise<void> {
+    const clock = this.#clock;
+    const { maximumBatchingWindowMs: windowMs } = this.#settings;
     const perRead = this.#settings.batchSize * this.#settings.parallelizationFactor;
     let lastRead = ownership.startAfter;
-    let iterator: string | undefined;
-    let needIterator = true;
+    let readerEnded = false;
     let sinceCheckpoint = 0;
     const buffer: _Record[] = [];
     let firstBufferedAt = 0;
     let idleMs = this.#o.idlePollMs ?? 50;
     while (!halt.any.aborted) {
       let fetched = 0;
-      if (needIterator) {
+      if (!readerEnded && buffer.length < perRead) {
+        const windowLeftMs = Math.max(0, firstBufferedAt + windowMs - clock.now());
+        let page: ShardPage;
         try {
-          iterator = await this.#iterator(shardId, lastRead);
-          needIterator = false;
+          page = await cursor.next({
+            signal: halt.any,
+            maxWaitMs: buffer.length > 0 ? Math.min(idleMs, windowLeftMs) : idleMs,
+          });
         } catch (error) {
-          this.#o.onError?.(error as Error, shardId);
-          await sleep(500, halt.any);
+          this.#o.onError?.(error as Error, ownership.shardId);
+          await clock.sleep(500, halt.any);
           continue;
         }
-      }
-      if (iterator !== undefined && buffer.length < perRead) {
-        try {
-          const out = await this.#o.kinesis.send(
-            new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }),
-          );
-          iterator = out.NextShardIterator;
-          progress.millisBehindLatest = out.MillisBehindLatest ?? 0;
-          const records = out.Records ?? [];
-          fetched = records.length;
-          if (fetched > 0) {
-            if (buffer.length === 0) firstBufferedAt = Date.now();
-            buffer.push(...records);
-            lastRead = records[records.length - 1]!.SequenceNumber;
-          }
-        } catch (error) {
-          if ((error as Error).name !== 'ExpiredIteratorException') {
-            this.#o.onError?.(error as Error, shardId);
-            await sleep(500, halt.any);
-          }
-          needIterator = true;
-          continue;
+        if (page.millisBehindLatest !== undefined) progress.millisBehindLatest = page.millisBehindLatest;
+        fetched = page.records.length;
+        if (fetched > 0) {
+          if (buffer.length === 0) firstBufferedAt = clock.now();
+          buffer.push(...page.records);
+          lastRead = page.records[fetched - 1]!.SequenceNumber;
         }
+        readerEnded = page.ended;
       }
       if (halt.any.aborted) break;
-      const windowOver = Date.now() - firstBufferedAt >= this.#settings.maximumBatchingWindowMs;
-      if (buffer.length >= perRead || (buffer.length > 0 && (windowOver || iterator === undefined))) {
+      const windowOver = clock.now() - firstBufferedAt >= windowMs;
+      if (buffer.length >= perRead || (buffer.length > 0 && (windowOver || readerEnded))) {
         const chunk = buffer.splice(0, perRead);
         // A graceful stop lets the chunk finish (no duplicates on hand-off); a lost lease does not.
-        if (!(await this.#process(shardId, chunk, progress, halt)) || halt.lost.aborted) return;
+        if (!(await this.#process(ownership.shardId, chunk, progress, halt)) || halt.lost.aborted) return;
         const last = chunk[chunk.length - 1]!;
         sinceCheckpoint += chunk.length;
         progress.records += chunk.length;
         progress.lagMs = Math.max(
           0,
-          Date.now() - (last.ApproximateArrivalTimestamp?.getTime() ?? Date.now()),
+          clock.wallNow() - (last.ApproximateArrivalTimestamp?.getTime() ?? clock.wallNow()),
         );
         const checkpointed = await ownership.checkpoint({
           sequenceNumber: last.SequenceNumber,
@@ -316,11 +300,11 @@ class LocalEventSourceMapping {
         if (!checkpointed) return;
         sinceCheckpoint = 0;
         progress.checkpoint = last.SequenceNumber;
-        if (buffer.length > 0) firstBufferedAt = Date.now();
+        if (buffer.length > 0) firstBufferedAt = clock.now();
         idleMs = this.#o.idlePollMs ?? 50;
         continue;
       }
-      if (iterator === undefined && buffer.length === 0) {
+      if (readerEnded && buffer.length === 0) {
         // The shard was closed by a split or merge and everything in it is processed: children may start.
         if (await ownership.end({ sequenceNumber: lastRead, records: 0, millisBehindLatest: 0 }))
           progress.ended = true;
@@ -328,8 +312,6 @@ class LocalEventSourceMapping {
       }
       if (fetched === 0) {
         progress.lagMs = 0;
-        const wait = buffer.length > 0 ? Math.min(idleMs, this.#settings.maximumBatchingWindowMs) : idleMs;
-        await sleep(wait, halt.any);
         idleMs = Math.min(1000, idleMs * 2);
       }
     }
@@ -376,19 +358,20 @@ class LocalEventSourceMapping {
   ): Promise<boolean> {
     let pending = [...batch];
     for (let retries = 0; pending.length > 0; retries++) {
-      pending = await this.#dropExpired(pending);
+      pending = await this.#dropExpired(pending, progress.shardId);
       if (pending.length === 0) return true;
       // The owner's own view of its lease, checked right before the handler runs: a paused process that resumes
       // after its lease ran out starts nothing more.
       if (!halt.mayProcess()) return false;
       let failedFrom = 0;
       this.#inFlight++;
-      this.#o.onInvocation?.({ shardId: progress.shardId, phase: 'start', records: pending.length });
+      const batch = pending.map((r) => r.kinesis);
+      this.#o.onInvocation?.({ shardId: progress.shardId, phase: 'start', records: pending.length, batch });
       try {
         progress.invocations++;
         const response = await this.#o.handler(
           toLambdaEvent(pending),
-          lambdaContext(this.#o.functionName ?? 'cdcp-consumer-local', this.#o.functionTimeoutMs ?? 60_000),
+          lambdaContext(this.#o.functionName ?? 'cdcp-consumer', this.#o.functionTimeoutMs ?? 60_000),
         );
         const failures = response?.batchItemFailures ?? [];
         if (failures.length === 0) return true;
@@ -402,32 +385,38 @@ class LocalEventSourceMapping {
         failedFrom = 0;
       } finally {
         this.#inFlight--;
-        this.#o.onInvocation?.({ shardId: progress.shardId, phase: 'end', records: pending.length });
+        this.#o.onInvocation?.({ shardId: progress.shardId, phase: 'end', records: pending.length, batch });
       }
       pending = pending.slice(failedFrom);
       const max = this.#settings.maximumRetryAttempts;
       if (max !== -1 && retries >= max) {
-        await this.#toOnFailure(pending, REASON.RETRIES_EXHAUSTED, `gave up after ${retries} retries`);
+        await this.#toOnFailure(
+          pending,
+          progress.shardId,
+          REASON.RETRIES_EXHAUSTED,
+          `gave up after ${retries} retries`,
+        );
         return true;
       }
       // Stopping (hand-off or shutdown) while a batch fails: leave it to the next owner from the checkpoint.
       if (halt.any.aborted) return false;
       progress.retries++;
-      await sleep(Math.min(1000, 20 * 2 ** Math.min(retries, 6)), halt.any);
+      await this.#clock.sleep(Math.min(1000, 20 * 2 ** Math.min(retries, 6)), halt.any);
     }
     return true;
   }
 
   /** Lambda discards records older than the maximum record age to the on-failure destination. */
-  async #dropExpired(records: KinesisStreamRecord[]): Promise<KinesisStreamRecord[]> {
+  async #dropExpired(records: KinesisStreamRecord[], shardId: string): Promise<KinesisStreamRecord[]> {
     const maxAge = this.#settings.maximumRecordAgeSeconds;
     if (maxAge === -1) return records;
-    const cutoff = (this.#o.now ?? Date.now)() / 1000 - maxAge;
+    const cutoff = this.#clock.wallNow() / 1000 - maxAge;
     const firstFresh = records.findIndex((r) => r.kinesis.approximateArrivalTimestamp >= cutoff);
     const expired = firstFresh === -1 ? records : records.slice(0, firstFresh);
     if (expired.length > 0)
       await this.#toOnFailure(
         expired,
+        shardId,
         REASON.RECORD_TOO_OLD,
         `older than the maximum record age of ${maxAge} s`,
       );
@@ -436,24 +425,37 @@ class LocalEventSourceMapping {
 
   async #toOnFailure(
     records: readonly KinesisStreamRecord[],
+    shardId: string,
     reason: ReasonCode,
     message: string,
   ): Promise<void> {
-    const now = new Date();
+    const now = new Date(this.#clock.wallNow());
     await this.#o.parkedStore.put(
-      toStreamRecords(toLambdaEvent(records)).map((r) =>
-        recordParkedItem(parkedRecordOf(r), reason, message, now),
+      records.map(({ kinesis, eventSourceARN }) =>
+        recordParkedItem(
+          parkedRecordOf({
+            data: kinesis.data,
+            partitionKey: kinesis.partitionKey,
+            sequenceNumber: kinesis.sequenceNumber,
+            approximateArrivalTimestamp: kinesis.approximateArrivalTimestamp,
+            shardId,
+            eventSourceArn: eventSourceARN,
+          }),
+          reason,
+          message,
+          now,
+        ),
       ),
     );
   }
 }
 
 export type {
+  EventSourceMappingOptions,
   InvocationEvent,
   KinesisHandler,
-  LocalEventSourceMappingOptions,
   ShardCheckpoint,
   ShardOwnership,
   ShardProgress,
 };
-export { LocalEventSourceMapping, laneOf };
+export { EventSourceMapping, laneOf };

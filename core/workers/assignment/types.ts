@@ -1,4 +1,4 @@
-import type { AssignmentStrategy as AssignmentStrategyName } from '../../../core/config/schema.js';
+import type { AssignmentStrategy as AssignmentStrategyName } from '../../config/schema.js';
 
 /** A live worker as the assigner sees it: its id and what its last heartbeat reported. */
 interface WorkerLoad {

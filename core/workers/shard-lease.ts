@@ -1,4 +1,4 @@
-import { type ItemKey, type LeaseRecord, shardLeaseKey } from '../../core/coordination/index.js';
+import { type ItemKey, type LeaseRecord, shardLeaseKey } from '../coordination/index.js';
 
 /**
  * The sort key of the assigner's lease, kept in the stream's lease partition (`LEASE#<stream>`) rather than

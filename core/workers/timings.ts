@@ -1,4 +1,4 @@
-import type { Config } from '../../core/config/schema.js';
+import type { Config } from '../config/schema.js';
 
 /** How often a worker does what; all derived from the lease duration unless overridden. */
 interface WorkerTimings {

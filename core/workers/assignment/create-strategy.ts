@@ -1,4 +1,4 @@
-import type { Config } from '../../../core/config/schema.js';
+import type { Config } from '../../config/schema.js';
 import { AdaptiveStrategy } from './adaptive.js';
 import { BoundedLoadStrategy } from './bounded-load.js';
 import { LeastLoadedStrategy } from './least-loaded.js';

@@ -1,5 +1,20 @@
-import { cpuUsage, memoryUsage } from 'node:process';
-import type { InstanceLoad } from '../../core/coordination/index.js';
+import type { InstanceLoad } from '../coordination/index.js';
+
+/** What the meter reads of its own process: CPU time used so far and resident memory. */
+interface ProcessUsage {
+  /** User plus system CPU time of the process since it started, in microseconds. */
+  cpuMicros(): number;
+  rssBytes(): number;
+}
+
+/** This process, as Node reports it. */
+const thisProcess: ProcessUsage = {
+  cpuMicros: () => {
+    const { user, system } = process.cpuUsage();
+    return user + system;
+  },
+  rssBytes: () => process.memoryUsage.rss(),
+};
 
 /**
  * A worker's load for its heartbeat: records per second (exponentially smoothed over ~5 s), CPU of this
@@ -8,19 +23,29 @@ import type { InstanceLoad } from '../../core/coordination/index.js';
 class LoadMeter {
   readonly #now: () => number;
   readonly #halfLifeMs: number;
+  readonly #usage: ProcessUsage;
   #rate = 0;
   #pending = 0;
   #total = 0;
   #last: number;
-  #cpu = cpuUsage();
+  #cpuMicros: number;
   #cpuAt: number;
   #cpuPercent = 0;
 
-  public constructor(options: { readonly now?: () => number; readonly halfLifeMs?: number } = {}) {
+  public constructor(
+    options: {
+      readonly now?: () => number;
+      readonly halfLifeMs?: number;
+      /** @default this process */
+      readonly usage?: ProcessUsage;
+    } = {},
+  ) {
     this.#now = options.now ?? (() => performance.now());
     this.#halfLifeMs = options.halfLifeMs ?? 5_000;
+    this.#usage = options.usage ?? thisProcess;
     this.#last = this.#now();
     this.#cpuAt = this.#last;
+    this.#cpuMicros = this.#usage.cpuMicros();
   }
 
   /** Records processed (counted when their batch finished). */
@@ -51,9 +76,9 @@ class LoadMeter {
   public cpuPercent(): number {
     const now = this.#now();
     if (now - this.#cpuAt >= 200) {
-      const used = cpuUsage(this.#cpu);
-      this.#cpuPercent = ((used.user + used.system) / 1000 / (now - this.#cpuAt)) * 100;
-      this.#cpu = cpuUsage();
+      const cpuMicros = this.#usage.cpuMicros();
+      this.#cpuPercent = ((cpuMicros - this.#cpuMicros) / 1000 / (now - this.#cpuAt)) * 100;
+      this.#cpuMicros = cpuMicros;
       this.#cpuAt = now;
     }
     return this.#cpuPercent;
@@ -64,10 +89,11 @@ class LoadMeter {
     return {
       eventsPerSecond: Math.round(this.eventsPerSecond() * 10) / 10,
       cpuPercent: Math.round(this.cpuPercent() * 10) / 10,
-      memoryBytes: memoryUsage.rss(),
+      memoryBytes: this.#usage.rssBytes(),
       ...extra,
     };
   }
 }
 
+export type { ProcessUsage };
 export { LoadMeter };

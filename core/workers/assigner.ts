@@ -2,15 +2,16 @@ import {
   type Clock,
   type InstanceRecord,
   type InstanceRegistry,
+  type InstanceView,
   type Lease,
   type LeaseClient,
   type LeaseRecord,
   shardLeaseKey,
-} from '../../core/coordination/index.js';
+} from '../coordination/index.js';
 import type { StreamShard } from '../esm/shards.js';
-import type { AssignmentStrategy, ShardLoad } from './assignment/index.js';
+import type { AssignmentStrategy } from './assignment/index.js';
 import type { WorkerEvent } from './events.js';
-import { planShards } from './shard-graph.js';
+import { planShards, type ShardPlan } from './shard-graph.js';
 import { newShardLeaseData, type ShardLease, splitLeases } from './shard-lease.js';
 import type { WorkerTimings } from './timings.js';
 
@@ -44,6 +45,28 @@ interface AssignerRound {
    * expired (so a dead owner's leases are placed the moment they may be, not up to a poll later).
    */
   readonly nextInMs: number;
+}
+
+/** What a round saw of the instance registry (step 1). */
+interface Observation {
+  readonly views: readonly InstanceView[];
+  /** Live workers not leaving (Lambda instances are in the registry too, but hold no shard leases). */
+  readonly workers: readonly InstanceRecord[];
+  readonly live: ReadonlySet<string>;
+  /** A worker joined or left since the previous round. */
+  readonly liveChanged: boolean;
+  readonly heartbeatOf: (owner: string) => number | undefined;
+  readonly now: number;
+}
+
+/** The assignable leases of a round, sorted by their owner's fate. */
+interface Classified {
+  readonly owned: readonly ShardLease[];
+  readonly orphans: readonly ShardLease[];
+  /** Leases whose owner is not live by the registry but whose lease has not expired yet. */
+  readonly undecided: number;
+  /** Owned leases with a hand-off requested and not yet done. */
+  readonly pending: readonly ShardLease[];
 }
 
 /**
@@ -82,7 +105,7 @@ class Assigner {
   #listedAtMs = Number.NEGATIVE_INFINITY;
   #shards: StreamShard[] | undefined;
   #syncedAtMs = Number.NEGATIVE_INFINITY;
-  #lastLive: Set<string> | undefined;
+  #lastLive: ReadonlySet<string> | undefined;
   #nextRebalanceMs = Number.NEGATIVE_INFINITY;
   #followUpUntilMs = Number.NEGATIVE_INFINITY;
   /** Lease records changed between the last two reads (checkpoints under load): read them every round. */
@@ -115,165 +138,253 @@ class Assigner {
     this.#quiet = false;
   }
 
+  /** One round, as the class comment lists its steps. */
   public async round(): Promise<AssignerRound> {
-    const { leases, registry, clock, timings, self } = this.#o;
-    const views = await registry.list();
-    const workers = views.filter((v) => v.alive && v.instance.kind === 'worker').map((v) => v.instance);
-    const live = new Set(workers.map((w) => w.instanceId));
-    const liveChanged = this.#lastLive === undefined || !sameSet(live, this.#lastLive);
-    const heartbeatOf = (owner: string) => registry.heartbeatOf(owner);
-    const now = clock.now();
+    const seen = await this.#observe();
+    if (!this.#leasesDue(seen))
+      return { records: undefined, grantedToSelf: [], writes: 0, nextInMs: this.#nextInMs(seen.heartbeatOf) };
+    const synced = await this.#syncLeases(seen.now);
+    this.#measure(this.#cache!, seen.now);
+    const sorted = this.#classify(seen, synced.plan);
+    const placed = await this.#place(seen, sorted);
+    const writes = synced.writes + placed.writes + (await this.#redirectHandOffs(seen, sorted.pending));
+    // Read back what this round wrote, and follow its moves every round for a lease duration.
+    let records = synced.records;
+    if (writes > 0) {
+      records = await this.#list();
+      this.#followUpUntilMs = seen.now + this.#o.timings.leaseDurationMs;
+    }
+    await this.#removeDeadInstances(seen.views);
+    this.#lastLive = seen.live;
+    return {
+      records,
+      grantedToSelf: placed.grantedToSelf,
+      writes,
+      nextInMs: this.#nextInMs(seen.heartbeatOf),
+    };
+  }
 
-    // Judging known leases against the fresh counters keeps this observer's sightings current (no reads).
+  /** Step 1: the live workers from the instance registry (their heartbeat counters renew shard leases). */
+  async #observe(): Promise<Observation> {
+    const { registry, clock } = this.#o;
+    const views = await registry.list();
+    // A worker that is leaving gets nothing: its leases are orphans once it releases them, undecided till then.
+    const workers = views
+      .filter((v) => v.alive && v.instance.kind === 'worker' && v.instance.load.leaving !== true)
+      .map((v) => v.instance);
+    const live = new Set(workers.map((w) => w.instanceId));
+    return {
+      views,
+      workers,
+      live,
+      liveChanged: this.#lastLive === undefined || !sameSet(live, this.#lastLive),
+      heartbeatOf: (owner: string) => registry.heartbeatOf(owner),
+      now: clock.now(),
+    };
+  }
+
+  /**
+   * Step 2: whether to read the leases this round. Judging the known leases against the fresh counters keeps
+   * this observer's sightings current (no reads). While leases change (checkpoints), read them every round: a
+   * dead owner's lease is judged on its last version from the first round after it stopped. At rest nothing
+   * changes: the heartbeats just read say whether anyone has batches in flight or a rising rate (load coming
+   * back, checkpoints to follow); if not, read the leases rarely and poll the instances less often (a death
+   * is then noticed up to `assignerRenewMs` rather than `leaderPollMs` after its last heartbeat: still
+   * within the bound).
+   */
+  #leasesDue(seen: Observation): boolean {
+    const { leases, timings } = this.#o;
     let suspicious = false;
     for (const lease of this.#cache ?? []) {
       const owner = lease.record.owner;
       if (owner === undefined) suspicious ||= !lease.data.ended;
-      else if (leases.judge(lease.record, heartbeatOf).expired || !live.has(owner)) suspicious = true;
+      else if (leases.judge(lease.record, seen.heartbeatOf).expired || !seen.live.has(owner))
+        suspicious = true;
     }
-    // While leases change (checkpoints), read them every round: a dead owner's lease is judged on its last
-    // version from the first round after it stopped. At rest nothing changes: the heartbeats just read say
-    // whether anyone has batches in flight or a rising rate (load coming back, checkpoints to follow); if
-    // not, read the leases rarely and poll the instances less often (a death is then noticed up to
-    // `assignerRenewMs` rather than `leaderPollMs` after its last heartbeat: still within the bound).
-    const loadReported = this.#loadReported(workers);
+    // Every round, so that the next one compares against these rates.
+    const loadReported = this.#loadReported(seen.workers);
     const active = this.#changing || loadReported;
     this.#quiet = !active;
     const listEveryMs = active ? timings.leaderPollMs : QUIET_LIST_LEASES * timings.leaseDurationMs;
-    const due =
+    return (
       this.#cache === undefined ||
-      now - this.#listedAtMs >= listEveryMs ||
-      liveChanged ||
+      seen.now - this.#listedAtMs >= listEveryMs ||
+      seen.liveChanged ||
       suspicious ||
-      (active && now >= this.#nextRebalanceMs) ||
-      now < this.#followUpUntilMs;
-    if (!due)
-      return { records: undefined, grantedToSelf: [], writes: 0, nextInMs: this.#nextInMs(heartbeatOf) };
+      (active && seen.now >= this.#nextRebalanceMs) ||
+      seen.now < this.#followUpUntilMs
+    );
+  }
 
+  /**
+   * Steps 2 and 3: reads the leases (and every `shardSyncMs` the stream's shards), creates leases for new
+   * shards, deletes ended parents whose children started, and reads the leases again after creating some.
+   */
+  async #syncLeases(nowMs: number): Promise<{ records: LeaseRecord[]; writes: number; plan: ShardPlan }> {
     let records = await this.#list();
-    let writes = 0;
-    if (this.#shards === undefined || now - this.#syncedAtMs >= timings.shardSyncMs) {
+    if (this.#shards === undefined || nowMs - this.#syncedAtMs >= this.#o.timings.shardSyncMs) {
       this.#shards = await this.#o.listShards();
-      this.#syncedAtMs = now;
+      this.#syncedAtMs = nowMs;
     }
     let plan = planShards(this.#shards, this.#cache!);
-    for (const { shardId, parents } of plan.create) {
-      const created = await leases.create(shardLeaseKey(this.#o.streamName, shardId), {
-        leaseDurationMs: timings.leaseDurationMs,
-        renewal: 'heartbeat',
-        data: newShardLeaseData(parents),
-      });
-      if (created) this.#emit({ type: 'lease-created', shardId, parents });
-      writes++;
-    }
-    for (const shardId of plan.cleanable) {
-      const lease = this.#cache!.find((l) => l.shardId === shardId)!;
-      if (this.#o.deleteLease !== undefined && (await this.#o.deleteLease(lease.record)))
-        this.#emit({ type: 'lease-cleaned', shardId });
-      writes++;
-    }
+    const writes = (await this.#createLeases(plan)) + (await this.#cleanUpParents(plan));
     if (plan.create.length > 0) {
       records = await this.#list();
       plan = planShards(this.#shards, this.#cache!);
     }
-    const current = this.#cache!;
-    this.#measure(current, now);
+    return { records, writes, plan };
+  }
 
+  async #createLeases(plan: ShardPlan): Promise<number> {
+    for (const { shardId, parents } of plan.create) {
+      const created = await this.#o.leases.create(shardLeaseKey(this.#o.streamName, shardId), {
+        leaseDurationMs: this.#o.timings.leaseDurationMs,
+        renewal: 'heartbeat',
+        data: newShardLeaseData(parents),
+      });
+      if (created) this.#emit({ type: 'lease-created', shardId, parents });
+    }
+    return plan.create.length;
+  }
+
+  async #cleanUpParents(plan: ShardPlan): Promise<number> {
+    for (const shardId of plan.cleanable) {
+      const lease = this.#cache!.find((l) => l.shardId === shardId)!;
+      if (this.#o.deleteLease !== undefined && (await this.#o.deleteLease(lease.record)))
+        this.#emit({ type: 'lease-cleaned', shardId });
+    }
+    return plan.cleanable.length;
+  }
+
+  /**
+   * Sorts the assignable leases: owned by a live worker, orphaned (free, or expired by both verdicts), or
+   * undecided (the owner is not live by the registry, but its lease has not expired yet: wait for the verdict);
+   * and the owned ones with a hand-off pending.
+   */
+  #classify(seen: Observation, plan: ShardPlan): Classified {
     const owned: ShardLease[] = [];
     const orphans: ShardLease[] = [];
     let undecided = 0;
-    for (const lease of current) {
+    for (const lease of this.#cache!) {
       if (!plan.assignable.has(lease.shardId)) continue;
       const owner = lease.record.owner;
-      const expired = owner !== undefined && leases.judge(lease.record, heartbeatOf).expired;
-      if (owner === undefined) orphans.push(lease);
       // Both verdicts, each on this assigner's clock: the owner's instance silent for the failure-detection
       // window, and the lease (record and owner's counter) unchanged for the lease duration.
-      else if (expired && !live.has(owner)) orphans.push(lease);
-      else if (live.has(owner)) owned.push(lease);
-      // Not live by the registry, not yet expired by the lease: wait for the verdict.
+      const expired = owner !== undefined && this.#o.leases.judge(lease.record, seen.heartbeatOf).expired;
+      if (owner === undefined || (expired && !seen.live.has(owner))) orphans.push(lease);
+      else if (seen.live.has(owner)) owned.push(lease);
       else undecided++;
     }
     const pending = owned.filter(
       (l) => l.record.pendingOwner !== undefined && l.record.pendingOwner !== l.record.owner,
     );
+    return { owned, orphans, undecided, pending };
+  }
+
+  /**
+   * Steps 4 and 5: asks the strategy where every shard belongs when there are orphans to place or a rebalance
+   * is due (on a join or leave, and every `rebalanceIntervalMs`, but never while hand-offs are pending or an
+   * owner's fate is undecided); grants the orphans at once and requests hand-offs for the moves.
+   */
+  async #place(seen: Observation, sorted: Classified): Promise<{ grantedToSelf: Lease[]; writes: number }> {
     const rebalance =
-      (liveChanged || now >= this.#nextRebalanceMs) &&
-      pending.length === 0 &&
-      undecided === 0 &&
-      workers.length > 0;
-    const grantedToSelf: Lease[] = [];
-    if (workers.length > 0 && (orphans.length > 0 || rebalance)) {
-      const rates = this.shardRates;
-      const shards: ShardLoad[] = [...owned, ...orphans].map((l) => ({
+      (seen.liveChanged || seen.now >= this.#nextRebalanceMs) &&
+      sorted.pending.length === 0 &&
+      sorted.undecided === 0 &&
+      seen.workers.length > 0;
+    if (seen.workers.length === 0 || (sorted.orphans.length === 0 && !rebalance))
+      return { grantedToSelf: [], writes: 0 };
+    const rates = this.shardRates;
+    const target = this.#o.strategy().assign({
+      workers: seen.workers.map((w) => loadOf(w)),
+      shards: [...sorted.owned, ...sorted.orphans].map((l) => ({
         shardId: l.shardId,
-        owner: orphans.includes(l) ? undefined : l.record.owner,
+        owner: sorted.orphans.includes(l) ? undefined : l.record.owner,
         eventsPerSecond: rates.get(l.shardId) ?? 0,
-      }));
-      const target = this.#o.strategy().assign({
-        workers: workers.map((w) => loadOf(w)),
-        shards,
-        rebalance,
+      })),
+      rebalance,
+    });
+    if (rebalance) this.#nextRebalanceMs = seen.now + this.#o.rebalanceIntervalMs();
+    const granted = await this.#grantOrphans(seen, sorted.orphans, target);
+    const moves = rebalance ? await this.#requestHandOffs(sorted.owned, target) : 0;
+    return { grantedToSelf: granted.toSelf, writes: granted.writes + moves };
+  }
+
+  /** Gives each orphan to its target with one conditional write: a grant if free, a take-over if expired. */
+  async #grantOrphans(
+    seen: Observation,
+    orphans: readonly ShardLease[],
+    target: ReadonlyMap<string, string>,
+  ): Promise<{ toSelf: Lease[]; writes: number }> {
+    const { leases, timings, self } = this.#o;
+    const options = { leaseDurationMs: timings.leaseDurationMs, renewal: 'heartbeat' as const };
+    const toSelf: Lease[] = [];
+    for (const orphan of orphans) {
+      const to = target.get(orphan.shardId)!;
+      const free = orphan.record.owner === undefined;
+      const lease = free
+        ? (
+            await leases.tryAcquire(orphan.record.key, {
+              ...options,
+              heartbeatOf: seen.heartbeatOf,
+              owner: to,
+            })
+          ).lease
+        : await leases.takeOver(orphan.record, { ...options, heartbeatOf: seen.heartbeatOf, owner: to });
+      if (lease === undefined) continue;
+      if (to === self) toSelf.push(lease);
+      this.#emit({
+        type: 'assigned',
+        shardId: orphan.shardId,
+        to,
+        how: free ? 'grant' : 'take-over',
+        from: orphan.record.owner,
       });
-      if (rebalance) this.#nextRebalanceMs = now + this.#o.rebalanceIntervalMs();
-      const options = {
-        leaseDurationMs: timings.leaseDurationMs,
-        renewal: 'heartbeat' as const,
-        heartbeatOf,
-      };
-      for (const orphan of orphans) {
-        const to = target.get(orphan.shardId)!;
-        const lease =
-          orphan.record.owner === undefined
-            ? (await leases.tryAcquire(orphan.record.key, { ...options, owner: to })).lease
-            : await leases.takeOver(orphan.record, { ...options, owner: to });
-        writes++;
-        if (lease === undefined) continue;
-        if (to === self) grantedToSelf.push(lease);
+    }
+    return { toSelf, writes: orphans.length };
+  }
+
+  /** Asks each owner whose shard the strategy moved to hand it off (it does so after its chunk and checkpoint). */
+  async #requestHandOffs(owned: readonly ShardLease[], target: ReadonlyMap<string, string>): Promise<number> {
+    let writes = 0;
+    for (const lease of owned) {
+      const to = target.get(lease.shardId)!;
+      if (to === lease.record.owner) continue;
+      const requested = await this.#o.leases.requestHandOff(lease.record.key, lease.record.fence, to);
+      writes++;
+      if (requested)
         this.#emit({
           type: 'assigned',
-          shardId: orphan.shardId,
+          shardId: lease.shardId,
           to,
-          how: orphan.record.owner === undefined ? 'grant' : 'take-over',
-          from: orphan.record.owner,
+          how: 'hand-off',
+          from: lease.record.owner,
         });
-      }
-      if (rebalance)
-        for (const lease of owned) {
-          const to = target.get(lease.shardId)!;
-          if (to === lease.record.owner) continue;
-          const requested = await leases.requestHandOff(lease.record.key, lease.record.fence, to);
-          writes++;
-          if (requested)
-            this.#emit({
-              type: 'assigned',
-              shardId: lease.shardId,
-              to,
-              how: 'hand-off',
-              from: lease.record.owner,
-            });
-        }
     }
-    // A hand-off requested to a worker that has since gone: point it at a live one (the owner ignores it otherwise).
+    return writes;
+  }
+
+  /** A hand-off requested to a worker that has since gone: point it back at its owner (who ignores it otherwise). */
+  async #redirectHandOffs(seen: Observation, pending: readonly ShardLease[]): Promise<number> {
+    let writes = 0;
     for (const lease of pending)
-      if (!live.has(lease.record.pendingOwner!)) {
-        await leases.requestHandOff(lease.record.key, lease.record.fence, lease.record.owner!);
+      if (!seen.live.has(lease.record.pendingOwner!)) {
+        await this.#o.leases.requestHandOff(lease.record.key, lease.record.fence, lease.record.owner!);
         writes++;
       }
-    if (writes > 0) {
-      records = await this.#list();
-      this.#followUpUntilMs = now + timings.leaseDurationMs;
-    }
-    // Remove instances presumed dead once none of their leases is left to take over.
+    return writes;
+  }
+
+  /** Removes instances presumed dead once none of their leases is left to take over. */
+  async #removeDeadInstances(views: readonly InstanceView[]): Promise<void> {
     const dead = views.filter((v) => !v.alive).map((v) => v.instance.instanceId);
     if (
-      dead.length > 0 &&
-      !this.#cache!.some((l) => l.record.owner !== undefined && dead.includes(l.record.owner))
+      dead.length === 0 ||
+      this.#cache!.some((l) => l.record.owner !== undefined && dead.includes(l.record.owner))
     )
-      for (const instanceId of await registry.removeDead())
-        this.#emit({ type: 'instance-removed', instanceId });
-    this.#lastLive = live;
-    return { records, grantedToSelf, writes, nextInMs: this.#nextInMs(heartbeatOf) };
+      return;
+    for (const instanceId of await this.#o.registry.removeDead())
+      this.#emit({ type: 'instance-removed', instanceId });
   }
 
   /**

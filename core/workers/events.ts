@@ -30,7 +30,13 @@ type WorkerEvent =
       readonly to: string;
       readonly checkpoint: string | undefined;
     }
-  | { readonly type: 'released'; readonly shardId: string; readonly reason: 'ended' | 'stopping' }
+  | {
+      readonly type: 'released';
+      readonly shardId: string;
+      readonly reason: 'ended' | 'stopping';
+      /** The checkpoint the lease was freed with: its next owner starts after it. */
+      readonly checkpoint: string | undefined;
+    }
   | { readonly type: 'leader'; readonly term: number }
   | { readonly type: 'follower'; readonly reason: 'lost' | 'stopping' }
   | {
@@ -44,6 +50,15 @@ type WorkerEvent =
   | { readonly type: 'lease-created'; readonly shardId: string; readonly parents: readonly string[] }
   | { readonly type: 'lease-cleaned'; readonly shardId: string }
   | { readonly type: 'instance-removed'; readonly instanceId: string }
+  | {
+      /** Enhanced fan-out: a subscription to a held shard started (its first, or a renewal). */
+      readonly type: 'subscribed';
+      readonly shardId: string;
+      /** `TRIM_HORIZON`, `LATEST`, or `after <sequence number>`. */
+      readonly from: string;
+      /** 1 for the shard's first subscription under this lease, 2 for its first renewal, ... */
+      readonly ordinal: number;
+    }
   | { readonly type: 'error'; readonly message: string };
 
 export type { WorkerEvent };

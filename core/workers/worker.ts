@@ -1,4 +1,4 @@
-import type { Config } from '../../core/config/schema.js';
+import type { Config } from '../config/schema.js';
 import {
   type Clock,
   type CoordinationStore,
@@ -11,7 +11,7 @@ import {
   type LeaseRecord,
   shardLeaseKey,
   systemClock,
-} from '../../core/coordination/index.js';
+} from '../coordination/index.js';
 import type { ShardCheckpoint, ShardOwnership } from '../esm/event-source-mapping.js';
 import type { StreamShard } from '../esm/shards.js';
 import { Assigner } from './assigner.js';
@@ -102,16 +102,22 @@ class Worker {
   readonly #assigner: Assigner;
   readonly #meter: LoadMeter;
   readonly #held = new Map<string, HeldShard>();
+  /** Aborted when the worker starts leaving: no more rounds, grants, adoptions or campaigns. */
   readonly #stopping = new AbortController();
+  /** Aborted once every lease is let go (or at once by `halt`): heartbeats and the watchdog end. */
+  readonly #finished = new AbortController();
   readonly #pk: string;
   #keeper: LeaseKeeper | undefined;
   #strategy: AssignmentStrategy | undefined;
   #loops: Promise<void>[] = [];
+  #ticking: Promise<void> = Promise.resolve();
   #wakeTick: (() => void) | undefined;
   #fastPolls = 0;
   /** Each lease's record version as last read, and since when (this worker's clock): see {@link #stalled}. */
   readonly #versions = new Map<string, { version: string; sinceMs: number }>();
   #nextRoundInMs: number | undefined;
+  /** When the last registration or heartbeat the store accepted was sent (this worker's clock). */
+  #lastBeatAtMs: number | undefined;
   #started = false;
   #halted = false;
 
@@ -162,6 +168,19 @@ class Worker {
     return this.#keeper?.isHeld === true;
   }
 
+  /**
+   * When the last registration or heartbeat the store accepted was sent, on this worker's clock; undefined
+   * before the first. Every lease this worker holds runs out a lease duration after it.
+   */
+  public get lastHeartbeatAtMs(): number | undefined {
+    return this.#lastBeatAtMs;
+  }
+
+  /** True once {@link stop} or {@link halt} was called. */
+  public get stopping(): boolean {
+    return this.#stopping.signal.aborted;
+  }
+
   /** Records processed, smoothed per second (what the heartbeat reports). */
   public get eventsPerSecond(): number {
     return this.#meter.eventsPerSecond();
@@ -177,26 +196,32 @@ class Worker {
     if (this.#started) return;
     this.#started = true;
     await this.#register();
-    this.#loops = [this.#heartbeatLoop(), this.#tickLoop(), this.#watchdogLoop()];
+    if (this.#stopping.signal.aborted) return;
+    this.#loops = [this.#heartbeatLoop(), this.#watchdogLoop()];
+    this.#ticking = this.#tickLoop();
   }
 
   /**
-   * Leaves gracefully: finishes the batches in flight, checkpoints, releases every lease (the assigner gives
-   * them to others at once), gives up the assigner lease, deregisters.
+   * Leaves gracefully, heartbeating all along so that no lease runs out meanwhile: says it is leaving (the
+   * assigner then gives it nothing more), gives up the assigner lease at once (a successor takes it while this
+   * worker drains), finishes the batches in flight, checkpoints and releases every shard lease (the assigner
+   * gives each to a live worker at its next round), then deregisters.
    */
   public async stop(): Promise<void> {
     if (this.#stopping.signal.aborted || this.#halted) return;
     this.#stopping.abort();
     this.#wakeTick?.();
-    await Promise.all(this.#loops);
-    await Promise.all([...this.#held.values()].map((held) => held.leaving ?? this.#leave(held, 'stopping')));
-    if (this.#keeper !== undefined) {
-      const keeper = this.#keeper;
-      this.#keeper = undefined;
-      await keeper.stop();
-      if (keeper.isHeld) await this.#leases.release(keeper.lease).catch(() => false);
-      this.#emit({ type: 'follower', reason: 'stopping' });
+    await this.#ticking;
+    if (this.#loops.length > 0) {
+      await this.#beat();
+      await this.#resign();
+      await Promise.all(
+        [...this.#held.values()].map((held) => (held.leaving ??= this.#leave(held, 'stopping'))),
+      );
+      await this.#releaseLateGrants();
     }
+    this.#finished.abort();
+    await Promise.all(this.#loops);
     if (this.#started) await this.#registry.deregister(this.#o.instanceId).catch(() => undefined);
   }
 
@@ -208,13 +233,14 @@ class Worker {
   public async halt(): Promise<void> {
     this.#halted = true;
     this.#stopping.abort();
+    this.#finished.abort();
     this.#wakeTick?.();
     for (const held of [...this.#held.values()]) {
       held.abort.abort('halted');
       this.#held.delete(held.lease.key.sk);
     }
     await this.#keeper?.stop('finished');
-    await Promise.all(this.#loops);
+    await Promise.all([...this.#loops, this.#ticking]);
   }
 
   /** Counts processed records for the load figures (the mapping's invocation hook calls it). */
@@ -225,6 +251,7 @@ class Worker {
   async #register(): Promise<void> {
     for (let attempt = 0; !this.#stopping.signal.aborted; attempt++) {
       try {
+        const sentAtMs = this.#clock.now();
         const registered = await this.#registry.register({
           instanceId: this.#o.instanceId,
           kind: 'worker',
@@ -235,6 +262,7 @@ class Worker {
           throw new Error(
             `instance id ${this.#o.instanceId} is registered by another process; give each worker its own id`,
           );
+        this.#lastBeatAtMs = sentAtMs;
         this.#emit({ type: 'registered' });
         return;
       } catch (error) {
@@ -245,7 +273,7 @@ class Worker {
   }
 
   async #heartbeatLoop(): Promise<void> {
-    const signal = this.#stopping.signal;
+    const signal = this.#finished.signal;
     while (!signal.aborted) {
       // Only the assigner judges shard leases, and never its own: until its assigner lease goes silent, nobody
       // watches its heartbeat counter, so while it assigns it beats at its renewal pace (at most half a lease,
@@ -258,29 +286,67 @@ class Worker {
           )
         : this.#timings.heartbeatIntervalMs;
       if (!(await this.#clock.sleep(intervalMs, signal))) return;
-      const sentAtMs = this.#clock.now();
-      try {
-        const record = await this.#registry.heartbeat(this.#o.instanceId, {
-          load: this.#meter.load({ lagMs: this.#o.lagMs?.(), inFlightBatches: this.#o.processor.inFlight }),
-          configVersion: this.#o.reportedConfigVersion?.() ?? this.#o.config().version,
-          hotKeys: this.#o.hotKeys?.(),
-        });
-        if (record === undefined) {
-          // Presumed dead and removed: every lease we held may be someone else's by now.
-          for (const held of [...this.#held.values()]) this.#drop(held, 'not-registered');
-          await this.#register();
-          continue;
-        }
-        for (const held of this.#held.values()) held.lease = held.lease.extendedByHeartbeat(sentAtMs);
-      } catch (error) {
-        this.#emit({ type: 'error', message: `heartbeat: ${(error as Error).message}` });
+      await this.#beat();
+    }
+  }
+
+  /** One heartbeat: renews every lease held; while stopping it also says the worker is leaving. */
+  async #beat(): Promise<void> {
+    const sentAtMs = this.#clock.now();
+    try {
+      const record = await this.#registry.heartbeat(this.#o.instanceId, {
+        load: this.#meter.load({
+          lagMs: this.#o.lagMs?.(),
+          inFlightBatches: this.#o.processor.inFlight,
+          ...(this.#stopping.signal.aborted ? { leaving: true } : {}),
+        }),
+        configVersion: this.#o.reportedConfigVersion?.() ?? this.#o.config().version,
+        hotKeys: this.#o.hotKeys?.(),
+      });
+      if (record === undefined) {
+        // Presumed dead and removed: every lease we held may be someone else's by now.
+        for (const held of [...this.#held.values()]) this.#drop(held, 'not-registered');
+        await this.#register();
+        return;
       }
+      this.#lastBeatAtMs = sentAtMs;
+      for (const held of this.#held.values()) held.lease = held.lease.extendedByHeartbeat(sentAtMs);
+    } catch (error) {
+      this.#emit({ type: 'error', message: `heartbeat: ${(error as Error).message}` });
+    }
+  }
+
+  /** Gives up the assigner lease, if held, so that another worker takes it at its next look. */
+  async #resign(): Promise<void> {
+    const keeper = this.#keeper;
+    if (keeper === undefined) return;
+    this.#keeper = undefined;
+    await keeper.stop();
+    if (keeper.isHeld) await this.#leases.release(keeper.lease).catch(() => false);
+    this.#emit({ type: 'follower', reason: 'stopping' });
+  }
+
+  /**
+   * Releases any lease granted to this worker by an assigner round that read the registry before it said it
+   * was leaving: otherwise that lease would wait a lease duration after the deregistration to be taken over.
+   */
+  async #releaseLateGrants(): Promise<void> {
+    try {
+      const { shards } = splitLeases(await this.#leases.list(this.#pk));
+      for (const { shardId, record, data } of shards) {
+        if (record.owner !== this.#o.instanceId || this.#held.has(shardId)) continue;
+        const adopted = await this.#leases.adopt(record);
+        if (adopted !== undefined && (await this.#leases.release(adopted)))
+          this.#emit({ type: 'released', shardId, reason: 'stopping', checkpoint: data.checkpoint });
+      }
+    } catch (error) {
+      this.#emit({ type: 'error', message: `releasing late grants: ${(error as Error).message}` });
     }
   }
 
   /** Stops using leases whose time ran out on this worker's clock (its heartbeats failed). */
   async #watchdogLoop(): Promise<void> {
-    const signal = this.#stopping.signal;
+    const signal = this.#finished.signal;
     while (!signal.aborted) {
       const now = this.#clock.now();
       let next = now + WATCHDOG_MAX_SLEEP_MS;
@@ -561,7 +627,9 @@ class Worker {
       const released = await this.#leases.release(held.lease).catch(() => false);
       held.abort.abort('released');
       this.#emit(
-        released ? { type: 'released', shardId, reason } : { type: 'lost', shardId, reason: 'taken-over' },
+        released
+          ? { type: 'released', shardId, reason, checkpoint: held.data.checkpoint }
+          : { type: 'lost', shardId, reason: 'taken-over' },
       );
     }
     if (this.#held.get(shardId) === held) this.#held.delete(shardId);

@@ -4,8 +4,8 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { COORDINATION_TABLE } from '../../core/constants.js';
-import type { LeaseRecord } from '../../core/coordination/index.js';
+import { COORDINATION_TABLE } from '../constants.js';
+import type { LeaseRecord } from '../coordination/index.js';
 
 /**
  * Delete an ended shard's lease only if nobody holds it and it is still the version the assigner judged: a

@@ -1,17 +1,89 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import type { Config } from '../../core/config/schema.js';
+import { ENV } from '../../core/constants.js';
+import type { MappingSettings } from '../../core/esm/settings.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
-import type { WorkerEvent } from './events.js';
-import {
-  type SupervisorMessage,
-  WORKER_SPEC_ENV,
-  type WorkerMessage,
-  type WorkerSpec,
-  type WorkerStats,
-} from './messages.js';
+import type { WorkerEvent } from '../../core/workers/events.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../clients.js';
+import type { Endpoints } from '../engines/engines.js';
+import type { ResourceNames } from '../provision.js';
+import type { WorkerMessage, WorkerStats } from './worker-messages.js';
 
-const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
+/** The CLI every worker process runs: `cdcp worker`, as an ECS task runs it. */
+const CDCP = fileURLToPath(new URL('../../bin/cdcp.js', import.meta.url));
+const COUNTING_PROJECTION = fileURLToPath(new URL('./counting-projection.ts', import.meta.url));
+
+/** What every worker process of a run is told (each also gets its own instance id). */
+interface WorkerSpec {
+  readonly endpoints: Pick<Endpoints, 'dynamodb' | 'kinesis'>;
+  readonly names: ResourceNames;
+  readonly streamArn: string;
+  /** The configuration the run started with (CDCP_CONFIG_JSON); a worker follows `configFile` when given. */
+  readonly config: Config;
+  /** The local config store (a JSON file) every worker watches, so `cdcp config set` reaches them. */
+  readonly configFile?: string;
+  readonly mapping: Partial<MappingSettings>;
+  /** @default 'polling' */
+  readonly reader?: 'polling' | 'fan-out';
+  /** Fan-out subscriptions are renewed this often (tests renew often). @default 300_000 */
+  readonly resubscribeIntervalMs?: number;
+  /** Send an `invocation` message when each handler invocation starts and ends (tests that kill mid-batch). */
+  readonly reportInvocations?: boolean;
+  /** Apply the counting projection, which proves exactly-once effects (see `localstack/run/effect-audit.ts`). */
+  readonly auditEffects?: boolean;
+  /** How often the worker reports its figures. @default 500 */
+  readonly statsIntervalMs?: number;
+}
+
+/** Mapping settings and the variables that carry them. */
+const MAPPING_ENV: readonly (readonly [keyof MappingSettings, string])[] = [
+  ['batchSize', ENV.WORKER_BATCH_SIZE],
+  ['maximumBatchingWindowMs', ENV.WORKER_BATCHING_WINDOW_MS],
+  ['parallelizationFactor', ENV.WORKER_PARALLELIZATION_FACTOR],
+  ['maximumRetryAttempts', ENV.WORKER_MAX_RETRY_ATTEMPTS],
+  ['maximumRecordAgeSeconds', ENV.WORKER_MAX_RECORD_AGE_SECONDS],
+  ['startingPosition', ENV.WORKER_STARTING_POSITION],
+];
+
+/**
+ * `cdcp worker` on the local engines: the environment a container would get, with the engines as endpoints,
+ * a health endpoint on a free loopback port, and the run's config store; plus the flags of the IPC reports.
+ */
+function workerCommand(spec: WorkerSpec, instanceId: string): { args: string[]; env: NodeJS.ProcessEnv } {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    [ENV.LOG_LEVEL]: process.env.LOG_LEVEL ?? 'ERROR',
+    [ENV.AWS_REGION]: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    [ENV.AWS_ENDPOINT_URL_DYNAMODB]: spec.endpoints.dynamodb,
+    [ENV.AWS_ENDPOINT_URL_KINESIS]: spec.endpoints.kinesis,
+    [ENV.STREAM_NAME]: spec.names.streamName,
+    [ENV.STREAM_ARN]: spec.streamArn,
+    [ENV.STATE_TABLE]: spec.names.stateTable,
+    [ENV.PARKED_TABLE]: spec.names.parkedTable,
+    [ENV.COORDINATION_TABLE]: spec.names.coordinationTable,
+    [ENV.CONFIG_JSON]: JSON.stringify(spec.config),
+    [ENV.CONFIG_FILE]: spec.configFile,
+    [ENV.WORKER_INSTANCE_ID]: instanceId,
+    [ENV.WORKER_HEALTH_PORT]: '0',
+    [ENV.WORKER_HEALTH_HOST]: '127.0.0.1',
+    [ENV.WORKER_READER]: spec.reader ?? 'polling',
+    [ENV.WORKER_RESUBSCRIBE_MS]: spec.resubscribeIntervalMs?.toString(),
+    [ENV.WORKER_PROJECTION_MODULE]: spec.auditEffects ? COUNTING_PROJECTION : undefined,
+  };
+  for (const [setting, name] of MAPPING_ENV)
+    if (spec.mapping[setting] !== undefined) env[name] = String(spec.mapping[setting]);
+  // A value left undefined above must not reach the child as the string "undefined", nor be inherited.
+  for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
+  const args = ['worker', '--stats-interval-ms', String(spec.statsIntervalMs ?? 500)];
+  if (spec.reportInvocations) args.push('--report-invocations');
+  return { args, env };
+}
 
 type WorkerState = 'starting' | 'running' | 'stopping' | 'stopped' | 'killed' | 'crashed';
 
@@ -32,8 +104,8 @@ interface WorkerRow {
 }
 
 interface PoolOptions {
-  /** The spec every worker gets, without its id. */
-  readonly spec: Omit<WorkerSpec, 'instanceId'>;
+  /** What every worker is told. */
+  readonly spec: WorkerSpec;
   /** How long a graceful stop may take before the worker is killed. @default 30_000 */
   readonly stopTimeoutMs?: number;
   /** How long a worker may take to register. @default 60_000 */
@@ -69,9 +141,11 @@ function killAllSync(): void {
 }
 
 /**
- * The worker processes of a local run: starts them (each a `worker-main.ts` with an IPC channel), follows
- * their figures and events, stops them gracefully or kills them, and sums what they processed. No worker
- * outlives the run: each stops when its IPC channel closes, and the pool kills the rest when the run exits.
+ * The worker processes of a local run: starts them (each a `cdcp worker`, configured by its environment as a
+ * container would be, with an IPC channel for its reports), follows their figures and events, stops them
+ * with SIGTERM (a graceful hand-off, as ECS stops a task) or kills them, and sums what they processed. No
+ * worker outlives the run: each stops when its IPC channel closes, and the pool kills the rest when the run
+ * exits.
  *
  * @example
  * ```ts
@@ -98,12 +172,8 @@ class WorkerPool {
   /** Starts one more worker; resolves once it has registered. */
   public async add(): Promise<WorkerRow> {
     const id = `worker-${++this.#ordinal}-${randomBytes(3).toString('hex')}`;
-    const spec: WorkerSpec = { ...this.#o.spec, instanceId: id };
-    const child = fork(WORKER_MAIN, [], {
-      execArgv: ['--import', 'tsx'],
-      env: { ...process.env, [WORKER_SPEC_ENV]: JSON.stringify(spec) },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
+    const { args, env } = workerCommand(this.#o.spec, id);
+    const child = fork(CDCP, args, { execArgv: [], env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     live.add(child);
     let ready: (() => void) | undefined;
     const readyPromise = new Promise<void>((resolve) => {
@@ -151,12 +221,15 @@ class WorkerPool {
     return this.#row(member);
   }
 
-  /** Stops a worker gracefully: it finishes its batches, checkpoints, releases its leases and deregisters. */
+  /**
+   * Stops a worker with SIGTERM, as ECS stops a task: it finishes its batches, checkpoints, releases its
+   * leases and deregisters.
+   */
   public async remove(id: string): Promise<WorkerRow> {
     const member = this.#get(id);
     if (member.exit === undefined) {
       member.state = 'stopping';
-      this.#send(member, { type: 'stop' });
+      member.child.kill('SIGTERM');
       const timer = setTimeout(() => member.child.kill('SIGKILL'), this.#o.stopTimeoutMs ?? 30_000);
       await member.exited;
       clearTimeout(timer);
@@ -230,11 +303,6 @@ class WorkerPool {
     return member;
   }
 
-  #send(member: Member, message: SupervisorMessage): void {
-    if (member.child.connected) member.child.send(message);
-    else member.child.kill('SIGTERM');
-  }
-
   #receive(member: Member, message: WorkerMessage, ready: (() => void) | undefined): void {
     for (const watcher of this.#watchers) watcher(member.id, message);
     switch (message.type) {
@@ -273,5 +341,5 @@ class WorkerPool {
   }
 }
 
-export type { PoolOptions, WorkerRow, WorkerState };
-export { WorkerPool };
+export type { PoolOptions, WorkerRow, WorkerSpec, WorkerState };
+export { WorkerPool, workerCommand };
