@@ -14,6 +14,8 @@ const LEADER_PK = 'LEADER';
 const LOCK_PK_PREFIX = 'LOCK#';
 const LOCK_SK = 'LOCK';
 const SHARD_LEASE_PK_PREFIX = 'LEASE#';
+const MEMBERSHIP_PK_PREFIX = 'MEMBERS#';
+const MEMBERSHIP_SK = 'MEMBERS';
 
 /** One running consumer instance. */
 function instanceKey(instanceId: string): ItemKey {
@@ -35,6 +37,14 @@ function shardLeaseKey(streamName: string, shardId: string): ItemKey {
   return { pk: `${SHARD_LEASE_PK_PREFIX}${streamName}`, sk: shardId };
 }
 
+/**
+ * The heartbeats of one group of a fleet's members (one item per group; each group its own partition key, so
+ * that DynamoDB's per-partition-key write limit applies to one group, not to the fleet).
+ */
+function membershipKey(fleet: string, group: number): ItemKey {
+  return { pk: `${MEMBERSHIP_PK_PREFIX}${fleet}#${group}`, sk: MEMBERSHIP_SK };
+}
+
 /** `pk/sk`, for messages and maps. */
 function keyString(key: ItemKey): string {
   return `${key.pk}/${key.sk}`;
@@ -48,6 +58,8 @@ export {
   LEADER_PK,
   leaderKey,
   lockKey,
+  MEMBERSHIP_PK_PREFIX,
+  membershipKey,
   SHARD_LEASE_PK_PREFIX,
   shardLeaseKey,
 };
