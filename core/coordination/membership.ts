@@ -24,7 +24,7 @@ interface MembershipOptions {
   readonly clock?: Clock;
   /** Attempts per store request on retryable errors. @default 3 */
   readonly maxAttempts?: number;
-  /** @default crypto.randomUUID */
+  /** Token of this process's incarnation. @default 12 random hex digits */
   readonly newIncarnation?: () => string;
 }
 
@@ -97,7 +97,7 @@ class Membership {
     this.#failureDetectionMs = durationMs('failureDetectionMs', options.failureDetectionMs);
     this.#groups = positiveInteger('groups', options.groups ?? 1);
     this.#group = Membership.groupOf(this.#memberId, this.#groups);
-    this.#incarnation = (options.newIncarnation ?? randomUUID)();
+    this.#incarnation = (options.newIncarnation ?? (() => randomUUID().slice(0, 12)))();
     this.#newToken = () => randomUUID().slice(0, 13);
     this.#retry = {
       clock: this.#clock,
