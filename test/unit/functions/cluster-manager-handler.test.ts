@@ -9,9 +9,14 @@ import {
   InstanceRegistry,
   LeaderElection,
   type LeaderTerm,
+  ManualClock,
 } from '../../../core/coordination/index.js';
 import type { ManagerRun } from '../../../core/scaling/index.js';
 import { createClusterManagerHandler } from '../../../functions/cluster-manager/create-handler.js';
+import {
+  LEADER_CLOCK_SKEW_ALLOWANCE_MS,
+  LEADER_LEASE_DURATION_MS,
+} from '../../../functions/cluster-manager/handler.js';
 
 const event = {} as ScheduledEvent;
 const context = {
@@ -20,13 +25,14 @@ const context = {
   getRemainingTimeInMillis: () => 50_000,
 } as unknown as Context;
 
-/** A scaling round that records the terms it ran under. */
-function fakeManager() {
+/** A scaling round that records the terms it ran under; `hold` keeps it running until released. */
+function fakeManager(hold?: Promise<void>) {
   const terms: number[] = [];
   return {
     terms,
     run: async (term: LeaderTerm): Promise<ManagerRun> => {
       terms.push(term.term);
+      await hold;
       return {
         plan: {
           atWallMs: 0,
@@ -56,10 +62,17 @@ function handlerFor(
   store: InMemoryCoordinationStore,
   candidateId: string,
   manager: ReturnType<typeof fakeManager>,
+  clock?: ManualClock,
 ) {
   return createClusterManagerHandler({
-    registry: new InstanceRegistry({ store }),
-    election: new LeaderElection({ store, candidateId, leaseDurationMs: 150_000 }),
+    registry: new InstanceRegistry({ store, clock }),
+    election: new LeaderElection({
+      store,
+      candidateId,
+      clock,
+      leaseDurationMs: LEADER_LEASE_DURATION_MS,
+      clockSkewAllowanceMs: LEADER_CLOCK_SKEW_ALLOWANCE_MS,
+    }),
     logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
     metrics: new Metrics({ namespace: 'test', serviceName: 'test' }),
     manager,
@@ -69,10 +82,15 @@ function handlerFor(
 describe('Function: createClusterManagerHandler', () => {
   it('runs the scaling round as the leader only, under its term, and returns what it decided', async () => {
     const store = new InMemoryCoordinationStore();
-    const [a, b] = [fakeManager(), fakeManager()];
+    let finish: () => void = () => {};
+    const [a, b] = [fakeManager(new Promise((resolve) => (finish = resolve))), fakeManager()];
 
-    const leader = await handlerFor(store, 'lambda-a', a)(event, context);
+    // Two environments run at the same moment (a retried schedule): only one leads.
+    const leading = handlerFor(store, 'lambda-a', a)(event, context);
+    await new Promise((resolve) => setImmediate(resolve));
     const follower = await handlerFor(store, 'lambda-b', b)(event, context);
+    finish();
+    const leader = await leading;
 
     expect(leader).toEqual({
       instanceId: 'lambda-a',
@@ -88,6 +106,47 @@ describe('Function: createClusterManagerHandler', () => {
     });
     expect(follower).toEqual({ instanceId: 'lambda-b', leader: false, term: 1, leaderId: 'lambda-a' });
     expect([a.terms, b.terms]).toEqual([[1], []]);
+  });
+
+  it('leadership lasts one run: the next run leads at once from a new execution environment, with the next term', async () => {
+    const store = new InMemoryCoordinationStore();
+    const clock = new ManualClock();
+    const [first, next] = [fakeManager(), fakeManager()];
+
+    await handlerFor(store, 'lambda-old', first, clock)(event, context);
+    // The old environment is recycled; a minute later the schedule lands in a new one.
+    await clock.advance(60_000);
+    const run = await handlerFor(store, 'lambda-new', next, clock)(event, context);
+
+    expect(run).toMatchObject({ leader: true, term: 2, leaderId: 'lambda-new' });
+    expect([first.terms, next.terms]).toEqual([[1], [2]]);
+  });
+
+  it('a run that died without releasing is replaced by the next run, a minute later, in a new environment; a live run is not', async () => {
+    const store = new InMemoryCoordinationStore();
+    const clock = new ManualClock();
+    const crashed = new LeaderElection({
+      store,
+      candidateId: 'lambda-crashed',
+      clock,
+      leaseDurationMs: LEADER_LEASE_DURATION_MS,
+      clockSkewAllowanceMs: LEADER_CLOCK_SKEW_ALLOWANCE_MS,
+    });
+    // The run took leadership, renewed it for 50 s (its timeout), then its environment died mid-run.
+    expect((await crashed.campaign('cluster-manager')).leader).toBe(true);
+    for (let t = 0; t < 50_000; t += 2_000) {
+      await clock.advance(2_000);
+      await crashed.campaign('cluster-manager');
+    }
+    const during = await handlerFor(store, 'lambda-early', fakeManager(), clock)(event, context);
+    await clock.advance(10_000);
+    const nextRun = fakeManager();
+
+    const run = await handlerFor(store, 'lambda-next', nextRun, clock)(event, context);
+
+    expect(during).toMatchObject({ leader: false, leaderId: 'lambda-crashed' });
+    expect(run).toMatchObject({ leader: true, term: 2, leaderId: 'lambda-next' });
+    expect(nextRun.terms).toEqual([2]);
   });
 
   it('reports its config version, and the leader counts live instances on another version', async () => {
