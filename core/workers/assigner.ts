@@ -1,12 +1,5 @@
-import type {
-  Clock,
-  Lease,
-  LeaseClient,
-  LeaseRecord,
-  Membership,
-  MemberView,
-} from '../coordination/index.js';
-import { shardLeaseKey } from '../coordination/index.js';
+import type { Clock, Lease, LeaseClient, LeaseRecord, MemberView } from '../coordination/index.js';
+import { Membership, shardLeaseKey } from '../coordination/index.js';
 import type { StreamShard } from '../esm/shards.js';
 import type { AssignmentStrategy } from './assignment/index.js';
 import type { WorkerEvent } from './events.js';
@@ -125,6 +118,9 @@ class Assigner {
   /** Lease records changed between the last two reads (checkpoints under load). */
   #changing = true;
   #versions = new Map<string, string>();
+  /** When this assigner last read the other groups' membership items (several groups only). */
+  #othersReadAtMs = Number.NEGATIVE_INFINITY;
+  #busy = true;
   /** Since when (this assigner's clock) an owner named by a lease is absent from the membership. */
   readonly #absentSince = new Map<string, number>();
   readonly #rates = new Map<string, { records: number; atMs: number; rate: number | undefined }>();
@@ -146,6 +142,8 @@ class Assigner {
     this.#lastLive = undefined;
     this.#listedAtMs = Number.NEGATIVE_INFINITY;
     this.#followUpUntilMs = Number.NEGATIVE_INFINITY;
+    this.#othersReadAtMs = Number.NEGATIVE_INFINITY;
+    this.#busy = true;
     this.#mailSeen = undefined;
   }
 
@@ -153,8 +151,10 @@ class Assigner {
   public async round(): Promise<AssignerRound> {
     const seen = await this.#observe();
     const deputyGroup = this.#deputyGroup();
-    if (!this.#leasesDue(seen))
-      return { records: undefined, grantedToSelf: [], writes: 0, busy: this.#busy(seen), deputyGroup };
+    if (!this.#leasesDue(seen)) {
+      this.#busy = this.#isBusy(seen);
+      return { records: undefined, grantedToSelf: [], writes: 0, busy: this.#busy, deputyGroup };
+    }
     this.#mailSeen = this.#o.membership.mailToken;
     const synced = await this.#syncLeases(seen.now);
     this.#measure(this.#cache!, seen.now);
@@ -176,22 +176,39 @@ class Assigner {
     }
     await this.#removeDeadMembers();
     this.#lastLive = seen.live;
+    this.#busy = this.#isBusy(seen);
     return {
       records,
       grantedToSelf: placed.grantedToSelf,
       writes,
-      busy: this.#busy(seen),
+      busy: this.#busy,
       deputyGroup: this.#deputyGroup(),
     };
   }
 
-  /** Step 1: the fleet as the membership shows it; other groups' items are read when there are several. */
+  /**
+   * Step 1: the fleet as the membership shows it. With several groups the others' items are read while anything
+   * moves, when mailed (a joining worker, a successor that took leases over, a worker that freed some), and once
+   * a minute at rest: successors fail over within their group without the assigner. A group whose owner has
+   * no successor is read at every round.
+   */
   async #observe(): Promise<Observation> {
-    const { membership, clock } = this.#o;
-    if (membership.groups > 1)
-      await membership.read(
-        Array.from({ length: membership.groups }, (_, g) => g).filter((g) => g !== membership.group),
+    const { membership, clock, timings } = this.#o;
+    const now0 = clock.now();
+    if (membership.groups > 1) {
+      const others = Array.from({ length: membership.groups }, (_, g) => g).filter(
+        (g) => g !== membership.group,
       );
+      if (
+        this.#busy ||
+        this.#mailSeen !== membership.mailToken ||
+        now0 < this.#followUpUntilMs ||
+        now0 - this.#othersReadAtMs >= timings.restLeaseReadMs
+      ) {
+        await membership.read(others);
+        this.#othersReadAtMs = now0;
+      } else await membership.read(this.#unguardedGroups());
+    }
     const views = membership.members();
     const workers = views.filter((v) => v.alive && v.entry.load.leaving !== true);
     const live = new Set(workers.map((w) => w.memberId));
@@ -208,6 +225,23 @@ class Assigner {
       ),
       now,
     };
+  }
+
+  /**
+   * Groups other than this assigner's holding an owner of a lease without a successor: a worker alone in its
+   * group has no group-mate to take its leases over, so the assigner watches that group at every heartbeat
+   * and fails it over itself. Sized groups (tens of workers each) leave this empty.
+   */
+  #unguardedGroups(): number[] {
+    const { membership } = this.#o;
+    const groups = new Set<number>();
+    for (const lease of this.#cache ?? []) {
+      const { owner, successor } = lease.record;
+      if (owner === undefined || successor !== undefined || lease.data.ended) continue;
+      const group = Membership.groupOf(owner, membership.groups);
+      if (group !== membership.group) groups.add(group);
+    }
+    return [...groups].sort((a, b) => a - b);
   }
 
   /** A lease owner's fate, on this assigner's clock. */
@@ -508,7 +542,7 @@ class Assigner {
     for (const id of [...this.#absentSince.keys()]) if (!owners.has(id)) this.#absentSince.delete(id);
   }
 
-  #busy(seen: Observation): boolean {
+  #isBusy(seen: Observation): boolean {
     return seen.loaded || this.#changing || seen.now < this.#followUpUntilMs;
   }
 

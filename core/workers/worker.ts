@@ -143,6 +143,7 @@ class Worker {
   #lookQueued = false;
   #started = false;
   #halted = false;
+  #announced = false;
 
   public constructor(options: WorkerOptions) {
     this.#o = options;
@@ -361,6 +362,7 @@ class Worker {
         this.#readNext = false;
         this.#leasesReadAtMs = this.#clock.now();
         await this.#reconcile(await this.#leases.list(this.#pk), true);
+        await this.#announce();
       }
       await this.#succeed();
       await this.#deputize();
@@ -368,6 +370,21 @@ class Worker {
     } catch (error) {
       this.#emit({ type: 'error', message: `lease round: ${(error as Error).message}` });
     }
+  }
+
+  /**
+   * With several membership groups the assigner may not see this worker's group at every heartbeat: a worker
+   * that has just joined mails it once, so that it gets leases at the assigner's next heartbeat.
+   */
+  async #announce(): Promise<void> {
+    if (this.#announced || this.#membership.groups <= 1) return;
+    this.#announced = true;
+    const assigner = this.#known?.assigner?.owner;
+    if (
+      assigner !== undefined &&
+      Membership.groupOf(assigner, this.#membership.groups) !== this.#membership.group
+    )
+      await this.#tellAssigner();
   }
 
   #busy(): boolean {

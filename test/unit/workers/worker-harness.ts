@@ -6,6 +6,7 @@ import {
   LeaseClient,
   type LeaseRecord,
   ManualClock,
+  Membership,
   shardLeaseKey,
 } from '../../../core/coordination/index.js';
 import type { ShardOwnership } from '../../../core/esm/event-source-mapping.js';
@@ -181,7 +182,8 @@ class Cluster {
   }
 
   /**
-   * Waits until every shard is read by exactly its owner, every lease has a successor other than its owner,
+   * Waits until every shard is read by exactly its owner, every lease whose owner has a live group-mate has a
+   * successor other than its owner,
    * no hand-off is pending, and this has held for `quietMs`: the fleet is settled.
    */
   public async settled(quietMs = LEASE_MS, limitMs = 120_000): Promise<void> {
@@ -191,13 +193,19 @@ class Cluster {
       async () => {
         const leases = [...(await this.leases()).entries()];
         const live = this.workers.filter((w) => !w.worker.stopping);
+        // A successor must see its owner's heartbeat: only an owner with a live group-mate can have one.
+        const groups = parseConfig(this.#config).leases.membershipGroups;
+        const guardable = (owner: string) =>
+          live.some(
+            (w) => w.id !== owner && Membership.groupOf(w.id, groups) === Membership.groupOf(owner, groups),
+          );
         const ok =
           leases.length === this.shards.length &&
           leases.every(
             ([id, r]) =>
               r.owner !== undefined &&
               r.pendingOwner === undefined &&
-              (live.length < 2 || (r.successor !== undefined && r.successor !== r.owner)) &&
+              (!guardable(r.owner) || (r.successor !== undefined && r.successor !== r.owner)) &&
               live.find((w) => w.id === r.owner)?.processor.running.has(id) === true,
           );
         if (!ok) since = undefined;
