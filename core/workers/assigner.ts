@@ -6,7 +6,7 @@ import type { WorkerEvent } from './events.js';
 import { planShards, type ShardPlan } from './shard-graph.js';
 import { newShardLeaseData, type ShardLease, splitLeases } from './shard-lease.js';
 import { planSuccessors } from './successors.js';
-import type { WorkerTimings } from './timings.js';
+import { restLeaseReadInterval, type WorkerTimings } from './timings.js';
 
 interface AssignerOptions {
   /** This worker's instance id (the assigner is one of the workers). */
@@ -271,7 +271,7 @@ class Assigner {
     if (this.#cache === undefined || seen.liveChanged) return true;
     if (this.#mailSeen !== membership.mailToken || seen.now < this.#followUpUntilMs) return true;
     const sinceRead = seen.now - this.#listedAtMs;
-    if (sinceRead >= timings.restLeaseReadMs) return true;
+    if (sinceRead >= restLeaseReadInterval(timings, this.#cache.length)) return true;
     if ((seen.loaded || this.#changing) && sinceRead >= this.#o.rebalanceIntervalMs() / 2) return true;
     return this.#cache.some((lease) => {
       const owner = lease.record.owner;

@@ -71,5 +71,17 @@ function workerTimings(leases: Config['leases'], overrides: Partial<WorkerTiming
   };
 }
 
+/** Shard lease items in one 1 MB Query page, at the most (an item with a checkpoint is about 350–500 bytes). */
+const LEASES_PER_PAGE = 2_000;
+
+/**
+ * How long a worker at rest goes without reading the lease partition (its safety net for lost mail): `restLeaseReadMs`
+ * per Query page the partition takes, so that the net costs one page a minute whatever the shard count (deaths
+ * and joins show in the membership; only a lost mailing waits for it).
+ */
+function restLeaseReadInterval(timings: WorkerTimings, leaseCount: number): number {
+  return Math.max(1, Math.ceil(leaseCount / LEASES_PER_PAGE)) * timings.restLeaseReadMs;
+}
+
 export type { WorkerTimings };
-export { workerTimings };
+export { LEASES_PER_PAGE, restLeaseReadInterval, workerTimings };

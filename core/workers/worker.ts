@@ -30,7 +30,7 @@ import {
   shardLeaseData,
   splitLeases,
 } from './shard-lease.js';
-import { type WorkerTimings, workerTimings } from './timings.js';
+import { restLeaseReadInterval, type WorkerTimings, workerTimings } from './timings.js';
 
 /** What a worker needs from the event source mapping: start and stop reading a shard for its lease. */
 interface ShardProcessor {
@@ -144,6 +144,8 @@ class Worker {
   #started = false;
   #halted = false;
   #announced = false;
+  /** Lease items in the partition at the last full read (how many Query pages a read takes). */
+  #leaseCount = 0;
 
   public constructor(options: WorkerOptions) {
     this.#o = options;
@@ -354,14 +356,17 @@ class Worker {
     if (this.#halted) return;
     try {
       const mail = this.#membership.mailToken;
-      // A minute at rest without mail is a safety net for a mailing that failed: a worker never waits forever
-      // for a lease the store says is its own.
-      const stale = this.#clock.now() - this.#leasesReadAtMs >= this.#timings.restLeaseReadMs;
+      // A minute at rest without mail (a minute per Query page of leases) is a safety net for a mailing that
+      // failed: a worker never waits forever for a lease the store says is its own.
+      const stale =
+        this.#clock.now() - this.#leasesReadAtMs >= restLeaseReadInterval(this.#timings, this.#leaseCount);
       if (this.#readNext || mail !== this.#mailSeen || (stale && !this.isAssigner)) {
         this.#mailSeen = mail;
         this.#readNext = false;
         this.#leasesReadAtMs = this.#clock.now();
-        await this.#reconcile(await this.#leases.list(this.#pk), true);
+        const records = await this.#leases.list(this.#pk);
+        this.#leaseCount = records.length;
+        await this.#reconcile(records, true);
         await this.#announce();
       }
       await this.#succeed();

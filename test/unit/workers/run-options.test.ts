@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../core/config/schema.js';
 import type { ChangeEvent } from '../../../core/events/change.js';
-import { workerTimings } from '../../../core/workers/timings.js';
+import { LEASES_PER_PAGE, restLeaseReadInterval, workerTimings } from '../../../core/workers/timings.js';
 import { parseRunArgs } from '../../../localstack/run/args.js';
 import {
   APPLIED_CHANGES_FIELD,
@@ -73,6 +73,17 @@ describe('Function: workerTimings', () => {
     expect(() => workerTimings(config.leases, { restHeartbeatIntervalMs: 3_000 })).toThrow(
       'restHeartbeatIntervalMs must be at most half the lease duration (4500 ms), so that one late heartbeat does not get a live worker presumed dead; received 3000',
     );
+  });
+});
+
+describe('Function: restLeaseReadInterval', () => {
+  it('spaces the safety read at rest by a minute per Query page of leases, so it costs one page a minute', () => {
+    const timings = workerTimings(parseConfig({}).leases);
+
+    expect(restLeaseReadInterval(timings, 0)).toBe(60_000);
+    expect(restLeaseReadInterval(timings, LEASES_PER_PAGE)).toBe(60_000);
+    expect(restLeaseReadInterval(timings, LEASES_PER_PAGE + 1)).toBe(120_000);
+    expect(restLeaseReadInterval(timings, 4_096)).toBe(180_000);
   });
 });
 
