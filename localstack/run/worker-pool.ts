@@ -33,6 +33,8 @@ interface WorkerSpec {
   readonly reportInvocations?: boolean;
   /** Apply the counting projection, which proves exactly-once effects (see `localstack/run/effect-audit.ts`). */
   readonly auditEffects?: boolean;
+  /** A projection module for every worker (`CDCP_WORKER_PROJECTION_MODULE`); `auditEffects` takes precedence. */
+  readonly projectionModule?: string;
   /** How often the worker reports its figures. @default 500 */
   readonly statsIntervalMs?: number;
 }
@@ -74,7 +76,7 @@ function workerCommand(spec: WorkerSpec, instanceId: string): { args: string[]; 
     [ENV.WORKER_HEALTH_HOST]: '127.0.0.1',
     [ENV.WORKER_READER]: spec.reader ?? 'polling',
     [ENV.WORKER_RESUBSCRIBE_MS]: spec.resubscribeIntervalMs?.toString(),
-    [ENV.WORKER_PROJECTION_MODULE]: spec.auditEffects ? COUNTING_PROJECTION : undefined,
+    [ENV.WORKER_PROJECTION_MODULE]: spec.auditEffects ? COUNTING_PROJECTION : spec.projectionModule,
   };
   for (const [setting, name] of MAPPING_ENV)
     if (spec.mapping[setting] !== undefined) env[name] = String(spec.mapping[setting]);
