@@ -495,7 +495,6 @@ export default async function clusterBenchmark(): Promise<void> {
     log('simulating the fleet at 10–1,000 workers and 10–4,096 shards...');
     const validation = await validate(measuredAtRest);
     const grid = await simulateGrid(log);
-    writeFileSync(`${RESULTS_DIR}cluster-at-scale.svg`, gridChart(grid));
     const largest = grid.at(-1)!;
     const ratios = validation.rows.map((r) => r.measured / r.simulated);
     const targets = [
@@ -591,6 +590,7 @@ export default async function clusterBenchmark(): Promise<void> {
       process.stdout.write(`\n${table}\n`);
       return;
     }
+    writeFileSync(`${RESULTS_DIR}cluster-at-scale.svg`, gridChart(grid));
     writeResult('cluster', {
       settings: {
         leaseMs: LEASE_MS,
