@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import { DeleteStreamCommand, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { type AssignmentStrategy, parseConfig } from '../core/config/schema.js';
 import { DynamoDbCoordinationStore, LeaseClient, shardLeaseKey } from '../core/coordination/index.js';
 import { listStreamShards, type StreamShard } from '../core/esm/shards.js';
@@ -228,6 +228,8 @@ async function startCluster(
     stop: async () => {
       await producer.stop();
       await pool.stopAll();
+      // kinesalite holds at most 100 shards: each cluster's stream goes with it.
+      await clients.kinesis.send(new DeleteStreamCommand({ StreamName: names.streamName }));
     },
   };
 }
