@@ -45,6 +45,8 @@ export const STATE_TABLE = {
     position: 'position',
     deleted: 'deleted',
     state: 'state',
+    /** Paths in `state` of numbers DynamoDB cannot hold as numbers, stored as their exact text. */
+    exactNumbers: 'exactNumbers',
     table: 'sourceTable',
     revision: 'rev',
     updatedAt: 'updatedAt',

@@ -24,4 +24,37 @@ class StateStoreError extends Error {
   }
 }
 
-export { StateStoreError };
+/**
+ * DynamoDB refuses the item for good, whatever the retries: it is over the 400 KB item limit by DynamoDB's own
+ * accounting, holds an empty or too long attribute name, nests deeper than 32 levels, or holds a value
+ * DynamoDB cannot store. Found before writing, or from the engine's `ValidationException` (the `cause`). The
+ * consumer parks the change at once with the reason `UNSTORABLE` (docs/architecture.md contract 6).
+ *
+ * @example
+ * ```ts
+ * throw new UnstorableError('state.d: nests 32 levels, more than 31', { path: 'state.d', limit: '32 levels' });
+ * ```
+ */
+class UnstorableError extends StateStoreError {
+  /** Where in the item the problem is (`state.items[3]`), or `item` for the item as a whole. */
+  public readonly path: string;
+  /** The DynamoDB limit it breaks, in words (`400 KB per item`). */
+  public readonly limit: string;
+
+  public constructor(
+    message: string,
+    options: ErrorOptions & {
+      readonly path: string;
+      readonly limit: string;
+      readonly aggregateId?: string;
+      readonly operation?: string;
+    },
+  ) {
+    super(message, options);
+    this.name = 'UnstorableError';
+    this.path = options.path;
+    this.limit = options.limit;
+  }
+}
+
+export { StateStoreError, UnstorableError };
