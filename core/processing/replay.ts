@@ -105,7 +105,7 @@ class ParkedReplayer {
                 },
           )
           .filter((p, i) => p.reason !== failing[i]!.reason);
-        await parkedStore.put(relabelled);
+        await parkedStore.relabel(relabelled);
         await parkedStore.delete(finished);
         return {
           target: aggregateId,
@@ -168,7 +168,7 @@ class ParkedReplayer {
         subSequenceNumber: item.record.subSequenceNumber,
       },
     ]);
-    const stillBad = result.stats.badInput > 0;
+    const stillBad = result.stats.undecodable > 0;
     const failed = result.batchItemFailures.length > 0;
     if (!stillBad && !failed) await this.#o.parkedStore.delete([item]);
     return {

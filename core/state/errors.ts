@@ -1,3 +1,5 @@
+import { isTransient } from '../coordination/dynamodb-store.js';
+
 /**
  * Base error of the state module: an unexpected failure of the state or parked store (not a lost condition,
  * which is a write outcome). The SDK error, when there is one, is the `cause`.
@@ -10,7 +12,7 @@
  */
 class StateStoreError extends Error {
   public readonly aggregateId: string | undefined;
-  /** The store operation that failed (`get`, `getMany`, `write`, `put`, `listAggregate`, `scanAll`, `delete`). */
+  /** The store operation that failed (`get`, `getMany`, `write`, `put`, `relabel`, `listAggregate`, `scanAll`, `delete`). */
   public readonly operation: string | undefined;
 
   public constructor(
@@ -57,4 +59,18 @@ class UnstorableError extends StateStoreError {
   }
 }
 
-export { StateStoreError, UnstorableError };
+/**
+ * True for a store failure that may pass if the request is sent again (throttling, timeouts, dropped
+ * connections, 5xx): the consumer retries it with backoff, then fails the batch to be redelivered. Never true
+ * for an {@link UnstorableError}.
+ *
+ * @example
+ * ```ts
+ * if (isTransientStoreError(error)) await clock.sleep(backoffDelayMs(attempt, { baseMs: 50, maxMs: 1_000 }));
+ * ```
+ */
+function isTransientStoreError(error: unknown): boolean {
+  return error instanceof StateStoreError && !(error instanceof UnstorableError) && isTransient(error.cause);
+}
+
+export { isTransientStoreError, StateStoreError, UnstorableError };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseJsonExact, wasJsonNumber } from '../../../core/events/exact-json.js';
+import { getOwn } from '../../../core/events/json-value.js';
 import { UnstorableError } from '../../../core/state/errors.js';
 import { stateFromAttribute, stateToAttribute } from '../../../core/state/state-attribute.js';
 
@@ -99,7 +100,7 @@ describe('Function: stateToAttribute', () => {
 
     expect(Object.keys(row)).toEqual(['__proto__', 's', 'n']);
     expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
-    expect(Object.keys(row['__proto__'] as object)).toEqual(['__proto__']);
+    expect(Object.keys(getOwn(row, '__proto__') as object)).toEqual(['__proto__']);
     expect(row.s).toBe('\u0001abc');
   });
 
