@@ -17,10 +17,10 @@ import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/cli
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { parseConfig } from '../core/config/schema.js';
+import { lambdaContext } from '../core/esm/lambda-event.js';
 import { createConsumerHandler, createDecoding } from '../functions/consumer/create-handler.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../localstack/clients.js';
 import { startDynamoDbLocal } from '../localstack/engines/engines.js';
-import { lambdaContext } from '../localstack/esm/lambda-event.js';
 import { createTables, resourceNames } from '../localstack/provision.js';
 import { WORKLOAD_TABLES, WorkloadGenerator } from '../localstack/workload/generator.js';
 import { type DynamoCounters, instrument, resetCounters } from './lib/instrument.js';

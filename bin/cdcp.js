@@ -1,7 +1,13 @@
 #!/usr/bin/env node
-// `npx cdcp ...` runs the TypeScript CLI directly (no build step): register tsx, then load bin/cdcp.ts.
-import { register } from 'tsx/esm/api';
+// `npx cdcp ...`. In this repository the TypeScript sources run directly through tsx (no build step); an installed
+// package has no sources and runs the JavaScript compiled into dist/ when it was packed.
+import { existsSync } from 'node:fs';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-register();
-await import('./cdcp.ts');
+if (existsSync(new URL('./cdcp.ts', import.meta.url))) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('./cdcp.ts');
+} else {
+  await import('../dist/bin/cdcp.js');
+}

@@ -3,12 +3,17 @@
  * dashboard, so that the stack and the code cannot drift apart.
  */
 
-/** Environment variables read by the composition roots in `functions/` and `localstack/`. */
+/**
+ * Environment variables read by the composition roots in `functions/`, `bin/` (`cdcp worker`) and
+ * `localstack/`; the stack sets them on the functions and on the worker containers.
+ */
 export const ENV = {
   STATE_TABLE: 'CDCP_STATE_TABLE',
   PARKED_TABLE: 'CDCP_PARKED_TABLE',
   COORDINATION_TABLE: 'CDCP_COORDINATION_TABLE',
   STREAM_NAME: 'CDCP_STREAM_NAME',
+  /** The stream's ARN (`cdcp worker`); unset, the worker asks DescribeStreamSummary. */
+  STREAM_ARN: 'CDCP_STREAM_ARN',
   /** Inline JSON configuration (validated by the config schema); used until AppConfig is wired in. */
   CONFIG_JSON: 'CDCP_CONFIG_JSON',
   /** Endpoint of a running LocalStack; when set, local runs start no engine. */
@@ -31,7 +36,86 @@ export const ENV = {
   CONFIG_FILE: 'CDCP_CONFIG_FILE',
   /** UUID of the consumer's event source mapping, which the cluster manager tunes. */
   EVENT_SOURCE_MAPPING_ID: 'CDCP_EVENT_SOURCE_MAPPING_ID',
+  /** The projection the functions were bundled with, as JSON `{"name","fingerprint","entry"}` (for people and logs). */
+  PROJECTION: 'CDCP_PROJECTION',
+  /** The stack `cdcp` acts on when no `--stack` is given. */
+  STACK: 'CDCP_STACK',
+  /** `cdcp worker`: its instance id in the registry; unset, `worker-<host>-<random>`. */
+  WORKER_INSTANCE_ID: 'CDCP_WORKER_INSTANCE_ID',
+  /** `cdcp worker`: the health endpoint's port (0: any free port; `off`: none). Default 8080. */
+  WORKER_HEALTH_PORT: 'CDCP_WORKER_HEALTH_PORT',
+  /** `cdcp worker`: the address the health endpoint listens on. Default 0.0.0.0. */
+  WORKER_HEALTH_HOST: 'CDCP_WORKER_HEALTH_HOST',
+  /**
+   * `cdcp worker`: the longest a graceful hand-off after SIGTERM may take, in ms; keep it under the task's stop
+   * timeout (ECS kills the container that long after SIGTERM). Default 25000.
+   */
+  WORKER_STOP_TIMEOUT_MS: 'CDCP_WORKER_STOP_TIMEOUT_MS',
+  /** `cdcp worker`: `polling` (GetRecords, the default) or `fan-out` (enhanced fan-out, SubscribeToShard). */
+  WORKER_READER: 'CDCP_WORKER_READER',
+  /** `cdcp worker`: the fleet's registered stream consumer for enhanced fan-out. Default `cdcp-workers`. */
+  WORKER_FAN_OUT_CONSUMER: 'CDCP_WORKER_FAN_OUT_CONSUMER',
+  /** `cdcp worker`: renew each fan-out subscription after this many ms (5000..300000). Default 300000. */
+  WORKER_RESUBSCRIBE_MS: 'CDCP_WORKER_RESUBSCRIBE_MS',
+  /** `cdcp worker`: the event source mapping's settings, with Lambda's names, ranges and defaults. */
+  WORKER_BATCH_SIZE: 'CDCP_WORKER_BATCH_SIZE',
+  WORKER_BATCHING_WINDOW_MS: 'CDCP_WORKER_BATCHING_WINDOW_MS',
+  WORKER_PARALLELIZATION_FACTOR: 'CDCP_WORKER_PARALLELIZATION_FACTOR',
+  WORKER_MAX_RETRY_ATTEMPTS: 'CDCP_WORKER_MAX_RETRY_ATTEMPTS',
+  WORKER_MAX_RECORD_AGE_SECONDS: 'CDCP_WORKER_MAX_RECORD_AGE_SECONDS',
+  WORKER_STARTING_POSITION: 'CDCP_WORKER_STARTING_POSITION',
+  /** `cdcp worker`: a module whose default export is the projection to apply; unset, the mirror projection. */
+  WORKER_PROJECTION_MODULE: 'CDCP_WORKER_PROJECTION_MODULE',
+  /** Log level of the Powertools logger (`DEBUG`, `INFO`, `WARN`, `ERROR`, `CRITICAL`, `SILENT`). */
+  LOG_LEVEL: 'LOG_LEVEL',
+  /** The AWS SDK's own: region, and an endpoint override for every service or one (local engines, LocalStack). */
+  AWS_REGION: 'AWS_REGION',
+  AWS_ENDPOINT_URL_DYNAMODB: 'AWS_ENDPOINT_URL_DYNAMODB',
+  AWS_ENDPOINT_URL_KINESIS: 'AWS_ENDPOINT_URL_KINESIS',
 } as const;
+
+/**
+ * Defaults of `cdcp worker` that a task definition must agree with: the container health check calls the health
+ * path, and the task's stop timeout must leave the worker its own (ECS sends SIGKILL when the task's runs out).
+ */
+export const WORKER = {
+  healthPath: '/health',
+  healthPort: 8080,
+  stopTimeoutMs: 25_000,
+  /** The fleet's registered stream consumer for enhanced fan-out. */
+  fanOutConsumerName: 'cdcp-workers',
+} as const;
+
+/**
+ * The stack output `cdcp --stack` reads: one JSON document (its fields in `lib/target-output.ts`) naming the
+ * stream, tables, functions, AppConfig ids and projection of one CdcProcessor. Found by its description.
+ */
+export const TARGET_OUTPUT = {
+  id: 'CdcpTarget',
+  descriptionPrefix: 'cdcp target:',
+  version: 1,
+} as const;
+
+/** The JSON document of the {@link TARGET_OUTPUT} stack output. */
+export interface TargetDocument {
+  readonly version: number;
+  readonly streamName: string;
+  readonly streamArn: string;
+  readonly stateTable: string;
+  readonly parkedTable: string;
+  readonly coordinationTable: string;
+  readonly consumerFunction: string;
+  readonly eventSourceMappingId: string;
+  readonly failureQueueUrl: string;
+  readonly appConfig: {
+    readonly applicationId: string;
+    readonly environmentId: string;
+    readonly profileId: string;
+    readonly deploymentStrategyId: string;
+  };
+  /** The projection both functions were bundled with: name, source fingerprint, module path. */
+  readonly projection: { readonly name: string; readonly fingerprint: string; readonly entry: string | null };
+}
 
 /** Roles elected on the coordination table (`LEADER/<role>`). */
 export const LEADER_ROLES = {

@@ -75,16 +75,46 @@ const CONFIG_DEPLOY_ACTIONS = ['appconfig:StartDeployment', 'appconfig:ListDeplo
 /** Encrypt records on a KMS-encrypted stream (the producer side). */
 const KEY_ENCRYPT_ACTIONS = ['kms:GenerateDataKey'] as const;
 
+/** Find the processor's resources from the stack's outputs (`cdcp --stack`). */
+const STACK_DESCRIBE_ACTIONS = ['cloudformation:DescribeStacks'] as const;
+
+/** Read the consumer's mapping (ParallelizationFactor), for `cdcp scale plan`. */
+const MAPPING_READ_ACTIONS = ['lambda:GetEventSourceMapping'] as const;
+
+/** Read and settle the descriptions of batches Lambda gave up on (`cdcp failures`). */
+const QUEUE_CONSUME_ACTIONS = [
+  'sqs:ReceiveMessage',
+  'sqs:DeleteMessage',
+  'sqs:ChangeMessageVisibility',
+  'sqs:GetQueueAttributes',
+] as const;
+
+/** Re-read a given-up sequence range from the stream (`cdcp failures redrive`). */
+const STREAM_READ_ACTIONS = [
+  'kinesis:DescribeStreamSummary',
+  'kinesis:ListShards',
+  'kinesis:GetShardIterator',
+  'kinesis:GetRecords',
+] as const;
+
+/** Decrypt records of a stream encrypted with a customer-managed key (the reading side). */
+const KEY_DECRYPT_ACTIONS = ['kms:Decrypt'] as const;
+
 export {
   CONFIG_DEPLOY_ACTIONS,
   CONFIG_PUBLISH_ACTIONS,
   CONFIG_READ_ACTIONS,
   INSTANCE_REGISTER_ACTIONS,
+  KEY_DECRYPT_ACTIONS,
   KEY_ENCRYPT_ACTIONS,
+  MAPPING_READ_ACTIONS,
   MAPPING_TUNE_ACTIONS,
   METRIC_READ_ACTIONS,
+  QUEUE_CONSUME_ACTIONS,
+  STACK_DESCRIBE_ACTIONS,
   STREAM_DESCRIBE_ACTIONS,
   STREAM_PUBLISH_ACTIONS,
+  STREAM_READ_ACTIONS,
   STREAM_RESHARD_ACTIONS,
   TABLE_READ_ACTIONS,
   TABLE_SCAN_ACTIONS,

@@ -1,4 +1,4 @@
-import { App, type AppProps, Validations } from 'aws-cdk-lib';
+import { App, type AppProps, Duration, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { CdcProcessorStack, type CdcProcessorStackProps } from './cdc-processor-stack.js';
 import { CdcProcessorPropsError } from './errors.js';
@@ -10,32 +10,41 @@ const STACK_ID = 'CdcProcessor';
 /** Context key holding prop overrides: `cdk deploy -c cdcp='{"shardCount":4}'`, or `"cdcp": {…}` in cdk.json. */
 const PROPS_CONTEXT_KEY = 'cdcp';
 
-/** Props that can be set from context: the scalar ones (keys, topics and the config object need code). */
+/** Props that can be set from context: the scalar ones (streams, tables, keys, topics and the config object need code). */
 const CONTEXT_PROPS = {
+  projectionEntry: 'string',
   shardCount: 'number',
-  streamRetentionHours: 'number',
   shardLevelMetrics: 'boolean',
   deletionProtection: 'boolean',
   consumerMemorySizeMiB: 'number',
-  consumerTimeoutSeconds: 'number',
   batchSize: 'number',
-  maxBatchingWindowSeconds: 'number',
   parallelizationFactor: 'number',
   retryAttempts: 'number',
-  maxRecordAgeSeconds: 'number',
   bisectBatchOnError: 'boolean',
   startingPosition: 'string',
-  failureQueueRetentionDays: 'number',
   failureQueueMaxReceiveCount: 'number',
-  clusterManagerScheduleMinutes: 'number',
-  clusterManagerTimeoutSeconds: 'number',
-  configDeploymentDurationMinutes: 'number',
-  configFinalBakeTimeMinutes: 'number',
-  iteratorAgeAlarmThresholdMs: 'number',
   consumerErrorsAlarmThreshold: 'number',
   parkedAlarmThreshold: 'number',
-  clusterManagerHeartbeatAlarmMinutes: 'number',
+  dashboard: 'boolean',
 } as const satisfies Partial<Record<keyof CdcProcessorProps, 'number' | 'boolean' | 'string'>>;
+
+/**
+ * Duration props, set from context as numbers of the unit in the key's name (JSON has no Duration):
+ * `-c cdcp='{"consumerTimeoutSeconds":120}'`.
+ */
+const CONTEXT_DURATIONS = {
+  streamRetentionHours: ['streamRetention', Duration.hours],
+  consumerTimeoutSeconds: ['consumerTimeout', Duration.seconds],
+  maxBatchingWindowSeconds: ['maxBatchingWindow', Duration.seconds],
+  maxRecordAgeSeconds: ['maxRecordAge', Duration.seconds],
+  failureQueueRetentionDays: ['failureQueueRetention', Duration.days],
+  clusterManagerScheduleMinutes: ['clusterManagerSchedule', Duration.minutes],
+  clusterManagerTimeoutSeconds: ['clusterManagerTimeout', Duration.seconds],
+  configDeploymentDurationMinutes: ['configDeploymentDuration', Duration.minutes],
+  configFinalBakeTimeMinutes: ['configFinalBakeTime', Duration.minutes],
+  iteratorAgeAlarmThresholdMs: ['iteratorAgeAlarmThreshold', Duration.millis],
+  clusterManagerHeartbeatAlarmMinutes: ['clusterManagerHeartbeatAlarmPeriod', Duration.minutes],
+} as const satisfies Record<string, readonly [keyof CdcProcessorProps, (amount: number) => Duration]>;
 
 /** Reads prop overrides from the `cdcp` context value (an object, or its JSON from `-c`). */
 function propsFromContext(app: App): Partial<CdcProcessorProps> {
@@ -53,12 +62,21 @@ function propsFromContext(app: App): Partial<CdcProcessorProps> {
     throw new CdcProcessorPropsError(`context ${PROPS_CONTEXT_KEY}`, value, 'must be an object of props');
   const props: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
-    const type = (CONTEXT_PROPS as Record<string, string>)[key];
+    if (Object.hasOwn(CONTEXT_DURATIONS, key)) {
+      const [prop, unit] = CONTEXT_DURATIONS[key as keyof typeof CONTEXT_DURATIONS];
+      if (typeof v !== 'number')
+        throw new CdcProcessorPropsError(`context ${PROPS_CONTEXT_KEY}.${key}`, v, 'must be a number');
+      props[prop] = unit(v);
+      continue;
+    }
+    const type = Object.hasOwn(CONTEXT_PROPS, key)
+      ? CONTEXT_PROPS[key as keyof typeof CONTEXT_PROPS]
+      : undefined;
     if (type === undefined)
       throw new CdcProcessorPropsError(
         `context ${PROPS_CONTEXT_KEY}.${key}`,
         v,
-        `is not a prop that context can set; use one of ${Object.keys(CONTEXT_PROPS).join(', ')}`,
+        `is not a prop that context can set; use one of ${[...Object.keys(CONTEXT_PROPS), ...Object.keys(CONTEXT_DURATIONS)].join(', ')}`,
       );
     if (typeof v !== type)
       throw new CdcProcessorPropsError(`context ${PROPS_CONTEXT_KEY}.${key}`, v, `must be a ${type}`);
@@ -98,4 +116,4 @@ function createApp(options: CreateAppOptions = {}): { app: App; stack: CdcProces
 }
 
 export type { CreateAppOptions };
-export { CONTEXT_PROPS, createApp, PROPS_CONTEXT_KEY, propsFromContext, STACK_ID };
+export { CONTEXT_DURATIONS, CONTEXT_PROPS, createApp, PROPS_CONTEXT_KEY, propsFromContext, STACK_ID };

@@ -39,8 +39,9 @@ class CdcProcessorStack extends Stack {
         'Batches Lambda gave up on (descriptions, not records)',
       ],
       ['AlarmTopicArn', p.alarmTopic.topicArn, 'Where the alarms notify; subscribe your on-call here'],
-      ['DashboardName', p.monitoring.dashboard.dashboardName, 'CloudWatch dashboard'],
     ];
+    if (p.monitoring.dashboard !== undefined)
+      outputs.push(['DashboardName', p.monitoring.dashboard.dashboardName, 'CloudWatch dashboard']);
     for (const [id, value, description] of outputs) new CfnOutput(this, id, { value, description });
   }
 }

@@ -1,54 +1,70 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import type { IMetric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
-import { ShardLevelMetrics, Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
+import {
+  type IStream,
+  ShardLevelMetrics,
+  Stream,
+  StreamEncryption,
+  StreamMode,
+} from 'aws-cdk-lib/aws-kinesis';
 import { CfnEventSourceMapping, StartingPosition as LambdaStartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { ENV } from '../core/constants.js';
+import { ENV, METRICS, TARGET_OUTPUT, type TargetDocument } from '../core/constants.js';
 import { INSTANCE_PK } from '../core/coordination/keys.js';
+import { ProjectionModuleError } from '../projection-module/errors.js';
+import { MIRROR_IDENTITY, type ProjectionIdentity } from '../projection-module/identity.js';
+import { probeProjectionModuleSync } from '../projection-module/load.js';
 import {
-  CONFIG_DEPLOY_ACTIONS,
-  CONFIG_PUBLISH_ACTIONS,
-  CONFIG_READ_ACTIONS,
   INSTANCE_REGISTER_ACTIONS,
+  KEY_DECRYPT_ACTIONS,
   KEY_ENCRYPT_ACTIONS,
-  MAPPING_TUNE_ACTIONS,
+  MAPPING_READ_ACTIONS,
   METRIC_READ_ACTIONS,
-  STREAM_DESCRIBE_ACTIONS,
+  QUEUE_CONSUME_ACTIONS,
+  STACK_DESCRIBE_ACTIONS,
   STREAM_PUBLISH_ACTIONS,
-  STREAM_RESHARD_ACTIONS,
+  STREAM_READ_ACTIONS,
   TABLE_READ_ACTIONS,
   TABLE_SCAN_ACTIONS,
   TABLE_WRITE_ACTIONS,
 } from './actions.js';
+import { CdcProcessorPropsError } from './errors.js';
 import { FailureQueue } from './failure-queue.js';
+import { displayEntry, type ProjectionSource } from './function-code.js';
 import { ProcessorFunction } from './function-defaults.js';
-import { Monitoring } from './monitoring.js';
+import { grantClusterManager, grantPublishConfig, grantReadConfig, grantTableReadWrite } from './grants.js';
+import { clusterManagerMetric, consumerMetric, Monitoring } from './monitoring.js';
 import { ProcessorConfig } from './processor-config.js';
-import { type CdcProcessorProps, resolveProps } from './props.js';
+import { type CdcProcessorProps, type ResolvedProps, resolveProps } from './props.js';
 import { processorTable } from './tables.js';
 
 /**
- * The whole CDC event processor (docs/architecture.md §2): a provisioned, encrypted Kinesis stream; the
- * state, parked and coordination tables; the consumer function on the stream with partial batch responses
- * and an on-failure queue; the leader-elected cluster manager on a schedule; the AppConfig profile validated
- * by the config schema; and the dashboard and alarms.
+ * The whole CDC event processor (docs/architecture.md §2): a Kinesis stream (yours or one created here); the
+ * state, parked and coordination tables (yours or created here); the consumer function, bundled with your
+ * projection module, on the stream with partial batch responses and an on-failure queue; the leader-elected
+ * cluster manager on a schedule; the AppConfig profile validated by the config schema; the alarms and the
+ * dashboard; and the stack output `cdcp --stack` reads.
  *
  * @example
  * ```ts
- * const processor = new CdcProcessor(this, 'Processor', { shardCount: 4, parallelizationFactor: 2 });
+ * const processor = new CdcProcessor(this, 'Cdc', { projectionEntry: 'projection.mjs', shardCount: 4 });
  * processor.grantPublish(debeziumServerRole);
+ * processor.grantOperate(onCallRole);
  * ```
  */
 class CdcProcessor extends Construct {
-  public readonly stream: Stream;
-  public readonly stateTable: Table;
-  public readonly parkedTable: Table;
-  public readonly coordinationTable: Table;
+  public readonly stream: IStream;
+  public readonly stateTable: ITable;
+  public readonly parkedTable: ITable;
+  public readonly coordinationTable: ITable;
   public readonly consumer: ProcessorFunction;
   public readonly eventSource: KinesisEventSource;
   public readonly failureQueue: FailureQueue;
@@ -57,153 +73,44 @@ class CdcProcessor extends Construct {
   public readonly config: ProcessorConfig;
   public readonly alarmTopic: ITopic;
   public readonly monitoring: Monitoring;
+  /** The projection both functions run: its name, source fingerprint and module path. */
+  public readonly projection: ProjectionIdentity;
+  /** The stack output `cdcp --stack` reads. */
+  public readonly targetOutput: CfnOutput;
 
   public constructor(scope: Construct, id: string, props: CdcProcessorProps = {}) {
     super(scope, id);
     const p = resolveProps(props);
-
-    this.stream = new Stream(this, 'Stream', {
-      streamMode: StreamMode.PROVISIONED,
-      shardCount: p.shardCount,
-      retentionPeriod: Duration.hours(p.streamRetentionHours),
-      encryption: p.streamEncryptionKey === undefined ? StreamEncryption.MANAGED : StreamEncryption.KMS,
-      encryptionKey: p.streamEncryptionKey,
-      shardLevelMetrics: p.shardLevelMetrics
-        ? [
-            ShardLevelMetrics.INCOMING_RECORDS,
-            ShardLevelMetrics.INCOMING_BYTES,
-            ShardLevelMetrics.ITERATOR_AGE_MILLISECONDS,
-            // Throttled puts per shard: the cluster manager's metrics source reads them to tell a shard
-            // producers cannot write to fast enough from one merely busy.
-            ShardLevelMetrics.WRITE_PROVISIONED_THROUGHPUT_EXCEEDED,
-          ]
-        : undefined,
-      removalPolicy: p.removalPolicy,
-    });
-    if (p.streamEncryptionKey !== undefined)
-      Validations.of(this.stream).acknowledge({
-        id: 'AwsSolutions-KDS3',
-        reason:
-          'The deployer passed streamEncryptionKey: a customer-managed key is a compliance choice made ' +
-          'deliberately, and grantPublish and the event source grant the key permissions it needs.',
-      });
-
+    const projection = this.#projectionSource(p);
+    this.projection = projection?.identity ?? MIRROR_IDENTITY;
+    this.stream = p.stream ?? this.#createStream(p);
     const tableOptions = { removalPolicy: p.removalPolicy, deletionProtection: p.deletionProtection };
-    this.stateTable = processorTable(this, 'StateTable', 'state', tableOptions);
-    this.parkedTable = processorTable(this, 'ParkedTable', 'parked', tableOptions);
-    this.coordinationTable = processorTable(this, 'CoordinationTable', 'coordination', tableOptions);
-
+    this.stateTable = p.stateTable ?? processorTable(this, 'StateTable', 'state', tableOptions);
+    this.parkedTable = p.parkedTable ?? processorTable(this, 'ParkedTable', 'parked', tableOptions);
+    this.coordinationTable =
+      p.coordinationTable ?? processorTable(this, 'CoordinationTable', 'coordination', tableOptions);
     this.config = new ProcessorConfig(this, 'Config', {
       config: p.config,
       deploymentDurationMinutes: p.configDeploymentDurationMinutes,
       finalBakeTimeMinutes: p.configFinalBakeTimeMinutes,
     });
-    const configEnvironment = {
-      [ENV.APPCONFIG_APPLICATION_ID]: this.config.application.applicationId,
-      [ENV.APPCONFIG_ENVIRONMENT_ID]: this.config.environment.environmentId,
-      [ENV.APPCONFIG_PROFILE_ID]: this.config.profile.configurationProfileId,
-    };
-
-    this.consumer = new ProcessorFunction(this, 'Consumer', {
-      entry: 'consumer',
-      description: 'cdc-event-processor consumer: applies change events to per-aggregate state',
-      memorySizeMiB: p.consumerMemorySizeMiB,
-      timeoutSeconds: p.consumerTimeoutSeconds,
-      logRetention: p.logRetention,
-      environment: {
-        [ENV.STATE_TABLE]: this.stateTable.tableName,
-        [ENV.PARKED_TABLE]: this.parkedTable.tableName,
-        [ENV.COORDINATION_TABLE]: this.coordinationTable.tableName,
-        [ENV.STREAM_NAME]: this.stream.streamName,
-        ...configEnvironment,
-      },
-    });
+    this.consumer = this.#createConsumer(p, projection);
     this.failureQueue = new FailureQueue(this, 'FailedBatches', {
       retentionDays: p.failureQueueRetentionDays,
       maxReceiveCount: p.failureQueueMaxReceiveCount,
       removalPolicy: p.removalPolicy,
     });
-    this.eventSource = new KinesisEventSource(this.stream, {
-      startingPosition: LambdaStartingPosition[p.startingPosition],
-      batchSize: p.batchSize,
-      maxBatchingWindow: Duration.seconds(p.maxBatchingWindowSeconds),
-      parallelizationFactor: p.parallelizationFactor,
-      // The handler returns the lowest failing sequence number of each failing aggregate; Lambda retries
-      // from there, so a poison change never makes the healthy aggregates before it run again.
-      reportBatchItemFailures: true,
-      retryAttempts: p.retryAttempts,
-      maxRecordAge: p.maxRecordAgeSeconds === -1 ? undefined : Duration.seconds(p.maxRecordAgeSeconds),
-      // Off by default: the handler already isolates failures per aggregate (it stops an aggregate at its
-      // first failing change, applies the others, and reports the exact record to resume from), so bisecting
-      // could only re-find that record with extra invocations, and each half would re-deliver changes the
-      // fence then skips. It stays a prop for handlers that fail whole batches.
-      bisectBatchOnError: p.bisectBatchOnError,
-      onFailure: new SqsDlq(this.failureQueue.queue),
-    });
-    this.consumer.function.addEventSource(this.eventSource);
-    if (p.maxRecordAgeSeconds === -1) {
-      // CDK leaves the property out for "never" (it takes a Duration); the template states it, so a reader
-      // of the template (and the local provisioner) sees the setting rather than a default.
-      const mapping = this.consumer.function.node.findAll().find((c) => c instanceof CfnEventSourceMapping);
-      (mapping as CfnEventSourceMapping).addPropertyOverride('MaximumRecordAgeInSeconds', -1);
-    }
-    this.#grantTableReadWrite(this.consumer.role, [this.stateTable, this.parkedTable]);
-    // Every consumer execution environment registers and heartbeats in the instance registry (docs/architecture.md §6),
-    // and does nothing else on the coordination table: leases, locks, leadership and the audit log are
-    // the cluster manager's.
-    Grant.addToPrincipal({
-      grantee: this.consumer.role,
-      actions: [...INSTANCE_REGISTER_ACTIONS],
-      resourceArns: [this.coordinationTable.tableArn],
-      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [INSTANCE_PK] } },
-    });
-    this.#grantReadConfig(this.consumer.role);
-
-    this.clusterManager = new ProcessorFunction(this, 'ClusterManager', {
-      entry: 'clusterManager',
-      description:
-        'cdc-event-processor cluster manager: leader-elected, resizes the stream and tunes consumers',
-      memorySizeMiB: 256,
-      timeoutSeconds: p.clusterManagerTimeoutSeconds,
-      logRetention: p.logRetention,
-      environment: {
-        [ENV.COORDINATION_TABLE]: this.coordinationTable.tableName,
-        [ENV.STATE_TABLE]: this.stateTable.tableName,
-        [ENV.PARKED_TABLE]: this.parkedTable.tableName,
-        [ENV.STREAM_NAME]: this.stream.streamName,
-        [ENV.EVENT_SOURCE_MAPPING_ID]: this.eventSource.eventSourceMappingId,
-        [ENV.APPCONFIG_DEPLOYMENT_STRATEGY_ID]: this.config.deploymentStrategy.deploymentStrategyId,
-        ...configEnvironment,
-      },
-    });
-    this.#grantClusterManager();
-    this.clusterManagerSchedule = new Rule(this, 'ClusterManagerSchedule', {
-      description: 'Runs the cdc-event-processor cluster manager',
-      schedule: Schedule.rate(Duration.minutes(p.clusterManagerScheduleMinutes)),
-      // A missed run is superseded by the next one: no retries, no stale events.
-      targets: [
-        new LambdaFunction(this.clusterManager.function, {
-          retryAttempts: 0,
-          maxEventAge: Duration.seconds(60 * p.clusterManagerScheduleMinutes),
-        }),
-      ],
-    });
-
+    this.eventSource = this.#attachEventSource(p);
+    this.#grantConsumer();
+    this.clusterManager = this.#createClusterManager(p, projection);
+    this.clusterManagerSchedule = this.#scheduleClusterManager(p);
+    grantClusterManager(this, p.stream !== undefined || p.streamMode !== StreamMode.ON_DEMAND);
     this.alarmTopic = p.alarmTopic ?? this.#createAlarmTopic();
-    this.monitoring = new Monitoring(this, 'Monitoring', {
-      stream: this.stream,
-      consumer: this.consumer.function,
-      clusterManager: this.clusterManager.function,
-      clusterManagerLogGroup: this.clusterManager.logGroup,
-      failureQueue: this.failureQueue.queue,
-      alarmTopic: this.alarmTopic,
-      shardLevelMetrics: p.shardLevelMetrics,
-      iteratorAgeAlarmThresholdMs: p.iteratorAgeAlarmThresholdMs,
-      consumerErrorsAlarmThreshold: p.consumerErrorsAlarmThreshold,
-      parkedAlarmThreshold: p.parkedAlarmThreshold,
-      clusterManagerHeartbeatAlarmMinutes: p.clusterManagerHeartbeatAlarmMinutes,
-    });
+    this.monitoring = this.#createMonitoring(p);
+    this.targetOutput = this.#addTargetOutput();
   }
+
+  // ── Grants ──────────────────────────────────────────────────────────────────────────────────────
 
   /** Lets a producer (Debezium Server, DMS, an outbox relay) put change records on the stream. */
   public grantPublish(grantee: IGrantable): Grant {
@@ -228,11 +135,11 @@ class CdcProcessor extends Construct {
   }
 
   /**
-   * What an operator's `cdcp parked list` / `cdcp parked replay` needs: scan and rewrite parked changes, and
+   * What an operator's `cdcp parked list` / `replay` / `discard` need: scan and rewrite parked changes, and
    * read and write the state their replay applies to.
    */
   public grantOperateParked(grantee: IGrantable): Grant {
-    this.#grantTableReadWrite(grantee, [this.stateTable]);
+    grantTableReadWrite(grantee, [this.stateTable]);
     return Grant.addToPrincipal({
       grantee,
       actions: [...TABLE_READ_ACTIONS, ...TABLE_SCAN_ACTIONS, ...TABLE_WRITE_ACTIONS],
@@ -240,78 +147,332 @@ class CdcProcessor extends Construct {
     });
   }
 
-  #grantTableReadWrite(grantee: IGrantable, tables: readonly Table[]): Grant {
-    return Grant.addToPrincipal({
+  /**
+   * Everything `cdcp --stack` does for an operator: find this processor from the stack's outputs; `status`
+   * and `scale` (read the coordination table, the stream's shards, CloudWatch metrics and the mapping);
+   * `config set/get/status` (publish and deploy AppConfig versions); `parked` (as {@link grantOperateParked});
+   * `failures` (read and settle the on-failure queue and re-read the given-up records from the stream).
+   */
+  public grantOperate(grantee: IGrantable): Grant {
+    const stack = Stack.of(this);
+    const grant = Grant.addToPrincipal({
       grantee,
-      actions: [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS],
-      resourceArns: tables.map((t) => t.tableArn),
-    });
-  }
-
-  #grantReadConfig(grantee: IGrantable): Grant {
-    return Grant.addToPrincipal({
-      grantee,
-      actions: [...CONFIG_READ_ACTIONS],
-      resourceArns: [this.config.configurationArn],
-    });
-  }
-
-  #grantClusterManager(): void {
-    const role = this.clusterManager.role;
-    const profileArn = this.config.profile.configurationProfileArn;
-    this.#grantTableReadWrite(role, [this.coordinationTable]);
-    // The leader replays changes deferred by a table that was resumed (or by shedding that was lifted) for
-    // aggregates that get no new change, as `cdcp parked replay` does: the sweep scans the parked table.
-    this.grantOperateParked(role);
-    Grant.addToPrincipal({
-      grantee: role,
-      actions: [...STREAM_DESCRIBE_ACTIONS, ...STREAM_RESHARD_ACTIONS],
-      resourceArns: [this.stream.streamArn],
-    });
-    Grant.addToPrincipal({
-      grantee: role,
-      actions: [...MAPPING_TUNE_ACTIONS],
-      resourceArns: [this.eventSource.eventSourceMappingArn],
-    });
-    this.#grantReadConfig(role);
-    Grant.addToPrincipal({
-      grantee: role,
-      actions: [...CONFIG_PUBLISH_ACTIONS],
-      resourceArns: [profileArn, `${profileArn}/hostedconfigurationversion/*`],
-    });
-    Grant.addToPrincipal({
-      grantee: role,
-      actions: [...CONFIG_DEPLOY_ACTIONS],
+      actions: [...STACK_DESCRIBE_ACTIONS],
       resourceArns: [
-        this.config.environment.environmentArn,
-        profileArn,
-        this.config.deploymentStrategy.deploymentStrategyArn,
+        stack.formatArn({
+          service: 'cloudformation',
+          resource: 'stack',
+          resourceName: `${stack.stackName}/*`,
+        }),
       ],
     });
-    Validations.of(role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${this.#nagArn(profileArn)}/hostedconfigurationversion/*]`,
-      reason:
-        'GetHostedConfigurationVersion (and, for some callers, CreateHostedConfigurationVersion) authorise on ' +
-        'the hostedconfigurationversion resource, whose last part is a version number AppConfig allocates at ' +
-        'publication, so it cannot be named in advance. The wildcard covers versions of this one profile only.',
+    this.grantOperateParked(grantee);
+    Grant.addToPrincipal({
+      grantee,
+      actions: [...TABLE_READ_ACTIONS],
+      resourceArns: [this.coordinationTable.tableArn],
     });
-    Grant.addToPrincipal({ grantee: role, actions: [...METRIC_READ_ACTIONS], resourceArns: ['*'] });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'cloudwatch:GetMetricData supports no resource-level permissions (the Service Authorization Reference ' +
-        'lists no resource type for it), so it can only be granted on "*"; it is the only action granted on "*" ' +
-        'and it reads metrics only. The cluster manager needs it for per-shard load and consumer lag.',
+    Grant.addToPrincipal({
+      grantee,
+      actions: [...STREAM_READ_ACTIONS],
+      resourceArns: [this.stream.streamArn],
+    });
+    const key = this.stream.encryptionKey;
+    if (key !== undefined)
+      Grant.addToPrincipal({ grantee, actions: [...KEY_DECRYPT_ACTIONS], resourceArns: [key.keyArn] });
+    Grant.addToPrincipal({
+      grantee,
+      actions: [...MAPPING_READ_ACTIONS],
+      resourceArns: [this.eventSource.eventSourceMappingArn],
+    });
+    Grant.addToPrincipal({ grantee, actions: [...METRIC_READ_ACTIONS], resourceArns: ['*'] });
+    Grant.addToPrincipal({
+      grantee,
+      actions: [...QUEUE_CONSUME_ACTIONS],
+      resourceArns: [this.failureQueue.queue.queueArn],
+    });
+    grantReadConfig(grantee, this.config);
+    grantPublishConfig(grantee, this.config);
+    return grant;
+  }
+
+  // ── Metrics (the figures the dashboard shows) ──────────────────────────────────────────────────
+
+  /** A metric the consumer publishes (namespace `CdcEventProcessor`, dimension `service`), summed per minute by default. */
+  public metric(metricName: string, props?: MetricOptions): IMetric {
+    return consumerMetric(metricName).with(props ?? {});
+  }
+
+  /** Changes applied to state. */
+  public metricChangesApplied(props?: MetricOptions): IMetric {
+    return this.metric(METRICS.changesApplied, props);
+  }
+
+  /** Records the consumers received. */
+  public metricRecordsReceived(props?: MetricOptions): IMetric {
+    return this.metric(METRICS.recordsReceived, props);
+  }
+
+  /** Duplicates skipped by the position fence. */
+  public metricDuplicatesSkipped(props?: MetricOptions): IMetric {
+    return this.metric(METRICS.duplicatesSkipped, props);
+  }
+
+  /** Changes parked: poison changes after their attempts, and bad input. */
+  public metricChangesParked(props?: MetricOptions): IMetric {
+    return this.metric(METRICS.changesParked, props);
+  }
+
+  /** Of the parked changes, records that could not be decoded. */
+  public metricBadInput(props?: MetricOptions): IMetric {
+    return this.metric(METRICS.badInput, props);
+  }
+
+  /** Aggregates quarantined behind a parked change. */
+  public metricAggregatesQuarantined(props?: MetricOptions): IMetric {
+    return this.metric(METRICS.aggregatesQuarantined, props);
+  }
+
+  /** Conditional writes to the state table. */
+  public metricStateWrites(props?: MetricOptions): IMetric {
+    return this.metric(METRICS.stateWrites, props);
+  }
+
+  /** The consumer's iterator age (Lambda's `IteratorAge`, maximum per minute): how far behind the stream it is. */
+  public metricIteratorAge(props?: MetricOptions): IMetric {
+    return this.consumer.function.metric('IteratorAge', {
+      statistic: 'Maximum',
+      period: Duration.minutes(1),
+      ...props,
     });
   }
 
-  /** An ARN as cdk-nag prints it in a finding id: intrinsics as `<LogicalId>` / `<AWS::Region>`. */
-  #nagArn(arn: string): string {
-    const stack = Stack.of(this);
-    const parts = stack.resolve(arn) as { 'Fn::Join': [string, unknown[]] };
-    return parts['Fn::Join'][1]
-      .map((part) => (typeof part === 'string' ? part : `<${(part as { Ref: string }).Ref}>`))
-      .join('');
+  /** Consumer invocations that failed as a whole. */
+  public metricConsumerErrors(props?: MetricOptions): IMetric {
+    return this.consumer.function.metricErrors({ statistic: 'Sum', period: Duration.minutes(1), ...props });
+  }
+
+  /** Live consumer instances, as the cluster manager counts them. */
+  public metricLiveInstances(props?: MetricOptions): IMetric {
+    return clusterManagerMetric(METRICS.liveInstances, 'Maximum').with(props ?? {});
+  }
+
+  /** Live instances on another configuration version than the latest (0: converged). */
+  public metricInstancesOnStaleConfig(props?: MetricOptions): IMetric {
+    return clusterManagerMetric(METRICS.instancesOnStaleConfig, 'Maximum').with(props ?? {});
+  }
+
+  /** Scaling actions the cluster manager took. */
+  public metricScalingActions(props?: MetricOptions): IMetric {
+    return clusterManagerMetric(METRICS.scalingActions).with(props ?? {});
+  }
+
+  /** 1 per scheduled run that held the leadership: no data means no leader. */
+  public metricClusterManagerHeartbeat(props?: MetricOptions): IMetric {
+    return clusterManagerMetric(METRICS.clusterManagerHeartbeat).with(props ?? {});
+  }
+
+  // ── Construction steps ─────────────────────────────────────────────────────────────────────────
+
+  /** The projection module, checked and fingerprinted at synthesis; undefined: the built-in mirror. */
+  #projectionSource(p: ResolvedProps): ProjectionSource | undefined {
+    if (p.projectionEntry === undefined) return undefined;
+    const path = resolve(p.projectionEntry);
+    if (!existsSync(path))
+      throw new CdcProcessorPropsError(
+        'projectionEntry',
+        p.projectionEntry,
+        `names no file (resolved to ${path} from ${process.cwd()}); pass the path of your projection module, relative to the CDK app's folder`,
+      );
+    try {
+      return { path, identity: probeProjectionModuleSync(path, displayEntry(path)) };
+    } catch (error) {
+      if (error instanceof ProjectionModuleError)
+        throw new CdcProcessorPropsError(
+          'projectionEntry',
+          p.projectionEntry,
+          `is not usable: ${error.message}`,
+        );
+      throw error;
+    }
+  }
+
+  #createStream(p: ResolvedProps): Stream {
+    const provisioned = p.streamMode === StreamMode.PROVISIONED;
+    const stream = new Stream(this, 'Stream', {
+      streamMode: p.streamMode,
+      shardCount: provisioned ? p.shardCount : undefined,
+      retentionPeriod: Duration.hours(p.streamRetentionHours),
+      encryption: p.streamEncryptionKey === undefined ? StreamEncryption.MANAGED : StreamEncryption.KMS,
+      encryptionKey: p.streamEncryptionKey,
+      shardLevelMetrics: p.shardLevelMetrics
+        ? [
+            ShardLevelMetrics.INCOMING_RECORDS,
+            ShardLevelMetrics.INCOMING_BYTES,
+            ShardLevelMetrics.ITERATOR_AGE_MILLISECONDS,
+            // Throttled puts per shard: the cluster manager's metrics source reads them to tell a shard
+            // producers cannot write to fast enough from one merely busy.
+            ShardLevelMetrics.WRITE_PROVISIONED_THROUGHPUT_EXCEEDED,
+          ]
+        : undefined,
+      removalPolicy: p.removalPolicy,
+    });
+    if (p.streamEncryptionKey !== undefined)
+      Validations.of(stream).acknowledge({
+        id: 'AwsSolutions-KDS3',
+        reason:
+          'The deployer passed streamEncryptionKey: a customer-managed key is a compliance choice made ' +
+          'deliberately, and grantPublish and the event source grant the key permissions it needs.',
+      });
+    return stream;
+  }
+
+  /** Environment both functions share: the AppConfig profile and the projection they were bundled with. */
+  #commonEnvironment(): Record<string, string> {
+    return {
+      [ENV.APPCONFIG_APPLICATION_ID]: this.config.application.applicationId,
+      [ENV.APPCONFIG_ENVIRONMENT_ID]: this.config.environment.environmentId,
+      [ENV.APPCONFIG_PROFILE_ID]: this.config.profile.configurationProfileId,
+      [ENV.PROJECTION]: JSON.stringify(this.projection),
+    };
+  }
+
+  #createConsumer(p: ResolvedProps, projection: ProjectionSource | undefined): ProcessorFunction {
+    return new ProcessorFunction(this, 'Consumer', {
+      role: 'consumer',
+      projection,
+      description: 'cdc-event-processor consumer: applies change events to per-aggregate state',
+      memorySizeMiB: p.consumerMemorySizeMiB,
+      timeoutSeconds: p.consumerTimeoutSeconds,
+      logRetention: p.logRetention,
+      environment: {
+        [ENV.STATE_TABLE]: this.stateTable.tableName,
+        [ENV.PARKED_TABLE]: this.parkedTable.tableName,
+        [ENV.COORDINATION_TABLE]: this.coordinationTable.tableName,
+        [ENV.STREAM_NAME]: this.stream.streamName,
+        ...this.#commonEnvironment(),
+      },
+    });
+  }
+
+  #attachEventSource(p: ResolvedProps): KinesisEventSource {
+    const eventSource = new KinesisEventSource(this.stream, {
+      startingPosition: LambdaStartingPosition[p.startingPosition],
+      batchSize: p.batchSize,
+      maxBatchingWindow: Duration.seconds(p.maxBatchingWindowSeconds),
+      parallelizationFactor: p.parallelizationFactor,
+      // The handler returns the lowest failing sequence number of each failing aggregate; Lambda retries
+      // from there, so a poison change never makes the healthy aggregates before it run again.
+      reportBatchItemFailures: true,
+      retryAttempts: p.retryAttempts,
+      maxRecordAge: p.maxRecordAgeSeconds === -1 ? undefined : Duration.seconds(p.maxRecordAgeSeconds),
+      // Off by default: the handler already isolates failures per aggregate (it stops an aggregate at its
+      // first failing change, applies the others, and reports the exact record to resume from), so bisecting
+      // could only re-find that record with extra invocations, and each half would re-deliver changes the
+      // fence then skips. It stays a prop for handlers that fail whole batches.
+      bisectBatchOnError: p.bisectBatchOnError,
+      onFailure: new SqsDlq(this.failureQueue.queue),
+    });
+    this.consumer.function.addEventSource(eventSource);
+    if (p.maxRecordAgeSeconds === -1) {
+      // CDK leaves the property out for "never" (it takes a Duration); the template states it, so a reader
+      // of the template (and the local provisioner) sees the setting rather than a default.
+      const mapping = this.consumer.function.node.findAll().find((c) => c instanceof CfnEventSourceMapping);
+      (mapping as CfnEventSourceMapping).addPropertyOverride('MaximumRecordAgeInSeconds', -1);
+    }
+    return eventSource;
+  }
+
+  #grantConsumer(): void {
+    grantTableReadWrite(this.consumer.role, [this.stateTable, this.parkedTable]);
+    // Every consumer execution environment registers and heartbeats in the instance registry (docs/architecture.md §6),
+    // and does nothing else on the coordination table: leases, locks, leadership and the audit log are
+    // the cluster manager's.
+    Grant.addToPrincipal({
+      grantee: this.consumer.role,
+      actions: [...INSTANCE_REGISTER_ACTIONS],
+      resourceArns: [this.coordinationTable.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [INSTANCE_PK] } },
+    });
+    grantReadConfig(this.consumer.role, this.config);
+  }
+
+  #createClusterManager(p: ResolvedProps, projection: ProjectionSource | undefined): ProcessorFunction {
+    return new ProcessorFunction(this, 'ClusterManager', {
+      role: 'clusterManager',
+      projection,
+      description:
+        'cdc-event-processor cluster manager: leader-elected, resizes the stream and tunes consumers',
+      memorySizeMiB: 256,
+      timeoutSeconds: p.clusterManagerTimeoutSeconds,
+      logRetention: p.logRetention,
+      environment: {
+        [ENV.COORDINATION_TABLE]: this.coordinationTable.tableName,
+        [ENV.STATE_TABLE]: this.stateTable.tableName,
+        [ENV.PARKED_TABLE]: this.parkedTable.tableName,
+        [ENV.STREAM_NAME]: this.stream.streamName,
+        [ENV.EVENT_SOURCE_MAPPING_ID]: this.eventSource.eventSourceMappingId,
+        [ENV.APPCONFIG_DEPLOYMENT_STRATEGY_ID]: this.config.deploymentStrategy.deploymentStrategyId,
+        ...this.#commonEnvironment(),
+      },
+    });
+  }
+
+  #scheduleClusterManager(p: ResolvedProps): Rule {
+    return new Rule(this, 'ClusterManagerSchedule', {
+      description: 'Runs the cdc-event-processor cluster manager',
+      schedule: Schedule.rate(Duration.minutes(p.clusterManagerScheduleMinutes)),
+      // A missed run is superseded by the next one: no retries, no stale events.
+      targets: [
+        new LambdaFunction(this.clusterManager.function, {
+          retryAttempts: 0,
+          maxEventAge: Duration.seconds(60 * p.clusterManagerScheduleMinutes),
+        }),
+      ],
+    });
+  }
+
+  #createMonitoring(p: ResolvedProps): Monitoring {
+    return new Monitoring(this, 'Monitoring', {
+      stream: this.stream,
+      consumer: this.consumer.function,
+      clusterManager: this.clusterManager.function,
+      clusterManagerLogGroup: this.clusterManager.logGroup,
+      failureQueue: this.failureQueue.queue,
+      alarmTopic: this.alarmTopic,
+      dashboard: p.dashboard,
+      shardLevelMetrics: p.stream === undefined && p.shardLevelMetrics,
+      iteratorAgeAlarmThresholdMs: p.iteratorAgeAlarmThresholdMs,
+      consumerErrorsAlarmThreshold: p.consumerErrorsAlarmThreshold,
+      parkedAlarmThreshold: p.parkedAlarmThreshold,
+      clusterManagerHeartbeatAlarmMinutes: p.clusterManagerHeartbeatAlarmMinutes,
+    });
+  }
+
+  /** The one output `cdcp --stack` reads: everything an operator's command acts on, as JSON. */
+  #addTargetOutput(): CfnOutput {
+    const document: TargetDocument = {
+      version: TARGET_OUTPUT.version,
+      streamName: this.stream.streamName,
+      streamArn: this.stream.streamArn,
+      stateTable: this.stateTable.tableName,
+      parkedTable: this.parkedTable.tableName,
+      coordinationTable: this.coordinationTable.tableName,
+      consumerFunction: this.consumer.function.functionName,
+      eventSourceMappingId: this.eventSource.eventSourceMappingId,
+      failureQueueUrl: this.failureQueue.queue.queueUrl,
+      appConfig: {
+        applicationId: this.config.application.applicationId,
+        environmentId: this.config.environment.environmentId,
+        profileId: this.config.profile.configurationProfileId,
+        deploymentStrategyId: this.config.deploymentStrategy.deploymentStrategyId,
+      },
+      projection: this.projection,
+    };
+    return new CfnOutput(this, TARGET_OUTPUT.id, {
+      value: Stack.of(this).toJsonString(document),
+      description: `${TARGET_OUTPUT.descriptionPrefix} what \`cdcp --stack\` acts on (${this.node.path})`,
+    });
   }
 
   #createAlarmTopic(): Topic {

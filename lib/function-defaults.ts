@@ -1,46 +1,15 @@
-import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-
-/** The repository root: the lock file and every function entry live under it. */
-const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-/** Entry points of the functions, relative to the repository root. */
-const FUNCTION_ENTRIES = {
-  consumer: 'functions/consumer/handler.ts',
-  clusterManager: 'functions/cluster-manager/handler.ts',
-} as const;
-
-/**
- * ESM bundles have no `require`; some dependencies still call it for Node built-ins, so the bundle
- * recreates it.
- */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as cdcpCreateRequire } from 'node:module'; const require = cdcpCreateRequire(import.meta.url);";
-
-/**
- * Bundled by the esbuild in node_modules, never Docker. The AWS SDK is bundled too rather than taken from
- * the runtime, so the deployed function runs the SDK versions the tests ran.
- */
-const BUNDLING: BundlingOptions = {
-  format: OutputFormat.ESM,
-  target: 'node24',
-  mainFields: ['module', 'main'],
-  banner: ESM_REQUIRE_BANNER,
-  minify: true,
-  sourceMap: true,
-  sourcesContent: false,
-  externalModules: [],
-  forceDockerBundling: false,
-};
+import { type FunctionRole, functionCode, type ProjectionSource } from './function-code.js';
 
 interface ProcessorFunctionProps {
-  /** Key of {@link FUNCTION_ENTRIES}. */
-  readonly entry: keyof typeof FUNCTION_ENTRIES;
+  /** Which composition root the function runs. */
+  readonly role: FunctionRole;
+  /** The deployment's projection module; undefined: the built-in mirror projection. */
+  readonly projection: ProjectionSource | undefined;
   readonly description: string;
   readonly memorySizeMiB: number;
   readonly timeoutSeconds: number;
@@ -54,7 +23,7 @@ interface ProcessorFunctionProps {
  * and every other permission is added by the construct's grants.
  */
 class ProcessorFunction extends Construct {
-  public readonly function: NodejsFunction;
+  public readonly function: LambdaFunction;
   public readonly role: Role;
   public readonly logGroup: LogGroup;
 
@@ -76,11 +45,9 @@ class ProcessorFunction extends Construct {
         resources: [this.logGroup.logGroupArn],
       }),
     );
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: `${PROJECT_ROOT}${FUNCTION_ENTRIES[props.entry]}`,
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+    this.function = new LambdaFunction(this, 'Function', {
+      code: functionCode(props.role, props.projection),
+      handler: 'index.handler',
       description: props.description,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
@@ -89,10 +56,9 @@ class ProcessorFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
-      bundling: BUNDLING,
     });
   }
 }
 
 export type { ProcessorFunctionProps };
-export { BUNDLING, ESM_REQUIRE_BANNER, FUNCTION_ENTRIES, PROJECT_ROOT, ProcessorFunction };
+export { ProcessorFunction };

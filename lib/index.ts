@@ -1,6 +1,9 @@
-export { createApp, PROPS_CONTEXT_KEY, STACK_ID } from './app.js';
+/**
+ * `cdc-event-processor/cdk`: the CdcProcessor construct, its props and grants, and a stack holding one. The
+ * runtime (projection types and helpers) is `cdc-event-processor`.
+ */
+export type { ProjectionIdentity } from '../projection-module/identity.js';
 export { CdcProcessor } from './cdc-processor.js';
 export { CdcProcessorStack, type CdcProcessorStackProps } from './cdc-processor-stack.js';
-export { appConfigValidatorSchema } from './config-schema.js';
 export { CdcProcessorPropsError } from './errors.js';
 export { type CdcProcessorProps, DEFAULTS, type StartingPosition } from './props.js';

@@ -14,7 +14,7 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type { Stream } from 'aws-cdk-lib/aws-kinesis';
+import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -23,12 +23,14 @@ import { Construct } from 'constructs';
 import { METRICS } from '../core/constants.js';
 
 interface MonitoringProps {
-  readonly stream: Stream;
+  readonly stream: IStream;
   readonly consumer: IFunction;
   readonly clusterManager: IFunction;
   readonly clusterManagerLogGroup: ILogGroup;
   readonly failureQueue: IQueue;
   readonly alarmTopic: ITopic;
+  /** Create the dashboard (the alarms are created either way). */
+  readonly dashboard: boolean;
   readonly shardLevelMetrics: boolean;
   readonly iteratorAgeAlarmThresholdMs: number;
   readonly consumerErrorsAlarmThreshold: number;
@@ -65,7 +67,8 @@ function clusterManagerMetric(metricName: string, statistic = 'Sum', period = ON
  * runtime publishes with, so a renamed metric cannot leave a silent widget behind.
  */
 class Monitoring extends Construct {
-  public readonly dashboard: Dashboard;
+  /** Undefined when the construct was asked for no dashboard. */
+  public readonly dashboard: Dashboard | undefined;
   public readonly iteratorAgeAlarm: Alarm;
   public readonly consumerErrorsAlarm: Alarm;
   public readonly parkedAlarm: Alarm;
@@ -74,7 +77,7 @@ class Monitoring extends Construct {
 
   public constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    const { stream, consumer, clusterManager } = props;
+    const { consumer } = props;
     const consumerIteratorAge = consumer.metric('IteratorAge', { statistic: 'Maximum', period: ONE_MINUTE });
 
     this.iteratorAgeAlarm = new Alarm(this, 'IteratorAgeAlarm', {
@@ -150,6 +153,11 @@ class Monitoring extends Construct {
       alarm.addOkAction(action);
     }
 
+    this.dashboard = props.dashboard ? this.#createDashboard(props, alarms, consumerIteratorAge) : undefined;
+  }
+
+  #createDashboard(props: MonitoringProps, alarms: readonly Alarm[], consumerIteratorAge: Metric): Dashboard {
+    const { stream, consumer, clusterManager } = props;
     const iteratorAgeMetrics: IMetric[] = [
       consumerIteratorAge.with({ label: 'consumer IteratorAge (max)' }),
       stream.metricGetRecordsIteratorAgeMilliseconds({
@@ -167,8 +175,8 @@ class Monitoring extends Construct {
         }),
       );
 
-    this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
-    this.dashboard.addWidgets(
+    const dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
+    dashboard.addWidgets(
       new TextWidget({
         markdown:
           '## CDC event processor\nStream → consumer → per-aggregate state. Parked changes: `cdcp parked list`; ' +
@@ -177,8 +185,10 @@ class Monitoring extends Construct {
         height: 2,
       }),
     );
-    this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', alarms, width: 24, height: 3 }));
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
+      new AlarmStatusWidget({ title: 'Alarms', alarms: [...alarms], width: 24, height: 3 }),
+    );
+    dashboard.addWidgets(
       new GraphWidget({
         title: 'Throughput: records in and changes out (per minute)',
         width: 12,
@@ -201,7 +211,7 @@ class Monitoring extends Construct {
         leftAnnotations: [{ value: props.iteratorAgeAlarmThresholdMs, label: 'alarm' }],
       }),
     );
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       new GraphWidget({
         title: 'Errors and throttles',
         width: 12,
@@ -251,7 +261,7 @@ class Monitoring extends Construct {
         ],
       }),
     );
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       new GraphWidget({
         title: 'Live instances',
         width: 6,
@@ -296,7 +306,7 @@ class Monitoring extends Construct {
         ],
       }),
     );
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       new GraphWidget({
         title: 'Cluster manager actions',
         width: 8,
@@ -314,6 +324,7 @@ class Monitoring extends Construct {
         ],
       }),
     );
+    return dashboard;
   }
 }
 

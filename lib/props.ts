@@ -1,4 +1,6 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { type IStream, StreamMode } from 'aws-cdk-lib/aws-kinesis';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -10,14 +12,35 @@ type StartingPosition = 'TRIM_HORIZON' | 'LATEST';
 
 /**
  * Props of {@link CdcProcessor}. Every prop is optional; the defaults deploy a small, production-shaped
- * processor (2 shards, retained and deletion-protected data, alarms to a created topic).
+ * processor (a 2-shard provisioned stream, retained and deletion-protected data, the mirror projection,
+ * alarms to a created topic and a dashboard).
  */
 interface CdcProcessorProps {
+  // ── Projection ──────────────────────────────────────────────────────────────────────────────────
+  /**
+   * Path of your projection module (JavaScript or TypeScript), whose default export is the projection that
+   * folds each change into the aggregate's state. Relative paths are resolved from the folder the CDK app
+   * runs in. It is bundled into the consumer and the cluster manager, and its name and source fingerprint are
+   * recorded in the stack's outputs, so `cdcp parked replay --stack` applies exactly this projection.
+   * @default the built-in mirror projection (the state is the row's latest image)
+   */
+  readonly projectionEntry?: string;
+
   // ── Kinesis stream ──────────────────────────────────────────────────────────────────────────────
-  /** Open shards of the provisioned stream (1 MB/s or 1,000 records/s in each). @default 2 */
+  /**
+   * A stream of yours to consume (its partition key must be the aggregate id). The stream props below then
+   * do not apply, and the cluster manager reshards this stream as it would its own. @default a stream created here
+   */
+  readonly stream?: IStream;
+  /**
+   * PROVISIONED (the cluster manager sizes the stream) or ON_DEMAND (Kinesis sizes it; set
+   * `config.scaling.enabled` to false, since there is nothing to reshard). @default StreamMode.PROVISIONED
+   */
+  readonly streamMode?: StreamMode;
+  /** Open shards of a provisioned stream (1 MB/s or 1,000 records/s in each). @default 2 */
   readonly shardCount?: number;
-  /** How long the stream keeps records; above 24 hours costs extra per shard-hour. @default 24 */
-  readonly streamRetentionHours?: number;
+  /** How long the stream keeps records, 24 hours..365 days; above 24 hours costs extra. @default Duration.hours(24) */
+  readonly streamRetention?: Duration;
   /**
    * Per-shard metrics (IncomingRecords, IncomingBytes, IteratorAgeMilliseconds,
    * WriteProvisionedThroughputExceeded): the cluster manager splits the hottest shard by them and the
@@ -32,21 +55,29 @@ interface CdcProcessorProps {
    */
   readonly streamEncryptionKey?: IKey;
 
+  // ── Tables ──────────────────────────────────────────────────────────────────────────────────────
+  /** Your per-aggregate state table: partition key `aggregateId` (string), TTL on `ttl`. @default a table created here */
+  readonly stateTable?: ITable;
+  /** Your parked-change table: partition key `pk`, sort key `sk` (strings), TTL on `ttl`. @default a table created here */
+  readonly parkedTable?: ITable;
+  /** Your coordination table: partition key `pk`, sort key `sk` (strings), TTL on `ttl`. @default a table created here */
+  readonly coordinationTable?: ITable;
+
   // ── Data lifecycle ──────────────────────────────────────────────────────────────────────────────
-  /** What happens to the tables, stream and failure queues when they leave the stack. @default RemovalPolicy.RETAIN */
+  /** What happens to the tables, stream and failure queues created here when they leave the stack. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
-  /** DynamoDB deletion protection on the three tables. @default true */
+  /** DynamoDB deletion protection on the tables created here. @default true */
   readonly deletionProtection?: boolean;
 
   // ── Consumer function and its event source mapping ─────────────────────────────────────────────
-  /** Memory of the consumer function (CPU grows with it). @default 1024 */
+  /** Memory of the consumer function in MiB, 128..10240 (CPU grows with it). @default 1024 */
   readonly consumerMemorySizeMiB?: number;
-  /** Timeout of one consumer invocation. @default 60 */
-  readonly consumerTimeoutSeconds?: number;
+  /** Timeout of one consumer invocation, 1 second..15 minutes. @default Duration.seconds(60) */
+  readonly consumerTimeout?: Duration;
   /** Records per invocation, 1..10000. @default 100 */
   readonly batchSize?: number;
-  /** How long the mapping gathers records before invoking, 0..300. @default 0 */
-  readonly maxBatchingWindowSeconds?: number;
+  /** How long the mapping gathers records before invoking, 0..300 seconds. @default Duration.seconds(0) */
+  readonly maxBatchingWindow?: Duration;
   /** Concurrent batches per shard, 1..10; one partition key always stays in one of them. @default 1 */
   readonly parallelizationFactor?: number;
   /**
@@ -55,8 +86,8 @@ interface CdcProcessorProps {
    * parks the change itself and nothing is skipped. @default 10
    */
   readonly retryAttempts?: number;
-  /** Records older than this go to the on-failure queue, 60..604800; -1 = never. @default -1 */
-  readonly maxRecordAgeSeconds?: number;
+  /** Records older than this go to the on-failure queue, 60 seconds..7 days. @default never */
+  readonly maxRecordAge?: Duration;
   /**
    * Split a failing batch in two and retry each half. Off: the handler isolates failures per aggregate and
    * reports the exact failing record, which bisecting can only re-find at the cost of extra invocations.
@@ -65,83 +96,160 @@ interface CdcProcessorProps {
   readonly bisectBatchOnError?: boolean;
   /** Where the consumer starts on a shard without a checkpoint. @default 'TRIM_HORIZON' */
   readonly startingPosition?: StartingPosition;
-  /** How long the on-failure queue (and its dead-letter queue) keeps batch descriptions, 1..14. @default 14 */
-  readonly failureQueueRetentionDays?: number;
+  /** How long the on-failure queue (and its dead-letter queue) keeps batch descriptions, 1..14 days. @default Duration.days(14) */
+  readonly failureQueueRetention?: Duration;
   /** Receives of a failure message before it moves to the failure queue's own dead-letter queue. @default 5 */
   readonly failureQueueMaxReceiveCount?: number;
 
   // ── Cluster manager ─────────────────────────────────────────────────────────────────────────────
-  /** Minutes between cluster manager runs (EventBridge rate). @default 1 */
-  readonly clusterManagerScheduleMinutes?: number;
-  /** Timeout of one cluster manager run; shorter than the schedule so runs do not overlap. @default 50 */
-  readonly clusterManagerTimeoutSeconds?: number;
+  /** Time between cluster manager runs (EventBridge rate), whole minutes, 1..60. @default Duration.minutes(1) */
+  readonly clusterManagerSchedule?: Duration;
+  /** Timeout of one cluster manager run; shorter than the schedule so runs do not overlap. @default Duration.seconds(50) */
+  readonly clusterManagerTimeout?: Duration;
 
   // ── Configuration (AppConfig) ───────────────────────────────────────────────────────────────────
   /** The configuration deployed with the stack, validated by the config schema. @default the schema's defaults */
   readonly config?: ConfigInput;
-  /** Minutes over which a configuration deployment reaches every target. @default 0 */
-  readonly configDeploymentDurationMinutes?: number;
-  /** Minutes AppConfig watches a finished deployment before it is final. @default 1 */
-  readonly configFinalBakeTimeMinutes?: number;
+  /** How long a configuration deployment takes to reach every target, whole minutes. @default Duration.minutes(0) */
+  readonly configDeploymentDuration?: Duration;
+  /** How long AppConfig watches a finished deployment before it is final, whole minutes. @default Duration.minutes(1) */
+  readonly configFinalBakeTime?: Duration;
 
   // ── Observability ───────────────────────────────────────────────────────────────────────────────
+  /** Create the CloudWatch dashboard (the alarms are created either way). @default true */
+  readonly dashboard?: boolean;
   /** Topic the alarms notify (and send OK to). @default a topic created here, TLS only */
   readonly alarmTopic?: ITopic;
-  /** Consumer iterator age (maximum) that raises the lag alarm. @default 60_000 */
-  readonly iteratorAgeAlarmThresholdMs?: number;
+  /** Consumer iterator age (maximum) that raises the lag alarm. @default Duration.seconds(60) */
+  readonly iteratorAgeAlarmThreshold?: Duration;
   /** Consumer invocation errors per minute that count toward the errors alarm (3 of 5 minutes). @default 1 */
   readonly consumerErrorsAlarmThreshold?: number;
   /** Changes parked (poison or bad input) within 5 minutes that raise the parked alarm. @default 1 */
   readonly parkedAlarmThreshold?: number;
   /**
-   * Minutes without a cluster manager heartbeat (no leader ran) before the alarm fires; at least twice the
-   * schedule. @default 5, or twice `clusterManagerScheduleMinutes` if that is longer
+   * Time without a cluster manager heartbeat (no leader ran) before the alarm fires, whole minutes, at least
+   * twice the schedule. @default Duration.minutes(5), or twice `clusterManagerSchedule` if that is longer
    */
-  readonly clusterManagerHeartbeatAlarmMinutes?: number;
+  readonly clusterManagerHeartbeatAlarmPeriod?: Duration;
   /** Retention of the functions' log groups. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
 }
 
-/** Props with every default filled in and every value checked. */
-interface ResolvedProps
-  extends Required<Omit<CdcProcessorProps, 'streamEncryptionKey' | 'alarmTopic' | 'config'>> {
+/** Props with every default filled in and every value checked; durations as whole numbers of their unit. */
+interface ResolvedProps {
+  readonly projectionEntry: string | undefined;
+  readonly stream: IStream | undefined;
+  readonly streamMode: StreamMode;
+  readonly shardCount: number;
+  readonly streamRetentionHours: number;
+  readonly shardLevelMetrics: boolean;
   readonly streamEncryptionKey: IKey | undefined;
-  readonly alarmTopic: ITopic | undefined;
+  readonly stateTable: ITable | undefined;
+  readonly parkedTable: ITable | undefined;
+  readonly coordinationTable: ITable | undefined;
+  readonly removalPolicy: RemovalPolicy;
+  readonly deletionProtection: boolean;
+  readonly consumerMemorySizeMiB: number;
+  readonly consumerTimeoutSeconds: number;
+  readonly batchSize: number;
+  readonly maxBatchingWindowSeconds: number;
+  readonly parallelizationFactor: number;
+  readonly retryAttempts: number;
+  /** -1: never. */
+  readonly maxRecordAgeSeconds: number;
+  readonly bisectBatchOnError: boolean;
+  readonly startingPosition: StartingPosition;
+  readonly failureQueueRetentionDays: number;
+  readonly failureQueueMaxReceiveCount: number;
+  readonly clusterManagerScheduleMinutes: number;
+  readonly clusterManagerTimeoutSeconds: number;
   readonly config: Config;
+  readonly configDeploymentDurationMinutes: number;
+  readonly configFinalBakeTimeMinutes: number;
+  readonly dashboard: boolean;
+  readonly alarmTopic: ITopic | undefined;
+  readonly iteratorAgeAlarmThresholdMs: number;
+  readonly consumerErrorsAlarmThreshold: number;
+  readonly parkedAlarmThreshold: number;
+  readonly clusterManagerHeartbeatAlarmMinutes: number;
+  readonly logRetention: RetentionDays;
 }
 
+/** The defaults of the props that have a value (the others default to "created here" or "none"). */
 const DEFAULTS = {
+  streamMode: StreamMode.PROVISIONED,
   shardCount: 2,
-  streamRetentionHours: 24,
+  streamRetention: Duration.hours(24),
   shardLevelMetrics: true,
   removalPolicy: RemovalPolicy.RETAIN,
   deletionProtection: true,
   consumerMemorySizeMiB: 1024,
-  consumerTimeoutSeconds: 60,
+  consumerTimeout: Duration.seconds(60),
   batchSize: 100,
-  maxBatchingWindowSeconds: 0,
+  maxBatchingWindow: Duration.seconds(0),
   parallelizationFactor: 1,
   retryAttempts: 10,
-  maxRecordAgeSeconds: -1,
   bisectBatchOnError: false,
   startingPosition: 'TRIM_HORIZON',
-  failureQueueRetentionDays: 14,
+  failureQueueRetention: Duration.days(14),
   failureQueueMaxReceiveCount: 5,
-  clusterManagerScheduleMinutes: 1,
-  clusterManagerTimeoutSeconds: 50,
-  configDeploymentDurationMinutes: 0,
-  configFinalBakeTimeMinutes: 1,
-  iteratorAgeAlarmThresholdMs: 60_000,
+  clusterManagerSchedule: Duration.minutes(1),
+  clusterManagerTimeout: Duration.seconds(50),
+  configDeploymentDuration: Duration.minutes(0),
+  configFinalBakeTime: Duration.minutes(1),
+  dashboard: true,
+  iteratorAgeAlarmThreshold: Duration.seconds(60),
   consumerErrorsAlarmThreshold: 1,
   parkedAlarmThreshold: 1,
-  clusterManagerHeartbeatAlarmMinutes: 5,
+  clusterManagerHeartbeatAlarmPeriod: Duration.minutes(5),
   logRetention: RetentionDays.ONE_MONTH,
-} as const satisfies Partial<CdcProcessorProps>;
+} as const satisfies CdcProcessorProps;
+
+/** The stream props that a stream of yours (`stream`) makes meaningless. */
+const OWN_STREAM_PROPS = [
+  'streamMode',
+  'shardCount',
+  'streamRetention',
+  'shardLevelMetrics',
+  'streamEncryptionKey',
+] as const;
 
 function integer(prop: string, value: number, min: number, max: number, fix = ''): number {
   if (!Number.isInteger(value) || value < min || value > max)
     throw new CdcProcessorPropsError(prop, value, `must be an integer in ${min}..${max}${fix}`);
   return value;
+}
+
+type DurationUnit = 'milliseconds' | 'seconds' | 'minutes' | 'hours' | 'days';
+
+/** A Duration as a whole number of `unit` within min..max; the message shows the Duration received. */
+function whole(
+  prop: string,
+  value: Duration,
+  unit: DurationUnit,
+  min: number,
+  max: number,
+  fix = '',
+): number {
+  const what = `a whole number of ${unit} in ${min}..${max}${fix}`;
+  const problem = `must be ${what}`;
+  if (!(value instanceof Duration))
+    throw new CdcProcessorPropsError(prop, value, `must be a Duration of ${what}`);
+  let amount: number;
+  try {
+    amount = {
+      milliseconds: value.toMilliseconds,
+      seconds: value.toSeconds,
+      minutes: value.toMinutes,
+      hours: value.toHours,
+      days: value.toDays,
+    }[unit].call(value);
+  } catch {
+    throw new CdcProcessorPropsError(prop, value, problem);
+  }
+  if (!Number.isInteger(amount) || amount < min || amount > max)
+    throw new CdcProcessorPropsError(prop, value, problem);
+  return amount;
 }
 
 function parseConfigProp(input: ConfigInput | undefined): Config {
@@ -151,102 +259,242 @@ function parseConfigProp(input: ConfigInput | undefined): Config {
     throw new CdcProcessorPropsError(
       'config',
       input,
-      `is not a valid configuration (${cause instanceof Error ? cause.message : String(cause)}); fix it against core/config/schema.ts`,
+      `is not a valid configuration (${cause instanceof Error ? cause.message : String(cause)}); fix it against \`cdcp config defaults\``,
     );
   }
 }
 
-/** Fills defaults and rejects values AWS would reject (or that would lose records), naming the value received. */
-function resolveProps(props: CdcProcessorProps): ResolvedProps {
-  const scheduleMinutes = props.clusterManagerScheduleMinutes ?? DEFAULTS.clusterManagerScheduleMinutes;
-  const p = {
-    ...DEFAULTS,
-    clusterManagerHeartbeatAlarmMinutes: Math.max(
-      DEFAULTS.clusterManagerHeartbeatAlarmMinutes,
-      2 * scheduleMinutes,
-    ),
-    ...withoutUndefined(props),
-  };
-  const config = parseConfigProp(props.config);
-  integer('shardCount', p.shardCount, 1, 10_000);
-  integer('streamRetentionHours', p.streamRetentionHours, 24, 8760);
-  integer('consumerMemorySizeMiB', p.consumerMemorySizeMiB, 128, 10_240);
-  integer('consumerTimeoutSeconds', p.consumerTimeoutSeconds, 1, 900);
-  integer('batchSize', p.batchSize, 1, 10_000);
-  integer('maxBatchingWindowSeconds', p.maxBatchingWindowSeconds, 0, 300);
-  integer('parallelizationFactor', p.parallelizationFactor, 1, 10);
-  integer('retryAttempts', p.retryAttempts, -1, 10_000);
-  if (p.retryAttempts !== -1 && p.retryAttempts < config.processing.maxAttempts)
+/** With `stream`, the stream props must stay unset; an on-demand stream has no shard count and is not resharded. */
+function checkStreamProps(props: CdcProcessorProps, config: Config): void {
+  if (props.stream !== undefined)
+    for (const name of OWN_STREAM_PROPS)
+      if (props[name] !== undefined)
+        throw new CdcProcessorPropsError(
+          name,
+          props[name],
+          'applies only to a stream created here; with `stream` given, set it on your stream instead',
+        );
+  if (props.streamMode === StreamMode.ON_DEMAND) {
+    if (props.shardCount !== undefined)
+      throw new CdcProcessorPropsError(
+        'shardCount',
+        props.shardCount,
+        'has no meaning for an ON_DEMAND stream; leave it out',
+      );
+    if (config.scaling.enabled)
+      throw new CdcProcessorPropsError(
+        'streamMode',
+        'ON_DEMAND',
+        'sizes the stream itself, so the cluster manager must not reshard it: set config.scaling.enabled to false',
+      );
+  }
+}
+
+/** Checks the props of the consumer's event source mapping against AWS's ranges and the config. */
+function mappingProps(props: CdcProcessorProps, config: Config) {
+  const retryAttempts = integer('retryAttempts', props.retryAttempts ?? DEFAULTS.retryAttempts, -1, 10_000);
+  if (retryAttempts !== -1 && retryAttempts < config.processing.maxAttempts)
     throw new CdcProcessorPropsError(
       'retryAttempts',
-      p.retryAttempts,
+      retryAttempts,
       `must be -1 or at least config.processing.maxAttempts (${config.processing.maxAttempts}): with fewer, Lambda ` +
         'gives up on a failing batch before the handler parks the change, and the shard skips records instead ' +
         'of parking them; raise retryAttempts or lower maxAttempts',
     );
-  const { minShards, maxShards, maxParallelizationFactor } = config.scaling;
-  if (p.shardCount < minShards || p.shardCount > maxShards)
-    throw new CdcProcessorPropsError(
-      'shardCount',
-      p.shardCount,
-      `must lie within config.scaling.minShards..maxShards (${minShards}..${maxShards}), or the cluster ` +
-        'manager reshards the stream right after the deploy; change one or the other',
-    );
-  if (p.parallelizationFactor > maxParallelizationFactor)
+  const parallelizationFactor = integer(
+    'parallelizationFactor',
+    props.parallelizationFactor ?? DEFAULTS.parallelizationFactor,
+    1,
+    10,
+  );
+  if (parallelizationFactor > config.scaling.maxParallelizationFactor)
     throw new CdcProcessorPropsError(
       'parallelizationFactor',
-      p.parallelizationFactor,
-      `must not exceed config.scaling.maxParallelizationFactor (${maxParallelizationFactor}); change one or the other`,
+      parallelizationFactor,
+      `must not exceed config.scaling.maxParallelizationFactor (${config.scaling.maxParallelizationFactor}); change one or the other`,
     );
-  if (p.maxRecordAgeSeconds !== -1)
-    integer('maxRecordAgeSeconds', p.maxRecordAgeSeconds, 60, 604_800, ' or -1 (never)');
-  if (p.startingPosition !== 'TRIM_HORIZON' && p.startingPosition !== 'LATEST')
+  const startingPosition = props.startingPosition ?? DEFAULTS.startingPosition;
+  if (startingPosition !== 'TRIM_HORIZON' && startingPosition !== 'LATEST')
     throw new CdcProcessorPropsError(
       'startingPosition',
-      p.startingPosition,
+      startingPosition,
       "must be 'TRIM_HORIZON' or 'LATEST'",
     );
-  integer('failureQueueRetentionDays', p.failureQueueRetentionDays, 1, 14);
-  integer('failureQueueMaxReceiveCount', p.failureQueueMaxReceiveCount, 1, 1000);
-  integer('clusterManagerScheduleMinutes', p.clusterManagerScheduleMinutes, 1, 60);
-  integer(
-    'clusterManagerTimeoutSeconds',
-    p.clusterManagerTimeoutSeconds,
-    1,
-    Math.min(900, p.clusterManagerScheduleMinutes * 60 - 1),
-    ' (shorter than the schedule, so runs do not overlap)',
-  );
-  integer('configDeploymentDurationMinutes', p.configDeploymentDurationMinutes, 0, 1440);
-  integer('configFinalBakeTimeMinutes', p.configFinalBakeTimeMinutes, 0, 1440);
-  integer('iteratorAgeAlarmThresholdMs', p.iteratorAgeAlarmThresholdMs, 1, 7 * 86_400_000);
-  integer('consumerErrorsAlarmThreshold', p.consumerErrorsAlarmThreshold, 1, 1_000_000);
-  integer('parkedAlarmThreshold', p.parkedAlarmThreshold, 1, 1_000_000);
-  integer(
-    'clusterManagerHeartbeatAlarmMinutes',
-    p.clusterManagerHeartbeatAlarmMinutes,
-    Math.max(2, p.clusterManagerScheduleMinutes * 2),
-    1440,
-    ' and at least twice the schedule, so one late run does not page anyone',
-  );
-  if (p.removalPolicy === RemovalPolicy.DESTROY && p.deletionProtection)
-    throw new CdcProcessorPropsError(
-      'deletionProtection',
-      p.deletionProtection,
-      'must be false when removalPolicy is DESTROY, or CloudFormation cannot delete the tables; set both',
-    );
   return {
-    ...p,
-    startingPosition: p.startingPosition as StartingPosition,
-    logRetention: p.logRetention as RetentionDays,
-    removalPolicy: p.removalPolicy as RemovalPolicy,
-    streamEncryptionKey: props.streamEncryptionKey,
-    alarmTopic: props.alarmTopic,
-    config,
+    retryAttempts,
+    parallelizationFactor,
+    startingPosition,
+    batchSize: integer('batchSize', props.batchSize ?? DEFAULTS.batchSize, 1, 10_000),
+    maxBatchingWindowSeconds: whole(
+      'maxBatchingWindow',
+      props.maxBatchingWindow ?? DEFAULTS.maxBatchingWindow,
+      'seconds',
+      0,
+      300,
+    ),
+    maxRecordAgeSeconds:
+      props.maxRecordAge === undefined
+        ? -1
+        : whole('maxRecordAge', props.maxRecordAge, 'seconds', 60, 604_800),
+    bisectBatchOnError: props.bisectBatchOnError ?? DEFAULTS.bisectBatchOnError,
+    failureQueueRetentionDays: whole(
+      'failureQueueRetention',
+      props.failureQueueRetention ?? DEFAULTS.failureQueueRetention,
+      'days',
+      1,
+      14,
+    ),
+    failureQueueMaxReceiveCount: integer(
+      'failureQueueMaxReceiveCount',
+      props.failureQueueMaxReceiveCount ?? DEFAULTS.failureQueueMaxReceiveCount,
+      1,
+      1000,
+    ),
   };
 }
 
-function withoutUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+/** The cluster manager's schedule and timeout, and the alarm that watches its heartbeat. */
+function clusterManagerProps(props: CdcProcessorProps) {
+  const scheduleMinutes = whole(
+    'clusterManagerSchedule',
+    props.clusterManagerSchedule ?? DEFAULTS.clusterManagerSchedule,
+    'minutes',
+    1,
+    60,
+  );
+  const timeoutSeconds = whole(
+    'clusterManagerTimeout',
+    props.clusterManagerTimeout ?? DEFAULTS.clusterManagerTimeout,
+    'seconds',
+    1,
+    Math.min(900, scheduleMinutes * 60 - 1),
+    ' (shorter than the schedule, so runs do not overlap)',
+  );
+  const heartbeatAlarmMinutes = whole(
+    'clusterManagerHeartbeatAlarmPeriod',
+    props.clusterManagerHeartbeatAlarmPeriod ??
+      Duration.minutes(
+        Math.max(DEFAULTS.clusterManagerHeartbeatAlarmPeriod.toMinutes(), 2 * scheduleMinutes),
+      ),
+    'minutes',
+    Math.max(2, scheduleMinutes * 2),
+    1440,
+    ' and at least twice the schedule, so one late run does not page anyone',
+  );
+  return {
+    clusterManagerScheduleMinutes: scheduleMinutes,
+    clusterManagerTimeoutSeconds: timeoutSeconds,
+    clusterManagerHeartbeatAlarmMinutes: heartbeatAlarmMinutes,
+  };
+}
+
+/** Fills defaults and rejects values AWS would reject (or that would lose records), naming the value received. */
+function resolveProps(props: CdcProcessorProps): ResolvedProps {
+  const config = parseConfigProp(props.config);
+  checkStreamProps(props, config);
+  const streamMode = props.streamMode ?? DEFAULTS.streamMode;
+  const shardCount = integer('shardCount', props.shardCount ?? DEFAULTS.shardCount, 1, 10_000);
+  const { minShards, maxShards } = config.scaling;
+  if (
+    props.stream === undefined &&
+    streamMode === StreamMode.PROVISIONED &&
+    (shardCount < minShards || shardCount > maxShards)
+  )
+    throw new CdcProcessorPropsError(
+      'shardCount',
+      shardCount,
+      `must lie within config.scaling.minShards..maxShards (${minShards}..${maxShards}), or the cluster ` +
+        'manager reshards the stream right after the deploy; change one or the other',
+    );
+  const removalPolicy = props.removalPolicy ?? DEFAULTS.removalPolicy;
+  const deletionProtection = props.deletionProtection ?? DEFAULTS.deletionProtection;
+  if (removalPolicy === RemovalPolicy.DESTROY && deletionProtection)
+    throw new CdcProcessorPropsError(
+      'deletionProtection',
+      deletionProtection,
+      'must be false when removalPolicy is DESTROY, or CloudFormation cannot delete the tables; set both',
+    );
+  if (
+    props.projectionEntry !== undefined &&
+    (typeof props.projectionEntry !== 'string' || props.projectionEntry === '')
+  )
+    throw new CdcProcessorPropsError(
+      'projectionEntry',
+      props.projectionEntry,
+      'must be the path of a projection module',
+    );
+  return {
+    projectionEntry: props.projectionEntry,
+    stream: props.stream,
+    streamMode,
+    shardCount,
+    streamRetentionHours: whole(
+      'streamRetention',
+      props.streamRetention ?? DEFAULTS.streamRetention,
+      'hours',
+      24,
+      8760,
+    ),
+    shardLevelMetrics: props.shardLevelMetrics ?? DEFAULTS.shardLevelMetrics,
+    streamEncryptionKey: props.streamEncryptionKey,
+    stateTable: props.stateTable,
+    parkedTable: props.parkedTable,
+    coordinationTable: props.coordinationTable,
+    removalPolicy,
+    deletionProtection,
+    consumerMemorySizeMiB: integer(
+      'consumerMemorySizeMiB',
+      props.consumerMemorySizeMiB ?? DEFAULTS.consumerMemorySizeMiB,
+      128,
+      10_240,
+    ),
+    consumerTimeoutSeconds: whole(
+      'consumerTimeout',
+      props.consumerTimeout ?? DEFAULTS.consumerTimeout,
+      'seconds',
+      1,
+      900,
+    ),
+    ...mappingProps(props, config),
+    ...clusterManagerProps(props),
+    config,
+    configDeploymentDurationMinutes: whole(
+      'configDeploymentDuration',
+      props.configDeploymentDuration ?? DEFAULTS.configDeploymentDuration,
+      'minutes',
+      0,
+      1440,
+    ),
+    configFinalBakeTimeMinutes: whole(
+      'configFinalBakeTime',
+      props.configFinalBakeTime ?? DEFAULTS.configFinalBakeTime,
+      'minutes',
+      0,
+      1440,
+    ),
+    dashboard: props.dashboard ?? DEFAULTS.dashboard,
+    alarmTopic: props.alarmTopic,
+    iteratorAgeAlarmThresholdMs: whole(
+      'iteratorAgeAlarmThreshold',
+      props.iteratorAgeAlarmThreshold ?? DEFAULTS.iteratorAgeAlarmThreshold,
+      'milliseconds',
+      1,
+      7 * 86_400_000,
+    ),
+    consumerErrorsAlarmThreshold: integer(
+      'consumerErrorsAlarmThreshold',
+      props.consumerErrorsAlarmThreshold ?? DEFAULTS.consumerErrorsAlarmThreshold,
+      1,
+      1_000_000,
+    ),
+    parkedAlarmThreshold: integer(
+      'parkedAlarmThreshold',
+      props.parkedAlarmThreshold ?? DEFAULTS.parkedAlarmThreshold,
+      1,
+      1_000_000,
+    ),
+    logRetention: props.logRetention ?? DEFAULTS.logRetention,
+  };
 }
 
 export type { CdcProcessorProps, ResolvedProps, StartingPosition };

@@ -1,6 +1,8 @@
 /**
  * `npm start`: the whole pipeline on embedded engines (see `npm start -- --help`).
  */
+import { ProjectionModuleError } from '../projection-module/errors.js';
+import { type LoadedProjection, loadProjectionModule } from '../projection-module/load.js';
 import { ArgsError, parseRunArgs, USAGE } from './run/args.js';
 import { startControlServer } from './run/control-server.js';
 import { runPipeline } from './run/pipeline.js';
@@ -23,6 +25,19 @@ async function main(): Promise<number> {
   if (args.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
+  }
+  let projection: LoadedProjection | undefined;
+  if (args.projection !== undefined) {
+    try {
+      projection = await loadProjectionModule(args.projection);
+    } catch (error) {
+      if (!(error instanceof ProjectionModuleError)) throw error;
+      process.stderr.write(`npm start: ${error.message}\n`);
+      return 2;
+    }
+    process.stderr.write(
+      `projection "${projection.identity.name}" (fingerprint ${projection.identity.fingerprint}) from ${args.projection}\n`,
+    );
   }
   const stop = new AbortController();
   let interrupts = 0;
@@ -59,6 +74,8 @@ async function main(): Promise<number> {
     loadProfile: args.loadProfile,
     clusterManager: args.clusterManager,
     workers: args.workers,
+    projection: projection?.projection,
+    reader: args.reader,
     config: args.assignment === undefined ? undefined : { leases: { assignment: args.assignment } },
     signal: stop.signal,
     onWorkers: (group) => {
@@ -77,6 +94,7 @@ async function main(): Promise<number> {
         config,
         configFile,
         control: control.endpoint,
+        ...(projection === undefined ? {} : { projection: projection.identity }),
       });
       process.stderr.write(
         `engines ready (${endpoints.kind}: DynamoDB ${endpoints.dynamodb}, Kinesis ${endpoints.kinesisEngine} ${endpoints.kinesis}); stream ${names.streamName}\n`,

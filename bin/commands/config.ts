@@ -1,7 +1,4 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { AppConfigClient } from '@aws-sdk/client-appconfig';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { AppConfigPublisher } from '../../core/config/appconfig-publisher.js';
 import { type ConfigConvergence, configConvergence } from '../../core/config/convergence.js';
 import { ConfigPublishError, ConfigValidationError } from '../../core/config/errors.js';
 import type { ConfigPublisher, PublishedConfig } from '../../core/config/publisher.js';
@@ -13,25 +10,15 @@ import { ENV } from '../../core/constants.js';
 import { DynamoDbCoordinationStore } from '../../core/coordination/dynamodb-store.js';
 import { InstanceRegistry } from '../../core/coordination/instance-registry.js';
 import type { InstanceRecord } from '../../core/coordination/records.js';
-import { localClients } from '../../localstack/clients.js';
 import { LocalConfigStore } from '../../localstack/config/local-config-store.js';
-import { type RuntimeInfo, readRuntimeFile } from '../../localstack/run/runtime-file.js';
-import { CliError, type Command, type CommandContext, parseOptions } from './command.js';
+import { readRuntimeFile } from '../../localstack/run/runtime-file.js';
+import type { Target } from '../cli/target.js';
+import { CliError, type Command, type CommandContext, flag, stringOption, targetOf } from './command.js';
 
 /** Exit code of a document that was read but refused (violations listed). */
 const EXIT_INVALID = 1;
 /** A status observer sees an instance item for the first time: judge it by its wall-clock heartbeat. */
 const STATUS_CLOCK_SKEW_ALLOWANCE_MS = 10_000;
-
-const APPCONFIG_VARIABLES = [
-  ENV.APPCONFIG_APPLICATION_ID,
-  ENV.APPCONFIG_ENVIRONMENT_ID,
-  ENV.APPCONFIG_PROFILE_ID,
-  ENV.APPCONFIG_DEPLOYMENT_STRATEGY_ID,
-] as const;
-
-/** The running pipeline's runtime file; `configFile` is where `npm start` keeps its local config store. */
-type RuntimeWithConfig = RuntimeInfo & { readonly configFile?: string };
 
 /** Reads FILE (or stdin for `-`); a missing file is a usage error. */
 async function readDocument(ctx: CommandContext, file: string | undefined, usage: string): Promise<string> {
@@ -59,46 +46,35 @@ function validated(ctx: CommandContext, text: string, origin: string): Config | 
   }
 }
 
-/** Where `set`, `get` and `status` publish and read: AppConfig when its variables are set, else the local store. */
-function resolvePublisher(env: NodeJS.ProcessEnv): {
+/** Where `set`, `get` and `status` publish and read, and the target it belongs to (none for a bare store file). */
+interface ConfigPlace {
   readonly publisher: ConfigPublisher;
   readonly describe: string;
-  close(): void;
-} {
-  const set = APPCONFIG_VARIABLES.filter((name) => env[name]);
-  if (set.length === APPCONFIG_VARIABLES.length) {
-    const client = new AppConfigClient({});
-    return {
-      publisher: new AppConfigPublisher({
-        client,
-        applicationId: env[ENV.APPCONFIG_APPLICATION_ID]!,
-        environmentId: env[ENV.APPCONFIG_ENVIRONMENT_ID]!,
-        profileId: env[ENV.APPCONFIG_PROFILE_ID]!,
-        deploymentStrategyId: env[ENV.APPCONFIG_DEPLOYMENT_STRATEGY_ID]!,
-      }),
-      describe: `AppConfig application ${env[ENV.APPCONFIG_APPLICATION_ID]}, environment ${env[ENV.APPCONFIG_ENVIRONMENT_ID]}, profile ${env[ENV.APPCONFIG_PROFILE_ID]}`,
-      close: () => client.destroy(),
-    };
-  }
-  if (set.length > 0)
-    throw new CliError(
-      `AppConfig is only partly configured: ${set.join(', ')} set but ${APPCONFIG_VARIABLES.filter((n) => !env[n]).join(', ')} not; ` +
-        'set all four to publish to AppConfig, or none to use the local store',
-    );
-  const path = localStorePath(env);
-  return { publisher: new LocalConfigStore({ path }), describe: `the local store ${path}`, close: () => {} };
+  readonly target: Target | undefined;
 }
 
-function localStorePath(env: NodeJS.ProcessEnv): string {
-  const runtime = readRuntimeFile() as RuntimeWithConfig | undefined;
-  const path = runtime?.configFile ?? env[ENV.CONFIG_FILE];
-  if (path === undefined || path === '')
-    throw new CliError(
-      `no config store was found: no running local pipeline names one (start one with \`npm start\`), ${ENV.CONFIG_FILE} ` +
-        `is not set (received ${JSON.stringify(env[ENV.CONFIG_FILE] ?? null)}), and the AppConfig variables ` +
-        `(${APPCONFIG_VARIABLES.join(', ')}) are not set`,
-    );
-  return path;
+/**
+ * A stack's AppConfig profile (`--stack`), the running `npm start`'s store, or, with neither, the store file
+ * named by CDCP_CONFIG_FILE (a store of your own, watched by workers you started).
+ */
+async function configPlace(ctx: CommandContext, verb: string): Promise<ConfigPlace> {
+  const file = ctx.env[ENV.CONFIG_FILE];
+  const named = stringOption(ctx, 'stack') ?? (ctx.env[ENV.STACK] || undefined);
+  if (named === undefined && !flag(ctx, 'local') && readRuntimeFile() === undefined) {
+    if (file === undefined || file === '')
+      throw new CliError(
+        `no config store was found: no stack is named (--stack NAME or ${ENV.STACK}), no \`npm start\` runs in this folder, ` +
+          `and ${ENV.CONFIG_FILE} is not set (received ${JSON.stringify(file ?? null)})`,
+      );
+    ctx.stderr.write(`cdcp config ${verb}: acting on the local store ${file}\n`);
+    return {
+      publisher: new LocalConfigStore({ path: file }),
+      describe: `the local store ${file}`,
+      target: undefined,
+    };
+  }
+  const target = await targetOf(ctx);
+  return { publisher: target.publisher, describe: target.describe, target };
 }
 
 function describePublished(p: PublishedConfig): string {
@@ -116,8 +92,8 @@ const defaults: Command = {
   summary: 'print the complete default configuration as JSON',
   help: `Prints every setting with its default value, as a JSON document that \`cdcp config set\` accepts: a
 starting point for your own configuration. docs/configuration.md says what each setting does.`,
+  options: {},
   async run(ctx) {
-    parseOptions(ctx.args, {});
     ctx.stdout.write(`${JSON.stringify(defaultConfig(), null, 2)}\n`);
     return 0;
   },
@@ -129,9 +105,10 @@ const validate: Command = {
   summary: 'check a configuration file; list every violation',
   help: `Validates FILE (JSON; - reads stdin) against the configuration schema. Exit 0 when it is valid;
 otherwise exit 1 and one line per violation: its path, the value received and what was expected.`,
+  options: {},
+  positionals: true,
   async run(ctx) {
-    const { positionals } = parseOptions(ctx.args, {}, true);
-    const file = positionals[0];
+    const file = ctx.positionals?.[0];
     const text = await readDocument(ctx, file, 'config validate FILE');
     const config = validated(ctx, text, file === '-' ? 'stdin' : file!);
     if (config === undefined) return EXIT_INVALID;
@@ -142,104 +119,101 @@ otherwise exit 1 and one line per violation: its path, the value received and wh
 
 const set: Command = {
   path: ['config', 'set'],
-  usage: 'config set FILE [--description TEXT]',
+  usage: 'config set FILE [--description TEXT] [--stack NAME | --local]',
   summary: 'validate and publish a configuration (AppConfig or the local store)',
   help: `Validates FILE (JSON; - reads stdin) and, only if it is valid, publishes it as the next version:
-  - to AWS AppConfig when ${APPCONFIG_VARIABLES.join(', ')} are set: a new hosted configuration
-    version and a deployment with the configured deployment strategy;
-  - otherwise to the local store of the running \`npm start\` (or the file named by ${ENV.CONFIG_FILE}):
+  - on a stack (--stack): a new hosted configuration version of its AppConfig profile and a deployment with
+    the stack's deployment strategy;
+  - locally: to the store of the running \`npm start\` (or, with neither, the file named by ${ENV.CONFIG_FILE}):
     an atomic write that every local worker picks up without restart.
 The publisher stamps "version" (the next version number) and "publishedAt". An invalid file is refused
-with every violation listed (exit 1) and nothing is published.
-
-  --description TEXT   stored with the version (AppConfig description; the local history)`,
+with every violation listed (exit 1) and nothing is published.`,
+  options: {
+    description: {
+      type: 'string',
+      value: 'TEXT',
+      description: 'stored with the version (AppConfig description; the local history)',
+    },
+  },
+  positionals: true,
+  target: 'any',
+  json: true,
   async run(ctx) {
-    const { values, positionals } = parseOptions(ctx.args, { description: { type: 'string' } }, true);
-    const file = positionals[0];
+    const file = ctx.positionals?.[0];
     const text = await readDocument(ctx, file, 'config set FILE');
     const config = validated(ctx, text, file === '-' ? 'stdin' : file!);
     if (config === undefined) {
       ctx.stderr.write('nothing was published\n');
       return EXIT_INVALID;
     }
-    const { publisher, close } = resolvePublisher(ctx.env);
+    const { publisher } = await configPlace(ctx, 'set');
     try {
-      const published = await publisher.publish(config, { description: values.description });
+      const published = await publisher.publish(config, { description: stringOption(ctx, 'description') });
       // A numeric version came from an earlier publish (`cdcp config get` output): re-stamping it is expected.
       if (config.version !== '0' && versionNumber(config.version) === 0)
         ctx.stderr.write(`note: the file's version "${config.version}" was replaced by the publisher's\n`);
-      ctx.stdout.write(`${describePublished(published)}\n`);
+      ctx.stdout.write(
+        ctx.json ? `${JSON.stringify(publishedJson(published))}\n` : `${describePublished(published)}\n`,
+      );
       return 0;
     } catch (error) {
       if (error instanceof ConfigPublishError) throw new CliError(error.message, 1);
       throw error;
-    } finally {
-      close();
     }
   },
 };
 
 const get: Command = {
   path: ['config', 'get'],
-  usage: 'config get',
+  usage: 'config get [--stack NAME | --local]',
   summary: 'print the configuration published now, as JSON',
-  help: `Prints the newest published configuration (AppConfig: the latest deployment of the profile; locally:
-the store of the running \`npm start\`) on stdout, and its version and publication time on stderr. Exit 1
-when the store holds a corrupt or invalid document: the instances then stay on their last good version.`,
+  help: `Prints the newest published configuration (a stack: the latest deployment of its AppConfig profile;
+locally: the store of the running \`npm start\`) on stdout, and its version and publication time on stderr.
+Exit 1 when the store holds a corrupt or invalid document: the instances then stay on their last good version.`,
+  target: 'any',
+  json: true,
   async run(ctx) {
-    parseOptions(ctx.args, {});
-    const { publisher, describe, close } = resolvePublisher(ctx.env);
+    const { publisher, describe } = await configPlace(ctx, 'get');
     try {
       const current = await publisher.current();
       if (current === undefined)
         throw new CliError(`nothing is published in ${describe}; publish with \`cdcp config set FILE\``, 1);
-      ctx.stdout.write(`${JSON.stringify(current.config, null, 2)}\n`);
+      ctx.stdout.write(`${JSON.stringify(current.config, null, ctx.json ? undefined : 2)}\n`);
       ctx.stderr.write(`${describePublished(current)}\n`);
       return 0;
     } catch (error) {
       if (error instanceof ConfigValidationError || error instanceof ConfigPublishError)
         throw new CliError(
-          `${error.message}\nInstances keep running their last good version; publish a valid one with \`cdcp config set FILE\`.`,
+          `${error.message} Instances keep running their last good version; publish a valid one with \`cdcp config set FILE\`.`,
           1,
         );
       throw error;
-    } finally {
-      close();
     }
   },
 };
 
-/** The coordination table `status` reads: the running pipeline's, or CDCP_COORDINATION_TABLE with default AWS settings. */
-function resolveRegistry(env: NodeJS.ProcessEnv, config: Config | undefined) {
-  const runtime = readRuntimeFile();
-  let dynamodb: DynamoDBClient;
-  let tableName: string;
-  let close: () => void;
-  if (runtime !== undefined) {
-    const clients = localClients(runtime.endpoints);
-    dynamodb = clients.dynamodb;
-    tableName = runtime.names.coordinationTable;
-    close = () => clients.destroy();
-  } else {
-    const table = env[ENV.COORDINATION_TABLE];
-    if (!table)
-      throw new CliError(
-        `no running local pipeline was found and ${ENV.COORDINATION_TABLE} is not set (received ${JSON.stringify(table ?? null)}); ` +
-          'start `npm start`, or set it to the deployed coordination table',
-      );
-    dynamodb = new DynamoDBClient({});
-    tableName = table;
-    close = () => dynamodb.destroy();
-  }
+/** The instance registry of a target's coordination table, judged with the published config's timings. */
+function registryOf(target: Target, config: Config | undefined): InstanceRegistry {
   const instances = (config ?? defaultConfig()).instances;
-  const registry = new InstanceRegistry({
-    store: new DynamoDbCoordinationStore({ client: dynamodb, tableName }),
+  return new InstanceRegistry({
+    store: new DynamoDbCoordinationStore({
+      client: target.dynamodb,
+      tableName: target.names.coordinationTable,
+    }),
     failureDetectionMs: instances.failureDetectionMs,
     heartbeatIntervalMs: Math.floor(instances.failureDetectionMs / instances.heartbeatsPerWindow),
     ttlMs: Math.max(6 * 3_600_000, 10 * instances.failureDetectionMs),
     clockSkewAllowanceMs: STATUS_CLOCK_SKEW_ALLOWANCE_MS,
   });
-  return { registry, close };
+}
+
+function publishedJson(p: PublishedConfig) {
+  return {
+    version: p.version,
+    publishedAtWallMs: p.publishedAtWallMs,
+    target: p.target,
+    deployment: p.deployment ?? null,
+  };
 }
 
 function formatStatus(
@@ -284,53 +258,57 @@ function formatStatus(
 
 const status: Command = {
   path: ['config', 'status'],
-  usage: 'config status [--json] [--wait SECONDS]',
+  usage: 'config status [--json] [--wait SECONDS] [--stack NAME | --local]',
   summary: "each live instance's config version and how long the newest took to reach all",
   help: `Reads the newest published version (AppConfig or the local store) and the instance registry, and
 prints each live instance with the version it reports in its heartbeat and when it applied it, then whether
 all run the newest version and how long after publication the last of them applied it (wall clocks of
-different machines: a measurement, accurate to their skew).
-
-  --json           one JSON document: the published version and the per-instance report
-  --wait SECONDS   poll until every live instance runs the newest version; exit 1 if that takes longer`,
+different machines: a measurement, accurate to their skew). With --json, one JSON document: the published
+version and the per-instance report.`,
+  options: {
+    wait: {
+      type: 'string',
+      value: 'SECONDS',
+      description: 'poll until every live instance runs the newest version; exit 1 if that takes longer',
+    },
+  },
+  target: 'any',
+  json: true,
   async run(ctx) {
-    const { values } = parseOptions(ctx.args, { json: { type: 'boolean' }, wait: { type: 'string' } });
-    const waitSeconds = values.wait === undefined ? undefined : Number(values.wait);
+    const raw = stringOption(ctx, 'wait');
+    const waitSeconds = raw === undefined ? undefined : Number(raw);
     if (waitSeconds !== undefined && !(Number.isFinite(waitSeconds) && waitSeconds >= 0))
-      throw new CliError(`--wait takes a number of seconds; received ${JSON.stringify(values.wait)}`);
-    const { publisher, close: closePublisher } = resolvePublisher(ctx.env);
+      throw new CliError(`--wait takes a number of seconds; received ${JSON.stringify(raw)}`);
+    const place = await configPlace(ctx, 'status');
+    if (place.target === undefined)
+      throw new CliError(
+        `config status reads the instance registry of a stack or of the running \`npm start\`; pass --stack NAME or start one`,
+      );
     let published: PublishedConfig | undefined;
-    let publishedError: string | undefined;
     try {
-      published = await publisher.current();
+      published = await place.publisher.current();
     } catch (error) {
       if (!(error instanceof ConfigValidationError || error instanceof ConfigPublishError)) throw error;
-      publishedError = error.message;
-    } finally {
-      closePublisher();
+      ctx.stderr.write(
+        `warning: cannot read the published version: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`,
+      );
     }
-    if (publishedError !== undefined)
-      ctx.stderr.write(`warning: cannot read the published version: ${publishedError}\n`);
-    const { registry, close } = resolveRegistry(ctx.env, published?.config);
-    try {
-      const deadline = Date.now() + (waitSeconds ?? 0) * 1000;
-      for (;;) {
-        const views = await registry.list();
-        const live: InstanceRecord[] = views.filter((v) => v.alive).map((v) => v.instance);
-        const report = configConvergence(live, published);
-        const done = report.converged || waitSeconds === undefined || Date.now() >= deadline;
-        if (done) {
-          if (values.json)
-            ctx.stdout.write(
-              `${JSON.stringify({ published: published === undefined ? null : { version: published.version, publishedAtWallMs: published.publishedAtWallMs, target: published.target, deployment: published.deployment ?? null }, ...report }, null, 2)}\n`,
-            );
-          else ctx.stdout.write(`${formatStatus(report, published, views.length - live.length)}\n`);
-          return waitSeconds !== undefined && !report.converged ? 1 : 0;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 250));
+    const registry = registryOf(place.target, published?.config);
+    const deadline = Date.now() + (waitSeconds ?? 0) * 1000;
+    for (;;) {
+      const views = await registry.list();
+      const live: InstanceRecord[] = views.filter((v) => v.alive).map((v) => v.instance);
+      const report = configConvergence(live, published);
+      const done = report.converged || waitSeconds === undefined || Date.now() >= deadline;
+      if (done) {
+        if (ctx.json)
+          ctx.stdout.write(
+            `${JSON.stringify({ published: published === undefined ? null : publishedJson(published), ...report }, null, 2)}\n`,
+          );
+        else ctx.stdout.write(`${formatStatus(report, published, views.length - live.length)}\n`);
+        return waitSeconds !== undefined && !report.converged ? 1 : 0;
       }
-    } finally {
-      close();
+      await new Promise((resolve) => setTimeout(resolve, 250));
     }
   },
 };
@@ -340,9 +318,16 @@ const docs: Command = {
   usage: 'config docs [--write FILE]',
   summary: 'print the settings table (Markdown) generated from the schema',
   help: `Prints every setting with what it accepts, its default and its effect, as the Markdown table of
-docs/configuration.md. With --write FILE, replaces the table between its markers in FILE.`,
+docs/configuration.md.`,
+  options: {
+    write: {
+      type: 'string',
+      value: 'FILE',
+      description: 'replace the table between its markers in FILE instead',
+    },
+  },
   async run(ctx) {
-    const { values } = parseOptions(ctx.args, { write: { type: 'string' } });
+    const values = { write: stringOption(ctx, 'write') };
     if (values.write === undefined) {
       ctx.stdout.write(`${settingsMarkdown()}\n`);
       return 0;

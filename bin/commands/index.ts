@@ -5,6 +5,7 @@ import { localWorkersAdd, localWorkersKill, localWorkersList, localWorkersRemove
 import { parkedList, parkedReplay } from './parked.js';
 import { scaleHistory, scalePlan } from './scale.js';
 import { statusCommand } from './status.js';
+import { workerCommand } from './worker.js';
 
 /** Every command of `cdcp`; add new ones here. */
 const commands: readonly Command[] = [
@@ -24,6 +25,7 @@ const commands: readonly Command[] = [
   statusCommand,
   scalePlan,
   scaleHistory,
+  workerCommand,
 ];
 
 export { commands };

@@ -4,8 +4,8 @@
  */
 import type { ControlEndpoint, WorkersResponse } from '../../localstack/run/control-server.js';
 import { readRuntimeFile } from '../../localstack/run/runtime-file.js';
-import type { WorkerRow } from '../../localstack/workers/worker-pool.js';
-import { CliError, type Command, type CommandContext, parseOptions } from './command.js';
+import type { WorkerRow } from '../../localstack/run/worker-pool.js';
+import { CliError, type Command, type CommandContext, flag } from './command.js';
 
 function endpoint(): ControlEndpoint {
   const runtime = readRuntimeFile();
@@ -70,7 +70,7 @@ function json(row: WorkerRow): string {
 }
 
 function idArgument(ctx: CommandContext, verb: string): string {
-  const { positionals } = parseOptions(ctx.args, {}, true);
+  const positionals = ctx.positionals ?? [];
   if (positionals.length !== 1)
     throw new CliError(
       `give exactly one worker to ${verb} (an id from \`cdcp local workers\`, a unique prefix, or a pid); received ${positionals.length === 0 ? 'none' : JSON.stringify(positionals)}`,
@@ -83,17 +83,18 @@ const list: Command = {
   usage: 'local workers [--all] [--json]',
   summary: 'list the worker processes of the running npm start',
   help: `Lists the worker processes of the \`npm start -- --workers N\` running in this folder: id, pid, state, the
-shards whose leases each holds, its events per second and lag, and which one is the elected assigner.
-
-  --all    also the workers that have stopped, were killed or crashed
-  --json   one JSON object per line: id, pid, state, leases, eventsPerSecond, lagMs, assigner, startedAt`,
+shards whose leases each holds, its events per second and lag, and which one is the elected assigner. With
+--json, one JSON object per line: id, pid, state, leases, eventsPerSecond, lagMs, assigner, startedAt.`,
+  options: {
+    all: { type: 'boolean', description: 'also the workers that have stopped, were killed or crashed' },
+  },
+  json: true,
   async run(ctx) {
-    const { values } = parseOptions(ctx.args, { json: { type: 'boolean' }, all: { type: 'boolean' } });
     const answer = await call<WorkersResponse>('GET', '/workers');
-    const rows = values.all
+    const rows = flag(ctx, 'all')
       ? answer.workers
       : answer.workers.filter((w) => w.state === 'running' || w.state === 'starting');
-    if (values.json) {
+    if (ctx.json) {
       for (const row of rows) ctx.stdout.write(`${json(row)}\n`);
       return 0;
     }
@@ -114,12 +115,11 @@ const add: Command = {
   summary: 'start one more worker process; the assigner gives it leases',
   help: `Starts one more worker process in the running \`npm start -- --workers N\` and prints it once it has
 registered. The elected assigner moves leases to it by graceful hand-off (at most about shards / workers).
-
-  --json   print the new worker as one JSON object`,
+With --json, the new worker as one JSON object.`,
+  json: true,
   async run(ctx) {
-    const { values } = parseOptions(ctx.args, { json: { type: 'boolean' } });
     const { worker } = await call<{ worker: WorkerRow }>('POST', '/workers');
-    ctx.stdout.write(values.json ? `${json(worker)}\n` : `started ${worker.id} (pid ${worker.pid})\n`);
+    ctx.stdout.write(ctx.json ? `${json(worker)}\n` : `started ${worker.id} (pid ${worker.pid})\n`);
     return 0;
   },
 };
@@ -131,10 +131,13 @@ const remove: Command = {
   help: `Stops one worker process gracefully: it finishes the batches in flight, checkpoints, releases its leases
 (the assigner gives them to the other workers at once) and deregisters. ID is a worker id from
 \`cdcp local workers\`, a unique prefix of one, or its pid.`,
+  positionals: true,
+  json: true,
   async run(ctx) {
     const id = idArgument(ctx, 'remove');
     const { worker } = await call<{ worker: WorkerRow }>('POST', `/workers/${encodeURIComponent(id)}/stop`);
-    ctx.stdout.write(`stopped ${worker.id} (pid ${worker.pid}): ${worker.state}\n`);
+    if (ctx.json) ctx.stdout.write(`${json(worker)}\n`);
+    else ctx.stdout.write(`stopped ${worker.id} (pid ${worker.pid}): ${worker.state}\n`);
     return 0;
   },
 };
@@ -147,10 +150,13 @@ const kill: Command = {
 its heartbeat has stood still for a lease duration (instances.failureDetectionMs) and the assigner gives them
 to live workers, which resume from the last checkpoints; the position fence skips what was applied twice.
 ID is a worker id from \`cdcp local workers\`, a unique prefix of one, or its pid.`,
+  positionals: true,
+  json: true,
   async run(ctx) {
     const id = idArgument(ctx, 'kill');
     const { worker } = await call<{ worker: WorkerRow }>('POST', `/workers/${encodeURIComponent(id)}/kill`);
-    ctx.stdout.write(`killed ${worker.id} (pid ${worker.pid})\n`);
+    if (ctx.json) ctx.stdout.write(`${json(worker)}\n`);
+    else ctx.stdout.write(`killed ${worker.id} (pid ${worker.pid})\n`);
     return 0;
   },
 };

@@ -1,18 +1,14 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Config } from '../../core/config/schema.js';
-import { ENV } from '../../core/constants.js';
 import { DynamoDbCoordinationStore } from '../../core/coordination/dynamodb-store.js';
 import { InstanceRegistry } from '../../core/coordination/instance-registry.js';
 import {
-  type AuditLog,
   CloudWatchMetricsSource,
   ClusterManager,
   type DecisionRecord,
   DynamoDbAuditLog,
   hotKeysFromInstances,
-  InMemoryAuditLog,
   KinesisStreamControl,
   LambdaParallelizationControl,
   lagFromInstances,
@@ -23,14 +19,11 @@ import {
   type SheddingControl,
   StreamSampleMetricsSource,
 } from '../../core/scaling/index.js';
-import { localClients } from '../../localstack/clients.js';
-import { readRuntimeFile } from '../../localstack/run/runtime-file.js';
-import { CliError, type Command, type CommandContext, parseOptions } from './command.js';
-import { resolveTarget } from './target.js';
+import type { Target } from '../cli/target.js';
+import { CliError, type Command, type CommandContext, flag, stringOption, targetOf } from './command.js';
 
 /** Everything `scale plan` reads, for the running local pipeline or the deployed stack. */
-interface ScaleTarget {
-  readonly kind: 'local' | 'aws';
+interface ScalePlanner {
   readonly manager: ClusterManager;
   readonly describe: string;
   close(): void;
@@ -45,89 +38,65 @@ function readOnlyShedding(config: Config): SheddingControl {
   };
 }
 
-function scaleTarget(
-  env: NodeJS.ProcessEnv,
+/**
+ * The cluster manager's planner over a target: locally the load is sampled from the stream; on a stack it
+ * comes from CloudWatch (GetMetricData) and the consumers' heartbeats, and ParallelizationFactor from the
+ * event source mapping.
+ */
+function scalePlanner(
+  target: Target,
+  config: Config,
   options: { readonly sampleMinutes: number; readonly functionName?: string },
-): ScaleTarget {
-  const target = resolveTarget(env);
-  const config = target.config;
+): ScalePlanner {
   const heartbeatIntervalMs = config.instances.failureDetectionMs / config.instances.heartbeatsPerWindow;
-  const registry =
-    target.coordinationTable === undefined
-      ? undefined
-      : new InstanceRegistry({
-          store: new DynamoDbCoordinationStore({
-            client: target.dynamodb,
-            tableName: target.coordinationTable,
-          }),
-          failureDetectionMs: config.instances.failureDetectionMs,
-          heartbeatIntervalMs,
-        });
-  const audit: AuditLog =
-    target.coordinationTable === undefined
-      ? new InMemoryAuditLog()
-      : new DynamoDbAuditLog({ client: target.dynamodb, tableName: target.coordinationTable });
-  let kinesis: KinesisClient;
-  let streamName: string;
+  const registry = new InstanceRegistry({
+    store: new DynamoDbCoordinationStore({
+      client: target.dynamodb,
+      tableName: target.names.coordinationTable,
+    }),
+    failureDetectionMs: config.instances.failureDetectionMs,
+    heartbeatIntervalMs,
+  });
+  const streamName = target.names.streamName;
+  const closers: (() => void)[] = [];
   let metrics: MetricsSource;
   let parallelization: ParallelizationControl | undefined;
-  const closers: (() => void)[] = [() => target.close()];
   if (target.kind === 'local') {
-    const runtime = readRuntimeFile();
-    if (runtime === undefined)
-      throw new CliError('the local pipeline stopped while `scale plan` started; run it again');
-    const clients = localClients(runtime.endpoints);
-    closers.push(() => clients.destroy());
-    kinesis = clients.kinesis;
-    streamName = runtime.names.streamName;
     metrics = new StreamSampleMetricsSource({
-      kinesis,
+      kinesis: target.kinesis,
       streamName,
       maxWindowMs: options.sampleMinutes * 60_000,
-      iteratorAgeMs: async () =>
-        registry === undefined ? undefined : lagFromInstances(await registry.listLive()),
+      iteratorAgeMs: async () => lagFromInstances(await registry.listLive()),
     });
   } else {
-    const name = env[ENV.STREAM_NAME];
-    if (!name)
-      throw new CliError(
-        `${ENV.STREAM_NAME} is not set (received ${JSON.stringify(name ?? null)}): name the deployed stream (the stack's output) to plan for it`,
-      );
-    streamName = name;
-    kinesis = new KinesisClient({});
-    const cloudWatch = new CloudWatchClient({});
+    const cloudWatch = new CloudWatchClient(target.aws);
+    const lambda = new LambdaClient(target.aws);
     closers.push(
-      () => kinesis.destroy(),
       () => cloudWatch.destroy(),
+      () => lambda.destroy(),
     );
     metrics = new CloudWatchMetricsSource({
       client: cloudWatch,
       streamName,
-      functionName: options.functionName,
-      hotKeys: async () =>
-        registry === undefined
-          ? []
-          : hotKeysFromInstances(await registry.listLive(), { heartbeatIntervalMs }),
+      functionName: options.functionName ?? target.document.consumerFunction,
+      hotKeys: async () => hotKeysFromInstances(await registry.listLive(), { heartbeatIntervalMs }),
     });
-    const mapping = env[ENV.EVENT_SOURCE_MAPPING_ID];
-    if (mapping) {
-      const lambda = new LambdaClient({});
-      closers.push(() => lambda.destroy());
-      parallelization = new LambdaParallelizationControl({ lambda, uuid: mapping });
-    }
+    parallelization = new LambdaParallelizationControl({
+      lambda,
+      uuid: target.document.eventSourceMappingId,
+    });
   }
   const manager = new ClusterManager({
-    stream: new KinesisStreamControl({ kinesis, streamName }),
+    stream: new KinesisStreamControl({ kinesis: target.kinesis, streamName }),
     metrics,
-    audit,
+    audit: new DynamoDbAuditLog({ client: target.dynamodb, tableName: target.names.coordinationTable }),
     parallelization,
     shedding: readOnlyShedding(config),
     policy: policyFromConfig(config),
   });
   return {
-    kind: target.kind,
     manager,
-    describe: `${target.kind === 'local' ? 'the running local pipeline' : 'AWS'}: stream ${streamName}`,
+    describe: `${target.kind === 'local' ? 'the running local pipeline' : target.describe}: stream ${streamName}`,
     close: () => {
       for (const close of closers) close();
     },
@@ -194,31 +163,42 @@ const planCommand: Command = {
 with its reasons, what a rule or limit held back, and hot partition keys. Nothing is changed.
 
 Against the running local pipeline (npm start in this folder) the load is measured by reading the stream's
-recent records; against AWS (CDCP_STREAM_NAME, CDCP_COORDINATION_TABLE, and CDCP_EVENT_SOURCE_MAPPING_ID for
-ParallelizationFactor) it comes from CloudWatch and the consumers' heartbeats.
-
-  --json               the plan as one JSON object
-  --sample-minutes N   local only: minutes of the stream to read (default 10; the quiet window needs 30)
-  --function NAME      AWS only: the consumer function, for Lambda's IteratorAge, errors and throttles`,
+recent records; against a stack it comes from CloudWatch, the consumers' heartbeats and the event source
+mapping (ParallelizationFactor).`,
+  options: {
+    'sample-minutes': {
+      type: 'string',
+      value: 'N',
+      description: 'local only: minutes of the stream to read (default 10; the quiet window needs 30)',
+    },
+    function: {
+      type: 'string',
+      value: 'NAME',
+      description:
+        "stack only: the consumer function for Lambda's IteratorAge, errors and throttles (default: the stack's)",
+    },
+  },
+  target: 'any',
+  json: true,
   async run(ctx) {
-    const { values } = parseOptions(ctx.args, {
-      json: { type: 'boolean' },
-      'sample-minutes': { type: 'string' },
-      function: { type: 'string' },
-    });
-    const sampleMinutes = values['sample-minutes'] === undefined ? 10 : Number(values['sample-minutes']);
+    const raw = stringOption(ctx, 'sample-minutes');
+    const sampleMinutes = raw === undefined ? 10 : Number(raw);
     if (!Number.isInteger(sampleMinutes) || sampleMinutes < 1 || sampleMinutes > 120)
       throw new CliError(
-        `--sample-minutes must be a whole number from 1 to 120; received ${JSON.stringify(values['sample-minutes'])}`,
+        `--sample-minutes must be a whole number from 1 to 120; received ${JSON.stringify(raw)}`,
       );
-    const target = scaleTarget(ctx.env, { sampleMinutes, functionName: values.function });
+    const target = await targetOf(ctx);
+    const planner = scalePlanner(target, await target.config(), {
+      sampleMinutes,
+      functionName: stringOption(ctx, 'function'),
+    });
     try {
-      const { plan } = await target.manager.plan();
-      if (values.json) ctx.stdout.write(`${JSON.stringify(plan)}\n`);
-      else printPlan(ctx, plan, target.describe);
+      const { plan } = await planner.manager.plan();
+      if (ctx.json) ctx.stdout.write(`${JSON.stringify(plan)}\n`);
+      else printPlan(ctx, plan, planner.describe);
       return 0;
     } finally {
-      target.close();
+      planner.close();
     }
   },
 };
@@ -255,46 +235,40 @@ const historyCommand: Command = {
   help: `Lists the cluster manager's decisions, newest first: when, the leadership term that made it (its fence),
 the leader, the shard count and utilisation it saw, each action and its outcome (applied, already-done,
 skipped, refused, failed, not-acting; "no outcome" marks a run interrupted after it claimed the decision).
-
-  --since D    how far back: 30m, 6h, 7d (default 24h)
-  --limit N    at most N decisions (default 50)
-  --actions    only decisions with actions
-  --json       one JSON object per decision: inputs, plan, outcomes, housekeeping`,
+With --json, one JSON object per decision: inputs, plan, outcomes, housekeeping.`,
+  options: {
+    since: { type: 'string', value: 'D', description: 'how far back: 30m, 6h, 7d (default 24h)' },
+    limit: { type: 'string', value: 'N', description: 'at most N decisions (default 50)' },
+    actions: { type: 'boolean', description: 'only decisions with actions' },
+  },
+  target: 'any',
+  json: true,
   async run(ctx) {
-    const { values } = parseOptions(ctx.args, {
-      since: { type: 'string' },
-      limit: { type: 'string' },
-      actions: { type: 'boolean' },
-      json: { type: 'boolean' },
-    });
-    const sinceMs = parseDuration(values.since);
-    const limit = values.limit === undefined ? 50 : Number(values.limit);
+    const sinceMs = parseDuration(stringOption(ctx, 'since'));
+    const rawLimit = stringOption(ctx, 'limit');
+    const limit = rawLimit === undefined ? 50 : Number(rawLimit);
     if (!Number.isInteger(limit) || limit < 1)
-      throw new CliError(`--limit must be a whole number ≥ 1; received ${JSON.stringify(values.limit)}`);
-    const target = resolveTarget(ctx.env);
-    try {
-      if (target.coordinationTable === undefined)
-        throw new CliError(
-          `${ENV.COORDINATION_TABLE} is not set (received null): name the coordination table, where the audit log is kept`,
-        );
-      const audit = new DynamoDbAuditLog({ client: target.dynamodb, tableName: target.coordinationTable });
-      const decisions = (
-        await audit.list({ sinceWallMs: Date.now() - sinceMs, limit: values.actions ? undefined : limit })
-      )
-        .filter((d) => !values.actions || d.plan.actions.length > 0)
-        .slice(0, limit);
-      for (const d of decisions) {
-        if (values.json) ctx.stdout.write(`${JSON.stringify(d)}\n`);
-        else printDecision(ctx, d);
-      }
-      if (!values.json)
-        ctx.stderr.write(
-          `${decisions.length} decision(s) since ${new Date(Date.now() - sinceMs).toISOString()}\n`,
-        );
-      return 0;
-    } finally {
-      target.close();
+      throw new CliError(`--limit must be a whole number ≥ 1; received ${JSON.stringify(rawLimit)}`);
+    const actionsOnly = flag(ctx, 'actions');
+    const target = await targetOf(ctx);
+    const audit = new DynamoDbAuditLog({
+      client: target.dynamodb,
+      tableName: target.names.coordinationTable,
+    });
+    const decisions = (
+      await audit.list({ sinceWallMs: Date.now() - sinceMs, limit: actionsOnly ? undefined : limit })
+    )
+      .filter((d) => !actionsOnly || d.plan.actions.length > 0)
+      .slice(0, limit);
+    for (const d of decisions) {
+      if (ctx.json) ctx.stdout.write(`${JSON.stringify(d)}\n`);
+      else printDecision(ctx, d);
     }
+    if (!ctx.json)
+      ctx.stderr.write(
+        `${decisions.length} decision(s) since ${new Date(Date.now() - sinceMs).toISOString()}\n`,
+      );
+    return 0;
   },
 };
 

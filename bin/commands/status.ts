@@ -2,8 +2,7 @@
  * `cdcp status`: the cluster as the coordination table shows it — instances with their load and config
  * version, every shard's lease (owner, checkpoint, lag, state) and the elected leaders.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ENV, LEADER_ROLES } from '../../core/constants.js';
+import { LEADER_ROLES } from '../../core/constants.js';
 import {
   DynamoDbCoordinationStore,
   type InstanceRecord,
@@ -11,43 +10,8 @@ import {
   leaderKey,
   shardLeaseKey,
 } from '../../core/coordination/index.js';
-import { localClients } from '../../localstack/clients.js';
-import { readRuntimeFile } from '../../localstack/run/runtime-file.js';
-import { type ShardLease, splitLeases } from '../../localstack/workers/shard-lease.js';
-import { CliError, type Command, parseOptions } from './command.js';
-
-interface StatusTarget {
-  readonly store: DynamoDbCoordinationStore;
-  readonly streamName: string;
-  close(): void;
-}
-
-function resolveStatusTarget(env: NodeJS.ProcessEnv): StatusTarget {
-  const runtime = readRuntimeFile();
-  if (runtime !== undefined) {
-    const clients = localClients(runtime.endpoints);
-    return {
-      store: new DynamoDbCoordinationStore({
-        client: clients.dynamodb,
-        tableName: runtime.names.coordinationTable,
-      }),
-      streamName: runtime.names.streamName,
-      close: () => clients.destroy(),
-    };
-  }
-  const table = env[ENV.COORDINATION_TABLE];
-  const streamName = env[ENV.STREAM_NAME];
-  if (!table || !streamName)
-    throw new CliError(
-      `no running local pipeline was found (start one with \`npm start\` in this folder), and ${ENV.COORDINATION_TABLE} / ${ENV.STREAM_NAME} are not set to reach a deployed stack (received ${JSON.stringify(table ?? null)} / ${JSON.stringify(streamName ?? null)}).`,
-    );
-  const client = new DynamoDBClient({});
-  return {
-    store: new DynamoDbCoordinationStore({ client, tableName: table }),
-    streamName,
-    close: () => client.destroy(),
-  };
-}
+import { type ShardLease, splitLeases } from '../../core/workers/shard-lease.js';
+import { type Command, targetOf } from './command.js';
 
 const fmt = (n: number | undefined) => (n === undefined ? '—' : Math.round(n).toLocaleString('en-US'));
 
@@ -106,7 +70,7 @@ function leaderRow(record: LeaseRecord | undefined) {
 
 const status: Command = {
   path: ['status'],
-  usage: 'status [--json]',
+  usage: 'status [--stack NAME | --local] [--json]',
   summary: 'instances, shard leases (owner, checkpoint, lag) and leaders',
   help: `Shows the cluster as its coordination table does: every registered instance (age, heartbeat, load,
 leases, config version), every shard lease of the stream (owner, fence, checkpoint, lag at that checkpoint,
@@ -114,62 +78,61 @@ state: reading, free, waiting for parents, handing off, ended), the elected leas
 manager's leader. Times are from the writers' clocks, for people: liveness is judged by observers on their
 own clocks over a failure-detection window, which a single look cannot do.
 
-Reads the running \`npm start\` in this folder, or a deployed stack through ${ENV.COORDINATION_TABLE} and
-${ENV.STREAM_NAME}.
-
-  --json   one JSON object: instances, shards, assigner, clusterManager`,
+With --json, one JSON object: instances, stream, shards, assigner, clusterManager.`,
+  target: 'any',
+  json: true,
   async run(ctx) {
-    const { values } = parseOptions(ctx.args, { json: { type: 'boolean' } });
-    const target = resolveStatusTarget(ctx.env);
-    try {
-      const [instances, records, manager] = await Promise.all([
-        target.store.listInstances(),
-        target.store.listLeases(shardLeaseKey(target.streamName, '-').pk),
-        target.store.getLease(leaderKey(LEADER_ROLES.clusterManager)),
-      ]);
-      const now = Date.now();
-      const { shards, assigner } = splitLeases(records);
-      const byId = new Map(shards.map((s) => [s.shardId, s]));
-      const held = (id: string) => shards.filter((s) => s.record.owner === id).length;
-      const report = {
-        instances: instances
-          .sort((a, b) => (a.instanceId < b.instanceId ? -1 : 1))
-          .map((i) => instanceRow(i, held(i.instanceId), now)),
-        stream: target.streamName,
-        shards: shards.map((s) => shardRow(s, byId, now)),
-        assigner: leaderRow(assigner),
-        clusterManager: leaderRow(manager),
-      };
-      if (values.json) {
-        ctx.stdout.write(`${JSON.stringify(report)}\n`);
-        return 0;
-      }
-      const out: string[] = [`Instances (${report.instances.length})`];
-      out.push(
-        `  ${'ID'.padEnd(26)} ${'KIND'.padEnd(7)} ${'AGE'.padEnd(8)} ${'HEARTBEAT'.padEnd(16)} ${'EVENTS/S'.padStart(8)} ${'CPU'.padStart(5)} ${'LAG'.padStart(9)} ${'LEASES'.padStart(6)}  CONFIG`,
-      );
-      for (const i of report.instances)
-        out.push(
-          `  ${i.id.padEnd(26)} ${i.kind.padEnd(7)} ${duration(i.ageMs).padEnd(8)} ${`#${i.heartbeat}, ${duration(i.heartbeatAgoMs)} ago`.padEnd(16)} ${fmt(i.eventsPerSecond).padStart(8)} ${(i.cpuPercent === undefined ? '—' : `${Math.round(i.cpuPercent)}%`).padStart(5)} ${(i.lagMs === undefined ? '—' : `${fmt(i.lagMs)} ms`).padStart(9)} ${String(i.leases).padStart(6)}  ${i.configVersion ?? '—'}`,
-        );
-      out.push('', `Shards of ${report.stream} (${report.shards.length})`);
-      out.push(
-        `  ${'SHARD'.padEnd(22)} ${'OWNER'.padEnd(26)} ${'FENCE'.padStart(5)} ${'CHECKPOINT'.padEnd(14)} ${'LAG'.padStart(9)}  STATE`,
-      );
-      for (const s of report.shards)
-        out.push(
-          `  ${s.shardId.padEnd(22)} ${(s.owner ?? '—').padEnd(26)} ${String(s.fence).padStart(5)} ${(s.checkpoint === undefined ? '—' : `…${s.checkpoint.slice(-12)}`).padEnd(14)} ${(s.lagMs === undefined ? '—' : `${fmt(s.lagMs)} ms`).padStart(9)}  ${s.state}`,
-        );
-      out.push(
-        '',
-        `Lease assigner: ${report.assigner === undefined ? 'none elected' : `${report.assigner.id} (term ${report.assigner.term})`}`,
-        `Cluster manager: ${report.clusterManager === undefined ? 'none elected' : `${report.clusterManager.id} (term ${report.clusterManager.term})`}`,
-      );
-      ctx.stdout.write(`${out.join('\n')}\n`);
+    const target = await targetOf(ctx);
+    const store = new DynamoDbCoordinationStore({
+      client: target.dynamodb,
+      tableName: target.names.coordinationTable,
+    });
+    const streamName = target.names.streamName;
+    const [instances, records, manager] = await Promise.all([
+      store.listInstances(),
+      store.listLeases(shardLeaseKey(streamName, '-').pk),
+      store.getLease(leaderKey(LEADER_ROLES.clusterManager)),
+    ]);
+    const now = Date.now();
+    const { shards, assigner } = splitLeases(records);
+    const byId = new Map(shards.map((s) => [s.shardId, s]));
+    const held = (id: string) => shards.filter((s) => s.record.owner === id).length;
+    const report = {
+      instances: instances
+        .sort((a, b) => (a.instanceId < b.instanceId ? -1 : 1))
+        .map((i) => instanceRow(i, held(i.instanceId), now)),
+      stream: streamName,
+      shards: shards.map((s) => shardRow(s, byId, now)),
+      assigner: leaderRow(assigner),
+      clusterManager: leaderRow(manager),
+    };
+    if (ctx.json) {
+      ctx.stdout.write(`${JSON.stringify(report)}\n`);
       return 0;
-    } finally {
-      target.close();
     }
+    const out: string[] = [`Instances (${report.instances.length})`];
+    out.push(
+      `  ${'ID'.padEnd(26)} ${'KIND'.padEnd(7)} ${'AGE'.padEnd(8)} ${'HEARTBEAT'.padEnd(16)} ${'EVENTS/S'.padStart(8)} ${'CPU'.padStart(5)} ${'LAG'.padStart(9)} ${'LEASES'.padStart(6)}  CONFIG`,
+    );
+    for (const i of report.instances)
+      out.push(
+        `  ${i.id.padEnd(26)} ${i.kind.padEnd(7)} ${duration(i.ageMs).padEnd(8)} ${`#${i.heartbeat}, ${duration(i.heartbeatAgoMs)} ago`.padEnd(16)} ${fmt(i.eventsPerSecond).padStart(8)} ${(i.cpuPercent === undefined ? '—' : `${Math.round(i.cpuPercent)}%`).padStart(5)} ${(i.lagMs === undefined ? '—' : `${fmt(i.lagMs)} ms`).padStart(9)} ${String(i.leases).padStart(6)}  ${i.configVersion ?? '—'}`,
+      );
+    out.push('', `Shards of ${report.stream} (${report.shards.length})`);
+    out.push(
+      `  ${'SHARD'.padEnd(22)} ${'OWNER'.padEnd(26)} ${'FENCE'.padStart(5)} ${'CHECKPOINT'.padEnd(14)} ${'LAG'.padStart(9)}  STATE`,
+    );
+    for (const s of report.shards)
+      out.push(
+        `  ${s.shardId.padEnd(22)} ${(s.owner ?? '—').padEnd(26)} ${String(s.fence).padStart(5)} ${(s.checkpoint === undefined ? '—' : `…${s.checkpoint.slice(-12)}`).padEnd(14)} ${(s.lagMs === undefined ? '—' : `${fmt(s.lagMs)} ms`).padStart(9)}  ${s.state}`,
+      );
+    out.push(
+      '',
+      `Lease assigner: ${report.assigner === undefined ? 'none elected' : `${report.assigner.id} (term ${report.assigner.term})`}`,
+      `Cluster manager: ${report.clusterManager === undefined ? 'none elected' : `${report.clusterManager.id} (term ${report.clusterManager.term})`}`,
+    );
+    ctx.stdout.write(`${out.join('\n')}\n`);
+    return 0;
   },
 };
 

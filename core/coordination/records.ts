@@ -40,6 +40,11 @@ interface InstanceLoad {
   readonly cpuPercent?: number;
   readonly memoryBytes?: number;
   readonly inFlightBatches?: number;
+  /**
+   * The instance is stopping (SIGTERM): it finishes its batches and releases its leases; nobody should give it
+   * new ones. Absent: not leaving.
+   */
+  readonly leaving?: boolean;
 }
 
 /** A heavy hitter from an instance's hot-key sketch. */

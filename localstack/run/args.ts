@@ -27,6 +27,10 @@ interface RunArgs {
   readonly workers: number;
   /** `leases.assignment` for this run; undefined: the config's (least-loaded). */
   readonly assignment: AssignmentStrategy | undefined;
+  /** Path of a projection module (its default export); undefined: the built-in mirror. */
+  readonly projection: string | undefined;
+  /** How worker processes read the shards. */
+  readonly reader: 'polling' | 'fan-out';
   readonly help: boolean;
 }
 
@@ -46,8 +50,14 @@ consumer handler → DynamoDB. Runs until Ctrl-C unless --events or --input ends
                             one worker inside this process); manage them with \`cdcp local workers\`
   --assignment NAME         how the elected assigner divides shards among workers: round-robin,
                             least-loaded (default), adaptive or bounded-load
+  --projection PATH         fold changes with the projection module at PATH (its default export), as a
+                            stack deployed with projectionEntry does; the run is verified against it
+                            (default: the built-in mirror projection; not with --workers)
+  --reader NAME             how worker processes read: polling (GetRecords, default) or fan-out (enhanced
+                            fan-out; needs --workers N and --kinesis-engine kinesis-mock)
   --inject-duplicates R     republish a fraction R (0..1) of records: duplicates and late redeliveries
-  --inject-poison N         publish N changes that fail every time, on distinct aggregates
+                            (default 0)
+  --inject-poison N         publish N changes that fail every time, on distinct aggregates (default 0)
   --input FILE|-            publish the change events in FILE (JSON Lines, JSON array, or a Lambda Kinesis
                             event) instead of generating
   --dump-state FILE|-       write the final state as JSON Lines {"aggregateId","deleted","position","state"}
@@ -60,6 +70,7 @@ consumer handler → DynamoDB. Runs until Ctrl-C unless --events or --input ends
                             --rate (default 200/s); turns the cluster manager on
   --cluster-manager         run the cluster manager locally: it resizes the stream as the load moves
                             (use --kinesis-engine kinesis-mock: kinesalite has no UpdateShardCount)
+  -h, --help                this help
 
 Set LOCALSTACK_ENDPOINT (or AWS_ENDPOINT_URL) to use a running LocalStack instead of embedded engines.`;
 
@@ -131,6 +142,8 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
         'kinesis-engine': { type: 'string' },
         workers: { type: 'string' },
         assignment: { type: 'string' },
+        projection: { type: 'string' },
+        reader: { type: 'string' },
         'inject-duplicates': { type: 'string' },
         'inject-poison': { type: 'string' },
         input: { type: 'string' },
@@ -166,6 +179,16 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
     throw new ArgsError(
       '--input publishes the file as it is; it cannot be combined with --events or --inject-poison',
     );
+  const workers = integer('workers', str('workers'), 0, 0, 32);
+  if (str('projection') !== undefined && workers > 0)
+    throw new ArgsError(
+      `--projection runs in this process's own worker; worker processes apply the built-in projection, so leave out --workers (received --workers ${workers})`,
+    );
+  const reader = str('reader') ?? 'polling';
+  if (reader !== 'polling' && reader !== 'fan-out')
+    throw new ArgsError(`--reader must be polling or fan-out; received ${JSON.stringify(reader)}`);
+  if (reader === 'fan-out' && (str('workers') === undefined || str('workers') === '0'))
+    throw new ArgsError('--reader fan-out runs in worker processes: add --workers N (N ≥ 1)');
   return {
     events,
     untilDrained,
@@ -183,8 +206,10 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
     rate: optionalInteger('rate', str('rate'), 1, 1_000_000),
     loadProfile: loadProfileOf(str('load-profile')),
     clusterManager: values['cluster-manager'] === true || str('load-profile') !== undefined,
-    workers: integer('workers', str('workers'), 0, 0, 32),
+    workers,
     assignment: assignment(str('assignment')),
+    projection: str('projection'),
+    reader,
     help: values.help === true,
   };
 }

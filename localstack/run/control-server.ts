@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { WorkerRow } from '../workers/worker-pool.js';
 import type { WorkerGroup } from './worker-group.js';
+import type { WorkerRow } from './worker-pool.js';
 
 /** Where `cdcp local workers` reaches a running `npm start`; written into the runtime file. */
 interface ControlEndpoint {

@@ -4,27 +4,26 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { type Config, type ConfigInput, parseConfig } from '../../core/config/schema.js';
 import { ENV, METRICS } from '../../core/constants.js';
+import type { MappingSettings } from '../../core/esm/settings.js';
 import type { RecordOrigin } from '../../core/events/change.js';
 import { compareSequenceNumbers } from '../../core/events/position.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
 import { DeferredSweep } from '../../core/processing/deferred-sweep.js';
-import { configuredProjection } from '../../core/processing/projection.js';
+import { configuredProjection, type Projection } from '../../core/processing/projection.js';
 import { ParkedReplayer } from '../../core/processing/replay.js';
 import { type Accepted, Producer } from '../../core/producer/producer.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
 import { StateStore } from '../../core/state/state-store.js';
+import type { WorkerEvent } from '../../core/workers/events.js';
+import type { WorkerTimings } from '../../core/workers/timings.js';
 import { createDecoding } from '../../functions/consumer/create-handler.js';
 import { createConfigFollowingHandler } from '../../functions/consumer/follow-config.js';
 import { type LocalClients, localClients } from '../clients.js';
 import { type LocalConfig, startLocalConfig } from '../config/local-config.js';
 import { type Endpoints, type KinesisEngine, startEngines } from '../engines/engines.js';
-import type { MappingSettings } from '../esm/settings.js';
 import { LocalClusterManager } from '../manager/local-cluster-manager.js';
 import type { ResourceNames } from '../provision.js';
 import { provisionFromTemplate } from '../template/index.js';
-import type { WorkerEvent } from '../workers/events.js';
-import type { WorkerTimings } from '../workers/timings.js';
-import type { WorkerPool } from '../workers/worker-pool.js';
 import { WORKLOAD_TABLES, WorkloadGenerator } from '../workload/generator.js';
 import { type LoadProfileName, loadProfile } from '../workload/load-profile.js';
 import { ExpectedModel } from '../workload/model.js';
@@ -34,6 +33,7 @@ import { ProgressReporter, type ProgressSnapshot } from './progress.js';
 import { type StateRow, scanState } from './state-scan.js';
 import { type Verification, verifyAgainstModel } from './verify.js';
 import { DrainWatch, startWorkerGroup, type WorkerGroup } from './worker-group.js';
+import type { WorkerPool } from './worker-pool.js';
 
 interface PipelineOptions {
   /** Events to produce; undefined = until stopped. */
@@ -79,9 +79,16 @@ interface PipelineOptions {
   readonly aggregateMaxRecords?: number;
   /** Give up waiting for the drain after this long. @default 600_000 */
   readonly drainTimeoutMs?: number;
-  /** Worker processes; 0 runs one worker inside this process. @default 0 */
-  readonly workers?: number;
-  /** Lease and poll timings of the workers (tests use short leases). @default from config.instances */
+  /**
+   * Worker processes (`cdcp worker`); 0 runs one worker inside this process; `external`: none, the stream is
+   * read by workers someone else started. @default 0
+   */
+  readonly workers?: number | 'external';
+  /** How worker processes read: `polling` or `fan-out` (kinesis-mock only, locally). @default 'polling' */
+  readonly reader?: 'polling' | 'fan-out';
+  /** Fan-out subscriptions are renewed this often (5000..300000 ms). @default 300_000 */
+  readonly resubscribeIntervalMs?: number;
+  /** Lease and poll timings of the in-process worker. @default from config.instances */
   readonly workerTimings?: Partial<WorkerTimings>;
   /** Worker processes report each handler invocation (tests that kill a worker in mid-batch). */
   readonly reportInvocations?: boolean;
@@ -99,6 +106,11 @@ interface PipelineOptions {
   readonly auditEffects?: boolean;
   /** Called once the workers run (npm start serves `cdcp local workers` from here). */
   readonly onWorkers?: (group: WorkerGroup) => void;
+  /**
+   * The projection the consumer, the deferred sweep and the model fold changes with (`--projection`); worker
+   * processes run the built-in one, so it needs `workers: 0`. @default the mirror
+   */
+  readonly projection?: Projection;
 }
 
 /** What `during` gets: the run's workers, clients and names, and how far production is. */
@@ -143,6 +155,7 @@ function generatorSource(options: PipelineOptions, audit: EffectCounts | undefin
   const generator = new WorkloadGenerator({
     seed: options.seed,
     aggregates: options.aggregates,
+    projection: options.projection,
     poison: options.injectPoison,
     poisonWithin: options.events === undefined ? undefined : Math.floor(options.events * 0.8),
   });
@@ -173,10 +186,10 @@ function deferredTables(config: Config): string | undefined {
  * Input files carry no model: decode each record as the consumer will (after it is accepted, so formats that
  * fall back to the Kinesis sequence number get their real position) and fold the changes in source order.
  */
-function inputSource(path: string, config: Config): Source {
+function inputSource(path: string, config: Config, projection: Projection | undefined): Source {
   const records = readInput(path);
   const { registry, context } = createDecoding(config);
-  const model = new ExpectedModel();
+  const model = new ExpectedModel({ projection });
   let index = 0;
   const originOf = (partitionKey: string, accepted?: Accepted): RecordOrigin => ({
     shardId: accepted?.shardId ?? 'shardId-000000000000',
@@ -274,8 +287,10 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     const totals: BatchStats = emptyStats();
     const parkedStore = new ParkedStore({ client: clients.dynamodb, tableName: names.parkedTable });
     const audit = options.auditEffects === true ? new EffectCounts() : undefined;
+    if (options.workers !== undefined && options.workers !== 0 && options.projection !== undefined)
+      throw new Error('a projection module runs in the in-process worker only: leave out --workers');
     const handler = createConfigFollowingHandler({
-      projection: audit === undefined ? undefined : countingProjection,
+      projection: audit === undefined ? options.projection : countingProjection,
       dynamodb: clients.dynamodb,
       stateTable: names.stateTable,
       parkedTable: names.parkedTable,
@@ -302,6 +317,8 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
       handler,
       totals,
       parkedStore,
+      reader: options.reader,
+      resubscribeIntervalMs: options.resubscribeIntervalMs,
       timings: options.workerTimings,
       reportInvocations: options.reportInvocations,
       auditEffects: audit !== undefined,
@@ -332,7 +349,7 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
         new ParkedReplayer({
           stateStore,
           parkedStore,
-          projection: configuredProjection(localConfig!.source.current().config),
+          projection: configuredProjection(localConfig!.source.current().config, options.projection),
         }).replayDeferred(isDeferred),
     });
     let sweeping: Promise<unknown> = Promise.resolve();
@@ -352,7 +369,9 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     });
 
     const source =
-      options.input === undefined ? generatorSource(options, audit) : inputSource(options.input, config);
+      options.input === undefined
+        ? generatorSource(options, audit)
+        : inputSource(options.input, config, options.projection);
     let produced = 0;
     const tips = new Map<string, string>();
     const snapshot = (phase: string) => (): ProgressSnapshot => {

@@ -1,4 +1,4 @@
-import type { WorkerRow } from '../workers/worker-pool.js';
+import type { WorkerRow } from './worker-pool.js';
 
 /** What the live view shows. */
 interface ProgressSnapshot {

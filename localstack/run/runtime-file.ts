@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../../core/config/schema.js';
+import type { ProjectionIdentity } from '../../projection-module/identity.js';
 import type { Endpoints } from '../engines/engines.js';
 import type { ResourceNames } from '../provision.js';
 import type { ControlEndpoint } from './control-server.js';
@@ -16,6 +17,8 @@ interface RuntimeInfo {
   readonly configFile?: string;
   /** Where `cdcp local workers` lists, adds, stops and kills the run's worker processes. */
   readonly control?: ControlEndpoint;
+  /** The projection the run applies (`cdcp parked replay` applies it and no other); absent: the mirror. */
+  readonly projection?: ProjectionIdentity;
 }
 
 /** `.cdcp/runtime.json` in the working folder, or the file named by CDCP_RUNTIME_FILE. */

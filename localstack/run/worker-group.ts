@@ -2,20 +2,21 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Config } from '../../core/config/schema.js';
 import { DynamoDbCoordinationStore, LeaseClient, shardLeaseKey } from '../../core/coordination/index.js';
+import type { KinesisHandler } from '../../core/esm/event-source-mapping.js';
+import { PollingReader } from '../../core/esm/polling-reader.js';
+import type { MappingSettings } from '../../core/esm/settings.js';
 import { compareSequenceNumbers } from '../../core/events/position.js';
-import type { BatchStats } from '../../core/processing/batch-processor.js';
+import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
 import type { ParkedStore } from '../../core/state/parked-store.js';
+import { type ConsumerWorker, createConsumerWorker } from '../../core/workers/consumer-worker.js';
+import type { WorkerEvent } from '../../core/workers/events.js';
+import { splitLeases } from '../../core/workers/shard-lease.js';
+import type { WorkerTimings } from '../../core/workers/timings.js';
 import type { Endpoints } from '../engines/engines.js';
-import type { KinesisHandler } from '../esm/event-source-mapping.js';
-import type { MappingSettings } from '../esm/settings.js';
 import type { ResourceNames } from '../provision.js';
-import type { WorkerEvent } from '../workers/events.js';
-import { createLocalWorker, type LocalWorker } from '../workers/local-worker.js';
-import { splitLeases } from '../workers/shard-lease.js';
-import type { WorkerTimings } from '../workers/timings.js';
-import { WorkerPool, type WorkerRow } from '../workers/worker-pool.js';
+import { WorkerPool, type WorkerRow, type WorkerSpec } from './worker-pool.js';
 
-/** The workers of a run: one inside the run's process (the default), or N worker processes. */
+/** The workers of a run: one inside the run's process (the default), N worker processes, or none of its own. */
 interface WorkerGroup {
   /** The worker processes, when the run has them (`--workers N`). */
   readonly pool: WorkerPool | undefined;
@@ -30,8 +31,11 @@ interface WorkerGroup {
 }
 
 interface WorkerGroupOptions {
-  /** 0: one worker inside this process; N: N worker processes. */
-  readonly workers: number;
+  /**
+   * 0: one worker inside this process; N: N `cdcp worker` processes; `external`: none — workers started by
+   * someone else (a test starting them as containers would be) read the stream.
+   */
+  readonly workers: number | 'external';
   readonly clients: { readonly dynamodb: DynamoDBClient; readonly kinesis: KinesisClient };
   readonly endpoints: Endpoints;
   readonly names: ResourceNames;
@@ -46,6 +50,10 @@ interface WorkerGroupOptions {
   readonly handler: KinesisHandler;
   readonly totals: BatchStats;
   readonly parkedStore: ParkedStore;
+  /** Worker processes: how they read (`fan-out` needs kinesis-mock or AWS). @default 'polling' */
+  readonly reader?: WorkerSpec['reader'];
+  readonly resubscribeIntervalMs?: number;
+  /** The in-process worker's timings; worker processes derive theirs from `config.instances`. */
   readonly timings?: Partial<WorkerTimings>;
   readonly reportInvocations?: boolean;
   /** Worker processes apply the counting projection (the in-process handler is the run's own). */
@@ -57,10 +65,15 @@ interface WorkerGroupOptions {
 
 /**
  * Starts the run's workers. With `workers: 0` one worker runs inside the run's process with the run's own
- * handler (fast to start, and what the pipeline tests use); with N, N worker processes coordinate through
- * the coordination table exactly as containers would.
+ * handler (fast to start, and what the pipeline tests use); with N, N `cdcp worker` processes coordinate
+ * through the coordination table exactly as containers would.
  */
 async function startWorkerGroup(options: WorkerGroupOptions): Promise<WorkerGroup> {
+  if (options.workers === 'external') return noWorkers();
+  if (options.reader === 'fan-out' && options.workers === 0)
+    throw new Error(
+      'enhanced fan-out runs in worker processes: give --workers N (N ≥ 1) with --reader fan-out',
+    );
   if (options.workers > 0) {
     const pool = new WorkerPool({
       spec: {
@@ -70,7 +83,8 @@ async function startWorkerGroup(options: WorkerGroupOptions): Promise<WorkerGrou
         config: options.config,
         configFile: options.configFile,
         mapping: options.mapping,
-        timings: options.timings,
+        reader: options.reader,
+        resubscribeIntervalMs: options.resubscribeIntervalMs,
         reportInvocations: options.reportInvocations,
         auditEffects: options.auditEffects,
       },
@@ -91,13 +105,21 @@ async function startWorkerGroup(options: WorkerGroupOptions): Promise<WorkerGrou
       stop: () => pool.stopAll(),
     };
   }
+  return startInProcessWorker(options);
+}
+
+/** One worker inside the run's process, with the run's own handler. */
+async function startInProcessWorker(options: WorkerGroupOptions): Promise<WorkerGroup> {
   const instanceId = `worker-0-${process.pid}`;
   const startedAtWallMs = Date.now();
-  const local: LocalWorker = createLocalWorker({
+  const local: ConsumerWorker = createConsumerWorker({
     instanceId,
-    clients: options.clients,
-    names: options.names,
+    streamName: options.names.streamName,
     streamArn: options.streamArn,
+    dynamodb: options.clients.dynamodb,
+    coordinationTable: options.names.coordinationTable,
+    kinesis: options.clients.kinesis,
+    reader: new PollingReader({ kinesis: options.clients.kinesis, streamName: options.names.streamName }),
     handler: options.handler,
     parkedStore: options.parkedStore,
     mapping: options.mapping,
@@ -130,6 +152,17 @@ async function startWorkerGroup(options: WorkerGroupOptions): Promise<WorkerGrou
       stopped = true;
       await local.worker.stop();
     },
+  };
+}
+
+/** The run reads nothing itself: workers started by someone else do. */
+function noWorkers(): WorkerGroup {
+  return {
+    pool: undefined,
+    rows: () => [],
+    totals: () => emptyStats(),
+    lagMs: () => 0,
+    stop: async () => {},
   };
 }
 

@@ -8,7 +8,7 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { type KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
-import type { MappingSettings } from '../esm/settings.js';
+import type { MappingSettings } from '../../core/esm/settings.js';
 import { createStream, type ResourceNames, resourceNames, waitFor } from '../provision.js';
 import type { CfnTemplate } from './cfn-template.js';
 import { TemplateProvisioningError } from './errors.js';
@@ -42,7 +42,7 @@ interface TemplateProvisioning {
   readonly streamArn: string;
   /** Open shards of the stream as created. */
   readonly shardCount: number;
-  /** The consumer's event source mapping, from the template: pass to LocalEventSourceMapping as `settings`. */
+  /** The consumer's event source mapping, from the template: pass to EventSourceMapping as `settings`. */
   readonly mapping: MappingSettings;
   readonly mappingOptions: MappingOptions;
   /** The cluster manager's schedule, e.g. `{ expression: 'rate(1 minute)', intervalMs: 60000 }`. */
@@ -146,7 +146,7 @@ async function openShards(kinesis: KinesisClient, streamName: string): Promise<S
  * @example
  * ```ts
  * const local = await provisionFromTemplate(clients, { prefix: 'cdcp-local' });
- * new LocalEventSourceMapping({ ..., settings: local.mapping });
+ * new EventSourceMapping({ ..., settings: local.mapping });
  * ```
  */
 async function provisionFromTemplate(

@@ -5,7 +5,7 @@ import type {
   LocalSecondaryIndex,
 } from '@aws-sdk/client-dynamodb';
 import { ENV } from '../../core/constants.js';
-import { type MappingSettings, mappingSettings } from '../esm/settings.js';
+import { type MappingSettings, mappingSettings } from '../../core/esm/settings.js';
 import type { ResourceNames } from '../provision.js';
 import { type CfnTemplate, getAttArnOf, refOf, resourcesOfType } from './cfn-template.js';
 import { TemplateError } from './errors.js';

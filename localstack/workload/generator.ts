@@ -1,6 +1,7 @@
 import { aggregateIdOf } from '../../core/events/aggregate-id.js';
 import type { ChangeEvent, RowImage } from '../../core/events/change.js';
 import { postgresPosition } from '../../core/events/position.js';
+import type { Projection } from '../../core/processing/projection.js';
 import { FAULT_INJECTION_COLUMN } from '../../core/processing/projection.js';
 import { ExpectedModel } from './model.js';
 import { seededRandom, zipfSampler } from './random.js';
@@ -31,6 +32,8 @@ interface WorkloadOptions {
   readonly poison?: number;
   /** @default 10_000 */
   readonly poisonWithin?: number;
+  /** The projection the model folds changes with (`npm start -- --projection`). @default the mirror */
+  readonly projection?: Projection;
 }
 
 interface AggregateSlot {
@@ -68,7 +71,7 @@ const LAST = [
  * ```
  */
 class WorkloadGenerator {
-  public readonly model = new ExpectedModel();
+  public readonly model: ExpectedModel;
   readonly #random: () => number;
   readonly #pick: () => number;
   readonly #slots: AggregateSlot[];
@@ -80,6 +83,7 @@ class WorkloadGenerator {
   #clockMs = Date.UTC(2026, 10, 1);
 
   public constructor(options: WorkloadOptions = {}) {
+    this.model = new ExpectedModel({ projection: options.projection });
     this.#random = seededRandom(options.seed ?? 1);
     const count = options.aggregates ?? 10_000;
     this.#pick = zipfSampler(count, options.zipfExponent ?? 1.1, this.#random);

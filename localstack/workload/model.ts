@@ -1,4 +1,5 @@
 import type { ChangeEvent, RowImage } from '../../core/events/change.js';
+import type { Projection } from '../../core/processing/projection.js';
 
 /** What one aggregate must look like once everything was processed. */
 interface ExpectedAggregate {
@@ -17,6 +18,12 @@ interface ExpectedAggregate {
  */
 class ExpectedModel {
   readonly #aggregates = new Map<string, ExpectedAggregate>();
+  readonly #projection: Projection | undefined;
+
+  /** @param projection folds each change as the consumer's projection does; the mirror (the row's image) if absent */
+  public constructor(options: { readonly projection?: Projection } = {}) {
+    this.#projection = options.projection;
+  }
 
   public get size(): number {
     return this.#aggregates.size;
@@ -46,9 +53,16 @@ class ExpectedModel {
       parkedPositions: [],
       quarantined: false,
     };
+    const folded =
+      this.#projection === undefined
+        ? { deleted: change.op === 'delete', state: change.op === 'delete' ? null : change.after }
+        : this.#projection.apply(
+            current === undefined ? undefined : { deleted: current.deleted, state: current.state },
+            change,
+          );
     next.position = change.position;
-    next.deleted = change.op === 'delete';
-    next.state = change.op === 'delete' ? null : change.after;
+    next.deleted = folded.deleted;
+    next.state = folded.state;
     this.#aggregates.set(change.aggregateId, next);
   }
 

@@ -84,8 +84,8 @@ describe('cdk-nag AwsSolutions', () => {
 describe('Function: createApp', () => {
   it('applies prop overrides from the cdcp context, as an object or as JSON from -c', () => {
     for (const value of [
-      { shardCount: 6, bisectBatchOnError: true },
-      '{"shardCount":6,"bisectBatchOnError":true}',
+      { shardCount: 6, bisectBatchOnError: true, consumerTimeoutSeconds: 120 },
+      '{"shardCount":6,"bisectBatchOnError":true,"consumerTimeoutSeconds":120}',
     ]) {
       const { stack } = createApp({
         app: { context: { ...NO_BUNDLING, [PROPS_CONTEXT_KEY]: value } },
@@ -94,6 +94,8 @@ describe('Function: createApp', () => {
       const template = Template.fromStack(stack);
       template.hasResourceProperties('AWS::Kinesis::Stream', { ShardCount: 6 });
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BisectBatchOnFunctionError: true });
+      // A duration from context: a number in the unit its key names.
+      template.hasResourceProperties('AWS::Lambda::Function', { Timeout: 120 });
     }
   });
 
@@ -102,7 +104,7 @@ describe('Function: createApp', () => {
       createApp({ app: { context: { ...NO_BUNDLING, [PROPS_CONTEXT_KEY]: value } }, nag: false });
     expect(make({ shards: 4 })).toThrow(CdcProcessorPropsError);
     expect(make({ shards: 4 })).toThrow(
-      /context cdcp\.shards is not a prop that context can set; use one of shardCount/,
+      /context cdcp\.shards is not a prop that context can set; use one of projectionEntry, shardCount/,
     );
     expect(make({ shardCount: '4' })).toThrow(
       'CdcProcessor: context cdcp.shardCount must be a number; received "4"',

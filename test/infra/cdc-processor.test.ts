@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { COORDINATION_TABLE, ENV, PARKED_TABLE, STATE_TABLE } from '../../core/constants.js';
@@ -285,21 +285,21 @@ describe('Construct: CdcProcessor (props)', () => {
   it('passes every stream, mapping, queue and schedule prop through to the template', () => {
     const { template } = synthStack({
       shardCount: 4,
-      streamRetentionHours: 48,
+      streamRetention: Duration.hours(48),
       shardLevelMetrics: false,
       batchSize: 500,
-      maxBatchingWindowSeconds: 2,
+      maxBatchingWindow: Duration.seconds(2),
       parallelizationFactor: 4,
       retryAttempts: -1,
-      maxRecordAgeSeconds: 3600,
+      maxRecordAge: Duration.hours(1),
       bisectBatchOnError: true,
       startingPosition: 'LATEST',
-      failureQueueRetentionDays: 4,
+      failureQueueRetention: Duration.days(4),
       failureQueueMaxReceiveCount: 3,
       consumerMemorySizeMiB: 2048,
-      consumerTimeoutSeconds: 120,
-      clusterManagerScheduleMinutes: 5,
-      clusterManagerTimeoutSeconds: 120,
+      consumerTimeout: Duration.minutes(2),
+      clusterManagerSchedule: Duration.minutes(5),
+      clusterManagerTimeout: Duration.minutes(2),
     });
     template.hasResourceProperties('AWS::Kinesis::Stream', {
       ShardCount: 4,
@@ -347,7 +347,15 @@ describe('Stack: CdcProcessorStack', () => {
   it('outputs what producers, operators and cdcp need after a deploy', () => {
     const { stack, template } = synthStack();
     const p = stack.processor;
-    expect(template.toJSON().Outputs).toEqual({
+    const outputs = template.toJSON().Outputs as Record<string, { Description: string; Value: unknown }>;
+    const targetKey = logicalIdOf(p.targetOutput);
+    expect(outputs[targetKey]?.Description).toMatch(/^cdcp target: /);
+    const targetValue = JSON.stringify(outputs[targetKey]?.Value);
+    for (const ref of [p.stream, p.stateTable, p.parkedTable, p.coordinationTable, p.consumer.function])
+      expect(targetValue).toContain(JSON.stringify(refOf(ref)));
+    expect(targetValue).toContain('\\"fingerprint\\":\\"builtin\\"');
+    delete outputs[targetKey];
+    expect(outputs).toEqual({
       StreamName: { Description: expect.any(String), Value: refOf(p.stream) },
       StreamArn: { Description: expect.any(String), Value: arnOf(p.stream) },
       StateTableName: { Description: expect.any(String), Value: refOf(p.stateTable) },
@@ -355,7 +363,7 @@ describe('Stack: CdcProcessorStack', () => {
       CoordinationTableName: { Description: expect.any(String), Value: refOf(p.coordinationTable) },
       FailureQueueUrl: { Description: expect.any(String), Value: refOf(p.failureQueue.queue) },
       AlarmTopicArn: { Description: expect.any(String), Value: refOf(p.alarmTopic) },
-      DashboardName: { Description: expect.any(String), Value: refOf(p.monitoring.dashboard) },
+      DashboardName: { Description: expect.any(String), Value: refOf(p.monitoring.dashboard!) },
     });
   });
 });

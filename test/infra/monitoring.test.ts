@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -125,10 +125,10 @@ describe('Construct: Monitoring', () => {
 
     it('thresholds follow the props', () => {
       const { template: custom } = synthStack({
-        iteratorAgeAlarmThresholdMs: 300_000,
+        iteratorAgeAlarmThreshold: Duration.minutes(5),
         consumerErrorsAlarmThreshold: 10,
         parkedAlarmThreshold: 50,
-        clusterManagerHeartbeatAlarmMinutes: 15,
+        clusterManagerHeartbeatAlarmPeriod: Duration.minutes(15),
       });
       custom.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'IteratorAge',

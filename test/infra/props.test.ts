@@ -1,4 +1,5 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { StreamMode } from 'aws-cdk-lib/aws-kinesis';
 import { describe, expect, it } from 'vitest';
 import { CdcProcessorPropsError } from '../../lib/errors.js';
 import { type CdcProcessorProps, DEFAULTS, resolveProps } from '../../lib/props.js';
@@ -6,7 +7,24 @@ import { type CdcProcessorProps, DEFAULTS, resolveProps } from '../../lib/props.
 describe('Function: resolveProps', () => {
   it('fills every default', () => {
     const resolved = resolveProps({});
-    expect(resolved).toMatchObject({ ...DEFAULTS, clusterManagerHeartbeatAlarmMinutes: 5 });
+    expect(resolved).toMatchObject({
+      streamMode: DEFAULTS.streamMode,
+      shardCount: 2,
+      streamRetentionHours: 24,
+      consumerTimeoutSeconds: 60,
+      maxBatchingWindowSeconds: 0,
+      maxRecordAgeSeconds: -1,
+      failureQueueRetentionDays: 14,
+      clusterManagerScheduleMinutes: 1,
+      clusterManagerTimeoutSeconds: 50,
+      configDeploymentDurationMinutes: 0,
+      configFinalBakeTimeMinutes: 1,
+      iteratorAgeAlarmThresholdMs: 60_000,
+      clusterManagerHeartbeatAlarmMinutes: 5,
+      dashboard: true,
+      projectionEntry: undefined,
+      stream: undefined,
+    });
     expect(resolved.config.processing.maxAttempts).toBe(3);
     expect(resolved.streamEncryptionKey).toBeUndefined();
     expect(resolved.alarmTopic).toBeUndefined();
@@ -16,37 +34,57 @@ describe('Function: resolveProps', () => {
     [{ shardCount: 0 }, 'CdcProcessor: shardCount must be an integer in 1..10000; received 0'],
     [{ shardCount: 1.5 }, 'CdcProcessor: shardCount must be an integer in 1..10000; received 1.5'],
     [
-      { streamRetentionHours: 12 },
-      'CdcProcessor: streamRetentionHours must be an integer in 24..8760; received 12',
+      { streamRetention: Duration.hours(12) },
+      'CdcProcessor: streamRetention must be a whole number of hours in 24..8760; received Duration 12 hours',
+    ],
+    [
+      { streamRetention: Duration.minutes(1470) },
+      'CdcProcessor: streamRetention must be a whole number of hours in 24..8760; received Duration 1 day 30 minutes',
     ],
     [{ batchSize: 10_001 }, 'CdcProcessor: batchSize must be an integer in 1..10000; received 10001'],
     [
-      { maxBatchingWindowSeconds: 301 },
-      'CdcProcessor: maxBatchingWindowSeconds must be an integer in 0..300; received 301',
+      { maxBatchingWindow: Duration.seconds(301) },
+      'CdcProcessor: maxBatchingWindow must be a whole number of seconds in 0..300; received Duration 5 minutes 1 second',
     ],
     [
       { parallelizationFactor: 11 },
       'CdcProcessor: parallelizationFactor must be an integer in 1..10; received 11',
     ],
     [
-      { maxRecordAgeSeconds: 30 },
-      'CdcProcessor: maxRecordAgeSeconds must be an integer in 60..604800 or -1 (never); received 30',
+      { maxRecordAge: Duration.seconds(30) },
+      'CdcProcessor: maxRecordAge must be a whole number of seconds in 60..604800; received Duration 30 seconds',
     ],
     [
       { startingPosition: 'AT_TIMESTAMP' as never },
       `CdcProcessor: startingPosition must be 'TRIM_HORIZON' or 'LATEST'; received "AT_TIMESTAMP"`,
     ],
     [
-      { failureQueueRetentionDays: 15 },
-      'CdcProcessor: failureQueueRetentionDays must be an integer in 1..14; received 15',
+      { failureQueueRetention: Duration.days(15) },
+      'CdcProcessor: failureQueueRetention must be a whole number of days in 1..14; received Duration 15 days',
     ],
     [
-      { clusterManagerTimeoutSeconds: 60 },
-      'CdcProcessor: clusterManagerTimeoutSeconds must be an integer in 1..59 (shorter than the schedule, so runs do not overlap); received 60',
+      { clusterManagerTimeout: Duration.seconds(60) },
+      'CdcProcessor: clusterManagerTimeout must be a whole number of seconds in 1..59 (shorter than the schedule, so runs do not overlap); received Duration 1 minute',
     ],
     [
-      { clusterManagerHeartbeatAlarmMinutes: 1 },
-      'CdcProcessor: clusterManagerHeartbeatAlarmMinutes must be an integer in 2..1440 and at least twice the schedule, so one late run does not page anyone; received 1',
+      { clusterManagerHeartbeatAlarmPeriod: Duration.minutes(1) },
+      'CdcProcessor: clusterManagerHeartbeatAlarmPeriod must be a whole number of minutes in 2..1440 and at least twice the schedule, so one late run does not page anyone; received Duration 1 minute',
+    ],
+    [
+      { consumerTimeout: 60 as never },
+      'CdcProcessor: consumerTimeout must be a Duration of a whole number of seconds in 1..900; received 60',
+    ],
+    [
+      { streamMode: StreamMode.ON_DEMAND, shardCount: 4, config: { scaling: { enabled: false } } },
+      'CdcProcessor: shardCount has no meaning for an ON_DEMAND stream; leave it out; received 4',
+    ],
+    [
+      { streamMode: StreamMode.ON_DEMAND },
+      'CdcProcessor: streamMode sizes the stream itself, so the cluster manager must not reshard it: set config.scaling.enabled to false; received "ON_DEMAND"',
+    ],
+    [
+      { projectionEntry: '' },
+      'CdcProcessor: projectionEntry must be the path of a projection module; received ""',
     ],
   ])('rejects %j naming the value and the range', (props, message) => {
     expect(() => resolveProps(props)).toThrow(CdcProcessorPropsError);
@@ -89,9 +127,13 @@ describe('Function: resolveProps', () => {
   });
 
   it('waits at least two cluster manager runs before the missing-heartbeat alarm', () => {
-    expect(resolveProps({ clusterManagerScheduleMinutes: 10 }).clusterManagerHeartbeatAlarmMinutes).toBe(20);
+    const schedule = Duration.minutes(10);
+    expect(resolveProps({ clusterManagerSchedule: schedule }).clusterManagerHeartbeatAlarmMinutes).toBe(20);
     expect(() =>
-      resolveProps({ clusterManagerScheduleMinutes: 10, clusterManagerHeartbeatAlarmMinutes: 15 }),
-    ).toThrow(/clusterManagerHeartbeatAlarmMinutes must be an integer in 20\.\.1440/);
+      resolveProps({
+        clusterManagerSchedule: schedule,
+        clusterManagerHeartbeatAlarmPeriod: Duration.minutes(15),
+      }),
+    ).toThrow(/clusterManagerHeartbeatAlarmPeriod must be a whole number of minutes in 20\.\.1440/);
   });
 });

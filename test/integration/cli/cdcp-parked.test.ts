@@ -75,13 +75,14 @@ describe('cdcp parked list / replay against a running local pipeline', () => {
     expect(item?.state).toEqual({ id: 3, status: 's12' });
   });
 
-  it('says how to reach tables when no local run is found', async () => {
+  it('says in one line how to name a target when no local run is found', async () => {
     const run = spawnScript('bin/cdcp.ts', ['parked', 'list'], {
       CDCP_RUNTIME_FILE: join(tmpdir(), 'no-such-runtime.json'),
-      CDCP_STATE_TABLE: '',
-      CDCP_PARKED_TABLE: '',
+      CDCP_STACK: '',
     });
     expect((await run.exited).code).toBe(2);
-    expect(run.stderr()).toContain('no running local pipeline was found (start one with `npm start`');
+    expect(run.stderr()).toBe(
+      'cdcp parked list: no target: pass --stack NAME (a deployed stack) or set CDCP_STACK, or start `npm start` in this folder\n',
+    );
   });
 });

@@ -10,14 +10,15 @@ import {
   ManualClock,
   type PresenceOperation,
 } from '../../../core/coordination/index.js';
+import { lambdaContext } from '../../../core/esm/lambda-event.js';
+import { PollingReader } from '../../../core/esm/polling-reader.js';
 import { hashKeyOf, hotKeysFromInstances } from '../../../core/scaling/index.js';
 import { ParkedStore } from '../../../core/state/parked-store.js';
 import { StateStore } from '../../../core/state/state-store.js';
+import { createConsumerWorker } from '../../../core/workers/consumer-worker.js';
 import { createConsumerHandler } from '../../../functions/consumer/create-handler.js';
 import { withInstanceReporting } from '../../../functions/consumer/instance-reporting.js';
-import { lambdaContext } from '../../../localstack/esm/lambda-event.js';
 import { provision, resourceNames } from '../../../localstack/provision.js';
-import { createLocalWorker } from '../../../localstack/workers/local-worker.js';
 import { orderChange } from '../../helpers/changes.js';
 import { changeRecord, kinesisEvent, type TestRecord } from '../../helpers/consumer.js';
 import { eventually, testClients, uniqueName } from '../../helpers/engines.js';
@@ -176,11 +177,14 @@ describe('Consumer instance reporting on DynamoDB Local', () => {
     const names = resourceNames(uniqueName('wk'));
     const { streamArn } = await provision(clients, names, { shardCount: 1 });
     const config = parseConfig({ instances: { failureDetectionMs: 2_000, heartbeatsPerWindow: 4 } });
-    const local = createLocalWorker({
+    const local = createConsumerWorker({
       instanceId: uniqueName('worker'),
-      clients,
-      names,
+      streamName: names.streamName,
       streamArn,
+      dynamodb: clients.dynamodb,
+      coordinationTable: names.coordinationTable,
+      kinesis: clients.kinesis,
+      reader: new PollingReader({ kinesis: clients.kinesis, streamName: names.streamName }),
       handler: async () => ({ batchItemFailures: [] }),
       parkedStore: new ParkedStore({ client: clients.dynamodb, tableName: names.parkedTable }),
       mapping: {},

@@ -1,15 +1,17 @@
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
+import { type Clock, systemClock } from '../../../core/coordination/clock.js';
+import {
+  EventSourceMapping,
+  type KinesisHandler,
+  type ShardCheckpoint,
+  type ShardOwnership,
+} from '../../../core/esm/event-source-mapping.js';
+import { PollingReader } from '../../../core/esm/polling-reader.js';
+import { listStreamShards } from '../../../core/esm/shards.js';
 import { compareSequenceNumbers } from '../../../core/events/position.js';
 import { Producer } from '../../../core/producer/producer.js';
 import { ParkedStore } from '../../../core/state/parked-store.js';
-import {
-  type KinesisHandler,
-  LocalEventSourceMapping,
-  type ShardCheckpoint,
-  type ShardOwnership,
-} from '../../../localstack/esm/event-source-mapping.js';
-import { listStreamShards } from '../../../localstack/esm/shards.js';
 import { provision, resourceNames } from '../../../localstack/provision.js';
 import { eventually, testClients, uniqueName } from '../../helpers/engines.js';
 
@@ -66,24 +68,23 @@ class Ownership implements ShardOwnership {
 function mapping(
   env: Awaited<ReturnType<typeof setup>>,
   handler: KinesisHandler,
-  settings: ConstructorParameters<typeof LocalEventSourceMapping>[0]['settings'] = {},
-  now?: () => number,
+  settings: ConstructorParameters<typeof EventSourceMapping>[0]['settings'] = {},
+  clock?: Clock,
 ) {
-  return new LocalEventSourceMapping({
-    kinesis: clients.kinesis,
-    streamName: env.names.streamName,
+  return new EventSourceMapping({
+    reader: new PollingReader({ kinesis: clients.kinesis, streamName: env.names.streamName }),
     streamArn: env.streamArn,
     handler,
     parkedStore: env.parked,
     settings,
     idlePollMs: 20,
-    now,
+    clock,
   });
 }
 
 /** Starts every shard of the stream with its own ownership. */
 async function startAll(
-  m: LocalEventSourceMapping,
+  m: EventSourceMapping,
   env: Awaited<ReturnType<typeof setup>>,
   after = new Map<string, string | undefined>(),
 ) {
@@ -109,7 +110,7 @@ const drained = (owners: Map<string, Ownership>, env: Awaited<ReturnType<typeof 
     : undefined;
 };
 
-describe('Class: LocalEventSourceMapping (kinesalite)', () => {
+describe('Class: EventSourceMapping (kinesalite, polling)', () => {
   it('delivers ordered batches per shard and retries from the reported failure', async () => {
     const env = await setup(1, 30);
     const batches: string[][] = [];
@@ -299,8 +300,8 @@ describe('Class: LocalEventSourceMapping (kinesalite)', () => {
         return { batchItemFailures: [] };
       },
       { maximumRecordAgeSeconds: 60 },
-      // Two minutes ahead of the records' arrival: every record is past its age.
-      () => Date.now() + 120_000,
+      // A wall clock two minutes ahead of the records' arrival: every record is past its age.
+      { ...systemClock, wallNow: () => Date.now() + 120_000 },
     );
     const owners = await startAll(m, env);
     await eventually('drain', drained(owners, env));
@@ -310,7 +311,7 @@ describe('Class: LocalEventSourceMapping (kinesalite)', () => {
   });
 
   it('rejects settings Lambda would reject, naming the value', () => {
-    expect(() => new LocalEventSourceMapping({ settings: { parallelizationFactor: 11 } } as never)).toThrow(
+    expect(() => new EventSourceMapping({ settings: { parallelizationFactor: 11 } } as never)).toThrow(
       'parallelizationFactor must be an integer in 1..10, received 11',
     );
   });

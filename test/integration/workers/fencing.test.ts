@@ -7,8 +7,8 @@ import {
   shardLeaseKey,
 } from '../../../core/coordination/index.js';
 import { compareSequenceNumbers } from '../../../core/events/position.js';
+import { splitLeases } from '../../../core/workers/shard-lease.js';
 import { runPipeline } from '../../../localstack/run/pipeline.js';
-import { splitLeases } from '../../../localstack/workers/shard-lease.js';
 import { uniqueName } from '../../helpers/engines.js';
 import { endpoints, FAST_LEASES, type LoggedEvent, until } from './helpers.js';
 

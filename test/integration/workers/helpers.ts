@@ -1,8 +1,8 @@
 import { inject } from 'vitest';
+import type { WorkerEvent } from '../../../core/workers/events.js';
 import type { Endpoints } from '../../../localstack/engines/engines.js';
-import type { WorkerEvent } from '../../../localstack/workers/events.js';
-import type { WorkerMessage } from '../../../localstack/workers/messages.js';
-import type { WorkerPool } from '../../../localstack/workers/worker-pool.js';
+import type { WorkerMessage } from '../../../localstack/run/worker-messages.js';
+import type { WorkerPool } from '../../../localstack/run/worker-pool.js';
 
 const endpoints = (kinesis: 'kinesalite' | 'kinesis-mock' = 'kinesalite'): Endpoints => ({
   dynamodb: inject('dynamodbEndpoint'),

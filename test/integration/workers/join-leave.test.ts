@@ -1,11 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { type AssignmentStrategy, parseConfig } from '../../../core/config/schema.js';
 import { DynamoDbCoordinationStore, LeaseClient, shardLeaseKey } from '../../../core/coordination/index.js';
+import { PollingReader } from '../../../core/esm/polling-reader.js';
 import { ParkedStore } from '../../../core/state/parked-store.js';
+import { type ConsumerWorker, createConsumerWorker } from '../../../core/workers/consumer-worker.js';
+import type { WorkerEvent } from '../../../core/workers/events.js';
+import { splitLeases } from '../../../core/workers/shard-lease.js';
 import { provision, type ResourceNames, resourceNames } from '../../../localstack/provision.js';
-import type { WorkerEvent } from '../../../localstack/workers/events.js';
-import { createLocalWorker, type LocalWorker } from '../../../localstack/workers/local-worker.js';
-import { splitLeases } from '../../../localstack/workers/shard-lease.js';
 import { testClients, uniqueName } from '../../helpers/engines.js';
 import { until } from './helpers.js';
 
@@ -15,7 +16,7 @@ afterAll(() => clients.destroy());
 
 /** Workers inside the test process on the real engines: the moves are decided and made exactly as in processes. */
 class Cluster {
-  readonly workers = new Map<string, LocalWorker>();
+  readonly workers = new Map<string, ConsumerWorker>();
   readonly events: { workerId: string; event: WorkerEvent }[] = [];
   readonly #leases: LeaseClient;
 
@@ -34,11 +35,14 @@ class Cluster {
       instances: { failureDetectionMs: 4_000, heartbeatsPerWindow: 4 },
       leases: { assignment: this.strategy, rebalanceIntervalMs: 1_000 },
     });
-    const local = createLocalWorker({
+    const local = createConsumerWorker({
       instanceId: id,
-      clients,
-      names: this.names,
+      streamName: this.names.streamName,
       streamArn: this.streamArn,
+      dynamodb: clients.dynamodb,
+      coordinationTable: this.names.coordinationTable,
+      kinesis: clients.kinesis,
+      reader: new PollingReader({ kinesis: clients.kinesis, streamName: this.names.streamName }),
       handler: async () => ({ batchItemFailures: [] }),
       parkedStore: new ParkedStore({ client: clients.dynamodb, tableName: this.names.parkedTable }),
       mapping: {},

@@ -6,9 +6,9 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbCoordinationStore, LeaseClient, shardLeaseKey } from '../../../core/coordination/index.js';
-import { listStreamShards } from '../../../localstack/esm/shards.js';
+import { listStreamShards } from '../../../core/esm/shards.js';
+import { splitLeases } from '../../../core/workers/shard-lease.js';
 import { type RunningPipeline, runPipeline } from '../../../localstack/run/pipeline.js';
-import { splitLeases } from '../../../localstack/workers/shard-lease.js';
 import { uniqueName } from '../../helpers/engines.js';
 import { endpoints, FAST_LEASES, type LoggedEvent, until } from './helpers.js';
 

@@ -1,6 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { laneOf } from '../../../localstack/esm/event-source-mapping.js';
-import { mappingSettings } from '../../../localstack/esm/settings.js';
 import { parseRunArgs } from '../../../localstack/run/args.js';
 import type { StateRow } from '../../../localstack/run/state-scan.js';
 import { verifyAgainstModel } from '../../../localstack/run/verify.js';
@@ -123,24 +121,5 @@ describe('Function: parseRunArgs', () => {
     [['--frobnicate'], "Unknown option '--frobnicate'"],
   ])('rejects %j with a message naming the value', (argv, message) => {
     expect(() => parseRunArgs(argv)).toThrow(message);
-  });
-});
-
-describe('Event source mapping settings', () => {
-  it('fills Lambda defaults and rejects out-of-range values with the value received', () => {
-    expect(mappingSettings()).toMatchObject({
-      batchSize: 100,
-      parallelizationFactor: 1,
-      maximumRetryAttempts: -1,
-    });
-    expect(() => mappingSettings({ maximumRecordAgeSeconds: 30 })).toThrow(
-      'maximumRecordAgeSeconds must be an integer in 60..604800 or -1, received 30',
-    );
-  });
-
-  it('puts one partition key always in the same lane and spreads keys over lanes', () => {
-    const lanes = new Set(Array.from({ length: 200 }, (_, i) => laneOf(`key-${i}`, 4)));
-    expect(lanes).toEqual(new Set([0, 1, 2, 3]));
-    expect(laneOf('public.orders#1', 4)).toBe(laneOf('public.orders#1', 4));
   });
 });

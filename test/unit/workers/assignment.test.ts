@@ -8,7 +8,7 @@ import {
   RoundRobinStrategy,
   type ShardLoad,
   type WorkerLoad,
-} from '../../../localstack/workers/assignment/index.js';
+} from '../../../core/workers/assignment/index.js';
 
 type Factory = () => AssignmentStrategy;
 /** The exhaustive loops run thousands of rounds: pure, but slow on a busy machine. */

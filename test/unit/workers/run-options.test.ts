@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../core/config/schema.js';
 import type { ChangeEvent } from '../../../core/events/change.js';
+import { workerTimings } from '../../../core/workers/timings.js';
 import { parseRunArgs } from '../../../localstack/run/args.js';
 import {
   APPLIED_CHANGES_FIELD,
@@ -9,7 +10,6 @@ import {
 } from '../../../localstack/run/effect-audit.js';
 import { workerLine } from '../../../localstack/run/progress.js';
 import type { StateRow } from '../../../localstack/run/state-scan.js';
-import { workerTimings } from '../../../localstack/workers/timings.js';
 
 const change = (aggregateId: string, op: ChangeEvent['op'], n: number): ChangeEvent =>
   ({
@@ -34,6 +34,19 @@ describe('Function: parseRunArgs (workers)', () => {
     );
     expect(() => parseRunArgs(['--assignment', 'random'])).toThrow(
       '--assignment must be one of round-robin, least-loaded, adaptive, bounded-load; received "random"',
+    );
+  });
+});
+
+describe('Function: parseRunArgs (--reader)', () => {
+  it('reads by polling unless told otherwise; fan-out runs in worker processes only', () => {
+    expect(parseRunArgs([]).reader).toBe('polling');
+    expect(parseRunArgs(['--workers', '2', '--reader', 'fan-out']).reader).toBe('fan-out');
+    expect(() => parseRunArgs(['--reader', 'fan-out'])).toThrow(
+      '--reader fan-out runs in worker processes: add --workers N (N ≥ 1)',
+    );
+    expect(() => parseRunArgs(['--reader', 'efo'])).toThrow(
+      '--reader must be polling or fan-out; received "efo"',
     );
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LeaseRecord } from '../../../core/coordination/index.js';
-import { planShards } from '../../../localstack/workers/shard-graph.js';
-import { type ShardLease, shardLeaseData } from '../../../localstack/workers/shard-lease.js';
+import { planShards } from '../../../core/workers/shard-graph.js';
+import { type ShardLease, shardLeaseData } from '../../../core/workers/shard-lease.js';
 
 const open = (shardId: string, parents: string[] = []) => ({ shardId, parents, closed: false });
 const closed = (shardId: string, parents: string[] = []) => ({ shardId, parents, closed: true });

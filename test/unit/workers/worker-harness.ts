@@ -8,11 +8,11 @@ import {
   ManualClock,
   shardLeaseKey,
 } from '../../../core/coordination/index.js';
-import type { ShardOwnership } from '../../../localstack/esm/event-source-mapping.js';
-import type { StreamShard } from '../../../localstack/esm/shards.js';
-import type { WorkerEvent } from '../../../localstack/workers/events.js';
-import { splitLeases } from '../../../localstack/workers/shard-lease.js';
-import { type ShardProcessor, Worker } from '../../../localstack/workers/worker.js';
+import type { ShardOwnership } from '../../../core/esm/event-source-mapping.js';
+import type { StreamShard } from '../../../core/esm/shards.js';
+import type { WorkerEvent } from '../../../core/workers/events.js';
+import { splitLeases } from '../../../core/workers/shard-lease.js';
+import { type ShardProcessor, Worker } from '../../../core/workers/worker.js';
 
 const STREAM = 'orders';
 const LEASE_MS = 10_000;
@@ -23,6 +23,8 @@ class FakeProcessor implements ShardProcessor {
   readonly log: string[] = [];
   #sequence = 0;
   public inFlight = 0;
+  /** While set, `stop` waits for it: a batch still running (never resolving: stuck on a dead connection). */
+  public batchInFlight: Promise<void> | undefined;
 
   public start(ownership: ShardOwnership): void {
     this.running.set(ownership.shardId, ownership);
@@ -35,6 +37,7 @@ class FakeProcessor implements ShardProcessor {
   public async stop(shardId: string): Promise<void> {
     const ownership = this.running.get(shardId);
     if (ownership === undefined) return;
+    await this.batchInFlight;
     // The chunk in flight finishes and is checkpointed before the shard is let go.
     const sequenceNumber = this.nextSequence();
     const ok = await ownership.checkpoint({ sequenceNumber, records: 1, millisBehindLatest: 0 });

@@ -1,0 +1,125 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { Config } from '../config/schema.js';
+import type { Clock } from '../coordination/clock.js';
+import { DynamoDbCoordinationStore } from '../coordination/dynamodb-store.js';
+import {
+  EventSourceMapping,
+  type InvocationEvent,
+  type KinesisHandler,
+} from '../esm/event-source-mapping.js';
+import type { MappingSettings } from '../esm/settings.js';
+import type { ShardReader } from '../esm/shard-reader.js';
+import { listStreamShards } from '../esm/shards.js';
+import { ConsumerLoadTracker } from '../scaling/consumer-load-tracker.js';
+import type { ParkedStore } from '../state/parked-store.js';
+import type { WorkerEvent } from './events.js';
+import { leaseDeleter } from './lease-deleter.js';
+import type { WorkerTimings } from './timings.js';
+import { Worker } from './worker.js';
+
+interface ConsumerWorkerOptions {
+  readonly instanceId: string;
+  readonly streamName: string;
+  readonly streamArn: string;
+  /** The coordination table's client and name (instances and shard leases). */
+  readonly dynamodb: DynamoDBClient;
+  readonly coordinationTable: string;
+  /** For ListShards (the assigner follows the stream's shards). */
+  readonly kinesis: KinesisClient;
+  /** How the shards this worker holds are read: `PollingReader` or `FanOutReader`. */
+  readonly reader: ShardReader;
+  /** The consumer handler (`createConfigFollowingHandler`), as Lambda would run it. */
+  readonly handler: KinesisHandler;
+  /**
+   * Counts every batch's partition keys and arrival times; its hot keys go out with each heartbeat, as a
+   * Lambda environment's do. @default a tracker of its own
+   */
+  readonly tracker?: ConsumerLoadTracker;
+  readonly parkedStore: Pick<ParkedStore, 'put'>;
+  readonly mapping: Partial<MappingSettings>;
+  readonly config: () => Config;
+  /** See `WorkerOptions.reportedConfigVersion`. */
+  readonly reportedConfigVersion?: () => string;
+  readonly timings?: Partial<WorkerTimings>;
+  /** The records' `awsRegion`. @default 'us-east-1' */
+  readonly region?: string;
+  /** @default systemClock */
+  readonly clock?: Clock;
+  readonly onEvent?: (event: WorkerEvent) => void;
+  readonly onInvocation?: (event: InvocationEvent) => void;
+  readonly onError?: (error: Error, shardId: string) => void;
+}
+
+/** A worker and the event source mapping reading the shards it holds: what every worker process runs. */
+interface ConsumerWorker {
+  readonly worker: Worker;
+  readonly mapping: EventSourceMapping;
+  /** Arrival lag of the newest record processed, over the shards this worker reads now. */
+  lagMs(): number;
+}
+
+/**
+ * Wires a {@link Worker} to its stores and stream: the coordination table (DynamoDB), the stream's shards
+ * (ListShards), and an {@link EventSourceMapping} reading the shards it holds with the consumer handler. The
+ * same wiring serves `cdcp worker` (in a container or under `npm start -- --workers N`) and the worker
+ * `npm start` runs inside its own process.
+ *
+ * @example
+ * ```ts
+ * const { worker } = createConsumerWorker({ instanceId, streamName, streamArn, dynamodb, coordinationTable, kinesis,
+ *   reader: new PollingReader({ kinesis, streamName }), handler, parkedStore, mapping: {}, config: () => config });
+ * await worker.start();
+ * ```
+ */
+function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWorker {
+  let worker: Worker | undefined;
+  const tracker = options.tracker ?? new ConsumerLoadTracker({ clock: options.clock });
+  const mapping = new EventSourceMapping({
+    reader: options.reader,
+    streamArn: options.streamArn,
+    handler: options.handler,
+    parkedStore: options.parkedStore,
+    settings: options.mapping,
+    region: options.region,
+    clock: options.clock,
+    onError: options.onError,
+    onInvocation: (event) => {
+      if (event.phase === 'start') tracker.batchStarted();
+      else {
+        tracker.batchFinished(event.shardId, event.batch);
+        worker?.recordsProcessed(event.records);
+      }
+      options.onInvocation?.(event);
+    },
+  });
+  const lagMs = () => {
+    const reading = new Set(mapping.shards);
+    return Math.max(
+      0,
+      ...mapping
+        .progress()
+        .filter((p) => reading.has(p.shardId))
+        .map((p) => p.lagMs),
+    );
+  };
+  worker = new Worker({
+    instanceId: options.instanceId,
+    streamName: options.streamName,
+    store: new DynamoDbCoordinationStore({ client: options.dynamodb, tableName: options.coordinationTable }),
+    processor: mapping,
+    listShards: () => listStreamShards(options.kinesis, options.streamName),
+    deleteLease: leaseDeleter(options.dynamodb, options.coordinationTable),
+    config: options.config,
+    reportedConfigVersion: options.reportedConfigVersion,
+    timings: options.timings,
+    clock: options.clock,
+    lagMs,
+    hotKeys: () => tracker.drainHotKeys(),
+    onEvent: options.onEvent,
+  });
+  return { worker, mapping, lagMs };
+}
+
+export type { ConsumerWorker, ConsumerWorkerOptions };
+export { createConsumerWorker };
