@@ -76,13 +76,17 @@ function publishMetrics(metrics: Metrics, result: BatchResult): void {
  */
 const learnedTableKeys = new TableKeyMemory();
 
-/** The decoders and per-table settings the consumer decodes with (every format, detected per record). */
-function createDecoding(config: Config): { registry: DecoderRegistry; context: DecodeContext } {
+/**
+ * The decoders and per-table settings the consumer decodes with (every format, detected per record). Keys
+ * learned from DMS control records go to `tableKeys`: the instance's own memory unless a caller that must not
+ * share it (a model of what the consumer will do) gives its own.
+ */
+function createDecoding(
+  config: Config,
+  tableKeys: TableKeyMemory = learnedTableKeys,
+): { registry: DecoderRegistry; context: DecodeContext } {
   return {
-    registry: createDefaultRegistry({
-      maxRecordBytes: config.processing.maxRecordBytes,
-      tableKeys: learnedTableKeys,
-    }),
+    registry: createDefaultRegistry({ maxRecordBytes: config.processing.maxRecordBytes, tableKeys }),
     context: createDecodeContext(config.tables),
   };
 }
