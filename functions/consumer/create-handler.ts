@@ -38,6 +38,11 @@ interface ConsumerDependencies {
   readonly projection?: Projection;
   /** Called after every batch, with its result (the local runtime counts progress here). */
   readonly onBatch?: (result: BatchResult, event: KinesisStreamEvent) => void;
+  /**
+   * Where keys learned from DMS control records are kept. @default the instance's own memory, kept across
+   * config versions (tests that start each case on fresh tables give their own)
+   */
+  readonly tableKeys?: TableKeyMemory;
 }
 
 /** `shardId-000000000006:49590338271490256608559692538361571095921575989136588898` → the shard id. */
@@ -95,7 +100,7 @@ function createDecoding(
 function createProcessor(deps: Omit<ConsumerDependencies, 'metrics' | 'onBatch'>): BatchProcessor {
   const { config } = deps;
   const base = deps.projection ?? mirrorProjection;
-  const decoding = createDecoding(config);
+  const decoding = createDecoding(config, deps.tableKeys);
   return new BatchProcessor({
     registry: decoding.registry,
     decodeContext: decoding.context,
