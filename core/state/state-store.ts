@@ -200,13 +200,16 @@ class StateStore implements StateStorePort {
           Key: marshall({ [STATE_TABLE.partitionKey]: aggregateId }),
           ...updateOf(update, conditionOf(guard, mutation)),
           ReturnValues: 'ALL_OLD',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          // Not ALL_OLD: the SDK cannot read an item whose state has a `__proto__` column out of an error
+          // response (a TypeError, every time: a redelivered duplicate of such an aggregate would fail its
+          // batch forever). The loser reads the item instead, which the SDK reads whole.
+          ReturnValuesOnConditionCheckFailure: 'NONE',
         }),
       );
       return { committed: true, previous: toAggregateItem(out.Attributes) };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException)
-        return { committed: false, current: toAggregateItem(error.Item) };
+        return { committed: false, current: await this.get(aggregateId) };
       // A ValidationException refuses the request itself: sent again, it is refused again.
       if ((error as Error).name === 'ValidationException')
         throw new UnstorableError(

@@ -392,6 +392,18 @@ function describeStateStoreContract(
         expect(stored.state?.min).toBe(5e-324);
       });
 
+      it('tells a writer that lost on an item with a __proto__ column which item won', async () => {
+        const { store, id, writeAndGet } = await fresh();
+        const row = JSON.parse('{"__proto__": {"S": "k1"}, "v": 1}') as Record<string, unknown>;
+        await writeAndGet(id(), { value: value('0002', row) }, { kind: 'newer' });
+
+        // A redelivered older change loses its condition.
+        const current = refused(await store.write(id(), { value: value('0001', row) }, { kind: 'newer' }));
+
+        expect(current?.position).toBe('0002');
+        expect(Object.keys(current?.state ?? {})).toEqual(['__proto__', 'v']);
+      });
+
       it('writes the exact-number paths with the state and removes them with it', async () => {
         const { id, writeAndGet } = await fresh();
         const huge = parseJsonExact('{"x": 1e400}') as Record<string, unknown>;
