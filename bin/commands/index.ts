@@ -2,7 +2,7 @@ import type { Command } from './command.js';
 import { configDefaults, configDocs, configGet, configSet, configStatus, configValidate } from './config.js';
 import { decodeCommand } from './decode.js';
 import { localWorkersAdd, localWorkersKill, localWorkersList, localWorkersRemove } from './local-workers.js';
-import { parkedList, parkedReplay } from './parked.js';
+import { parkedDiscard, parkedList, parkedReplay } from './parked.js';
 import { scaleHistory, scalePlan } from './scale.js';
 import { statusCommand } from './status.js';
 import { workerCommand } from './worker.js';
@@ -11,6 +11,7 @@ import { workerCommand } from './worker.js';
 const commands: readonly Command[] = [
   parkedList,
   parkedReplay,
+  parkedDiscard,
   decodeCommand,
   configDefaults,
   configValidate,

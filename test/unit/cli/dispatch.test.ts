@@ -100,7 +100,7 @@ describe('Function: dispatch', () => {
       ],
       [
         ['parked', 'frobnicate'],
-        'cdcp parked: unknown command "frobnicate"; the commands are list, replay (run `cdcp parked --help`)',
+        'cdcp parked: unknown command "frobnicate"; the commands are list, replay, discard (run `cdcp parked --help`)',
       ],
       [
         ['local', 'workers', 'frobnicate'],
