@@ -93,7 +93,7 @@ export const WORKER = {
 export const TARGET_OUTPUT = {
   id: 'CdcpTarget',
   descriptionPrefix: 'cdcp target:',
-  version: 1,
+  version: 2,
 } as const;
 
 /** The JSON document of the {@link TARGET_OUTPUT} stack output. */
@@ -106,7 +106,8 @@ export interface TargetDocument {
   readonly coordinationTable: string;
   readonly consumerFunction: string;
   readonly eventSourceMappingId: string;
-  readonly failureQueueUrl: string;
+  /** The S3 bucket the consumer's mapping keeps the batches it gives up on in (`cdcp failures`). */
+  readonly failedBatchesBucket: string;
   readonly appConfig: {
     readonly applicationId: string;
     readonly environmentId: string;

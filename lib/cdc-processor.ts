@@ -13,8 +13,12 @@ import {
   StreamEncryption,
   StreamMode,
 } from 'aws-cdk-lib/aws-kinesis';
-import { CfnEventSourceMapping, StartingPosition as LambdaStartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import {
+  CfnEventSourceMapping,
+  StartingPosition as LambdaStartingPosition,
+  MetricType,
+} from 'aws-cdk-lib/aws-lambda';
+import { KinesisEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ENV, METRICS, TARGET_OUTPUT, type TargetDocument } from '../core/constants.js';
@@ -28,7 +32,6 @@ import {
   KEY_ENCRYPT_ACTIONS,
   MAPPING_READ_ACTIONS,
   METRIC_READ_ACTIONS,
-  QUEUE_CONSUME_ACTIONS,
   STACK_DESCRIBE_ACTIONS,
   STREAM_PUBLISH_ACTIONS,
   STREAM_READ_ACTIONS,
@@ -37,7 +40,12 @@ import {
   TABLE_WRITE_ACTIONS,
 } from './actions.js';
 import { CdcProcessorPropsError } from './errors.js';
-import { FailureQueue } from './failure-queue.js';
+import {
+  FailedBatchDestination,
+  FailedBatches,
+  grantFailedBatchRead,
+  objectsFindingId,
+} from './failed-batches.js';
 import { displayEntry, type ProjectionSource } from './function-code.js';
 import { ProcessorFunction } from './function-defaults.js';
 import { grantClusterManager, grantPublishConfig, grantReadConfig, grantTableReadWrite } from './grants.js';
@@ -67,7 +75,8 @@ class CdcProcessor extends Construct {
   public readonly coordinationTable: ITable;
   public readonly consumer: ProcessorFunction;
   public readonly eventSource: KinesisEventSource;
-  public readonly failureQueue: FailureQueue;
+  /** Where the consumer's mapping keeps the batches it gives up on, whole (`cdcp failures`). */
+  public readonly failedBatches: FailedBatches;
   public readonly clusterManager: ProcessorFunction;
   public readonly clusterManagerSchedule: Rule;
   public readonly config: ProcessorConfig;
@@ -95,9 +104,8 @@ class CdcProcessor extends Construct {
       finalBakeTimeMinutes: p.configFinalBakeTimeMinutes,
     });
     this.consumer = this.#createConsumer(p, projection);
-    this.failureQueue = new FailureQueue(this, 'FailedBatches', {
-      retentionDays: p.failureQueueRetentionDays,
-      maxReceiveCount: p.failureQueueMaxReceiveCount,
+    this.failedBatches = new FailedBatches(this, 'FailedBatches', {
+      retentionDays: p.failedBatchesRetentionDays,
       removalPolicy: p.removalPolicy,
     });
     this.eventSource = this.#attachEventSource(p);
@@ -151,7 +159,8 @@ class CdcProcessor extends Construct {
    * Everything `cdcp --stack` does for an operator: find this processor from the stack's outputs; `status`
    * and `scale` (read the coordination table, the stream's shards, CloudWatch metrics and the mapping);
    * `config set/get/status` (publish and deploy AppConfig versions); `parked` (as {@link grantOperateParked});
-   * `failures` (read and settle the on-failure queue and re-read the given-up records from the stream).
+   * `failures` (list, read and delete the batches kept in the on-failure bucket, and re-read a given-up range
+   * from the stream).
    */
   public grantOperate(grantee: IGrantable): Grant {
     const stack = Stack.of(this);
@@ -186,11 +195,7 @@ class CdcProcessor extends Construct {
       resourceArns: [this.eventSource.eventSourceMappingArn],
     });
     Grant.addToPrincipal({ grantee, actions: [...METRIC_READ_ACTIONS], resourceArns: ['*'] });
-    Grant.addToPrincipal({
-      grantee,
-      actions: [...QUEUE_CONSUME_ACTIONS],
-      resourceArns: [this.failureQueue.queue.queueArn],
-    });
+    grantFailedBatchRead(grantee, this.failedBatches.bucket);
     grantReadConfig(grantee, this.config);
     grantPublishConfig(grantee, this.config);
     return grant;
@@ -371,9 +376,19 @@ class CdcProcessor extends Construct {
       // could only re-find that record with extra invocations, and each half would re-deliver changes the
       // fence then skips. It stays a prop for handlers that fail whole batches.
       bisectBatchOnError: p.bisectBatchOnError,
-      onFailure: new SqsDlq(this.failureQueue.queue),
+      // An S3 destination gets the whole invocation record, the records included (a queue would get only
+      // the shard and sequence range, and the records would be lost once the stream's retention passed).
+      onFailure: new FailedBatchDestination(this.failedBatches.bucket),
+      // The mapping's own counts (records delivered to the on-failure destination), for the alarm.
+      metricsConfig: { metrics: [MetricType.EVENT_COUNT] },
     });
     this.consumer.function.addEventSource(eventSource);
+    Validations.of(this.consumer.role).acknowledge({
+      id: objectsFindingId(this.failedBatches.bucket),
+      reason:
+        'PutObject on the objects of the failed-batches bucket only: Lambda names each object itself when it ' +
+        'gives up on a batch (aws/lambda/<mapping>/<shard>/<date>/<time>-<uuid>), so no name can be granted ahead.',
+    });
     if (p.maxRecordAgeSeconds === -1) {
       // CDK leaves the property out for "never" (it takes a Duration); the template states it, so a reader
       // of the template (and the local provisioner) sees the setting rather than a default.
@@ -438,7 +453,7 @@ class CdcProcessor extends Construct {
       consumer: this.consumer.function,
       clusterManager: this.clusterManager.function,
       clusterManagerLogGroup: this.clusterManager.logGroup,
-      failureQueue: this.failureQueue.queue,
+      eventSourceMappingId: this.eventSource.eventSourceMappingId,
       alarmTopic: this.alarmTopic,
       dashboard: p.dashboard,
       shardLevelMetrics: p.stream === undefined && p.shardLevelMetrics,
@@ -460,7 +475,7 @@ class CdcProcessor extends Construct {
       coordinationTable: this.coordinationTable.tableName,
       consumerFunction: this.consumer.function.functionName,
       eventSourceMappingId: this.eventSource.eventSourceMappingId,
-      failureQueueUrl: this.failureQueue.queue.queueUrl,
+      failedBatchesBucket: this.failedBatches.bucket.bucketName,
       appConfig: {
         applicationId: this.config.application.applicationId,
         environmentId: this.config.environment.environmentId,

@@ -18,7 +18,6 @@ import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS } from '../core/constants.js';
 
@@ -27,7 +26,8 @@ interface MonitoringProps {
   readonly consumer: IFunction;
   readonly clusterManager: IFunction;
   readonly clusterManagerLogGroup: ILogGroup;
-  readonly failureQueue: IQueue;
+  /** The consumer's event source mapping: its on-failure counts are the failed-batches alarm's metric. */
+  readonly eventSourceMappingId: string;
   readonly alarmTopic: ITopic;
   /** Create the dashboard (the alarms are created either way). */
   readonly dashboard: boolean;
@@ -48,6 +48,17 @@ function consumerMetric(metricName: string, statistic = 'Sum', period = ONE_MINU
     dimensionsMap: { service: METRICS.service },
     statistic,
     period,
+  });
+}
+
+/** A count of the consumer's event source mapping (its `EventCount` metrics), summed over 5 minutes. */
+function failedBatchMetric(eventSourceMappingId: string, metricName: string): Metric {
+  return new Metric({
+    namespace: 'AWS/Lambda',
+    metricName,
+    dimensionsMap: { EventSourceMappingUUID: eventSourceMappingId },
+    statistic: 'Sum',
+    period: Duration.minutes(5),
   });
 }
 
@@ -129,10 +140,19 @@ class Monitoring extends Construct {
     });
     this.failedBatchesAlarm = new Alarm(this, 'FailedBatchesAlarm', {
       alarmDescription:
-        'Lambda gave up on a batch (retries or record age exhausted) and the shard moved past it. Read the ' +
-        'description in the failure queue and re-read that sequence range from the stream before it expires.',
-      metric: props.failureQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: 'Maximum',
+        'Lambda gave up on records (retries or record age used up) and the shard moved past them, or could not ' +
+        'keep them. They are kept whole in the failed-batches bucket: `cdcp failures list --stack <stack>` shows ' +
+        'them; fix the cause, then `cdcp failures redrive --stack <stack>` applies them in order (docs/cli.md).',
+      metric: new MathExpression({
+        expression: 'FILL(delivered, 0) + FILL(undelivered, 0)',
+        usingMetrics: {
+          delivered: failedBatchMetric(props.eventSourceMappingId, 'OnFailureDestinationDeliveredEventCount'),
+          undelivered: consumer.metric('DestinationDeliveryFailures', {
+            statistic: 'Sum',
+            period: Duration.minutes(5),
+          }),
+        },
+        label: 'records given up on',
         period: Duration.minutes(5),
       }),
       threshold: 1,
@@ -253,10 +273,8 @@ class Monitoring extends Construct {
           }),
         ],
         right: [
-          props.failureQueue.metricApproximateNumberOfMessagesVisible({
-            statistic: 'Maximum',
-            period: ONE_MINUTE,
-            label: 'batches given up (failure queue)',
+          failedBatchMetric(props.eventSourceMappingId, 'OnFailureDestinationDeliveredEventCount').with({
+            label: 'records given up (kept in the failed-batches bucket)',
           }),
         ],
       }),

@@ -96,10 +96,11 @@ interface CdcProcessorProps {
   readonly bisectBatchOnError?: boolean;
   /** Where the consumer starts on a shard without a checkpoint. @default 'TRIM_HORIZON' */
   readonly startingPosition?: StartingPosition;
-  /** How long the on-failure queue (and its dead-letter queue) keeps batch descriptions, 1..14 days. @default Duration.days(14) */
-  readonly failureQueueRetention?: Duration;
-  /** Receives of a failure message before it moves to the failure queue's own dead-letter queue. @default 5 */
-  readonly failureQueueMaxReceiveCount?: number;
+  /**
+   * How long the on-failure bucket keeps the batches the mapping gave up on (whole records, for `cdcp
+   * failures redrive`), whole days, 1..365. @default Duration.days(14)
+   */
+  readonly failedBatchesRetention?: Duration;
 
   // ── Cluster manager ─────────────────────────────────────────────────────────────────────────────
   /** Time between cluster manager runs (EventBridge rate), whole minutes, 1..60. @default Duration.minutes(1) */
@@ -159,8 +160,7 @@ interface ResolvedProps {
   readonly maxRecordAgeSeconds: number;
   readonly bisectBatchOnError: boolean;
   readonly startingPosition: StartingPosition;
-  readonly failureQueueRetentionDays: number;
-  readonly failureQueueMaxReceiveCount: number;
+  readonly failedBatchesRetentionDays: number;
   readonly clusterManagerScheduleMinutes: number;
   readonly clusterManagerTimeoutSeconds: number;
   readonly config: Config;
@@ -191,8 +191,7 @@ const DEFAULTS = {
   retryAttempts: 10,
   bisectBatchOnError: false,
   startingPosition: 'TRIM_HORIZON',
-  failureQueueRetention: Duration.days(14),
-  failureQueueMaxReceiveCount: 5,
+  failedBatchesRetention: Duration.days(14),
   clusterManagerSchedule: Duration.minutes(1),
   clusterManagerTimeout: Duration.seconds(50),
   configDeploymentDuration: Duration.minutes(0),
@@ -337,18 +336,12 @@ function mappingProps(props: CdcProcessorProps, config: Config) {
         ? -1
         : whole('maxRecordAge', props.maxRecordAge, 'seconds', 60, 604_800),
     bisectBatchOnError: props.bisectBatchOnError ?? DEFAULTS.bisectBatchOnError,
-    failureQueueRetentionDays: whole(
-      'failureQueueRetention',
-      props.failureQueueRetention ?? DEFAULTS.failureQueueRetention,
+    failedBatchesRetentionDays: whole(
+      'failedBatchesRetention',
+      props.failedBatchesRetention ?? DEFAULTS.failedBatchesRetention,
       'days',
       1,
-      14,
-    ),
-    failureQueueMaxReceiveCount: integer(
-      'failureQueueMaxReceiveCount',
-      props.failureQueueMaxReceiveCount ?? DEFAULTS.failureQueueMaxReceiveCount,
-      1,
-      1000,
+      365,
     ),
   };
 }

@@ -19,7 +19,7 @@ const TargetDocumentSchema = z.object({
   coordinationTable: id,
   consumerFunction: id,
   eventSourceMappingId: id,
-  failureQueueUrl: id,
+  failedBatchesBucket: id,
   appConfig: z.object({ applicationId: id, environmentId: id, profileId: id, deploymentStrategyId: id }),
   projection: z.object({ name: id, fingerprint: id, entry: z.string().nullable() }),
 });

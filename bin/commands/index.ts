@@ -1,6 +1,7 @@
 import type { Command } from './command.js';
 import { configDefaults, configDocs, configGet, configSet, configStatus, configValidate } from './config.js';
 import { decodeCommand } from './decode.js';
+import { failuresList, failuresRedrive } from './failures.js';
 import { localWorkersAdd, localWorkersKill, localWorkersList, localWorkersRemove } from './local-workers.js';
 import { parkedDiscard, parkedList, parkedReplay } from './parked.js';
 import { scaleHistory, scalePlan } from './scale.js';
@@ -12,6 +13,8 @@ const commands: readonly Command[] = [
   parkedList,
   parkedReplay,
   parkedDiscard,
+  failuresList,
+  failuresRedrive,
   decodeCommand,
   configDefaults,
   configValidate,

@@ -49,12 +49,19 @@ describe('cdk-nag AwsSolutions', () => {
   it('acknowledges each finding on its own resource, with a reason a reviewer can check', () => {
     const { stack } = synthStack();
     const acks = acknowledgements(stack);
-    const [app, profile] = ['Application', 'ProfileConfigurationProfile'].map((suffix) =>
-      Object.keys(synthStack().template.toJSON().Resources).find((id) =>
-        id.startsWith(`ProcessorConfig${suffix}`),
-      ),
+    const [app, profile, bucket] = [
+      'ConfigApplication',
+      'ConfigProfileConfigurationProfile',
+      'FailedBatchesBucket',
+    ].map((suffix) =>
+      Object.keys(synthStack().template.toJSON().Resources).find((id) => id.startsWith(`Processor${suffix}`)),
     );
     expect(acks.map(({ id, path }) => ({ id, path }))).toEqual([
+      {
+        id: `Annotation::AwsSolutions-IAM5[Resource::<${bucket}.Arn>/*]`,
+        path: 'Test/Processor/Consumer/Role',
+      },
+      { id: 'Annotation::AwsSolutions-S1', path: 'Test/Processor/FailedBatches/Bucket' },
       {
         id:
           'Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:appconfig:<AWS::Region>:<AWS::AccountId>:' +
@@ -65,7 +72,7 @@ describe('cdk-nag AwsSolutions', () => {
       { id: 'Annotation::AwsSolutions-SNS2', path: 'Test/Processor/AlarmTopic' },
     ]);
     for (const { reason } of acks) expect(reason.length).toBeGreaterThan(120);
-    expect(acks[1]!.reason).toContain('cloudwatch:GetMetricData');
+    expect(acks[3]!.reason).toContain('cloudwatch:GetMetricData');
   });
 
   it('runs during synthesis: a finding fails `cdk synth`', () => {

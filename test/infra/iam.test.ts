@@ -70,7 +70,7 @@ describe('IAM of the CdcProcessor', () => {
     );
   });
 
-  it('gives the consumer exactly its log group, failure queue, stream, tables and configuration', () => {
+  it('gives the consumer exactly its log group, failed-batches bucket (write only), stream, tables and configuration', () => {
     const p = stack.processor;
     expect(statementsOfRole(template, logicalIdOf(p.consumer.role))).toEqual([
       {
@@ -80,9 +80,10 @@ describe('IAM of the CdcProcessor', () => {
       },
       {
         Effect: 'Allow',
-        Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
-        Resource: arnOf(p.failureQueue.queue),
+        Action: 's3:PutObject',
+        Resource: { 'Fn::Join': ['', [arnOf(p.failedBatches.bucket), '/*']] },
       },
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: arnOf(p.failedBatches.bucket) },
       {
         Effect: 'Allow',
         Action: [
@@ -213,6 +214,11 @@ describe('IAM of the CdcProcessor', () => {
       }
     }
     expect(wildcards).toEqual([
+      // Lambda names the objects of failed batches itself.
+      {
+        actions: ['s3:PutObject'],
+        resource: { 'Fn::Join': ['', [arnOf(stack.processor.failedBatches.bucket), '/*']] },
+      },
       {
         actions: [
           'appconfig:CreateHostedConfigurationVersion',

@@ -108,19 +108,35 @@ describe('Construct: Monitoring', () => {
       });
     });
 
-    it('failed batches: a batch description waiting in the on-failure queue', () => {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        Namespace: 'AWS/SQS',
-        MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [
-          {
-            Name: 'QueueName',
-            Value: { 'Fn::GetAtt': [logicalIdOf(stack.processor.failureQueue.queue), 'QueueName'] },
-          },
-        ],
+    it('failed batches: records the mapping gave up on, kept or not, naming the commands', () => {
+      const alarm = Object.values(template.findResources('AWS::CloudWatch::Alarm')).find((a) =>
+        String(a.Properties.AlarmDescription).includes('failed-batches bucket'),
+      );
+
+      expect(alarm?.Properties).toMatchObject({
         Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
       });
+      expect(alarm?.Properties.AlarmDescription).toContain('`cdcp failures list --stack <stack>`');
+      expect(alarm?.Properties.AlarmDescription).toContain('`cdcp failures redrive --stack <stack>`');
+      const metrics = alarm?.Properties.Metrics as {
+        Id: string;
+        MetricStat?: { Metric: { MetricName: string; Namespace: string; Dimensions: unknown[] } };
+      }[];
+      expect(metrics.find((m) => m.Id === 'delivered')?.MetricStat?.Metric).toEqual({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'OnFailureDestinationDeliveredEventCount',
+        Dimensions: [
+          {
+            Name: 'EventSourceMappingUUID',
+            Value: { Ref: expect.stringMatching(/^ProcessorConsumer.*KinesisEventSource/) },
+          },
+        ],
+      });
+      expect(metrics.find((m) => m.Id === 'undelivered')?.MetricStat?.Metric.MetricName).toBe(
+        'DestinationDeliveryFailures',
+      );
     });
 
     it('thresholds follow the props', () => {
@@ -241,7 +257,7 @@ describe('Construct: Monitoring', () => {
         METRICS.aggregatesQuarantined,
         METRICS.deferredReplayed,
         METRICS.deferredRemaining,
-        'ApproximateNumberOfMessagesVisible',
+        'OnFailureDestinationDeliveredEventCount',
       ])
         expect(parked).toContain(`"${name}"`);
     });
