@@ -57,7 +57,7 @@ import { processorTable } from './tables.js';
 /**
  * The whole CDC event processor (docs/architecture.md §2): a Kinesis stream (yours or one created here); the
  * state, parked and coordination tables (yours or created here); the consumer function, bundled with your
- * projection module, on the stream with partial batch responses and an on-failure queue; the leader-elected
+ * projection module, on the stream with partial batch responses and an S3 on-failure destination; the leader-elected
  * cluster manager on a schedule; the AppConfig profile validated by the config schema; the alarms and the
  * dashboard; and the stack output `cdcp --stack` reads.
  *

@@ -64,7 +64,7 @@ interface CdcProcessorProps {
   readonly coordinationTable?: ITable;
 
   // ── Data lifecycle ──────────────────────────────────────────────────────────────────────────────
-  /** What happens to the tables, stream and failure queues created here when they leave the stack. @default RemovalPolicy.RETAIN */
+  /** What happens to the tables, stream and failed-batches bucket created here when they leave the stack. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
   /** DynamoDB deletion protection on the tables created here. @default true */
   readonly deletionProtection?: boolean;
@@ -81,12 +81,12 @@ interface CdcProcessorProps {
   /** Concurrent batches per shard, 1..10; one partition key always stays in one of them. @default 1 */
   readonly parallelizationFactor?: number;
   /**
-   * Retries of a failing batch before Lambda sends its description to the on-failure queue and moves on;
+   * Retries of a failing batch before Lambda keeps it in the failed-batches bucket and moves on;
    * -1 = until the record expires. Must let the handler reach `config.processing.maxAttempts`, where it
    * parks the change itself and nothing is skipped. @default 10
    */
   readonly retryAttempts?: number;
-  /** Records older than this go to the on-failure queue, 60 seconds..7 days. @default never */
+  /** Records older than this go to the failed-batches bucket, 60 seconds..7 days. @default never */
   readonly maxRecordAge?: Duration;
   /**
    * Split a failing batch in two and retry each half. Off: the handler isolates failures per aggregate and
