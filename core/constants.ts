@@ -197,4 +197,35 @@ export const METRICS = {
   deferredReplayed: 'DeferredChangesReplayed',
   /** Deferred changes a sweep left parked (a replay failed; the next run's sweep tries again). */
   deferredRemaining: 'DeferredChangesRemaining',
+  /**
+   * Of the changes parked, those parked as DEFERRED (their table paused or shed): waiting by design, so the
+   * parked alarm leaves them out (ChangesParked - ChangesDeferred: poison, behind a poison, bad input).
+   */
+  changesDeferred: 'ChangesDeferred',
+  /**
+   * Milliseconds from a change's source commit time (`ChangeEvent.ts`) to its state write, one value per
+   * applied change (unit Milliseconds, so CloudWatch keeps percentiles). Published with two dimension sets:
+   * `{service, Table}` for the per-table widgets and `{service}` for the alarm (alarms cannot search).
+   */
+  sourceToAppliedLatency: 'SourceToAppliedLatency',
+  /**
+   * Milliseconds from a record's arrival in the stream (ApproximateArrivalTimestamp) to its state write, beside
+   * the source-to-applied figure: their difference is the time spent before the stream. Same dimension sets.
+   */
+  arrivalToAppliedLatency: 'ArrivalToAppliedLatency',
+  /** 1 per leader run while shedding is active, 0 otherwise (the cluster manager, from its round's figures). */
+  sheddingActive: 'SheddingActive',
+  /**
+   * Aggregates quarantined behind a poison change now (a gauge, maximum). Not published yet: counting them
+   * needs an index of quarantined state items (docs/operations.md#quarantined-aggregates-standing).
+   */
+  quarantinedAggregates: 'QuarantinedAggregates',
+} as const;
+
+/** Dimension names of the processor's metrics, beside {@link METRICS}. */
+export const METRIC_DIMENSIONS = {
+  /** Which function published it: {@link METRICS.service} or {@link METRICS.clusterManagerService}. */
+  service: 'service',
+  /** The change's `<schema-or-db>.<table>`, on the latency metrics. */
+  table: 'Table',
 } as const;

@@ -100,7 +100,11 @@ const STREAM_READ_ACTIONS = [
 /** Decrypt records of a stream encrypted with a customer-managed key (the reading side). */
 const KEY_DECRYPT_ACTIONS = ['kms:Decrypt'] as const;
 
+/** What AppConfig's monitor role does: read the state of the alarm that rolls a deployment back. */
+const ALARM_READ_ACTIONS = ['cloudwatch:DescribeAlarms'] as const;
+
 export {
+  ALARM_READ_ACTIONS,
   CONFIG_DEPLOY_ACTIONS,
   CONFIG_PUBLISH_ACTIONS,
   CONFIG_READ_ACTIONS,

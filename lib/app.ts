@@ -26,6 +26,9 @@ const CONTEXT_PROPS = {
   consumerErrorsAlarmThreshold: 'number',
   parkedAlarmThreshold: 'number',
   dashboard: 'boolean',
+  tracing: 'boolean',
+  runbookUrl: 'string',
+  configGrowthFactor: 'number',
 } as const satisfies Partial<Record<keyof CdcProcessorProps, 'number' | 'boolean' | 'string'>>;
 
 /**
@@ -43,6 +46,7 @@ const CONTEXT_DURATIONS = {
   configDeploymentDurationMinutes: ['configDeploymentDuration', Duration.minutes],
   configFinalBakeTimeMinutes: ['configFinalBakeTime', Duration.minutes],
   iteratorAgeAlarmThresholdMs: ['iteratorAgeAlarmThreshold', Duration.millis],
+  sourceLatencyAlarmThresholdMs: ['sourceLatencyAlarmThreshold', Duration.millis],
   clusterManagerHeartbeatAlarmMinutes: ['clusterManagerHeartbeatAlarmPeriod', Duration.minutes],
 } as const satisfies Record<string, readonly [keyof CdcProcessorProps, (amount: number) => Duration]>;
 

@@ -40,7 +40,15 @@ import { CdcProcessorPropsError } from './errors.js';
 import { FailureQueue } from './failure-queue.js';
 import { displayEntry, type ProjectionSource } from './function-code.js';
 import { ProcessorFunction } from './function-defaults.js';
-import { grantClusterManager, grantPublishConfig, grantReadConfig, grantTableReadWrite } from './grants.js';
+import {
+  acknowledgeWildcardResource,
+  grantClusterManager,
+  grantConsumerReadConfig,
+  grantPublishConfig,
+  grantReadConfig,
+  grantTableReadWrite,
+  XRAY_WILDCARD_REASON,
+} from './grants.js';
 import { clusterManagerMetric, consumerMetric, Monitoring } from './monitoring.js';
 import { ProcessorConfig } from './processor-config.js';
 import { type CdcProcessorProps, type ResolvedProps, resolveProps } from './props.js';
@@ -93,6 +101,7 @@ class CdcProcessor extends Construct {
       config: p.config,
       deploymentDurationMinutes: p.configDeploymentDurationMinutes,
       finalBakeTimeMinutes: p.configFinalBakeTimeMinutes,
+      growthFactor: p.configGrowthFactor,
     });
     this.consumer = this.#createConsumer(p, projection);
     this.failureQueue = new FailureQueue(this, 'FailedBatches', {
@@ -101,12 +110,13 @@ class CdcProcessor extends Construct {
       removalPolicy: p.removalPolicy,
     });
     this.eventSource = this.#attachEventSource(p);
-    this.#grantConsumer();
+    this.#grantConsumer(p);
     this.clusterManager = this.#createClusterManager(p, projection);
     this.clusterManagerSchedule = this.#scheduleClusterManager(p);
-    grantClusterManager(this, p.stream !== undefined || p.streamMode !== StreamMode.ON_DEMAND);
+    grantClusterManager(this, p.stream !== undefined || p.streamMode !== StreamMode.ON_DEMAND, p.tracing);
     this.alarmTopic = p.alarmTopic ?? this.#createAlarmTopic();
     this.monitoring = this.#createMonitoring(p);
+    this.config.rollBackOn(this.monitoring.configRollbackAlarm);
     this.targetOutput = this.#addTargetOutput();
   }
 
@@ -233,6 +243,24 @@ class CdcProcessor extends Construct {
     return this.metric(METRICS.aggregatesQuarantined, props);
   }
 
+  /** Of the changes parked, those deferred by a paused or shed table (they replay by themselves). */
+  public metricChangesDeferred(props?: MetricOptions): IMetric {
+    return this.metric(METRICS.changesDeferred, props);
+  }
+
+  /**
+   * Milliseconds from a change's source commit to its state write, p99 per minute over every table by default;
+   * one table's: `dimensionsMap: { service: 'cdc-consumer', Table: 'public.orders' }`.
+   */
+  public metricSourceToAppliedLatency(props?: MetricOptions): IMetric {
+    return consumerMetric(METRICS.sourceToAppliedLatency, 'p99').with(props ?? {});
+  }
+
+  /** Milliseconds from a record's arrival in the stream to its state write, p99 per minute by default. */
+  public metricArrivalToAppliedLatency(props?: MetricOptions): IMetric {
+    return consumerMetric(METRICS.arrivalToAppliedLatency, 'p99').with(props ?? {});
+  }
+
   /** Conditional writes to the state table. */
   public metricStateWrites(props?: MetricOptions): IMetric {
     return this.metric(METRICS.stateWrites, props);
@@ -260,6 +288,11 @@ class CdcProcessor extends Construct {
   /** Live instances on another configuration version than the latest (0: converged). */
   public metricInstancesOnStaleConfig(props?: MetricOptions): IMetric {
     return clusterManagerMetric(METRICS.instancesOnStaleConfig, 'Maximum').with(props ?? {});
+  }
+
+  /** 1 while shedding is active (the cluster manager's view, maximum per minute). */
+  public metricSheddingActive(props?: MetricOptions): IMetric {
+    return clusterManagerMetric(METRICS.sheddingActive, 'Maximum').with(props ?? {});
   }
 
   /** Scaling actions the cluster manager took. */
@@ -327,11 +360,16 @@ class CdcProcessor extends Construct {
     return stream;
   }
 
-  /** Environment both functions share: the AppConfig profile and the projection they were bundled with. */
-  #commonEnvironment(): Record<string, string> {
+  /**
+   * Environment both functions share: the AppConfig profile and the projection they were bundled with. The
+   * consumer names the environment by its name, the cluster manager by its id (which its deployments need):
+   * see `ProcessorConfig.environmentName`.
+   */
+  #commonEnvironment(environment: 'name' | 'id'): Record<string, string> {
     return {
       [ENV.APPCONFIG_APPLICATION_ID]: this.config.application.applicationId,
-      [ENV.APPCONFIG_ENVIRONMENT_ID]: this.config.environment.environmentId,
+      [ENV.APPCONFIG_ENVIRONMENT_ID]:
+        environment === 'name' ? this.config.environmentName : this.config.environment.environmentId,
       [ENV.APPCONFIG_PROFILE_ID]: this.config.profile.configurationProfileId,
       [ENV.PROJECTION]: JSON.stringify(this.projection),
     };
@@ -345,12 +383,13 @@ class CdcProcessor extends Construct {
       memorySizeMiB: p.consumerMemorySizeMiB,
       timeoutSeconds: p.consumerTimeoutSeconds,
       logRetention: p.logRetention,
+      tracing: p.tracing,
       environment: {
         [ENV.STATE_TABLE]: this.stateTable.tableName,
         [ENV.PARKED_TABLE]: this.parkedTable.tableName,
         [ENV.COORDINATION_TABLE]: this.coordinationTable.tableName,
         [ENV.STREAM_NAME]: this.stream.streamName,
-        ...this.#commonEnvironment(),
+        ...this.#commonEnvironment('name'),
       },
     });
   }
@@ -383,7 +422,7 @@ class CdcProcessor extends Construct {
     return eventSource;
   }
 
-  #grantConsumer(): void {
+  #grantConsumer(p: ResolvedProps): void {
     grantTableReadWrite(this.consumer.role, [this.stateTable, this.parkedTable]);
     // Every consumer execution environment registers and heartbeats in the instance registry (docs/architecture.md §6),
     // and does nothing else on the coordination table: leases, locks, leadership and the audit log are
@@ -394,7 +433,8 @@ class CdcProcessor extends Construct {
       resourceArns: [this.coordinationTable.tableArn],
       conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [INSTANCE_PK] } },
     });
-    grantReadConfig(this.consumer.role, this.config);
+    grantConsumerReadConfig(this.consumer.role, this.config);
+    acknowledgeWildcardResource(this.consumer.role, p.tracing ? [XRAY_WILDCARD_REASON] : []);
   }
 
   #createClusterManager(p: ResolvedProps, projection: ProjectionSource | undefined): ProcessorFunction {
@@ -406,6 +446,7 @@ class CdcProcessor extends Construct {
       memorySizeMiB: 256,
       timeoutSeconds: p.clusterManagerTimeoutSeconds,
       logRetention: p.logRetention,
+      tracing: p.tracing,
       environment: {
         [ENV.COORDINATION_TABLE]: this.coordinationTable.tableName,
         [ENV.STATE_TABLE]: this.stateTable.tableName,
@@ -413,7 +454,7 @@ class CdcProcessor extends Construct {
         [ENV.STREAM_NAME]: this.stream.streamName,
         [ENV.EVENT_SOURCE_MAPPING_ID]: this.eventSource.eventSourceMappingId,
         [ENV.APPCONFIG_DEPLOYMENT_STRATEGY_ID]: this.config.deploymentStrategy.deploymentStrategyId,
-        ...this.#commonEnvironment(),
+        ...this.#commonEnvironment('id'),
       },
     });
   }
@@ -438,14 +479,22 @@ class CdcProcessor extends Construct {
       consumer: this.consumer.function,
       clusterManager: this.clusterManager.function,
       clusterManagerLogGroup: this.clusterManager.logGroup,
+      stateTable: this.stateTable,
+      parkedTable: this.parkedTable,
+      coordinationTable: this.coordinationTable,
       failureQueue: this.failureQueue.queue,
+      failureDeadLetterQueue: this.failureQueue.deadLetterQueue,
       alarmTopic: this.alarmTopic,
       dashboard: p.dashboard,
       shardLevelMetrics: p.stream === undefined && p.shardLevelMetrics,
+      runbookUrl: p.runbookUrl,
       iteratorAgeAlarmThresholdMs: p.iteratorAgeAlarmThresholdMs,
+      sourceLatencyAlarmThresholdMs: p.sourceLatencyAlarmThresholdMs,
       consumerErrorsAlarmThreshold: p.consumerErrorsAlarmThreshold,
       parkedAlarmThreshold: p.parkedAlarmThreshold,
       clusterManagerHeartbeatAlarmMinutes: p.clusterManagerHeartbeatAlarmMinutes,
+      clusterManagerScheduleMinutes: p.clusterManagerScheduleMinutes,
+      configRolloutMinutes: p.configDeploymentDurationMinutes + p.configFinalBakeTimeMinutes,
     });
   }
 

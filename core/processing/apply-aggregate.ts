@@ -14,18 +14,29 @@ import {
   projectedStateOf,
 } from './fold.js';
 import type { Projection } from './projection.js';
+import { noTracing, type ProcessingTracer } from './tracing.js';
 
 /** How one aggregate of a batch ended. */
 interface AggregateOutcome {
   readonly applied: number;
   readonly duplicates: number;
   readonly parked: number;
+  /** Of `parked`, the changes parked as DEFERRED (their table is paused or shed); absent when none. */
+  readonly deferred?: number;
   /** True when this batch quarantined the aggregate. */
   readonly quarantined: boolean;
+  /** The change that quarantined the aggregate, when this batch did (for the log line that says so). */
+  readonly poison?: {
+    readonly sequenceNumber: string;
+    readonly txId: string | null;
+    readonly error: string;
+  };
   /** State writes made (0 or 1, more only after lost races). */
   readonly writes: number;
   /** The change to redeliver from, when the aggregate stopped at a failing change with attempts left. */
-  readonly failure: { readonly sequenceNumber: string; readonly error: Error } | undefined;
+  readonly failure:
+    | { readonly sequenceNumber: string; readonly txId: string | null; readonly error: Error }
+    | undefined;
 }
 
 interface AggregateApplierOptions {
@@ -38,6 +49,8 @@ interface AggregateApplierOptions {
   readonly now?: () => number;
   /** Whether a table's changes are deferred now (paused, or shed); see `isTableDeferred`. @default never */
   readonly isDeferred?: (table: string) => boolean;
+  /** Where the fold is a step of the trace (the writes are when `stateStore` is a `TracedStateStore`). @default noTracing */
+  readonly tracer?: ProcessingTracer;
 }
 
 /** The raw record each pending change came from, to park it with its full payload. */
@@ -78,7 +91,9 @@ function outcomeOf(partial: Partial<AggregateOutcome>): AggregateOutcome {
     applied: partial.applied ?? 0,
     duplicates: partial.duplicates ?? 0,
     parked: partial.parked ?? 0,
+    deferred: partial.deferred,
     quarantined: partial.quarantined ?? false,
+    poison: partial.poison,
     writes: partial.writes ?? 0,
     failure: partial.failure,
   };
@@ -95,6 +110,10 @@ function lost(current: AggregateItem | undefined): Attempt {
 
 function failureMessage(error: Error): string {
   return `${error.name}: ${error.message}`;
+}
+
+function poisonOf(item: PendingChange, error: string): AggregateOutcome['poison'] {
+  return { sequenceNumber: item.origin.sequenceNumber, txId: item.change.txId, error };
 }
 
 function behindMessage(aggregateId: string): string {
@@ -131,11 +150,17 @@ function attemptsOf(item: AggregateItem | undefined, failure: FoldFailure): numb
 class AggregateApplier {
   readonly #options: AggregateApplierOptions;
   readonly #now: () => number;
+  readonly #tracer: ProcessingTracer;
 
   public constructor(options: AggregateApplierOptions) {
     positiveInteger('maxAttempts', options.maxAttempts);
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#tracer = options.tracer ?? noTracing;
+  }
+
+  #fold(input: Parameters<typeof foldChanges>[0]): FoldResult {
+    return this.#tracer.traceSync('fold', () => foldChanges(input));
   }
 
   /**
@@ -178,7 +203,7 @@ class AggregateApplier {
    */
   async #applyBlind(aggregateId: string, changes: readonly PendingChange[]): Promise<Attempt> {
     const { stateStore, projection } = this.#options;
-    const fold = foldChanges({ position: undefined, state: undefined, changes, projection });
+    const fold = this.#fold({ position: undefined, state: undefined, changes, projection });
     if (fold.failure !== undefined || fold.next === undefined) return { current: undefined, writes: 0 };
     const out = await stateStore.write(
       aggregateId,
@@ -212,7 +237,7 @@ class AggregateApplier {
       return this.#resume(aggregateId, changes, item, payloads);
     if (item?.quarantine !== undefined || deferred)
       return this.#holdBack(aggregateId, changes, item, payloads);
-    const fold = foldChanges({
+    const fold = this.#fold({
       position: item?.position,
       state: projectedStateOf(item),
       changes,
@@ -250,7 +275,11 @@ class AggregateApplier {
     await this.#options.parkedStore.put(parked);
     const lastParkedKey = maxKey(item?.lastParkedKey, parked);
     const first = item?.quarantine === undefined ? fresh[0] : undefined;
-    const counts = { parked: parked.length, duplicates: changes.length - fresh.length };
+    const counts = {
+      parked: parked.length,
+      ...(deferring && parked.length > 0 ? { deferred: parked.length } : {}),
+      duplicates: changes.length - fresh.length,
+    };
     if (lastParkedKey === item?.lastParkedKey && first === undefined) return done(counts, 0);
     const out = await this.#options.stateStore.write(
       aggregateId,
@@ -306,7 +335,7 @@ class AggregateApplier {
       {
         applied: fold.applied.length,
         duplicates: fold.duplicates.length,
-        failure: { sequenceNumber, error: failure.error },
+        failure: { sequenceNumber, txId: failure.item.change.txId, error: failure.error },
       },
       1,
     );
@@ -348,6 +377,7 @@ class AggregateApplier {
         duplicates: fold.duplicates.length + fold.rest.length - behind.length,
         parked: 1 + behind.length,
         quarantined: true,
+        poison: poisonOf(failure.item, message),
       },
       1,
     );
@@ -368,7 +398,7 @@ class AggregateApplier {
       (p) => p.change !== undefined,
     );
     const combined = [...waiting.map(pendingOfParked), ...changes];
-    const fold = foldChanges({
+    const fold = this.#fold({
       position: item.position,
       state: projectedStateOf(item),
       changes: combined,
@@ -427,6 +457,7 @@ class AggregateApplier {
         duplicates: r.fold.duplicates.length,
         parked: parked.length,
         quarantined: true,
+        poison: poisonOf(failure.item, message),
       },
       1,
     );

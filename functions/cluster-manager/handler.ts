@@ -7,6 +7,8 @@
 
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { AppConfigClient } from '@aws-sdk/client-appconfig';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -37,6 +39,7 @@ import { StateStore } from '../../core/state/state-store.js';
 import { configSourceFromEnv } from '../consumer/config-source.js';
 import { lambdaDynamoDbClient } from '../consumer/dynamodb-client.js';
 import { createClusterManagerHandler } from './create-handler.js';
+import { annotateRun } from './tracing.js';
 
 /** Runs are a minute apart: leadership outlives 2.5 runs, so one slow or missed run does not hand it over. */
 const LEADER_LEASE_DURATION_MS = 150_000;
@@ -54,7 +57,7 @@ function required(name: string): string {
 }
 
 /** The AppConfig publisher the leader sheds through, when the stack names a profile and a strategy. */
-function appConfigPublisherFromEnv(): AppConfigPublisher | undefined {
+function appConfigPublisherFromEnv(tracer: Tracer): AppConfigPublisher | undefined {
   const [applicationId, environmentId, profileId, deploymentStrategyId] = [
     ENV.APPCONFIG_APPLICATION_ID,
     ENV.APPCONFIG_ENVIRONMENT_ID,
@@ -63,7 +66,7 @@ function appConfigPublisherFromEnv(): AppConfigPublisher | undefined {
   ].map((name) => process.env[name]);
   if (!applicationId || !environmentId || !profileId || !deploymentStrategyId) return undefined;
   return new AppConfigPublisher({
-    client: new AppConfigClient({}),
+    client: tracer.captureAWSv3Client(new AppConfigClient({})),
     applicationId,
     environmentId,
     profileId,
@@ -99,7 +102,12 @@ function deferredSweepFromEnv(
   });
 }
 
-/** The Lambda handler: module scope of the bundle entry lives as long as the execution environment. */
+/**
+ * The Lambda handler: module scope of the bundle entry lives as long as the execution environment. Traced with
+ * Powertools Tracer unless the stack turned tracing off: the run's subsegment is annotated with leadership and
+ * term, and the control-plane clients (Kinesis, CloudWatch, Lambda, AppConfig) are captured, a few calls per
+ * run; DynamoDB is not, since a deferred sweep may replay thousands of changes in one run.
+ */
 function clusterManagerLambdaHandler(projection: Projection = mirrorProjection) {
   const dynamodb = lambdaDynamoDbClient();
   const coordinationTable = required(ENV.COORDINATION_TABLE);
@@ -108,6 +116,7 @@ function clusterManagerLambdaHandler(projection: Projection = mirrorProjection) 
   const instanceId = InstanceRegistry.newInstanceId('lambda');
   const logger = new Logger({ serviceName: METRICS.clusterManagerService });
   const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.clusterManagerService });
+  const tracer = new Tracer({ serviceName: METRICS.clusterManagerService, captureHTTPsRequests: false });
   // Liveness and lease judgements need this observer's clock across runs: one registry per environment.
   const registry = new InstanceRegistry({
     store,
@@ -115,7 +124,7 @@ function clusterManagerLambdaHandler(projection: Projection = mirrorProjection) 
     heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
   });
   const configSource = configSourceFromEnv(process.env, { logger, metrics });
-  const publisher = appConfigPublisherFromEnv();
+  const publisher = appConfigPublisherFromEnv(tracer);
   const mappingId = process.env[ENV.EVENT_SOURCE_MAPPING_ID];
   /** Consumers report the keys counted since their previous heartbeat: a count per heartbeat interval is a rate. */
   const consumerHeartbeatMs = () => {
@@ -123,7 +132,7 @@ function clusterManagerLambdaHandler(projection: Projection = mirrorProjection) 
     return instances.failureDetectionMs / instances.heartbeatsPerWindow;
   };
   const deferredSweep = deferredSweepFromEnv(dynamodb, configSource, projection);
-  return createClusterManagerHandler({
+  const handler = createClusterManagerHandler({
     registry,
     election: new LeaderElection({
       store,
@@ -133,16 +142,22 @@ function clusterManagerLambdaHandler(projection: Projection = mirrorProjection) 
     logger,
     metrics,
     manager: new ClusterManager({
-      stream: new KinesisStreamControl({ kinesis: new KinesisClient({}), streamName }),
+      stream: new KinesisStreamControl({
+        kinesis: tracer.captureAWSv3Client(new KinesisClient({})),
+        streamName,
+      }),
       metrics: new CloudWatchMetricsSource({
-        client: new CloudWatchClient({}),
+        client: tracer.captureAWSv3Client(new CloudWatchClient({})),
         streamName,
         hotKeys: async () =>
           hotKeysFromInstances(await registry.listLive(), { heartbeatIntervalMs: consumerHeartbeatMs() }),
       }),
       audit: new DynamoDbAuditLog({ client: dynamodb, tableName: coordinationTable }),
       parallelization: mappingId
-        ? new LambdaParallelizationControl({ lambda: new LambdaClient({}), uuid: mappingId })
+        ? new LambdaParallelizationControl({
+            lambda: tracer.captureAWSv3Client(new LambdaClient({})),
+            uuid: mappingId,
+          })
         : undefined,
       shedding:
         publisher === undefined
@@ -154,6 +169,7 @@ function clusterManagerLambdaHandler(projection: Projection = mirrorProjection) 
     sweepDeferred: async () => deferredSweep.sweepIfDue(configSource.current().config),
     config: () => configSource.current(),
   });
+  return handler.use(captureLambdaHandler(tracer, { captureResponse: false })).use(annotateRun(tracer));
 }
 
 export { clusterManagerLambdaHandler };

@@ -54,18 +54,25 @@ describe('cdk-nag AwsSolutions', () => {
         id.startsWith(`ProcessorConfig${suffix}`),
       ),
     );
+    const appconfig =
+      'Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:appconfig:<AWS::Region>:<AWS::AccountId>:';
     expect(acks.map(({ id, path }) => ({ id, path }))).toEqual([
       {
-        id:
-          'Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:appconfig:<AWS::Region>:<AWS::AccountId>:' +
-          `application/<${app}>/configurationprofile/<${profile}>/hostedconfigurationversion/*]`,
+        id: `${appconfig}application/<${app}>/environment/*/configuration/<${profile}>]`,
+        path: 'Test/Processor/Consumer/Role',
+      },
+      { id: 'Annotation::AwsSolutions-IAM5[Resource::*]', path: 'Test/Processor/Consumer/Role' },
+      {
+        id: `${appconfig}application/<${app}>/configurationprofile/<${profile}>/hostedconfigurationversion/*]`,
         path: 'Test/Processor/ClusterManager/Role',
       },
       { id: 'Annotation::AwsSolutions-IAM5[Resource::*]', path: 'Test/Processor/ClusterManager/Role' },
       { id: 'Annotation::AwsSolutions-SNS2', path: 'Test/Processor/AlarmTopic' },
     ]);
     for (const { reason } of acks) expect(reason.length).toBeGreaterThan(120);
-    expect(acks[1]!.reason).toContain('cloudwatch:GetMetricData');
+    expect(acks[1]!.reason).toContain('xray:PutTraceSegments');
+    expect(acks[3]!.reason).toContain('cloudwatch:GetMetricData');
+    expect(acks[3]!.reason).toContain('xray:PutTraceSegments');
   });
 
   it('runs during synthesis: a finding fails `cdk synth`', () => {

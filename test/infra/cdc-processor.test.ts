@@ -107,7 +107,8 @@ describe('Construct: CdcProcessor (defaults)', () => {
             [ENV.COORDINATION_TABLE]: refOf(processor.coordinationTable),
             [ENV.STREAM_NAME]: refOf(processor.stream),
             [ENV.APPCONFIG_APPLICATION_ID]: refOf(processor.config.application),
-            [ENV.APPCONFIG_ENVIRONMENT_ID]: refOf(processor.config.environment),
+            // By name: the environment's rollback alarm watches this function (see ProcessorConfig).
+            [ENV.APPCONFIG_ENVIRONMENT_ID]: processor.config.environmentName,
             [ENV.APPCONFIG_PROFILE_ID]: {
               Ref: Match.stringLikeRegexp('^ProcessorConfigProfileConfigurationProfile'),
             },
@@ -261,14 +262,7 @@ describe('Construct: CdcProcessor (defaults)', () => {
       });
     });
 
-    it('deploys with a linear all-at-once strategy and a one-minute bake', () => {
-      template.hasResourceProperties('AWS::AppConfig::DeploymentStrategy', {
-        GrowthFactor: 100,
-        GrowthType: 'LINEAR',
-        DeploymentDurationInMinutes: 0,
-        FinalBakeTimeInMinutes: 1,
-        ReplicateTo: 'NONE',
-      });
+    it('deploys its first version with the stack, through the gradual strategy', () => {
       template.hasResourceProperties('AWS::AppConfig::Deployment', {
         ApplicationId: refOf(stack.processor.config.application),
         EnvironmentId: refOf(stack.processor.config.environment),

@@ -21,6 +21,12 @@ const change = (lsn: number, op: ChangeEvent['op'] = 'update') =>
 const poison = (lsn: number) =>
   pending(orderChange(1, lsn, 'update', { id: 1, [FAULT_INJECTION_COLUMN]: 'boom' }), String(lsn));
 const pos = (lsn: number) => orderChange(1, lsn).position;
+/** The `poison` of an outcome that quarantined the aggregate at the poison change of LSN `lsn`. */
+const poisonAt = (lsn: number) => ({
+  sequenceNumber: String(lsn),
+  txId: String(lsn),
+  error: 'ProjectionError: injected fault: boom',
+});
 const skOf = (item: PendingChange) => changeKeys(item.change, afterImagePayloads.recordOf(item)).sk;
 const value = (lsn: number) => ({
   table: 'public.orders',
@@ -251,7 +257,7 @@ describe('Class: AggregateApplier', () => {
 
       expect(first).toMatchObject({ applied: 1, failure: { sequenceNumber: '11' } });
       expect(second).toMatchObject({ applied: 0, duplicates: 0, failure: { sequenceNumber: '11' } });
-      expect(third).toEqual(outcome({ parked: 2, quarantined: true, writes: 1 }));
+      expect(third).toEqual(outcome({ parked: 2, quarantined: true, poison: poisonAt(11), writes: 1 }));
       expect(await t.parked()).toEqual([
         ['POISON', pos(11), 3],
         ['QUARANTINED', pos(12), 0],
@@ -286,7 +292,9 @@ describe('Class: AggregateApplier', () => {
 
       const result = await t.apply([change(25), poison(30), change(15), change(35)]);
 
-      expect(result).toEqual(outcome({ applied: 1, duplicates: 1, parked: 2, quarantined: true, writes: 1 }));
+      expect(result).toEqual(
+        outcome({ applied: 1, duplicates: 1, parked: 2, quarantined: true, poison: poisonAt(30), writes: 1 }),
+      );
       expect(await t.parked()).toEqual([
         ['POISON', pos(30), 1],
         ['QUARANTINED', pos(35), 0],
@@ -461,7 +469,7 @@ describe('Class: AggregateApplier', () => {
 
       const result = await t.apply([change(10), change(11), change(12)]);
 
-      expect(result).toEqual(outcome({ duplicates: 1, parked: 2, writes: 1 }));
+      expect(result).toEqual(outcome({ duplicates: 1, parked: 2, deferred: 2, writes: 1 }));
       expect(await t.parked()).toEqual([
         ['DEFERRED', pos(11), 0],
         ['DEFERRED', pos(12), 0],
@@ -486,7 +494,7 @@ describe('Class: AggregateApplier', () => {
 
       const result = await t.apply([change(12)]);
 
-      expect(result).toEqual(outcome({ parked: 1, writes: 1 }));
+      expect(result).toEqual(outcome({ parked: 1, deferred: 1, writes: 1 }));
       expect((await t.stateTwin.get(ID))?.quarantine?.position).toBe(pos(11));
       expect((await t.parked()).map(([reason]) => reason)).toEqual(['DEFERRED', 'DEFERRED']);
     });
@@ -589,7 +597,9 @@ describe('Class: AggregateApplier', () => {
 
       const result = await t.apply([change(14)], await t.stateTwin.get(ID));
 
-      expect(result).toEqual(outcome({ applied: 1, parked: 3, quarantined: true, writes: 1 }));
+      expect(result).toEqual(
+        outcome({ applied: 1, parked: 3, quarantined: true, poison: poisonAt(12), writes: 1 }),
+      );
       expect(await t.parked()).toEqual([
         ['POISON', pos(12), 1],
         ['QUARANTINED', pos(13), 0],
@@ -614,7 +624,7 @@ describe('Class: AggregateApplier', () => {
 
       const result = await t.apply([change(9), change(13)], await t.stateTwin.get(ID));
 
-      expect(result).toEqual(outcome({ parked: 3, quarantined: true, writes: 1 }));
+      expect(result).toEqual(outcome({ parked: 3, quarantined: true, poison: poisonAt(11), writes: 1 }));
       expect(await t.parked()).toEqual([
         ['POISON', pos(11), 1],
         ['QUARANTINED', pos(12), 0],
@@ -634,7 +644,9 @@ describe('Class: AggregateApplier', () => {
 
       const result = await t.apply([poison(12), change(13), change(5)]);
 
-      expect(result).toEqual(outcome({ applied: 1, parked: 2, quarantined: true, writes: 1 }));
+      expect(result).toEqual(
+        outcome({ applied: 1, parked: 2, quarantined: true, poison: poisonAt(12), writes: 1 }),
+      );
       expect(await t.parked()).toEqual([
         ['POISON', pos(12), 1],
         ['QUARANTINED', pos(13), 0],
@@ -663,7 +675,9 @@ describe('Class: AggregateApplier', () => {
 
       const result = await t.apply([poison(12), change(14)], await t.stateTwin.get(ID));
 
-      expect(result).toEqual(outcome({ applied: 1, parked: 3, quarantined: true, writes: 1 }));
+      expect(result).toEqual(
+        outcome({ applied: 1, parked: 3, quarantined: true, poison: poisonAt(12), writes: 1 }),
+      );
       expect(await t.parked()).toEqual([
         ['POISON', pos(12), 1],
         ['QUARANTINED', pos(13), 0],
