@@ -35,15 +35,37 @@ const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const SHARDS = 16;
 const CONSUMER_COUNTS = [1, 4] as const;
 const FAILOVER_CONSUMERS = 4;
+/** A whole number from the environment, checked, or `fallback`. */
+function intFromEnv(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min)
+    throw new RangeError(`${name} must be an integer of at least ${min}; received ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/** Names from a comma-separated environment variable, each one of `allowed`. */
+function namesFromEnv(name: string, allowed: readonly string[]): string[] {
+  const names = (process.env[name] ?? allowed.join(',')).split(',');
+  const unknown = names.filter((n) => !allowed.includes(n));
+  if (unknown.length > 0)
+    throw new RangeError(
+      `${name} takes ${allowed.join(', ')}; received ${JSON.stringify(unknown.join(','))}`,
+    );
+  return names;
+}
+
 /** Events of each throughput run. */
-const EVENTS = Number(process.env.PEERS_BENCH_EVENTS ?? 10_000);
+const EVENTS = intFromEnv('PEERS_BENCH_EVENTS', 10_000, 100);
 /** Kills of each failover run. */
-const KILLS = Number(process.env.PEERS_BENCH_KILLS ?? 3);
+const KILLS = intFromEnv('PEERS_BENCH_KILLS', 3, 1);
 /** Events per second while the failover runs kill consumers: records on every shard, CPU to spare. */
 const RATE = 100;
-/** Fraction of records republished as duplicates during the failover runs (`npm start --inject-duplicates`). */
-const DUPLICATES = Number(process.env.PEERS_BENCH_DUPLICATES ?? 0.1);
-const REST_MS = Number(process.env.PEERS_BENCH_REST_MS ?? 40_000);
+/** Percent of records republished as duplicates during the failover runs (`npm start --inject-duplicates`). */
+const DUPLICATES = intFromEnv('PEERS_BENCH_DUPLICATES_PERCENT', 10, 0) / 100;
+/** The window at rest; a multiple of the peer's 20 s lease round, so its rounds are not over- or under-counted. */
+const REST_MS = intFromEnv('PEERS_BENCH_REST_S', 40, 1) * 1000;
 /** After the drain, before the window at rest: the last checkpoints and lease moves land. */
 const QUIET_MS = 10_000;
 /** Ownership unchanged this long counts as settled (before a throughput run, between kills). */
@@ -54,8 +76,10 @@ const DRAIN_LIMIT_MS = 900_000;
 const AGGREGATES = 10_000;
 /** Run the failover runs one after the other rather than side by side. */
 const SEQUENTIAL = process.env.PEERS_BENCH_SEQUENTIAL === '1';
-/** Which parts run: `throughput`, `failover` or both (default). */
-const PARTS = (process.env.PEERS_BENCH_PARTS ?? 'throughput,failover').split(',');
+/** Which failover runs: `ours`, `peer` (its defaults), `peer-tuned` (its lease timing set, with idempotency). */
+const FAILOVERS = namesFromEnv('PEERS_BENCH_FAILOVERS', ['ours', 'peer', 'peer-tuned']);
+/** Which parts run. */
+const PARTS = namesFromEnv('PEERS_BENCH_PARTS', ['throughput', 'failover']);
 
 const OUR_CONFIG = parseConfig({ tables: WORKLOAD_TABLES });
 const OUR_TIMINGS = workerTimings(OUR_CONFIG.instances);
@@ -474,26 +498,33 @@ export default async function peersBenchmark(): Promise<void> {
         for (const def of [OURS, PEER, PEER_IDEMPOTENT])
           throughputs.push(await throughput(def, consumers, base, proxy));
     if (PARTS.includes('failover')) {
-      const runs: (() => Promise<FailoverResult>)[] = [
-        () => failover(OURS, 'ours (defaults)', `defaults: ${ourTimings}`, base, proxy),
-        () => failover(PEER, 'lifion-kinesis (defaults)', `defaults: ${PEER_DEFAULTS_NOTE}`, base, proxy),
-        () =>
-          failover(
-            {
-              ...PEER_IDEMPOTENT,
-              start: (o) => startPeer({ ...o, idempotency: true, peerOptions: PEER_TUNED }),
-            },
-            'lifion-kinesis + idempotency (tuned)',
-            tunedTimings,
-            base,
-            proxy,
-          ),
+      const runs: [string, () => Promise<FailoverResult>][] = [
+        ['ours', () => failover(OURS, 'ours (defaults)', `defaults: ${ourTimings}`, base, proxy)],
+        [
+          'peer',
+          () => failover(PEER, 'lifion-kinesis (defaults)', `defaults: ${PEER_DEFAULTS_NOTE}`, base, proxy),
+        ],
+        [
+          'peer-tuned',
+          () =>
+            failover(
+              {
+                ...PEER_IDEMPOTENT,
+                start: (o) => startPeer({ ...o, idempotency: true, peerOptions: PEER_TUNED }),
+              },
+              'lifion-kinesis + idempotency (tuned)',
+              tunedTimings,
+              base,
+              proxy,
+            ),
+        ],
       ];
+      const chosen = runs.filter(([key]) => FAILOVERS.includes(key)).map(([, run]) => run);
       // Failover runs wait on lease timers far more than they compute: side by side they take the time of
       // the slowest, and each one's requests are told apart by its tables' prefix.
-      if (SEQUENTIAL) for (const r of runs) failovers.push(await r());
+      if (SEQUENTIAL) for (const r of chosen) failovers.push(await r());
       else {
-        const outcomes = await Promise.allSettled(runs.map((r) => r()));
+        const outcomes = await Promise.allSettled(chosen.map((r) => r()));
         for (const o of outcomes) if (o.status === 'fulfilled') failovers.push(o.value);
         const failed = outcomes.find((o) => o.status === 'rejected');
         if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
@@ -526,7 +557,7 @@ export default async function peersBenchmark(): Promise<void> {
   );
   const table = [
     tables(throughputs, failovers),
-    `${SHARDS} shards; throughput runs: ${EVENTS} events (Zipf s = 1.1 over ${AGGREGATES} aggregates); failover runs: ${FAILOVER_CONSUMERS} consumers, ${KILLS} kills, ${RATE} events/s with ${DUPLICATES * 100}% duplicates. Whole run ${Math.round((Date.now() - startedAt) / 60_000)} min; load average (1 min) at start / end: ${loadAtStart.toFixed(1)} / ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores. Chart: bench/results/peers.svg.`,
+    `${SHARDS} shards; throughput runs: ${EVENTS} events (Zipf s = 1.1 over ${AGGREGATES} aggregates); failover runs (${SEQUENTIAL ? 'one after the other' : 'side by side'}): ${FAILOVER_CONSUMERS} consumers, ${KILLS} kills, ${RATE} events/s with ${Math.round(DUPLICATES * 100)}% duplicates. Whole run ${Math.round((Date.now() - startedAt) / 60_000)} min; load average (1 min) at start / end: ${loadAtStart.toFixed(1)} / ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores. Chart: bench/results/peers.svg.`,
   ].join('\n\n');
   writeResult('peers', {
     settings: {
@@ -537,6 +568,7 @@ export default async function peersBenchmark(): Promise<void> {
       failoverConsumers: FAILOVER_CONSUMERS,
       failoverEventsPerSecond: RATE,
       duplicates: DUPLICATES,
+      failoverRunsSideBySide: !SEQUENTIAL,
       restMs: REST_MS,
       ourTimings: OUR_TIMINGS,
       peerTuned: PEER_TUNED,

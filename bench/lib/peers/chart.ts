@@ -18,7 +18,7 @@ interface CostRow {
 const PART_SHADES = ['1', '0.55', '0.25'];
 const WIDTH = 960;
 const LEFT = 300;
-const RIGHT = 40;
+const RIGHT = 60;
 const ROW = 34;
 
 /** A horizontal axis with ticks from 0 to `max` under a panel. */
@@ -72,8 +72,10 @@ function peersChart(title: string, failovers: readonly FailoverRow[], costs: rea
       out.push(
         `<line x1="${fx(p50).toFixed(1)}" x2="${fx(p50).toFixed(1)}" y1="${y - 11}" y2="${y + 11}" stroke="#000" stroke-width="2"/>`,
       );
+      // The label goes left of the marker near the right edge, where it would be cut off.
+      const nearEdge = fx(max) > LEFT + plotWidth - 50;
       out.push(
-        `<path d="M ${fx(max).toFixed(1)} ${y - 13} l -5 -8 l 10 0 z" fill="#000"/><text x="${(fx(max) + 8).toFixed(1)}" y="${y - 14}">${max.toFixed(1)} s</text>`,
+        `<path d="M ${fx(max).toFixed(1)} ${y - 13} l -5 -8 l 10 0 z" fill="#000"/><text x="${(fx(max) + (nearEdge ? -8 : 8)).toFixed(1)}" y="${y - 14}"${nearEdge ? ' text-anchor="end"' : ''}>${max.toFixed(1)} s</text>`,
       );
       out.push(`<text x="${(fx(p50) + 4).toFixed(1)}" y="${y + 20}">p50 ${p50.toFixed(1)} s</text>`);
     }

@@ -55,10 +55,15 @@ const awsOptions = {
   accessKeyId: LOCAL_CREDENTIALS.accessKeyId,
   secretAccessKey: LOCAL_CREDENTIALS.secretAccessKey,
 };
+const line =
+  (level: string) =>
+  (...args: unknown[]) =>
+    process.stderr.write(`${new Date().toISOString()} ${spec.id} ${level}: ${args.map(String).join(' ')}\n`);
+// PEERS_BENCH_TRACE=1 shows lifion-kinesis's own debug log (leases taken, released, renewed; heartbeats).
 const logger = {
-  error: (...args: unknown[]) => process.stderr.write(`${spec.id} error: ${args.map(String).join(' ')}\n`),
-  warn: (...args: unknown[]) => process.stderr.write(`${spec.id} warn: ${args.map(String).join(' ')}\n`),
-  debug: () => {},
+  error: line('error'),
+  warn: line('warn'),
+  debug: process.env.PEERS_BENCH_TRACE === undefined ? () => {} : line('debug'),
 };
 const consumer = new Kinesis({
   ...awsOptions,
