@@ -13,7 +13,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { reportedConfigVersion } from '../../core/config/reported-version.js';
 import type { ConfigSource } from '../../core/config/source.js';
-import { METRICS } from '../../core/constants.js';
+import { METRICS, WORKER } from '../../core/constants.js';
 import { systemClock } from '../../core/coordination/clock.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
@@ -56,7 +56,7 @@ async function runWorker(settings: WorkerSettings, host: WorkerProcess): Promise
   const instanceId = settings.instanceId ?? `worker-${hostname()}-${randomBytes(3).toString('hex')}`;
   const logLevel = (host.env.LOG_LEVEL as 'INFO' | undefined) ?? 'INFO';
   const logger = new Logger({
-    serviceName: `${METRICS.service}-worker`,
+    serviceName: WORKER.logService,
     logLevel,
     persistentKeys: { instanceId },
   });

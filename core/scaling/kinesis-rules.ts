@@ -33,6 +33,8 @@ const RULES = {
   shardBounds: 'shard-bounds',
   /** ParallelizationFactor is 1 … 10. */
   parallelizationRange: 'parallelization-factor-range',
+  /** A worker fleet's desired count: a whole number within minWorkers … maxWorkers (a step towards them is allowed). */
+  workerBounds: 'worker-bounds',
 } as const;
 
 type RuleName = (typeof RULES)[keyof typeof RULES];
@@ -53,6 +55,9 @@ interface RuleContext {
   readonly maxShards?: number;
   /** @default 10 */
   readonly updateShardCountCallsPer24h?: number;
+  /** A worker fleet's bounds. */
+  readonly minWorkers?: number;
+  readonly maxWorkers?: number;
 }
 
 /** UpdateShardCount calls inside the rolling 24-hour window ending now. */
@@ -182,7 +187,32 @@ function checkAction(action: PlannedAction, context: RuleContext): RuleViolation
       break;
     case 'set-shedding':
       break;
+    case 'set-worker-count':
+      violations.push(...workerCountViolations(action, context));
+      break;
   }
+  return violations;
+}
+
+function workerCountViolations(
+  action: Extract<PlannedAction, { kind: 'set-worker-count' }>,
+  context: RuleContext,
+): RuleViolation[] {
+  const { to, from } = action;
+  if (!Number.isInteger(to) || to < 0)
+    return [{ rule: RULES.workerBounds, detail: `${to} is not a count of workers` }];
+  if (to === from) return [{ rule: RULES.workerBounds, detail: `${from} → ${to} changes nothing` }];
+  const violations: RuleViolation[] = [];
+  if (context.minWorkers !== undefined && to < context.minWorkers && to < from)
+    violations.push({
+      rule: RULES.workerBounds,
+      detail: `${to} workers would be below minWorkers ${context.minWorkers}`,
+    });
+  if (context.maxWorkers !== undefined && to > context.maxWorkers && to > from)
+    violations.push({
+      rule: RULES.workerBounds,
+      detail: `${to} workers would be above maxWorkers ${context.maxWorkers}`,
+    });
   return violations;
 }
 

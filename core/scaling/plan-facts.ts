@@ -3,10 +3,12 @@
  * before, the load now, the windows the rules judge over), and the draft the rules add actions, reasons and
  * held-back wishes to, in order.
  */
+import { fleetSummary } from './fleet-rule.js';
 import { isResharding, updateShardCountCallsInWindow } from './kinesis-rules.js';
 import type {
   ActionRecord,
   BlockedAction,
+  FleetView,
   HotKeyFinding,
   MetricPoint,
   MetricsHistory,
@@ -25,6 +27,8 @@ interface PlanInput {
   /** Earlier actions (the audit log), any order; at least the last 24 hours. */
   readonly history: readonly ActionRecord[];
   readonly nowWallMs: number;
+  /** The worker fleet, when containers consume the stream; absent for Lambda's event source mapping. */
+  readonly fleet?: FleetView;
 }
 
 /** Metrics older than this many periods are stale: the planner does not reshard on them. */
@@ -36,6 +40,7 @@ interface PlanFacts {
   readonly metrics: MetricsHistory;
   readonly policy: ScalingPolicy;
   readonly nowWallMs: number;
+  readonly fleet: FleetView | undefined;
   /** Open shards now. */
   readonly n: number;
   /** Metric points, oldest first; the newest and the one before. */
@@ -173,12 +178,14 @@ function planFacts(input: PlanInput): PlanFacts {
     updateShardCountCallsLeft: Math.max(0, past.quota - past.callsUsed),
     lastReshardAtWallMs: past.lastReshardAt,
     hottestShard: hottest === undefined ? undefined : { shardId: hottest[0], utilization: round(hottest[1]) },
+    ...(input.fleet === undefined ? {} : { fleet: fleetSummary(input.fleet) }),
   };
   return {
     stream,
     metrics,
     policy,
     nowWallMs,
+    fleet: input.fleet,
     n,
     points,
     stale,

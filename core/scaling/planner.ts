@@ -4,6 +4,7 @@
  */
 
 import { ScalingRuleViolationError } from './errors.js';
+import { sizeWorkerFleet } from './fleet-rule.js';
 import { checkAction } from './kinesis-rules.js';
 import type { OpenShard, Plan } from './model.js';
 import { emptyDraft, type PlanDraft, type PlanFacts, type PlanInput, planFacts } from './plan-facts.js';
@@ -43,7 +44,10 @@ function quarterStepDown(n: number, needed: number): number {
  *    hottest shard at its load median;
  * 5. scale in only after the longer quiet window `scaleInAfterMs` and `cooldownMs` after the last scale-out:
  *    a big drop → UpdateShardCount (≥ ÷ 2), otherwise merge the coldest adjacent pair;
- * 6. shedding on when the iterator age passes `shedding.lagCriticalMs` and scaling cannot act in time; off
+ * 6. a worker fleet (containers) runs within `minWorkers..maxWorkers` and never more workers than shards
+ *    after this plan's resharding; it grows for CPU over target, a strained worker or growing lag, and shrinks
+ *    after a quiet window and the cool-down, a quarter at a time, by graceful hand-off (`fleet-rule.ts`);
+ * 7. shedding on when the iterator age passes `shedding.lagCriticalMs` and scaling cannot act in time; off
  *    when it is back under `shedding.lagRecoveredMs`.
  *
  * At most one resharding per plan (Kinesis runs one at a time); every action is checked against Kinesis'
@@ -65,6 +69,7 @@ function planScaling(input: PlanInput): Plan {
   scaleOut(facts, draft);
   scaleIn(facts, draft);
   if (draft.reshard !== undefined) draft.actions.unshift(draft.reshard);
+  sizeWorkerFleet(facts, draft);
   setShedding(facts, draft);
   return checkedPlan(facts, draft);
 }
@@ -404,7 +409,7 @@ function scaleIn(facts: PlanFacts, draft: PlanDraft): void {
   }
 }
 
-// ── Rule 6: shedding ─────────────────────────────────────────────────────────────────────────────────
+// ── Rule 7: shedding ─────────────────────────────────────────────────────────────────────────────────
 
 function setShedding(facts: PlanFacts, draft: PlanDraft): void {
   const { policy, stream, iteratorAgeMs, iteratorAgePrev } = facts;
@@ -454,6 +459,9 @@ function checkedPlan(facts: PlanFacts, draft: PlanDraft): Plan {
     minShards: policy.minShards,
     maxShards: policy.maxShards,
     updateShardCountCallsPer24h: facts.quota,
+    ...(facts.fleet === undefined
+      ? {}
+      : { minWorkers: facts.fleet.minWorkers, maxWorkers: facts.fleet.maxWorkers }),
   };
   for (const action of actions) {
     const violations = checkAction(action, context);

@@ -20,8 +20,8 @@ const context = {
   getRemainingTimeInMillis: () => 50_000,
 } as unknown as Context;
 
-/** A scaling round that records the terms it ran under. */
-function fakeManager() {
+/** A scaling round that records the terms it ran under (with a worker fleet's figures when given). */
+function fakeManager(fleet?: ManagerRun['figures']['fleet']) {
   const terms: number[] = [];
   return {
     terms,
@@ -46,6 +46,7 @@ function fakeManager() {
           openShards: 4,
           updateShardCountCallsLeft: 10,
           sheddingActive: false,
+          ...(fleet === undefined ? {} : { fleet }),
         },
       };
     },
@@ -124,5 +125,49 @@ describe('Function: createClusterManagerHandler', () => {
     ]);
     const manager = (await registry.listLive()).find((i) => i.instanceId === 'lambda-manager');
     expect(manager?.configVersion).toBe('7@1500');
+  });
+
+  it("publishes a worker fleet's figures: live and desired workers, leases per worker, heartbeat age", async () => {
+    const store = new InMemoryCoordinationStore();
+    const recorded: [string, number][] = [];
+    class RecordingMetrics extends Metrics {
+      public override addMetric(...args: Parameters<Metrics['addMetric']>): this {
+        recorded.push([args[0], args[2]]);
+        return super.addMetric(...args);
+      }
+    }
+    const handler = createClusterManagerHandler({
+      registry: new InstanceRegistry({ store }),
+      election: new LeaderElection({ store, candidateId: 'lambda-manager', leaseDurationMs: 150_000 }),
+      logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+      metrics: new RecordingMetrics({ namespace: 'test', serviceName: 'test' }),
+      manager: fakeManager({
+        desiredWorkers: 4,
+        liveWorkers: 3,
+        minLeasesPerWorker: 0,
+        maxLeasesPerWorker: 3,
+        idleWorkers: 1,
+        maxHeartbeatAgeMs: 2_500,
+      }),
+    });
+
+    await handler(event, context);
+
+    const fleetMetrics = [
+      METRICS.liveWorkers,
+      METRICS.desiredWorkers,
+      METRICS.maxLeasesPerWorker,
+      METRICS.minLeasesPerWorker,
+      METRICS.idleWorkers,
+      METRICS.workerHeartbeatAge,
+    ] as string[];
+    expect(recorded.filter(([name]) => fleetMetrics.includes(name))).toEqual([
+      [METRICS.liveWorkers, 3],
+      [METRICS.desiredWorkers, 4],
+      [METRICS.maxLeasesPerWorker, 3],
+      [METRICS.minLeasesPerWorker, 0],
+      [METRICS.idleWorkers, 1],
+      [METRICS.workerHeartbeatAge, 2_500],
+    ]);
   });
 });
