@@ -22,9 +22,12 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS } from '../core/constants.js';
 
+/** The consumer's figures the monitoring reads: a Lambda function's, or a worker fleet's in their place. */
+type ConsumerMetrics = Pick<IFunction, 'metric' | 'metricErrors' | 'metricThrottles'>;
+
 interface MonitoringProps {
   readonly stream: IStream;
-  readonly consumer: IFunction;
+  readonly consumer: ConsumerMetrics;
   readonly clusterManager: IFunction;
   readonly clusterManagerLogGroup: ILogGroup;
   readonly failureQueue: IQueue;
@@ -328,5 +331,5 @@ class Monitoring extends Construct {
   }
 }
 
-export type { MonitoringProps };
+export type { ConsumerMetrics, MonitoringProps };
 export { clusterManagerMetric, consumerMetric, Monitoring };

@@ -160,7 +160,7 @@ describe('Construct: CdcProcessor (conventions)', () => {
         statistic: 'Maximum',
       });
       expect(stack.resolve(iteratorAge.dimensions?.[0]?.value)).toEqual({
-        Ref: logicalIdOf(processor.consumer.function),
+        Ref: logicalIdOf(processor.consumer!.function),
       });
     });
   });

@@ -56,7 +56,7 @@ describe('Construct: Monitoring', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/Lambda',
         MetricName: 'IteratorAge',
-        Dimensions: [{ Name: 'FunctionName', Value: refOf(stack.processor.consumer.function) }],
+        Dimensions: [{ Name: 'FunctionName', Value: refOf(stack.processor.consumer!.function) }],
         Statistic: 'Maximum',
         Period: 60,
         Threshold: 60_000,
@@ -71,7 +71,7 @@ describe('Construct: Monitoring', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/Lambda',
         MetricName: 'Errors',
-        Dimensions: [{ Name: 'FunctionName', Value: refOf(stack.processor.consumer.function) }],
+        Dimensions: [{ Name: 'FunctionName', Value: refOf(stack.processor.consumer!.function) }],
         Statistic: 'Sum',
         Period: 60,
         Threshold: 1,
@@ -216,7 +216,7 @@ describe('Construct: Monitoring', () => {
     it('graphs iterator age: the consumer maximum, the stream, and per shard', () => {
       const metrics = metricsOf('Iterator age (ms)');
       expect(metrics).toContain(
-        `"AWS/Lambda","IteratorAge","FunctionName","<${logicalIdOf(stack.processor.consumer.function)}>"`,
+        `"AWS/Lambda","IteratorAge","FunctionName","<${logicalIdOf(stack.processor.consumer!.function)}>"`,
       );
       expect(metrics).toContain('"AWS/Kinesis","GetRecords.IteratorAgeMilliseconds"');
       expect(metrics).toContain(
