@@ -31,6 +31,16 @@ const FLEET_RUNBOOK = {
   memory: 'Runbook: worker memory high',
 } as const;
 
+/** `Runbook: workers missing (docs/deploy.md#runbook-workers-missing)`: the section's title and its address. */
+function runbook(section: Exclude<keyof typeof FLEET_RUNBOOK, 'page'>): string {
+  const title = FLEET_RUNBOOK[section];
+  const anchor = title
+    .toLowerCase()
+    .replace(/[^a-z0-9 -]/g, '')
+    .replace(/ /g, '-');
+  return `${title} (${FLEET_RUNBOOK.page}#${anchor})`;
+}
+
 interface FleetMonitoringProps {
   readonly workers: WorkerService;
   readonly stream: IStream;
@@ -110,7 +120,7 @@ class FleetMonitoring extends Construct {
       alarmDescription:
         'Fewer live workers than the service asks for, for 5 minutes: tasks fail to start or to stay healthy ' +
         '(image, permissions, health check), or their heartbeats do not reach the coordination table. ' +
-        `${FLEET_RUNBOOK.workersMissing} (${FLEET_RUNBOOK.page}).`,
+        `${runbook('workersMissing')}.`,
       metric: new MathExpression({
         expression: 'desired - live',
         usingMetrics: {
@@ -130,7 +140,7 @@ class FleetMonitoring extends Construct {
       alarmDescription:
         "A live worker's last heartbeat is older than half the failure-detection window in 3 minutes running: " +
         'a starved task or throttled coordination writes; at the full window its leases are taken over. ' +
-        `${FLEET_RUNBOOK.heartbeatsLate} (${FLEET_RUNBOOK.page}).`,
+        `${runbook('heartbeatsLate')}.`,
       metric: fleetMetric(METRICS.workerHeartbeatAge),
       threshold: props.failureDetectionMs / 2,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -142,7 +152,7 @@ class FleetMonitoring extends Construct {
       alarmDescription:
         'Shard leases were taken over from a worker presumed dead (a failover) in the last 5 minutes: a task ' +
         'crashed, was killed (out of memory, or SIGKILL before its hand-off finished) or lost its network. Its ' +
-        `shards were idle for a failure-detection window. ${FLEET_RUNBOOK.takeOvers} (${FLEET_RUNBOOK.page}).`,
+        `shards were idle for a failure-detection window. ${runbook('takeOvers')}.`,
       metric: this.metricTakeOvers({ period: Duration.minutes(5) }),
       threshold: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -152,7 +162,7 @@ class FleetMonitoring extends Construct {
     this.cpuAlarm = new Alarm(this, 'CpuAlarm', {
       alarmDescription:
         'The busiest worker task used over 90% of its CPU for 15 minutes: the fleet is at maxWorkers, or a ' +
-        `worker is alone on a hot shard. ${FLEET_RUNBOOK.cpu} (${FLEET_RUNBOOK.page}).`,
+        `worker is alone on a hot shard. ${runbook('cpu')}.`,
       metric: props.workers.service.metricCpuUtilization({ statistic: 'Maximum', period: ONE_MINUTE }),
       threshold: 90,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -163,7 +173,7 @@ class FleetMonitoring extends Construct {
     this.memoryAlarm = new Alarm(this, 'MemoryAlarm', {
       alarmDescription:
         'A worker task used over 85% of its memory for 5 minutes: out-of-memory kills (and failovers) follow. ' +
-        `${FLEET_RUNBOOK.memory} (${FLEET_RUNBOOK.page}).`,
+        `${runbook('memory')}.`,
       metric: props.workers.service.metricMemoryUtilization({ statistic: 'Maximum', period: ONE_MINUTE }),
       threshold: 85,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -319,4 +329,4 @@ class FleetMonitoring extends Construct {
 }
 
 export type { FleetMonitoringProps };
-export { FLEET_RUNBOOK, FleetMonitoring };
+export { FLEET_RUNBOOK, FleetMonitoring, runbook };

@@ -3,6 +3,7 @@
  * definition, task role, service and alarms, the cluster manager's part in sizing it, and the CDK app's
  * `-c consumer=containers`. Synthesized without bundling: the image's context is staged, not bundled.
  */
+import { readFileSync } from 'node:fs';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Vpc } from 'aws-cdk-lib/aws-ec2';
@@ -265,14 +266,20 @@ describe('CdcProcessor with a worker fleet', () => {
             .AlarmDescription,
       );
       const sections = [
-        FLEET_RUNBOOK.workersMissing,
-        FLEET_RUNBOOK.heartbeatsLate,
-        FLEET_RUNBOOK.takeOvers,
-        FLEET_RUNBOOK.cpu,
-        FLEET_RUNBOOK.memory,
+        'workers-missing',
+        'worker-heartbeats-late',
+        'leases-taken-over',
+        'workers-at-their-cpu-limit',
+        'worker-memory-high',
       ];
-      for (const [i, description] of descriptions.entries())
-        expect(description).toContain(`${sections[i]} (${FLEET_RUNBOOK.page})`);
+      const page = readFileSync(FLEET_RUNBOOK.page, 'utf8');
+      for (const [i, description] of descriptions.entries()) {
+        const [, title, anchor] =
+          /(Runbook: [^(]+) \(docs\/deploy\.md#([a-z-]+)\)\.$/.exec(description) ?? [];
+        expect(anchor).toBe(`runbook-${sections[i]}`);
+        // The section exists, under the title the alarm names.
+        expect(page).toContain(`#### ${title}\n`);
+      }
       for (const alarm of fleet.alarms)
         expect(template.toJSON().Resources[logicalIdOf(alarm)].Properties).toMatchObject({
           AlarmActions: [refOf(stack.processor.alarmTopic)],
