@@ -85,18 +85,10 @@ function checkAction(action: PlannedAction, context: RuleContext): RuleViolation
       detail: `the stream is ${context.status}; a resharding starts only on an ACTIVE stream`,
     });
   const byId = (id: string) => context.openShards.find((s) => s.shardId === id);
-  const bounds = (after: number) => {
-    if (context.minShards !== undefined && after < context.minShards && after < n)
-      violations.push({
-        rule: RULES.shardBounds,
-        detail: `${after} shards would be below minShards ${context.minShards}`,
-      });
-    if (context.maxShards !== undefined && after > context.maxShards && after > n)
-      violations.push({
-        rule: RULES.shardBounds,
-        detail: `${after} shards would be above maxShards ${context.maxShards}`,
-      });
-  };
+  const bounds = (after: number) =>
+    violations.push(
+      ...boundsViolations(RULES.shardBounds, 'shards', after, n, context.minShards, context.maxShards),
+    );
   switch (action.kind) {
     case 'update-shard-count': {
       const quota = context.updateShardCountCallsPer24h ?? UPDATE_SHARD_COUNT_CALLS_PER_24H;
@@ -202,17 +194,27 @@ function workerCountViolations(
   if (!Number.isInteger(to) || to < 0)
     return [{ rule: RULES.workerBounds, detail: `${to} is not a count of workers` }];
   if (to === from) return [{ rule: RULES.workerBounds, detail: `${from} → ${to} changes nothing` }];
+  return boundsViolations(RULES.workerBounds, 'workers', to, from, context.minWorkers, context.maxWorkers);
+}
+
+/**
+ * A count outside min … max, unless it is a step towards them from `before` (a count already outside its
+ * bounds may be corrected step by step).
+ */
+function boundsViolations(
+  rule: RuleName,
+  what: 'shards' | 'workers',
+  after: number,
+  before: number,
+  min: number | undefined,
+  max: number | undefined,
+): RuleViolation[] {
+  const name = what === 'shards' ? 'Shards' : 'Workers';
   const violations: RuleViolation[] = [];
-  if (context.minWorkers !== undefined && to < context.minWorkers && to < from)
-    violations.push({
-      rule: RULES.workerBounds,
-      detail: `${to} workers would be below minWorkers ${context.minWorkers}`,
-    });
-  if (context.maxWorkers !== undefined && to > context.maxWorkers && to > from)
-    violations.push({
-      rule: RULES.workerBounds,
-      detail: `${to} workers would be above maxWorkers ${context.maxWorkers}`,
-    });
+  if (min !== undefined && after < min && after < before)
+    violations.push({ rule, detail: `${after} ${what} would be below min${name} ${min}` });
+  if (max !== undefined && after > max && after > before)
+    violations.push({ rule, detail: `${after} ${what} would be above max${name} ${max}` });
   return violations;
 }
 

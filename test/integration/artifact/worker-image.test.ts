@@ -7,7 +7,7 @@
  * until the task definition's health check passes, records are applied with the built-in projection, and
  * SIGTERM ends it with a hand-off (exit 0).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import { verifyAgainstModel } from '../../../localstack/run/verify.js';
 import { WORKLOAD_TABLES, WorkloadGenerator } from '../../../localstack/workload/generator.js';
 import { loadProjectionModule, probeProjectionModuleSync } from '../../../projection-module/load.js';
 import { eventually, testClients, uniqueName } from '../../helpers/engines.js';
+import { spawnCapturing } from '../../helpers/processes.js';
 
 const run = promisify(execFile);
 const PROJECTION = 'test/helpers/projections/change-count.mjs';
@@ -147,10 +148,14 @@ describe('The worker image', () => {
     const { streamArn } = await provision(clients, names, { shardCount: 1 });
     const { projection, identity } = await loadProjectionModule(PROJECTION);
     const workload = new WorkloadGenerator({ seed: 3, aggregates: 20, projection });
-    const worker: ChildProcess = spawn(file, args, {
+    // The task definition's variables, with the engines as endpoints and credentials as a role gives them.
+    const {
+      child: worker,
+      stdout,
+      stderr,
+      exited,
+    } = spawnCapturing(file, args, {
       cwd: join(root, WORKER_IMAGE.appDir),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // The task definition's variables, with the engines as endpoints and credentials as a role gives them.
       env: {
         AWS_REGION: 'us-east-1',
         AWS_ACCESS_KEY_ID: 'local',
@@ -170,22 +175,15 @@ describe('The worker image', () => {
         POWERTOOLS_METRICS_DISABLED: 'true',
       },
     });
-    let stdout = '';
-    let stderr = '';
-    worker.stdout!.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    worker.stderr!.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
     try {
       const healthUrl = await eventually(
         'the worker to start',
         async () => {
           if (worker.exitCode !== null)
-            throw new Error(`the worker exited ${worker.exitCode}: ${stderr}${stdout}`);
-          const started = stdout.split('\n').find((l) => l.includes('"worker started"'));
+            throw new Error(`the worker exited ${worker.exitCode}: ${stderr()}${stdout()}`);
+          const started = stdout()
+            .split('\n')
+            .find((l: string) => l.includes('"worker started"'));
           return started === undefined ? undefined : (JSON.parse(started) as { health: string }).health;
         },
         60_000,
@@ -216,8 +214,8 @@ describe('The worker image', () => {
       expect(verification.checkedAggregates).toBeGreaterThan(5);
 
       worker.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      expect(stdout).toContain('"worker stopped"');
+      expect((await exited).code).toBe(0);
+      expect(stdout()).toContain('"worker stopped"');
     } finally {
       worker.kill('SIGKILL');
     }

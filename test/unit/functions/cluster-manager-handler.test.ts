@@ -20,6 +20,18 @@ const context = {
   getRemainingTimeInMillis: () => 50_000,
 } as unknown as Context;
 
+/** Metrics that record each figure added, by name. */
+function recordingMetrics() {
+  const recorded: [string, number][] = [];
+  class RecordingMetrics extends Metrics {
+    public override addMetric(...args: Parameters<Metrics['addMetric']>): this {
+      recorded.push([args[0], args[2]]);
+      return super.addMetric(...args);
+    }
+  }
+  return { metrics: new RecordingMetrics({ namespace: 'test', serviceName: 'test' }), recorded };
+}
+
 /** A scaling round that records the terms it ran under (with a worker fleet's figures when given). */
 function fakeManager(fleet?: ManagerRun['figures']['fleet']) {
   const terms: number[] = [];
@@ -96,18 +108,12 @@ describe('Function: createClusterManagerHandler', () => {
     const registry = new InstanceRegistry({ store });
     await registry.register({ instanceId: 'lambda-consumer-1', kind: 'lambda', configVersion: '7@1000' });
     await registry.register({ instanceId: 'lambda-consumer-2', kind: 'lambda', configVersion: '6@900' });
-    const recorded: [string, number][] = [];
-    class RecordingMetrics extends Metrics {
-      public override addMetric(...args: Parameters<Metrics['addMetric']>): this {
-        recorded.push([args[0], args[2]]);
-        return super.addMetric(...args);
-      }
-    }
+    const { metrics, recorded } = recordingMetrics();
     const handler = createClusterManagerHandler({
       registry,
       election: new LeaderElection({ store, candidateId: 'lambda-manager', leaseDurationMs: 150_000 }),
       logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
-      metrics: new RecordingMetrics({ namespace: 'test', serviceName: 'test' }),
+      metrics,
       config: () => ({
         config: parseConfig({ version: '7' }),
         version: '7',
@@ -129,18 +135,12 @@ describe('Function: createClusterManagerHandler', () => {
 
   it("publishes a worker fleet's figures: live and desired workers, leases per worker, heartbeat age", async () => {
     const store = new InMemoryCoordinationStore();
-    const recorded: [string, number][] = [];
-    class RecordingMetrics extends Metrics {
-      public override addMetric(...args: Parameters<Metrics['addMetric']>): this {
-        recorded.push([args[0], args[2]]);
-        return super.addMetric(...args);
-      }
-    }
+    const { metrics, recorded } = recordingMetrics();
     const handler = createClusterManagerHandler({
       registry: new InstanceRegistry({ store }),
       election: new LeaderElection({ store, candidateId: 'lambda-manager', leaseDurationMs: 150_000 }),
       logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
-      metrics: new RecordingMetrics({ namespace: 'test', serviceName: 'test' }),
+      metrics,
       manager: fakeManager({
         desiredWorkers: 4,
         liveWorkers: 3,

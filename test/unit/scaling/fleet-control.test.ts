@@ -19,6 +19,7 @@ import {
   type ServiceControl,
   type ServiceCounts,
   WorkerFleet,
+  type WorkerFleetOptions,
 } from '../../../core/scaling/index.js';
 import { ASSIGNER_SK } from '../../../core/workers/shard-lease.js';
 
@@ -70,23 +71,34 @@ async function coordination(
 
 const SETTLED: ServiceCounts = { desiredCount: 3, runningCount: 3, pendingCount: 0, deploying: false };
 
+/** A fleet of 1..4 one-vCPU workers over `coordination`'s registry and leases, with `overrides`. */
+function fleetOver(
+  { registry, leases }: Awaited<ReturnType<typeof coordination>>,
+  overrides: Partial<WorkerFleetOptions> = {},
+): WorkerFleet {
+  return new WorkerFleet({
+    service: new ServiceTwin(SETTLED),
+    registry,
+    leases,
+    streamName: 'changes',
+    minWorkers: 1,
+    maxWorkers: 4,
+    taskCpuUnits: 1024,
+    ...overrides,
+  });
+}
+
 describe('Class: WorkerFleet', () => {
   describe('Method: view', () => {
     it("shows each live worker's CPU share of its task, its shard leases, and the service's counts", async () => {
-      const { registry, leases } = await coordination([
-        { id: 'w1', cpuPercent: 30, leases: 3 },
-        { id: 'w2', cpuPercent: 45, leases: 2 },
-        { id: 'w3', cpuPercent: undefined, leases: 0 },
-      ]);
-      const fleet = new WorkerFleet({
-        service: new ServiceTwin(SETTLED),
-        registry,
-        leases,
-        streamName: 'changes',
-        minWorkers: 2,
-        maxWorkers: 6,
-        taskCpuUnits: 512,
-      });
+      const fleet = fleetOver(
+        await coordination([
+          { id: 'w1', cpuPercent: 30, leases: 3 },
+          { id: 'w2', cpuPercent: 45, leases: 2 },
+          { id: 'w3', cpuPercent: undefined, leases: 0 },
+        ]),
+        { minWorkers: 2, maxWorkers: 6, taskCpuUnits: 512 },
+      );
 
       const view = await fleet.view();
 
@@ -100,19 +112,12 @@ describe('Class: WorkerFleet', () => {
     });
 
     it('leaves out a worker that is leaving: it gets nothing more and is on its way out', async () => {
-      const { registry, leases } = await coordination([
-        { id: 'w1', cpuPercent: 30, leases: 2 },
-        { id: 'w2', cpuPercent: 30, leases: 1, leaving: true },
-      ]);
-      const fleet = new WorkerFleet({
-        service: new ServiceTwin(SETTLED),
-        registry,
-        leases,
-        streamName: 'changes',
-        minWorkers: 1,
-        maxWorkers: 4,
-        taskCpuUnits: 1024,
-      });
+      const fleet = fleetOver(
+        await coordination([
+          { id: 'w1', cpuPercent: 30, leases: 2 },
+          { id: 'w2', cpuPercent: 30, leases: 1, leaving: true },
+        ]),
+      );
 
       expect((await fleet.view()).workers.map((w) => w.instanceId)).toEqual(['w1']);
     });
@@ -120,16 +125,7 @@ describe('Class: WorkerFleet', () => {
 
   it('sets the size through the service, and reads the desired count back', async () => {
     const service = new ServiceTwin(SETTLED);
-    const { registry, leases } = await coordination([{ id: 'w1', leases: 1 }]);
-    const fleet = new WorkerFleet({
-      service,
-      registry,
-      leases,
-      streamName: 'changes',
-      minWorkers: 1,
-      maxWorkers: 4,
-      taskCpuUnits: 1024,
-    });
+    const fleet = fleetOver(await coordination([{ id: 'w1', leases: 1 }]), { service });
 
     await fleet.setWorkerCount(4);
 
@@ -142,18 +138,8 @@ describe('Class: WorkerFleet', () => {
     [{ maxWorkers: 1 }, 'maxWorkers must be a whole number ≥ minWorkers (2); received 1'],
     [{ taskCpuUnits: 0 }, 'taskCpuUnits must be the task CPU in units above 0 (1024 = one vCPU); received 0'],
   ])('refuses %j with the value received', async (override, message) => {
-    const { registry, leases } = await coordination([{ id: 'w1', leases: 1 }]);
-    const build = () =>
-      new WorkerFleet({
-        service: new ServiceTwin(SETTLED),
-        registry,
-        leases,
-        streamName: 'changes',
-        minWorkers: 2,
-        maxWorkers: 4,
-        taskCpuUnits: 1024,
-        ...override,
-      });
+    const owners = await coordination([{ id: 'w1', leases: 1 }]);
+    const build = () => fleetOver(owners, { minWorkers: 2, ...override });
 
     expect(build).toThrow(message);
   });
