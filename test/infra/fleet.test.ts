@@ -8,6 +8,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Vpc } from 'aws-cdk-lib/aws-ec2';
 import { Cluster } from 'aws-cdk-lib/aws-ecs';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV, METRICS, TARGET_OUTPUT, WORKER } from '../../core/constants.js';
@@ -244,6 +245,24 @@ describe('CdcProcessor with a worker fleet', () => {
           }),
         },
       });
+    });
+
+    it("lets an operator's cdcp read the fleet's service, and grants no mapping that does not exist", () => {
+      const app = new App({ context: NO_BUNDLING });
+      const mine = new Stack(app, 'Operated');
+      const processor = new CdcProcessor(mine, 'Processor', { consumer: ShardConsumer.containers() });
+      const operator = new Role(mine, 'Operator', { assumedBy: new ServicePrincipal('ec2.amazonaws.com') });
+      processor.grantOperate(operator);
+      const statements = statementsOfRole(Template.fromStack(mine), logicalIdOf(operator));
+
+      expect(statements).toContainEqual({
+        Effect: 'Allow',
+        Action: 'ecs:DescribeServices',
+        Resource: refOf(processor.workers!.service),
+      });
+      expect(
+        statements.flatMap(actionsOf).filter((a) => a.startsWith('lambda:') || a === 'ecs:UpdateService'),
+      ).toEqual([]);
     });
 
     it('records the fleet in the target output cdcp reads, and no consumer function', () => {
