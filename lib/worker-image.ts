@@ -1,6 +1,17 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import type { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { ContainerImage } from 'aws-cdk-lib/aws-ecs';
@@ -115,8 +126,52 @@ function stageWorkerImage(
     );
 }
 
-/** Staging folders of this process, removed when it exits (the CDK copies each into its cloud assembly). */
-const staged: string[] = [];
+/** Where staged contexts are kept, one folder per content: every synthesis of the same image finds it there. */
+const STAGED_CONTEXTS = join(tmpdir(), 'cdcp-worker-images');
+
+/** A hash of a folder's files: their paths and contents. */
+function folderHash(dir: string): string {
+  const hash = createHash('sha256');
+  const walk = (folder: string): void => {
+    for (const entry of readdirSync(folder, { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : 1,
+    )) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else
+        hash
+          .update(`${relative(dir, path)}\0`)
+          .update(readFileSync(path))
+          .update('\0');
+    }
+  };
+  walk(dir);
+  return hash.digest('hex').slice(0, 32);
+}
+
+/**
+ * Stages the image's context in a fresh folder, then keeps it under its content's hash: a synthesis that builds
+ * the same image (every test, every `cdk synth` of an unchanged app) reuses the folder instead of leaving one
+ * more behind, and nothing depends on this process exiting cleanly.
+ */
+function stagedContext(projection: ProjectionSource | undefined, bundle: boolean): string {
+  mkdirSync(STAGED_CONTEXTS, { recursive: true });
+  const work = mkdtempSync(join(STAGED_CONTEXTS, 'staging-'));
+  try {
+    stageWorkerImage(work, projection, { bundle });
+    const dir = join(STAGED_CONTEXTS, folderHash(work));
+    if (!existsSync(dir))
+      try {
+        renameSync(work, dir);
+      } catch (error) {
+        // Another synthesis staged the same content at the same moment: theirs is as good.
+        if (!existsSync(dir)) throw error;
+      }
+    return dir;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
 
 /**
  * The worker's container image: its context staged at synthesis (the bundle built by esbuild, never Docker)
@@ -130,13 +185,7 @@ function workerImage(
   platform: Platform,
   buildArgs?: Readonly<Record<string, string>>,
 ) {
-  const dir = mkdtempSync(join(tmpdir(), 'cdcp-worker-image-'));
-  if (staged.length === 0)
-    process.once('exit', () => {
-      for (const folder of staged) rmSync(folder, { recursive: true, force: true });
-    });
-  staged.push(dir);
-  stageWorkerImage(dir, projection, { bundle: Stack.of(scope).bundlingRequired });
+  const dir = stagedContext(projection, Stack.of(scope).bundlingRequired);
   return ContainerImage.fromAsset(dir, {
     platform,
     ...(buildArgs === undefined ? {} : { buildArgs: { ...buildArgs } }),
