@@ -21,25 +21,31 @@ import { Construct } from 'constructs';
 import { METRICS } from '../core/constants.js';
 import type { WorkerService } from './worker-service.js';
 
-/** Where the fleet's alarms send a person: the runbook's sections, by the alarm they explain. */
+/**
+ * The sections of the runbook (docs/operations.md) the fleet's alarms name, by anchor. Each alarm's description
+ * ends with `Runbook: <runbookUrl>#<anchor>`.
+ */
 const FLEET_RUNBOOK = {
-  page: 'docs/deploy.md',
-  workersMissing: 'Runbook: workers missing',
-  heartbeatsLate: 'Runbook: worker heartbeats late',
-  takeOvers: 'Runbook: leases taken over',
-  cpu: 'Runbook: workers at their CPU limit',
-  memory: 'Runbook: worker memory high',
+  workersMissing: 'workers-missing',
+  heartbeatsLate: 'worker-heartbeats-late',
+  takeOvers: 'leases-taken-over',
+  cpu: 'workers-at-their-cpu-limit',
+  memory: 'worker-memory-high',
 } as const;
 
-/** `Runbook: workers missing (docs/deploy.md#runbook-workers-missing)`: the section's title and its address. */
-function runbook(section: Exclude<keyof typeof FLEET_RUNBOOK, 'page'>): string {
-  const title = FLEET_RUNBOOK[section];
-  const anchor = title
-    .toLowerCase()
-    .replace(/[^a-z0-9 -]/g, '')
-    .replace(/ /g, '-');
-  return `${title} (${FLEET_RUNBOOK.page}#${anchor})`;
-}
+/** Where the runbook is unless told otherwise: its path in this package. */
+const DEFAULT_RUNBOOK_URL = 'docs/operations.md';
+
+/** The fleet's dashboard widgets, by title (the runbook names them). */
+const FLEET_WIDGETS = {
+  alarms: 'Fleet alarms',
+  workers: 'Workers',
+  leases: 'Leases per worker',
+  moves: 'Lease moves and failovers',
+  heartbeatAge: 'Heartbeat age (ms, oldest live worker)',
+  cpuMemory: 'Worker CPU and memory (% of the task)',
+  leaseEvents: 'Workers: last lease events',
+} as const;
 
 interface FleetMonitoringProps {
   readonly workers: WorkerService;
@@ -47,6 +53,8 @@ interface FleetMonitoringProps {
   readonly alarmTopic: ITopic;
   /** The instances' failure-detection window: a worker silent this long loses its leases. */
   readonly failureDetectionMs: number;
+  /** Where the alarm descriptions' runbook links point. @default 'docs/operations.md' */
+  readonly runbookUrl?: string;
 }
 
 const ONE_MINUTE = Duration.minutes(1);
@@ -103,10 +111,12 @@ class FleetMonitoring extends Construct {
   public readonly memoryAlarm: Alarm;
   public readonly alarms: readonly Alarm[];
   readonly #props: FleetMonitoringProps;
+  readonly #runbookUrl: string;
 
   public constructor(scope: Construct, id: string, props: FleetMonitoringProps) {
     super(scope, id);
     this.#props = props;
+    this.#runbookUrl = props.runbookUrl ?? DEFAULT_RUNBOOK_URL;
     for (const count of LOG_COUNTS)
       new MetricFilter(this, count.id, {
         logGroup: props.workers.logGroup as ILogGroup,
@@ -120,7 +130,7 @@ class FleetMonitoring extends Construct {
       alarmDescription:
         'Fewer live workers than the service asks for, for 5 minutes: tasks fail to start or to stay healthy ' +
         '(image, permissions, health check), or their heartbeats do not reach the coordination table. ' +
-        `${runbook('workersMissing')}.`,
+        `${this.#runbook('workersMissing')}`,
       metric: new MathExpression({
         expression: 'desired - live',
         usingMetrics: {
@@ -140,7 +150,7 @@ class FleetMonitoring extends Construct {
       alarmDescription:
         "A live worker's last heartbeat is older than half the failure-detection window in 3 minutes running: " +
         'a starved task or throttled coordination writes; at the full window its leases are taken over. ' +
-        `${runbook('heartbeatsLate')}.`,
+        `${this.#runbook('heartbeatsLate')}`,
       metric: fleetMetric(METRICS.workerHeartbeatAge),
       threshold: props.failureDetectionMs / 2,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -152,7 +162,7 @@ class FleetMonitoring extends Construct {
       alarmDescription:
         'Shard leases were taken over from a worker presumed dead (a failover) in the last 5 minutes: a task ' +
         'crashed, was killed (out of memory, or SIGKILL before its hand-off finished) or lost its network. Its ' +
-        `shards were idle for a failure-detection window. ${runbook('takeOvers')}.`,
+        `shards were idle for a failure-detection window. ${this.#runbook('takeOvers')}`,
       metric: this.metricTakeOvers({ period: Duration.minutes(5) }),
       threshold: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -162,7 +172,7 @@ class FleetMonitoring extends Construct {
     this.cpuAlarm = new Alarm(this, 'CpuAlarm', {
       alarmDescription:
         'The busiest worker task used over 90% of its CPU for 15 minutes: the fleet is at maxWorkers, or a ' +
-        `worker is alone on a hot shard. ${runbook('cpu')}.`,
+        `worker is alone on a hot shard. ${this.#runbook('cpu')}`,
       metric: props.workers.service.metricCpuUtilization({ statistic: 'Maximum', period: ONE_MINUTE }),
       threshold: 90,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -173,7 +183,7 @@ class FleetMonitoring extends Construct {
     this.memoryAlarm = new Alarm(this, 'MemoryAlarm', {
       alarmDescription:
         'A worker task used over 85% of its memory for 5 minutes: out-of-memory kills (and failovers) follow. ' +
-        `${runbook('memory')}.`,
+        `${this.#runbook('memory')}`,
       metric: props.workers.service.metricMemoryUtilization({ statistic: 'Maximum', period: ONE_MINUTE }),
       threshold: 85,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -244,11 +254,11 @@ class FleetMonitoring extends Construct {
         width: 18,
         height: 2,
       }),
-      new AlarmStatusWidget({ title: 'Fleet alarms', alarms: [...this.alarms], width: 6, height: 2 }),
+      new AlarmStatusWidget({ title: FLEET_WIDGETS.alarms, alarms: [...this.alarms], width: 6, height: 2 }),
     );
     dashboard.addWidgets(
       new GraphWidget({
-        title: 'Workers',
+        title: FLEET_WIDGETS.workers,
         width: 6,
         left: [
           fleetMetric(METRICS.liveWorkers).with({ label: 'live' }),
@@ -257,7 +267,7 @@ class FleetMonitoring extends Construct {
         ],
       }),
       new GraphWidget({
-        title: 'Leases per worker',
+        title: FLEET_WIDGETS.leases,
         width: 6,
         left: [
           fleetMetric(METRICS.maxLeasesPerWorker).with({ label: 'most' }),
@@ -265,7 +275,7 @@ class FleetMonitoring extends Construct {
         ],
       }),
       new GraphWidget({
-        title: 'Lease moves and failovers',
+        title: FLEET_WIDGETS.moves,
         width: 6,
         left: [
           this.metricHandOffs({ label: 'handed off' }),
@@ -274,7 +284,7 @@ class FleetMonitoring extends Construct {
         ],
       }),
       new GraphWidget({
-        title: 'Heartbeat age (ms, oldest live worker)',
+        title: FLEET_WIDGETS.heartbeatAge,
         width: 6,
         left: [fleetMetric(METRICS.workerHeartbeatAge).with({ label: 'heartbeat age' })],
         leftAnnotations: [{ value: this.#props.failureDetectionMs, label: 'leases taken over' }],
@@ -282,7 +292,7 @@ class FleetMonitoring extends Construct {
     );
     dashboard.addWidgets(
       new GraphWidget({
-        title: 'Worker CPU and memory (% of the task)',
+        title: FLEET_WIDGETS.cpuMemory,
         width: 12,
         left: [
           workers.service.metricCpuUtilization({
@@ -304,7 +314,7 @@ class FleetMonitoring extends Construct {
         leftAnnotations: [{ value: 90, label: 'CPU alarm' }],
       }),
       new LogQueryWidget({
-        title: 'Workers: last lease events',
+        title: FLEET_WIDGETS.leaseEvents,
         width: 12,
         logGroupNames: [workers.logGroup.logGroupName],
         queryLines: [
@@ -315,6 +325,11 @@ class FleetMonitoring extends Construct {
         ],
       }),
     );
+  }
+
+  /** `Runbook: <url>#<anchor>`: the end of an alarm description. */
+  #runbook(section: keyof typeof FLEET_RUNBOOK): string {
+    return `Runbook: ${this.#runbookUrl}#${FLEET_RUNBOOK[section]}`;
   }
 
   #logCount(metricName: string, props?: MetricOptions): Metric {
@@ -329,4 +344,4 @@ class FleetMonitoring extends Construct {
 }
 
 export type { FleetMonitoringProps };
-export { FLEET_RUNBOOK, FleetMonitoring, runbook };
+export { DEFAULT_RUNBOOK_URL, FLEET_RUNBOOK, FLEET_WIDGETS, FleetMonitoring };

@@ -16,7 +16,7 @@ import { CONSUMER_CONTEXT_KEY, CONTAINERS_CONTEXT_KEY, createApp } from '../../l
 import { CdcProcessor } from '../../lib/cdc-processor.js';
 import type { CdcProcessorStack } from '../../lib/cdc-processor-stack.js';
 import { CdcProcessorPropsError } from '../../lib/errors.js';
-import { FLEET_RUNBOOK } from '../../lib/fleet-monitoring.js';
+import { FLEET_RUNBOOK, FLEET_WIDGETS } from '../../lib/fleet-monitoring.js';
 import { ShardConsumer } from '../../lib/shard-consumer.js';
 import { WORKER_IMAGE } from '../../lib/worker-image.js';
 import {
@@ -284,21 +284,31 @@ describe('CdcProcessor with a worker fleet', () => {
           (template.toJSON().Resources[logicalIdOf(a)].Properties as { AlarmDescription: string })
             .AlarmDescription,
       );
-      const sections = [
-        'workers-missing',
-        'worker-heartbeats-late',
-        'leases-taken-over',
-        'workers-at-their-cpu-limit',
-        'worker-memory-high',
-      ];
-      const page = readFileSync(FLEET_RUNBOOK.page, 'utf8');
-      for (const [i, description] of descriptions.entries()) {
-        const [, title, anchor] =
-          /(Runbook: [^(]+) \(docs\/deploy\.md#([a-z-]+)\)\.$/.exec(description) ?? [];
-        expect(anchor).toBe(`runbook-${sections[i]}`);
-        // The section exists, under the title the alarm names.
-        expect(page).toContain(`#### ${title}\n`);
-      }
+      const page = readFileSync('docs/operations.md', 'utf8');
+      const anchors = new Set(
+        [...page.matchAll(/^#+ (.+)$/gm)].map((m) =>
+          m[1]!
+            .toLowerCase()
+            .replace(/[^a-z0-9 -]/g, '')
+            .replace(/ /g, '-'),
+        ),
+      );
+      expect(descriptions.map((d) => / Runbook: docs\/operations\.md#([a-z0-9-]+)$/.exec(d)?.[1])).toEqual([
+        FLEET_RUNBOOK.workersMissing,
+        FLEET_RUNBOOK.heartbeatsLate,
+        FLEET_RUNBOOK.takeOvers,
+        FLEET_RUNBOOK.cpu,
+        FLEET_RUNBOOK.memory,
+      ]);
+      expect(Object.values(FLEET_RUNBOOK).filter((anchor) => !anchors.has(anchor))).toEqual([]);
+      // The runbook names only widgets the fleet's dashboard row has, each on its Dashboard line.
+      const named = [...page.matchAll(/\*\*Dashboard\*\*: (.*)$/gm)].flatMap((m) =>
+        [...m[1]!.matchAll(/\*([^*]+)\*/g)].map((t) => t[1]!),
+      );
+      expect(named.length).toBeGreaterThan(5);
+      expect(named.filter((title) => !(Object.values(FLEET_WIDGETS) as string[]).includes(title))).toEqual(
+        [],
+      );
       for (const alarm of fleet.alarms)
         expect(template.toJSON().Resources[logicalIdOf(alarm)].Properties).toMatchObject({
           AlarmActions: [refOf(stack.processor.alarmTopic)],
