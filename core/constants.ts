@@ -66,6 +66,14 @@ export const ENV = {
   WORKER_STARTING_POSITION: 'CDCP_WORKER_STARTING_POSITION',
   /** `cdcp worker`: a module whose default export is the projection to apply; unset, the mirror projection. */
   WORKER_PROJECTION_MODULE: 'CDCP_WORKER_PROJECTION_MODULE',
+  /** The cluster manager: the worker fleet's ECS cluster and service it sizes (unset: no fleet). */
+  FLEET_CLUSTER: 'CDCP_FLEET_CLUSTER',
+  FLEET_SERVICE: 'CDCP_FLEET_SERVICE',
+  /** The cluster manager: the bounds it sizes the fleet within. */
+  FLEET_MIN_WORKERS: 'CDCP_FLEET_MIN_WORKERS',
+  FLEET_MAX_WORKERS: 'CDCP_FLEET_MAX_WORKERS',
+  /** The cluster manager: CPU units of one worker task (1024 = one vCPU), what a worker's CPU is measured against. */
+  FLEET_TASK_CPU: 'CDCP_FLEET_TASK_CPU',
   /** Log level of the Powertools logger (`DEBUG`, `INFO`, `WARN`, `ERROR`, `CRITICAL`, `SILENT`). */
   LOG_LEVEL: 'LOG_LEVEL',
   /** The AWS SDK's own: region, and an endpoint override for every service or one (local engines, LocalStack). */
@@ -84,6 +92,8 @@ export const WORKER = {
   stopTimeoutMs: 25_000,
   /** The fleet's registered stream consumer for enhanced fan-out. */
   fanOutConsumerName: 'cdcp-workers',
+  /** Service name of the worker's own log lines (lease events); the consumer's lines keep `METRICS.service`. */
+  logService: 'cdc-consumer-worker',
 } as const;
 
 /**
@@ -104,9 +114,19 @@ export interface TargetDocument {
   readonly stateTable: string;
   readonly parkedTable: string;
   readonly coordinationTable: string;
-  readonly consumerFunction: string;
-  readonly eventSourceMappingId: string;
+  /** The Lambda consumer and its mapping; absent when a worker fleet consumes the stream. */
+  readonly consumerFunction?: string;
+  readonly eventSourceMappingId?: string;
   readonly failureQueueUrl: string;
+  /** The worker fleet on ECS, when containers consume the stream. */
+  readonly fleet?: {
+    readonly cluster: string;
+    readonly service: string;
+    readonly minWorkers: number;
+    readonly maxWorkers: number;
+    /** CPU units of one task (1024 = one vCPU). */
+    readonly taskCpu: number;
+  };
   readonly appConfig: {
     readonly applicationId: string;
     readonly environmentId: string;
@@ -220,6 +240,25 @@ export const METRICS = {
    * needs an index of quarantined state items (docs/operations.md#quarantined-aggregates-standing).
    */
   quarantinedAggregates: 'QuarantinedAggregates',
+  /** A worker fleet, as the cluster manager sees it: live workers (heartbeat current, not leaving). */
+  liveWorkers: 'LiveWorkers',
+  /** The fleet's desired count after the manager's run. */
+  desiredWorkers: 'DesiredWorkers',
+  /** Most and fewest shard leases a live worker holds. */
+  maxLeasesPerWorker: 'MaxLeasesPerWorker',
+  minLeasesPerWorker: 'MinLeasesPerWorker',
+  /** Live workers holding no shard lease. */
+  idleWorkers: 'IdleWorkers',
+  /** Age of the oldest heartbeat of a live worker, ms (wall clocks of two machines: a dashboard figure). */
+  workerHeartbeatAge: 'WorkerHeartbeatAge',
+  /** From the workers' log lines (metric filters): leases handed off between live workers. */
+  leaseHandOffs: 'LeaseHandOffs',
+  /** Leases the assigner took over from a worker presumed dead: failovers. */
+  leaseTakeOvers: 'LeaseTakeOvers',
+  /** Leases a worker found it no longer held (taken over, expired, a rejected checkpoint). */
+  leasesLost: 'LeasesLost',
+  /** Log lines at ERROR level of the workers' processes. */
+  workerErrors: 'WorkerErrors',
 } as const;
 
 /** Dimension names of the processor's metrics, beside {@link METRICS}. */

@@ -14,13 +14,14 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { METRICS } from '../core/constants.js';
+import type { ConsumerMetrics } from './metrics.js';
 import { clusterManagerMetric, consumerMetric, ONE_MINUTE, parkedForReview } from './metrics.js';
 import { type RunbookSection, runbookLink } from './runbook.js';
 
 /** What the alarms watch, and the thresholds the props set. */
 interface AlarmInputs {
   readonly stream: IStream;
-  readonly consumer: IFunction;
+  readonly consumer: ConsumerMetrics;
   readonly clusterManager: IFunction;
   readonly stateTable: ITable;
   readonly parkedTable: ITable;

@@ -17,6 +17,7 @@ import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { METRICS } from '../core/constants.js';
+import type { ConsumerMetrics } from './metrics.js';
 import {
   clusterManagerMetric,
   consumerMetric,
@@ -45,7 +46,7 @@ const WIDGETS = {
 
 interface DashboardInputs {
   readonly stream: IStream;
-  readonly consumer: IFunction;
+  readonly consumer: ConsumerMetrics;
   readonly clusterManager: IFunction;
   readonly clusterManagerLogGroup: ILogGroup;
   readonly stateTable: ITable;

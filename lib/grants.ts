@@ -6,6 +6,7 @@ import {
   CONFIG_DEPLOY_ACTIONS,
   CONFIG_PUBLISH_ACTIONS,
   CONFIG_READ_ACTIONS,
+  FLEET_SCALE_ACTIONS,
   MAPPING_TUNE_ACTIONS,
   METRIC_READ_ACTIONS,
   STREAM_DESCRIBE_ACTIONS,
@@ -96,7 +97,8 @@ function grantPublishConfig(grantee: IGrantable, config: ProcessorConfig): void 
 /**
  * The cluster manager's permissions: the coordination table; the parked changes and state its deferred sweep
  * replays; describing (and, unless Kinesis sizes the stream itself, resharding) the stream; tuning the
- * consumer's mapping; reading, publishing and deploying the configuration; CloudWatch metrics.
+ * consumer's mapping, or sizing the worker fleet's service; reading, publishing and deploying the
+ * configuration; CloudWatch metrics.
  */
 function grantClusterManager(processor: CdcProcessor, reshard: boolean, tracing: boolean): void {
   const role = processor.clusterManager.role;
@@ -111,11 +113,19 @@ function grantClusterManager(processor: CdcProcessor, reshard: boolean, tracing:
     actions: reshard ? [...STREAM_DESCRIBE_ACTIONS, ...STREAM_RESHARD_ACTIONS] : [...STREAM_DESCRIBE_ACTIONS],
     resourceArns: [processor.stream.streamArn],
   });
-  Grant.addToPrincipal({
-    grantee: role,
-    actions: [...MAPPING_TUNE_ACTIONS],
-    resourceArns: [processor.eventSource.eventSourceMappingArn],
-  });
+  if (processor.eventSource !== undefined)
+    Grant.addToPrincipal({
+      grantee: role,
+      actions: [...MAPPING_TUNE_ACTIONS],
+      resourceArns: [processor.eventSource.eventSourceMappingArn],
+    });
+  // A worker fleet is sized through its service's desired count; ECS starts and stops the tasks.
+  if (processor.workers !== undefined)
+    Grant.addToPrincipal({
+      grantee: role,
+      actions: [...FLEET_SCALE_ACTIONS],
+      resourceArns: [processor.workers.service.serviceArn],
+    });
   grantReadConfig(role, config);
   grantPublishConfig(role, config);
   Validations.of(role).acknowledge({

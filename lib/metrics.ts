@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { MathExpression, Metric } from 'aws-cdk-lib/aws-cloudwatch';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { METRIC_DIMENSIONS, METRICS } from '../core/constants.js';
 
 const ONE_MINUTE = Duration.minutes(1);
@@ -57,3 +58,8 @@ function perTableLatency(metricName: string, statistic: string, label: string): 
 }
 
 export { clusterManagerMetric, consumerMetric, ONE_MINUTE, parkedForReview, perTableLatency };
+
+/** The consumer's figures the monitoring reads: a Lambda function's, or a worker fleet's in their place. */
+type ConsumerMetrics = Pick<IFunction, 'metric' | 'metricErrors' | 'metricThrottles'>;
+
+export type { ConsumerMetrics };

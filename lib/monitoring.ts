@@ -5,7 +5,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { type AlarmInputs, configRollbackAlarm, createAlarms, type ProcessorAlarms } from './alarms.js';
 import { createDashboard } from './dashboard.js';
-import { clusterManagerMetric, consumerMetric } from './metrics.js';
+import { type ConsumerMetrics, clusterManagerMetric, consumerMetric } from './metrics.js';
 
 interface MonitoringProps extends AlarmInputs {
   readonly clusterManagerLogGroup: ILogGroup;
@@ -57,5 +57,5 @@ class Monitoring extends Construct {
   }
 }
 
-export type { MonitoringProps };
+export type { ConsumerMetrics, MonitoringProps };
 export { clusterManagerMetric, consumerMetric, Monitoring };

@@ -6,6 +6,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { type Config, type ConfigInput, parseConfig } from '../core/config/schema.js';
 import { CdcProcessorPropsError } from './errors.js';
+import { ContainerShardConsumer, ShardConsumer } from './shard-consumer.js';
 
 /** Where the consumer starts reading a shard that has no checkpoint. */
 type StartingPosition = 'TRIM_HORIZON' | 'LATEST';
@@ -68,6 +69,17 @@ interface CdcProcessorProps {
   readonly removalPolicy?: RemovalPolicy;
   /** DynamoDB deletion protection on the tables created here. @default true */
   readonly deletionProtection?: boolean;
+
+  // ── Consumer: Lambda's event source mapping, or a fleet of worker containers ───────────────────
+  /**
+   * What consumes the stream: Lambda's event source mapping (`ShardConsumer.lambda()`), or a fleet of
+   * `cdcp worker` containers on ECS Fargate that divide the shards through leases, sized by the cluster
+   * manager (`ShardConsumer.containers({ minWorkers, maxWorkers, ... })`). The mapping props below (batch
+   * size, batching window, ParallelizationFactor, retries, record age, starting position) apply to either;
+   * the consumer function's memory and timeout, the bisect switch and the on-failure queue are Lambda's.
+   * @default ShardConsumer.lambda()
+   */
+  readonly consumer?: ShardConsumer;
 
   // ── Consumer function and its event source mapping ─────────────────────────────────────────────
   /** Memory of the consumer function in MiB, 128..10240 (CPU grows with it). @default 1024 */
@@ -166,6 +178,8 @@ interface CdcProcessorProps {
 /** Props with every default filled in and every value checked; durations as whole numbers of their unit. */
 interface ResolvedProps {
   readonly projectionEntry: string | undefined;
+  /** The container fleet's settings; undefined: Lambda's event source mapping. */
+  readonly containers: ContainerShardConsumer['settings'] | undefined;
   readonly stream: IStream | undefined;
   readonly streamMode: StreamMode;
   readonly shardCount: number;
@@ -286,6 +300,34 @@ function whole(
   if (!Number.isInteger(amount) || amount < min || amount > max)
     throw new CdcProcessorPropsError(prop, value, problem);
   return amount;
+}
+
+/** The consumer choice; a container fleet's `assignment` goes into the deployed configuration's leases section. */
+function consumerProps(props: CdcProcessorProps): {
+  containers: ContainerShardConsumer['settings'] | undefined;
+  config: ConfigInput | undefined;
+} {
+  const consumer = props.consumer ?? ShardConsumer.lambda();
+  if (!(consumer instanceof ShardConsumer))
+    throw new CdcProcessorPropsError(
+      'consumer',
+      consumer,
+      'must be ShardConsumer.lambda() or ShardConsumer.containers({...})',
+    );
+  if (!(consumer instanceof ContainerShardConsumer)) return { containers: undefined, config: props.config };
+  const containers = consumer.settings;
+  const configured = props.config?.leases?.assignment;
+  if (containers.assignment === undefined) return { containers, config: props.config };
+  if (configured !== undefined && configured !== containers.assignment)
+    throw new CdcProcessorPropsError(
+      'consumer.assignment',
+      containers.assignment,
+      `differs from config.leases.assignment (${JSON.stringify(configured)}); set the strategy in one place`,
+    );
+  return {
+    containers,
+    config: { ...props.config, leases: { ...props.config?.leases, assignment: containers.assignment } },
+  };
 }
 
 function parseConfigProp(input: ConfigInput | undefined): Config {
@@ -465,7 +507,8 @@ function configRolloutProps(props: CdcProcessorProps) {
 
 /** Fills defaults and rejects values AWS would reject (or that would lose records), naming the value received. */
 function resolveProps(props: CdcProcessorProps): ResolvedProps {
-  const config = parseConfigProp(props.config);
+  const consumer = consumerProps(props);
+  const config = parseConfigProp(consumer.config);
   checkStreamProps(props, config);
   const streamMode = props.streamMode ?? DEFAULTS.streamMode;
   const shardCount = integer('shardCount', props.shardCount ?? DEFAULTS.shardCount, 1, 10_000);
@@ -500,6 +543,7 @@ function resolveProps(props: CdcProcessorProps): ResolvedProps {
     );
   return {
     projectionEntry: props.projectionEntry,
+    containers: consumer.containers,
     stream: props.stream,
     streamMode,
     shardCount,

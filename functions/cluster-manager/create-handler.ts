@@ -162,6 +162,15 @@ function createClusterManagerHandler(deps: ClusterManagerDependencies) {
     metrics.addMetric(METRICS.sheddingActive, MetricUnit.Count, round.figures.sheddingActive ? 1 : 0);
     if (round.housekeeping !== undefined)
       metrics.addMetric(METRICS.liveInstances, MetricUnit.Count, round.housekeeping.liveInstances);
+    const fleet = round.figures.fleet;
+    if (fleet !== undefined) {
+      metrics.addMetric(METRICS.liveWorkers, MetricUnit.Count, fleet.liveWorkers);
+      metrics.addMetric(METRICS.desiredWorkers, MetricUnit.Count, fleet.desiredWorkers);
+      metrics.addMetric(METRICS.maxLeasesPerWorker, MetricUnit.Count, fleet.maxLeasesPerWorker);
+      metrics.addMetric(METRICS.minLeasesPerWorker, MetricUnit.Count, fleet.minLeasesPerWorker);
+      metrics.addMetric(METRICS.idleWorkers, MetricUnit.Count, fleet.idleWorkers);
+      metrics.addMetric(METRICS.workerHeartbeatAge, MetricUnit.Milliseconds, fleet.maxHeartbeatAgeMs);
+    }
     const level =
       round.plan.hotKeys.length > 0 || round.outcomes.some((o) => o.status === 'failed') ? 'warn' : 'info';
     logger[level]('cluster manager: decision', {

@@ -12,6 +12,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { AppConfigClient } from '@aws-sdk/client-appconfig';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { AppConfigPublisher } from '../../core/config/appconfig-publisher.js';
@@ -20,6 +21,7 @@ import { ENV, METRICS } from '../../core/constants.js';
 import { DynamoDbCoordinationStore } from '../../core/coordination/dynamodb-store.js';
 import { InstanceRegistry } from '../../core/coordination/instance-registry.js';
 import { LeaderElection } from '../../core/coordination/leader-election.js';
+import { LeaseClient } from '../../core/coordination/lease-client.js';
 import { DeferredSweep } from '../../core/processing/deferred-sweep.js';
 import { configuredProjection, mirrorProjection, type Projection } from '../../core/processing/projection.js';
 import { ParkedReplayer } from '../../core/processing/replay.js';
@@ -28,11 +30,13 @@ import {
   ClusterManager,
   ConfigSheddingControl,
   DynamoDbAuditLog,
+  EcsServiceControl,
   Housekeeper,
   hotKeysFromInstances,
   KinesisStreamControl,
   LambdaParallelizationControl,
   policyFromConfig,
+  WorkerFleet,
 } from '../../core/scaling/index.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
 import { StateStore } from '../../core/state/state-store.js';
@@ -71,6 +75,37 @@ function appConfigPublisherFromEnv(tracer: Tracer): AppConfigPublisher | undefin
     environmentId,
     profileId,
     deploymentStrategyId,
+  });
+}
+
+/** A whole number from the environment the stack sets; one line naming the variable when it is not one. */
+function wholeNumber(name: string): number {
+  const raw = required(name);
+  const value = Number(raw);
+  if (!Number.isInteger(value))
+    throw new Error(`environment variable ${name} must be a whole number; received ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/**
+ * The worker fleet the leader sizes, when containers consume the stream (the stack sets its cluster and
+ * service); undefined for Lambda's event source mapping.
+ */
+function workerFleetFromEnv(
+  registry: InstanceRegistry,
+  store: DynamoDbCoordinationStore,
+  streamName: string,
+): WorkerFleet | undefined {
+  const cluster = process.env[ENV.FLEET_CLUSTER];
+  if (!cluster) return undefined;
+  return new WorkerFleet({
+    service: new EcsServiceControl({ ecs: new ECSClient({}), cluster, service: required(ENV.FLEET_SERVICE) }),
+    registry,
+    leases: new LeaseClient({ store }),
+    streamName,
+    minWorkers: wholeNumber(ENV.FLEET_MIN_WORKERS),
+    maxWorkers: wholeNumber(ENV.FLEET_MAX_WORKERS),
+    taskCpuUnits: wholeNumber(ENV.FLEET_TASK_CPU),
   });
 }
 
@@ -132,6 +167,7 @@ function clusterManagerLambdaHandler(projection: Projection = mirrorProjection) 
     return instances.failureDetectionMs / instances.heartbeatsPerWindow;
   };
   const deferredSweep = deferredSweepFromEnv(dynamodb, configSource, projection);
+  const fleet = workerFleetFromEnv(registry, store, streamName);
   const handler = createClusterManagerHandler({
     registry,
     election: new LeaderElection({
@@ -163,7 +199,11 @@ function clusterManagerLambdaHandler(projection: Projection = mirrorProjection) 
         publisher === undefined
           ? undefined
           : new ConfigSheddingControl({ publisher, initial: () => configSource.current().config }),
-      housekeeper: new Housekeeper({ registry }),
+      // With a worker fleet the leader also frees the leases of dead workers (their assigner normally does).
+      housekeeper: new Housekeeper(
+        fleet === undefined ? { registry } : { registry, leases: new LeaseClient({ store }), streamName },
+      ),
+      fleet,
       policy: async () => policyFromConfig((await configSource.refresh()).config),
     }),
     sweepDeferred: async () => deferredSweep.sweepIfDue(configSource.current().config),

@@ -18,6 +18,7 @@ import type { WorkerEvent } from '../../core/workers/events.js';
 import type { WorkerTimings } from '../../core/workers/timings.js';
 import { createDecoding } from '../../functions/consumer/create-handler.js';
 import { createConfigFollowingHandler } from '../../functions/consumer/follow-config.js';
+import type { LoadedProjection } from '../../projection-module/load.js';
 import { type LocalClients, localClients } from '../clients.js';
 import { type LocalConfig, startLocalConfig } from '../config/local-config.js';
 import { type Endpoints, type KinesisEngine, startEngines } from '../engines/engines.js';
@@ -107,10 +108,10 @@ interface PipelineOptions {
   /** Called once the workers run (npm start serves `cdcp local workers` from here). */
   readonly onWorkers?: (group: WorkerGroup) => void;
   /**
-   * The projection the consumer, the deferred sweep and the model fold changes with (`--projection`); worker
-   * processes run the built-in one, so it needs `workers: 0`. @default the mirror
+   * The projection module the consumer, the deferred sweep and the model fold changes with (`--projection`);
+   * worker processes load the same module and check its identity. @default the mirror
    */
-  readonly projection?: Projection;
+  readonly projection?: LoadedProjection;
 }
 
 /** What `during` gets: the run's workers, clients and names, and how far production is. */
@@ -155,7 +156,7 @@ function generatorSource(options: PipelineOptions, audit: EffectCounts | undefin
   const generator = new WorkloadGenerator({
     seed: options.seed,
     aggregates: options.aggregates,
-    projection: options.projection,
+    projection: options.projection?.projection,
     poison: options.injectPoison,
     poisonWithin: options.events === undefined ? undefined : Math.floor(options.events * 0.8),
   });
@@ -287,10 +288,8 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     const totals: BatchStats = emptyStats();
     const parkedStore = new ParkedStore({ client: clients.dynamodb, tableName: names.parkedTable });
     const audit = options.auditEffects === true ? new EffectCounts() : undefined;
-    if (options.workers !== undefined && options.workers !== 0 && options.projection !== undefined)
-      throw new Error('a projection module runs in the in-process worker only: leave out --workers');
     const handler = createConfigFollowingHandler({
-      projection: audit === undefined ? options.projection : countingProjection,
+      projection: audit === undefined ? options.projection?.projection : countingProjection,
       dynamodb: clients.dynamodb,
       stateTable: names.stateTable,
       parkedTable: names.parkedTable,
@@ -322,6 +321,7 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
       timings: options.workerTimings,
       reportInvocations: options.reportInvocations,
       auditEffects: audit !== undefined,
+      projection: options.projection?.identity,
       onEvent: (workerId, event, atWallMs) => {
         options.onWorkerEvent?.(workerId, event, atWallMs);
         if (event.type === 'error' && process.env.LOG_LEVEL !== undefined)
@@ -349,7 +349,10 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
         new ParkedReplayer({
           stateStore,
           parkedStore,
-          projection: configuredProjection(localConfig!.source.current().config, options.projection),
+          projection: configuredProjection(
+            localConfig!.source.current().config,
+            options.projection?.projection,
+          ),
         }).replayDeferred(isDeferred),
     });
     let sweeping: Promise<unknown> = Promise.resolve();
@@ -371,7 +374,7 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     const source =
       options.input === undefined
         ? generatorSource(options, audit)
-        : inputSource(options.input, config, options.projection);
+        : inputSource(options.input, config, options.projection?.projection);
     let produced = 0;
     const tips = new Map<string, string>();
     const snapshot = (phase: string) => (): ProgressSnapshot => {

@@ -97,8 +97,8 @@ describe('Construct: CdcProcessor (defaults)', () => {
         Handler: 'index.handler',
         MemorySize: 1024,
         Timeout: 60,
-        Role: arnOf(processor.consumer.role),
-        LoggingConfig: { LogGroup: refOf(processor.consumer.logGroup) },
+        Role: arnOf(processor.consumer!.role),
+        LoggingConfig: { LogGroup: refOf(processor.consumer!.logGroup) },
         Environment: {
           Variables: {
             NODE_OPTIONS: '--enable-source-maps',
@@ -118,7 +118,7 @@ describe('Construct: CdcProcessor (defaults)', () => {
     });
 
     it('has a role without managed policies (no AWSLambdaBasicExecutionRole)', () => {
-      const role = template.toJSON().Resources[logicalIdOf(stack.processor.consumer.role)];
+      const role = template.toJSON().Resources[logicalIdOf(stack.processor.consumer!.role)];
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
         { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
@@ -126,9 +126,11 @@ describe('Construct: CdcProcessor (defaults)', () => {
     });
 
     it('logs to its own log group, kept one month', () => {
-      expect(template.toJSON().Resources[logicalIdOf(stack.processor.consumer.logGroup)].Properties).toEqual({
-        RetentionInDays: 30,
-      });
+      expect(template.toJSON().Resources[logicalIdOf(stack.processor.consumer!.logGroup)].Properties).toEqual(
+        {
+          RetentionInDays: 30,
+        },
+      );
     });
   });
 
@@ -137,7 +139,7 @@ describe('Construct: CdcProcessor (defaults)', () => {
       template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: arnOf(stack.processor.stream),
-        FunctionName: refOf(stack.processor.consumer.function),
+        FunctionName: refOf(stack.processor.consumer!.function),
         StartingPosition: 'TRIM_HORIZON',
         BatchSize: 100,
         MaximumBatchingWindowInSeconds: 0,
@@ -345,7 +347,7 @@ describe('Stack: CdcProcessorStack', () => {
     const targetKey = logicalIdOf(p.targetOutput);
     expect(outputs[targetKey]?.Description).toMatch(/^cdcp target: /);
     const targetValue = JSON.stringify(outputs[targetKey]?.Value);
-    for (const ref of [p.stream, p.stateTable, p.parkedTable, p.coordinationTable, p.consumer.function])
+    for (const ref of [p.stream, p.stateTable, p.parkedTable, p.coordinationTable, p.consumer!.function])
       expect(targetValue).toContain(JSON.stringify(refOf(ref)));
     expect(targetValue).toContain('\\"fingerprint\\":\\"builtin\\"');
     delete outputs[targetKey];

@@ -161,7 +161,7 @@ describe('Construct: CdcProcessor (conventions)', () => {
         statistic: 'Maximum',
       });
       expect(stack.resolve(iteratorAge.dimensions?.[0]?.value)).toEqual({
-        Ref: logicalIdOf(processor.consumer.function),
+        Ref: logicalIdOf(processor.consumer!.function),
       });
       expect(processor.metricSourceToAppliedLatency().toMetricConfig().metricStat).toMatchObject({
         metricName: METRICS.sourceToAppliedLatency,

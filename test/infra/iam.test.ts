@@ -88,11 +88,11 @@ describe('IAM of the CdcProcessor', () => {
 
   it('gives the consumer exactly its log group, failure queue, stream, tables and configuration', () => {
     const p = stack.processor;
-    expect(statementsOfRole(template, logicalIdOf(p.consumer.role))).toEqual([
+    expect(statementsOfRole(template, logicalIdOf(p.consumer!.role))).toEqual([
       {
         Effect: 'Allow',
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        Resource: arnOf(p.consumer.logGroup),
+        Resource: arnOf(p.consumer!.logGroup),
       },
       XRAY,
       {
@@ -320,7 +320,7 @@ describe('Grants of the CdcProcessor', () => {
       { Effect: 'Allow', Action: 'kms:GenerateDataKey', Resource: arnOf(key) },
     ]);
     // The consumer decrypts through the event source's stream grant.
-    expect(statementsOfRole(template, logicalIdOf(processor.consumer.role))).toContainEqual({
+    expect(statementsOfRole(template, logicalIdOf(processor.consumer!.role))).toContainEqual({
       Effect: 'Allow',
       Action: 'kms:Decrypt',
       Resource: arnOf(key),

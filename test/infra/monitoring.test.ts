@@ -58,7 +58,7 @@ describe('Construct: Monitoring', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/Lambda',
         MetricName: 'IteratorAge',
-        Dimensions: [{ Name: 'FunctionName', Value: refOf(stack.processor.consumer.function) }],
+        Dimensions: [{ Name: 'FunctionName', Value: refOf(stack.processor.consumer!.function) }],
         Statistic: 'Maximum',
         Period: 60,
         Threshold: 60_000,
@@ -73,7 +73,7 @@ describe('Construct: Monitoring', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/Lambda',
         MetricName: 'Errors',
-        Dimensions: [{ Name: 'FunctionName', Value: refOf(stack.processor.consumer.function) }],
+        Dimensions: [{ Name: 'FunctionName', Value: refOf(stack.processor.consumer!.function) }],
         Statistic: 'Sum',
         Period: 60,
         Threshold: 1,
@@ -163,7 +163,7 @@ describe('Construct: Monitoring', () => {
     ] as const)('%s: %s %s', (_, namespace, metricName, of, statistic, period, evaluationPeriods) => {
       const p = stack.processor;
       const dimension = {
-        consumer: { Name: 'FunctionName', Value: refOf(p.consumer.function) },
+        consumer: { Name: 'FunctionName', Value: refOf(p.consumer!.function) },
         clusterManager: { Name: 'FunctionName', Value: refOf(p.clusterManager.function) },
         stream: { Name: 'StreamName', Value: refOf(p.stream) },
         deadLetters: {
@@ -394,7 +394,7 @@ describe('Construct: Monitoring', () => {
     it('graphs iterator age: the consumer maximum, the stream, and per shard', () => {
       const metrics = metricsOf('Iterator age (ms)');
       expect(metrics).toContain(
-        `"AWS/Lambda","IteratorAge","FunctionName","<${logicalIdOf(stack.processor.consumer.function)}>"`,
+        `"AWS/Lambda","IteratorAge","FunctionName","<${logicalIdOf(stack.processor.consumer!.function)}>"`,
       );
       expect(metrics).toContain('"AWS/Kinesis","GetRecords.IteratorAgeMilliseconds"');
       expect(metrics).toContain(

@@ -8,6 +8,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CdcProcessorStack } from '../../lib/cdc-processor-stack.js';
 import { WIDGETS } from '../../lib/dashboard.js';
+import { FLEET_WIDGETS } from '../../lib/fleet-monitoring.js';
 import { RUNBOOK } from '../../lib/runbook.js';
 import { anchorsOf } from '../helpers/markdown.js';
 import { arnOf, logicalIdOf, refOf, statementsOfRole, synthStack } from './helpers/synth.js';
@@ -45,7 +46,7 @@ function alarmDescriptions(t: Template): [string, string][] {
 
 describe('Prop: tracing', () => {
   it('turns on X-Ray active tracing and Powertools Tracer in both functions by default', () => {
-    for (const fn of [stack.processor.consumer, stack.processor.clusterManager]) {
+    for (const fn of [stack.processor.consumer!, stack.processor.clusterManager]) {
       const properties = template.toJSON().Resources[logicalIdOf(fn.function)].Properties;
       expect(properties.TracingConfig).toEqual({ Mode: 'Active' });
       expect(properties.Environment.Variables.POWERTOOLS_TRACE_ENABLED).toBe('true');
@@ -58,7 +59,7 @@ describe('Prop: tracing', () => {
 
   it('with tracing: false, leaves tracing off, tells the tracer, and grants no X-Ray action', () => {
     const off = custom;
-    for (const fn of [off.stack.processor.consumer, off.stack.processor.clusterManager]) {
+    for (const fn of [off.stack.processor.consumer!, off.stack.processor.clusterManager]) {
       const properties = off.template.toJSON().Resources[logicalIdOf(fn.function)].Properties;
       expect(properties.TracingConfig).toBeUndefined();
       expect(properties.Environment.Variables.POWERTOOLS_TRACE_ENABLED).toBe('false');
@@ -139,8 +140,8 @@ describe('Runbook: every alarm names its section', () => {
     expect(Object.values(RUNBOOK).filter((anchor) => !anchors.has(anchor))).toEqual([]);
   });
 
-  it('names only dashboard widgets that exist', () => {
-    const titles = new Set<string>(Object.values(WIDGETS));
+  it('names only dashboard widgets that exist (a fleet adds its own row)', () => {
+    const titles = new Set<string>([...Object.values(WIDGETS), ...Object.values(FLEET_WIDGETS)]);
     const named = [...page.matchAll(/\*\*Dashboard\*\*: (.*)$/gm)].flatMap((m) =>
       [...m[1]!.matchAll(/\*([^*]+)\*/g)].map((t) => t[1]!),
     );

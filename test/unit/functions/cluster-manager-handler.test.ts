@@ -20,8 +20,8 @@ const context = {
   getRemainingTimeInMillis: () => 50_000,
 } as unknown as Context;
 
-/** A scaling round that records the terms it ran under. */
-function fakeManager(sheddingActive = false) {
+/** A scaling round that records the terms it ran under (with a worker fleet's figures when given). */
+function fakeManager(sheddingActive = false, fleet?: ManagerRun['figures']['fleet']) {
   const terms: number[] = [];
   return {
     terms,
@@ -46,6 +46,7 @@ function fakeManager(sheddingActive = false) {
           openShards: 4,
           updateShardCountCallsLeft: 10,
           sheddingActive,
+          ...(fleet === undefined ? {} : { fleet }),
         },
       };
     },
@@ -180,5 +181,43 @@ describe('Function: createClusterManagerHandler', () => {
     await handler(event, context);
 
     expect([levelAfterFirst, logger.getLevelName()]).toEqual(['ERROR', 'WARN']);
+  });
+
+  it("publishes a worker fleet's figures: live and desired workers, leases per worker, heartbeat age", async () => {
+    const store = new InMemoryCoordinationStore();
+    const { metrics, recorded } = recordingMetrics();
+    const handler = createClusterManagerHandler({
+      registry: new InstanceRegistry({ store }),
+      election: new LeaderElection({ store, candidateId: 'lambda-manager', leaseDurationMs: 150_000 }),
+      logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+      metrics,
+      manager: fakeManager(false, {
+        desiredWorkers: 4,
+        liveWorkers: 3,
+        minLeasesPerWorker: 0,
+        maxLeasesPerWorker: 3,
+        idleWorkers: 1,
+        maxHeartbeatAgeMs: 2_500,
+      }),
+    });
+
+    await handler(event, context);
+
+    const fleetMetrics = [
+      METRICS.liveWorkers,
+      METRICS.desiredWorkers,
+      METRICS.maxLeasesPerWorker,
+      METRICS.minLeasesPerWorker,
+      METRICS.idleWorkers,
+      METRICS.workerHeartbeatAge,
+    ] as string[];
+    expect(recorded.filter(([name]) => fleetMetrics.includes(name))).toEqual([
+      [METRICS.liveWorkers, 3],
+      [METRICS.desiredWorkers, 4],
+      [METRICS.maxLeasesPerWorker, 3],
+      [METRICS.minLeasesPerWorker, 0],
+      [METRICS.idleWorkers, 1],
+      [METRICS.workerHeartbeatAge, 2_500],
+    ]);
   });
 });
