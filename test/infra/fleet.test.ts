@@ -16,7 +16,7 @@ import { CONSUMER_CONTEXT_KEY, CONTAINERS_CONTEXT_KEY, createApp } from '../../l
 import { CdcProcessor } from '../../lib/cdc-processor.js';
 import type { CdcProcessorStack } from '../../lib/cdc-processor-stack.js';
 import { CdcProcessorPropsError } from '../../lib/errors.js';
-import { FLEET_RUNBOOK, FLEET_WIDGETS } from '../../lib/fleet-monitoring.js';
+import { FLEET_RUNBOOK } from '../../lib/fleet-monitoring.js';
 import { ShardConsumer } from '../../lib/shard-consumer.js';
 import { WORKER_IMAGE } from '../../lib/worker-image.js';
 import {
