@@ -17,6 +17,8 @@ import { provision, type ResourceNames, resourceNames } from '../localstack/prov
 import { WorkerPool } from '../localstack/run/worker-pool.js';
 import { WORKLOAD_TABLES, WorkloadGenerator } from '../localstack/workload/generator.js';
 import { seededRandom } from '../localstack/workload/random.js';
+import { writeChart } from './lib/chart-files.js';
+import type { FailoverKill } from './lib/failover-chart.js';
 import { markdownTable, percentile, writeResult } from './lib/results.js';
 
 const LEASE_MS = 10_000;
@@ -245,12 +247,16 @@ async function settled(
 const moved = (before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>) =>
   [...before].filter(([s, o]) => after.get(s) !== o).length;
 
-async function failovers(
-  cluster: Cluster,
-): Promise<{ shardMs: number[]; killMs: number[]; assignerKills: number }> {
+async function failovers(cluster: Cluster): Promise<{
+  shardMs: number[];
+  killMs: number[];
+  assignerKills: number;
+  kills: FailoverKill[];
+}> {
   const random = seededRandom(7);
   const shardMs: number[] = [];
   const killMs: number[] = [];
+  const kills: FailoverKill[] = [];
   let assignerKills = 0;
   for (let k = 0; k < KILLS; k++) {
     const owners = await settled(cluster);
@@ -273,12 +279,13 @@ async function failovers(
     );
     shardMs.push(...times);
     killMs.push(Math.max(...times));
+    kills.push({ shardMs: times, assigner: victim.assigner });
     log(
       `kill ${k + 1}/${KILLS}: ${victim.id}${victim.assigner ? ' (the assigner)' : ''}, ${shards.length} shards back after ${times.map((t) => (t / 1000).toFixed(1)).join(', ')} s`,
     );
     await cluster.pool.add();
   }
-  return { shardMs, killMs, assignerKills };
+  return { shardMs, killMs, assignerKills, kills };
 }
 
 async function joinAndLeave(
@@ -366,7 +373,12 @@ export default async function clusterBenchmark(): Promise<void> {
   const clients = localClients(engines.endpoints);
   try {
     // CLUSTER_BENCH_SKIP_FAILOVER=1 runs only the strategy comparison (while tuning a strategy).
-    let failover: Awaited<ReturnType<typeof failovers>> = { shardMs: [], killMs: [], assignerKills: 0 };
+    let failover: Awaited<ReturnType<typeof failovers>> = {
+      shardMs: [],
+      killMs: [],
+      assignerKills: 0,
+      kills: [],
+    };
     let moves: Awaited<ReturnType<typeof joinAndLeave>> = { join: 0, joinMin: 0, leave: 0, leaveMin: 0 };
     let rest: Awaited<ReturnType<typeof atRest>> = {
       perWorker: [],
@@ -502,6 +514,7 @@ export default async function clusterBenchmark(): Promise<void> {
       table,
       data: { failover, moves, rest, strategies, loadAverage: { atStart: loadAtStart, atEnd: loadavg()[0] } },
     });
+    log(`failover timeline: ${writeChart('cluster')}`);
   } finally {
     clients.destroy();
     await engines.stop();

@@ -75,7 +75,7 @@ async function main(): Promise<number> {
     loadProfile: args.loadProfile,
     clusterManager: args.clusterManager,
     workers: args.workers,
-    projection: projection?.projection,
+    projection,
     reader: args.reader,
     config: args.assignment === undefined ? undefined : { leases: { assignment: args.assignment } },
     signal: stop.signal,

@@ -31,12 +31,15 @@ const COMMON_BUILD_OPTIONS = {
 /** esbuild's first error as one line: `file:line:column: text`. */
 function firstBuildError(error: unknown): string {
   const errors = (
-    error as { errors?: { text: string; location?: { file: string; line: number; column: number } }[] }
+    error as {
+      errors?: { text: string; location?: { file: string; line: number; column: number } | null }[];
+    }
   ).errors;
   const first = errors?.[0];
   if (first === undefined) return error instanceof Error ? error.message : String(error);
+  // esbuild gives `location: null` for an error that has no place in a file (a missing entry point).
   const at =
-    first.location === undefined
+    first.location === undefined || first.location === null
       ? ''
       : `${first.location.file}:${first.location.line}:${first.location.column}: `;
   return `${at}${first.text}`;

@@ -17,9 +17,18 @@ const TargetDocumentSchema = z.object({
   stateTable: id,
   parkedTable: id,
   coordinationTable: id,
-  consumerFunction: id,
-  eventSourceMappingId: id,
+  consumerFunction: id.optional(),
+  eventSourceMappingId: id.optional(),
   failedBatchesBucket: id,
+  fleet: z
+    .object({
+      cluster: id,
+      service: id,
+      minWorkers: z.number().int().min(1),
+      maxWorkers: z.number().int().min(1),
+      taskCpu: z.number().int().min(1),
+    })
+    .optional(),
   appConfig: z.object({ applicationId: id, environmentId: id, profileId: id, deploymentStrategyId: id }),
   projection: z.object({ name: id, fingerprint: id, entry: z.string().nullable() }),
 });

@@ -25,6 +25,9 @@ const CONFLICT_STRATEGIES = ['source-position'] as const;
 /** How the elected assigner divides shard leases among workers. */
 const ASSIGNMENT_STRATEGIES = ['round-robin', 'least-loaded', 'adaptive', 'bounded-load'] as const;
 
+/** Levels the functions' loggers run at (Powertools Logger's names), from the most to the least said. */
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+
 const DEFAULT_MIN_SHARDS = 1;
 const DEFAULT_MAX_SHARDS = 64;
 
@@ -232,6 +235,19 @@ const ScalingSchema = z
   })
   .strict();
 
+const LoggingSchema = z
+  .object({
+    level: z
+      .enum(LOG_LEVELS)
+      .optional()
+      .describe(
+        'Log level of the consumers and the cluster manager, applied at their next batch or run. DEBUG adds a ' +
+          'line per batch with its counts; WARN keeps warnings and errors only (failing and poison changes, ' +
+          'refused configurations). Absent: the level each logger was started with (LOG_LEVEL, else INFO).',
+      ),
+  })
+  .strict();
+
 /** Rules spanning two fields: JSON Schema cannot express them, so AppConfig's validator does not check them. */
 const CROSS_FIELD_RULES = [
   { path: 'scaling.minShards', rule: 'scaling.minShards must not exceed scaling.maxShards' },
@@ -265,6 +281,7 @@ const ConfigSchema = z
     leases: LeasesSchema.prefault({}),
     shedding: SheddingSchema.prefault({}),
     scaling: ScalingSchema.prefault({}),
+    logging: LoggingSchema.prefault({}),
   })
   .strict()
   .superRefine((config, context) => {
@@ -301,6 +318,7 @@ type TableSettings = z.infer<typeof TableSettingsSchema>;
 type TablePriority = (typeof PRIORITIES)[number];
 type ConflictStrategy = (typeof CONFLICT_STRATEGIES)[number];
 type AssignmentStrategy = (typeof ASSIGNMENT_STRATEGIES)[number];
+type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The complete default configuration. */
 function defaultConfig(): Config {
@@ -320,7 +338,15 @@ function parseConfig(input: unknown): Config {
   return ConfigSchema.parse(input);
 }
 
-export type { AssignmentStrategy, Config, ConfigInput, ConflictStrategy, TablePriority, TableSettings };
+export type {
+  AssignmentStrategy,
+  Config,
+  ConfigInput,
+  ConflictStrategy,
+  LogLevel,
+  TablePriority,
+  TableSettings,
+};
 export {
   ASSIGNMENT_STRATEGIES,
   CONFLICT_STRATEGIES,
@@ -328,6 +354,7 @@ export {
   CROSS_FIELD_RULES,
   crossFieldIssues,
   defaultConfig,
+  LOG_LEVELS,
   PRIORITIES,
   parseConfig,
   TABLE_FORMATS,

@@ -15,6 +15,7 @@ import {
   failureMessage,
   lost,
   maxKey,
+  poisonOf,
   reasonOf,
   withoutLastApplied,
 } from './apply-steps.js';
@@ -29,6 +30,7 @@ import {
   projectedStateOf,
 } from './fold.js';
 import type { Projection } from './projection.js';
+import { noTracing, type ProcessingTracer } from './tracing.js';
 import { retryTransient, type TransientRetry } from './transient-retry.js';
 
 interface AggregateApplierOptions {
@@ -51,6 +53,8 @@ interface AggregateApplierOptions {
   readonly transientAttempts?: number;
   /** @default 50 */
   readonly retryBaseDelayMs?: number;
+  /** Where the fold is a step of the trace (the writes are when `stateStore` is a `TracedStateStore`). @default noTracing */
+  readonly tracer?: ProcessingTracer;
 }
 
 /** The raw record each pending change came from, to park it with its full payload. */
@@ -64,6 +68,8 @@ interface Run {
   readonly payloads: PayloadSource;
   parked: number;
   unparked: number;
+  /** Of `parked`, what was parked as DEFERRED. */
+  deferred: number;
 }
 
 /** Lost races (a concurrent replay or writer) retried before the aggregate is reported as failed. */
@@ -103,6 +109,7 @@ class AggregateApplier {
   readonly #options: AggregateApplierOptions;
   readonly #now: () => number;
   readonly #retry: TransientRetry;
+  readonly #tracer: ProcessingTracer;
 
   public constructor(options: AggregateApplierOptions) {
     positiveInteger('maxAttempts', options.maxAttempts);
@@ -113,6 +120,11 @@ class AggregateApplier {
     };
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#tracer = options.tracer ?? noTracing;
+  }
+
+  #fold(input: Parameters<typeof foldChanges>[0]): FoldResult {
+    return this.#tracer.traceSync('fold', () => foldChanges(input));
   }
 
   /**
@@ -126,7 +138,7 @@ class AggregateApplier {
     payloads: PayloadSource,
     prefetched?: { readonly item: AggregateItem | undefined },
   ): Promise<AggregateOutcome> {
-    const run: Run = { aggregateId, payloads, parked: 0, unparked: 0 };
+    const run: Run = { aggregateId, payloads, parked: 0, unparked: 0, deferred: 0 };
     let first = true;
     // A try after a transient failure reads the item again: what was prefetched may be stale by then.
     const outcome = await retryTransient(() => {
@@ -134,7 +146,12 @@ class AggregateApplier {
       first = false;
       return this.#applyRacing(run, changes, known);
     }, this.#retry);
-    return { ...outcome, parked: run.parked, unparked: run.unparked };
+    return {
+      ...outcome,
+      parked: run.parked,
+      unparked: run.unparked,
+      ...(run.deferred > 0 ? { deferred: run.deferred } : {}),
+    };
   }
 
   /** Folds and writes, again with the item that won whenever a write loses its race. */
@@ -173,7 +190,7 @@ class AggregateApplier {
    */
   async #applyBlind(run: Run, changes: readonly PendingChange[]): Promise<Attempt> {
     const { stateStore, projection } = this.#options;
-    const fold = foldChanges({ position: undefined, state: undefined, changes, projection });
+    const fold = this.#fold({ position: undefined, state: undefined, changes, projection });
     if (fold.failure !== undefined || fold.next === undefined) return { current: undefined, writes: 0 };
     let out: WriteOutcome;
     try {
@@ -214,7 +231,7 @@ class AggregateApplier {
       state: projectedStateOf(item),
       projection: this.#options.projection,
     };
-    let fold = foldChanges({ ...base, changes });
+    let fold = this.#fold({ ...base, changes });
     for (;;) {
       try {
         return await this.#settle(run, item, fold);
@@ -278,7 +295,8 @@ class AggregateApplier {
     const parked = fresh
       .map((c) => this.#parked(run, c, reason, message, 0))
       .filter((p) => item?.lastParkedKey === undefined || p.sk > item.lastParkedKey);
-    await this.#park(run, parked);
+    const added = await this.#park(run, parked);
+    if (deferring) run.deferred += added;
     const lastParkedKey = maxKey(item?.lastParkedKey, parked);
     const first = item?.quarantine === undefined ? fresh[0] : undefined;
     const counts = { duplicates: changes.length - fresh.length };
@@ -333,7 +351,7 @@ class AggregateApplier {
       {
         applied: fold.applied.length,
         duplicates: fold.duplicates.length,
-        failure: { sequenceNumber, error: failure.error },
+        failure: { sequenceNumber, txId: failure.item.change.txId, error: failure.error },
       },
       1,
     );
@@ -373,6 +391,7 @@ class AggregateApplier {
         applied: fold.applied.length,
         duplicates: fold.duplicates.length + fold.rest.length - behind.length,
         quarantined: true,
+        poison: poisonOf(failure.item, message),
       },
       1,
     );
@@ -398,7 +417,7 @@ class AggregateApplier {
       item.lastParkedKey === undefined
         ? { kind: 'revision', expected: item }
         : { kind: 'lift-quarantine', expected: item };
-    let fold = foldChanges({ ...base, changes: combined });
+    let fold = this.#fold({ ...base, changes: combined });
     for (;;) {
       const settledCount = fold.failure === undefined ? combined.length : fold.failure.index;
       const r: Resumption = {
@@ -450,7 +469,12 @@ class AggregateApplier {
     if (!out.committed) return lost(out.current);
     await this.#unpark(run, r.settled);
     return done(
-      { applied: r.fold.applied.length, duplicates: r.fold.duplicates.length + covered, quarantined: true },
+      {
+        applied: r.fold.applied.length,
+        duplicates: r.fold.duplicates.length + covered,
+        quarantined: true,
+        poison: poisonOf(failure.item, message),
+      },
       1,
     );
   }
@@ -497,8 +521,11 @@ class AggregateApplier {
   }
 
   /** Parks items and counts those parked now (an item parked before stays as it is, uncounted). */
-  async #park(run: Run, items: readonly ParkedItem[]): Promise<void> {
-    if (items.length > 0) run.parked += await this.#options.parkedStore.put(items);
+  async #park(run: Run, items: readonly ParkedItem[]): Promise<number> {
+    if (items.length === 0) return 0;
+    const added = await this.#options.parkedStore.put(items);
+    run.parked += added;
+    return added;
   }
 
   /** Deletes parked items that applied (or that the state covered), counting them. */

@@ -18,12 +18,22 @@ interface AggregateOutcome {
   readonly parked: number;
   /** Parked changes that left the parked store because they applied, or the state covered them (a resume). */
   readonly unparked: number;
+  /** Of `parked`, the changes parked as DEFERRED (their table is paused or shed); absent when none. */
+  readonly deferred?: number;
   /** True when this batch quarantined the aggregate. */
   readonly quarantined: boolean;
+  /** The change that quarantined the aggregate, when this batch did (for the log line that says so). */
+  readonly poison?: {
+    readonly sequenceNumber: string;
+    readonly txId: string | null;
+    readonly error: string;
+  };
   /** State writes made (0 or 1, more only after lost races). */
   readonly writes: number;
   /** The change to redeliver from, when the aggregate stopped at a failing change with attempts left. */
-  readonly failure: { readonly sequenceNumber: string; readonly error: Error } | undefined;
+  readonly failure:
+    | { readonly sequenceNumber: string; readonly txId: string | null; readonly error: Error }
+    | undefined;
 }
 
 /**
@@ -35,7 +45,7 @@ type Attempt =
   | { readonly outcome?: undefined; readonly current: AggregateItem | undefined; readonly writes: number };
 
 /** The counts of an outcome; parks are counted as they happen (see `AggregateApplier`). */
-type Counts = Omit<Partial<AggregateOutcome>, 'parked' | 'unparked' | 'writes'>;
+type Counts = Omit<Partial<AggregateOutcome>, 'parked' | 'unparked' | 'deferred' | 'writes'>;
 
 function done(counts: Counts, writes: number): Attempt {
   return {
@@ -45,6 +55,7 @@ function done(counts: Counts, writes: number): Attempt {
       parked: 0,
       unparked: 0,
       quarantined: counts.quarantined ?? false,
+      poison: counts.poison,
       writes,
       failure: counts.failure,
     },
@@ -64,6 +75,10 @@ function failureMessage(error: Error): string {
 /** The reason a failing change is parked with: `UNSTORABLE` at once, `POISON` once its attempts are used up. */
 function reasonOf(failure: FoldFailure): ReasonCode {
   return failure.error instanceof UnstorableError ? REASON.UNSTORABLE : REASON.POISON;
+}
+
+function poisonOf(item: PendingChange, error: string): AggregateOutcome['poison'] {
+  return { sequenceNumber: item.origin.sequenceNumber, txId: item.change.txId, error };
 }
 
 function behindMessage(aggregateId: string): string {
@@ -104,4 +119,14 @@ function withoutLastApplied(
 }
 
 export type { AggregateOutcome, Attempt, Counts };
-export { attemptsOf, behindMessage, done, failureMessage, lost, maxKey, reasonOf, withoutLastApplied };
+export {
+  attemptsOf,
+  behindMessage,
+  done,
+  failureMessage,
+  lost,
+  maxKey,
+  poisonOf,
+  reasonOf,
+  withoutLastApplied,
+};

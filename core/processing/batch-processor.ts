@@ -17,6 +17,13 @@ import { ProcessingError } from './errors.js';
 import type { PendingChange } from './fold.js';
 import type { Projection } from './projection.js';
 import { originOf, parkedRecordOf, type StreamRecord, type SubRecord } from './stream-record.js';
+import {
+  annotateAggregate,
+  noTracing,
+  type ProcessingTracer,
+  TRACED_AGGREGATES_PER_BATCH,
+  TracedStateStore,
+} from './tracing.js';
 import { retryTransient, type TransientRetry } from './transient-retry.js';
 
 /**
@@ -50,6 +57,8 @@ interface BatchStats {
   parked: number;
   /** Parked changes that left the parked store because they applied now (a deferred table resumed). */
   unparked: number;
+  /** Of `parked`, changes parked as DEFERRED (their table paused or shed): waiting by design. */
+  deferred: number;
   /** Records parked now because they could not be decoded (counted in `parked` too). */
   badInput: number;
   /** Records of the batch that could not be decoded, whether parked now or by an earlier delivery. */
@@ -65,6 +74,12 @@ interface BatchResult {
   /** Lambda's partial batch response: at most one item, the lowest failing sequence number. */
   readonly batchItemFailures: { itemIdentifier: string }[];
   readonly stats: BatchStats;
+}
+
+/** An aggregate that failed unexpectedly (throttling, timeout), with its first change's transaction. */
+interface AggregateError {
+  readonly error: unknown;
+  readonly txId: string | null;
 }
 
 /** The subset of a logger the processor uses; Powertools Logger fits. */
@@ -92,6 +107,12 @@ interface BatchProcessorOptions {
   readonly now?: () => number;
   /** Whether a table's changes are deferred now (paused or shed). @default never */
   readonly isDeferred?: (table: string) => boolean;
+  /**
+   * Where the batch's steps are traced: its first decoding pass, its state reads, and for the first
+   * {@link TRACED_AGGREGATES_PER_BATCH} aggregates their decode, fold and write, annotated with the aggregate
+   * and its source transaction. @default noTracing
+   */
+  readonly tracer?: ProcessingTracer;
   /** Sleeps between tries after a transient store failure. @default systemClock */
   readonly clock?: Pick<Clock, 'sleep'>;
   /**
@@ -113,6 +134,7 @@ function emptyStats(): BatchStats {
     duplicates: 0,
     parked: 0,
     unparked: 0,
+    deferred: 0,
     badInput: 0,
     undecodable: 0,
     tombstones: 0,
@@ -162,6 +184,10 @@ function payloadsOf(records: readonly StreamRecord[]): PayloadSource {
 class BatchProcessor {
   readonly #options: BatchProcessorOptions;
   readonly #applier: AggregateApplier;
+  /** The applier of the aggregates that are traced: its fold and state store are steps of the trace. */
+  readonly #tracedApplier: AggregateApplier;
+  readonly #tracer: ProcessingTracer;
+  readonly #tracedStore: TracedStateStore;
   readonly #now: () => number;
   readonly #maxInFlightBytes: number;
   readonly #retry: TransientRetry;
@@ -174,12 +200,14 @@ class BatchProcessor {
     );
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#tracer = options.tracer ?? noTracing;
     this.#retry = {
       clock: options.clock ?? systemClock,
       attempts: positiveInteger('transientAttempts', options.transientAttempts ?? 3),
       baseDelayMs: 50,
     };
-    this.#applier = new AggregateApplier({
+    this.#tracedStore = new TracedStateStore(options.stateStore, this.#tracer);
+    const applierOptions = {
       stateStore: options.stateStore,
       parkedStore: options.parkedStore,
       projection: options.projection,
@@ -188,6 +216,12 @@ class BatchProcessor {
       isDeferred: options.isDeferred,
       clock: this.#retry.clock,
       transientAttempts: this.#retry.attempts,
+    };
+    this.#applier = new AggregateApplier(applierOptions);
+    this.#tracedApplier = new AggregateApplier({
+      ...applierOptions,
+      stateStore: this.#tracedStore,
+      tracer: this.#tracer,
     });
   }
 
@@ -199,7 +233,7 @@ class BatchProcessor {
     const stats = emptyStats();
     stats.records = records.length;
     const failures: string[] = [];
-    const { groups, bad } = this.#index(records, stats);
+    const { groups, bad } = this.#tracer.traceSync('decode', () => this.#index(records, stats));
     await this.#parkBadInput(bad, stats, failures);
     stats.aggregates = groups.size;
     const entries = [...groups.entries()];
@@ -300,7 +334,7 @@ class BatchProcessor {
     if (!this.#options.projection.needsPreviousState || entries.length === 0) return 'not-needed';
     try {
       const ids = entries.map(([aggregateId]) => aggregateId);
-      return await retryTransient(() => this.#options.stateStore.getMany(ids), this.#retry);
+      return await retryTransient(() => this.#tracedStore.getMany(ids), this.#retry);
     } catch (error) {
       this.#options.logger?.error('cannot read aggregate state; the batch will be retried', { error });
       return 'failed';
@@ -316,7 +350,7 @@ class BatchProcessor {
     entries: readonly [string, Group][],
     records: readonly StreamRecord[],
     prefetched: Map<string, AggregateItem> | 'not-needed',
-  ): Promise<(AggregateOutcome | { error: unknown })[]> {
+  ): Promise<(AggregateOutcome | AggregateError)[]> {
     const payloads = payloadsOf(records);
     return mapWithConcurrency(
       entries,
@@ -325,25 +359,41 @@ class BatchProcessor {
         budget: this.#maxInFlightBytes,
         weight: ([, g]) => g.bytes,
       },
-      async ([aggregateId, group]): Promise<AggregateOutcome | { error: unknown }> => {
-        try {
-          return await this.#applier.apply(
-            aggregateId,
-            this.#decodeGroup(aggregateId, group.refs, records),
-            payloads,
-            prefetched === 'not-needed' ? undefined : { item: prefetched.get(aggregateId) },
-          );
-        } catch (error) {
-          return { error };
-        }
+      ([aggregateId, group], index): Promise<AggregateOutcome | AggregateError> => {
+        const known = prefetched === 'not-needed' ? undefined : { item: prefetched.get(aggregateId) };
+        const apply = (applier: AggregateApplier, tracer: ProcessingTracer) =>
+          this.#applyOne(applier, tracer, aggregateId, group, records, payloads, known);
+        return index < TRACED_AGGREGATES_PER_BATCH
+          ? this.#tracer.trace('aggregate', () => apply(this.#tracedApplier, this.#tracer))
+          : apply(this.#applier, noTracing);
       },
     );
+  }
+
+  /** Decodes one aggregate's changes and applies them; an unexpected failure is its outcome, not the batch's. */
+  async #applyOne(
+    applier: AggregateApplier,
+    tracer: ProcessingTracer,
+    aggregateId: string,
+    group: Group,
+    records: readonly StreamRecord[],
+    payloads: PayloadSource,
+    prefetched: { readonly item: AggregateItem | undefined } | undefined,
+  ): Promise<AggregateOutcome | AggregateError> {
+    let changes: PendingChange[] | undefined;
+    try {
+      changes = tracer.traceSync('decode', () => this.#decodeGroup(aggregateId, group.refs, records));
+      annotateAggregate(tracer, aggregateId, changes);
+      return await applier.apply(aggregateId, changes, payloads, prefetched);
+    } catch (error) {
+      return { error, txId: changes?.[0]?.change.txId ?? null };
+    }
   }
 
   /** Adds the aggregates' outcomes to the stats, and where each failed one is to be redelivered from. */
   #tally(
     entries: readonly [string, Group][],
-    outcomes: readonly (AggregateOutcome | { error: unknown })[],
+    outcomes: readonly (AggregateOutcome | AggregateError)[],
     records: readonly StreamRecord[],
     stats: BatchStats,
     failures: string[],
@@ -356,6 +406,8 @@ class BatchProcessor {
         // aggregate's first change; changes that did apply are skipped as duplicates then.
         logger?.error('aggregate failed; the batch will be retried from it', {
           aggregateId,
+          txId: outcome.txId,
+          sequenceNumber: this.#firstSequenceNumber(records, group),
           error: outcome.error,
         });
         stats.failedAggregates++;
@@ -366,13 +418,20 @@ class BatchProcessor {
       stats.duplicates += outcome.duplicates;
       stats.parked += outcome.parked;
       stats.unparked += outcome.unparked;
+      stats.deferred += outcome.deferred ?? 0;
       stats.stateWrites += outcome.writes;
       if (outcome.quarantined) stats.quarantined++;
+      if (outcome.poison !== undefined)
+        logger?.warn('change parked as poison; its aggregate is quarantined until replayed', {
+          aggregateId,
+          ...outcome.poison,
+        });
       if (outcome.failure !== undefined) {
         stats.failedAggregates++;
         failures.push(outcome.failure.sequenceNumber);
         logger?.warn('change failed; it will be redelivered', {
           aggregateId,
+          txId: outcome.failure.txId,
           sequenceNumber: outcome.failure.sequenceNumber,
           error: outcome.failure.error.message,
         });

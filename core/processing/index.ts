@@ -33,3 +33,12 @@ export {
 } from './projection.js';
 export { ParkedReplayer, type ParkedReplayerOptions, type ReplayOutcome } from './replay.js';
 export { originOf, parkedRecordOf, type StreamRecord, type SubRecord } from './stream-record.js';
+export {
+  annotateAggregate,
+  noTracing,
+  type ProcessingTracer,
+  TRACED_AGGREGATES_PER_BATCH,
+  type TraceAnnotation,
+  TracedStateStore,
+  type TraceStep,
+} from './tracing.js';

@@ -66,6 +66,14 @@ interface ScalingPolicy {
    */
   readonly updateShardCountMinChange: number;
   readonly shedding: SheddingPolicy;
+  /** A worker fleet's mean CPU utilization (of what each task may use) to run at; above it the fleet grows. */
+  readonly workerTargetUtilization: number;
+  /** A worker above this CPU utilization that holds more than one shard needs help: the fleet grows. */
+  readonly workerMaxUtilization: number;
+  /** After removing workers, the fleet's load at the quiet window's peak must fit at this utilization. */
+  readonly workerScaleInTargetUtilization: number;
+  /** After a worker-count change, no other for this long: new tasks start, register and take leases. */
+  readonly workerSettleMs: number;
   /** Per-shard write limits and the UpdateShardCount quota (AWS defaults; raise them if your account has). */
   readonly limits: {
     readonly recordsPerSecond: number;
@@ -97,6 +105,10 @@ const DEFAULT_POLICY: ScalingPolicy = {
   hotKeyShardShare: 0.8,
   updateShardCountMinChange: 0.25,
   shedding: { auto: true, lagCriticalMs: 300_000, lagRecoveredMs: 30_000 },
+  workerTargetUtilization: 0.6,
+  workerMaxUtilization: 0.85,
+  workerScaleInTargetUtilization: 0.45,
+  workerSettleMs: 180_000,
   limits: {
     recordsPerSecond: SHARD_WRITE_RECORDS_PER_SECOND,
     bytesPerSecond: SHARD_WRITE_BYTES_PER_SECOND,
@@ -198,6 +210,7 @@ function validatePolicy(p: ScalingPolicy): void {
     'settleMs',
     'parallelizationLagMs',
     'parallelizationIdleLagMs',
+    'workerSettleMs',
   ] as const)
     duration(name, p[name]);
   if (p.scaleInAfterMs <= p.scaleOutAfterMs)
@@ -232,6 +245,7 @@ function validatePolicy(p: ScalingPolicy): void {
       p.mergeMaxUtilization,
       `must be above 0 and below maxShardUtilization (${p.maxShardUtilization}), or a merge would be split again`,
     );
+  validateWorkerPolicy(p);
   if (!(p.limits.recordsPerSecond > 0))
     throw new ScalingOptionsError('limits.recordsPerSecond', p.limits.recordsPerSecond, 'must be above 0');
   if (!(p.limits.bytesPerSecond > 0))
@@ -242,6 +256,28 @@ function validatePolicy(p: ScalingPolicy): void {
       'shedding.lagRecoveredMs',
       p.shedding.lagRecoveredMs,
       `must not be above shedding.lagCriticalMs (${p.shedding.lagCriticalMs}), or shedding would flap`,
+    );
+}
+
+/** The worker-fleet thresholds: a scale-in must never land above the scale-out threshold (hysteresis). */
+function validateWorkerPolicy(p: ScalingPolicy): void {
+  if (!(p.workerTargetUtilization >= 0.1 && p.workerTargetUtilization <= 1))
+    throw new ScalingOptionsError(
+      'workerTargetUtilization',
+      p.workerTargetUtilization,
+      'must be a number from 0.1 to 1',
+    );
+  if (!(p.workerMaxUtilization >= p.workerTargetUtilization && p.workerMaxUtilization <= 1))
+    throw new ScalingOptionsError(
+      'workerMaxUtilization',
+      p.workerMaxUtilization,
+      `must be a number from workerTargetUtilization (${p.workerTargetUtilization}) to 1`,
+    );
+  if (!(p.workerScaleInTargetUtilization > 0 && p.workerScaleInTargetUtilization < p.workerTargetUtilization))
+    throw new ScalingOptionsError(
+      'workerScaleInTargetUtilization',
+      p.workerScaleInTargetUtilization,
+      `must be above 0 and below workerTargetUtilization (${p.workerTargetUtilization}), or removing workers would call for adding them back`,
     );
 }
 

@@ -36,8 +36,8 @@ interface ClusterManagerDependencies {
    */
   readonly sweepDeferred?: () => Promise<SweepReport | undefined>;
   /**
-   * The configuration this manager runs: reported in its heartbeat, and the version the leader counts live
-   * instances against (the `InstancesOnStaleConfig` metric). Absent: neither.
+   * The configuration this manager runs: reported in its heartbeat, the version the leader counts live
+   * instances against (the `InstancesOnStaleConfig` metric), and the log level of each run. Absent: none of it.
    */
   readonly config?: () => ConfigSnapshot;
 }
@@ -85,6 +85,9 @@ function createClusterManagerHandler(deps: ClusterManagerDependencies) {
     _event: ScheduledEvent,
     _context: Context,
   ): Promise<ClusterManagerRun> {
+    // After the middlewares, which reset the level to the one the logger was started with.
+    const level = deps.config?.().config.logging.level;
+    if (level !== undefined) logger.setLogLevel(level);
     await recordHeartbeat();
     const run = await election.runIfLeader(LEADER_ROLES.clusterManager, async (term) => {
       metrics.addMetric(METRICS.clusterManagerHeartbeat, MetricUnit.Count, 1);
@@ -156,8 +159,18 @@ function createClusterManagerHandler(deps: ClusterManagerDependencies) {
   /** The round's figures for the dashboard, and its decision for the log. */
   function recordRound(round: ManagerRun): void {
     metrics.addMetric(METRICS.scalingActions, MetricUnit.Count, round.figures.scalingActions);
+    metrics.addMetric(METRICS.sheddingActive, MetricUnit.Count, round.figures.sheddingActive ? 1 : 0);
     if (round.housekeeping !== undefined)
       metrics.addMetric(METRICS.liveInstances, MetricUnit.Count, round.housekeeping.liveInstances);
+    const fleet = round.figures.fleet;
+    if (fleet !== undefined) {
+      metrics.addMetric(METRICS.liveWorkers, MetricUnit.Count, fleet.liveWorkers);
+      metrics.addMetric(METRICS.desiredWorkers, MetricUnit.Count, fleet.desiredWorkers);
+      metrics.addMetric(METRICS.maxLeasesPerWorker, MetricUnit.Count, fleet.maxLeasesPerWorker);
+      metrics.addMetric(METRICS.minLeasesPerWorker, MetricUnit.Count, fleet.minLeasesPerWorker);
+      metrics.addMetric(METRICS.idleWorkers, MetricUnit.Count, fleet.idleWorkers);
+      metrics.addMetric(METRICS.workerHeartbeatAge, MetricUnit.Milliseconds, fleet.maxHeartbeatAgeMs);
+    }
     const level =
       round.plan.hotKeys.length > 0 || round.outcomes.some((o) => o.status === 'failed') ? 'warn' : 'info';
     logger[level]('cluster manager: decision', {

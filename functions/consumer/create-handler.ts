@@ -24,6 +24,7 @@ import {
   type StreamRecord,
 } from '../../core/processing/batch-processor.js';
 import { configuredProjection, mirrorProjection, type Projection } from '../../core/processing/projection.js';
+import type { ProcessingTracer } from '../../core/processing/tracing.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
 import { StateStore } from '../../core/state/state-store.js';
 
@@ -36,6 +37,11 @@ interface ConsumerDependencies {
   readonly metrics: Metrics;
   /** @default the mirror projection */
   readonly projection?: Projection;
+  /**
+   * Where the batch's steps are traced (the Lambda passes Powertools Tracer through `xrayProcessingTracer`).
+   * @default no tracing
+   */
+  readonly tracer?: ProcessingTracer;
   /** Called after every batch, with its result (the local runtime counts progress here). */
   readonly onBatch?: (result: BatchResult, event: KinesisStreamEvent) => void;
   /**
@@ -68,6 +74,7 @@ function publishMetrics(metrics: Metrics, result: BatchResult): void {
   metrics.addMetric(METRICS.changesApplied, MetricUnit.Count, stats.applied);
   metrics.addMetric(METRICS.duplicatesSkipped, MetricUnit.Count, stats.duplicates);
   metrics.addMetric(METRICS.changesParked, MetricUnit.Count, stats.parked);
+  metrics.addMetric(METRICS.changesDeferred, MetricUnit.Count, stats.deferred);
   metrics.addMetric(METRICS.badInput, MetricUnit.Count, stats.badInput);
   metrics.addMetric(METRICS.tombstonesSkipped, MetricUnit.Count, stats.tombstones);
   metrics.addMetric(METRICS.aggregatesQuarantined, MetricUnit.Count, stats.quarantined);
@@ -115,12 +122,14 @@ function createProcessor(deps: Omit<ConsumerDependencies, 'metrics' | 'onBatch'>
     aggregateConcurrency: config.processing.aggregateConcurrency,
     isDeferred: (table) => isTableDeferred(config, table),
     logger: deps.logger,
+    tracer: deps.tracer,
   });
 }
 
 /**
  * The consumer handler: a thin middy handler over {@link BatchProcessor}, with Powertools logging (Lambda
- * context injected) and EMF metrics, returning Lambda's partial batch response.
+ * context injected, at the configuration's `logging.level` when it has one) and EMF metrics, returning Lambda's partial batch
+ * response.
  *
  * @example
  * ```ts
@@ -134,9 +143,14 @@ function createConsumerHandler(deps: ConsumerDependencies) {
     event: KinesisStreamEvent,
     _context: Context,
   ): Promise<KinesisStreamBatchResponse> {
+    // Here, not before the middlewares: Powertools' context injection resets the level to the one the logger
+    // was started with, which is also what a configuration without a level keeps.
+    const { level } = deps.config.logging;
+    if (level !== undefined) logger.setLogLevel(level);
     const first = event.Records[0];
     if (first !== undefined) logger.appendKeys({ shardId: shardIdOf(first.eventID) });
     const result = await processor.process(toStreamRecords(event));
+    logger.debug('batch processed', { ...result.stats, batchItemFailures: result.batchItemFailures });
     publishMetrics(metrics, result);
     deps.onBatch?.(result, event);
     return { batchItemFailures: result.batchItemFailures };

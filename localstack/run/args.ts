@@ -52,8 +52,9 @@ consumer handler → DynamoDB. Runs until Ctrl-C unless --events or --input ends
   --assignment NAME         how the elected assigner divides shards among workers: round-robin,
                             least-loaded (default), adaptive or bounded-load
   --projection PATH         fold changes with the projection module at PATH (its default export), as a
-                            stack deployed with projectionEntry does; the run is verified against it
-                            (default: the built-in mirror projection; not with --workers)
+                            stack deployed with projectionEntry does; the run is verified against it;
+                            worker processes load it too and refuse to start with any other
+                            (default: the built-in mirror projection)
   --reader NAME             how worker processes read: polling (GetRecords, default) or fan-out (enhanced
                             fan-out; needs --workers N and --kinesis-engine kinesis-mock)
   --inject-duplicates R     republish a fraction R (0..1) of records: duplicates and late redeliveries
@@ -184,10 +185,6 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
       '--input publishes the file as it is; it cannot be combined with --events or --inject-poison',
     );
   const workers = integer('workers', str('workers'), 0, 0, 32);
-  if (str('projection') !== undefined && workers > 0)
-    throw new ArgsError(
-      `--projection runs in this process's own worker; worker processes apply the built-in projection, so leave out --workers (received --workers ${workers})`,
-    );
   const reader = str('reader') ?? 'polling';
   if (reader !== 'polling' && reader !== 'fan-out')
     throw new ArgsError(`--reader must be polling or fan-out; received ${JSON.stringify(reader)}`);

@@ -7,7 +7,7 @@ import { ENV, METRICS } from '../../core/constants.js';
 import type { MappingSettings } from '../../core/esm/settings.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
 import { DeferredSweep } from '../../core/processing/deferred-sweep.js';
-import { configuredProjection, type Projection } from '../../core/processing/projection.js';
+import { configuredProjection } from '../../core/processing/projection.js';
 import { ParkedReplayer } from '../../core/processing/replay.js';
 import { Producer } from '../../core/producer/producer.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
@@ -15,6 +15,7 @@ import { StateStore } from '../../core/state/state-store.js';
 import type { WorkerEvent } from '../../core/workers/events.js';
 import type { WorkerTimings } from '../../core/workers/timings.js';
 import { createConfigFollowingHandler } from '../../functions/consumer/follow-config.js';
+import type { LoadedProjection } from '../../projection-module/load.js';
 import { type LocalClients, localClients } from '../clients.js';
 import { type LocalConfig, startLocalConfig } from '../config/local-config.js';
 import { type Endpoints, type KinesisEngine, type RunningEngines, startEngines } from '../engines/engines.js';
@@ -108,10 +109,10 @@ interface PipelineOptions {
   /** Called once the workers run (npm start serves `cdcp local workers` from here). */
   readonly onWorkers?: (group: WorkerGroup) => void;
   /**
-   * The projection the consumer, the deferred sweep and the model fold changes with (`--projection`); worker
-   * processes run the built-in one, so it needs `workers: 0`. @default the mirror
+   * The projection module the consumer, the deferred sweep and the model fold changes with (`--projection`);
+   * worker processes load the same module and check its identity. @default the mirror
    */
-  readonly projection?: Projection;
+  readonly projection?: LoadedProjection;
 }
 
 /** What `during` gets: the run's workers, clients and names, and how far production is. */
@@ -245,7 +246,7 @@ function localHandler(
   audit: EffectCounts | undefined,
 ) {
   return createConfigFollowingHandler({
-    projection: audit === undefined ? options.projection : countingProjection,
+    projection: audit === undefined ? options.projection?.projection : countingProjection,
     dynamodb: p.clients.dynamodb,
     stateTable: p.names.stateTable,
     parkedTable: p.names.parkedTable,
@@ -267,8 +268,6 @@ function localHandler(
  * others, one sweep at a time).
  */
 async function startConsumers(options: PipelineOptions, p: Provisioned, r: RunResources): Promise<Consumers> {
-  if (options.workers !== undefined && options.workers !== 0 && options.projection !== undefined)
-    throw new Error('a projection module runs in the in-process worker only: leave out --workers');
   const totals: BatchStats = emptyStats();
   const parkedStore = new ParkedStore({ client: p.clients.dynamodb, tableName: p.names.parkedTable });
   const audit = options.auditEffects === true ? new EffectCounts() : undefined;
@@ -290,6 +289,7 @@ async function startConsumers(options: PipelineOptions, p: Provisioned, r: RunRe
     timings: options.workerTimings,
     reportInvocations: options.reportInvocations,
     auditEffects: audit !== undefined,
+    projection: options.projection?.identity,
     onEvent: (workerId, event, atWallMs) => {
       options.onWorkerEvent?.(workerId, event, atWallMs);
       if (event.type === 'error' && process.env.LOG_LEVEL !== undefined)
@@ -314,7 +314,10 @@ async function startConsumers(options: PipelineOptions, p: Provisioned, r: RunRe
       new ParkedReplayer({
         stateStore,
         parkedStore,
-        projection: configuredProjection(p.localConfig.source.current().config, options.projection),
+        projection: configuredProjection(
+          p.localConfig.source.current().config,
+          options.projection?.projection,
+        ),
       }).replayDeferred(isDeferred),
   });
   let sweeping: Promise<unknown> = Promise.resolve();
@@ -497,8 +500,8 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     startManager(options, p, r, scalingActions);
     const source =
       options.input === undefined
-        ? generatorSource(options, c.audit)
-        : inputSource(options.input, p.config, options.projection);
+        ? generatorSource({ ...options, projection: options.projection?.projection }, c.audit)
+        : inputSource(options.input, p.config, options.projection?.projection);
     const production = new Production();
     const phase = { current: 'producing' };
     if (options.progress ?? true) r.reporter = startProgress(source, production, c.workers, phase);

@@ -12,6 +12,7 @@ import { type ConsumerWorker, createConsumerWorker } from '../../core/workers/co
 import type { WorkerEvent } from '../../core/workers/events.js';
 import { splitLeases } from '../../core/workers/shard-lease.js';
 import type { WorkerTimings } from '../../core/workers/timings.js';
+import type { ProjectionIdentity } from '../../projection-module/identity.js';
 import type { Endpoints } from '../engines/engines.js';
 import type { ResourceNames } from '../provision.js';
 import { WorkerPool, type WorkerRow, type WorkerSpec } from './worker-pool.js';
@@ -58,6 +59,8 @@ interface WorkerGroupOptions {
   readonly reportInvocations?: boolean;
   /** Worker processes apply the counting projection (the in-process handler is the run's own). */
   readonly auditEffects?: boolean;
+  /** Worker processes load this projection module (`--projection`) and check they all run it. */
+  readonly projection?: ProjectionIdentity;
   readonly onEvent?: (workerId: string, event: WorkerEvent, atWallMs: number) => void;
   readonly onCrash?: (row: WorkerRow, output: string) => void;
   readonly onError?: (error: Error, shardId: string) => void;
@@ -87,6 +90,7 @@ async function startWorkerGroup(options: WorkerGroupOptions): Promise<WorkerGrou
         resubscribeIntervalMs: options.resubscribeIntervalMs,
         reportInvocations: options.reportInvocations,
         auditEffects: options.auditEffects,
+        projection: options.projection,
       },
       onEvent: options.onEvent,
       onCrash: options.onCrash,

@@ -6,6 +6,7 @@ import { ENV } from '../../core/constants.js';
 import type { MappingSettings } from '../../core/esm/settings.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
 import type { WorkerEvent } from '../../core/workers/events.js';
+import type { ProjectionIdentity } from '../../projection-module/identity.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../clients.js';
 import type { Endpoints } from '../engines/engines.js';
 import type { ResourceNames } from '../provision.js';
@@ -33,6 +34,11 @@ interface WorkerSpec {
   readonly reportInvocations?: boolean;
   /** Apply the counting projection, which proves exactly-once effects (see `localstack/run/effect-audit.ts`). */
   readonly auditEffects?: boolean;
+  /**
+   * The run's projection module (`npm start -- --projection`): each worker loads it from its entry and refuses
+   * to start unless it has this identity, as a task checks the stack's. Ignored with `auditEffects`.
+   */
+  readonly projection?: ProjectionIdentity;
   /** How often the worker reports its figures. @default 500 */
   readonly statsIntervalMs?: number;
 }
@@ -46,6 +52,16 @@ const MAPPING_ENV: readonly (readonly [keyof MappingSettings, string])[] = [
   ['maximumRecordAgeSeconds', ENV.WORKER_MAX_RECORD_AGE_SECONDS],
   ['startingPosition', ENV.WORKER_STARTING_POSITION],
 ];
+
+/** Which projection module a worker loads, and the identity it must have (none for the counting audit). */
+function projectionEnvironment(spec: WorkerSpec): NodeJS.ProcessEnv {
+  if (spec.auditEffects) return { [ENV.WORKER_PROJECTION_MODULE]: COUNTING_PROJECTION };
+  if (spec.projection?.entry == null) return {};
+  return {
+    [ENV.WORKER_PROJECTION_MODULE]: spec.projection.entry,
+    [ENV.PROJECTION]: JSON.stringify(spec.projection),
+  };
+}
 
 /**
  * `cdcp worker` on the local engines: the environment a container would get, with the engines as endpoints,
@@ -74,7 +90,7 @@ function workerCommand(spec: WorkerSpec, instanceId: string): { args: string[]; 
     [ENV.WORKER_HEALTH_HOST]: '127.0.0.1',
     [ENV.WORKER_READER]: spec.reader ?? 'polling',
     [ENV.WORKER_RESUBSCRIBE_MS]: spec.resubscribeIntervalMs?.toString(),
-    [ENV.WORKER_PROJECTION_MODULE]: spec.auditEffects ? COUNTING_PROJECTION : undefined,
+    ...projectionEnvironment(spec),
   };
   for (const [setting, name] of MAPPING_ENV)
     if (spec.mapping[setting] !== undefined) env[name] = String(spec.mapping[setting]);

@@ -97,8 +97,8 @@ describe('Construct: CdcProcessor (defaults)', () => {
         Handler: 'index.handler',
         MemorySize: 1024,
         Timeout: 60,
-        Role: arnOf(processor.consumer.role),
-        LoggingConfig: { LogGroup: refOf(processor.consumer.logGroup) },
+        Role: arnOf(processor.consumer!.role),
+        LoggingConfig: { LogGroup: refOf(processor.consumer!.logGroup) },
         Environment: {
           Variables: {
             NODE_OPTIONS: '--enable-source-maps',
@@ -107,7 +107,8 @@ describe('Construct: CdcProcessor (defaults)', () => {
             [ENV.COORDINATION_TABLE]: refOf(processor.coordinationTable),
             [ENV.STREAM_NAME]: refOf(processor.stream),
             [ENV.APPCONFIG_APPLICATION_ID]: refOf(processor.config.application),
-            [ENV.APPCONFIG_ENVIRONMENT_ID]: refOf(processor.config.environment),
+            // By name: the environment's rollback alarm watches this function (see ProcessorConfig).
+            [ENV.APPCONFIG_ENVIRONMENT_ID]: processor.config.environmentName,
             [ENV.APPCONFIG_PROFILE_ID]: {
               Ref: Match.stringLikeRegexp('^ProcessorConfigProfileConfigurationProfile'),
             },
@@ -117,7 +118,7 @@ describe('Construct: CdcProcessor (defaults)', () => {
     });
 
     it('has a role without managed policies (no AWSLambdaBasicExecutionRole)', () => {
-      const role = template.toJSON().Resources[logicalIdOf(stack.processor.consumer.role)];
+      const role = template.toJSON().Resources[logicalIdOf(stack.processor.consumer!.role)];
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
         { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
@@ -125,9 +126,11 @@ describe('Construct: CdcProcessor (defaults)', () => {
     });
 
     it('logs to its own log group, kept one month', () => {
-      expect(template.toJSON().Resources[logicalIdOf(stack.processor.consumer.logGroup)].Properties).toEqual({
-        RetentionInDays: 30,
-      });
+      expect(template.toJSON().Resources[logicalIdOf(stack.processor.consumer!.logGroup)].Properties).toEqual(
+        {
+          RetentionInDays: 30,
+        },
+      );
     });
   });
 
@@ -136,7 +139,7 @@ describe('Construct: CdcProcessor (defaults)', () => {
       template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: arnOf(stack.processor.stream),
-        FunctionName: refOf(stack.processor.consumer.function),
+        FunctionName: refOf(stack.processor.consumer!.function),
         StartingPosition: 'TRIM_HORIZON',
         BatchSize: 100,
         MaximumBatchingWindowInSeconds: 0,
@@ -263,14 +266,7 @@ describe('Construct: CdcProcessor (defaults)', () => {
       });
     });
 
-    it('deploys with a linear all-at-once strategy and a one-minute bake', () => {
-      template.hasResourceProperties('AWS::AppConfig::DeploymentStrategy', {
-        GrowthFactor: 100,
-        GrowthType: 'LINEAR',
-        DeploymentDurationInMinutes: 0,
-        FinalBakeTimeInMinutes: 1,
-        ReplicateTo: 'NONE',
-      });
+    it('deploys its first version with the stack, through the gradual strategy', () => {
       template.hasResourceProperties('AWS::AppConfig::Deployment', {
         ApplicationId: refOf(stack.processor.config.application),
         EnvironmentId: refOf(stack.processor.config.environment),
@@ -351,7 +347,7 @@ describe('Stack: CdcProcessorStack', () => {
     const targetKey = logicalIdOf(p.targetOutput);
     expect(outputs[targetKey]?.Description).toMatch(/^cdcp target: /);
     const targetValue = JSON.stringify(outputs[targetKey]?.Value);
-    for (const ref of [p.stream, p.stateTable, p.parkedTable, p.coordinationTable, p.consumer.function])
+    for (const ref of [p.stream, p.stateTable, p.parkedTable, p.coordinationTable, p.consumer!.function])
       expect(targetValue).toContain(JSON.stringify(refOf(ref)));
     expect(targetValue).toContain('\\"fingerprint\\":\\"builtin\\"');
     delete outputs[targetKey];

@@ -89,7 +89,8 @@ describe('Construct: CdcProcessor (conventions)', () => {
     it('leaves out the dashboard and keeps every alarm', () => {
       const { processor, template } = processorIn({ dashboard: false });
       template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', Object.keys(processor.monitoring.alarms).length);
+      template.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 1);
       expect(processor.monitoring.dashboard).toBeUndefined();
     });
   });
@@ -159,7 +160,24 @@ describe('Construct: CdcProcessor (conventions)', () => {
         statistic: 'Maximum',
       });
       expect(stack.resolve(iteratorAge.dimensions?.[0]?.value)).toEqual({
-        Ref: logicalIdOf(processor.consumer.function),
+        Ref: logicalIdOf(processor.consumer!.function),
+      });
+      expect(processor.metricSourceToAppliedLatency().toMetricConfig().metricStat).toMatchObject({
+        metricName: METRICS.sourceToAppliedLatency,
+        dimensions: [{ name: 'service', value: METRICS.service }],
+        statistic: 'p99',
+      });
+      expect(processor.metricArrivalToAppliedLatency().toMetricConfig().metricStat).toMatchObject({
+        metricName: METRICS.arrivalToAppliedLatency,
+        statistic: 'p99',
+      });
+      expect(processor.metricChangesDeferred().toMetricConfig().metricStat).toMatchObject({
+        metricName: METRICS.changesDeferred,
+      });
+      expect(processor.metricSheddingActive().toMetricConfig().metricStat).toMatchObject({
+        metricName: METRICS.sheddingActive,
+        dimensions: [{ name: 'service', value: METRICS.clusterManagerService }],
+        statistic: 'Maximum',
       });
     });
   });

@@ -113,4 +113,4 @@ function formatTick(v: number): string {
 }
 
 export type { Panel, Series };
-export { svgChart };
+export { escapeXml, formatTick, niceMax, svgChart };

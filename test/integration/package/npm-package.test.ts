@@ -135,6 +135,9 @@ describe('Package: cdc-event-processor from its tarball', () => {
     expect(files).toContain('package/dist/lib/index.js');
     expect(files).toContain('package/dist/lib/index.d.ts');
     expect(files).toContain('package/bin/cdcp.js');
+    // The worker image's Dockerfile, which the construct stages beside the bundle it builds.
+    expect(files).toContain('package/Dockerfile');
+    expect(files).toContain('package/.dockerignore');
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
     expect(files.filter((f) => f.includes('/test/') || f.includes('/bench/'))).toEqual([]);
   });
@@ -167,6 +170,28 @@ describe('Package: cdc-event-processor from its tarball', () => {
     const state = await scanState(clients.dynamodb, provisioned.names.stateTable);
     expect(state.size).toBe(2);
     for (const row of state.values()) expect(row.state).toEqual({ seen: 1, lastOp: 'create' });
+  });
+
+  it("stages the worker image from the installed package: a bundle with the team's projection, no node_modules", async () => {
+    const context = join(work, 'image-context');
+    mkdirSync(context);
+    const lib = join(project, 'node_modules/cdc-event-processor/dist/lib');
+    const script = `
+      const { stageWorkerImage } = await import(${JSON.stringify(join(lib, 'worker-image.js'))});
+      const { probeProjectionModuleSync } = await import(${JSON.stringify(join(lib, '../projection-module/load.js'))});
+      const path = ${JSON.stringify(join(project, 'projection.mjs'))};
+      stageWorkerImage(${JSON.stringify(context)}, { path, identity: probeProjectionModuleSync(path, 'projection.mjs') });
+    `;
+    await timed('stage the worker image', () =>
+      inProject(process.execPath, ['--input-type=module', '-e', script]),
+    );
+
+    expect(readdirSync(context).sort()).toEqual(['.dockerignore', 'Dockerfile', 'worker']);
+    const help = await exec(process.execPath, ['worker.mjs', 'worker', '--help'], {
+      cwd: join(context, 'worker'),
+      env: { PATH: process.env.PATH },
+    });
+    expect(help.stdout).toContain('Built with the projection {"name":"event-tally"');
   });
 
   it('runs npx cdcp --version and npx cdcp decode from the project, and imports the runtime entry', async () => {

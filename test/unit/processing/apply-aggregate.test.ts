@@ -24,6 +24,12 @@ const unstorable = (lsn: number) =>
 const poison = (lsn: number) =>
   pending(orderChange(1, lsn, 'update', { id: 1, [FAULT_INJECTION_COLUMN]: 'boom' }), String(lsn));
 const pos = (lsn: number) => orderChange(1, lsn).position;
+/** The `poison` of an outcome that quarantined the aggregate at the poison change of LSN `lsn`. */
+const poisonAt = (lsn: number) => ({
+  sequenceNumber: String(lsn),
+  txId: String(lsn),
+  error: 'ProjectionError: injected fault: boom',
+});
 const skOf = (item: PendingChange) => changeKeys(item.change, afterImagePayloads.recordOf(item)).sk;
 const value = (lsn: number) => ({
   table: 'public.orders',
@@ -265,7 +271,7 @@ describe('Class: AggregateApplier', () => {
 
       expect(first).toMatchObject({ applied: 1, failure: { sequenceNumber: '11' } });
       expect(second).toMatchObject({ applied: 0, duplicates: 0, failure: { sequenceNumber: '11' } });
-      expect(third).toEqual(outcome({ parked: 2, quarantined: true, writes: 1 }));
+      expect(third).toEqual(outcome({ parked: 2, quarantined: true, poison: poisonAt(11), writes: 1 }));
       expect(await t.parked()).toEqual([
         ['POISON', pos(11), 3],
         ['QUARANTINED', pos(12), 0],
@@ -300,7 +306,9 @@ describe('Class: AggregateApplier', () => {
 
       const result = await t.apply([change(25), poison(30), change(15), change(35)]);
 
-      expect(result).toEqual(outcome({ applied: 1, duplicates: 1, parked: 2, quarantined: true, writes: 1 }));
+      expect(result).toEqual(
+        outcome({ applied: 1, duplicates: 1, parked: 2, quarantined: true, poison: poisonAt(30), writes: 1 }),
+      );
       expect(await t.parked()).toEqual([
         ['POISON', pos(30), 1],
         ['QUARANTINED', pos(35), 0],
@@ -564,7 +572,7 @@ describe('Class: AggregateApplier', () => {
 
       const result = await t.apply([change(10), change(11), change(12)]);
 
-      expect(result).toEqual(outcome({ duplicates: 1, parked: 2, writes: 1 }));
+      expect(result).toEqual(outcome({ duplicates: 1, parked: 2, deferred: 2, writes: 1 }));
       expect(await t.parked()).toEqual([
         ['DEFERRED', pos(11), 0],
         ['DEFERRED', pos(12), 0],
@@ -589,7 +597,7 @@ describe('Class: AggregateApplier', () => {
 
       const result = await t.apply([change(12)]);
 
-      expect(result).toEqual(outcome({ parked: 1, writes: 1 }));
+      expect(result).toEqual(outcome({ parked: 1, deferred: 1, writes: 1 }));
       expect((await t.stateTwin.get(ID))?.quarantine?.position).toBe(pos(11));
       expect((await t.parked()).map(([reason]) => reason)).toEqual(['DEFERRED', 'DEFERRED']);
     });
@@ -694,7 +702,9 @@ describe('Class: AggregateApplier', () => {
       const result = await t.apply([change(14)], await t.stateTwin.get(ID));
 
       // 12 and 13 were parked (and counted) when deferred: relabelled now, not parked again.
-      expect(result).toEqual(outcome({ applied: 1, parked: 1, unparked: 1, quarantined: true, writes: 1 }));
+      expect(result).toEqual(
+        outcome({ applied: 1, parked: 1, unparked: 1, quarantined: true, poison: poisonAt(12), writes: 1 }),
+      );
       expect(await t.parked()).toEqual([
         ['POISON', pos(12), 1],
         ['QUARANTINED', pos(13), 0],
@@ -719,7 +729,9 @@ describe('Class: AggregateApplier', () => {
 
       const result = await t.apply([change(9), change(13)], await t.stateTwin.get(ID));
 
-      expect(result).toEqual(outcome({ parked: 1, duplicates: 1, quarantined: true, writes: 1 }));
+      expect(result).toEqual(
+        outcome({ parked: 1, duplicates: 1, quarantined: true, poison: poisonAt(11), writes: 1 }),
+      );
       expect(await t.parked()).toEqual([
         ['POISON', pos(11), 1],
         ['QUARANTINED', pos(12), 0],
@@ -741,7 +753,15 @@ describe('Class: AggregateApplier', () => {
 
       // The batch's change 5, which the state covers, is a duplicate (it used to be counted nowhere).
       expect(result).toEqual(
-        outcome({ applied: 1, parked: 2, unparked: 1, duplicates: 1, quarantined: true, writes: 1 }),
+        outcome({
+          applied: 1,
+          parked: 2,
+          unparked: 1,
+          duplicates: 1,
+          quarantined: true,
+          poison: poisonAt(12),
+          writes: 1,
+        }),
       );
       expect(await t.parked()).toEqual([
         ['POISON', pos(12), 1],
@@ -772,7 +792,15 @@ describe('Class: AggregateApplier', () => {
       const result = await t.apply([poison(12), change(14)], await t.stateTwin.get(ID));
 
       expect(result).toEqual(
-        outcome({ applied: 1, parked: 1, unparked: 1, duplicates: 1, quarantined: true, writes: 1 }),
+        outcome({
+          applied: 1,
+          parked: 1,
+          unparked: 1,
+          duplicates: 1,
+          quarantined: true,
+          poison: poisonAt(12),
+          writes: 1,
+        }),
       );
       expect(await t.parked()).toEqual([
         ['POISON', pos(12), 1],

@@ -364,6 +364,8 @@ describe('Class: BatchProcessor', () => {
       expect(await t.stateTwin.get('public.orders#1')).toBeUndefined();
       expect(t.logger.error).toHaveBeenCalledWith('aggregate failed; the batch will be retried from it', {
         aggregateId: 'public.orders#1',
+        txId: '10',
+        sequenceNumber: seq(1),
         error: expect.any(Error),
       });
     });
@@ -382,6 +384,7 @@ describe('Class: BatchProcessor', () => {
       expect(result.stats).toMatchObject({ failedAggregates: 2, applied: 2, quarantined: 0 });
       expect(t.logger.warn).toHaveBeenCalledWith('change failed; it will be redelivered', {
         aggregateId: 'public.orders#1',
+        txId: '11',
         sequenceNumber: seq(3),
         error: 'injected fault: boom',
       });
@@ -419,6 +422,15 @@ describe('Class: BatchProcessor', () => {
           stateWrites: 1,
         }),
       });
+      expect(t.logger.warn).toHaveBeenCalledWith(
+        'change parked as poison; its aggregate is quarantined until replayed',
+        {
+          aggregateId: 'public.orders#1',
+          txId: '11',
+          sequenceNumber: seq(2),
+          error: 'ProjectionError: injected fault: boom',
+        },
+      );
     });
 
     it('defers the changes of a deferred table', async () => {
@@ -426,7 +438,7 @@ describe('Class: BatchProcessor', () => {
 
       const result = await t.process([at(orderChange(1, 10, 'create'), 10, 1)]);
 
-      expect(result.stats).toMatchObject({ applied: 0, parked: 1, stateWrites: 1 });
+      expect(result.stats).toMatchObject({ applied: 0, parked: 1, deferred: 1, stateWrites: 1 });
       expect(await t.reasons()).toEqual(['DEFERRED']);
     });
 

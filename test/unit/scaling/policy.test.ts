@@ -36,6 +36,13 @@ describe('Function: scalingPolicy', () => {
     expect(() => scalingPolicy({ maxParallelizationFactor: 11 })).toThrow(/received 11/);
     expect(() => scalingPolicy({ shedding: { lagRecoveredMs: 400_000 } })).toThrow(/shedding would flap/);
     expect(() => scalingPolicy({ mergeMaxUtilization: 0.95 })).toThrow(/would be split again/);
+    expect(() => scalingPolicy({ workerScaleInTargetUtilization: 0.6 })).toThrow(
+      'workerScaleInTargetUtilization must be above 0 and below workerTargetUtilization (0.6), or removing workers would call for adding them back; received 0.6',
+    );
+    expect(() => scalingPolicy({ workerMaxUtilization: 0.5 })).toThrow(
+      /from workerTargetUtilization \(0.6\) to 1/,
+    );
+    expect(() => scalingPolicy({ workerSettleMs: -1 })).toThrow(/workerSettleMs must be a duration/);
   });
 });
 
