@@ -11,22 +11,12 @@ import {
   REASON,
   TableKeyMemory,
 } from '../../../core/events/index.js';
-import { fixtureJson, fixtureLines, originAt } from './fixtures.js';
+import { codeOf, fixtureJson, fixtureLines, originAt } from './fixtures.js';
 
 const noConfig = createDecodeContext();
 
 function freshRegistry(tableKeys = new TableKeyMemory()) {
   return { registry: createDefaultRegistry({ tableKeys }), tableKeys };
-}
-
-function codeOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DecodeError) return error.code;
-    throw error;
-  }
-  throw new Error('expected a DecodeError');
 }
 
 /** Decodes values in order as records 1, 2, 3, … of one shard; a DecodeError becomes its code. */

@@ -4,13 +4,13 @@ import {
   comparePositions,
   createDecodeContext,
   createDefaultRegistry,
-  DecodeError,
+  type DecodeError,
   decodeKinesisRecord,
   kinesisEventRecords,
   REASON,
   unmarshallImage,
 } from '../../../core/events/index.js';
-import { fixtureJson, fixtureLines, originAt } from './fixtures.js';
+import { codeOf, fixtureJson, fixtureLines, originAt } from './fixtures.js';
 
 const registry = createDefaultRegistry();
 const noConfig = createDecodeContext();
@@ -19,16 +19,6 @@ function only(value: unknown, sequenceNumber: string | number = 1): ChangeEvent 
   const { changes } = registry.decodeValue(value, originAt(sequenceNumber), noConfig);
   expect(changes).toHaveLength(1);
   return changes[0]!;
-}
-
-function codeOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DecodeError) return error.code;
-    throw error;
-  }
-  throw new Error('expected a DecodeError');
 }
 
 /** `dd:<µs>:` prefix of a DynamoDB position. */

@@ -3,24 +3,13 @@ import {
   type ChangeDecoder,
   createDecodeContext,
   createDefaultRegistry,
-  DecodeError,
   DecoderRegistry,
   debeziumDecoder,
   EventsError,
   REASON,
   TableKeyMemory,
 } from '../../../core/events/index.js';
-import { bytesOf, fixtureJson, originAt } from './fixtures.js';
-
-function codeOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DecodeError) return error.code;
-    throw error;
-  }
-  throw new Error('expected a DecodeError');
-}
+import { bytesOf, codeOf, fixtureJson, originAt } from './fixtures.js';
 
 describe('Class: DecoderRegistry', () => {
   describe('Method: isStateful', () => {
