@@ -103,7 +103,7 @@ export const WORKER = {
 export const TARGET_OUTPUT = {
   id: 'CdcpTarget',
   descriptionPrefix: 'cdcp target:',
-  version: 1,
+  version: 2,
 } as const;
 
 /** The JSON document of the {@link TARGET_OUTPUT} stack output. */
@@ -117,7 +117,11 @@ export interface TargetDocument {
   /** The Lambda consumer and its mapping; absent when a worker fleet consumes the stream. */
   readonly consumerFunction?: string;
   readonly eventSourceMappingId?: string;
-  readonly failureQueueUrl: string;
+  /**
+   * The S3 bucket the consumer's mapping keeps the batches it gives up on in (`cdcp failures`); it stays
+   * with a fleet, for batches given up before the switch.
+   */
+  readonly failedBatchesBucket: string;
   /** The worker fleet on ECS, when containers consume the stream. */
   readonly fleet?: {
     readonly cluster: string;
@@ -149,6 +153,8 @@ export const STATE_TABLE = {
     position: 'position',
     deleted: 'deleted',
     state: 'state',
+    /** Paths in `state` of numbers DynamoDB cannot hold as numbers, stored as their exact text. */
+    exactNumbers: 'exactNumbers',
     table: 'sourceTable',
     revision: 'rev',
     updatedAt: 'updatedAt',

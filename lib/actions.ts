@@ -81,13 +81,11 @@ const STACK_DESCRIBE_ACTIONS = ['cloudformation:DescribeStacks'] as const;
 /** Read the consumer's mapping (ParallelizationFactor), for `cdcp scale plan`. */
 const MAPPING_READ_ACTIONS = ['lambda:GetEventSourceMapping'] as const;
 
-/** Read and settle the descriptions of batches Lambda gave up on (`cdcp failures`). */
-const QUEUE_CONSUME_ACTIONS = [
-  'sqs:ReceiveMessage',
-  'sqs:DeleteMessage',
-  'sqs:ChangeMessageVisibility',
-  'sqs:GetQueueAttributes',
-] as const;
+/** Write a failed batch to the on-failure bucket (the consumer's mapping; with `s3:ListBucket` on the bucket). */
+const FAILED_BATCH_WRITE_ACTIONS = ['s3:PutObject'] as const;
+
+/** Read the failed batches Lambda kept, and delete one once redriven (`cdcp failures`). */
+const FAILED_BATCH_READ_ACTIONS = ['s3:GetObject', 's3:DeleteObject'] as const;
 
 /** Re-read a given-up sequence range from the stream (`cdcp failures redrive`). */
 const STREAM_READ_ACTIONS = [
@@ -143,6 +141,8 @@ export {
   CONFIG_DEPLOY_ACTIONS,
   CONFIG_PUBLISH_ACTIONS,
   CONFIG_READ_ACTIONS,
+  FAILED_BATCH_READ_ACTIONS,
+  FAILED_BATCH_WRITE_ACTIONS,
   FLEET_DESCRIBE_ACTIONS,
   FLEET_SCALE_ACTIONS,
   INSTANCE_REGISTER_ACTIONS,
@@ -151,7 +151,6 @@ export {
   MAPPING_READ_ACTIONS,
   MAPPING_TUNE_ACTIONS,
   METRIC_READ_ACTIONS,
-  QUEUE_CONSUME_ACTIONS,
   STACK_DESCRIBE_ACTIONS,
   STREAM_DESCRIBE_ACTIONS,
   STREAM_FAN_OUT_ACTIONS,

@@ -11,11 +11,16 @@ import {
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { METRICS } from '../core/constants.js';
 import type { ConsumerMetrics } from './metrics.js';
-import { clusterManagerMetric, consumerMetric, ONE_MINUTE, parkedForReview } from './metrics.js';
+import {
+  clusterManagerMetric,
+  consumerMetric,
+  ONE_MINUTE,
+  parkedForReview,
+  recordsGivenUp,
+} from './metrics.js';
 import { type RunbookSection, runbookLink } from './runbook.js';
 
 /** What the alarms watch, and the thresholds the props set. */
@@ -26,8 +31,8 @@ interface AlarmInputs {
   readonly stateTable: ITable;
   readonly parkedTable: ITable;
   readonly coordinationTable: ITable;
-  readonly failureQueue: IQueue;
-  readonly failureDeadLetterQueue: IQueue;
+  /** The consumer's event source mapping, whose on-failure counts the failed-batches alarm reads; absent with a fleet. */
+  readonly eventSourceMappingId: string | undefined;
   readonly runbookUrl: string;
   readonly iteratorAgeAlarmThresholdMs: number;
   readonly sourceLatencyAlarmThresholdMs: number;
@@ -135,32 +140,6 @@ function consumerSpecs(i: AlarmInputs) {
       comparison: AT_LEAST,
       evaluationPeriods: 4,
     },
-    failedBatches: {
-      runbook: 'failedBatches',
-      summary:
-        'Lambda gave up on a batch (retries or record age used up) and the shard moved past it: its ' +
-        'description waits in the failure queue, and its records only in the stream, until retention ends.',
-      metric: i.failureQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: 'Maximum',
-        period: FIVE_MINUTES,
-      }),
-      threshold: 1,
-      comparison: AT_LEAST,
-      evaluationPeriods: 1,
-    },
-    failureDeadLetters: {
-      runbook: 'failureDeadLetters',
-      summary:
-        "Descriptions of given-up batches moved to the failure queue's own dead-letter queue: re-driving " +
-        'them failed too often, and nothing reads them there.',
-      metric: i.failureDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: 'Maximum',
-        period: FIVE_MINUTES,
-      }),
-      threshold: 1,
-      comparison: AT_LEAST,
-      evaluationPeriods: 1,
-    },
     heartbeatFailures: {
       runbook: 'heartbeatFailures',
       summary:
@@ -171,6 +150,23 @@ function consumerSpecs(i: AlarmInputs) {
       comparison: AT_LEAST,
       evaluationPeriods: 2,
     },
+    // A worker fleet parks what it gives up on itself (the parked alarm); only Lambda's mapping skips records.
+    ...(i.eventSourceMappingId === undefined
+      ? {}
+      : {
+          failedBatches: {
+            runbook: 'failedBatches',
+            summary:
+              'Lambda gave up on records (retries or record age used up) and the shard moved past them, or ' +
+              'could not keep them. They are kept whole in the failed-batches bucket: `cdcp failures list ' +
+              '--stack <stack>` shows them; fix the cause, then `cdcp failures redrive --stack <stack>` applies ' +
+              'them in order.',
+            metric: recordsGivenUp(i.consumer, i.eventSourceMappingId, FIVE_MINUTES),
+            threshold: 1,
+            comparison: AT_LEAST,
+            evaluationPeriods: 1,
+          } satisfies AlarmSpec,
+        }),
   } satisfies Record<string, AlarmSpec>;
 }
 

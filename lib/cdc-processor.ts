@@ -13,8 +13,12 @@ import {
   StreamEncryption,
   StreamMode,
 } from 'aws-cdk-lib/aws-kinesis';
-import { CfnEventSourceMapping, StartingPosition as LambdaStartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import {
+  CfnEventSourceMapping,
+  StartingPosition as LambdaStartingPosition,
+  MetricType,
+} from 'aws-cdk-lib/aws-lambda';
+import { KinesisEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ENV, METRICS, TARGET_OUTPUT, type TargetDocument } from '../core/constants.js';
@@ -29,7 +33,6 @@ import {
   KEY_ENCRYPT_ACTIONS,
   MAPPING_READ_ACTIONS,
   METRIC_READ_ACTIONS,
-  QUEUE_CONSUME_ACTIONS,
   STACK_DESCRIBE_ACTIONS,
   STREAM_PUBLISH_ACTIONS,
   STREAM_READ_ACTIONS,
@@ -38,7 +41,12 @@ import {
   TABLE_WRITE_ACTIONS,
 } from './actions.js';
 import { CdcProcessorPropsError } from './errors.js';
-import { FailureQueue } from './failure-queue.js';
+import {
+  FailedBatchDestination,
+  FailedBatches,
+  grantFailedBatchRead,
+  objectsFindingId,
+} from './failed-batches.js';
 import { FleetMonitoring } from './fleet-monitoring.js';
 import { displayEntry, type ProjectionSource } from './function-code.js';
 import { ProcessorFunction } from './function-defaults.js';
@@ -60,7 +68,7 @@ import { WorkerService } from './worker-service.js';
 /**
  * The whole CDC event processor (docs/architecture.md §2): a Kinesis stream (yours or one created here); the
  * state, parked and coordination tables (yours or created here); the consumer — a function bundled with your
- * projection module, on the stream with partial batch responses and an on-failure queue, or a fleet of
+ * projection module, on the stream with partial batch responses and an S3 on-failure destination, or a fleet of
  * `cdcp worker` containers on ECS Fargate with the same projection (`consumer`); the leader-elected cluster
  * manager on a schedule, which also sizes a fleet; the AppConfig profile validated by the config schema; the
  * alarms and the dashboard; and the stack output `cdcp --stack` reads.
@@ -86,11 +94,11 @@ class CdcProcessor extends Construct {
   /** The fleet's alarms and dashboard row, when containers consume the stream. */
   public readonly fleetMonitoring: FleetMonitoring | undefined;
   /**
-   * Where Lambda's mapping sends the descriptions of batches it gave up on. A worker fleet parks such records
-   * in the parked table with their payload instead; the queue stays, so batches given up before a switch to
-   * containers can still be read and re-driven.
+   * Where Lambda's mapping keeps the batches it gave up on, whole (`cdcp failures`). A worker fleet parks such
+   * records in the parked table with their payload instead; the bucket stays, so batches given up before a
+   * switch to containers can still be read and re-driven.
    */
-  public readonly failureQueue: FailureQueue;
+  public readonly failedBatches: FailedBatches;
   public readonly clusterManager: ProcessorFunction;
   public readonly clusterManagerSchedule: Rule;
   public readonly config: ProcessorConfig;
@@ -118,9 +126,8 @@ class CdcProcessor extends Construct {
       finalBakeTimeMinutes: p.configFinalBakeTimeMinutes,
       growthFactor: p.configGrowthFactor,
     });
-    this.failureQueue = new FailureQueue(this, 'FailedBatches', {
-      retentionDays: p.failureQueueRetentionDays,
-      maxReceiveCount: p.failureQueueMaxReceiveCount,
+    this.failedBatches = new FailedBatches(this, 'FailedBatches', {
+      retentionDays: p.failedBatchesRetentionDays,
       removalPolicy: p.removalPolicy,
     });
     if (p.containers === undefined) {
@@ -182,7 +189,8 @@ class CdcProcessor extends Construct {
    * and `scale` (read the coordination table, the stream's shards, CloudWatch metrics and the mapping, or the
    * worker fleet's ECS service);
    * `config set/get/status` (publish and deploy AppConfig versions); `parked` (as {@link grantOperateParked});
-   * `failures` (read and settle the on-failure queue and re-read the given-up records from the stream).
+   * `failures` (list, read and delete the batches kept in the on-failure bucket, and re-read a given-up range
+   * from the stream).
    */
   public grantOperate(grantee: IGrantable): Grant {
     const stack = Stack.of(this);
@@ -224,11 +232,7 @@ class CdcProcessor extends Construct {
         resourceArns: [this.workers.service.serviceArn],
       });
     Grant.addToPrincipal({ grantee, actions: [...METRIC_READ_ACTIONS], resourceArns: ['*'] });
-    Grant.addToPrincipal({
-      grantee,
-      actions: [...QUEUE_CONSUME_ACTIONS],
-      resourceArns: [this.failureQueue.queue.queueArn],
-    });
+    grantFailedBatchRead(grantee, this.failedBatches.bucket);
     grantReadConfig(grantee, this.config);
     grantPublishConfig(grantee, this.config);
     return grant;
@@ -458,9 +462,19 @@ class CdcProcessor extends Construct {
       // could only re-find that record with extra invocations, and each half would re-deliver changes the
       // fence then skips. It stays a prop for handlers that fail whole batches.
       bisectBatchOnError: p.bisectBatchOnError,
-      onFailure: new SqsDlq(this.failureQueue.queue),
+      // An S3 destination gets the whole invocation record, the records included (a queue would get only
+      // the shard and sequence range, and the records would be lost once the stream's retention passed).
+      onFailure: new FailedBatchDestination(this.failedBatches.bucket),
+      // The mapping's own counts (records delivered to the on-failure destination), for the alarm.
+      metricsConfig: { metrics: [MetricType.EVENT_COUNT] },
     });
     consumer.function.addEventSource(eventSource);
+    Validations.of(consumer.role).acknowledge({
+      id: objectsFindingId(this.failedBatches.bucket),
+      reason:
+        'PutObject on the objects of the failed-batches bucket only: Lambda names each object itself when it ' +
+        'gives up on a batch (aws/lambda/<mapping>/<shard>/<date>/<time>-<uuid>), so no name can be granted ahead.',
+    });
     if (p.maxRecordAgeSeconds === -1) {
       // CDK leaves the property out for "never" (it takes a Duration); the template states it, so a reader
       // of the template (and the local provisioner) sees the setting rather than a default.
@@ -577,8 +591,7 @@ class CdcProcessor extends Construct {
       stateTable: this.stateTable,
       parkedTable: this.parkedTable,
       coordinationTable: this.coordinationTable,
-      failureQueue: this.failureQueue.queue,
-      failureDeadLetterQueue: this.failureQueue.deadLetterQueue,
+      eventSourceMappingId: this.eventSource?.eventSourceMappingId,
       alarmTopic: this.alarmTopic,
       dashboard: p.dashboard,
       shardLevelMetrics: p.stream === undefined && p.shardLevelMetrics,
@@ -608,7 +621,7 @@ class CdcProcessor extends Construct {
             consumerFunction: this.consumer.function.functionName,
             eventSourceMappingId: this.eventSource.eventSourceMappingId,
           }),
-      failureQueueUrl: this.failureQueue.queue.queueUrl,
+      failedBatchesBucket: this.failedBatches.bucket.bucketName,
       ...(this.workers === undefined
         ? {}
         : {

@@ -14,7 +14,6 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { METRICS } from '../core/constants.js';
 import type { ConsumerMetrics } from './metrics.js';
@@ -24,6 +23,7 @@ import {
   ONE_MINUTE,
   parkedForReview,
   perTableLatency,
+  recordsGivenUp,
 } from './metrics.js';
 
 /** Titles of the dashboard's widgets: the runbook names them, and a test checks it names only these. */
@@ -52,8 +52,8 @@ interface DashboardInputs {
   readonly stateTable: ITable;
   readonly parkedTable: ITable;
   readonly coordinationTable: ITable;
-  readonly failureQueue: IQueue;
-  readonly failureDeadLetterQueue: IQueue;
+  /** The consumer's event source mapping; absent with a fleet. */
+  readonly eventSourceMappingId: string | undefined;
   readonly shardLevelMetrics: boolean;
   readonly iteratorAgeAlarmThresholdMs: number;
   readonly sourceLatencyAlarmThresholdMs: number;
@@ -171,16 +171,13 @@ function parkedWidget(i: DashboardInputs): GraphWidget {
       }),
     ],
     right: [
-      i.failureQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: 'Maximum',
-        period: ONE_MINUTE,
-        label: 'batches given up (failure queue)',
-      }),
-      i.failureDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: 'Maximum',
-        period: ONE_MINUTE,
-        label: "failure queue's dead letters",
-      }),
+      ...(i.eventSourceMappingId === undefined
+        ? []
+        : [
+            recordsGivenUp(i.consumer, i.eventSourceMappingId, ONE_MINUTE).with({
+              label: 'records given up (kept in the failed-batches bucket)',
+            }),
+          ]),
     ],
   });
 }

@@ -57,7 +57,34 @@ function perTableLatency(metricName: string, statistic: string, label: string): 
   });
 }
 
-export { clusterManagerMetric, consumerMetric, ONE_MINUTE, parkedForReview, perTableLatency };
+/**
+ * Records the consumer's event source mapping gave up on: those it delivered to the failed-batches bucket
+ * (the mapping's `EventCount` metrics) plus those it could not deliver there (the function's
+ * `DestinationDeliveryFailures`).
+ */
+function recordsGivenUp(
+  consumer: ConsumerMetrics,
+  eventSourceMappingId: string,
+  period: Duration,
+): MathExpression {
+  return new MathExpression({
+    expression: 'FILL(delivered, 0) + FILL(undelivered, 0)',
+    usingMetrics: {
+      delivered: new Metric({
+        namespace: 'AWS/Lambda',
+        metricName: 'OnFailureDestinationDeliveredEventCount',
+        dimensionsMap: { EventSourceMappingUUID: eventSourceMappingId },
+        statistic: 'Sum',
+        period,
+      }),
+      undelivered: consumer.metric('DestinationDeliveryFailures', { statistic: 'Sum', period }),
+    },
+    label: 'records given up on',
+    period,
+  });
+}
+
+export { clusterManagerMetric, consumerMetric, ONE_MINUTE, parkedForReview, perTableLatency, recordsGivenUp };
 
 /** The consumer's figures the monitoring reads: a Lambda function's, or a worker fleet's in their place. */
 type ConsumerMetrics = Pick<IFunction, 'metric' | 'metricErrors' | 'metricThrottles'>;

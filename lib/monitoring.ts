@@ -31,7 +31,8 @@ class Monitoring extends Construct {
   public readonly consumerErrorsAlarm: Alarm;
   public readonly parkedAlarm: Alarm;
   public readonly clusterManagerHeartbeatAlarm: Alarm;
-  public readonly failedBatchesAlarm: Alarm;
+  /** Records Lambda's mapping gave up on; undefined with a worker fleet, which parks them itself. */
+  public readonly failedBatchesAlarm: Alarm | undefined;
 
   public constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);

@@ -65,7 +65,7 @@ interface CdcProcessorProps {
   readonly coordinationTable?: ITable;
 
   // ── Data lifecycle ──────────────────────────────────────────────────────────────────────────────
-  /** What happens to the tables, stream and failure queues created here when they leave the stack. @default RemovalPolicy.RETAIN */
+  /** What happens to the tables, stream and failed-batches bucket created here when they leave the stack. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
   /** DynamoDB deletion protection on the tables created here. @default true */
   readonly deletionProtection?: boolean;
@@ -76,7 +76,7 @@ interface CdcProcessorProps {
    * `cdcp worker` containers on ECS Fargate that divide the shards through leases, sized by the cluster
    * manager (`ShardConsumer.containers({ minWorkers, maxWorkers, ... })`). The mapping props below (batch
    * size, batching window, ParallelizationFactor, retries, record age, starting position) apply to either;
-   * the consumer function's memory and timeout, the bisect switch and the on-failure queue are Lambda's.
+   * the consumer function's memory and timeout, the bisect switch and the on-failure destination are Lambda's.
    * @default ShardConsumer.lambda()
    */
   readonly consumer?: ShardConsumer;
@@ -93,12 +93,12 @@ interface CdcProcessorProps {
   /** Concurrent batches per shard, 1..10; one partition key always stays in one of them. @default 1 */
   readonly parallelizationFactor?: number;
   /**
-   * Retries of a failing batch before Lambda sends its description to the on-failure queue and moves on;
+   * Retries of a failing batch before Lambda keeps it in the failed-batches bucket and moves on;
    * -1 = until the record expires. Must let the handler reach `config.processing.maxAttempts`, where it
    * parks the change itself and nothing is skipped. @default 10
    */
   readonly retryAttempts?: number;
-  /** Records older than this go to the on-failure queue, 60 seconds..7 days. @default never */
+  /** Records older than this go to the failed-batches bucket, 60 seconds..7 days. @default never */
   readonly maxRecordAge?: Duration;
   /**
    * Split a failing batch in two and retry each half. Off: the handler isolates failures per aggregate and
@@ -108,10 +108,11 @@ interface CdcProcessorProps {
   readonly bisectBatchOnError?: boolean;
   /** Where the consumer starts on a shard without a checkpoint. @default 'TRIM_HORIZON' */
   readonly startingPosition?: StartingPosition;
-  /** How long the on-failure queue (and its dead-letter queue) keeps batch descriptions, 1..14 days. @default Duration.days(14) */
-  readonly failureQueueRetention?: Duration;
-  /** Receives of a failure message before it moves to the failure queue's own dead-letter queue. @default 5 */
-  readonly failureQueueMaxReceiveCount?: number;
+  /**
+   * How long the on-failure bucket keeps the batches the mapping gave up on (whole records, for `cdcp
+   * failures redrive`), whole days, 1..365. @default Duration.days(14)
+   */
+  readonly failedBatchesRetention?: Duration;
 
   // ── Cluster manager ─────────────────────────────────────────────────────────────────────────────
   /** Time between cluster manager runs (EventBridge rate), whole minutes, 1..60. @default Duration.minutes(1) */
@@ -201,8 +202,7 @@ interface ResolvedProps {
   readonly maxRecordAgeSeconds: number;
   readonly bisectBatchOnError: boolean;
   readonly startingPosition: StartingPosition;
-  readonly failureQueueRetentionDays: number;
-  readonly failureQueueMaxReceiveCount: number;
+  readonly failedBatchesRetentionDays: number;
   readonly clusterManagerScheduleMinutes: number;
   readonly clusterManagerTimeoutSeconds: number;
   readonly config: Config;
@@ -237,8 +237,7 @@ const DEFAULTS = {
   retryAttempts: 10,
   bisectBatchOnError: false,
   startingPosition: 'TRIM_HORIZON',
-  failureQueueRetention: Duration.days(14),
-  failureQueueMaxReceiveCount: 5,
+  failedBatchesRetention: Duration.days(14),
   clusterManagerSchedule: Duration.minutes(1),
   clusterManagerTimeout: Duration.seconds(50),
   configDeploymentDuration: Duration.minutes(5),
@@ -415,18 +414,12 @@ function mappingProps(props: CdcProcessorProps, config: Config) {
         ? -1
         : whole('maxRecordAge', props.maxRecordAge, 'seconds', 60, 604_800),
     bisectBatchOnError: props.bisectBatchOnError ?? DEFAULTS.bisectBatchOnError,
-    failureQueueRetentionDays: whole(
-      'failureQueueRetention',
-      props.failureQueueRetention ?? DEFAULTS.failureQueueRetention,
+    failedBatchesRetentionDays: whole(
+      'failedBatchesRetention',
+      props.failedBatchesRetention ?? DEFAULTS.failedBatchesRetention,
       'days',
       1,
-      14,
-    ),
-    failureQueueMaxReceiveCount: integer(
-      'failureQueueMaxReceiveCount',
-      props.failureQueueMaxReceiveCount ?? DEFAULTS.failureQueueMaxReceiveCount,
-      1,
-      1000,
+      365,
     ),
   };
 }

@@ -10,7 +10,6 @@ const RUNBOOK = {
   parked: 'changes-parked',
   quarantined: 'quarantined-aggregates-standing',
   failedBatches: 'batches-given-up',
-  failureDeadLetters: 'failure-queue-dead-letters',
   dynamoDbThrottles: 'dynamodb-throttles',
   streamWriteThrottles: 'stream-write-throttles',
   clusterManagerHeartbeat: 'no-cluster-manager-leader',

@@ -68,6 +68,7 @@ async function main(): Promise<number> {
     injectPoison: args.injectPoison,
     input: args.input,
     dumpState: args.dumpState,
+    dumpParked: args.dumpParked,
     seed: args.seed,
     aggregates: args.aggregates,
     rate: args.rate,
@@ -108,8 +109,13 @@ async function main(): Promise<number> {
   if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else {
     process.stderr.write(
-      `\n${summary.produced} produced, ${summary.applied} applied, ${summary.duplicatesSkipped} duplicates skipped, ${summary.parked} parked, ${summary.quarantinedAggregates} quarantined aggregates, ${summary.aggregates} aggregates; ${summary.eventsPerSecond} events/s over ${(summary.durationMs / 1000).toFixed(1)} s on ${summary.engine}\n`,
+      `\n${summary.accounting}; ${summary.quarantinedAggregates} quarantined aggregates, ${summary.aggregates} aggregates; ${summary.eventsPerSecond} events/s over ${(summary.durationMs / 1000).toFixed(1)} s on ${summary.engine}\n`,
     );
+    if (summary.notPublished > 0)
+      process.stderr.write(
+        `${summary.notPublished} record(s) of the input were not published: Kinesis refused them\n`,
+      );
+    if (summary.difference !== undefined) process.stderr.write(`${summary.difference}\n`);
     if (summary.verified !== null) process.stderr.write(`verified against the model: ${summary.verified}\n`);
   }
   if (summary.differences !== undefined)

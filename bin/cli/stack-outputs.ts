@@ -19,7 +19,7 @@ const TargetDocumentSchema = z.object({
   coordinationTable: id,
   consumerFunction: id.optional(),
   eventSourceMappingId: id.optional(),
-  failureQueueUrl: id,
+  failedBatchesBucket: id,
   fleet: z
     .object({
       cluster: id,

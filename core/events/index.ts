@@ -36,6 +36,7 @@ export {
   markJsonNumber,
   type ParseJsonOptions,
   parseJsonExact,
+  stringifyJsonExact,
   wasJsonNumber,
 } from './exact-json.js';
 export { type JsonDocument, splitJsonDocuments } from './json-documents.js';

@@ -46,6 +46,12 @@ export const REASON = {
   NOT_BASE64: 'NOT_BASE64',
   /** The projection threw while folding the change (after the configured attempts). */
   POISON: 'POISON',
+  /**
+   * DynamoDB would refuse the state the change leads to, whatever the retries: an item over 400 KB by
+   * DynamoDB's own accounting, an empty or too long attribute name, more than 32 levels of nesting. Parked at
+   * once with the attribute path and the limit; the aggregate is quarantined behind it, as for `POISON`.
+   */
+  UNSTORABLE: 'UNSTORABLE',
   /** Parked behind an earlier poison change of the same aggregate, to keep its order. */
   QUARANTINED: 'QUARANTINED',
   /**

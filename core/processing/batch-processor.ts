@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '../coordination/clock.js';
 import { positiveInteger } from '../coordination/validate.js';
 import type { ChangeEvent } from '../events/change.js';
 import type { DecodeContext } from '../events/decoder.js';
@@ -23,6 +24,7 @@ import {
   TRACED_AGGREGATES_PER_BATCH,
   TracedStateStore,
 } from './tracing.js';
+import { retryTransient, type TransientRetry } from './transient-retry.js';
 
 /**
  * One change of a batch as the first pass leaves it: where to decode it again from, not the change itself.
@@ -51,10 +53,16 @@ interface BatchStats {
   changes: number;
   applied: number;
   duplicates: number;
+  /** Changes and records parked now; one delivered again while parked is not counted again. */
   parked: number;
+  /** Parked changes that left the parked store because they applied now (a deferred table resumed). */
+  unparked: number;
   /** Of `parked`, changes parked as DEFERRED (their table paused or shed): waiting by design. */
   deferred: number;
+  /** Records parked now because they could not be decoded (counted in `parked` too). */
   badInput: number;
+  /** Records of the batch that could not be decoded, whether parked now or by an earlier delivery. */
+  undecodable: number;
   tombstones: number;
   quarantined: number;
   failedAggregates: number;
@@ -105,6 +113,13 @@ interface BatchProcessorOptions {
    * and its source transaction. @default noTracing
    */
   readonly tracer?: ProcessingTracer;
+  /** Sleeps between tries after a transient store failure. @default systemClock */
+  readonly clock?: Pick<Clock, 'sleep'>;
+  /**
+   * Tries of a store request (a batch read, a park, an aggregate's apply) when the store fails transiently
+   * (throttling, timeouts, 5xx), with jittered backoff; then the batch is left to redelivery. @default 3
+   */
+  readonly transientAttempts?: number;
 }
 
 /** Default of {@link BatchProcessorOptions.maxInFlightBytes}: below a Lambda invocation's 6 MB payload. */
@@ -118,8 +133,10 @@ function emptyStats(): BatchStats {
     applied: 0,
     duplicates: 0,
     parked: 0,
+    unparked: 0,
     deferred: 0,
     badInput: 0,
+    undecodable: 0,
     tombstones: 0,
     quarantined: 0,
     failedAggregates: 0,
@@ -173,6 +190,7 @@ class BatchProcessor {
   readonly #tracedStore: TracedStateStore;
   readonly #now: () => number;
   readonly #maxInFlightBytes: number;
+  readonly #retry: TransientRetry;
 
   public constructor(options: BatchProcessorOptions) {
     positiveInteger('aggregateConcurrency', options.aggregateConcurrency);
@@ -183,6 +201,11 @@ class BatchProcessor {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#tracer = options.tracer ?? noTracing;
+    this.#retry = {
+      clock: options.clock ?? systemClock,
+      attempts: positiveInteger('transientAttempts', options.transientAttempts ?? 3),
+      baseDelayMs: 50,
+    };
     this.#tracedStore = new TracedStateStore(options.stateStore, this.#tracer);
     const applierOptions = {
       stateStore: options.stateStore,
@@ -191,6 +214,8 @@ class BatchProcessor {
       maxAttempts: options.maxAttempts,
       now: this.#now,
       isDeferred: options.isDeferred,
+      clock: this.#retry.clock,
+      transientAttempts: this.#retry.attempts,
     };
     this.#applier = new AggregateApplier(applierOptions);
     this.#tracedApplier = new AggregateApplier({
@@ -282,13 +307,17 @@ class BatchProcessor {
     }));
   }
 
-  /** Parks the batch's bad input; if that fails, the batch is redelivered from it. */
+  /**
+   * Parks the batch's bad input, counting what was not parked before; if that fails (after transient
+   * retries), the batch is redelivered from it.
+   */
   async #parkBadInput(bad: readonly ParkedItem[], stats: BatchStats, failures: string[]): Promise<void> {
     if (bad.length === 0) return;
+    stats.undecodable = bad.length;
     try {
-      await this.#options.parkedStore.put(bad);
-      stats.badInput = bad.length;
-      stats.parked += bad.length;
+      const added = await retryTransient(() => this.#options.parkedStore.put(bad), this.#retry);
+      stats.badInput = added;
+      stats.parked += added;
     } catch (error) {
       this.#options.logger?.error('cannot park bad input; the batch will be retried from it', { error });
       failures.push(...bad.map((b) => b.record.sequenceNumber));
@@ -304,7 +333,8 @@ class BatchProcessor {
   ): Promise<Map<string, AggregateItem> | 'not-needed' | 'failed'> {
     if (!this.#options.projection.needsPreviousState || entries.length === 0) return 'not-needed';
     try {
-      return await this.#tracedStore.getMany(entries.map(([aggregateId]) => aggregateId));
+      const ids = entries.map(([aggregateId]) => aggregateId);
+      return await retryTransient(() => this.#tracedStore.getMany(ids), this.#retry);
     } catch (error) {
       this.#options.logger?.error('cannot read aggregate state; the batch will be retried', { error });
       return 'failed';
@@ -387,6 +417,7 @@ class BatchProcessor {
       stats.applied += outcome.applied;
       stats.duplicates += outcome.duplicates;
       stats.parked += outcome.parked;
+      stats.unparked += outcome.unparked;
       stats.deferred += outcome.deferred ?? 0;
       stats.stateWrites += outcome.writes;
       if (outcome.quarantined) stats.quarantined++;

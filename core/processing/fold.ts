@@ -1,8 +1,8 @@
-import type { ChangeEvent, RecordOrigin, RowImage } from '../events/change.js';
+import type { ChangeEvent, RecordOrigin } from '../events/change.js';
 import type { AggregateItem } from '../state/aggregate-item.js';
 import type { ParkedItem } from '../state/parked-item.js';
+import { checkStorable } from '../state/state-item.js';
 import type { StateValue } from '../state/state-store-port.js';
-import { ProjectionError } from './errors.js';
 import type { ProjectedState, Projection } from './projection.js';
 
 /** A decoded change and the record it came from. */
@@ -11,40 +11,6 @@ interface PendingChange {
   readonly origin: RecordOrigin;
   /** The user record's own bytes when it came inside a KPL aggregate (parked instead of the aggregate). */
   readonly data?: Uint8Array;
-}
-
-/** State items are limited to 400 KB; leave room for the position and bookkeeping attributes. */
-const MAX_STATE_BYTES = 380_000;
-/** DynamoDB numbers: magnitudes from 1E-130 to below 1E+126. */
-const MAX_NUMBER = 1e126;
-const MIN_NUMBER = 1e-130;
-/** DynamoDB nests documents at most 32 levels deep. */
-const MAX_DEPTH = 32;
-
-/**
- * Why DynamoDB would refuse this state whatever the retries, or undefined: such a state is the projection's
- * failure (counted as attempts, then parked), not a transient error that would block the shard.
- */
-function unstorable(state: RowImage): string | undefined {
-  const bytes = Buffer.byteLength(JSON.stringify(state));
-  if (bytes > MAX_STATE_BYTES)
-    return `${bytes} bytes of JSON, above ${MAX_STATE_BYTES} (DynamoDB items are limited to 400 KB)`;
-  const walk = (value: unknown, path: string, depth: number): string | undefined => {
-    if (typeof value === 'number') {
-      const magnitude = Math.abs(value);
-      if (magnitude >= MAX_NUMBER || (magnitude !== 0 && magnitude < MIN_NUMBER))
-        return `${path} is ${value}, outside DynamoDB's number range (1E-130 to 1E+126); carry it as a string`;
-      return undefined;
-    }
-    if (typeof value !== 'object' || value === null) return undefined;
-    if (depth > MAX_DEPTH) return `${path} is nested more than ${MAX_DEPTH} levels deep`;
-    for (const [key, child] of Object.entries(value)) {
-      const problem = walk(child, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, depth + 1);
-      if (problem !== undefined) return problem;
-    }
-    return undefined;
-  };
-  return walk(state, 'state', 1);
 }
 
 interface FoldInput {
@@ -59,6 +25,7 @@ interface FoldInput {
 interface FoldFailure {
   readonly index: number;
   readonly item: PendingChange;
+  /** The projection's error, or an `UnstorableError` when DynamoDB would refuse the state for good. */
   readonly error: Error;
 }
 
@@ -77,7 +44,8 @@ interface FoldResult {
 /**
  * Folds one aggregate's changes, in batch order, onto its state (docs/architecture.md contracts 1, 2, 5): a change whose
  * position is not greater than the position reached so far is a duplicate and skipped; the first change the
- * projection rejects stops the fold, so a later change of the aggregate is never applied before it.
+ * projection rejects, or whose state DynamoDB would refuse, stops the fold, so a later change of the aggregate
+ * is never applied before it.
  *
  * @example
  * ```ts
@@ -99,14 +67,15 @@ function foldChanges(input: FoldInput): FoldResult {
     let next: ProjectedState;
     try {
       next = input.projection.apply(state, item.change);
-      if (next.state !== null) {
-        const problem = unstorable(next.state);
-        if (problem !== undefined)
-          throw new ProjectionError(
-            'STATE_NOT_STORABLE',
-            `projected state of ${item.change.aggregateId} cannot be stored in DynamoDB: ${problem}`,
-          );
-      }
+      // Decided before writing, change by change, so the change that makes the state unstorable is the one
+      // that fails (UnstorableError: parked at once, never retried).
+      if (next.state !== null)
+        checkStorable(item.change.aggregateId, {
+          table: item.change.table,
+          position: item.change.position,
+          deleted: next.deleted,
+          state: next.state,
+        });
     } catch (error) {
       return {
         applied,

@@ -3,6 +3,7 @@ import { AGGREGATE_PREFIX, BAD_INPUT_PREFIX, type ParkedItem } from '../state/pa
 import type { ParkedStorePort } from '../state/parked-store-port.js';
 import type { StateStorePort, WriteGuard } from '../state/state-store-port.js';
 import type { BatchProcessor } from './batch-processor.js';
+import { DISCARD_ONLY_REASONS } from './discard.js';
 import { ProcessingError } from './errors.js';
 import { foldChanges, pendingOfParked, projectedStateOf } from './fold.js';
 import type { Projection } from './projection.js';
@@ -20,6 +21,11 @@ interface ReplayOutcome {
   readonly lifted: boolean;
   /** Why the replay stopped early, if it did. */
   readonly error: string | undefined;
+  /**
+   * True for a record no replay applies (a truncate, a logical message: `DISCARD_ONLY_REASONS`): left parked
+   * until an operator acknowledges it with `cdcp parked discard`; not a failure of the replay.
+   */
+  readonly waitsForDiscard?: boolean;
 }
 
 interface ParkedReplayerOptions {
@@ -32,6 +38,19 @@ interface ParkedReplayerOptions {
 }
 
 const MAX_RACES = 8;
+
+/** A record no replay applies, left for `cdcp parked discard`. */
+function waitingForDiscard(item: ParkedItem): ReplayOutcome {
+  return {
+    target: `${item.pk}/${item.sk}`,
+    replayed: 0,
+    skipped: 0,
+    remaining: 1,
+    lifted: false,
+    error: `${item.reason} is never replayed: act on it, then acknowledge it with \`cdcp parked discard --reason ${item.reason}\``,
+    waitsForDiscard: true,
+  };
+}
 
 /**
  * Puts parked changes back through the same fold and conditional write as the consumer, in source order,
@@ -105,7 +124,7 @@ class ParkedReplayer {
                 },
           )
           .filter((p, i) => p.reason !== failing[i]!.reason);
-        await parkedStore.put(relabelled);
+        await parkedStore.relabel(relabelled);
         await parkedStore.delete(finished);
         return {
           target: aggregateId,
@@ -168,7 +187,7 @@ class ParkedReplayer {
         subSequenceNumber: item.record.subSequenceNumber,
       },
     ]);
-    const stillBad = result.stats.badInput > 0;
+    const stillBad = result.stats.undecodable > 0;
     const failed = result.batchItemFailures.length > 0;
     if (!stillBad && !failed) await this.#o.parkedStore.delete([item]);
     return {
@@ -207,9 +226,9 @@ class ParkedReplayer {
     ];
     const outcomes: ReplayOutcome[] = [];
     for (const id of aggregates.sort()) outcomes.push(await this.replayAggregate(id));
-    if (this.#o.processor !== undefined)
-      for (const item of items.filter((i) => i.pk.startsWith(BAD_INPUT_PREFIX)))
-        outcomes.push(await this.replayRecord(item));
+    for (const item of items.filter((i) => i.pk.startsWith(BAD_INPUT_PREFIX)))
+      if (DISCARD_ONLY_REASONS.has(item.reason)) outcomes.push(waitingForDiscard(item));
+      else if (this.#o.processor !== undefined) outcomes.push(await this.replayRecord(item));
     return outcomes;
   }
 }

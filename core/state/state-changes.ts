@@ -1,5 +1,6 @@
 import type { RowImage } from '../events/change.js';
 import type { AggregateItem, PendingFailure, Quarantine } from './aggregate-item.js';
+import { boundedText } from './bounded-text.js';
 import type { StateMutation, WriteGuard } from './state-store-port.js';
 
 /** Attributes of a state item one write sets (besides adding one to the revision). */
@@ -88,10 +89,13 @@ function attributeChanges(
   const ttl = ttlChange(mutation, guard, Math.floor(nowMs / 1000) + tombstoneTtlSeconds);
   if (ttl === 'remove') remove.push('ttlEpochSeconds');
   else if (ttl !== 'keep') set.ttlEpochSeconds = ttl.set;
+  // Errors may quote input: bounded, so that recording a failure always fits the item.
   if (mutation.pendingFailure === null) remove.push('pendingFailure');
-  else if (mutation.pendingFailure !== undefined) set.pendingFailure = mutation.pendingFailure;
+  else if (mutation.pendingFailure !== undefined)
+    set.pendingFailure = { ...mutation.pendingFailure, error: boundedText(mutation.pendingFailure.error) };
   if (mutation.quarantine === null) remove.push('quarantine');
-  else if (mutation.quarantine !== undefined) set.quarantine = mutation.quarantine;
+  else if (mutation.quarantine !== undefined)
+    set.quarantine = { ...mutation.quarantine, error: boundedText(mutation.quarantine.error) };
   if (mutation.lastParkedKey !== undefined) set.lastParkedKey = mutation.lastParkedKey;
   return { set, remove };
 }

@@ -6,46 +6,27 @@ import {
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { STATE_TABLE } from '../constants.js';
+import { backoffDelayMs } from '../coordination/backoff.js';
+import { type Clock, systemClock } from '../coordination/clock.js';
 import { positiveInteger } from '../coordination/validate.js';
-import type { RowImage } from '../events/change.js';
-import type { AggregateItem, PendingFailure, Quarantine } from './aggregate-item.js';
-import { StateStoreError } from './errors.js';
-import { stateFromAttribute, stateToAttribute } from './state-attribute.js';
-import { type AttributeChanges, attributeChanges, type RemovableAttribute } from './state-changes.js';
+import type { AggregateItem } from './aggregate-item.js';
+import { StateStoreError, UnstorableError } from './errors.js';
+import { attributeChanges } from './state-changes.js';
+import { type ItemUpdate, itemUpdateOf, toAggregateItem } from './state-item.js';
 import type { StateMutation, StateStorePort, WriteGuard, WriteOutcome } from './state-store-port.js';
 
 const A = STATE_TABLE.attributes;
 
-/** Placeholder names of the attributes a write sets or removes. */
-const NAMES = {
+/** Placeholder names of the attributes the conditions compare. */
+const CONDITION_NAMES = {
   '#pk': STATE_TABLE.partitionKey,
   '#pos': A.position,
-  '#deleted': A.deleted,
-  '#state': A.state,
-  '#table': A.table,
   '#rev': A.revision,
-  '#updatedAt': A.updatedAt,
   '#q': A.quarantine,
   '#lpk': A.lastParkedKey,
-  '#pf': A.pendingFailure,
-  '#ttl': A.ttl,
 } as const;
-
-/** The placeholder of each attribute `attributeChanges` speaks of. */
-const PLACEHOLDERS: Readonly<Record<keyof AttributeChanges['set'] | RemovableAttribute, keyof typeof NAMES>> =
-  {
-    updatedAt: '#updatedAt',
-    position: '#pos',
-    deleted: '#deleted',
-    table: '#table',
-    state: '#state',
-    pendingFailure: '#pf',
-    quarantine: '#q',
-    lastParkedKey: '#lpk',
-    ttlEpochSeconds: '#ttl',
-  };
 
 /**
  * Blind write of a projection that does not read previous state: only a strictly newer position may
@@ -62,6 +43,8 @@ const SAME_REVISION_AND_PARKED = '#rev = :rev AND #lpk = :lpkRead';
 
 /** BatchGetItem takes at most 100 keys. */
 const BATCH_GET_LIMIT = 100;
+/** Requests of keys BatchGetItem left unprocessed (throttling) before the read fails as throttled. */
+const UNPROCESSED_ATTEMPTS = 8;
 
 interface StateStoreOptions {
   readonly client: DynamoDBClient;
@@ -70,25 +53,8 @@ interface StateStoreOptions {
   readonly tombstoneTtlSeconds: number;
   /** Wall clock in epoch milliseconds (for updatedAt and TTL only, never for ordering). */
   readonly now?: () => number;
-}
-
-function toAggregateItem(raw: Record<string, AttributeValue> | undefined): AggregateItem | undefined {
-  if (raw === undefined) return undefined;
-  // The state goes through its own converter: `unmarshall` would give a `__proto__` column to the prototype.
-  const { [A.state]: state, ...rest } = raw;
-  const item = unmarshall(rest);
-  return {
-    aggregateId: item[STATE_TABLE.partitionKey] as string,
-    table: item[A.table] as string | undefined,
-    position: item[A.position] as string | undefined,
-    deleted: item[A.deleted] === true,
-    state: state === undefined ? null : stateFromAttribute(state),
-    revision: (item[A.revision] as number | undefined) ?? 0,
-    quarantine: item[A.quarantine] as Quarantine | undefined,
-    lastParkedKey: item[A.lastParkedKey] as string | undefined,
-    pendingFailure: item[A.pendingFailure] as PendingFailure | undefined,
-    ttlEpochSeconds: item[A.ttl] as number | undefined,
-  };
+  /** Sleeps between requests of keys DynamoDB left unprocessed. @default systemClock */
+  readonly clock?: Pick<Clock, 'sleep'>;
 }
 
 /** The condition of a guard and the values it compares against. */
@@ -105,26 +71,28 @@ function conditionOf(guard: WriteGuard, mutation: StateMutation): { expression: 
   };
 }
 
-/** The UpdateItem parameters that apply `changes` under `condition` and add one to the revision. */
-function updateOf(changes: AttributeChanges, condition: { expression: string; values: object }) {
-  const sets: string[] = [];
+/** The UpdateItem parameters that apply `update` under `condition` and add one to the revision. */
+function updateOf(update: ItemUpdate, condition: { expression: string; values: object }) {
+  const names: Record<string, string> = {};
   const values: Record<string, AttributeValue> = { ':one': { N: '1' } };
-  for (const [name, value] of Object.entries(changes.set) as [keyof AttributeChanges['set'], unknown][]) {
-    if (value === undefined) continue;
-    const placeholder = PLACEHOLDERS[name];
-    sets.push(`${placeholder} = :${placeholder.slice(1)}`);
-    values[`:${placeholder.slice(1)}`] =
-      name === 'state'
-        ? stateToAttribute(value as RowImage)
-        : marshall({ v: value }, { removeUndefinedValues: true }).v!;
-  }
-  const removes = changes.remove.map((name) => PLACEHOLDERS[name]);
+  const placeholder = (attribute: string) => {
+    const name = `#u_${attribute}`;
+    names[name] = attribute;
+    return name;
+  };
+  const sets = Object.entries(update.set).map(([attribute, value], i) => {
+    values[`:v${i}`] = value;
+    return `${placeholder(attribute)} = :v${i}`;
+  });
+  const removes = update.remove.map(placeholder);
   const expression = `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''} ADD #rev :one`;
   const used = `${expression} ${condition.expression}`;
+  for (const [name, attribute] of Object.entries(CONDITION_NAMES))
+    if (used.includes(name)) names[name] = attribute;
   return {
     UpdateExpression: expression,
     ConditionExpression: condition.expression,
-    ExpressionAttributeNames: Object.fromEntries(Object.entries(NAMES).filter(([k]) => used.includes(k))),
+    ExpressionAttributeNames: names,
     ExpressionAttributeValues: { ...values, ...marshall(condition.values) },
   };
 }
@@ -145,12 +113,14 @@ class StateStore implements StateStorePort {
   readonly #tableName: string;
   readonly #tombstoneTtlSeconds: number;
   readonly #now: () => number;
+  readonly #clock: Pick<Clock, 'sleep'>;
 
   public constructor(options: StateStoreOptions) {
     this.#client = options.client;
     this.#tableName = options.tableName;
     this.#tombstoneTtlSeconds = positiveInteger('tombstoneTtlSeconds', options.tombstoneTtlSeconds);
     this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
   }
 
   public get tableName(): string {
@@ -183,7 +153,17 @@ class StateStore implements StateStorePort {
     for (let i = 0; i < ids.length; i += BATCH_GET_LIMIT) {
       let keys = ids.slice(i, i + BATCH_GET_LIMIT).map((id) => marshall({ [STATE_TABLE.partitionKey]: id }));
       for (let attempt = 0; keys.length > 0; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+        // Unprocessed keys mean throttling: back off, and after a bounded number of tries fail as throttled
+        // (the batch is retried later) instead of asking forever.
+        if (attempt >= UNPROCESSED_ATTEMPTS)
+          throw new StateStoreError(
+            `state store: ${keys.length} aggregates stayed unprocessed after ${UNPROCESSED_ATTEMPTS} requests (throttled)`,
+            {
+              operation: 'getMany',
+              cause: Object.assign(new Error('unprocessed keys'), { name: 'ThrottlingException' }),
+            },
+          );
+        if (attempt > 0) await this.#clock.sleep(backoffDelayMs(attempt, { baseMs: 25, maxMs: 1_000 }));
         const out = await this.#client
           .send(
             new BatchGetItemCommand({
@@ -206,22 +186,36 @@ class StateStore implements StateStorePort {
     return found;
   }
 
+  /**
+   * Throws {@link UnstorableError} when DynamoDB would refuse the item for good, found before writing
+   * (`checkStorable`) or from DynamoDB's own `ValidationException`; other failures are `StateStoreError`s.
+   */
   public async write(aggregateId: string, mutation: StateMutation, guard: WriteGuard): Promise<WriteOutcome> {
     const changes = attributeChanges(mutation, guard, this.#now(), this.#tombstoneTtlSeconds);
+    const update = itemUpdateOf(aggregateId, changes);
     try {
       const out = await this.#client.send(
         new UpdateItemCommand({
           TableName: this.#tableName,
           Key: marshall({ [STATE_TABLE.partitionKey]: aggregateId }),
-          ...updateOf(changes, conditionOf(guard, mutation)),
+          ...updateOf(update, conditionOf(guard, mutation)),
           ReturnValues: 'ALL_OLD',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          // Not ALL_OLD: the SDK cannot read an item whose state has a `__proto__` column out of an error
+          // response (a TypeError, every time: a redelivered duplicate of such an aggregate would fail its
+          // batch forever). The loser reads the item instead, which the SDK reads whole.
+          ReturnValuesOnConditionCheckFailure: 'NONE',
         }),
       );
       return { committed: true, previous: toAggregateItem(out.Attributes) };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException)
-        return { committed: false, current: toAggregateItem(error.Item) };
+        return { committed: false, current: await this.get(aggregateId) };
+      // A ValidationException refuses the request itself: sent again, it is refused again.
+      if ((error as Error).name === 'ValidationException')
+        throw new UnstorableError(
+          `DynamoDB refused the item of ${aggregateId}: ${(error as Error).message}`,
+          { path: 'item', limit: "DynamoDB's item rules", aggregateId, operation: 'write', cause: error },
+        );
       throw new StateStoreError(`state store: cannot write ${aggregateId}`, {
         cause: error,
         aggregateId,

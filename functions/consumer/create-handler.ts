@@ -44,6 +44,11 @@ interface ConsumerDependencies {
   readonly tracer?: ProcessingTracer;
   /** Called after every batch, with its result (the local runtime counts progress here). */
   readonly onBatch?: (result: BatchResult, event: KinesisStreamEvent) => void;
+  /**
+   * Where keys learned from DMS control records are kept. @default the instance's own memory, kept across
+   * config versions (tests that start each case on fresh tables give their own)
+   */
+  readonly tableKeys?: TableKeyMemory;
 }
 
 /** `shardId-000000000006:49590338271490256608559692538361571095921575989136588898` → the shard id. */
@@ -83,13 +88,17 @@ function publishMetrics(metrics: Metrics, result: BatchResult): void {
  */
 const learnedTableKeys = new TableKeyMemory();
 
-/** The decoders and per-table settings the consumer decodes with (every format, detected per record). */
-function createDecoding(config: Config): { registry: DecoderRegistry; context: DecodeContext } {
+/**
+ * The decoders and per-table settings the consumer decodes with (every format, detected per record). Keys
+ * learned from DMS control records go to `tableKeys`: the instance's own memory unless a caller that must not
+ * share it (a model of what the consumer will do) gives its own.
+ */
+function createDecoding(
+  config: Config,
+  tableKeys: TableKeyMemory = learnedTableKeys,
+): { registry: DecoderRegistry; context: DecodeContext } {
   return {
-    registry: createDefaultRegistry({
-      maxRecordBytes: config.processing.maxRecordBytes,
-      tableKeys: learnedTableKeys,
-    }),
+    registry: createDefaultRegistry({ maxRecordBytes: config.processing.maxRecordBytes, tableKeys }),
     context: createDecodeContext(config.tables),
   };
 }
@@ -98,7 +107,7 @@ function createDecoding(config: Config): { registry: DecoderRegistry; context: D
 function createProcessor(deps: Omit<ConsumerDependencies, 'metrics' | 'onBatch'>): BatchProcessor {
   const { config } = deps;
   const base = deps.projection ?? mirrorProjection;
-  const decoding = createDecoding(config);
+  const decoding = createDecoding(config, deps.tableKeys);
   return new BatchProcessor({
     registry: decoding.registry,
     decodeContext: decoding.context,

@@ -16,6 +16,7 @@ interface RunArgs {
   readonly injectPoison: number;
   readonly input: string | undefined;
   readonly dumpState: string | undefined;
+  readonly dumpParked: string | undefined;
   readonly json: boolean;
   readonly seed: number;
   readonly aggregates: number;
@@ -62,6 +63,8 @@ consumer handler → DynamoDB. Runs until Ctrl-C unless --events or --input ends
   --input FILE|-            publish the change events in FILE (JSON Lines, JSON array, or a Lambda Kinesis
                             event) instead of generating
   --dump-state FILE|-       write the final state as JSON Lines {"aggregateId","deleted","position","state"}
+  --dump-parked FILE|-      write what ended parked as JSON Lines {"aggregate","position","reason","message",
+                            "shardId","sequenceNumber","subSequenceNumber"}
   --json                    print the final summary as one JSON line, last on stdout
   --seed N                  workload seed (default 1)
   --aggregates N            distinct aggregates of the workload (default 10000)
@@ -149,6 +152,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
         'inject-poison': { type: 'string' },
         input: { type: 'string' },
         'dump-state': { type: 'string' },
+        'dump-parked': { type: 'string' },
         json: { type: 'boolean' },
         seed: { type: 'string' },
         aggregates: { type: 'string' },
@@ -197,6 +201,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
     injectPoison,
     input: str('input'),
     dumpState: str('dump-state'),
+    dumpParked: str('dump-parked'),
     json: values.json === true,
     seed: integer('seed', str('seed'), 1, 0, 2 ** 31),
     aggregates: integer('aggregates', str('aggregates'), 10_000, 1, 10_000_000),

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { parseJsonExact, wasJsonNumber } from '../../core/events/exact-json.js';
+import { UnstorableError } from '../../core/state/errors.js';
 import type {
   AggregateItem,
   StateMutation,
@@ -8,6 +10,7 @@ import type {
   WriteGuard,
   WriteOutcome,
 } from '../../core/state/index.js';
+import { checkStorable, MAX_VALUE_ITEM_BYTES } from '../../core/state/state-item.js';
 
 /** The clock and tombstone TTL every store under contract is built with. */
 const CONTRACT_NOW_MS = 1_700_000_000_000;
@@ -367,8 +370,139 @@ function describeStateStoreContract(
         expect(stored.state).toEqual(row);
         expect(({} as Record<string, unknown>).polluted).toBeUndefined();
       });
+
+      it('round-trips numbers exactly: DynamoDB numbers up to 38 digits, the rest as exact text, marked', async () => {
+        // Prepare
+        const { id, writeAndGet } = await fresh();
+        const row = parseJsonExact(
+          '{"int64": 9223372036854775807, "d38": 12345678901234567890123456789012345678, ' +
+            '"d39": 123456789012345678901234567890123456789, "far": 1e400, "list": [18446744073709551615, 1], ' +
+            '"max": 1.7976931348623157e+308, "min": 5e-324, "e21": 1e21}',
+        ) as Record<string, unknown>;
+
+        // Act
+        const stored = await writeAndGet(id(), { value: value('0001', row) }, { kind: 'newer' });
+
+        // Assert
+        expect(stored.state).toEqual(row);
+        for (const name of ['int64', 'd38', 'd39', 'far'])
+          expect(wasJsonNumber(stored.state!, name), name).toBe(true);
+        expect(wasJsonNumber((stored.state as { list: object }).list, '0')).toBe(true);
+        expect(stored.state?.max).toBe(Number.MAX_VALUE);
+        expect(stored.state?.min).toBe(5e-324);
+      });
+
+      it('tells a writer that lost on an item with a __proto__ column which item won', async () => {
+        const { store, id, writeAndGet } = await fresh();
+        const row = JSON.parse('{"__proto__": {"S": "k1"}, "v": 1}') as Record<string, unknown>;
+        await writeAndGet(id(), { value: value('0002', row) }, { kind: 'newer' });
+
+        // A redelivered older change loses its condition.
+        const current = refused(await store.write(id(), { value: value('0001', row) }, { kind: 'newer' }));
+
+        expect(current?.position).toBe('0002');
+        expect(Object.keys(current?.state ?? {})).toEqual(['__proto__', 'v']);
+      });
+
+      it('writes the exact-number paths with the state and removes them with it', async () => {
+        const { id, writeAndGet } = await fresh();
+        const huge = parseJsonExact('{"x": 1e400}') as Record<string, unknown>;
+
+        await writeAndGet(id(), { value: value('0001', huge) }, { kind: 'newer' });
+        const plain = await writeAndGet(id(), { value: value('0002', { x: 1 }) }, { kind: 'newer' });
+
+        expect(plain.state).toEqual({ x: 1 });
+      });
+    });
+
+    describe('What DynamoDB refuses (docs/architecture.md contract 6)', () => {
+      const refusal = async (write: Promise<WriteOutcome>): Promise<UnstorableError> => {
+        try {
+          await write;
+        } catch (error) {
+          if (error instanceof UnstorableError) return error;
+          throw error;
+        }
+        throw new Error('expected the write to be refused as unstorable');
+      };
+
+      it('refuses an empty column name for good, naming the path, and writes nothing', async () => {
+        const { store, id } = await fresh();
+
+        const error = await refusal(
+          store.write(id(), { value: value('0001', { id: 4, '': 'empty' }) }, { kind: 'newer' }),
+        );
+
+        expect(error.path).toBe('state[""]');
+        expect(await store.get(id())).toBeUndefined();
+      });
+
+      it('takes a state up to the item limit less the bookkeeping reserve, counted as DynamoDB counts it', async () => {
+        const { store, id } = await fresh();
+        // 150,000 single digits: 300 KB of JSON, 450 KB as DynamoDB counts numbers in a list.
+        const digits = { list: Array.from({ length: 150_000 }, () => 7) };
+        const fitting = { s: 'x'.repeat(390_000) };
+
+        const error = await refusal(store.write(id(1), { value: value('0001', digits) }, { kind: 'newer' }));
+        committed(await store.write(id(2), { value: value('0001', fitting) }, { kind: 'newer' }));
+
+        expect(error.limit).toBe('400 KB per item');
+        expect(error.message).toContain(`more than ${MAX_VALUE_ITEM_BYTES}`);
+        expect((await store.get(id(2)))?.state).toEqual(fitting);
+      });
+
+      it('refuses a key over 2,048 bytes for good (a ValidationException of the engine)', async () => {
+        const { store } = await fresh();
+
+        const error = await refusal(
+          store.write(`t#${'k'.repeat(2_100)}`, { value: value('0001') }, { kind: 'newer' }),
+        );
+
+        expect(error.path).toBe('item');
+        expect(error.message).toContain('2048');
+      });
+
+      it('records a failure on an aggregate whose state is as large as it may be', async () => {
+        const { store, id } = await fresh();
+        const envelope = await writeAndGetLargest(store, id());
+
+        const out = await store.write(
+          id(),
+          {
+            pendingFailure: { ...pendingFailure('0002'), error: 'x'.repeat(300_000) },
+            quarantine: { ...quarantine('0002'), error: 'é'.repeat(300_000) },
+            lastParkedKey: `0002#${'9'.repeat(129)}#${'0'.repeat(10)}`,
+          },
+          { kind: 'revision', expected: envelope },
+        );
+
+        expect(out.committed).toBe(true);
+        const stored = (await store.get(id()))!;
+        expect(Buffer.byteLength(stored.quarantine!.error)).toBeLessThanOrEqual(1_024);
+        expect(stored.pendingFailure!.error).toMatch(/… \(300000 bytes\)$/);
+      });
     });
   });
+}
+
+/** Writes the largest state the store takes (a string padded to the limit) and reads it back. */
+async function writeAndGetLargest(store: StateStorePort, aggregateId: string): Promise<AggregateItem> {
+  let low = 0;
+  let high = MAX_VALUE_ITEM_BYTES;
+  // The size check runs before the write: find its largest accepted string without writing.
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    try {
+      checkStorable(aggregateId, value('0001', { s: 'x'.repeat(mid) }));
+      low = mid;
+    } catch {
+      high = mid - 1;
+    }
+  }
+  committed(
+    await store.write(aggregateId, { value: value('0001', { s: 'x'.repeat(low) }) }, { kind: 'newer' }),
+  );
+  return (await store.get(aggregateId))!;
 }
 
 export type { StateStoreSettings };

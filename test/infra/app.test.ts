@@ -49,14 +49,19 @@ describe('cdk-nag AwsSolutions', () => {
   it('acknowledges each finding on its own resource, with a reason a reviewer can check', () => {
     const { stack } = synthStack();
     const acks = acknowledgements(stack);
+    const resources = Object.keys(synthStack().template.toJSON().Resources);
     const [app, profile] = ['Application', 'ProfileConfigurationProfile'].map((suffix) =>
-      Object.keys(synthStack().template.toJSON().Resources).find((id) =>
-        id.startsWith(`ProcessorConfig${suffix}`),
-      ),
+      resources.find((id) => id.startsWith(`ProcessorConfig${suffix}`)),
     );
+    const bucket = resources.find((id) => id.startsWith('ProcessorFailedBatchesBucket'));
     const appconfig =
       'Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:appconfig:<AWS::Region>:<AWS::AccountId>:';
     expect(acks.map(({ id, path }) => ({ id, path }))).toEqual([
+      { id: 'Annotation::AwsSolutions-S1', path: 'Test/Processor/FailedBatches/Bucket' },
+      {
+        id: `Annotation::AwsSolutions-IAM5[Resource::<${bucket}.Arn>/*]`,
+        path: 'Test/Processor/Consumer/Role',
+      },
       {
         id: `${appconfig}application/<${app}>/environment/*/configuration/<${profile}>]`,
         path: 'Test/Processor/Consumer/Role',
@@ -70,9 +75,9 @@ describe('cdk-nag AwsSolutions', () => {
       { id: 'Annotation::AwsSolutions-SNS2', path: 'Test/Processor/AlarmTopic' },
     ]);
     for (const { reason } of acks) expect(reason.length).toBeGreaterThan(120);
-    expect(acks[1]!.reason).toContain('xray:PutTraceSegments');
-    expect(acks[3]!.reason).toContain('cloudwatch:GetMetricData');
     expect(acks[3]!.reason).toContain('xray:PutTraceSegments');
+    expect(acks[5]!.reason).toContain('cloudwatch:GetMetricData');
+    expect(acks[5]!.reason).toContain('xray:PutTraceSegments');
   });
 
   it('runs during synthesis: a finding fails `cdk synth`', () => {

@@ -148,43 +148,45 @@ describe('Construct: CdcProcessor (defaults)', () => {
         MaximumRetryAttempts: 10,
         MaximumRecordAgeInSeconds: -1,
         BisectBatchOnFunctionError: false,
-        DestinationConfig: { OnFailure: { Destination: arnOf(stack.processor.failureQueue.queue) } },
+        DestinationConfig: { OnFailure: { Destination: arnOf(stack.processor.failedBatches.bucket) } },
+        MetricsConfig: { Metrics: ['EventCount'] },
       });
     });
   });
 
-  describe('Resource: on-failure queue', () => {
-    it('is encrypted, kept 14 days, and redrives to its own dead-letter queue after 5 receives', () => {
-      const { queue, deadLetterQueue } = stack.processor.failureQueue;
-      const resources = template.toJSON().Resources;
-      expect(resources[logicalIdOf(queue)]).toEqual({
-        Type: 'AWS::SQS::Queue',
+  describe('Resource: failed-batches bucket (the on-failure destination)', () => {
+    it('is encrypted, private, TLS only, expires batches after 14 days and is kept when the stack goes', () => {
+      const { bucket } = stack.processor.failedBatches;
+      const resource = template.toJSON().Resources[logicalIdOf(bucket)];
+      expect(resource).toEqual({
+        Type: 'AWS::S3::Bucket',
         Properties: {
-          SqsManagedSseEnabled: true,
-          MessageRetentionPeriod: 1_209_600,
-          RedrivePolicy: { deadLetterTargetArn: arnOf(deadLetterQueue), maxReceiveCount: 5 },
+          BucketEncryption: {
+            ServerSideEncryptionConfiguration: [
+              { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+            ],
+          },
+          LifecycleConfiguration: { Rules: [{ ExpirationInDays: 14, Status: 'Enabled' }] },
+          PublicAccessBlockConfiguration: {
+            BlockPublicAcls: true,
+            BlockPublicPolicy: true,
+            IgnorePublicAcls: true,
+            RestrictPublicBuckets: true,
+          },
         },
-        DeletionPolicy: 'Retain',
         UpdateReplacePolicy: 'Retain',
+        DeletionPolicy: 'Retain',
       });
-      expect(resources[logicalIdOf(deadLetterQueue)].Properties).toEqual({
-        SqsManagedSseEnabled: true,
-        MessageRetentionPeriod: 1_209_600,
-      });
-    });
-
-    it.each(['queue', 'deadLetterQueue'] as const)('%s refuses requests without TLS', (which) => {
-      const queue = stack.processor.failureQueue[which];
-      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
-        Queues: [refOf(queue)],
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: refOf(bucket),
         PolicyDocument: {
           Statement: [
             {
               Effect: 'Deny',
-              Action: 'sqs:*',
+              Action: 's3:*',
               Principal: { AWS: '*' },
               Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-              Resource: arnOf(queue),
+              Resource: [arnOf(bucket), { 'Fn::Join': ['', [arnOf(bucket), '/*']] }],
             },
           ],
         },
@@ -290,8 +292,7 @@ describe('Construct: CdcProcessor (props)', () => {
       maxRecordAge: Duration.hours(1),
       bisectBatchOnError: true,
       startingPosition: 'LATEST',
-      failureQueueRetention: Duration.days(4),
-      failureQueueMaxReceiveCount: 3,
+      failedBatchesRetention: Duration.days(30),
       consumerMemorySizeMiB: 2048,
       consumerTimeout: Duration.minutes(2),
       clusterManagerSchedule: Duration.minutes(5),
@@ -311,9 +312,8 @@ describe('Construct: CdcProcessor (props)', () => {
       BisectBatchOnFunctionError: true,
       StartingPosition: 'LATEST',
     });
-    template.hasResourceProperties('AWS::SQS::Queue', {
-      MessageRetentionPeriod: 345_600,
-      RedrivePolicy: { maxReceiveCount: 3 },
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: [{ ExpirationInDays: 30, Status: 'Enabled' }] },
     });
     template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 2048, Timeout: 120 });
     template.hasResourceProperties('AWS::Events::Rule', {
@@ -357,7 +357,7 @@ describe('Stack: CdcProcessorStack', () => {
       StateTableName: { Description: expect.any(String), Value: refOf(p.stateTable) },
       ParkedTableName: { Description: expect.any(String), Value: refOf(p.parkedTable) },
       CoordinationTableName: { Description: expect.any(String), Value: refOf(p.coordinationTable) },
-      FailureQueueUrl: { Description: expect.any(String), Value: refOf(p.failureQueue.queue) },
+      FailedBatchesBucketName: { Description: expect.any(String), Value: refOf(p.failedBatches.bucket) },
       AlarmTopicArn: { Description: expect.any(String), Value: refOf(p.alarmTopic) },
       DashboardName: { Description: expect.any(String), Value: refOf(p.monitoring.dashboard!) },
     });

@@ -86,7 +86,7 @@ describe('IAM of the CdcProcessor', () => {
     );
   });
 
-  it('gives the consumer exactly its log group, failure queue, stream, tables and configuration', () => {
+  it('gives the consumer exactly its log group, failed-batches bucket (write only), stream, tables and configuration', () => {
     const p = stack.processor;
     expect(statementsOfRole(template, logicalIdOf(p.consumer!.role))).toEqual([
       {
@@ -97,9 +97,10 @@ describe('IAM of the CdcProcessor', () => {
       XRAY,
       {
         Effect: 'Allow',
-        Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
-        Resource: arnOf(p.failureQueue.queue),
+        Action: 's3:PutObject',
+        Resource: { 'Fn::Join': ['', [arnOf(p.failedBatches.bucket), '/*']] },
       },
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: arnOf(p.failedBatches.bucket) },
       {
         Effect: 'Allow',
         Action: [
@@ -233,6 +234,11 @@ describe('IAM of the CdcProcessor', () => {
     const xray = { actions: XRAY.Action, resource: '*' };
     expect(wildcards).toEqual([
       xray,
+      // Lambda names the objects of failed batches itself.
+      {
+        actions: ['s3:PutObject'],
+        resource: { 'Fn::Join': ['', [arnOf(stack.processor.failedBatches.bucket), '/*']] },
+      },
       {
         actions: ['appconfig:StartConfigurationSession', 'appconfig:GetLatestConfiguration'],
         resource: consumerConfigurationArn,

@@ -45,8 +45,8 @@ describe('Construct: Monitoring', () => {
     it('declares an alarm for every failure mode, each notifying the created topic on ALARM and OK', () => {
       const topic = refOf(stack.processor.alarmTopic);
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-      expect(alarms).toHaveLength(17);
-      expect(Object.keys(stack.processor.monitoring.alarms)).toHaveLength(17);
+      expect(alarms).toHaveLength(16);
+      expect(Object.keys(stack.processor.monitoring.alarms)).toHaveLength(16);
       for (const alarm of alarms) {
         expect(alarm.Properties.AlarmActions).toEqual([topic]);
         expect(alarm.Properties.OKActions).toEqual([topic]);
@@ -124,19 +124,35 @@ describe('Construct: Monitoring', () => {
       });
     });
 
-    it('failed batches: a batch description waiting in the on-failure queue', () => {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        Namespace: 'AWS/SQS',
-        MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [
-          {
-            Name: 'QueueName',
-            Value: { 'Fn::GetAtt': [logicalIdOf(stack.processor.failureQueue.queue), 'QueueName'] },
-          },
-        ],
+    it('failed batches: records the mapping gave up on, kept or not, naming the commands', () => {
+      const alarm = Object.values(template.findResources('AWS::CloudWatch::Alarm')).find((a) =>
+        String(a.Properties.AlarmDescription).includes('failed-batches bucket'),
+      );
+
+      expect(alarm?.Properties).toMatchObject({
         Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
       });
+      expect(alarm?.Properties.AlarmDescription).toContain('`cdcp failures list --stack <stack>`');
+      expect(alarm?.Properties.AlarmDescription).toContain('`cdcp failures redrive --stack <stack>`');
+      const metrics = alarm?.Properties.Metrics as {
+        Id: string;
+        MetricStat?: { Metric: { MetricName: string; Namespace: string; Dimensions: unknown[] } };
+      }[];
+      expect(metrics.find((m) => m.Id === 'delivered')?.MetricStat?.Metric).toEqual({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'OnFailureDestinationDeliveredEventCount',
+        Dimensions: [
+          {
+            Name: 'EventSourceMappingUUID',
+            Value: { Ref: expect.stringMatching(/^ProcessorConsumer.*KinesisEventSource/) },
+          },
+        ],
+      });
+      expect(metrics.find((m) => m.Id === 'undelivered')?.MetricStat?.Metric.MetricName).toBe(
+        'DestinationDeliveryFailures',
+      );
     });
 
     it.each([
@@ -151,25 +167,12 @@ describe('Construct: Monitoring', () => {
         300,
         3,
       ],
-      [
-        "the failure queue's dead letters",
-        'AWS/SQS',
-        'ApproximateNumberOfMessagesVisible',
-        'deadLetters',
-        'Maximum',
-        300,
-        1,
-      ],
     ] as const)('%s: %s %s', (_, namespace, metricName, of, statistic, period, evaluationPeriods) => {
       const p = stack.processor;
       const dimension = {
         consumer: { Name: 'FunctionName', Value: refOf(p.consumer!.function) },
         clusterManager: { Name: 'FunctionName', Value: refOf(p.clusterManager.function) },
         stream: { Name: 'StreamName', Value: refOf(p.stream) },
-        deadLetters: {
-          Name: 'QueueName',
-          Value: { 'Fn::GetAtt': [logicalIdOf(p.failureQueue.deadLetterQueue), 'QueueName'] },
-        },
       }[of];
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: namespace,
@@ -350,7 +353,7 @@ describe('Construct: Monitoring', () => {
 
     it('shows the state of every alarm, the configuration alarm included', () => {
       const alarms = widgets.find((w) => w.properties.title === WIDGETS.alarms)!.properties.alarms!;
-      expect(alarms).toHaveLength(18);
+      expect(alarms).toHaveLength(17);
       expect(alarms).toContain(`<${logicalIdOf(stack.processor.monitoring.configRollbackAlarm)}.Arn>`);
     });
 
@@ -421,11 +424,11 @@ describe('Construct: Monitoring', () => {
         METRICS.deferredRemaining,
         METRICS.changesDeferred,
         METRICS.quarantinedAggregates,
-        'ApproximateNumberOfMessagesVisible',
+        'OnFailureDestinationDeliveredEventCount',
+        'DestinationDeliveryFailures',
       ])
         expect(parked).toContain(`"${name}"`);
       expect(parked).toContain('parked - FILL(deferred, 0)');
-      expect(parked).toContain(`<${logicalIdOf(stack.processor.failureQueue.deadLetterQueue)}.QueueName>`);
       expect(metricsOf(WIDGETS.errors)).toContain('"WriteProvisionedThroughputExceeded"');
     });
 

@@ -14,7 +14,7 @@ describe('Function: resolveProps', () => {
       consumerTimeoutSeconds: 60,
       maxBatchingWindowSeconds: 0,
       maxRecordAgeSeconds: -1,
-      failureQueueRetentionDays: 14,
+      failedBatchesRetentionDays: 14,
       clusterManagerScheduleMinutes: 1,
       clusterManagerTimeoutSeconds: 50,
       configDeploymentDurationMinutes: 5,
@@ -63,8 +63,8 @@ describe('Function: resolveProps', () => {
       `CdcProcessor: startingPosition must be 'TRIM_HORIZON' or 'LATEST'; received "AT_TIMESTAMP"`,
     ],
     [
-      { failureQueueRetention: Duration.days(15) },
-      'CdcProcessor: failureQueueRetention must be a whole number of days in 1..14; received Duration 15 days',
+      { failedBatchesRetention: Duration.days(366) },
+      'CdcProcessor: failedBatchesRetention must be a whole number of days in 1..365; received Duration 366 days',
     ],
     [
       { clusterManagerTimeout: Duration.seconds(60) },

@@ -54,7 +54,9 @@ describe('npm start (localstack/run.ts) as a user runs it', () => {
     run.child.kill('SIGINT');
     const { code } = await run.exited;
     expect(code).toBe(0);
-    expect(run.stderr()).toMatch(/\d+ produced, \d+ applied/);
+    expect(run.stderr()).toMatch(
+      /[\d,]+ produced = [\d,]+ applied \+ [\d,]+ duplicates skipped \+ [\d,]+ parked/,
+    );
     expect(processesOnPorts(ports)).toEqual([]);
   });
 

@@ -67,7 +67,7 @@ beforeAll(async () => {
     stateTable: names.stateTable,
     parkedTable: names.parkedTable,
     coordinationTable: names.coordinationTable,
-    failureQueueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/failed',
+    failedBatchesBucket: 'failed-batches',
     appConfig: {
       applicationId: 'app',
       environmentId: 'env',

@@ -40,7 +40,7 @@ function worker(kinesis: ScriptedKinesis, clock: ManualClock) {
       delivered.push(...e.Records.map((r) => r.kinesis.sequenceNumber));
       return { batchItemFailures: [] };
     },
-    parkedStore: { put: async () => {} },
+    parkedStore: { put: async () => 0 },
     clock,
   });
   return { mapping, delivered };

@@ -46,6 +46,9 @@ function setup(options: Partial<BatchProcessorOptions> & { readonly needsPreviou
     aggregateConcurrency: 4,
     logger,
     now: twins.now,
+    clock: twins.clock,
+    // One try: these tests see what a failure does; the retries have tests of their own.
+    transientAttempts: 1,
     ...rest,
   });
   return {
@@ -133,6 +136,7 @@ describe('Class: BatchProcessor', () => {
           applied: 1,
           parked: 3,
           badInput: 3,
+          undecodable: 3,
           tombstones: 1,
           aggregates: 1,
           stateWrites: 1,
@@ -291,6 +295,39 @@ describe('Class: BatchProcessor', () => {
 
       expect(get).not.toHaveBeenCalled();
       expect(result.stats).toMatchObject({ applied: 2, stateWrites: 2 });
+    });
+
+    it('tries a throttled read, park and write again with backoff on the clock before failing the batch', async () => {
+      const t = setup({ needsPreviousState: true, transientAttempts: 3 });
+      t.stateStore.inject({ kind: 'throttle', operations: ['getMany'] });
+      t.parkedStore.inject({ kind: 'timeout', operations: ['put'] });
+      t.stateStore.inject({ kind: 'throttle', operations: ['write'] });
+
+      const result = await t.clock.runUntil(
+        t.process([
+          { data: 'not json', partitionKey: 'x', sequenceNumber: seq(1) },
+          at(orderChange(1, 10, 'create'), 10, 2),
+        ]),
+      );
+
+      expect(result).toMatchObject({ batchItemFailures: [], stats: { applied: 1, parked: 1, badInput: 1 } });
+      expect([...t.stateStore.injected, ...t.parkedStore.injected].map((f) => f.operation).sort()).toEqual([
+        'getMany',
+        'put',
+        'write',
+      ]);
+    });
+
+    it('counts bad input delivered again as parked once, keeping its first reason (park once, count once)', async () => {
+      const t = setup();
+      const bad = { data: '{"truncated": ', partitionKey: 'x', sequenceNumber: seq(1) };
+
+      const first = await t.process([bad]);
+      const again = await t.process([bad]);
+
+      expect(first.stats).toMatchObject({ parked: 1, badInput: 1, undecodable: 1 });
+      expect(again.stats).toMatchObject({ parked: 0, badInput: 0, undecodable: 1 });
+      expect(await t.reasons()).toEqual(['NOT_JSON']);
     });
 
     it('redelivers every aggregate from its first change when their state cannot be read', async () => {

@@ -7,6 +7,7 @@ import {
   type Projection,
   withFaultInjection,
 } from '../../../core/processing/projection.js';
+import { UnstorableError } from '../../../core/state/errors.js';
 import { orderChange, pending } from '../../helpers/changes.js';
 
 describe('Function: foldChanges', () => {
@@ -102,23 +103,45 @@ describe('Function: foldChanges', () => {
   });
 
   it.each([
-    ['too large', { id: 1, blob: 'x'.repeat(400_000) }, 'above 380000'],
+    ['too large', { id: 1, blob: 'x'.repeat(402_000) }, 'item', 'more than 401408'],
     [
       'too large in UTF-8 bytes though not in characters',
-      { id: 1, blob: 'é'.repeat(300_000) },
-      '600018 bytes of JSON, above 380000',
+      { id: 1, blob: 'é'.repeat(201_000) },
+      'item',
+      'more than 401408',
     ],
-    ['a number out of range', { id: 1, f: 1e300 }, "state.f is 1e+300, outside DynamoDB's number range"],
-    ['a number too small', { id: 1, nested: { g: [1, 1e-200] } }, 'state.nested.g[1] is 1e-200'],
-  ])('refuses a state DynamoDB cannot store: %s', (_, row, message) => {
+    [
+      'a list DynamoDB counts larger than its JSON',
+      { id: 1, l: Array.from({ length: 150_000 }, () => 7) },
+      'item',
+      'DynamoDB counts',
+    ],
+    ['an empty column name', { id: 1, '': 'x' }, 'state[""]', 'empty name'],
+  ])('stops at a change whose state DynamoDB would refuse for good: %s', (_, row, path, message) => {
     const result = foldChanges({
       position: undefined,
       state: undefined,
-      changes: [pending(orderChange(1, 10, 'update', row), '1')],
+      changes: [pending(orderChange(1, 9), '0'), pending(orderChange(1, 10, 'update', row), '1')],
       projection: mirrorProjection,
     });
-    expect(result.failure?.error).toMatchObject({ name: 'ProjectionError', code: 'STATE_NOT_STORABLE' });
+
+    expect(result.applied).toHaveLength(1);
+    expect(result.failure?.index).toBe(1);
+    expect(result.failure?.error).toBeInstanceOf(UnstorableError);
+    expect(result.failure?.error).toMatchObject({ path });
     expect(result.failure?.error.message).toContain(message);
+  });
+
+  it('applies numbers DynamoDB cannot hold as numbers: they are stored as their exact text', () => {
+    const result = foldChanges({
+      position: undefined,
+      state: undefined,
+      changes: [pending(orderChange(1, 10, 'update', { id: 1, f: 1e300, g: [1, 1e-200] }), '1')],
+      projection: mirrorProjection,
+    });
+
+    expect(result.failure).toBeUndefined();
+    expect(result.next?.state).toEqual({ id: 1, f: 1e300, g: [1, 1e-200] });
   });
 
   it('passes previous state to a folding projection', () => {

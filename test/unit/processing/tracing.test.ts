@@ -100,7 +100,8 @@ describe('Tracing port: BatchProcessor', () => {
 
   it('ends a write step that failed as failed, and the aggregate fails as before', async () => {
     const t = setup();
-    t.stateStore.inject({ kind: 'throttle', operations: ['write'] });
+    // Throttled on every try the applier makes: it retries transient errors before giving up.
+    t.stateStore.inject({ kind: 'throttle', operations: ['write'], times: 10 });
 
     const result = await t.process([at(orderChange(1, 10, 'create'), 10, 1)]);
 

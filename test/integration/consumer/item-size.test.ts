@@ -1,0 +1,68 @@
+import { type AttributeValue, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, describe, expect, it } from 'vitest';
+import { STATE_TABLE } from '../../../core/constants.js';
+import { itemSize, MAX_ITEM_BYTES } from '../../../core/state/item-size.js';
+import { testClients } from '../../helpers/engines.js';
+import { createStoreTable } from '../../helpers/state-tables.js';
+
+const clients = testClients();
+afterAll(() => clients.destroy());
+const table = createStoreTable(clients.dynamodb, 'state');
+
+/** Puts `value` beside a string padded so that `itemSize` counts the item at the limit plus `extra` bytes. */
+async function putAtLimit(value: AttributeValue, extra: number): Promise<'stored' | string> {
+  const base = { [STATE_TABLE.partitionKey]: { S: `size#${extra}` }, v: value, p: { S: '' } };
+  const padding = MAX_ITEM_BYTES - itemSize(base) + extra;
+  try {
+    await clients.dynamodb.send(
+      new PutItemCommand({ TableName: await table, Item: { ...base, p: { S: 'x'.repeat(padding) } } }),
+    );
+    return 'stored';
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+const VALUES: Record<string, AttributeValue> = {
+  'integers of odd and even length': {
+    L: ['1', '12', '123', '1234', '100', '9223372036854775807'].map((N) => ({ N })),
+  },
+  'decimals aligned either way': {
+    L: ['1.5', '12.3', '0.01', '123.4', '0.5', '00012.500'].map((N) => ({ N })),
+  },
+  'negative numbers, short and 38 digits': {
+    L: [
+      '-1',
+      '-0.5',
+      '-1234',
+      '-12345678901234567890123456789012345678',
+      '-1.2345678901234567890123456789012345678',
+    ].map((N) => ({ N })),
+  },
+  'numbers at the ends of the range': {
+    L: ['1e125', '1e-130', '9.9999999999999999999999999999999999999E+125', '0'].map((N) => ({ N })),
+  },
+  'a list of 10,000 single digits': { L: Array.from({ length: 10_000 }, () => ({ N: '7' })) },
+  'maps with non-ASCII names, nested': {
+    M: { é: { M: { 정류장: { S: '서울역' }, e: { L: [] } } }, x: { M: {} } },
+  },
+  'booleans, nulls, binary and sets': {
+    L: [
+      { BOOL: true },
+      { NULL: true },
+      { B: Uint8Array.of(1, 2, 3) },
+      { SS: ['a', 'bb'] },
+      { NS: ['1', '-12.5'] },
+    ],
+  },
+};
+
+describe('Function: itemSize against DynamoDB Local', () => {
+  it.each(Object.entries(VALUES))(
+    'counts %s as the engine does: at the limit stored, one byte more refused',
+    async (_, value) => {
+      expect(await putAtLimit(value, 0)).toBe('stored');
+      expect(await putAtLimit(value, 1)).toMatch(/Item size has exceeded the maximum allowed size/);
+    },
+  );
+});
