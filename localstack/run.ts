@@ -7,6 +7,7 @@ import { ArgsError, parseRunArgs, USAGE } from './run/args.js';
 import { startControlServer } from './run/control-server.js';
 import { runPipeline } from './run/pipeline.js';
 import { writeRuntimeFile } from './run/runtime-file.js';
+import { latencyLine } from './run/summary.js';
 import type { WorkerGroup } from './run/worker-group.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -111,6 +112,7 @@ async function main(): Promise<number> {
     process.stderr.write(
       `\n${summary.accounting}; ${summary.quarantinedAggregates} quarantined aggregates, ${summary.aggregates} aggregates; ${summary.eventsPerSecond} events/s over ${(summary.durationMs / 1000).toFixed(1)} s on ${summary.engine}\n`,
     );
+    process.stderr.write(`${latencyLine(summary.latency)}\n`);
     if (summary.notPublished > 0)
       process.stderr.write(
         `${summary.notPublished} record(s) of the input were not published: Kinesis refused them\n`,

@@ -10,6 +10,7 @@ import {
   leaderKey,
   shardLeaseKey,
 } from '../../core/coordination/index.js';
+import type { LatencySummary } from '../../core/processing/latency.js';
 import { type ShardLease, splitLeases } from '../../core/workers/shard-lease.js';
 import { type Command, targetOf } from './command.js';
 
@@ -23,6 +24,11 @@ function duration(ms: number): string {
   return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
 }
 
+/** `p50/p99 ms` of a heartbeat's latency figures, `—` when it applied nothing in its period. */
+function latencyCell(figures: LatencySummary | undefined): string {
+  return figures === undefined ? '—' : `${fmt(figures.p50Ms)}/${fmt(figures.p99Ms)} ms`;
+}
+
 function instanceRow(i: InstanceRecord, leases: number, nowWallMs: number) {
   return {
     id: i.instanceId,
@@ -33,6 +39,8 @@ function instanceRow(i: InstanceRecord, leases: number, nowWallMs: number) {
     eventsPerSecond: i.load.eventsPerSecond,
     cpuPercent: i.load.cpuPercent,
     lagMs: i.load.lagMs,
+    sourceToAppliedMs: i.load.sourceToAppliedMs,
+    arrivalToAppliedMs: i.load.arrivalToAppliedMs,
     leases,
     configVersion: i.configVersion,
   };
@@ -73,7 +81,8 @@ const status: Command = {
   usage: 'status [--stack NAME | --local] [--json]',
   summary: 'instances, shard leases (owner, checkpoint, lag) and leaders',
   help: `Shows the cluster as its coordination table does: every registered instance (age, heartbeat, load,
-leases, config version), every shard lease of the stream (owner, fence, checkpoint, lag at that checkpoint,
+leases, config version, and the latency of the changes it applied in its last heartbeat period: source
+commit to state write and arrival in the stream to state write, p50/p99), every shard lease of the stream (owner, fence, checkpoint, lag at that checkpoint,
 state: reading, free, waiting for parents, handing off, ended), the elected lease assigner and the cluster
 manager's leader. Times are from the writers' clocks, for people: liveness is judged by observers on their
 own clocks over a failure-detection window, which a single look cannot do.
@@ -112,11 +121,11 @@ With --json, one JSON object: instances, stream, shards, assigner, clusterManage
     }
     const out: string[] = [`Instances (${report.instances.length})`];
     out.push(
-      `  ${'ID'.padEnd(26)} ${'KIND'.padEnd(7)} ${'AGE'.padEnd(8)} ${'HEARTBEAT'.padEnd(16)} ${'EVENTS/S'.padStart(8)} ${'CPU'.padStart(5)} ${'LAG'.padStart(9)} ${'LEASES'.padStart(6)}  CONFIG`,
+      `  ${'ID'.padEnd(26)} ${'KIND'.padEnd(7)} ${'AGE'.padEnd(8)} ${'HEARTBEAT'.padEnd(16)} ${'EVENTS/S'.padStart(8)} ${'CPU'.padStart(5)} ${'LAG'.padStart(9)} ${'SOURCE→APPLIED'.padStart(15)} ${'ARRIVAL→APPLIED'.padStart(15)} ${'LEASES'.padStart(6)}  CONFIG`,
     );
     for (const i of report.instances)
       out.push(
-        `  ${i.id.padEnd(26)} ${i.kind.padEnd(7)} ${duration(i.ageMs).padEnd(8)} ${`#${i.heartbeat}, ${duration(i.heartbeatAgoMs)} ago`.padEnd(16)} ${fmt(i.eventsPerSecond).padStart(8)} ${(i.cpuPercent === undefined ? '—' : `${Math.round(i.cpuPercent)}%`).padStart(5)} ${(i.lagMs === undefined ? '—' : `${fmt(i.lagMs)} ms`).padStart(9)} ${String(i.leases).padStart(6)}  ${i.configVersion ?? '—'}`,
+        `  ${i.id.padEnd(26)} ${i.kind.padEnd(7)} ${duration(i.ageMs).padEnd(8)} ${`#${i.heartbeat}, ${duration(i.heartbeatAgoMs)} ago`.padEnd(16)} ${fmt(i.eventsPerSecond).padStart(8)} ${(i.cpuPercent === undefined ? '—' : `${Math.round(i.cpuPercent)}%`).padStart(5)} ${(i.lagMs === undefined ? '—' : `${fmt(i.lagMs)} ms`).padStart(9)} ${latencyCell(i.sourceToAppliedMs).padStart(15)} ${latencyCell(i.arrivalToAppliedMs).padStart(15)} ${String(i.leases).padStart(6)}  ${i.configVersion ?? '—'}`,
       );
     out.push('', `Shards of ${report.stream} (${report.shards.length})`);
     out.push(

@@ -70,6 +70,8 @@ interface Run {
   unparked: number;
   /** Of `parked`, what was parked as DEFERRED. */
   deferred: number;
+  /** Told the changes a committed write applied, as it commits (their latency is measured there). */
+  readonly onApplied: ((changes: readonly PendingChange[]) => void) | undefined;
 }
 
 /** Lost races (a concurrent replay or writer) retried before the aggregate is reported as failed. */
@@ -131,14 +133,16 @@ class AggregateApplier {
    * Applies the changes: again with the item that won when a write loses its condition, and again from a
    * fresh read after a transient store failure (with backoff, `transientAttempts` tries in all). `prefetched`
    * carries the stored item when the caller read it already (`item` undefined: the aggregate is new).
+   * `onApplied` is told the changes each committed write applied, as it commits.
    */
   public async apply(
     aggregateId: string,
     changes: readonly PendingChange[],
     payloads: PayloadSource,
     prefetched?: { readonly item: AggregateItem | undefined },
+    onApplied?: (changes: readonly PendingChange[]) => void,
   ): Promise<AggregateOutcome> {
-    const run: Run = { aggregateId, payloads, parked: 0, unparked: 0, deferred: 0 };
+    const run: Run = { aggregateId, payloads, parked: 0, unparked: 0, deferred: 0, onApplied };
     let first = true;
     // A try after a transient failure reads the item again: what was prefetched may be stale by then.
     const outcome = await retryTransient(() => {
@@ -206,10 +210,10 @@ class AggregateApplier {
     if (!out.committed) return lost(out.current);
     // The write proves the stored position was older than our last change, not than every change.
     const before = out.previous?.position;
-    const applied =
-      before === undefined
-        ? fold.applied.length
-        : fold.applied.filter((c) => c.change.position > before).length;
+    const applied = this.#committed(
+      run,
+      before === undefined ? fold.applied : fold.applied.filter((c) => c.change.position > before),
+    );
     return done({ applied, duplicates: changes.length - applied }, 1);
   }
 
@@ -318,7 +322,9 @@ class AggregateApplier {
       { value: fold.next, pendingFailure: null },
       { kind: 'revision', expected: item },
     );
-    return out.committed ? done(counts, 1) : lost(out.current);
+    if (!out.committed) return lost(out.current);
+    this.#committed(run, fold.applied);
+    return done(counts, 1);
   }
 
   /**
@@ -349,7 +355,7 @@ class AggregateApplier {
     if (!out.committed) return lost(out.current);
     return done(
       {
-        applied: fold.applied.length,
+        applied: this.#committed(run, fold.applied),
         duplicates: fold.duplicates.length,
         failure: { sequenceNumber, txId: failure.item.change.txId, error: failure.error },
       },
@@ -388,7 +394,7 @@ class AggregateApplier {
     if (!out.committed) return lost(out.current);
     return done(
       {
-        applied: fold.applied.length,
+        applied: this.#committed(run, fold.applied),
         duplicates: fold.duplicates.length + fold.rest.length - behind.length,
         quarantined: true,
         poison: poisonOf(failure.item, message),
@@ -447,7 +453,7 @@ class AggregateApplier {
     );
     if (!out.committed) return lost(out.current);
     await this.#unpark(run, r.settled);
-    return done({ applied: r.fold.applied.length, duplicates: r.fold.duplicates.length }, 1);
+    return done({ applied: this.#committed(run, r.fold.applied), duplicates: r.fold.duplicates.length }, 1);
   }
 
   /** A change failed on resume: it is parked as the poison, and what follows it is parked behind it. */
@@ -470,7 +476,7 @@ class AggregateApplier {
     await this.#unpark(run, r.settled);
     return done(
       {
-        applied: r.fold.applied.length,
+        applied: this.#committed(run, r.fold.applied),
         duplicates: r.fold.duplicates.length + covered,
         quarantined: true,
         poison: poisonOf(failure.item, message),
@@ -518,6 +524,12 @@ class AggregateApplier {
       else added.push(item);
     }
     return { relabelled, added, covered };
+  }
+
+  /** A write that applied `changes` committed: tells the caller, and counts them. */
+  #committed(run: Run, changes: readonly PendingChange[]): number {
+    if (changes.length > 0) run.onApplied?.(changes);
+    return changes.length;
   }
 
   /** Parks items and counts those parked now (an item parked before stays as it is, uncounted). */

@@ -11,6 +11,7 @@ import {
 import type { MappingSettings } from '../esm/settings.js';
 import type { ShardReader } from '../esm/shard-reader.js';
 import { listStreamShards } from '../esm/shards.js';
+import type { LatencyRecorder } from '../processing/latency.js';
 import { ConsumerLoadTracker } from '../scaling/consumer-load-tracker.js';
 import type { ParkedStore } from '../state/parked-store.js';
 import type { WorkerEvent } from './events.js';
@@ -36,6 +37,8 @@ interface ConsumerWorkerOptions {
    * Lambda environment's do. @default a tracker of its own
    */
   readonly tracker?: ConsumerLoadTracker;
+  /** The latencies of the changes the handler applied (fed by its `onBatch`), drained by each heartbeat. */
+  readonly latency?: LatencyRecorder;
   readonly parkedStore: Pick<ParkedStore, 'put'>;
   readonly mapping: Partial<MappingSettings>;
   readonly config: () => Config;
@@ -116,6 +119,7 @@ function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWorker {
     clock: options.clock,
     lagMs,
     hotKeys: () => tracker.drainHotKeys(),
+    latency: options.latency === undefined ? undefined : () => options.latency!.drain(),
     onEvent: options.onEvent,
   });
   return { worker, mapping, lagMs };

@@ -7,6 +7,7 @@ import { ENV, METRICS } from '../../core/constants.js';
 import type { MappingSettings } from '../../core/esm/settings.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
 import { DeferredSweep } from '../../core/processing/deferred-sweep.js';
+import { InstanceLatencies } from '../../core/processing/latency.js';
 import { configuredProjection } from '../../core/processing/projection.js';
 import { ParkedReplayer } from '../../core/processing/replay.js';
 import { Producer } from '../../core/producer/producer.js';
@@ -106,6 +107,11 @@ interface PipelineOptions {
    * that no change took effect twice, which the mirror projection cannot show. Generated workloads only.
    */
   readonly auditEffects?: boolean;
+  /**
+   * Stamps each generated change's source commit time. @default Date.now (a live source: latency is measured
+   * from it)
+   */
+  readonly commitClock?: () => number;
   /** Called once the workers run (npm start serves `cdcp local workers` from here). */
   readonly onWorkers?: (group: WorkerGroup) => void;
   /**
@@ -243,6 +249,7 @@ function localHandler(
   options: PipelineOptions,
   p: Provisioned,
   totals: BatchStats,
+  latency: InstanceLatencies,
   audit: EffectCounts | undefined,
 ) {
   return createConfigFollowingHandler({
@@ -256,8 +263,9 @@ function localHandler(
       logLevel: (process.env.LOG_LEVEL as 'ERROR' | undefined) ?? 'CRITICAL',
     }),
     metrics: new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service }),
-    onBatch: ({ stats }) => {
+    onBatch: ({ stats }, _event, latencies) => {
       for (const key of Object.keys(totals) as (keyof BatchStats)[]) totals[key] += stats[key];
+      latency.record(latencies);
     },
   });
 }
@@ -269,6 +277,7 @@ function localHandler(
  */
 async function startConsumers(options: PipelineOptions, p: Provisioned, r: RunResources): Promise<Consumers> {
   const totals: BatchStats = emptyStats();
+  const latency = new InstanceLatencies();
   const parkedStore = new ParkedStore({ client: p.clients.dynamodb, tableName: p.names.parkedTable });
   const audit = options.auditEffects === true ? new EffectCounts() : undefined;
   r.workers = await startWorkerGroup({
@@ -281,8 +290,9 @@ async function startConsumers(options: PipelineOptions, p: Provisioned, r: RunRe
     config: p.config,
     currentConfig: () => p.localConfig.source.current().config,
     configFile: p.localConfig.store.path,
-    handler: localHandler(options, p, totals, audit),
+    handler: localHandler(options, p, totals, latency, audit),
     totals,
+    latency,
     parkedStore,
     reader: options.reader,
     resubscribeIntervalMs: options.resubscribeIntervalMs,
@@ -473,6 +483,7 @@ async function finish(
     aggregates: state.size,
     verified: verification?.verified ?? null,
     eventsPerSecond: Math.round((production.produced / processingMs) * 1000),
+    latency: c.workers.latency().load(),
     durationMs: Date.now() - timing.startedAt,
     engine: p.endpoints.kinesisEngine,
     ...(manager ? { scalingActions } : {}),

@@ -4,12 +4,17 @@
  * by environment and flags alone either way.
  */
 import type { BatchStats } from '../../core/processing/batch-processor.js';
+import type { SerializedLatencies } from '../../core/processing/latency.js';
 import type { WorkerEvent } from '../../core/workers/events.js';
 
 /** A worker's figures, sent every `--stats-interval-ms` and once more when it stops. */
 interface WorkerStats {
   /** Cumulative batch counters of this worker process. */
   readonly totals: BatchStats;
+  /** Latencies of every change this worker process applied. */
+  readonly latency: SerializedLatencies;
+  /** Latencies of the changes applied since the previous report. */
+  readonly recentLatency: SerializedLatencies;
   readonly eventsPerSecond: number;
   readonly lagMs: number;
   readonly leases: readonly string[];

@@ -5,6 +5,7 @@ import type { Config } from '../../core/config/schema.js';
 import { ENV } from '../../core/constants.js';
 import type { MappingSettings } from '../../core/esm/settings.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
+import { LatencyRecorder } from '../../core/processing/latency.js';
 import type { WorkerEvent } from '../../core/workers/events.js';
 import type { ProjectionIdentity } from '../../projection-module/identity.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../clients.js';
@@ -175,6 +176,8 @@ class WorkerPool {
   readonly #o: PoolOptions;
   readonly #members = new Map<string, Member>();
   readonly #watchers = new Set<(workerId: string, message: WorkerMessage) => void>();
+  /** The workers' recent latencies, merged as their reports come, until the live view drains them. */
+  readonly #recentLatency = new LatencyRecorder();
   #ordinal = 0;
 
   public constructor(options: PoolOptions) {
@@ -283,6 +286,21 @@ class WorkerPool {
     return totals;
   }
 
+  /** Latencies of every change every worker ever started applied (the last figures each reported). */
+  public latency(): LatencyRecorder {
+    const all = new LatencyRecorder();
+    for (const m of this.#members.values())
+      if (m.stats !== undefined) all.merge(LatencyRecorder.fromJSON(m.stats.latency));
+    return all;
+  }
+
+  /** Latencies of the changes the workers reported since the previous call. */
+  public drainRecentLatency(): LatencyRecorder {
+    const recent = LatencyRecorder.fromJSON(this.#recentLatency.toJSON());
+    this.#recentLatency.reset();
+    return recent;
+  }
+
   /** Latest figures of a worker. */
   public stats(id: string): WorkerStats | undefined {
     return this.#members.get(id)?.stats;
@@ -328,6 +346,7 @@ class WorkerPool {
         return;
       case 'stats':
         member.stats = message.stats;
+        this.#recentLatency.merge(LatencyRecorder.fromJSON(message.stats.recentLatency));
         return;
       case 'event':
         this.#o.onEvent?.(member.id, message.event, message.atWallMs);
