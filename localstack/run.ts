@@ -5,6 +5,7 @@ import { ProjectionModuleError } from '../projection-module/errors.js';
 import { type LoadedProjection, loadProjectionModule } from '../projection-module/load.js';
 import { ArgsError, parseRunArgs, USAGE } from './run/args.js';
 import { startControlServer } from './run/control-server.js';
+import { LiveView } from './run/live-view.js';
 import { runPipeline } from './run/pipeline.js';
 import { writeRuntimeFile } from './run/runtime-file.js';
 import { latencyLine } from './run/summary.js';
@@ -58,7 +59,11 @@ async function main(): Promise<number> {
 
   let removeRuntimeFile: (() => void) | undefined;
   let workers: WorkerGroup | undefined;
-  const control = await startControlServer(() => workers);
+  const live = new LiveView();
+  const control = await startControlServer(
+    () => workers,
+    () => live,
+  );
   const summary = await runPipeline({
     events: args.events,
     untilDrained: args.untilDrained,
@@ -78,8 +83,21 @@ async function main(): Promise<number> {
     workers: args.workers,
     projection,
     reader: args.reader,
-    config: args.assignment === undefined ? undefined : { leases: { assignment: args.assignment } },
+    config: {
+      ...(args.assignment === undefined ? {} : { leases: { assignment: args.assignment } }),
+      ...(args.failureDetectionMs === undefined
+        ? {}
+        : { instances: { failureDetectionMs: args.failureDetectionMs } }),
+    },
     signal: stop.signal,
+    onRunning: (running) =>
+      live.attach({
+        dynamodb: running.clients.dynamodb,
+        names: running.names,
+        workers: running.workers,
+        produced: running.produced,
+      }),
+    onWorkerEvent: (workerId, event) => live.event(workerId, event),
     onWorkers: (group) => {
       workers = group;
       if (args.workers > 0)
@@ -99,10 +117,12 @@ async function main(): Promise<number> {
         ...(projection === undefined ? {} : { projection: projection.identity }),
       });
       process.stderr.write(
-        `engines ready (${endpoints.kind}: DynamoDB ${endpoints.dynamodb}, Kinesis ${endpoints.kinesisEngine} ${endpoints.kinesis}); stream ${names.streamName}\n`,
+        `engines ready (${endpoints.kind}: DynamoDB ${endpoints.dynamodb}, Kinesis ${endpoints.kinesisEngine} ${endpoints.kinesis}); stream ${names.streamName}\n` +
+          `live dashboard: ${control.endpoint.dashboardUrl} (\`npx cdcp status --local --watch\` in a terminal)\n`,
       );
     },
   }).finally(async () => {
+    live.stop();
     removeRuntimeFile?.();
     await control.close();
   });

@@ -103,6 +103,7 @@ async function runWorker(settings: WorkerSettings, host: WorkerProcess): Promise
         recentLatency: run.latency.drainRecent(),
         eventsPerSecond: run.worker.eventsPerSecond,
         lagMs: run.lagMs(),
+        shardLagMs: run.shardLagMs(),
         leases: run.worker.shards,
         assigner: run.worker.isAssigner,
         inFlight: run.mapping.inFlight,

@@ -60,6 +60,8 @@ interface ConsumerWorker {
   readonly mapping: EventSourceMapping;
   /** Arrival lag of the newest record processed, over the shards this worker reads now. */
   lagMs(): number;
+  /** The same, per shard read now. */
+  shardLagMs(): Record<string, number>;
 }
 
 /**
@@ -96,16 +98,16 @@ function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWorker {
       options.onInvocation?.(event);
     },
   });
-  const lagMs = () => {
+  const shardLagMs = () => {
     const reading = new Set(mapping.shards);
-    return Math.max(
-      0,
-      ...mapping
+    return Object.fromEntries(
+      mapping
         .progress()
         .filter((p) => reading.has(p.shardId))
-        .map((p) => p.lagMs),
+        .map((p) => [p.shardId, p.lagMs]),
     );
   };
+  const lagMs = () => Math.max(0, ...Object.values(shardLagMs()));
   worker = new Worker({
     instanceId: options.instanceId,
     streamName: options.streamName,
@@ -122,7 +124,7 @@ function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWorker {
     latency: options.latency === undefined ? undefined : () => options.latency!.drain(),
     onEvent: options.onEvent,
   });
-  return { worker, mapping, lagMs };
+  return { worker, mapping, lagMs, shardLagMs };
 }
 
 export type { ConsumerWorker, ConsumerWorkerOptions };

@@ -112,6 +112,8 @@ interface PipelineOptions {
    * from it)
    */
   readonly commitClock?: () => number;
+  /** Called once the run produces (npm start's live dashboard samples it from here). */
+  readonly onRunning?: (run: RunningPipeline) => void;
   /** Called once the workers run (npm start serves `cdcp local workers` from here). */
   readonly onWorkers?: (group: WorkerGroup) => void;
   /**
@@ -121,9 +123,10 @@ interface PipelineOptions {
   readonly projection?: LoadedProjection;
 }
 
-/** What `during` gets: the run's workers, clients and names, and how far production is. */
+/** What `during` and `onRunning` get: the run's workers, clients and names, and how far production is. */
 interface RunningPipeline {
   readonly pool: WorkerPool | undefined;
+  readonly workers: WorkerGroup;
   readonly clients: {
     readonly dynamodb: LocalClients['dynamodb'];
     readonly kinesis: LocalClients['kinesis'];
@@ -517,15 +520,18 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     const phase = { current: 'producing' };
     if (options.progress ?? true) r.reporter = startProgress(source, production, c.workers, phase);
     const producedAt = Date.now();
-    const during = options.during?.({
+    const running: RunningPipeline = {
       pool: c.workers.pool,
+      workers: c.workers,
       clients: p.clients,
       names: p.names,
       streamArn: p.streamArn,
       produced: () => production.produced,
       processed: () => c.workers.totals().records,
       signal: options.signal,
-    });
+    };
+    options.onRunning?.(running);
+    const during = options.during?.(running);
     // Surfaces at the end of the run, not as an unhandled rejection meanwhile.
     during?.catch(() => {});
     let settled = during === undefined;

@@ -154,6 +154,7 @@ async function startInProcessWorker(options: WorkerGroupOptions): Promise<Worker
         leases: local.worker.shards,
         eventsPerSecond: local.worker.eventsPerSecond,
         lagMs: local.lagMs(),
+        shardLagMs: local.shardLagMs(),
         assigner: local.worker.isAssigner,
         inFlight: local.mapping.inFlight,
         coordinationRequests: 0,

@@ -17,6 +17,8 @@ interface WorkerStats {
   readonly recentLatency: SerializedLatencies;
   readonly eventsPerSecond: number;
   readonly lagMs: number;
+  /** Arrival lag of the newest record processed, per shard read now. */
+  readonly shardLagMs: Readonly<Record<string, number>>;
   readonly leases: readonly string[];
   readonly assigner: boolean;
   readonly inFlight: number;

@@ -113,6 +113,8 @@ interface WorkerRow {
   readonly leases: readonly string[];
   readonly eventsPerSecond: number;
   readonly lagMs: number;
+  /** Arrival lag of the newest record processed, per shard it reads (absent: not reported). */
+  readonly shardLagMs?: Readonly<Record<string, number>>;
   readonly assigner: boolean;
   readonly inFlight: number;
   readonly coordinationRequests: number;
@@ -368,6 +370,7 @@ class WorkerPool {
       leases: m.state === 'running' ? (m.stats?.leases ?? []) : [],
       eventsPerSecond: m.state === 'running' ? (m.stats?.eventsPerSecond ?? 0) : 0,
       lagMs: m.stats?.lagMs ?? 0,
+      shardLagMs: m.state === 'running' ? (m.stats?.shardLagMs ?? {}) : {},
       assigner: m.state === 'running' && m.stats?.assigner === true,
       inFlight: m.stats?.inFlight ?? 0,
       coordinationRequests: m.stats?.coordinationRequests ?? 0,
