@@ -225,4 +225,4 @@ class DrainWatch {
 }
 
 export type { WorkerGroup, WorkerGroupOptions };
-export { DrainWatch, startWorkerGroup };
+export { DrainWatch, noWorkers, startWorkerGroup };

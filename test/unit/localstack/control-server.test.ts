@@ -1,20 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { emptyStats } from '../../../core/processing/batch-processor.js';
-import { LatencyRecorder } from '../../../core/processing/latency.js';
 import { startControlServer } from '../../../localstack/run/control-server.js';
 import { LiveView } from '../../../localstack/run/live-view.js';
-import type { WorkerGroup } from '../../../localstack/run/worker-group.js';
+import { noWorkers } from '../../../localstack/run/worker-group.js';
 
-/** A run's workers as the control endpoint sees them, before any batch. */
-const idleGroup: WorkerGroup = {
-  pool: undefined,
-  rows: () => [],
-  totals: () => emptyStats(),
-  lagMs: () => 0,
-  latency: () => new LatencyRecorder(),
-  drainRecentLatency: () => new LatencyRecorder(),
-  stop: async () => {},
-};
+/** A run whose workers have not processed anything yet. */
+const idleGroup = noWorkers();
 
 describe('Function: startControlServer (the live dashboard)', () => {
   let close: (() => Promise<void>) | undefined;
