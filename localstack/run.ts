@@ -1,6 +1,8 @@
 /**
  * `npm start`: the whole pipeline on embedded engines (see `npm start -- --help`).
  */
+import { DynamoDbCoordinationStore } from '../core/coordination/dynamodb-store.js';
+import { DynamoDbAuditLog } from '../core/scaling/dynamodb-audit-log.js';
 import { ProjectionModuleError } from '../projection-module/errors.js';
 import { type LoadedProjection, loadProjectionModule } from '../projection-module/load.js';
 import { ArgsError, parseRunArgs, USAGE } from './run/args.js';
@@ -92,7 +94,14 @@ async function main(): Promise<number> {
     signal: stop.signal,
     onRunning: (running) =>
       live.attach({
-        dynamodb: running.clients.dynamodb,
+        store: new DynamoDbCoordinationStore({
+          client: running.clients.dynamodb,
+          tableName: running.names.coordinationTable,
+        }),
+        auditLog: new DynamoDbAuditLog({
+          client: running.clients.dynamodb,
+          tableName: running.names.coordinationTable,
+        }),
         names: running.names,
         workers: running.workers,
         produced: running.produced,

@@ -1,12 +1,7 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  type CoordinationStore,
-  DynamoDbCoordinationStore,
-  type InstanceRecord,
-  shardLeaseKey,
-} from '../../core/coordination/index.js';
+import type { CoordinationStore, InstanceRecord } from '../../core/coordination/index.js';
+import { shardLeaseKey } from '../../core/coordination/index.js';
 import type { LatencySummary } from '../../core/processing/latency.js';
-import { DynamoDbAuditLog } from '../../core/scaling/dynamodb-audit-log.js';
+import type { AuditLog } from '../../core/scaling/audit-log.js';
 import type { WorkerEvent } from '../../core/workers/events.js';
 import { type ShardLease, splitLeases } from '../../core/workers/shard-lease.js';
 import type { ResourceNames } from '../provision.js';
@@ -91,9 +86,12 @@ interface LiveSnapshot {
 
 /** What the live view reads of a running pipeline. */
 interface LiveSources {
-  readonly dynamodb: DynamoDBClient;
-  readonly names: ResourceNames;
-  readonly workers: WorkerGroup;
+  /** The run's coordination table: shard leases and instances. */
+  readonly store: Pick<CoordinationStore, 'listLeases' | 'listInstances'>;
+  /** The cluster manager's decisions (the same table). */
+  readonly auditLog: Pick<AuditLog, 'list'>;
+  readonly names: Pick<ResourceNames, 'streamName'>;
+  readonly workers: Pick<WorkerGroup, 'rows' | 'totals' | 'latency' | 'drainRecentLatency'>;
   produced(): number;
 }
 
@@ -128,9 +126,9 @@ class LiveView {
   readonly #moves: LeaseMove[] = [];
   /** The assigner's last word on each shard: how its next owner change happened. */
   readonly #assigned = new Map<string, { how: string; to: string }>();
+  /** Each shard's last owner seen (a freed lease keeps its last owner here until it is taken). */
+  readonly #lastOwner = new Map<string, string>();
   #sources: LiveSources | undefined;
-  #store: CoordinationStore | undefined;
-  #audit: DynamoDbAuditLog | undefined;
   #timer: NodeJS.Timeout | undefined;
   #last: { atWallMs: number; produced: number; applied: number } | undefined;
   #shards: LiveShard[] = [];
@@ -145,18 +143,10 @@ class LiveView {
     this.#keepEvents = options.keepEvents ?? 30;
   }
 
-  /** Starts sampling a running pipeline. */
+  /** Starts sampling a running pipeline every `intervalMs`. */
   public attach(sources: LiveSources): void {
     this.#sources = sources;
-    this.#store = new DynamoDbCoordinationStore({
-      client: sources.dynamodb,
-      tableName: sources.names.coordinationTable,
-    });
-    this.#audit = new DynamoDbAuditLog({
-      client: sources.dynamodb,
-      tableName: sources.names.coordinationTable,
-    });
-    this.#timer = setInterval(() => void this.#sample(), this.#intervalMs);
+    this.#timer = setInterval(() => void this.sample(), this.#intervalMs);
     this.#timer.unref();
   }
 
@@ -202,8 +192,11 @@ class LiveView {
     };
   }
 
-  /** One sample; a round that fails (the engines stopping at the end of a run) leaves the last one standing. */
-  async #sample(): Promise<void> {
+  /**
+   * Takes one sample now (the timer calls it; tests too). A round that fails (the engines stopping at the end
+   * of a run) leaves the last one standing; a round while one is running is skipped.
+   */
+  public async sample(): Promise<void> {
     if (this.#sampling || this.#sources === undefined) return;
     this.#sampling = true;
     try {
@@ -218,8 +211,8 @@ class LiveView {
 
   /** Shard leases and instances every round; the cluster manager's decisions every fifth. */
   async #readCoordination(): Promise<void> {
-    const store = this.#store!;
-    const { streamName } = this.#sources!.names;
+    const { store, auditLog, names } = this.#sources!;
+    const { streamName } = names;
     const [records, instances] = await Promise.all([
       store.listLeases(shardLeaseKey(streamName, '-').pk),
       store.listInstances(),
@@ -232,7 +225,7 @@ class LiveView {
     this.#shards = shards.sort((a, b) => (a.shardId < b.shardId ? -1 : 1));
     this.#instances = instances;
     if (this.#samplesTaken++ % 5 === 0)
-      this.#decisions = (await this.#audit!.list({ limit: 10 })).map((d) => ({
+      this.#decisions = (await auditLog.list({ limit: 10 })).map((d) => ({
         atWallMs: d.atWallMs,
         term: d.term,
         acting: d.acting,
@@ -242,21 +235,19 @@ class LiveView {
       }));
   }
 
+  /**
+   * Notes every lease whose owner is not the last one seen. A lease freed on its way to another owner is not a
+   * move yet: the move is when it is taken, from its last owner. A shard's first owner is no move.
+   */
   #noteMoves(shards: readonly LiveShard[]): void {
-    const before = new Map(this.#shards.map((s) => [s.shardId, s.owner]));
     for (const shard of shards) {
-      if (!before.has(shard.shardId) || before.get(shard.shardId) === shard.owner) continue;
-      // A lease freed on its way to another owner is not a move yet: the move is when it is taken.
       if (shard.owner === undefined) continue;
+      const from = this.#lastOwner.get(shard.shardId);
+      this.#lastOwner.set(shard.shardId, shard.owner);
+      if (from === undefined || from === shard.owner) continue;
       const assigned = this.#assigned.get(shard.shardId);
       const how = assigned !== undefined && assigned.to === shard.owner ? assigned.how : 'moved';
-      this.#moves.unshift({
-        atWallMs: Date.now(),
-        shardId: shard.shardId,
-        from: before.get(shard.shardId),
-        to: shard.owner,
-        how,
-      });
+      this.#moves.unshift({ atWallMs: Date.now(), shardId: shard.shardId, from, to: shard.owner, how });
     }
     this.#moves.splice(this.#keepEvents);
   }
