@@ -97,6 +97,7 @@ describe.runIf(HAS_CHROMIUM)('Live dashboard of npm start in headless Chromium',
       ['--workers', '4', '--shards', '4', '--rate', '300', '--failure-detection-ms', '3000'],
       ENV,
     );
+    let watch: ReturnType<typeof spawnScript> | undefined;
     try {
       const address = await eventually(
         'the run to print its dashboard address',
@@ -119,6 +120,12 @@ describe.runIf(HAS_CHROMIUM)('Live dashboard of npm start in headless Chromium',
       const errors: string[] = [];
       page.on('pageerror', (error) => errors.push(error.message));
       await page.goto(address);
+      const watching = spawnScript(
+        'bin/cdcp.ts',
+        ['status', '--local', '--watch', '--interval-ms', '500'],
+        ENV,
+      );
+      watch = watching;
       const t0 = Date.now();
       const mark = (what: string) => console.log(`${what} after ${Date.now() - t0} ms`);
 
@@ -174,27 +181,22 @@ describe.runIf(HAS_CHROMIUM)('Live dashboard of npm start in headless Chromium',
         await page.screenshot({ path: DOCS_SCREENSHOT, fullPage: true });
       expect(existsSync(shot)).toBe(true);
 
-      // The terminal's live view gives the same: the run's figures, the take-overs, the shards' owners.
-      const watch = spawnScript('bin/cdcp.ts', ['status', '--local', '--watch', '--interval-ms', '500'], ENV);
-      try {
-        const frame = await eventually(
-          'a frame of cdcp status --watch',
-          async () => {
-            // Piped, frames follow each other, each starting with its title line.
-            const frames = watch.stdout().split('cdcp status · ');
-            return frames.length > 2 ? frames.at(-2) : undefined;
-          },
-          30_000,
-        );
-        expect(frame).toMatch(/events\/s in/);
-        expect(frame).toMatch(/Latency source → applied: now p50 .+; whole run p50 [\d,]+ ms, p99 [\d,]+ ms/);
-        expect(frame).toContain(`take-over ${target.id} →`);
-        expect(frame).toMatch(/SOURCE→APPLIED/);
-      } finally {
-        watch.child.kill('SIGKILL');
-      }
+      // The terminal's live view, watching all along, gives the same: the run's figures and the take-over.
+      const frame = await eventually(
+        'a frame of cdcp status --watch with the take-over',
+        async () => {
+          // Piped, frames follow each other, each starting with its title line; the last may be partial.
+          const frames = watching.stdout().split('cdcp status · ').slice(1, -1);
+          return frames.findLast((f) => f.includes(`take-over ${target.id} →`));
+        },
+        30_000,
+      );
+      expect(frame).toMatch(/events\/s in/);
+      expect(frame).toMatch(/Latency source → applied: now p50 .+; whole run p50 [\d,]+ ms, p99 [\d,]+ ms/);
+      expect(frame).toMatch(/SOURCE→APPLIED/);
       mark('watched');
     } finally {
+      watch?.child.kill('SIGKILL');
       run.child.kill('SIGKILL');
     }
   }, 240_000);
