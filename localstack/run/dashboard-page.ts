@@ -28,21 +28,21 @@ function cell(row, cls, value) {
   text(td, value);
 }
 
-/** Rows keyed by id, created, updated and removed in place (so the test and the eye can follow them). */
+/** Rows keyed by id, created, updated and removed in place (so the test and the eye can follow them), in the items' order. */
 function table(tbody, items, key, fill) {
-  const seen = new Set();
+  const rows = [];
   for (const item of items) {
     const id = key(item);
-    seen.add(id);
     let row = tbody.querySelector('tr[data-id="' + CSS.escape(id) + '"]');
     if (row === null) {
       row = document.createElement('tr');
       row.dataset.id = id;
-      tbody.appendChild(row);
     }
     fill(row, item);
+    rows.push(row);
   }
-  for (const row of [...tbody.querySelectorAll('tr')]) if (!seen.has(row.dataset.id)) row.remove();
+  const current = [...tbody.children];
+  if (current.length !== rows.length || current.some((row, i) => row !== rows[i])) tbody.replaceChildren(...rows);
 }
 
 function chart(name, el, series, data) {
