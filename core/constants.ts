@@ -162,7 +162,14 @@ export const STATE_TABLE = {
     lastParkedKey: 'lastParkedKey',
     pendingFailure: 'pendingFailure',
     ttl: 'ttl',
+    /** The highest lock fence a write of this aggregate carried (projections that hold locks). */
+    fence: 'fence',
   },
+  /**
+   * Prefix of the attributes derived updates keep (`d.total`): other aggregates' projections add to and set
+   * them; the aggregate's own writes never touch them.
+   */
+  derivedPrefix: 'd.',
 } as const;
 
 /** Key names of the parked-event table: one item per parked change, sorted per aggregate in source order. */
