@@ -207,8 +207,10 @@ export const METRICS = {
   leaderTerm: 'LeaderTerm',
   /** Consumer instances with a moving heartbeat, as the cluster manager sees them. */
   liveInstances: 'LiveInstances',
-  /** Lock acquisitions that found the lock held. */
+  /** Lock acquisitions that found the lock held (projections that hold aggregate locks). */
   lockContention: 'LockContention',
+  /** Milliseconds an aggregate lock set took to be granted (or to be given up on), per acquisition. */
+  lockWaitTime: 'LockWaitTime',
   /** Live instances reporting a configuration version other than the latest deployed one (0 = converged). */
   instancesOnStaleConfig: 'InstancesOnStaleConfig',
   /** Config fetches that failed (store unreachable, nothing deployed); the instance kept its last good config. */

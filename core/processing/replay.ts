@@ -1,7 +1,8 @@
 import { REASON } from '../events/reason-codes.js';
+import type { DerivedWrite } from '../state/derived-update.js';
 import { AGGREGATE_PREFIX, BAD_INPUT_PREFIX, type ParkedItem } from '../state/parked-item.js';
 import type { ParkedStorePort } from '../state/parked-store-port.js';
-import type { StateStorePort, WriteGuard } from '../state/state-store-port.js';
+import type { StateMutation, StateStorePort, WriteGuard } from '../state/state-store-port.js';
 import type { BatchProcessor } from './batch-processor.js';
 import { DISCARD_ONLY_REASONS } from './discard.js';
 import { ProcessingError } from './errors.js';
@@ -85,7 +86,8 @@ class ParkedReplayer {
       });
       // Parked changes the fold settled (applied, or covered by the state) leave the store; the failing one
       // and those after it stay, in order.
-      const settledCount = fold.failure === undefined ? parked.length : fold.failure.index;
+      const settledCount =
+        fold.failure === undefined ? parked.length - fold.remaining.length : fold.failure.index;
       const finished = parked.slice(0, settledCount);
       if (fold.failure !== undefined) {
         const message = `${fold.failure.error.name}: ${fold.failure.error.message}`;
@@ -94,8 +96,10 @@ class ParkedReplayer {
           item?.quarantine?.reason !== 'POISON' ||
           item.quarantine.position !== fold.failure.item.change.position
         ) {
-          const out = await stateStore.write(
+          const out = await writeWithDerived(
+            stateStore,
             aggregateId,
+            fold.derived,
             {
               value: fold.next,
               quarantine: {
@@ -135,22 +139,44 @@ class ParkedReplayer {
           error: message,
         };
       }
+      if (fold.remaining.length > 0) {
+        // Derived updates filled one transaction: write what fits, keep the quarantine, and go on.
+        const out = await writeWithDerived(
+          stateStore,
+          aggregateId,
+          fold.derived,
+          { value: fold.next },
+          {
+            kind: 'revision',
+            expected: item,
+          },
+        );
+        if (out.committed) await parkedStore.delete(finished);
+        continue;
+      }
       if (item !== undefined && (fold.next !== undefined || item.quarantine !== undefined)) {
         const guard: WriteGuard =
           item.quarantine !== undefined && item.lastParkedKey !== undefined
             ? { kind: 'lift-quarantine', expected: item }
             : { kind: 'revision', expected: item };
-        const out = await stateStore.write(
+        const out = await writeWithDerived(
+          stateStore,
           aggregateId,
+          fold.derived,
           { value: fold.next, quarantine: null, pendingFailure: null },
           guard,
         );
         if (!out.committed) continue;
       } else if (item === undefined && fold.next !== undefined) {
-        const out = await stateStore.write(
+        const out = await writeWithDerived(
+          stateStore,
           aggregateId,
+          fold.derived,
           { value: fold.next },
-          { kind: 'revision', expected: undefined },
+          {
+            kind: 'revision',
+            expected: undefined,
+          },
         );
         if (!out.committed) continue;
       }
@@ -231,6 +257,21 @@ class ParkedReplayer {
       else if (this.#o.processor !== undefined) outcomes.push(await this.replayRecord(item));
     return outcomes;
   }
+}
+
+/**
+ * A replay's write, with the derived updates of the changes it applies in the same transaction. A
+ * transaction cancelled for a concurrent one counts as a lost race: the replay reads again and retries.
+ */
+async function writeWithDerived(
+  stateStore: StateStorePort,
+  aggregateId: string,
+  derived: readonly DerivedWrite[],
+  mutation: StateMutation,
+  guard: WriteGuard,
+): Promise<{ readonly committed: boolean }> {
+  if (derived.length === 0) return stateStore.write(aggregateId, mutation, guard);
+  return stateStore.transact(aggregateId, mutation, guard, { derived });
 }
 
 export type { ParkedReplayerOptions, ReplayOutcome };
