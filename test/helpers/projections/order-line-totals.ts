@@ -1,38 +1,41 @@
 /**
- * A projection with derived aggregates, for tests and benchmarks: an order line keeps its row, and adds the
- * change of its amount to its order's `total` and its count to the order's `lines` (derived updates of
- * `public.orders#<order_id>`). Exported as the default too, so worker processes can load it as a module.
+ * Projections with derived aggregates, for tests and benchmarks: an order line keeps its row, and adds the
+ * change of its `quantity` to a derived aggregate's `total` and its presence to its `lines` count. The
+ * default derives `public.orders#<order_id>`; {@link lineTotalsInto} derives any aggregate of the order id
+ * (a few hot buckets make many shards update one aggregate at once). The default export lets worker
+ * processes load it as a projection module.
  */
 import type { ChangeEvent } from '../../../core/events/change.js';
 import type { ProjectedState, Projection, ProjectionResult } from '../../../core/processing/projection.js';
 
-const ORDERS = 'public.orders';
-
-function amountOf(state: ProjectedState | undefined): number {
+function quantityOf(state: ProjectedState | undefined): number {
   if (state === undefined || state.deleted || state.state === null) return 0;
-  return Number(state.state.amount ?? 0);
+  return Number(state.state.quantity ?? 0);
 }
 
-function applyLine(previous: ProjectedState | undefined, change: ChangeEvent): ProjectionResult {
-  const deleted = change.op === 'delete';
-  const row = deleted ? (change.before ?? previous?.state ?? null) : change.after;
-  const orderId = row?.order_id;
-  const next: ProjectedState = deleted
-    ? { deleted: true, state: null }
-    : { deleted: false, state: change.after };
-  if (orderId === undefined || orderId === null) return next;
-  const delta = amountOf(next) - amountOf(previous);
-  const lines = (next.deleted ? 0 : 1) - (previous === undefined || previous.deleted ? 0 : 1);
-  return delta === 0 && lines === 0
-    ? next
-    : { ...next, derived: [{ aggregateId: `${ORDERS}#${String(orderId)}`, add: { total: delta, lines } }] };
+/** The projection that adds each line's quantity to the aggregate `target(order_id)`. */
+function lineTotalsInto(name: string, target: (orderId: string) => string): Projection {
+  return {
+    name,
+    needsPreviousState: true,
+    apply: (previous: ProjectedState | undefined, change: ChangeEvent): ProjectionResult => {
+      const deleted = change.op === 'delete';
+      const row = deleted ? (change.before ?? previous?.state ?? null) : change.after;
+      const orderId = row?.order_id;
+      const next: ProjectedState = deleted
+        ? { deleted: true, state: null }
+        : { deleted: false, state: change.after };
+      if (orderId === undefined || orderId === null) return next;
+      const total = quantityOf(next) - quantityOf(previous);
+      const lines = (next.deleted ? 0 : 1) - (previous === undefined || previous.deleted ? 0 : 1);
+      return total === 0 && lines === 0
+        ? next
+        : { ...next, derived: [{ aggregateId: target(String(orderId)), add: { total, lines } }] };
+    },
+  };
 }
 
-const orderLineTotals: Projection = {
-  name: 'order-line-totals',
-  needsPreviousState: true,
-  apply: applyLine,
-};
+const orderLineTotals = lineTotalsInto('order-line-totals', (orderId) => `public.orders#${orderId}`);
 
 /** The same projection, holding the line's and its order's locks while it applies. */
 const lockedOrderLineTotals: Projection = {
@@ -42,4 +45,4 @@ const lockedOrderLineTotals: Projection = {
 };
 
 export default orderLineTotals;
-export { lockedOrderLineTotals, orderLineTotals };
+export { lineTotalsInto, lockedOrderLineTotals, orderLineTotals };

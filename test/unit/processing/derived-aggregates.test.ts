@@ -21,12 +21,12 @@ import { afterImagePayloads, stateTwins } from '../../helpers/state-twins.js';
 const LINE = (n: number) => `public.order_lines#${n}`;
 const ORDER = (n: number) => `public.orders#${n}`;
 
-/** A change of order line `line` (of order `order`, for `amount`) at LSN `lsn`. */
+/** A change of order line `line` (of order `order`, for `quantity`) at LSN `lsn`. */
 function lineChange(
   line: number,
   lsn: number,
   order: number,
-  amount: number | string,
+  quantity: number | string,
   op: ChangeEvent['op'] = 'update',
 ) {
   const change: ChangeEvent = {
@@ -36,7 +36,7 @@ function lineChange(
     op,
     position: postgresPosition(lsn, lsn - 1),
     before: op === 'create' ? null : { id: line, order_id: order },
-    after: op === 'delete' ? null : { id: line, order_id: order, amount },
+    after: op === 'delete' ? null : { id: line, order_id: order, quantity },
     ts: 1_700_000_000_000 + lsn,
     txId: String(lsn),
   };
@@ -127,7 +127,7 @@ describe('Derived aggregates', () => {
     expect(transact).toHaveBeenCalledTimes(1);
     expect(await t.total(7)).toBe(300);
     expect((await t.stateTwin.get(ORDER(7)))?.derived?.get('lines')).toBe(1);
-    expect(await t.stateTwin.get(LINE(1))).toMatchObject({ state: { amount: 300 }, revision: 1 });
+    expect(await t.stateTwin.get(LINE(1))).toMatchObject({ state: { quantity: 300 }, revision: 1 });
   });
 
   it('applies a redelivered batch as duplicates, leaving the totals as they were', async () => {
@@ -171,7 +171,7 @@ describe('Derived aggregates', () => {
               table: 'public.order_lines',
               position: postgresPosition(11, 10),
               deleted: false,
-              state: { id: 1, order_id: 7, amount: 120 },
+              state: { id: 1, order_id: 7, quantity: 120 },
             },
           },
           { kind: 'revision', expected: item },
@@ -273,7 +273,7 @@ describe('Derived aggregates', () => {
 
     expect(outcome).toMatchObject({ replayed: 1, lifted: true });
     expect(await t.total(7)).toBe(100);
-    expect(await t.stateTwin.get(LINE(1))).toMatchObject({ quarantine: undefined, state: { amount: 100 } });
+    expect(await t.stateTwin.get(LINE(1))).toMatchObject({ quarantine: undefined, state: { quantity: 100 } });
   });
 });
 
