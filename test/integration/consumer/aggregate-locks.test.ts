@@ -5,17 +5,21 @@
  * opposite orders all finish.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { defaultConfig } from '../../../core/config/index.js';
+import { METRICS } from '../../../core/constants.js';
 import { DynamoDbCoordinationStore, LockClient } from '../../../core/coordination/index.js';
 import type { ChangeEvent } from '../../../core/events/change.js';
 import { postgresPosition } from '../../../core/events/position.js';
-import { AggregateLocks } from '../../../core/processing/aggregate-locks.js';
+import { AggregateLocks, aggregateLockName } from '../../../core/processing/aggregate-locks.js';
 import { AggregateApplier } from '../../../core/processing/apply-aggregate.js';
 import type { Projection } from '../../../core/processing/projection.js';
 import { ParkedStore, StateStore } from '../../../core/state/index.js';
+import { aggregateLocksFor } from '../../../functions/consumer/aggregate-locks.js';
 import { pending } from '../../helpers/changes.js';
 import { createCoordinationTable } from '../../helpers/coordination.js';
 import { testClients, uniqueName } from '../../helpers/engines.js';
 import { spawnScript } from '../../helpers/processes.js';
+import { orderLineTotals } from '../../helpers/projections/order-line-totals.js';
 import { createStoreTable } from '../../helpers/state-tables.js';
 import { afterImagePayloads } from '../../helpers/state-twins.js';
 
@@ -116,6 +120,40 @@ describe('Aggregate locks between consumer processes', () => {
       a.run.child.kill('SIGCONT');
       a.run.child.kill('SIGKILL');
     }
+  });
+
+  it('reports lock contention and wait times through the consumer metrics', async () => {
+    const recorded: [string, number][] = [];
+    const metrics = {
+      addMetric: (name: string, _unit: unknown, value: number) => recorded.push([name, value]),
+    };
+    const config = defaultConfig();
+    const locks = aggregateLocksFor(
+      { ...orderLineTotals, holdLocks: true },
+      { ...config, locks: { ...config.locks, waitMs: 300 } },
+      {
+        dynamodb: clients.dynamodb,
+        coordinationTable: tables.coordination,
+        instanceId: 'metrics-a',
+        metrics: metrics as never,
+      },
+    )!;
+    const order = `public.orders#${uniqueName('m')}`;
+    const other = new LockClient({
+      store: new DynamoDbCoordinationStore({ client: clients.dynamodb, tableName: tables.coordination }),
+      ownerId: 'metrics-b',
+    });
+
+    await locks.hold([order], async () => undefined);
+    const held = await other.acquire(aggregateLockName(order), { waitMs: 0 });
+    await expect(locks.hold([order], async () => undefined)).rejects.toThrow(/was not granted within/);
+    await other.release(held);
+
+    expect(recorded.filter(([name]) => name === METRICS.lockWaitTime)).toHaveLength(2);
+    expect(recorded.filter(([name]) => name === METRICS.lockContention)).toEqual([
+      [METRICS.lockContention, 1],
+    ]);
+    expect(recorded.find(([name, v]) => name === METRICS.lockWaitTime && v >= 300)).toBeDefined();
   });
 
   it('consumers locking the same aggregates named in opposite orders all finish, each change applied once', async () => {

@@ -5,7 +5,11 @@ import { postgresPosition } from '../../../core/events/position.js';
 import { AggregateLocks, type LockWait } from '../../../core/processing/aggregate-locks.js';
 import { AggregateApplier } from '../../../core/processing/apply-aggregate.js';
 import type { PendingChange } from '../../../core/processing/fold.js';
-import type { Projection } from '../../../core/processing/projection.js';
+import {
+  FAULT_INJECTION_COLUMN,
+  type Projection,
+  withFaultInjection,
+} from '../../../core/processing/projection.js';
 import { ParkedReplayer } from '../../../core/processing/replay.js';
 import type {
   StateMutation,
@@ -68,7 +72,28 @@ class ConflictingStore implements StateStorePort {
   }
 }
 
+/** Derives `n += 1` on `count` orders from `from`: more derived aggregates than one transaction holds. */
+const fanOut: Projection = {
+  name: 'fan-out',
+  needsPreviousState: true,
+  apply: (_previous, change) => {
+    const { from, count } = change.after as { from: number; count: number };
+    return {
+      deleted: false,
+      state: change.after,
+      derived: Array.from({ length: count }, (_, i) => ({ aggregateId: ORDER(from + i), add: { n: 1 } })),
+    };
+  },
+};
+
+/** A change of line 1 that fans out to orders `from` .. `from + count - 1`. */
+function fanChange(lsn: number, from: number, count: number): PendingChange {
+  const p = lineChange(1, lsn, 0, 0);
+  return { ...p, change: { ...p.change, after: { id: 1, from, count } } };
+}
+
 function setup(options: { projection?: Projection; conflicts?: number; locks?: boolean } = {}) {
+  const deferral = { on: false };
   const twins = stateTwins();
   const stateStore =
     options.conflicts === undefined
@@ -100,12 +125,14 @@ function setup(options: { projection?: Projection; conflicts?: number; locks?: b
     now: twins.now,
     clock: twins.clock,
     transientAttempts: 1,
+    isDeferred: (table) => deferral.on && table === 'public.order_lines',
     ...(locks === undefined ? {} : { locks }),
   });
   const total = async (order: number) => (await twins.stateTwin.get(ORDER(order)))?.derived?.get('total');
   return {
     ...twins,
     stateStore,
+    deferral,
     /** The fault-injecting wrapper under `stateStore`. */
     faults: twins.stateStore,
     waits,
@@ -226,23 +253,8 @@ describe('Derived aggregates', () => {
   });
 
   it('splits a batch whose derived aggregates overflow one transaction, and refuses one change that alone does', async () => {
-    const fanOut: Projection = {
-      name: 'fan-out',
-      needsPreviousState: true,
-      apply: (_previous, change) => {
-        const { from, count } = change.after as { from: number; count: number };
-        return {
-          deleted: false,
-          state: change.after,
-          derived: Array.from({ length: count }, (_, i) => ({ aggregateId: ORDER(from + i), add: { n: 1 } })),
-        };
-      },
-    };
     const t = setup({ projection: fanOut });
-    const change = (lsn: number, from: number, count: number) => {
-      const p = lineChange(1, lsn, 0, 0);
-      return { ...p, change: { ...p.change, after: { id: 1, from, count } } };
-    };
+    const change = fanChange;
     const transact = vi.spyOn(t.stateStore, 'transact');
 
     const out = await t.apply(1, [change(10, 0, 60), change(11, 60, 60), change(12, 0, 10)]);
@@ -257,6 +269,51 @@ describe('Derived aggregates', () => {
     expect((await t.parkedTwin.listAggregate(LINE(1)))[0]?.message).toMatch(
       /100 aggregates, more than the 99/,
     );
+  });
+
+  it('writes the derived updates of the changes before a failing one with its attempt counted', async () => {
+    const t = setup({ projection: withFaultInjection(orderLineTotals) });
+    const failing = lineChange(1, 11, 7, 9);
+    const poisoned = {
+      ...failing,
+      change: { ...failing.change, after: { ...failing.change.after, [FAULT_INJECTION_COLUMN]: 'x' } },
+    };
+
+    const out = await t.apply(1, [lineChange(1, 10, 7, 5, 'create'), poisoned]);
+
+    expect(out).toMatchObject({ applied: 1, quarantined: false, failure: { sequenceNumber: '11' } });
+    expect(await t.total(7)).toBe(5);
+    expect(await t.stateTwin.get(LINE(1))).toMatchObject({ pendingFailure: { attempts: 1 } });
+  });
+
+  it('applies the derived updates of deferred changes when their table is resumed', async () => {
+    const t = setup();
+    t.deferral.on = true;
+    await t.apply(1, [lineChange(1, 10, 7, 5, 'create'), lineChange(1, 11, 7, 6)]);
+    expect(await t.total(7)).toBeUndefined();
+    t.deferral.on = false;
+
+    const out = await t.apply(1, [lineChange(1, 12, 7, 8)]);
+
+    expect(out).toMatchObject({ applied: 3, unparked: 2 });
+    expect(await t.total(7)).toBe(8);
+    expect(await t.parkedTwin.listAggregate(LINE(1))).toEqual([]);
+    expect((await t.stateTwin.get(LINE(1)))?.quarantine).toBeUndefined();
+  });
+
+  it('resumes in several transactions when the deferred changes derive more than one holds', async () => {
+    const t = setup({ projection: fanOut });
+    t.deferral.on = true;
+    await t.apply(1, [fanChange(10, 0, 60), fanChange(11, 60, 60)]);
+    t.deferral.on = false;
+
+    const out = await t.apply(1, [fanChange(12, 120, 10)]);
+
+    expect(out).toMatchObject({ applied: 3, duplicates: 0, unparked: 2, quarantined: false });
+    expect((await t.stateTwin.get(ORDER(0)))?.derived?.get('n')).toBe(1);
+    expect((await t.stateTwin.get(ORDER(129)))?.derived?.get('n')).toBe(1);
+    expect(await t.parkedTwin.listAggregate(LINE(1))).toEqual([]);
+    expect((await t.stateTwin.get(LINE(1)))?.quarantine).toBeUndefined();
   });
 
   it('applies the derived updates of a parked change when it is replayed', async () => {
@@ -296,6 +353,26 @@ describe('Aggregate locks', () => {
       'aggregate:public.orders#7',
     ]);
     expect(again?.map((l) => l.fence)).toEqual([line!.fence! + 1, order!.fence! + 1]);
+  });
+
+  it('fails the aggregate when the fold under the locks derives an aggregate it did not lock', async () => {
+    let calls = 0;
+    // A projection whose derived target changes from one fold to the next (it must follow from the change).
+    const drifting: Projection = {
+      ...lockedOrderLineTotals,
+      apply: (previous, change) => ({
+        ...orderLineTotals.apply(previous, change),
+        derived: [{ aggregateId: ORDER(calls++), add: { total: 1 } }],
+      }),
+    };
+    const t = setup({ projection: drifting, locks: true });
+
+    const applying = t.apply(1, [lineChange(1, 10, 7, 100, 'create')]);
+
+    await expect(applying).rejects.toThrow(
+      /derives an update of public\.orders#1, which it did not lock .*; retrying later/,
+    );
+    expect(await t.stateTwin.get(LINE(1))).toBeUndefined();
   });
 
   it('fails the aggregate without writing when a later holder stored a higher fence', async () => {
