@@ -116,12 +116,7 @@ function foldChanges(input: FoldInput): FoldResult {
       next = input.projection.apply(state, item.change);
       if (gatherDerived(gathered, item.change.aggregateId, next.derived) === 'full')
         return {
-          applied,
-          duplicates,
-          next: stateValue(last, state, position),
-          failure: undefined,
-          rest: [],
-          derived: derivedWrites(gathered),
+          ...settled(applied, duplicates, stateValue(last, state, position), gathered),
           remaining: input.changes.slice(index),
         };
       // Decided before writing, change by change, so the change that makes the state unstorable is the one
@@ -149,10 +144,20 @@ function foldChanges(input: FoldInput): FoldResult {
     last = item;
     applied.push(item);
   }
+  return settled(applied, duplicates, stateValue(last, state, position), gathered);
+}
+
+/** A fold that ended without a failure, with everything it gathered. */
+function settled(
+  applied: readonly PendingChange[],
+  duplicates: readonly PendingChange[],
+  next: StateValue | undefined,
+  gathered: Gathered,
+): FoldResult {
   return {
     applied,
     duplicates,
-    next: stateValue(last, state, position),
+    next,
     failure: undefined,
     rest: [],
     derived: derivedWrites(gathered),

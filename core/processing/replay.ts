@@ -75,6 +75,8 @@ class ParkedReplayer {
   /** Replays one aggregate's parked changes. */
   public async replayAggregate(aggregateId: string): Promise<ReplayOutcome> {
     const { stateStore, parkedStore, projection } = this.#o;
+    /** Changes replayed and skipped by rounds that wrote part of them (a full transaction). */
+    const before = { replayed: 0, skipped: 0 };
     for (let race = 0; race < MAX_RACES; race++) {
       const item = await stateStore.get(aggregateId);
       const parked = (await parkedStore.listAggregate(aggregateId)).filter((p) => p.change !== undefined);
@@ -132,15 +134,17 @@ class ParkedReplayer {
         await parkedStore.delete(finished);
         return {
           target: aggregateId,
-          replayed: fold.applied.length,
-          skipped: fold.duplicates.length,
+          replayed: before.replayed + fold.applied.length,
+          skipped: before.skipped + fold.duplicates.length,
           remaining: parked.length - finished.length,
           lifted: false,
           error: message,
         };
       }
-      if (fold.remaining.length > 0) {
-        // Derived updates filled one transaction: write what fits, keep the quarantine, and go on.
+      const partial = fold.remaining.length > 0;
+      if (partial || (item === undefined && fold.next !== undefined)) {
+        // A new aggregate, or derived updates that filled one transaction: write what fits, keeping the
+        // quarantine until the rest follows (a next round, from a fresh read).
         const out = await writeWithDerived(
           stateStore,
           aggregateId,
@@ -151,10 +155,14 @@ class ParkedReplayer {
             expected: item,
           },
         );
-        if (out.committed) await parkedStore.delete(finished);
-        continue;
-      }
-      if (item !== undefined && (fold.next !== undefined || item.quarantine !== undefined)) {
+        if (!out.committed) continue;
+        if (partial) {
+          await parkedStore.delete(finished);
+          before.replayed += fold.applied.length;
+          before.skipped += fold.duplicates.length;
+          continue;
+        }
+      } else if (item !== undefined && (fold.next !== undefined || item.quarantine !== undefined)) {
         const guard: WriteGuard =
           item.quarantine !== undefined && item.lastParkedKey !== undefined
             ? { kind: 'lift-quarantine', expected: item }
@@ -167,24 +175,12 @@ class ParkedReplayer {
           guard,
         );
         if (!out.committed) continue;
-      } else if (item === undefined && fold.next !== undefined) {
-        const out = await writeWithDerived(
-          stateStore,
-          aggregateId,
-          fold.derived,
-          { value: fold.next },
-          {
-            kind: 'revision',
-            expected: undefined,
-          },
-        );
-        if (!out.committed) continue;
       }
       await parkedStore.delete(finished);
       return {
         target: aggregateId,
-        replayed: fold.applied.length,
-        skipped: fold.duplicates.length,
+        replayed: before.replayed + fold.applied.length,
+        skipped: before.skipped + fold.duplicates.length,
         remaining: 0,
         lifted: true,
         error: undefined,

@@ -12,23 +12,12 @@ import { mapWithConcurrency } from '../../../core/processing/concurrency.js';
 import type { PendingChange } from '../../../core/processing/fold.js';
 import type { Projection } from '../../../core/processing/projection.js';
 import { StateStore } from '../../../core/state/index.js';
+import { seededRandom } from '../../../localstack/workload/random.js';
 import { pending } from '../../../test/helpers/changes.js';
 import { createStoreTable } from '../../../test/helpers/state-tables.js';
 import { afterImagePayloads } from '../../../test/helpers/state-twins.js';
 import type { DynamoCounters } from '../instrument.js';
 import { resetCounters } from '../instrument.js';
-
-/** A seeded generator (mulberry32), so every variant sees the same changes. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface LineWorkload {
   /** Every change, in source order. */
@@ -44,7 +33,7 @@ function lineWorkload(options: {
   orders: number;
   seed: number;
 }): LineWorkload {
-  const random = seeded(options.seed);
+  const random = seededRandom(options.seed);
   const quantities = new Map<number, number>();
   const changes: PendingChange[] = [];
   for (let i = 0; i < options.events; i++) {

@@ -22,6 +22,7 @@ import { spawnScript } from '../../helpers/processes.js';
 import { orderLineTotals } from '../../helpers/projections/order-line-totals.js';
 import { createStoreTable } from '../../helpers/state-tables.js';
 import { afterImagePayloads } from '../../helpers/state-twins.js';
+import { until } from '../workers/helpers.js';
 
 const LEASE_MS = 1_500;
 const clients = testClients();
@@ -60,14 +61,6 @@ function consumer(owner: string, pause: boolean, changes: [number, number, numbe
   return { run, lines };
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('Aggregate locks between consumer processes', () => {
   it('a consumer stopped with SIGSTOP while holding its locks never applies its stale write', async () => {
     const state = new StateStore({
@@ -78,7 +71,7 @@ describe('Aggregate locks between consumer processes', () => {
     // A: line 1 of order 7, stopped just before its transaction, holding {line 1, order 7}.
     const a = consumer('consumer-a', true, [[1, 10, 7, 5]]);
     try {
-      await until('A about to write', () => a.lines().some((l) => l.event === 'writing'));
+      await until('A about to write', () => a.lines().some((l) => l.event === 'writing'), 60_000);
       a.run.child.kill('SIGSTOP');
       const [writing] = a.lines().filter((l) => l.event === 'writing');
 

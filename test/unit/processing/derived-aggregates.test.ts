@@ -316,6 +316,26 @@ describe('Derived aggregates', () => {
     expect((await t.stateTwin.get(LINE(1)))?.quarantine).toBeUndefined();
   });
 
+  it('replays parked changes that derive more than one transaction holds in several, then lifts the quarantine', async () => {
+    const t = setup({ projection: fanOut });
+    t.deferral.on = true;
+    await t.apply(1, [fanChange(10, 0, 60), fanChange(11, 60, 60)]);
+    const replayer = new ParkedReplayer({
+      stateStore: t.stateTwin,
+      parkedStore: t.parkedTwin,
+      projection: fanOut,
+      now: t.now,
+    });
+
+    const outcome = await replayer.replayAggregate(LINE(1));
+
+    expect(outcome).toMatchObject({ replayed: 2, skipped: 0, lifted: true, remaining: 0 });
+    expect((await t.stateTwin.get(ORDER(0)))?.derived?.get('n')).toBe(1);
+    expect((await t.stateTwin.get(ORDER(119)))?.derived?.get('n')).toBe(1);
+    expect(await t.parkedTwin.listAggregate(LINE(1))).toEqual([]);
+    expect((await t.stateTwin.get(LINE(1)))?.quarantine).toBeUndefined();
+  });
+
   it('applies the derived updates of a parked change when it is replayed', async () => {
     const t = setup({ conflicts: 5 });
     await t.apply(1, [lineChange(1, 10, 7, 100, 'create')]);
