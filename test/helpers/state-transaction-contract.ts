@@ -201,6 +201,29 @@ function describeTransactContract(
       expect(lost).toMatchObject({ reason: 'condition', current: { position: '0009' } });
     });
 
+    it('commits each of many concurrent transactions on one derived aggregate whole, or reports a conflict and writes nothing', async () => {
+      const { store, line, order } = await fresh();
+
+      const outcomes = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          store.transact(
+            line(i),
+            { value: value('0001') },
+            { kind: 'revision', expected: undefined },
+            {
+              derived: [derived(order(), { total: 1 })],
+            },
+          ),
+        ),
+      );
+
+      const committed = outcomes.filter((o) => o.committed).length;
+      expect(outcomes.every((o) => o.committed || o.reason === 'conflict')).toBe(true);
+      expect((await store.get(order()))?.derived?.get('total')).toBe(committed);
+      const lines = await store.getMany(Array.from({ length: 20 }, (_, i) => line(i)));
+      expect(lines.size).toBe(committed);
+    });
+
     it('refuses more than 100 items, or one aggregate named twice, before writing anything', async () => {
       const { store, line, order } = await fresh();
       const many = Array.from({ length: 100 }, (_, i) => derived(order(i), { n: 1 }));

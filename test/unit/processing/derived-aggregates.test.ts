@@ -301,6 +301,27 @@ describe('Derived aggregates', () => {
     expect((await t.stateTwin.get(LINE(1)))?.quarantine).toBeUndefined();
   });
 
+  it('writes the derived updates of the deferred changes before one that fails on resume', async () => {
+    const t = setup({ projection: withFaultInjection(orderLineTotals) });
+    const failing = lineChange(1, 11, 7, 9);
+    const poisoned = {
+      ...failing,
+      change: { ...failing.change, after: { ...failing.change.after, [FAULT_INJECTION_COLUMN]: 'x' } },
+    };
+    t.deferral.on = true;
+    await t.apply(1, [lineChange(1, 10, 7, 5, 'create'), poisoned]);
+    t.deferral.on = false;
+
+    const out = await t.apply(1, [lineChange(1, 12, 7, 8)]);
+
+    expect(out).toMatchObject({ applied: 1, quarantined: true });
+    expect(await t.total(7)).toBe(5);
+    expect((await t.parkedTwin.listAggregate(LINE(1))).map((p) => p.reason)).toEqual([
+      'POISON',
+      'QUARANTINED',
+    ]);
+  });
+
   it('resumes in several transactions when the deferred changes derive more than one holds', async () => {
     const t = setup({ projection: fanOut });
     t.deferral.on = true;
