@@ -42,7 +42,8 @@ const stateStore: StateStorePort = {
         aggregateId: id,
         fences: [options.fence, ...options.derived.map((d) => d.fence)],
       });
-      await systemClock.sleep(500);
+      // Long enough for the test to see the line and stop this process first, on a busy machine too.
+      await systemClock.sleep(2_000);
     }
     return store.transact(id, mutation, guard, options);
   },
