@@ -1,10 +1,9 @@
-import { backoffDelayMs } from '../coordination/backoff.js';
 import { type Clock, systemClock } from '../coordination/clock.js';
 import { positiveInteger } from '../coordination/validate.js';
 import { REASON, type ReasonCode } from '../events/reason-codes.js';
 import type { AggregateItem, Quarantine } from '../state/aggregate-item.js';
 import type { DerivedWrite } from '../state/derived-update.js';
-import { DerivedUpdateError, UnstorableError } from '../state/errors.js';
+import { UnstorableError } from '../state/errors.js';
 import { changeKeys, type ParkedItem, type ParkedRecord } from '../state/parked-item.js';
 import type { ParkedLabel, ParkedStorePort } from '../state/parked-store-port.js';
 import type { StateMutation, StateStorePort, WriteGuard, WriteOutcome } from '../state/state-store-port.js';
@@ -33,6 +32,7 @@ import {
   pendingOfParked,
   projectedStateOf,
 } from './fold.js';
+import { FoldCommit } from './fold-commit.js';
 import type { Projection } from './projection.js';
 import { noTracing, type ProcessingTracer } from './tracing.js';
 import { retryTransient, type TransientRetry } from './transient-retry.js';
@@ -130,16 +130,21 @@ class AggregateApplier {
   readonly #now: () => number;
   readonly #retry: TransientRetry;
   readonly #tracer: ProcessingTracer;
-  readonly #conflictAttempts: number;
+  readonly #foldCommit: FoldCommit;
 
   public constructor(options: AggregateApplierOptions) {
     positiveInteger('maxAttempts', options.maxAttempts);
-    this.#conflictAttempts = positiveInteger('conflictAttempts', options.conflictAttempts ?? 5);
     this.#retry = {
       clock: options.clock ?? systemClock,
       attempts: positiveInteger('transientAttempts', options.transientAttempts ?? 3),
       baseDelayMs: positiveInteger('retryBaseDelayMs', options.retryBaseDelayMs ?? 50),
     };
+    this.#foldCommit = new FoldCommit({
+      stateStore: options.stateStore,
+      clock: this.#retry.clock,
+      conflictAttempts: options.conflictAttempts,
+      baseDelayMs: this.#retry.baseDelayMs,
+    });
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#tracer = options.tracer ?? noTracing;
@@ -409,53 +414,14 @@ class AggregateApplier {
     return done(counts, 1);
   }
 
-  /**
-   * Writes the aggregate, and the fold's derived updates with it in one transaction, carrying the fences of
-   * the locks held. A transaction cancelled for a concurrent one is tried again with backoff, then its last
-   * change is blamed (`DERIVED_CONFLICT`); a fence a later lock holder stored higher means this holder lost
-   * its lock: the aggregate fails and is redelivered, and nothing of this try was written.
-   */
-  async #commit(
+  /** Writes the aggregate with the fold's derived updates and the fences of the locks held (see `FoldCommit`). */
+  #commit(
     run: Run,
     mutation: StateMutation,
     guard: WriteGuard,
     derived: readonly DerivedWrite[],
   ): Promise<WriteOutcome> {
-    const { stateStore } = this.#options;
-    if (derived.length === 0 && run.fences === undefined)
-      return stateStore.write(run.aggregateId, mutation, guard);
-    const options = { derived: this.#fenced(run, derived), fence: run.fences?.get(run.aggregateId) };
-    for (let attempt = 1; ; attempt++) {
-      const out = await stateStore.transact(run.aggregateId, mutation, guard, options);
-      if (out.committed) return { committed: true, previous: undefined };
-      if (out.reason === 'condition') return { committed: false, current: out.current };
-      if (out.reason === 'stale-fence')
-        throw new ProcessingError(
-          `aggregate ${run.aggregateId}: the lock on ${out.aggregateId} was taken over (fence ${out.storedFence} stored, ours ${run.fences?.get(out.aggregateId)}); nothing written, retrying later`,
-        );
-      if (attempt >= this.#conflictAttempts)
-        throw new DerivedUpdateError(
-          `${run.aggregateId}: the transaction with derived updates of ${derived.length} aggregates was cancelled by concurrent transactions ${attempt} times (TransactionConflict)`,
-          REASON.DERIVED_CONFLICT,
-        );
-      await this.#retry.clock.sleep(
-        backoffDelayMs(attempt - 1, { baseMs: this.#retry.baseDelayMs, maxMs: this.#retry.baseDelayMs * 20 }),
-      );
-    }
-  }
-
-  /** The derived writes with the fences of their locks, when locks are held; each must be held. */
-  #fenced(run: Run, derived: readonly DerivedWrite[]): DerivedWrite[] {
-    const { fences } = run;
-    if (fences === undefined) return [...derived];
-    return derived.map((write) => {
-      const fence = fences.get(write.aggregateId);
-      if (fence === undefined)
-        throw new ProcessingError(
-          `aggregate ${run.aggregateId}: derives an update of ${write.aggregateId}, which it did not lock (its derived aggregates changed since the locks were taken); retrying later`,
-        );
-      return { ...write, fence };
-    });
+    return this.#foldCommit.write(run.aggregateId, mutation, guard, { derived, fences: run.fences });
   }
 
   /**

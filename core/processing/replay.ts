@@ -1,12 +1,12 @@
 import { REASON } from '../events/reason-codes.js';
-import type { DerivedWrite } from '../state/derived-update.js';
 import { AGGREGATE_PREFIX, BAD_INPUT_PREFIX, type ParkedItem } from '../state/parked-item.js';
 import type { ParkedStorePort } from '../state/parked-store-port.js';
 import type { StateMutation, StateStorePort, WriteGuard } from '../state/state-store-port.js';
 import type { BatchProcessor } from './batch-processor.js';
 import { DISCARD_ONLY_REASONS } from './discard.js';
 import { ProcessingError } from './errors.js';
-import { foldChanges, pendingOfParked, projectedStateOf } from './fold.js';
+import { type FoldResult, foldChanges, pendingOfParked, projectedStateOf } from './fold.js';
+import { FoldCommit } from './fold-commit.js';
 import type { Projection } from './projection.js';
 
 /** What replaying one aggregate (or one bad record) did. */
@@ -66,10 +66,17 @@ function waitingForDiscard(item: ParkedItem): ReplayOutcome {
 class ParkedReplayer {
   readonly #o: ParkedReplayerOptions;
   readonly #now: () => number;
+  readonly #commit: FoldCommit;
 
   public constructor(options: ParkedReplayerOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#commit = new FoldCommit({ stateStore: options.stateStore });
+  }
+
+  /** A replay's write, with the derived updates of the changes it applies (no locks: replays take none). */
+  #write(aggregateId: string, derived: FoldResult['derived'], mutation: StateMutation, guard: WriteGuard) {
+    return this.#commit.write(aggregateId, mutation, guard, { derived });
   }
 
   /** Replays one aggregate's parked changes. */
@@ -98,8 +105,7 @@ class ParkedReplayer {
           item?.quarantine?.reason !== 'POISON' ||
           item.quarantine.position !== fold.failure.item.change.position
         ) {
-          const out = await writeWithDerived(
-            stateStore,
+          const out = await this.#write(
             aggregateId,
             fold.derived,
             {
@@ -145,8 +151,7 @@ class ParkedReplayer {
       if (partial || (item === undefined && fold.next !== undefined)) {
         // A new aggregate, or derived updates that filled one transaction: write what fits, keeping the
         // quarantine until the rest follows (a next round, from a fresh read).
-        const out = await writeWithDerived(
-          stateStore,
+        const out = await this.#write(
           aggregateId,
           fold.derived,
           { value: fold.next },
@@ -167,8 +172,7 @@ class ParkedReplayer {
           item.quarantine !== undefined && item.lastParkedKey !== undefined
             ? { kind: 'lift-quarantine', expected: item }
             : { kind: 'revision', expected: item };
-        const out = await writeWithDerived(
-          stateStore,
+        const out = await this.#write(
           aggregateId,
           fold.derived,
           { value: fold.next, quarantine: null, pendingFailure: null },
@@ -253,21 +257,6 @@ class ParkedReplayer {
       else if (this.#o.processor !== undefined) outcomes.push(await this.replayRecord(item));
     return outcomes;
   }
-}
-
-/**
- * A replay's write, with the derived updates of the changes it applies in the same transaction. A
- * transaction cancelled for a concurrent one counts as a lost race: the replay reads again and retries.
- */
-async function writeWithDerived(
-  stateStore: StateStorePort,
-  aggregateId: string,
-  derived: readonly DerivedWrite[],
-  mutation: StateMutation,
-  guard: WriteGuard,
-): Promise<{ readonly committed: boolean }> {
-  if (derived.length === 0) return stateStore.write(aggregateId, mutation, guard);
-  return stateStore.transact(aggregateId, mutation, guard, { derived });
 }
 
 export type { ParkedReplayerOptions, ReplayOutcome };
