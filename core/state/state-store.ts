@@ -11,6 +11,7 @@ import { STATE_TABLE } from '../constants.js';
 import { backoffDelayMs } from '../coordination/backoff.js';
 import { type Clock, systemClock } from '../coordination/clock.js';
 import { positiveInteger } from '../coordination/validate.js';
+import { messageOf } from '../errors.js';
 import type { AggregateItem } from './aggregate-item.js';
 import { StateStoreError, UnstorableError } from './errors.js';
 import { attributeChanges } from './state-changes.js';
@@ -212,10 +213,13 @@ class StateStore implements StateStorePort {
         return { committed: false, current: await this.get(aggregateId) };
       // A ValidationException refuses the request itself: sent again, it is refused again.
       if ((error as Error).name === 'ValidationException')
-        throw new UnstorableError(
-          `DynamoDB refused the item of ${aggregateId}: ${(error as Error).message}`,
-          { path: 'item', limit: "DynamoDB's item rules", aggregateId, operation: 'write', cause: error },
-        );
+        throw new UnstorableError(`DynamoDB refused the item of ${aggregateId}: ${messageOf(error)}`, {
+          path: 'item',
+          limit: "DynamoDB's item rules",
+          aggregateId,
+          operation: 'write',
+          cause: error,
+        });
       throw new StateStoreError(`state store: cannot write ${aggregateId}`, {
         cause: error,
         aggregateId,
