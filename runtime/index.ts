@@ -5,6 +5,7 @@
  */
 
 export { type Config, type ConfigInput, defaultConfig, parseConfig } from '../core/config/schema.js';
+export { OptionsError } from '../core/errors.js';
 export type { ChangeEvent, ChangeOp, RecordOrigin, RowImage } from '../core/events/change.js';
 export { createDecodeContext, type TableDecodeSettings } from '../core/events/decode-context.js';
 export {

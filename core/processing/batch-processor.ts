@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from '../coordination/clock.js';
 import { positiveInteger } from '../coordination/validate.js';
+import { messageOf } from '../errors.js';
 import type { ChangeEvent } from '../events/change.js';
 import type { DecodeContext } from '../events/decoder.js';
 import { DecodeError } from '../events/errors.js';
@@ -478,7 +479,7 @@ class BatchProcessor {
 
   #badInput(record: StreamRecord, sub: SubRecord | undefined, error: unknown): ParkedItem {
     const code = error instanceof DecodeError ? error.code : REASON.INVALID_ENVELOPE;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     return recordParkedItem(parkedRecordOf(record, sub), code, message, new Date(this.#now()));
   }
 }

@@ -15,6 +15,7 @@ import { backoffDelayMs } from '../coordination/backoff.js';
 import { type Clock, systemClock } from '../coordination/clock.js';
 import { fenceCondition } from '../coordination/fenced-writer.js';
 import { positiveInteger } from '../coordination/validate.js';
+import { messageOf } from '../errors.js';
 import type { AggregateItem } from './aggregate-item.js';
 import { checkTransaction, derivedUpdate, staleFenceOf } from './derived-transaction.js';
 import { StateStoreError, UnstorableError } from './errors.js';
@@ -314,7 +315,7 @@ class StateStore implements StateStorePort {
   #writeError(aggregateId: string, error: unknown, operation: string): StateStoreError {
     // A ValidationException refuses the request itself: sent again, it is refused again.
     if ((error as Error).name === 'ValidationException')
-      return new UnstorableError(`DynamoDB refused the item of ${aggregateId}: ${(error as Error).message}`, {
+      return new UnstorableError(`DynamoDB refused the item of ${aggregateId}: ${messageOf(error)}`, {
         path: 'item',
         limit: "DynamoDB's item rules",
         aggregateId,
