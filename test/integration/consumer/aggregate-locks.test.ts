@@ -18,11 +18,11 @@ import { aggregateLocksFor } from '../../../functions/consumer/aggregate-locks.j
 import { pending } from '../../helpers/changes.js';
 import { createCoordinationTable } from '../../helpers/coordination.js';
 import { testClients, uniqueName } from '../../helpers/engines.js';
+import { eventually } from '../../helpers/eventually.js';
 import { spawnScript } from '../../helpers/processes.js';
 import { orderLineTotals } from '../../helpers/projections/order-line-totals.js';
 import { createStoreTable } from '../../helpers/state-tables.js';
 import { afterImagePayloads } from '../../helpers/state-twins.js';
-import { until } from '../workers/helpers.js';
 
 const LEASE_MS = 1_500;
 const clients = testClients();
@@ -71,7 +71,9 @@ describe('Aggregate locks between consumer processes', () => {
     // A: line 1 of order 7, stopped just before its transaction, holding {line 1, order 7}.
     const a = consumer('consumer-a', true, [[1, 10, 7, 5]]);
     try {
-      await until('A about to write', () => a.lines().some((l) => l.event === 'writing'), 60_000);
+      await eventually('A about to write', () => a.lines().some((l) => l.event === 'writing'), {
+        timeoutMs: 60_000,
+      });
       a.run.child.kill('SIGSTOP');
       const [writing] = a.lines().filter((l) => l.event === 'writing');
 

@@ -9,6 +9,7 @@
  */
 import { systemClock } from '../../../core/coordination/clock.js';
 import { DynamoDbCoordinationStore, LockClient } from '../../../core/coordination/index.js';
+import { messageOf } from '../../../core/errors.js';
 import { postgresPosition } from '../../../core/events/position.js';
 import { AggregateLocks } from '../../../core/processing/aggregate-locks.js';
 import { AggregateApplier } from '../../../core/processing/apply-aggregate.js';
@@ -99,7 +100,7 @@ for (const change of changes) {
     say({
       event: 'failed',
       aggregateId: id,
-      message: (error as Error).message,
+      message: messageOf(error),
       left: (await store.get(id)) ?? null,
     });
     say({
