@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    // `npm run test:coverage` (what CI runs): V8 coverage of the unit and infra projects, of the code the test
-    // processes run (child processes are not measured). The integration project runs without coverage.
+    // `npm test` (what CI runs) collects V8 coverage over every project: the code the test processes run (child
+    // processes, such as worker processes and the CLI started by a test, are not measured).
     coverage: {
       provider: 'v8',
       include: ['bin/**/*.ts', 'core/**/*.ts', 'functions/**/*.ts', 'lib/**/*.ts', 'localstack/**/*.ts'],
