@@ -48,6 +48,7 @@ function consumerLambdaHandler(projection: Projection = mirrorProjection) {
       dynamodb,
       stateTable: required(ENV.STATE_TABLE),
       parkedTable: required(ENV.PARKED_TABLE),
+      coordinationTable: required(ENV.COORDINATION_TABLE),
       configSource,
       logger,
       metrics,

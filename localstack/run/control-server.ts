@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { messageOf } from '../../core/errors.js';
 import { dashboardPage } from './dashboard-page.js';
 import type { LiveView } from './live-view.js';
 import type { WorkerGroup } from './worker-group.js';
@@ -70,7 +71,7 @@ async function startControlServer(
     handle(request, group(), live(), token).then(
       ({ status, body }) => reply(response, status, body),
       (error: unknown) =>
-        reply(response, error instanceof HttpError ? error.status : 500, { error: (error as Error).message }),
+        reply(response, error instanceof HttpError ? error.status : 500, { error: messageOf(error) }),
     );
   });
   await new Promise<void>((resolve, reject) => {

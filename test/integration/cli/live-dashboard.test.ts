@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventually } from '../../helpers/engines.js';
+import { eventually } from '../../helpers/eventually.js';
 import { ROOT, spawnScript } from '../../helpers/processes.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -76,8 +76,7 @@ async function pageUntil<T>(page: Page, what: string, check: (s: PageState) => T
         last = await readPage(page);
         return check(last);
       },
-      45_000,
-      250,
+      { timeoutMs: 45_000, intervalMs: 250 },
     );
   } catch (error) {
     throw new Error(`${(error as Error).message}; the page showed ${JSON.stringify(last)}`);
@@ -102,7 +101,7 @@ describe.runIf(HAS_CHROMIUM)('Live dashboard of npm start in headless Chromium',
       const address = await eventually(
         'the run to print its dashboard address',
         async () => /live dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/.exec(run.stderr())?.[1],
-        90_000,
+        { timeoutMs: 90_000 },
       );
       browser = await chromium.launch({
         executablePath: CHROMIUM,
@@ -189,7 +188,7 @@ describe.runIf(HAS_CHROMIUM)('Live dashboard of npm start in headless Chromium',
           const frames = watching.stdout().split('cdcp status · ').slice(1, -1);
           return frames.findLast((f) => f.includes(`take-over ${target.id} →`));
         },
-        30_000,
+        { timeoutMs: 30_000 },
       );
       expect(frame).toMatch(/events\/s in/);
       expect(frame).toMatch(/Latency source → applied: now p50 .+; whole run p50 [\d,]+ ms, p99 [\d,]+ ms/);
