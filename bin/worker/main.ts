@@ -16,6 +16,7 @@ import type { ConfigSource } from '../../core/config/source.js';
 import { METRICS, WORKER } from '../../core/constants.js';
 import { systemClock } from '../../core/coordination/clock.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
+import { InstanceLatencies } from '../../core/processing/latency.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
 import { type ConsumerWorker, createConsumerWorker } from '../../core/workers/consumer-worker.js';
 import type { WorkerEvent } from '../../core/workers/events.js';
@@ -51,6 +52,8 @@ interface Assembled extends ConsumerWorker {
   readonly instanceId: string;
   /** What this process's batches added up to (reported to a supervisor). */
   readonly totals: BatchStats;
+  /** Latencies of the changes applied: for heartbeats, for reports to a supervisor, in all. */
+  readonly latency: InstanceLatencies;
   readonly logger: Logger;
   readonly parent: Supervisor | undefined;
   readonly configSource: ConfigSource;
@@ -96,8 +99,11 @@ async function runWorker(settings: WorkerSettings, host: WorkerProcess): Promise
       host,
       () => ({
         totals: { ...run.totals },
+        latency: run.latency.total.toJSON(),
+        recentLatency: run.latency.drainRecent(),
         eventsPerSecond: run.worker.eventsPerSecond,
         lagMs: run.lagMs(),
+        shardLagMs: run.shardLagMs(),
         leases: run.worker.shards,
         assigner: run.worker.isAssigner,
         inFlight: run.mapping.inFlight,
@@ -133,6 +139,7 @@ async function assemble(
   const parent = supervisor();
   const emit = eventLog(logger, parent, settings);
   const totals = emptyStats();
+  const latency = new InstanceLatencies();
   const streamArn = settings.streamArn ?? (await streamArnOf(clients, settings.streamName));
   const consumer = createConsumerWorker({
     instanceId,
@@ -158,10 +165,12 @@ async function assemble(
         persistentKeys: { instanceId },
       }),
       metrics: new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service }),
-      onBatch: ({ stats }) => {
+      onBatch: ({ stats }, _event, latencies) => {
         for (const key of Object.keys(totals) as (keyof BatchStats)[]) totals[key] += stats[key];
+        latency.record(latencies);
       },
     }),
+    latency: latency.heartbeat,
     parkedStore: new ParkedStore({ client: clients.dynamodb, tableName: settings.parkedTable }),
     mapping: settings.mapping,
     config: () => configSource.current().config,
@@ -174,7 +183,7 @@ async function assemble(
       : undefined,
     onError: (error, shardId) => logger.warn('shard read failed; retrying', { shardId, error }),
   });
-  return { ...consumer, instanceId, totals, logger, parent, configSource, projection };
+  return { ...consumer, instanceId, totals, latency, logger, parent, configSource, projection };
 }
 
 /** Starts the worker, reports to a supervisor if there is one, and waits for the one graceful stop. */
