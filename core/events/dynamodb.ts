@@ -20,6 +20,7 @@ import { DecodeError } from './errors.js';
 import { describeValue, excerpt, isObject, type JsonObject } from './json-value.js';
 import { dynamodbPosition } from './position.js';
 import { REASON } from './reason-codes.js';
+import { dynamodbSourceId } from './source-id.js';
 
 /** `eventName`s; a `Map`, so that `eventName: "constructor"` finds nothing. */
 const OPS: ReadonlyMap<unknown, ChangeOp> = new Map([
@@ -131,6 +132,7 @@ function decodeRecord(value: unknown, origin: RecordOrigin): ChangeEvent[] {
       names.map((n) => keys[n]),
     ),
     op,
+    source: dynamodbSourceId(record.awsRegion, table),
     position: positionOf(dynamodb, micros, microsecondPrecision, origin),
     before: op === 'delete' ? (before ?? keys) : before,
     after: op === 'delete' ? null : after,

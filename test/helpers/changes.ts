@@ -14,6 +14,7 @@ function orderChange(
     table: 'public.orders',
     aggregateId: `public.orders#${id}`,
     op,
+    source: 'debezium:dbserver1',
     position: postgresPosition(lsn, lsn - 1),
     before: op === 'create' ? null : { id },
     after,
