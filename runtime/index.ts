@@ -19,7 +19,13 @@ export { decodeKinesisRecord } from '../core/events/kinesis-record-decoder.js';
 export { REASON, type ReasonCode } from '../core/events/reason-codes.js';
 export { type DecodedRecord, DecoderRegistry } from '../core/events/registry.js';
 export { ProjectionError } from '../core/processing/errors.js';
-export { mirrorProjection, type ProjectedState, type Projection } from '../core/processing/projection.js';
+export {
+  type ConflictDecision,
+  type ConflictInput,
+  mirrorProjection,
+  type ProjectedState,
+  type Projection,
+} from '../core/processing/projection.js';
 export { ProducerError, RecordsRejectedError } from '../core/producer/errors.js';
 export {
   type Accepted,
@@ -28,6 +34,7 @@ export {
   type ProducerRecord,
   type ProducerStats,
 } from '../core/producer/producer.js';
+export type { WriterStamp } from '../core/state/source-marks.js';
 export { type ConsumerDependencies, createConsumerHandler } from '../functions/consumer/create-handler.js';
 export {
   type ConfigFollowingDependencies,

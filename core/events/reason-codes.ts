@@ -59,6 +59,12 @@ export const REASON = {
    * table is resumed or shedding is lifted. Later changes of the aggregate are deferred behind it.
    */
   DEFERRED: 'DEFERRED',
+  /**
+   * A change of a second source of an aggregate whose table's conflict strategy refuses it (`single-source`,
+   * a source missing from `sourcePriority`, or a custom resolver that parks it). The aggregate goes on with
+   * its own source; `cdcp parked replay` applies the change once the table's strategy accepts it.
+   */
+  CONFLICTING_SOURCE: 'CONFLICTING_SOURCE',
   /** The local event source mapping gave up on a record older than the maximum record age. */
   RECORD_TOO_OLD: 'RECORD_TOO_OLD',
   /** The local event source mapping ran out of retry attempts for the record. */

@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from '../coordination/clock.js';
 import { positiveInteger } from '../coordination/validate.js';
 import { REASON, type ReasonCode } from '../events/reason-codes.js';
+import { UNNAMED_SOURCE } from '../events/source-id.js';
 import type { AggregateItem, Quarantine } from '../state/aggregate-item.js';
 import { UnstorableError } from '../state/errors.js';
 import { changeKeys, type ParkedItem, type ParkedRecord } from '../state/parked-item.js';
@@ -19,6 +20,7 @@ import {
   reasonOf,
   withoutLastApplied,
 } from './apply-steps.js';
+import { type ConflictPolicy, isCovered, SINGLE_SOURCE, sourceOf } from './conflicts.js';
 import { ProcessingError } from './errors.js';
 import {
   type FoldFailure,
@@ -27,7 +29,6 @@ import {
   foldChanges,
   type PendingChange,
   pendingOfParked,
-  projectedStateOf,
 } from './fold.js';
 import type { Projection } from './projection.js';
 import { noTracing, type ProcessingTracer } from './tracing.js';
@@ -55,6 +56,11 @@ interface AggregateApplierOptions {
   readonly retryBaseDelayMs?: number;
   /** Where the fold is a step of the trace (the writes are when `stateStore` is a `TracedStateStore`). @default noTracing */
   readonly tracer?: ProcessingTracer;
+  /**
+   * How a table resolves changes of several sources (docs/state.md, "Sources and conflict strategies"); see
+   * `conflictPolicies`. @default every table `single-source`
+   */
+  readonly conflictPolicy?: (table: string) => ConflictPolicy;
 }
 
 /** The raw record each pending change came from, to park it with its full payload. */
@@ -161,11 +167,12 @@ class AggregateApplier {
     prefetched: { readonly item: AggregateItem | undefined } | undefined,
   ): Promise<AggregateOutcome> {
     const { stateStore, projection } = this.#options;
-    // Deferral needs the stored item (is the aggregate already deferred?), so it skips the blind write.
+    // Deferral needs the stored item (is the aggregate already deferred?), and so does every conflict
+    // strategy but single-source over one source: they skip the blind write.
     let known: Known =
       prefetched !== undefined
         ? prefetched.item
-        : projection.needsPreviousState || this.#deferred(changes)
+        : projection.needsPreviousState || this.#deferred(changes) || !this.#blindable(changes)
           ? await stateStore.get(run.aggregateId)
           : 'unknown';
     let writes = 0;
@@ -190,7 +197,7 @@ class AggregateApplier {
    */
   async #applyBlind(run: Run, changes: readonly PendingChange[]): Promise<Attempt> {
     const { stateStore, projection } = this.#options;
-    const fold = this.#fold({ position: undefined, state: undefined, changes, projection });
+    const fold = this.#fold({ item: undefined, changes, projection, policy: SINGLE_SOURCE });
     if (fold.failure !== undefined || fold.next === undefined) return { current: undefined, writes: 0 };
     let out: WriteOutcome;
     try {
@@ -204,8 +211,10 @@ class AggregateApplier {
       throw error;
     }
     if (!out.committed) return lost(out.current);
-    // The write proves the stored position was older than our last change, not than every change.
-    const before = out.previous?.position;
+    // The write proves the stored mark of the changes' one source was older than our last change, not than
+    // every change.
+    const source = sourceOf(changes[0]!.change);
+    const before = out.previous?.positions.get(source) ?? out.previous?.positions.get(UNNAMED_SOURCE);
     const applied =
       before === undefined
         ? fold.applied.length
@@ -226,11 +235,7 @@ class AggregateApplier {
     const deferred = this.#deferred(changes);
     if (item?.quarantine?.reason === 'DEFERRED' && !deferred) return this.#resume(run, changes, item);
     if (item?.quarantine !== undefined || deferred) return this.#holdBack(run, changes, item);
-    const base = {
-      position: item?.position,
-      state: projectedStateOf(item),
-      projection: this.#options.projection,
-    };
+    const base = this.#foldBase(item, changes);
     let fold = this.#fold({ ...base, changes });
     for (;;) {
       try {
@@ -265,7 +270,8 @@ class AggregateApplier {
    * Writes a fold: its result (nothing failed), the attempt counted (a change failed with attempts left), or
    * the quarantine (attempts used up, or the change's state is unstorable: parked at once).
    */
-  #settle(run: Run, item: AggregateItem | undefined, fold: FoldResult): Promise<Attempt> {
+  async #settle(run: Run, item: AggregateItem | undefined, fold: FoldResult): Promise<Attempt> {
+    await this.#parkConflicting(run, fold);
     if (fold.failure === undefined) return this.#writeFolded(run, item, fold);
     if (fold.failure.error instanceof UnstorableError)
       return this.#quarantine(run, item, fold, fold.failure, 1);
@@ -290,8 +296,7 @@ class AggregateApplier {
     const message = deferring
       ? `deferred while table ${changes[0]!.change.table} is paused or shed`
       : behindMessage(run.aggregateId);
-    const reached = item?.position;
-    const fresh = changes.filter((c) => reached === undefined || c.change.position > reached);
+    const fresh = changes.filter((c) => !isCovered(item?.positions, c.change));
     const parked = fresh
       .map((c) => this.#parked(run, c, reason, message, 0))
       .filter((p) => item?.lastParkedKey === undefined || p.sk > item.lastParkedKey);
@@ -309,9 +314,12 @@ class AggregateApplier {
     return out.committed ? done(counts, 1) : lost(out.current);
   }
 
-  /** Nothing failed: one write of the folded state (none when every change was a duplicate). */
+  /** Nothing failed: one write of the folded state (none when every change was a duplicate or conflicting). */
   async #writeFolded(run: Run, item: AggregateItem | undefined, fold: FoldResult): Promise<Attempt> {
-    const counts = { applied: fold.applied.length, duplicates: fold.duplicates.length };
+    const counts = {
+      applied: fold.applied.length + fold.superseded.length,
+      duplicates: fold.duplicates.length,
+    };
     if (fold.next === undefined) return done(counts, 0);
     const out = await this.#options.stateStore.write(
       run.aggregateId,
@@ -349,7 +357,7 @@ class AggregateApplier {
     if (!out.committed) return lost(out.current);
     return done(
       {
-        applied: fold.applied.length,
+        applied: fold.applied.length + fold.superseded.length,
         duplicates: fold.duplicates.length,
         failure: { sequenceNumber, txId: failure.item.change.txId, error: failure.error },
       },
@@ -369,10 +377,10 @@ class AggregateApplier {
     attempts: number,
   ): Promise<Attempt> {
     const message = failureMessage(failure.error);
-    const reachedNow = fold.next?.position ?? item?.position;
+    const reachedNow = fold.next?.positions ?? item?.positions;
     const poison = this.#parked(run, failure.item, reasonOf(failure), message, attempts);
     const behind = fold.rest
-      .filter((c) => reachedNow === undefined || c.change.position > reachedNow)
+      .filter((c) => !isCovered(reachedNow, c.change))
       .map((c) => this.#parked(run, c, REASON.QUARANTINED, behindMessage(run.aggregateId), 0));
     await this.#park(run, [poison, ...behind]);
     const out = await this.#options.stateStore.write(
@@ -388,7 +396,7 @@ class AggregateApplier {
     if (!out.committed) return lost(out.current);
     return done(
       {
-        applied: fold.applied.length,
+        applied: fold.applied.length + fold.superseded.length,
         duplicates: fold.duplicates.length + fold.rest.length - behind.length,
         quarantined: true,
         poison: poisonOf(failure.item, message),
@@ -404,15 +412,12 @@ class AggregateApplier {
    * parked behind it.
    */
   async #resume(run: Run, changes: readonly PendingChange[], item: AggregateItem): Promise<Attempt> {
+    // Changes of a refused source wait for an operator, not for the table's resume.
     const waiting = (await this.#options.parkedStore.listAggregate(run.aggregateId)).filter(
-      (p) => p.change !== undefined,
+      (p) => p.change !== undefined && p.reason !== REASON.CONFLICTING_SOURCE,
     );
     const combined = [...waiting.map(pendingOfParked), ...changes];
-    const base = {
-      position: item.position,
-      state: projectedStateOf(item),
-      projection: this.#options.projection,
-    };
+    const base = this.#foldBase(item, combined);
     const guard: WriteGuard =
       item.lastParkedKey === undefined
         ? { kind: 'revision', expected: item }
@@ -447,7 +452,13 @@ class AggregateApplier {
     );
     if (!out.committed) return lost(out.current);
     await this.#unpark(run, r.settled);
-    return done({ applied: r.fold.applied.length, duplicates: r.fold.duplicates.length }, 1);
+    return done(
+      {
+        applied: r.fold.applied.length + r.fold.superseded.length,
+        duplicates: r.fold.duplicates.length,
+      },
+      1,
+    );
   }
 
   /** A change failed on resume: it is parked as the poison, and what follows it is parked behind it. */
@@ -470,7 +481,7 @@ class AggregateApplier {
     await this.#unpark(run, r.settled);
     return done(
       {
-        applied: r.fold.applied.length,
+        applied: r.fold.applied.length + r.fold.superseded.length,
         duplicates: r.fold.duplicates.length + covered,
         quarantined: true,
         poison: poisonOf(failure.item, message),
@@ -491,7 +502,7 @@ class AggregateApplier {
     failure: FoldFailure,
     message: string,
   ): { relabelled: ParkedLabel[]; added: ParkedItem[]; covered: number } {
-    const reachedNow = r.fold.next?.position ?? r.item.position;
+    const reachedNow = r.fold.next?.positions ?? r.item.positions;
     const behind = behindMessage(run.aggregateId);
     const waitingKeys = new Set(r.waiting.map((w) => w.sk));
     const relabelled: ParkedLabel[] = [];
@@ -510,11 +521,7 @@ class AggregateApplier {
       }
       const c = r.combined[i]!;
       const item = this.#parked(run, c, reason, text, attempts);
-      if (
-        (!poison && reachedNow !== undefined && c.change.position <= reachedNow) ||
-        waitingKeys.has(item.sk)
-      )
-        covered++;
+      if ((!poison && isCovered(reachedNow, c.change)) || waitingKeys.has(item.sk)) covered++;
       else added.push(item);
     }
     return { relabelled, added, covered };
@@ -533,6 +540,37 @@ class AggregateApplier {
     if (items.length === 0) return;
     await this.#options.parkedStore.delete(items);
     run.unparked += items.length;
+  }
+
+  /** The fold's start: the item, the projection, and the policy of the changes' table. */
+  #foldBase(item: AggregateItem | undefined, changes: readonly PendingChange[]): Omit<FoldInput, 'changes'> {
+    return { item, projection: this.#options.projection, policy: this.#policyOf(changes) };
+  }
+
+  #policyOf(changes: readonly PendingChange[]): ConflictPolicy {
+    const first = changes[0];
+    return first === undefined
+      ? SINGLE_SOURCE
+      : (this.#options.conflictPolicy?.(first.change.table) ?? SINGLE_SOURCE);
+  }
+
+  /** A blind write needs single-source and one source among the changes (the condition checks the item's). */
+  #blindable(changes: readonly PendingChange[]): boolean {
+    if (this.#policyOf(changes).strategy !== 'single-source') return false;
+    const source = changes[0] === undefined ? undefined : sourceOf(changes[0].change);
+    return changes.every((c) => sourceOf(c.change) === source);
+  }
+
+  /**
+   * Parks the changes of a source the table's strategy refuses, as `CONFLICTING_SOURCE`, before the write
+   * that records the rest (a failure between them leaves the state as it was; the redelivery parks again,
+   * once). The aggregate goes on with its own source: no quarantine.
+   */
+  async #parkConflicting(run: Run, fold: FoldResult): Promise<void> {
+    await this.#park(
+      run,
+      fold.conflicting.map((c) => this.#parked(run, c.item, REASON.CONFLICTING_SOURCE, c.message, 0)),
+    );
   }
 
   #deferred(changes: readonly PendingChange[]): boolean {

@@ -13,6 +13,7 @@ import type { ParkedStorePort } from '../state/parked-store-port.js';
 import type { StateStorePort } from '../state/state-store-port.js';
 import { AggregateApplier, type AggregateOutcome, type PayloadSource } from './apply-aggregate.js';
 import { mapWithConcurrency } from './concurrency.js';
+import type { ConflictPolicy } from './conflicts.js';
 import { ProcessingError } from './errors.js';
 import type { PendingChange } from './fold.js';
 import type { Projection } from './projection.js';
@@ -107,6 +108,8 @@ interface BatchProcessorOptions {
   readonly now?: () => number;
   /** Whether a table's changes are deferred now (paused or shed). @default never */
   readonly isDeferred?: (table: string) => boolean;
+  /** How a table resolves changes of several sources (`conflictPolicies`). @default every table single-source */
+  readonly conflictPolicy?: (table: string) => ConflictPolicy;
   /**
    * Where the batch's steps are traced: its first decoding pass, its state reads, and for the first
    * {@link TRACED_AGGREGATES_PER_BATCH} aggregates their decode, fold and write, annotated with the aggregate
@@ -214,6 +217,7 @@ class BatchProcessor {
       maxAttempts: options.maxAttempts,
       now: this.#now,
       isDeferred: options.isDeferred,
+      conflictPolicy: options.conflictPolicy,
       clock: this.#retry.clock,
       transientAttempts: this.#retry.attempts,
     };

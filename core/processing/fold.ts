@@ -1,8 +1,21 @@
 import type { ChangeEvent, RecordOrigin } from '../events/change.js';
 import type { AggregateItem } from '../state/aggregate-item.js';
 import type { ParkedItem } from '../state/parked-item.js';
+import type { FieldStamps } from '../state/source-marks.js';
+import { compareStamps } from '../state/source-marks.js';
 import { checkStorable } from '../state/state-item.js';
 import type { StateValue } from '../state/state-store-port.js';
+import {
+  type ConflictPolicy,
+  decideChange,
+  marksOf,
+  SINGLE_SOURCE,
+  type SourceMarks,
+  sourceOf,
+  stampOf,
+  takeUnnamedMark,
+} from './conflicts.js';
+import { mergeFields } from './field-merge.js';
 import type { ProjectedState, Projection } from './projection.js';
 
 /** A decoded change and the record it came from. */
@@ -14,12 +27,15 @@ interface PendingChange {
 }
 
 interface FoldInput {
-  /** Position of the last change already applied; undefined when unknown or none. */
-  readonly position: string | undefined;
-  /** Current state; undefined when unknown (blind projections) or the aggregate is new. */
-  readonly state: ProjectedState | undefined;
+  /**
+   * The stored item the changes fold onto: its state, and the marks of its sources that tell duplicates;
+   * undefined when unknown (a blind projection) or new.
+   */
+  readonly item: AggregateItem | undefined;
   readonly changes: readonly PendingChange[];
   readonly projection: Projection;
+  /** How changes of several sources resolve. @default SINGLE_SOURCE */
+  readonly policy?: ConflictPolicy;
 }
 
 interface FoldFailure {
@@ -29,11 +45,22 @@ interface FoldFailure {
   readonly error: Error;
 }
 
+/** A change its table's conflict strategy refuses: to park as `CONFLICTING_SOURCE`, with the reason. */
+interface Conflicting {
+  readonly item: PendingChange;
+  readonly message: string;
+}
+
 interface FoldResult {
+  /** Changes that set the state (applied through the projection, or merged). */
   readonly applied: readonly PendingChange[];
-  /** Changes at or below the position already reached: redeliveries and late duplicates. */
+  /** Changes at or below their own source's position: redeliveries and late duplicates. */
   readonly duplicates: readonly PendingChange[];
-  /** The state after the applied changes; undefined when none applied. */
+  /** Changes the conflict strategy kept out of the state; their source's position moved. */
+  readonly superseded: readonly PendingChange[];
+  /** Changes of a source the conflict strategy refuses, in order; nothing of them is recorded. */
+  readonly conflicting: readonly Conflicting[];
+  /** The state and source marks after the changes; undefined when none was applied or superseded. */
   readonly next: StateValue | undefined;
   /** The first change that failed; nothing after it was applied. */
   readonly failure: FoldFailure | undefined;
@@ -41,65 +68,147 @@ interface FoldResult {
   readonly rest: readonly PendingChange[];
 }
 
+/** The fold's running state. */
+interface Folding {
+  readonly input: FoldInput;
+  readonly marks: SourceMarks;
+  state: ProjectedState | undefined;
+  fieldStamps: FieldStamps | undefined;
+  last: PendingChange | undefined;
+  readonly applied: PendingChange[];
+  readonly duplicates: PendingChange[];
+  readonly superseded: PendingChange[];
+  readonly conflicting: Conflicting[];
+}
+
 /**
- * Folds one aggregate's changes, in batch order, onto its state (docs/architecture.md contracts 1, 2, 5): a change whose
- * position is not greater than the position reached so far is a duplicate and skipped; the first change the
- * projection rejects, or whose state DynamoDB would refuse, stops the fold, so a later change of the aggregate
- * is never applied before it.
+ * Folds one aggregate's changes, in batch order, onto its state (docs/architecture.md contracts 1, 2, 5, 9): a
+ * change at or below its own source's position is a duplicate and skipped; a change of another source than
+ * the state's writer is applied, kept out (superseded), merged or refused (conflicting) as the table's
+ * conflict policy says; the first change the projection rejects, or whose state DynamoDB would refuse, stops
+ * the fold, so a later change of the aggregate is never applied before it.
  *
  * @example
  * ```ts
- * const result = foldChanges({ position: item?.position, state, changes, projection: mirrorProjection });
+ * const result = foldChanges({ item, changes, projection: mirrorProjection, policy: SINGLE_SOURCE });
  * ```
  */
 function foldChanges(input: FoldInput): FoldResult {
-  const applied: PendingChange[] = [];
-  const duplicates: PendingChange[] = [];
-  let position = input.position;
-  let state = input.state;
-  let last: PendingChange | undefined;
+  const f: Folding = {
+    input,
+    marks: marksOf(input.item?.positions, input.item?.writer),
+    state: projectedStateOf(input.item),
+    fieldStamps: input.item?.fieldStamps,
+    last: undefined,
+    applied: [],
+    duplicates: [],
+    superseded: [],
+    conflicting: [],
+  };
   for (let index = 0; index < input.changes.length; index++) {
     const item = input.changes[index]!;
-    if (position !== undefined && item.change.position <= position) {
-      duplicates.push(item);
-      continue;
-    }
-    let next: ProjectedState;
     try {
-      next = input.projection.apply(state, item.change);
-      // Decided before writing, change by change, so the change that makes the state unstorable is the one
-      // that fails (UnstorableError: parked at once, never retried).
-      if (next.state !== null)
-        checkStorable(item.change.aggregateId, {
-          table: item.change.table,
-          position: item.change.position,
-          deleted: next.deleted,
-          state: next.state,
-        });
+      step(f, item);
     } catch (error) {
       return {
-        applied,
-        duplicates,
-        next: stateValue(last, state, position),
+        ...resultOf(f),
         failure: { index, item, error: error instanceof Error ? error : new Error(String(error)) },
         rest: input.changes.slice(index + 1),
       };
     }
-    state = next;
-    position = item.change.position;
-    last = item;
-    applied.push(item);
   }
-  return { applied, duplicates, next: stateValue(last, state, position), failure: undefined, rest: [] };
+  return resultOf(f);
 }
 
-function stateValue(
-  last: PendingChange | undefined,
-  state: ProjectedState | undefined,
-  position: string | undefined,
-): StateValue | undefined {
-  if (last === undefined || state === undefined || position === undefined) return undefined;
-  return { table: last.change.table, position, deleted: state.deleted, state: state.state };
+/** Decides one change and records what it does; throws what the projection or the resolver throws. */
+function step(f: Folding, item: PendingChange): void {
+  const { change } = item;
+  const source = takeUnnamedMark(f.marks, sourceOf(change));
+  const policy = f.input.policy ?? SINGLE_SOURCE;
+  const decision = decideChange(policy, f.marks, change, f.state);
+  switch (decision.kind) {
+    case 'duplicate':
+      f.duplicates.push(item);
+      return;
+    case 'conflict':
+      f.conflicting.push({ item, message: decision.message });
+      return;
+    case 'supersede':
+      f.marks.positions.set(source, change.position);
+      f.superseded.push(item);
+      f.last = item;
+      return;
+    default:
+      break;
+  }
+  const stamp = stampOf(change);
+  let next: ProjectedState;
+  let fieldStamps: FieldStamps | undefined;
+  if (decision.kind === 'merge') {
+    // Each change's contribution is the projection of it alone: what it adds cannot depend on the order.
+    const merged = mergeFields(
+      f.state,
+      f.fieldStamps,
+      f.marks.writer,
+      f.input.projection.apply(undefined, change),
+      stamp,
+    );
+    next = merged.state;
+    fieldStamps = merged.fieldStamps;
+  } else next = f.input.projection.apply(f.state, change);
+  const writer =
+    decision.kind === 'merge' && f.marks.writer !== undefined && compareStamps(f.marks.writer, stamp) > 0
+      ? f.marks.writer
+      : stamp;
+  const positions = new Map(f.marks.positions).set(source, change.position);
+  // Decided before writing, change by change, so the change that makes the state unstorable is the one
+  // that fails (UnstorableError: parked at once, never retried).
+  if (next.state !== null)
+    checkStorable(change.aggregateId, {
+      table: change.table,
+      source,
+      position: change.position,
+      deleted: next.deleted,
+      state: next.state,
+      positions,
+      writer,
+      ...(fieldStamps === undefined ? {} : { fieldStamps }),
+    });
+  f.state = next;
+  f.fieldStamps = fieldStamps;
+  f.marks.positions.set(source, change.position);
+  f.marks.writer = writer;
+  f.last = item;
+  f.applied.push(item);
+}
+
+function resultOf(f: Folding): FoldResult {
+  return {
+    applied: f.applied,
+    duplicates: f.duplicates,
+    superseded: f.superseded,
+    conflicting: f.conflicting,
+    next: stateValue(f),
+    failure: undefined,
+    rest: [],
+  };
+}
+
+function stateValue(f: Folding): StateValue | undefined {
+  const { last, state, marks } = f;
+  if (last === undefined || state === undefined || marks.writer === undefined) return undefined;
+  return {
+    table: last.change.table,
+    source: sourceOf(last.change),
+    position: last.change.position,
+    deleted: state.deleted,
+    state: state.state,
+    positions: new Map(marks.positions),
+    writer: marks.writer,
+    ...(f.input.policy?.strategy === 'field-merge' && f.fieldStamps !== undefined
+      ? { fieldStamps: f.fieldStamps }
+      : {}),
+  };
 }
 
 /** A parked change as a pending one, to fold it again (replay, resume). */
@@ -124,5 +233,5 @@ function projectedStateOf(item: AggregateItem | undefined): ProjectedState | und
   return item?.position === undefined ? undefined : { deleted: item.deleted, state: item.state };
 }
 
-export type { FoldFailure, FoldInput, FoldResult, PendingChange };
+export type { Conflicting, FoldFailure, FoldInput, FoldResult, PendingChange };
 export { foldChanges, pendingOfParked, projectedStateOf };

@@ -3,9 +3,10 @@ import { AGGREGATE_PREFIX, BAD_INPUT_PREFIX, type ParkedItem } from '../state/pa
 import type { ParkedStorePort } from '../state/parked-store-port.js';
 import type { StateStorePort, WriteGuard } from '../state/state-store-port.js';
 import type { BatchProcessor } from './batch-processor.js';
+import { type ConflictPolicy, SINGLE_SOURCE } from './conflicts.js';
 import { DISCARD_ONLY_REASONS } from './discard.js';
 import { ProcessingError } from './errors.js';
-import { foldChanges, pendingOfParked, projectedStateOf } from './fold.js';
+import { foldChanges, pendingOfParked } from './fold.js';
 import type { Projection } from './projection.js';
 
 /** What replaying one aggregate (or one bad record) did. */
@@ -34,6 +35,8 @@ interface ParkedReplayerOptions {
   readonly projection: Projection;
   /** Re-processes bad-input records (after, say, key columns were configured). */
   readonly processor?: BatchProcessor;
+  /** How a table resolves changes of several sources, as the consumer does. @default every table single-source */
+  readonly conflictPolicy?: (table: string) => ConflictPolicy;
   readonly now?: () => number;
 }
 
@@ -77,16 +80,19 @@ class ParkedReplayer {
     for (let race = 0; race < MAX_RACES; race++) {
       const item = await stateStore.get(aggregateId);
       const parked = (await parkedStore.listAggregate(aggregateId)).filter((p) => p.change !== undefined);
+      const changes = parked.map(pendingOfParked);
+      const table = changes[0]?.change.table;
       const fold = foldChanges({
-        position: item?.position,
-        state: projectedStateOf(item),
-        changes: parked.map(pendingOfParked),
+        item,
+        changes,
         projection,
+        policy: table === undefined ? SINGLE_SOURCE : (this.#o.conflictPolicy?.(table) ?? SINGLE_SOURCE),
       });
       // Parked changes the fold settled (applied, or covered by the state) leave the store; the failing one
-      // and those after it stay, in order.
+      // and those after it stay, in order, and so do those of a source the table's strategy still refuses.
       const settledCount = fold.failure === undefined ? parked.length : fold.failure.index;
-      const finished = parked.slice(0, settledCount);
+      const refused = new Set(fold.conflicting.map((c) => c.item));
+      const finished = parked.slice(0, settledCount).filter((_, i) => !refused.has(changes[i]!));
       if (fold.failure !== undefined) {
         const message = `${fold.failure.error.name}: ${fold.failure.error.message}`;
         if (
@@ -128,7 +134,7 @@ class ParkedReplayer {
         await parkedStore.delete(finished);
         return {
           target: aggregateId,
-          replayed: fold.applied.length,
+          replayed: fold.applied.length + fold.superseded.length,
           skipped: fold.duplicates.length,
           remaining: parked.length - finished.length,
           lifted: false,
@@ -157,11 +163,11 @@ class ParkedReplayer {
       await parkedStore.delete(finished);
       return {
         target: aggregateId,
-        replayed: fold.applied.length,
+        replayed: fold.applied.length + fold.superseded.length,
         skipped: fold.duplicates.length,
-        remaining: 0,
+        remaining: fold.conflicting.length,
         lifted: true,
-        error: undefined,
+        error: fold.conflicting[0]?.message,
       };
     }
     throw new ProcessingError(

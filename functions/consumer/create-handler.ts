@@ -23,6 +23,7 @@ import {
   type BatchResult,
   type StreamRecord,
 } from '../../core/processing/batch-processor.js';
+import { conflictPolicies } from '../../core/processing/conflict-policies.js';
 import { configuredProjection, mirrorProjection, type Projection } from '../../core/processing/projection.js';
 import type { ProcessingTracer } from '../../core/processing/tracing.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
@@ -121,6 +122,7 @@ function createProcessor(deps: Omit<ConsumerDependencies, 'metrics' | 'onBatch'>
     maxAttempts: config.processing.maxAttempts,
     aggregateConcurrency: config.processing.aggregateConcurrency,
     isDeferred: (table) => isTableDeferred(config, table),
+    conflictPolicy: conflictPolicies(config, base),
     logger: deps.logger,
     tracer: deps.tracer,
   });

@@ -32,7 +32,21 @@ function createConfigFollowingHandler(deps: ConfigFollowingDependencies) {
     context: Context,
   ): Promise<KinesisStreamBatchResponse> {
     const { config } = await configSource.refresh();
-    if (built?.config !== config) built = { config, handler: createConsumerHandler({ ...rest, config }) };
+    if (built?.config !== config) {
+      try {
+        built = { config, handler: createConsumerHandler({ ...rest, config }) };
+      } catch (error) {
+        // A version the projection cannot run (a conflict strategy it does not support) leaves the consumer on
+        // the version it runs, as an invalid version does; with none to run, the batch fails with the reason.
+        if (built === undefined) throw error;
+        rest.logger.error('configuration version refused; running the previous one', {
+          refusedVersion: config.version,
+          runningVersion: built.config.version,
+          error: (error as Error).message,
+        });
+        built = { ...built, config };
+      }
+    }
     return built.handler(event, context);
   };
 }

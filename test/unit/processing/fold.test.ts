@@ -8,14 +8,13 @@ import {
   withFaultInjection,
 } from '../../../core/processing/projection.js';
 import { UnstorableError } from '../../../core/state/errors.js';
-import { orderChange, pending } from '../../helpers/changes.js';
+import { orderChange, pending, storedItem as stored } from '../../helpers/changes.js';
 
 describe('Function: foldChanges', () => {
   it('applies changes in order and ends at the last position and image', () => {
     const changes = [pending(orderChange(1, 10, 'create'), '1'), pending(orderChange(1, 20), '2')];
     const result = foldChanges({
-      position: undefined,
-      state: undefined,
+      item: undefined,
       changes,
       projection: mirrorProjection,
     });
@@ -23,22 +22,28 @@ describe('Function: foldChanges', () => {
     expect(result.duplicates).toHaveLength(0);
     expect(result.next).toEqual({
       table: 'public.orders',
+      source: 'debezium:dbserver1',
       position: changes[1]!.change.position,
       deleted: false,
       state: { id: 1, status: 's20' },
+      positions: new Map([['debezium:dbserver1', changes[1]!.change.position]]),
+      writer: {
+        source: 'debezium:dbserver1',
+        ts: changes[1]!.change.ts,
+        position: changes[1]!.change.position,
+      },
     });
   });
 
   it('skips changes at or below the stored position as duplicates', () => {
-    const stored = orderChange(1, 20).position;
+    const reached = orderChange(1, 20).position;
     const changes = [
       pending(orderChange(1, 10), '1'),
       pending(orderChange(1, 20), '2'),
       pending(orderChange(1, 30), '3'),
     ];
     const result = foldChanges({
-      position: stored,
-      state: { deleted: false, state: { id: 1 } },
+      item: stored(reached, { deleted: false, state: { id: 1 } }),
       changes,
       projection: mirrorProjection,
     });
@@ -53,8 +58,7 @@ describe('Function: foldChanges', () => {
       pending(orderChange(1, 30), '3'),
     ];
     const result = foldChanges({
-      position: undefined,
-      state: undefined,
+      item: undefined,
       changes,
       projection: mirrorProjection,
     });
@@ -64,15 +68,13 @@ describe('Function: foldChanges', () => {
 
   it('leaves a tombstone for a delete and keeps it against an older duplicate', () => {
     const del = foldChanges({
-      position: undefined,
-      state: undefined,
+      item: undefined,
       changes: [pending(orderChange(1, 10, 'create'), '1'), pending(orderChange(1, 20, 'delete'), '2')],
       projection: mirrorProjection,
     });
     expect(del.next).toMatchObject({ deleted: true, state: null });
     const late = foldChanges({
-      position: del.next!.position,
-      state: { deleted: true, state: null },
+      item: stored(del.next!.position, { deleted: true, state: null }),
       changes: [pending(orderChange(1, 10, 'create'), '3')],
       projection: mirrorProjection,
     });
@@ -94,7 +96,7 @@ describe('Function: foldChanges', () => {
       pending(orderChange(1, 20), '2'),
       pending(orderChange(1, 30), '3'),
     ];
-    const result = foldChanges({ position: undefined, state: undefined, changes, projection: failing });
+    const result = foldChanges({ item: undefined, changes, projection: failing });
     expect(result.applied.map((c) => c.origin.sequenceNumber)).toEqual(['1']);
     expect(result.failure?.index).toBe(1);
     expect(result.failure?.error.message).toBe('boom');
@@ -119,8 +121,7 @@ describe('Function: foldChanges', () => {
     ['an empty column name', { id: 1, '': 'x' }, 'state[""]', 'empty name'],
   ])('stops at a change whose state DynamoDB would refuse for good: %s', (_, row, path, message) => {
     const result = foldChanges({
-      position: undefined,
-      state: undefined,
+      item: undefined,
       changes: [pending(orderChange(1, 9), '0'), pending(orderChange(1, 10, 'update', row), '1')],
       projection: mirrorProjection,
     });
@@ -134,8 +135,7 @@ describe('Function: foldChanges', () => {
 
   it('applies numbers DynamoDB cannot hold as numbers: they are stored as their exact text', () => {
     const result = foldChanges({
-      position: undefined,
-      state: undefined,
+      item: undefined,
       changes: [pending(orderChange(1, 10, 'update', { id: 1, f: 1e300, g: [1, 1e-200] }), '1')],
       projection: mirrorProjection,
     });
@@ -151,8 +151,7 @@ describe('Function: foldChanges', () => {
       apply: (previous) => ({ deleted: false, state: { n: Number(previous?.state?.n ?? 0) + 1 } }),
     };
     const result = foldChanges({
-      position: orderChange(1, 5).position,
-      state: { deleted: false, state: { n: 41 } },
+      item: stored(orderChange(1, 5).position, { deleted: false, state: { n: 41 } }),
       changes: [pending(orderChange(1, 10), '1')],
       projection: counter,
     });
