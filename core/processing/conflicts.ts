@@ -48,9 +48,12 @@ type ChangeDecision =
   | { readonly kind: 'duplicate' | 'apply' | 'supersede' | 'merge' }
   | { readonly kind: 'conflict'; readonly message: string };
 
-/** The stamp of a change: its source, commit time (0 when the format carries none) and position. */
-function stampOf(change: ChangeEvent): WriterStamp {
-  return { source: sourceOf(change), ts: change.ts ?? 0, position: change.position };
+/**
+ * The stamp of a change: its source (as {@link takeUnnamedMark} resolved it, by default its own), commit time
+ * (0 when the format carries none) and position.
+ */
+function stampOf(change: ChangeEvent, source: string = sourceOf(change)): WriterStamp {
+  return { source, ts: change.ts ?? 0, position: change.position };
 }
 
 /** A change's source; `unnamed` for a change parked before changes named their source. */
@@ -160,13 +163,15 @@ function decideCustom(
 }
 
 /**
- * What `change` does to an aggregate whose sources are `marks` (with the unnamed mark already taken, see
- * {@link takeUnnamedMark}) and whose state is `current`, under `policy`. Within one source changes apply in
- * position order; the policy decides only for a change of another source than the state's writer.
+ * What `change` of `source` does to an aggregate whose sources are `marks` and whose state is `current`,
+ * under `policy`; `source` is what {@link takeUnnamedMark} resolved (which also took the unnamed mark).
+ * Within one source changes apply in position order; the policy decides only for a change of another source
+ * than the state's writer.
  *
  * @example
  * ```ts
- * const decision = decideChange(policy, marks, change, state);
+ * const source = takeUnnamedMark(marks, sourceOf(change));
+ * const decision = decideChange(policy, marks, change, source, state);
  * if (decision.kind === 'conflict') park(change, decision.message);
  * ```
  */
@@ -174,9 +179,9 @@ function decideChange(
   policy: ConflictPolicy,
   marks: SourceMarks,
   change: ChangeEvent,
+  source: string,
   current: ProjectedState | undefined,
 ): ChangeDecision {
-  const source = sourceOf(change);
   const mark = marks.positions.get(source);
   if (mark !== undefined && change.position <= mark) return { kind: 'duplicate' };
   switch (policy.strategy) {
@@ -192,7 +197,7 @@ function decideChange(
   if (policy.strategy === 'source-priority')
     return decideByPriority(change, source, writer, policy.sourcePriority ?? []);
   if (policy.strategy === 'last-writer-wins')
-    return compareStamps(stampOf(change), writer) > 0 ? { kind: 'apply' } : { kind: 'supersede' };
+    return compareStamps(stampOf(change, source), writer) > 0 ? { kind: 'apply' } : { kind: 'supersede' };
   return decideCustom(change, source, policy, marks, current);
 }
 

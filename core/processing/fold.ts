@@ -75,6 +75,8 @@ interface Folding {
   state: ProjectedState | undefined;
   fieldStamps: FieldStamps | undefined;
   last: PendingChange | undefined;
+  /** The source of `last`, as resolved (a change parked before sources is of the item's one source). */
+  lastSource: string | undefined;
   readonly applied: PendingChange[];
   readonly duplicates: PendingChange[];
   readonly superseded: PendingChange[];
@@ -100,6 +102,7 @@ function foldChanges(input: FoldInput): FoldResult {
     state: projectedStateOf(input.item),
     fieldStamps: input.item?.fieldStamps,
     last: undefined,
+    lastSource: undefined,
     applied: [],
     duplicates: [],
     superseded: [],
@@ -125,7 +128,7 @@ function step(f: Folding, item: PendingChange): void {
   const { change } = item;
   const source = takeUnnamedMark(f.marks, sourceOf(change));
   const policy = f.input.policy ?? SINGLE_SOURCE;
-  const decision = decideChange(policy, f.marks, change, f.state);
+  const decision = decideChange(policy, f.marks, change, source, f.state);
   switch (decision.kind) {
     case 'duplicate':
       f.duplicates.push(item);
@@ -137,11 +140,12 @@ function step(f: Folding, item: PendingChange): void {
       f.marks.positions.set(source, change.position);
       f.superseded.push(item);
       f.last = item;
+      f.lastSource = source;
       return;
     default:
       break;
   }
-  const stamp = stampOf(change);
+  const stamp = stampOf(change, source);
   let next: ProjectedState;
   let fieldStamps: FieldStamps | undefined;
   if (decision.kind === 'merge') {
@@ -179,6 +183,7 @@ function step(f: Folding, item: PendingChange): void {
   f.marks.positions.set(source, change.position);
   f.marks.writer = writer;
   f.last = item;
+  f.lastSource = source;
   f.applied.push(item);
 }
 
@@ -199,7 +204,7 @@ function stateValue(f: Folding): StateValue | undefined {
   if (last === undefined || state === undefined || marks.writer === undefined) return undefined;
   return {
     table: last.change.table,
-    source: sourceOf(last.change),
+    source: f.lastSource ?? sourceOf(last.change),
     position: last.change.position,
     deleted: state.deleted,
     state: state.state,

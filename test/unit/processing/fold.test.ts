@@ -185,4 +185,24 @@ describe('Function: groupByAggregate', () => {
     expect(groups.get('public.orders#2')!.map((c) => c.origin.sequenceNumber)).toEqual(['1', '3']);
     expect(groups.get('public.orders#1')!.map((c) => c.origin.sequenceNumber)).toEqual(['2', '4']);
   });
+
+  it("folds a change parked before changes named their source as the aggregate's one source", () => {
+    const named = orderChange(1, 10);
+    const { source: _dropped, ...legacy } = orderChange(1, 20);
+    const item = stored(
+      named.position,
+      { deleted: false, state: { id: 1 } },
+      new Map([[named.source, named.position]]),
+    );
+
+    const result = foldChanges({
+      item,
+      changes: [pending(legacy as typeof named, '2'), pending(orderChange(1, 15), '3')],
+      projection: mirrorProjection,
+    });
+
+    expect(result.applied.map((c) => c.origin.sequenceNumber)).toEqual(['2']);
+    expect(result.duplicates.map((c) => c.origin.sequenceNumber)).toEqual(['3']);
+    expect(result.next?.positions).toEqual(new Map([[named.source, orderChange(1, 20).position]]));
+  });
 });
