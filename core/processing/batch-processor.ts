@@ -44,6 +44,8 @@ interface ChangeRef {
 
 /** One aggregate's changes in a batch, in batch (source) order, and the bytes of the records they came from. */
 interface Group {
+  /** The aggregate's table (whose conflict policy decides whether its state is read first). */
+  readonly table: string;
   readonly refs: ChangeRef[];
   bytes: number;
 }
@@ -123,6 +125,12 @@ interface BatchProcessorOptions {
    * (throttling, timeouts, 5xx), with jittered backoff; then the batch is left to redelivery. @default 3
    */
   readonly transientAttempts?: number;
+}
+
+/** The aggregates read before applying (`ids`), and those of them found. */
+interface Prefetched {
+  readonly ids: ReadonlySet<string>;
+  readonly items: ReadonlyMap<string, AggregateItem>;
 }
 
 /** Default of {@link BatchProcessorOptions.maxInFlightBytes}: below a Lambda invocation's 6 MB payload. */
@@ -230,8 +238,9 @@ class BatchProcessor {
   }
 
   /**
-   * Indexes the batch and parks its bad input, reads the aggregates' state when the projection needs it,
-   * applies each aggregate, and reports the lowest sequence number to redeliver from.
+   * Indexes the batch and parks its bad input, reads the aggregates' state when the projection or their
+   * table's conflict strategy needs it, applies each aggregate, and reports the lowest sequence number to
+   * redeliver from.
    */
   public async process(records: readonly StreamRecord[]): Promise<BatchResult> {
     const stats = emptyStats();
@@ -278,8 +287,14 @@ class BatchProcessor {
       for (const user of users) {
         const sub = subRecordOf(user);
         try {
-          for (const { aggregateId, ref } of this.#refsOf(record, recordIndex, user.data, sub, stats)) {
-            const group = groups.get(aggregateId) ?? { refs: [], bytes: 0 };
+          for (const { aggregateId, table, ref } of this.#refsOf(
+            record,
+            recordIndex,
+            user.data,
+            sub,
+            stats,
+          )) {
+            const group = groups.get(aggregateId) ?? { table, refs: [], bytes: 0 };
             groups.set(aggregateId, group);
             group.refs.push(ref);
             group.bytes += user.data.byteLength;
@@ -299,7 +314,7 @@ class BatchProcessor {
     data: Uint8Array,
     sub: SubRecord | undefined,
     stats: BatchStats,
-  ): { aggregateId: string; ref: ChangeRef }[] {
+  ): { aggregateId: string; table: string; ref: ChangeRef }[] {
     const { registry, decodeContext } = this.#options;
     const decoded = registry.decode(data, originOf(record, sub), decodeContext);
     if (decoded.tombstone) stats.tombstones++;
@@ -307,6 +322,7 @@ class BatchProcessor {
     stats.changes += decoded.changes.length;
     return decoded.changes.map((change, index) => ({
       aggregateId: change.aggregateId,
+      table: change.table,
       ref: { record: recordIndex, index, ...(sub === undefined ? {} : { sub }), ...(keep ? { change } : {}) },
     }));
   }
@@ -332,13 +348,20 @@ class BatchProcessor {
    * Reads the aggregates' state up front when the projection needs it (one request per 100 aggregates);
    * `failed` when the read failed, after logging it.
    */
-  async #prefetch(
-    entries: readonly [string, Group][],
-  ): Promise<Map<string, AggregateItem> | 'not-needed' | 'failed'> {
-    if (!this.#options.projection.needsPreviousState || entries.length === 0) return 'not-needed';
+  async #prefetch(entries: readonly [string, Group][]): Promise<Prefetched | 'failed'> {
+    // The applier reads what the projection or the table's conflict strategy needs: read it here in one
+    // request per 100 aggregates instead.
+    const ids = entries
+      .filter(
+        ([, group]) =>
+          this.#options.projection.needsPreviousState ||
+          (this.#options.conflictPolicy?.(group.table).strategy ?? 'single-source') !== 'single-source',
+      )
+      .map(([aggregateId]) => aggregateId);
+    if (ids.length === 0) return { ids: new Set(), items: new Map() };
     try {
-      const ids = entries.map(([aggregateId]) => aggregateId);
-      return await retryTransient(() => this.#tracedStore.getMany(ids), this.#retry);
+      const items = await retryTransient(() => this.#tracedStore.getMany(ids), this.#retry);
+      return { ids: new Set(ids), items };
     } catch (error) {
       this.#options.logger?.error('cannot read aggregate state; the batch will be retried', { error });
       return 'failed';
@@ -353,7 +376,7 @@ class BatchProcessor {
   #applyAll(
     entries: readonly [string, Group][],
     records: readonly StreamRecord[],
-    prefetched: Map<string, AggregateItem> | 'not-needed',
+    prefetched: Prefetched,
   ): Promise<(AggregateOutcome | AggregateError)[]> {
     const payloads = payloadsOf(records);
     return mapWithConcurrency(
@@ -364,7 +387,9 @@ class BatchProcessor {
         weight: ([, g]) => g.bytes,
       },
       ([aggregateId, group], index): Promise<AggregateOutcome | AggregateError> => {
-        const known = prefetched === 'not-needed' ? undefined : { item: prefetched.get(aggregateId) };
+        const known = prefetched.ids.has(aggregateId)
+          ? { item: prefetched.items.get(aggregateId) }
+          : undefined;
         const apply = (applier: AggregateApplier, tracer: ProcessingTracer) =>
           this.#applyOne(applier, tracer, aggregateId, group, records, payloads, known);
         return index < TRACED_AGGREGATES_PER_BATCH
