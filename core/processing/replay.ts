@@ -161,6 +161,13 @@ class ParkedReplayer {
         if (!out.committed) continue;
       }
       await parkedStore.delete(finished);
+      // What still waits is waiting for its table's strategy, no longer for a quarantine: it says so.
+      await parkedStore.relabel(
+        fold.conflicting
+          .map((c) => ({ item: parked[changes.indexOf(c.item)]!, message: c.message }))
+          .filter(({ item }) => item.reason !== REASON.CONFLICTING_SOURCE)
+          .map(({ item, message }) => ({ ...item, reason: REASON.CONFLICTING_SOURCE, message, attempts: 0 })),
+      );
       return {
         target: aggregateId,
         replayed: fold.applied.length + fold.superseded.length,

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../core/config/schema.js';
 import { conflictPolicies } from '../../../core/processing/conflict-policies.js';
 import { ProjectionError } from '../../../core/processing/errors.js';
-import { mirrorProjection, type Projection } from '../../../core/processing/projection.js';
+import {
+  FAULT_INJECTION_COLUMN,
+  mirrorProjection,
+  type Projection,
+  withFaultInjection,
+} from '../../../core/processing/projection.js';
 import { ParkedReplayer } from '../../../core/processing/replay.js';
 import { AGGREGATE, DEBEZIUM, DMS, positionOf, sourced, sourcesSetup } from '../../helpers/sources.js';
 
@@ -66,6 +71,33 @@ describe('Strategy: single-source', () => {
     expect(taken).toMatchObject({ replayed: 1, remaining: 0, error: undefined });
     expect((await setup.item())?.state).toEqual({ id: 1, v: 'later' });
     expect(await setup.parked()).toEqual([]);
+  });
+
+  it('relabels a second source parked behind a quarantine as conflicting when the replay lifts it', async () => {
+    const setup = sourcesSetup({ strategy: 'single-source' }, withFaultInjection(mirrorProjection));
+    const poison = sourced(DEBEZIUM, 2, T, { v: 'b', [FAULT_INJECTION_COLUMN]: 'boom' });
+    await setup.apply([sourced(DEBEZIUM, 1, T, { v: 'a' })]);
+    await setup.apply([poison]);
+    const quarantined = await setup.apply([poison, sourced(DMS, 1, T, { v: 'dms' })]);
+    const behind = await setup.parked();
+
+    const outcome = await new ParkedReplayer({
+      stateStore: setup.stateStore,
+      parkedStore: setup.parkedStore,
+      projection: mirrorProjection,
+      conflictPolicy: () => ({ strategy: 'single-source' }),
+    }).replayAggregate(AGGREGATE);
+
+    expect(quarantined.quarantined).toBe(true);
+    expect(behind.map(([reason, source]) => [reason, source])).toEqual([
+      ['POISON', DEBEZIUM],
+      ['QUARANTINED', DMS],
+    ]);
+    expect(outcome).toMatchObject({ replayed: 1, remaining: 1, lifted: true });
+    expect((await setup.item())?.quarantine).toBeUndefined();
+    expect((await setup.parked()).map(([reason, source]) => [reason, source])).toEqual([
+      ['CONFLICTING_SOURCE', DMS],
+    ]);
   });
 
   it('lets the first source take the position of an item written before sources', async () => {
