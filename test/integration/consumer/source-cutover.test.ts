@@ -4,12 +4,10 @@ import { type ConfigInput, parseConfig } from '../../../core/config/schema.js';
 import { conflictPolicies } from '../../../core/processing/conflict-policies.js';
 import { mirrorProjection } from '../../../core/processing/projection.js';
 import { ParkedReplayer } from '../../../core/processing/replay.js';
-import { ParkedStore } from '../../../core/state/parked-store.js';
-import { StateStore } from '../../../core/state/state-store.js';
 import { createProcessor, toStreamRecords } from '../../../functions/consumer/create-handler.js';
-import { createTables, resourceNames } from '../../../localstack/provision.js';
 import { kinesisEvent, seq, type TestRecord } from '../../helpers/consumer.js';
-import { testClients, uniqueName } from '../../helpers/engines.js';
+import { testClients } from '../../helpers/engines.js';
+import { freshStores } from '../../helpers/state-tables.js';
 import { fixtureJson, fixtureLines } from '../../unit/events/fixtures.js';
 
 /**
@@ -99,14 +97,7 @@ function deliveries(): TestRecord[][] {
 }
 
 async function cutover(config: ConfigInput) {
-  const names = resourceNames(uniqueName('cutover'));
-  await createTables(clients.dynamodb, names);
-  const state = new StateStore({
-    client: clients.dynamodb,
-    tableName: names.stateTable,
-    tombstoneTtlSeconds: 3600,
-  });
-  const parked = new ParkedStore({ client: clients.dynamodb, tableName: names.parkedTable });
+  const { names, state, parked } = await freshStores(clients.dynamodb, 'cutover');
   const processor = createProcessor({
     dynamodb: clients.dynamodb,
     stateTable: names.stateTable,
