@@ -425,15 +425,19 @@ class AggregateApplier {
     let fold = this.#fold({ ...base, changes: combined });
     for (;;) {
       const settledCount = fold.failure === undefined ? combined.length : fold.failure.index;
+      const refused = new Set(fold.conflicting.map((c) => c.item));
       const r: Resumption = {
         item,
         waiting,
         combined,
         fold,
         guard,
-        settled: waiting.slice(0, Math.min(settledCount, waiting.length)),
+        settled: waiting
+          .slice(0, Math.min(settledCount, waiting.length))
+          .filter((_, i) => !refused.has(combined[i]!)),
       };
       try {
+        await this.#holdConflictingOnResume(run, r);
         return fold.failure === undefined
           ? await this.#liftDeferral(run, r)
           : await this.#poisonOnResume(run, r, fold.failure);
@@ -441,6 +445,29 @@ class AggregateApplier {
         fold = await this.#blameEarlier(run, error, fold, combined, base);
       }
     }
+  }
+
+  /**
+   * Changes of a source the table's strategy refuses stay parked through a resume, as `CONFLICTING_SOURCE`:
+   * a deferred one is relabelled, one of this batch parked.
+   */
+  async #holdConflictingOnResume(run: Run, r: Resumption): Promise<void> {
+    const relabelled: ParkedLabel[] = [];
+    const added: ParkedItem[] = [];
+    for (const c of r.fold.conflicting) {
+      const waitingItem = r.waiting[r.combined.indexOf(c.item)];
+      if (waitingItem === undefined)
+        added.push(this.#parked(run, c.item, REASON.CONFLICTING_SOURCE, c.message, 0));
+      else if (waitingItem.reason !== REASON.CONFLICTING_SOURCE)
+        relabelled.push({
+          ...waitingItem,
+          reason: REASON.CONFLICTING_SOURCE,
+          message: c.message,
+          attempts: 0,
+        });
+    }
+    if (relabelled.length > 0) await this.#options.parkedStore.relabel(relabelled);
+    await this.#park(run, added);
   }
 
   /** Every change applied: one write lifts the deferral, then the settled parked changes leave the store. */

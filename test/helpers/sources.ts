@@ -53,9 +53,13 @@ function sourced(
   };
 }
 
-/** An applier of `public.orders#1` on the in-memory twins under `policy`. */
+/**
+ * An applier of `public.orders#1` on the in-memory twins under `policy`; `deferral.on` defers its table (as
+ * a pause does) while set.
+ */
 function sourcesSetup(policy: ConflictPolicy, projection: Projection = mirrorProjection) {
   const twins = stateTwins();
+  const deferral = { on: false };
   const applier = new AggregateApplier({
     stateStore: twins.stateStore,
     parkedStore: twins.parkedStore,
@@ -65,9 +69,11 @@ function sourcesSetup(policy: ConflictPolicy, projection: Projection = mirrorPro
     clock: twins.clock,
     transientAttempts: 1,
     conflictPolicy: () => policy,
+    isDeferred: () => deferral.on,
   });
   return {
     ...twins,
+    deferral,
     apply: (changes: readonly PendingChange[]) => applier.apply(AGGREGATE, changes, afterImagePayloads),
     item: () => twins.stateTwin.get(AGGREGATE),
     /** The aggregate's parked changes as [reason, source, message]. */

@@ -100,6 +100,28 @@ describe('Strategy: single-source', () => {
     ]);
   });
 
+  it('keeps a second source parked through a deferral and its resume, applying the first', async () => {
+    const setup = sourcesSetup({ strategy: 'single-source' });
+    await setup.apply([sourced(DEBEZIUM, 1, T, { v: 'a' })]);
+    setup.deferral.on = true;
+    await setup.apply([sourced(DEBEZIUM, 2, T, { v: 'b' }), sourced(DMS, 1, T, { v: 'dms-1' })]);
+    const deferred = await setup.parked();
+    setup.deferral.on = false;
+
+    const resumed = await setup.apply([
+      sourced(DMS, 2, T, { v: 'dms-2' }),
+      sourced(DEBEZIUM, 3, T, { v: 'c' }),
+    ]);
+
+    expect(deferred.map(([reason]) => reason)).toEqual(['DEFERRED', 'DEFERRED']);
+    expect(resumed).toMatchObject({ applied: 2, unparked: 1, parked: 1 });
+    expect(await setup.item()).toMatchObject({ state: { v: 'c' }, quarantine: undefined });
+    expect((await setup.parked()).map(([reason, source]) => [reason, source])).toEqual([
+      ['CONFLICTING_SOURCE', DMS],
+      ['CONFLICTING_SOURCE', DMS],
+    ]);
+  });
+
   it('lets the first source take the position of an item written before sources', async () => {
     const { apply, item, stateTwin } = sourcesSetup({ strategy: 'single-source' });
     stateTwin.putRaw({
