@@ -1,6 +1,6 @@
 import { REASON } from '../events/reason-codes.js';
 import { AGGREGATE_PREFIX, BAD_INPUT_PREFIX, type ParkedItem } from '../state/parked-item.js';
-import type { ParkedStorePort } from '../state/parked-store-port.js';
+import type { ParkedLabel, ParkedStorePort } from '../state/parked-store-port.js';
 import type { StateStorePort, WriteGuard } from '../state/state-store-port.js';
 import type { BatchProcessor } from './batch-processor.js';
 import { type ConflictPolicy, SINGLE_SOURCE } from './conflicts.js';
@@ -93,6 +93,11 @@ class ParkedReplayer {
       const settledCount = fold.failure === undefined ? parked.length : fold.failure.index;
       const refused = new Set(fold.conflicting.map((c) => c.item));
       const finished = parked.slice(0, settledCount).filter((_, i) => !refused.has(changes[i]!));
+      // What stays for its table's strategy waits no longer for a quarantine or a deferral: it says so.
+      const stillRefused: ParkedLabel[] = fold.conflicting
+        .map((c) => ({ item: parked[changes.indexOf(c.item)]!, message: c.message }))
+        .filter(({ item }) => item.reason !== REASON.CONFLICTING_SOURCE)
+        .map(({ item, message }) => ({ ...item, reason: REASON.CONFLICTING_SOURCE, message, attempts: 0 }));
       if (fold.failure !== undefined) {
         const message = `${fold.failure.error.name}: ${fold.failure.error.message}`;
         if (
@@ -130,7 +135,7 @@ class ParkedReplayer {
                 },
           )
           .filter((p, i) => p.reason !== failing[i]!.reason);
-        await parkedStore.relabel(relabelled);
+        await parkedStore.relabel([...stillRefused, ...relabelled]);
         await parkedStore.delete(finished);
         return {
           target: aggregateId,
@@ -161,13 +166,7 @@ class ParkedReplayer {
         if (!out.committed) continue;
       }
       await parkedStore.delete(finished);
-      // What still waits is waiting for its table's strategy, no longer for a quarantine: it says so.
-      await parkedStore.relabel(
-        fold.conflicting
-          .map((c) => ({ item: parked[changes.indexOf(c.item)]!, message: c.message }))
-          .filter(({ item }) => item.reason !== REASON.CONFLICTING_SOURCE)
-          .map(({ item, message }) => ({ ...item, reason: REASON.CONFLICTING_SOURCE, message, attempts: 0 })),
-      );
+      await parkedStore.relabel(stillRefused);
       return {
         target: aggregateId,
         replayed: fold.applied.length + fold.superseded.length,
