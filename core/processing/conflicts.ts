@@ -6,9 +6,9 @@
  */
 import type { ChangeEvent } from '../events/change.js';
 import { UNNAMED_SOURCE } from '../events/source-id.js';
-import { compareStamps, type WriterStamp } from '../state/source-marks.js';
+import { compareStamps, continuesUnnamedMark, type WriterStamp } from '../state/source-marks.js';
 import { ProjectionError } from './errors.js';
-import type { ConflictDecision, ProjectedState, Projection } from './projection.js';
+import type { ConflictDecision, ConflictInput, ProjectedState } from './projection.js';
 
 /** The strategies (the configuration's `source-position` is the former name of `single-source`). */
 type ConflictStrategyName =
@@ -24,7 +24,7 @@ interface ConflictPolicy {
   /** `source-priority`: source ids, highest priority first. */
   readonly sourcePriority?: readonly string[];
   /** `custom`: the projection's resolver. */
-  readonly resolve?: (input: Parameters<NonNullable<Projection['resolveConflict']>>[0]) => ConflictDecision;
+  readonly resolve?: (input: ConflictInput) => ConflictDecision;
 }
 
 /** The default: one source per aggregate, a second one parked. */
@@ -62,21 +62,28 @@ function sourceOf(change: ChangeEvent): string {
 }
 
 /**
- * The marks of a stored item as the fold starts from them, for a change of `source`. An item written before
- * sources has its one position under the unnamed source: the first source that comes takes it (one source
- * per aggregate was the rule then), and becomes its writer. A change that predates sources itself (parked
- * then) is of the item's one source, when it has one.
+ * The marks of a stored item as the fold starts from them, for a change of `source` at `position`. An item
+ * written before sources has its one position under the unnamed source: the first source that comes with a
+ * position of the same format takes it (one source per aggregate was the rule then), and becomes its writer
+ * (see `continuesUnnamedMark`); a position of another format is another source, left to the strategy. A
+ * change that predates sources itself (parked then) is of the item's one source, when it has one.
  *
  * @example
  * ```ts
  * const marks = marksOf(item?.positions, item?.writer);
- * takeUnnamedMark(marks, 'debezium:dbserver1');
+ * const source = takeUnnamedMark(marks, 'debezium:dbserver1', change.position);
  * ```
  */
-function takeUnnamedMark(marks: SourceMarks, source: string): string {
+function takeUnnamedMark(marks: SourceMarks, source: string, position: string): string {
   if (source === UNNAMED_SOURCE && marks.positions.size === 1) return [...marks.positions.keys()][0]!;
   const unnamed = marks.positions.get(UNNAMED_SOURCE);
-  if (unnamed === undefined || source === UNNAMED_SOURCE || marks.positions.has(source)) return source;
+  if (
+    unnamed === undefined ||
+    source === UNNAMED_SOURCE ||
+    marks.positions.has(source) ||
+    !continuesUnnamedMark(unnamed, position)
+  )
+    return source;
   marks.positions.delete(UNNAMED_SOURCE);
   marks.positions.set(source, unnamed);
   if (marks.writer === undefined || marks.writer.source === UNNAMED_SOURCE)
@@ -96,12 +103,19 @@ function marksOf(
 function isCovered(positions: ReadonlyMap<string, string> | undefined, change: ChangeEvent): boolean {
   if (positions === undefined) return false;
   const marks = marksOf(positions, undefined);
-  const mark = marks.positions.get(takeUnnamedMark(marks, sourceOf(change)));
+  const mark = marks.positions.get(takeUnnamedMark(marks, sourceOf(change), change.position));
   return mark !== undefined && change.position <= mark;
 }
 
 function conflictMessage(change: ChangeEvent, source: string, detail: string): string {
   return `source ${source} conflicts on ${change.aggregateId}: ${detail}`;
+}
+
+/** A source as a message names it: the unnamed one by its position. */
+function describeSource(source: string, marks: SourceMarks): string {
+  return source === UNNAMED_SOURCE
+    ? `the source of position ${marks.positions.get(UNNAMED_SOURCE)} (written before changes named their source)`
+    : source;
 }
 
 /**
@@ -111,7 +125,7 @@ function conflictMessage(change: ChangeEvent, source: string, detail: string): s
 function decideSingleSource(change: ChangeEvent, source: string, marks: SourceMarks): ChangeDecision {
   const others = [...marks.positions.keys()].filter((s) => s !== source);
   if (others.length === 0 || marks.writer?.source === source) return { kind: 'apply' };
-  const owner = marks.writer?.source ?? others[0]!;
+  const owner = describeSource(marks.writer?.source ?? others[0]!, marks);
   return {
     kind: 'conflict',
     message: conflictMessage(
@@ -170,7 +184,7 @@ function decideCustom(
  *
  * @example
  * ```ts
- * const source = takeUnnamedMark(marks, sourceOf(change));
+ * const source = takeUnnamedMark(marks, sourceOf(change), change.position);
  * const decision = decideChange(policy, marks, change, source, state);
  * if (decision.kind === 'conflict') park(change, decision.message);
  * ```

@@ -126,7 +126,7 @@ function foldChanges(input: FoldInput): FoldResult {
 /** Decides one change and records what it does; throws what the projection or the resolver throws. */
 function step(f: Folding, item: PendingChange): void {
   const { change } = item;
-  const source = takeUnnamedMark(f.marks, sourceOf(change));
+  const source = takeUnnamedMark(f.marks, sourceOf(change), change.position);
   const policy = f.input.policy ?? SINGLE_SOURCE;
   const decision = decideChange(policy, f.marks, change, source, f.state);
   switch (decision.kind) {

@@ -5,6 +5,7 @@ import { UNNAMED_SOURCE } from '../events/source-id.js';
 import type { AggregateItem } from './aggregate-item.js';
 import { UnstorableError } from './errors.js';
 import { canonicalNumber } from './item-size.js';
+import { continuesUnnamedMark } from './source-marks.js';
 import { attributeChanges } from './state-changes.js';
 import { type ItemUpdate, itemUpdateOf, toAggregateItem } from './state-item.js';
 import {
@@ -30,13 +31,17 @@ interface InMemoryStateStoreOptions {
 }
 
 /**
- * The `newer` guard's test: the value's position is above its source's mark, and that source (or the unnamed
- * source of an item that predates sources, which reads with its one position under it) is the only one.
+ * The `newer` guard's test: the value's position is above its source's mark, and that source is the only one
+ * (or the unnamed source of an item that predates sources, which reads with its one position under it, when
+ * the value's position continues it: `continuesUnnamedMark`).
  */
 function isNewerInOnlySource(stored: AggregateItem | undefined, value: StateValue): boolean {
   if (stored?.position === undefined) return true;
   if (stored.positions.size !== 1) return false;
-  const mark = stored.positions.get(marksOfValue(value).source) ?? stored.positions.get(UNNAMED_SOURCE);
+  const unnamed = stored.positions.get(UNNAMED_SOURCE);
+  const mark =
+    stored.positions.get(marksOfValue(value).source) ??
+    (unnamed !== undefined && continuesUnnamedMark(unnamed, value.position) ? unnamed : undefined);
   return mark !== undefined && compareUtf8(mark, value.position) < 0;
 }
 

@@ -8,6 +8,9 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { UNNAMED_SOURCE } from '../events/source-id.js';
 import { compareUtf8 } from './utf8-order.js';
 
+/** The prefix of positions taken from the Kinesis sequence number (`kinesisPosition`). */
+const KINESIS_SEQUENCE_PREFIX = 'ks:';
+
 /** Who set (a part of) a state: the change's source, its commit time (epoch ms, 0 when unknown) and position. */
 interface WriterStamp {
   readonly source: string;
@@ -54,13 +57,38 @@ function ownMap(entries: Iterable<readonly [string, AttributeValue]>): Record<st
   return map;
 }
 
+/**
+ * Whether `position` may continue the mark `unnamed` of an item written before sources: a position of the
+ * same format (its prefix up to the first `:`, `pg:`, `tm:`, …), or one above a Kinesis-sequence mark (`ks:`,
+ * what formats without a source position wrote before, DMS among them). A position of another format is
+ * another source: comparing it with the mark would skip or apply changes by accident.
+ *
+ * @example
+ * ```ts
+ * continuesUnnamedMark('pg:0…5', 'pg:0…6'); // true
+ * continuesUnnamedMark('pg:0…5', 'dd:0…9'); // false
+ * ```
+ */
+function continuesUnnamedMark(unnamed: string, position: string): boolean {
+  if (unnamed.startsWith(KINESIS_SEQUENCE_PREFIX)) return compareUtf8(unnamed, position) < 0;
+  const family = positionFamily(position);
+  return family !== undefined && unnamed.startsWith(family);
+}
+
+/** A position's format: its prefix up to and with the first `:` (`pg:`); undefined without one. */
+function positionFamily(position: string): string | undefined {
+  const end = position.indexOf(':');
+  return end > 0 ? position.slice(0, end + 1) : undefined;
+}
+
 function positionsAttribute(positions: ReadonlyMap<string, string>): AttributeValue {
   return { M: ownMap([...positions].map(([source, position]) => [source, { S: position }] as const)) };
 }
 
 /**
  * The positions of an item as read. An item written before changes named their source has only `position`:
- * it is the mark of its one source, `unnamed` until a source takes it (see `takeUnnamedMark`).
+ * it is the mark of its one source, `unnamed` until a source of the same format takes it (see
+ * {@link continuesUnnamedMark}).
  */
 function positionsOf(
   value: AttributeValue | undefined,
@@ -112,8 +140,11 @@ function fieldStampsOf(value: AttributeValue | undefined): FieldStamps | undefin
 export type { FieldStamps, WriterStamp };
 export {
   compareStamps,
+  continuesUnnamedMark,
   fieldStampsAttribute,
   fieldStampsOf,
+  KINESIS_SEQUENCE_PREFIX,
+  positionFamily,
   positionsAttribute,
   positionsOf,
   stampAttribute,

@@ -14,6 +14,7 @@ import { positiveInteger } from '../coordination/validate.js';
 import { UNNAMED_SOURCE } from '../events/source-id.js';
 import type { AggregateItem } from './aggregate-item.js';
 import { StateStoreError, UnstorableError } from './errors.js';
+import { KINESIS_SEQUENCE_PREFIX, positionFamily } from './source-marks.js';
 import { attributeChanges } from './state-changes.js';
 import { type ItemUpdate, itemUpdateOf, toAggregateItem } from './state-item.js';
 import {
@@ -42,13 +43,19 @@ const CONDITION_NAMES = {
  * strictly above its own source's mark may overwrite, so a replayed or concurrent older writer cannot
  * regress state, and only while that source is the item's one source (positions of different sources do not
  * compare; a second source must be judged by its table's strategy, after a read). An item that predates
- * sources (one `position`, no `positions`) or whose one mark is unnamed counts as that source's. A
- * quarantined aggregate is never written past its quarantine.
+ * sources (one `position`, no `positions`), or whose one mark is unnamed, counts as that source's when its
+ * position is of the same format, or a Kinesis sequence below it (`continuesUnnamedMark`). A quarantined
+ * aggregate is never written past its quarantine.
  */
-const APPLY_IF_NEWER =
-  'attribute_not_exists(#q) AND (attribute_not_exists(#pos) OR ' +
-  '(size(#ps) = :one AND (#ps.#src < :pos OR #ps.#unnamed < :pos)) OR ' +
-  '(attribute_not_exists(#ps) AND #pos < :pos))';
+function applyIfNewer(family: string | undefined): string {
+  const continues = (mark: string) =>
+    `${mark} < :pos AND (begins_with(${mark}, :ks)${family === undefined ? '' : ` OR begins_with(${mark}, :family)`})`;
+  return (
+    'attribute_not_exists(#q) AND (attribute_not_exists(#pos) OR ' +
+    `(size(#ps) = :one AND (#ps.#src < :pos OR (${continues('#ps.#unnamed')}))) OR ` +
+    `(attribute_not_exists(#ps) AND ${continues('#pos')}))`
+  );
+}
 /** Read-modify-write: the item must still be the revision we read, else another writer came first. */
 const SAME_REVISION = '#rev = :rev';
 /** Read-modify-write of an aggregate that did not exist when we read it: a concurrent creator must win once. */
@@ -82,9 +89,14 @@ interface Condition {
 function conditionOf(guard: WriteGuard, mutation: StateMutation): Condition {
   if (guard.kind === 'newer') {
     const value = mutation.value!;
+    const family = positionFamily(value.position);
     return {
-      expression: APPLY_IF_NEWER,
-      values: { ':pos': value.position },
+      expression: applyIfNewer(family),
+      values: {
+        ':pos': value.position,
+        ':ks': KINESIS_SEQUENCE_PREFIX,
+        ...(family === undefined ? {} : { ':family': family }),
+      },
       names: { '#src': marksOfValue(value).source },
     };
   }

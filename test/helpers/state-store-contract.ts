@@ -254,17 +254,22 @@ function describeStateStoreContract(
         expect(afterTwo?.positions.size).toBe(2);
       });
 
-      it("lets the first source that comes take the unnamed source's mark, never a lower position", async () => {
+      it('lets the first source of the same format take the unnamed mark, or a later one a Kinesis-sequence mark', async () => {
         const { store, id } = await fresh();
         await store.write(id(1), { value: value('pg:5') }, { kind: 'newer' });
         await store.write(id(2), { value: value('pg:5') }, { kind: 'newer' });
+        await store.write(id(3), { value: value('ks:5') }, { kind: 'newer' });
 
         refused(await store.write(id(1), { value: ofSource('debezium:db1', 'pg:5') }, { kind: 'newer' }));
         committed(await store.write(id(1), { value: ofSource('debezium:db1', 'pg:6') }, { kind: 'newer' }));
-        committed(await store.write(id(2), { value: ofSource('dms', 'tm:1') }, { kind: 'newer' }));
+        // Another format is another source: its position does not compare with the mark.
+        refused(await store.write(id(2), { value: ofSource('dynamodb:t', 'dd:9') }, { kind: 'newer' }));
+        refused(await store.write(id(3), { value: ofSource('dms', 'dd:1') }, { kind: 'newer' }));
+        committed(await store.write(id(3), { value: ofSource('dms', 'tm:1') }, { kind: 'newer' }));
 
         expect((await store.get(id(1)))?.positions).toEqual(new Map([['debezium:db1', 'pg:6']]));
-        expect((await store.get(id(2)))?.positions).toEqual(new Map([['dms', 'tm:1']]));
+        expect((await store.get(id(2)))?.positions).toEqual(new Map([['unnamed', 'pg:5']]));
+        expect((await store.get(id(3)))?.positions).toEqual(new Map([['dms', 'tm:1']]));
       });
 
       it('reads an item written before sources as the position of its one source, and migrates it on write', async () => {

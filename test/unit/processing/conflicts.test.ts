@@ -145,6 +145,55 @@ describe('Strategy: single-source', () => {
   });
 });
 
+describe('Items written before sources', () => {
+  const legacy = (position: string) => ({
+    aggregateId: { S: AGGREGATE },
+    position: { S: position },
+    sourceTable: { S: 'public.orders' },
+    deleted: { BOOL: false },
+    state: { M: { v: { S: 'old' } } },
+    rev: { N: '4' },
+  });
+
+  it('parks under single-source a first change of another format than the one position, naming it', async () => {
+    const { apply, item, parked, stateTwin } = sourcesSetup({ strategy: 'single-source' });
+    stateTwin.putRaw(legacy(positionOf(DEBEZIUM, 5)));
+
+    const outcome = await apply([sourced(DMS, 9, T, { v: 'dms' })]);
+
+    expect(outcome).toMatchObject({ applied: 0, parked: 1 });
+    expect((await item())?.state).toEqual({ v: 'old' });
+    expect((await parked())[0]?.[2]).toBe(
+      `source dms conflicts on ${AGGREGATE}: its state comes from the source of position ${positionOf(DEBEZIUM, 5)} (written before changes named their source) and table public.orders takes one source (conflict strategy single-source); set its conflictStrategy to source-priority, last-writer-wins or field-merge to take both, then replay this change`,
+    );
+  });
+
+  it('lets a DMS change take a mark DMS wrote as a Kinesis sequence, before its positions carried time', async () => {
+    const { apply, item, stateTwin } = sourcesSetup({ strategy: 'single-source' });
+    stateTwin.putRaw(legacy(`ks:${'4'.repeat(129)}:0000000000`));
+
+    const outcome = await apply([sourced(DMS, 1, T, { v: 'dms' })]);
+
+    expect(outcome).toMatchObject({ applied: 1, parked: 0 });
+    expect((await item())?.positions).toEqual(new Map([[DMS, positionOf(DMS, 1)]]));
+  });
+
+  it('keeps the mark of another format as its own source under last-writer-wins, and applies the change', async () => {
+    const { apply, item, stateTwin } = sourcesSetup({ strategy: 'last-writer-wins' });
+    stateTwin.putRaw(legacy(positionOf(DEBEZIUM, 5)));
+
+    await apply([sourced(DMS, 1, T, { v: 'dms' })]);
+
+    expect(await item()).toMatchObject({
+      state: { v: 'dms' },
+      positions: new Map([
+        ['unnamed', positionOf(DEBEZIUM, 5)],
+        [DMS, positionOf(DMS, 1)],
+      ]),
+    });
+  });
+});
+
 describe('Strategy: source-priority', () => {
   const policy = { strategy: 'source-priority', sourcePriority: [DEBEZIUM, DMS] } as const;
 
