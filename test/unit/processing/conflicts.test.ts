@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../core/config/schema.js';
 import { conflictPolicies } from '../../../core/processing/conflict-policies.js';
+import { ParkedDiscarder } from '../../../core/processing/discard.js';
 import { ProjectionError } from '../../../core/processing/errors.js';
 import {
   FAULT_INJECTION_COLUMN,
@@ -98,6 +99,23 @@ describe('Strategy: single-source', () => {
     expect((await setup.parked()).map(([reason, source]) => [reason, source])).toEqual([
       ['CONFLICTING_SOURCE', DMS],
     ]);
+  });
+
+  it('lifts a quarantine once its poison is discarded, whatever of a refused source stays parked', async () => {
+    const setup = sourcesSetup({ strategy: 'single-source' }, withFaultInjection(mirrorProjection));
+    const poison = sourced(DEBEZIUM, 2, T, { v: 'b', [FAULT_INJECTION_COLUMN]: 'boom' });
+    await setup.apply([sourced(DEBEZIUM, 1, T, { v: 'a' }), sourced(DMS, 1, T, { v: 'dms' })]);
+    await setup.apply([poison]);
+    await setup.apply([poison]);
+    const discarder = new ParkedDiscarder({ stateStore: setup.stateStore, parkedStore: setup.parkedStore });
+
+    const outcome = await discarder.discard(
+      await discarder.select({ aggregateId: AGGREGATE, reason: 'POISON' }),
+    );
+
+    expect(outcome.lifted).toEqual([AGGREGATE]);
+    expect((await setup.item())?.quarantine).toBeUndefined();
+    expect((await setup.parked()).map(([reason]) => reason)).toEqual(['CONFLICTING_SOURCE']);
   });
 
   it('keeps a second source parked through a deferral and its resume, applying the first', async () => {
