@@ -5,6 +5,7 @@
  */
 
 export { type Config, type ConfigInput, defaultConfig, parseConfig } from '../core/config/schema.js';
+export { OptionsError } from '../core/errors.js';
 export type { ChangeEvent, ChangeOp, RecordOrigin, RowImage } from '../core/events/change.js';
 export { createDecodeContext, type TableDecodeSettings } from '../core/events/decode-context.js';
 export {
@@ -25,6 +26,7 @@ export {
   mirrorProjection,
   type ProjectedState,
   type Projection,
+  type ProjectionResult,
 } from '../core/processing/projection.js';
 export { ProducerError, RecordsRejectedError } from '../core/producer/errors.js';
 export {
@@ -34,6 +36,7 @@ export {
   type ProducerRecord,
   type ProducerStats,
 } from '../core/producer/producer.js';
+export type { DerivedUpdate } from '../core/state/derived-update.js';
 export type { WriterStamp } from '../core/state/source-marks.js';
 export { type ConsumerDependencies, createConsumerHandler } from '../functions/consumer/create-handler.js';
 export {

@@ -146,6 +146,8 @@ async function assemble(
       dynamodb: clients.dynamodb,
       stateTable: settings.stateTable,
       parkedTable: settings.parkedTable,
+      coordinationTable: settings.coordinationTable,
+      instanceId,
       configSource,
       projection: projection.projection,
       // The consumer's own logger: it adds each batch's shard and Lambda context to its keys, which must not

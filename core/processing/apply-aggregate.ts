@@ -3,10 +3,12 @@ import { positiveInteger } from '../coordination/validate.js';
 import { REASON, type ReasonCode } from '../events/reason-codes.js';
 import { UNNAMED_SOURCE } from '../events/source-id.js';
 import type { AggregateItem, Quarantine } from '../state/aggregate-item.js';
+import type { DerivedWrite } from '../state/derived-update.js';
 import { UnstorableError } from '../state/errors.js';
 import { changeKeys, type ParkedItem, type ParkedRecord } from '../state/parked-item.js';
 import type { ParkedLabel, ParkedStorePort } from '../state/parked-store-port.js';
-import type { StateStorePort, WriteGuard, WriteOutcome } from '../state/state-store-port.js';
+import type { StateMutation, StateStorePort, WriteGuard, WriteOutcome } from '../state/state-store-port.js';
+import type { AggregateLocks, Fences } from './aggregate-locks.js';
 import {
   type AggregateOutcome,
   type Attempt,
@@ -14,6 +16,7 @@ import {
   behindMessage,
   done,
   failureMessage,
+  isPermanent,
   lost,
   maxKey,
   poisonOf,
@@ -30,6 +33,7 @@ import {
   type PendingChange,
   pendingOfParked,
 } from './fold.js';
+import { FoldCommit } from './fold-commit.js';
 import type { Projection } from './projection.js';
 import { noTracing, type ProcessingTracer } from './tracing.js';
 import { retryTransient, type TransientRetry } from './transient-retry.js';
@@ -61,6 +65,17 @@ interface AggregateApplierOptions {
    * `conflictPolicies`. @default every table `single-source`
    */
   readonly conflictPolicy?: (table: string) => ConflictPolicy;
+  /**
+   * Takes the locks of a projection that declares `holdLocks`; without it such a projection runs on
+   * conditional writes alone. @default none
+   */
+  readonly locks?: AggregateLocks;
+  /**
+   * Tries of a transaction with derived updates that DynamoDB cancels for a concurrent transaction on one of
+   * its items (`TransactionConflict`), with jittered backoff from `retryBaseDelayMs`; then the last change is
+   * parked as `DERIVED_CONFLICT`. @default 5
+   */
+  readonly conflictAttempts?: number;
 }
 
 /** The raw record each pending change came from, to park it with its full payload. */
@@ -76,6 +91,11 @@ interface Run {
   unparked: number;
   /** Of `parked`, what was parked as DEFERRED. */
   deferred: number;
+  /** Changes applied and skipped by writes that committed part of the batch (a full transaction). */
+  applied: number;
+  duplicates: number;
+  /** The fences of the locks held while applying (a projection that declares `holdLocks`). */
+  fences?: Fences;
 }
 
 /** Lost races (a concurrent replay or writer) retried before the aggregate is reported as failed. */
@@ -116,6 +136,7 @@ class AggregateApplier {
   readonly #now: () => number;
   readonly #retry: TransientRetry;
   readonly #tracer: ProcessingTracer;
+  readonly #foldCommit: FoldCommit;
 
   public constructor(options: AggregateApplierOptions) {
     positiveInteger('maxAttempts', options.maxAttempts);
@@ -124,6 +145,12 @@ class AggregateApplier {
       attempts: positiveInteger('transientAttempts', options.transientAttempts ?? 3),
       baseDelayMs: positiveInteger('retryBaseDelayMs', options.retryBaseDelayMs ?? 50),
     };
+    this.#foldCommit = new FoldCommit({
+      stateStore: options.stateStore,
+      clock: this.#retry.clock,
+      conflictAttempts: options.conflictAttempts,
+      baseDelayMs: this.#retry.baseDelayMs,
+    });
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#tracer = options.tracer ?? noTracing;
@@ -144,35 +171,84 @@ class AggregateApplier {
     payloads: PayloadSource,
     prefetched?: { readonly item: AggregateItem | undefined },
   ): Promise<AggregateOutcome> {
-    const run: Run = { aggregateId, payloads, parked: 0, unparked: 0, deferred: 0 };
+    const run: Run = {
+      aggregateId,
+      payloads,
+      parked: 0,
+      unparked: 0,
+      deferred: 0,
+      applied: 0,
+      duplicates: 0,
+    };
     let first = true;
     // A try after a transient failure reads the item again: what was prefetched may be stale by then.
-    const outcome = await retryTransient(() => {
-      const known = first ? prefetched : undefined;
+    const known = () => {
+      const item = first ? prefetched : undefined;
       first = false;
-      return this.#applyRacing(run, changes, known);
-    }, this.#retry);
+      return item;
+    };
+    const { locks, projection } = this.#options;
+    // Under locks the item is read again once they are held: the previous holder may have just written it.
+    const outcome = await retryTransient(
+      projection.holdLocks === true && locks !== undefined
+        ? () => this.#holding(locks, run, changes, known(), () => this.#applyRacing(run, changes, undefined))
+        : () => this.#applyRacing(run, changes, known()),
+      this.#retry,
+    );
     return {
       ...outcome,
+      applied: outcome.applied + run.applied,
+      duplicates: outcome.duplicates + run.duplicates,
       parked: run.parked,
       unparked: run.unparked,
       ...(run.deferred > 0 ? { deferred: run.deferred } : {}),
     };
   }
 
-  /** Folds and writes, again with the item that won whenever a write loses its race. */
-  async #applyRacing(
+  /**
+   * Holds the locks of the aggregate and of the aggregates its changes derive updates of (learnt by folding
+   * them onto the item as read: derived targets are expected to depend on the changes, not on the state),
+   * then applies with their fences. The fold under the locks reads the item again.
+   */
+  async #holding(
+    locks: AggregateLocks,
     run: Run,
     changes: readonly PendingChange[],
     prefetched: { readonly item: AggregateItem | undefined } | undefined,
+    apply: () => Promise<AggregateOutcome>,
+  ): Promise<AggregateOutcome> {
+    const item =
+      prefetched !== undefined ? prefetched.item : await this.#options.stateStore.get(run.aggregateId);
+    const probe = this.#fold({ ...this.#foldBase(item, changes), changes });
+    const ids = [run.aggregateId, ...probe.derived.map((d) => d.aggregateId)];
+    return locks.hold(ids, async (fences) => {
+      run.fences = fences;
+      try {
+        return await apply();
+      } finally {
+        run.fences = undefined;
+      }
+    });
+  }
+
+  /** Folds and writes, again with the item that won whenever a write loses its race. */
+  async #applyRacing(
+    run: Run,
+    batch: readonly PendingChange[],
+    prefetched: { readonly item: AggregateItem | undefined } | undefined,
   ): Promise<AggregateOutcome> {
     const { stateStore, projection } = this.#options;
+    let changes = batch;
     // Deferral needs the stored item (is the aggregate already deferred?), and so does every conflict
-    // strategy but single-source over one source: they skip the blind write.
+    // strategy but single-source over one source: they skip the blind write; so do writes under locks, which
+    // carry their fence in a transaction that returns no previous item.
     let known: Known =
       prefetched !== undefined
         ? prefetched.item
-        : projection.needsPreviousState || this.#deferred(changes) || !this.#blindable(changes)
+        : projection.needsPreviousState ||
+            this.#deferred(changes) ||
+            !this.#blindable(changes) ||
+            run.fences !== undefined
           ? await stateStore.get(run.aggregateId)
           : 'unknown';
     let writes = 0;
@@ -183,6 +259,13 @@ class AggregateApplier {
           : await this.#applyKnown(run, changes, known);
       writes += attempt.writes;
       if (attempt.outcome !== undefined) return { ...attempt.outcome, writes };
+      if (attempt.next !== undefined) {
+        // Part of the changes committed with a full transaction: the rest follows, not a lost race.
+        run.applied += attempt.next.applied;
+        run.duplicates += attempt.next.duplicates;
+        changes = attempt.next.changes;
+        race--;
+      }
       known = attempt.current ?? (await stateStore.get(run.aggregateId));
     }
     throw new ProcessingError(
@@ -198,7 +281,9 @@ class AggregateApplier {
   async #applyBlind(run: Run, changes: readonly PendingChange[]): Promise<Attempt> {
     const { stateStore, projection } = this.#options;
     const fold = this.#fold({ item: undefined, changes, projection, policy: SINGLE_SOURCE });
-    if (fold.failure !== undefined || fold.next === undefined) return { current: undefined, writes: 0 };
+    // Derived updates need the position known: only it tells which changes of the batch are duplicates.
+    if (fold.failure !== undefined || fold.next === undefined || fold.derived.length > 0)
+      return { current: undefined, writes: 0 };
     let out: WriteOutcome;
     try {
       out = await stateStore.write(
@@ -273,8 +358,7 @@ class AggregateApplier {
   async #settle(run: Run, item: AggregateItem | undefined, fold: FoldResult): Promise<Attempt> {
     await this.#parkConflicting(run, fold);
     if (fold.failure === undefined) return this.#writeFolded(run, item, fold);
-    if (fold.failure.error instanceof UnstorableError)
-      return this.#quarantine(run, item, fold, fold.failure, 1);
+    if (isPermanent(fold.failure.error)) return this.#quarantine(run, item, fold, fold.failure, 1);
     const attempts = attemptsOf(item, fold.failure);
     if (attempts < this.#options.maxAttempts)
       return this.#countAttempt(run, item, fold, fold.failure, attempts);
@@ -314,19 +398,37 @@ class AggregateApplier {
     return out.committed ? done(counts, 1) : lost(out.current);
   }
 
-  /** Nothing failed: one write of the folded state (none when every change was a duplicate or conflicting). */
+  /**
+   * Nothing failed: one write of the folded state with its derived updates (none when every change was a
+   * duplicate or conflicting). When the derived updates filled one transaction, the changes left follow in the
+   * next write.
+   */
   async #writeFolded(run: Run, item: AggregateItem | undefined, fold: FoldResult): Promise<Attempt> {
     const counts = {
       applied: fold.applied.length + fold.superseded.length,
       duplicates: fold.duplicates.length,
     };
     if (fold.next === undefined) return done(counts, 0);
-    const out = await this.#options.stateStore.write(
-      run.aggregateId,
+    const out = await this.#commit(
+      run,
       { value: fold.next, pendingFailure: null },
       { kind: 'revision', expected: item },
+      fold.derived,
     );
-    return out.committed ? done(counts, 1) : lost(out.current);
+    if (!out.committed) return lost(out.current);
+    if (fold.remaining.length > 0)
+      return { current: undefined, writes: 1, next: { changes: fold.remaining, ...counts } };
+    return done(counts, 1);
+  }
+
+  /** Writes the aggregate with the fold's derived updates and the fences of the locks held (see `FoldCommit`). */
+  #commit(
+    run: Run,
+    mutation: StateMutation,
+    guard: WriteGuard,
+    derived: readonly DerivedWrite[],
+  ): Promise<WriteOutcome> {
+    return this.#foldCommit.write(run.aggregateId, mutation, guard, { derived, fences: run.fences });
   }
 
   /**
@@ -341,8 +443,8 @@ class AggregateApplier {
     attempts: number,
   ): Promise<Attempt> {
     const { sequenceNumber } = failure.item.origin;
-    const out = await this.#options.stateStore.write(
-      run.aggregateId,
+    const out = await this.#commit(
+      run,
       {
         value: fold.next,
         pendingFailure: {
@@ -353,6 +455,7 @@ class AggregateApplier {
         },
       },
       { kind: 'revision', expected: item },
+      fold.derived,
     );
     if (!out.committed) return lost(out.current);
     return done(
@@ -383,8 +486,8 @@ class AggregateApplier {
       .filter((c) => !isCovered(reachedNow, c.change))
       .map((c) => this.#parked(run, c, REASON.QUARANTINED, behindMessage(run.aggregateId), 0));
     await this.#park(run, [poison, ...behind]);
-    const out = await this.#options.stateStore.write(
-      run.aggregateId,
+    const out = await this.#commit(
+      run,
       {
         value: fold.next,
         pendingFailure: null,
@@ -392,6 +495,7 @@ class AggregateApplier {
         lastParkedKey: maxKey(item?.lastParkedKey, [poison, ...behind]),
       },
       { kind: 'revision', expected: item },
+      fold.derived,
     );
     if (!out.committed) return lost(out.current);
     return done(
@@ -424,7 +528,8 @@ class AggregateApplier {
         : { kind: 'lift-quarantine', expected: item };
     let fold = this.#fold({ ...base, changes: combined });
     for (;;) {
-      const settledCount = fold.failure === undefined ? combined.length : fold.failure.index;
+      const settledCount =
+        fold.failure === undefined ? combined.length - fold.remaining.length : fold.failure.index;
       const refused = new Set(fold.conflicting.map((c) => c.item));
       const r: Resumption = {
         item,
@@ -439,7 +544,7 @@ class AggregateApplier {
       try {
         await this.#holdConflictingOnResume(run, r);
         return fold.failure === undefined
-          ? await this.#liftDeferral(run, r)
+          ? await this.#liftDeferral(run, r, changes)
           : await this.#poisonOnResume(run, r, fold.failure);
       } catch (error) {
         fold = await this.#blameEarlier(run, error, fold, combined, base);
@@ -470,22 +575,35 @@ class AggregateApplier {
     await this.#park(run, added);
   }
 
-  /** Every change applied: one write lifts the deferral, then the settled parked changes leave the store. */
-  async #liftDeferral(run: Run, r: Resumption): Promise<Attempt> {
-    const out = await this.#options.stateStore.write(
-      run.aggregateId,
-      { value: r.fold.next, quarantine: null, pendingFailure: null },
+  /**
+   * Every change applied: one write lifts the deferral, then the settled parked changes leave the store. When
+   * derived updates filled the transaction first, the write keeps the deferral and the resume goes on from a
+   * fresh read with the parked changes left (the batch's applied changes are duplicates then).
+   */
+  async #liftDeferral(run: Run, r: Resumption, batch: readonly PendingChange[]): Promise<Attempt> {
+    const partial = r.fold.remaining.length > 0;
+    const out = await this.#commit(
+      run,
+      partial
+        ? { value: r.fold.next, pendingFailure: null }
+        : { value: r.fold.next, quarantine: null, pendingFailure: null },
       r.guard,
+      r.fold.derived,
     );
     if (!out.committed) return lost(out.current);
     await this.#unpark(run, r.settled);
-    return done(
-      {
-        applied: r.fold.applied.length + r.fold.superseded.length,
-        duplicates: r.fold.duplicates.length,
-      },
-      1,
-    );
+    const counts = {
+      applied: r.fold.applied.length + r.fold.superseded.length,
+      duplicates: r.fold.duplicates.length,
+    };
+    if (!partial) return done(counts, 1);
+    // This batch's changes the write recorded are duplicates of the next round.
+    const recordedOfBatch = [...r.fold.applied, ...r.fold.superseded].filter((c) => batch.includes(c)).length;
+    return {
+      current: undefined,
+      writes: 1,
+      next: { changes: batch, applied: counts.applied, duplicates: counts.duplicates - recordedOfBatch },
+    };
   }
 
   /** A change failed on resume: it is parked as the poison, and what follows it is parked behind it. */
@@ -494,8 +612,8 @@ class AggregateApplier {
     const { relabelled, added, covered } = this.#heldBackFrom(run, r, failure, message);
     await this.#options.parkedStore.relabel(relabelled);
     await this.#park(run, added);
-    const out = await this.#options.stateStore.write(
-      run.aggregateId,
+    const out = await this.#commit(
+      run,
       {
         value: r.fold.next,
         pendingFailure: null,
@@ -503,6 +621,7 @@ class AggregateApplier {
         lastParkedKey: maxKey(r.item.lastParkedKey, [...relabelled, ...added] as ParkedItem[]),
       },
       r.guard,
+      r.fold.derived,
     );
     if (!out.committed) return lost(out.current);
     await this.#unpark(run, r.settled);

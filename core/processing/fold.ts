@@ -1,5 +1,14 @@
 import type { ChangeEvent, RecordOrigin } from '../events/change.js';
+import { REASON } from '../events/reason-codes.js';
 import type { AggregateItem } from '../state/aggregate-item.js';
+import {
+  type DerivedField,
+  type DerivedWrite,
+  derivedWrites,
+  MAX_TRANSACTION_ITEMS,
+  mergeDerived,
+} from '../state/derived-update.js';
+import { DerivedUpdateError } from '../state/errors.js';
 import type { ParkedItem } from '../state/parked-item.js';
 import type { FieldStamps } from '../state/source-marks.js';
 import { compareStamps } from '../state/source-marks.js';
@@ -16,7 +25,7 @@ import {
   takeUnnamedMark,
 } from './conflicts.js';
 import { mergeFields } from './field-merge.js';
-import type { ProjectedState, Projection } from './projection.js';
+import type { ProjectedState, Projection, ProjectionResult } from './projection.js';
 
 /** A decoded change and the record it came from. */
 interface PendingChange {
@@ -66,6 +75,43 @@ interface FoldResult {
   readonly failure: FoldFailure | undefined;
   /** Changes after the failing one, in order (empty without a failure). */
   readonly rest: readonly PendingChange[];
+  /** The derived updates of the applied changes, merged per aggregate, in sorted order. */
+  readonly derived: readonly DerivedWrite[];
+  /**
+   * Changes left for a next write, in order: the applied changes' derived updates filled one transaction
+   * (99 derived aggregates) before them. Empty when everything fit.
+   */
+  readonly remaining: readonly PendingChange[];
+}
+
+/** Derived aggregates one transaction holds besides its source aggregate. */
+const MAX_DERIVED_AGGREGATES = MAX_TRANSACTION_ITEMS - 1;
+
+type Gathered = Map<string, Map<string, DerivedField>>;
+
+/**
+ * Adds a change's derived updates to those gathered for one write: `full` when they would take the write past
+ * one transaction (the change then goes to the next write). A change whose own updates are malformed, or alone
+ * more than one transaction holds, throws {@link DerivedUpdateError} (it is parked at once).
+ */
+function gatherDerived(
+  gathered: Gathered,
+  aggregateId: string,
+  updates: ProjectionResult['derived'],
+): 'added' | 'full' {
+  if (updates === undefined || updates.length === 0) return 'added';
+  const own: Gathered = new Map();
+  mergeDerived(own, aggregateId, updates);
+  if (own.size > MAX_DERIVED_AGGREGATES)
+    throw new DerivedUpdateError(
+      `${aggregateId}: the change derives updates of ${own.size} aggregates, more than the ${MAX_DERIVED_AGGREGATES} one DynamoDB transaction holds with its own write`,
+      REASON.DERIVED_INVALID,
+    );
+  let added = 0;
+  for (const id of own.keys()) if (!gathered.has(id)) added++;
+  if (gathered.size + added > MAX_DERIVED_AGGREGATES) return 'full';
+  mergeDerived(gathered, aggregateId, updates);
+  return 'added';
 }
 
 /** The fold's running state. */
@@ -81,6 +127,8 @@ interface Folding {
   readonly duplicates: PendingChange[];
   readonly superseded: PendingChange[];
   readonly conflicting: Conflicting[];
+  /** The derived updates of the applied changes, merged per aggregate. */
+  readonly gathered: Gathered;
 }
 
 /**
@@ -107,11 +155,12 @@ function foldChanges(input: FoldInput): FoldResult {
     duplicates: [],
     superseded: [],
     conflicting: [],
+    gathered: new Map(),
   };
   for (let index = 0; index < input.changes.length; index++) {
     const item = input.changes[index]!;
     try {
-      step(f, item);
+      if (step(f, item) === 'full') return { ...resultOf(f), remaining: input.changes.slice(index) };
     } catch (error) {
       return {
         ...resultOf(f),
@@ -123,8 +172,12 @@ function foldChanges(input: FoldInput): FoldResult {
   return resultOf(f);
 }
 
-/** Decides one change and records what it does; throws what the projection or the resolver throws. */
-function step(f: Folding, item: PendingChange): void {
+/**
+ * Decides one change and records what it does; throws what the projection or the resolver throws. `full`: the
+ * change's derived updates do not fit in the write with those gathered before it; nothing of it is recorded,
+ * it goes to the next write.
+ */
+function step(f: Folding, item: PendingChange): 'done' | 'full' {
   const { change } = item;
   const source = takeUnnamedMark(f.marks, sourceOf(change), change.position);
   const policy = f.input.policy ?? SINGLE_SOURCE;
@@ -132,31 +185,28 @@ function step(f: Folding, item: PendingChange): void {
   switch (decision.kind) {
     case 'duplicate':
       f.duplicates.push(item);
-      return;
+      return 'done';
     case 'conflict':
       f.conflicting.push({ item, message: decision.message });
-      return;
+      return 'done';
     case 'supersede':
+      // The state does not move, so neither does what it derives: a superseded change's updates are dropped.
       f.marks.positions.set(source, change.position);
       f.superseded.push(item);
       f.last = item;
       f.lastSource = source;
-      return;
+      return 'done';
     default:
       break;
   }
   const stamp = stampOf(change, source);
-  let next: ProjectedState;
+  let next: ProjectionResult;
   let fieldStamps: FieldStamps | undefined;
   if (decision.kind === 'merge') {
     // Each change's contribution is the projection of it alone: what it adds cannot depend on the order.
-    const merged = mergeFields(
-      f.state,
-      f.fieldStamps,
-      f.marks.writer,
-      f.input.projection.apply(undefined, change),
-      stamp,
-    );
+    const own = f.input.projection.apply(undefined, change);
+    if (own.derived !== undefined && own.derived.length > 0) throw mergedDerivedError(change);
+    const merged = mergeFields(f.state, f.fieldStamps, f.marks.writer, own, stamp);
     next = merged.state;
     fieldStamps = merged.fieldStamps;
   } else next = f.input.projection.apply(f.state, change);
@@ -168,23 +218,41 @@ function step(f: Folding, item: PendingChange): void {
   // Decided before writing, change by change, so the change that makes the state unstorable is the one
   // that fails (UnstorableError: parked at once, never retried).
   if (next.state !== null)
-    checkStorable(change.aggregateId, {
-      table: change.table,
-      source,
-      position: change.position,
-      deleted: next.deleted,
-      state: next.state,
-      positions,
-      writer,
-      ...(fieldStamps === undefined ? {} : { fieldStamps }),
-    });
-  f.state = next;
+    checkStorable(
+      change.aggregateId,
+      {
+        table: change.table,
+        source,
+        position: change.position,
+        deleted: next.deleted,
+        state: next.state,
+        positions,
+        writer,
+        ...(fieldStamps === undefined ? {} : { fieldStamps }),
+      },
+      f.input.item,
+    );
+  // Gathered last: a change that fails above leaves nothing of its derived updates in the write.
+  if (gatherDerived(f.gathered, change.aggregateId, next.derived) === 'full') return 'full';
+  f.state = { deleted: next.deleted, state: next.state };
   f.fieldStamps = fieldStamps;
   f.marks.positions.set(source, change.position);
   f.marks.writer = writer;
   f.last = item;
   f.lastSource = source;
   f.applied.push(item);
+  return 'done';
+}
+
+/**
+ * `field-merge` folds each change as the projection of it alone, so derived updates (deltas of the state a
+ * change moves from) would not follow the merged state: a change that derives under it is refused.
+ */
+function mergedDerivedError(change: ChangeEvent): DerivedUpdateError {
+  return new DerivedUpdateError(
+    `${change.aggregateId}: table ${change.table} has conflict strategy field-merge, which cannot carry derived updates (each change is projected alone); set its conflictStrategy to last-writer-wins or source-priority, then replay this change`,
+    REASON.DERIVED_INVALID,
+  );
 }
 
 function resultOf(f: Folding): FoldResult {
@@ -196,6 +264,8 @@ function resultOf(f: Folding): FoldResult {
     next: stateValue(f),
     failure: undefined,
     rest: [],
+    derived: derivedWrites(f.gathered),
+    remaining: [],
   };
 }
 

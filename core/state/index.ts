@@ -1,6 +1,14 @@
-export type { AggregateItem, PendingFailure, Quarantine } from './aggregate-item.js';
+export type { AggregateItem, DerivedValue, PendingFailure, Quarantine } from './aggregate-item.js';
 export { boundedText, MAX_STORED_MESSAGE_BYTES } from './bounded-text.js';
-export { isTransientStoreError, StateStoreError, UnstorableError } from './errors.js';
+export {
+  type DerivedField,
+  type DerivedUpdate,
+  type DerivedWrite,
+  derivedWrites,
+  MAX_TRANSACTION_ITEMS,
+  mergeDerived,
+} from './derived-update.js';
+export { DerivedUpdateError, isTransientStoreError, StateStoreError, UnstorableError } from './errors.js';
 export {
   FaultInjectingParkedStore,
   FaultInjectingStateStore,
@@ -39,6 +47,8 @@ export {
   type StateMutation,
   type StateStorePort,
   type StateValue,
+  type TransactOptions,
+  type TransactOutcome,
   type WriteGuard,
   type WriteOutcome,
 } from './state-store-port.js';

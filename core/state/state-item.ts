@@ -2,6 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { STATE_TABLE } from '../constants.js';
 import type { AggregateItem, PendingFailure, Quarantine } from './aggregate-item.js';
+import { derivedAttributeValue, derivedOf } from './derived-update.js';
 import { UnstorableError } from './errors.js';
 import { itemSize, MAX_ITEM_BYTES } from './item-size.js';
 import {
@@ -98,19 +99,38 @@ function stateAttributes(value: Pick<StateValue, 'state'>): {
 }
 
 /**
+ * The attributes an item keeps through its owner's writes, which count towards its size: the fields other
+ * aggregates derive onto it (`d.<field>`) and the fence of the last lock holder that wrote it.
+ */
+function carriedAttributes(carried: Pick<AggregateItem, 'derived' | 'fence'> | undefined) {
+  const set: Record<string, AttributeValue> = {};
+  for (const [name, value] of carried?.derived ?? [])
+    set[`${STATE_TABLE.derivedPrefix}${name}`] =
+      typeof value === 'bigint' ? { N: value.toString() } : derivedAttributeValue(value);
+  if (carried?.fence !== undefined) set[A.fence] = { N: String(carried.fence) };
+  return set;
+}
+
+/**
  * Throws {@link UnstorableError} when DynamoDB would refuse the state of `value` for good: a value it cannot
  * hold, or an item over the size limit (less the bookkeeping reserve), its per-source positions, writer and
- * field stamps counted. The consumer checks each change's
- * state with it before writing, so that the change that makes the state unstorable is the one parked.
+ * field stamps counted, and what the stored item keeps through the write (`carried`: its derived fields and
+ * lock fence). The consumer checks each change's state with it before writing, so that the change that makes
+ * the state unstorable is the one parked.
  *
  * @example
  * ```ts
- * checkStorable('public.t#1', { table: 'public.t', position, deleted: false, state: row });
+ * checkStorable('public.t#1', { table: 'public.t', position, deleted: false, state: row }, item);
  * ```
  */
-function checkStorable(aggregateId: string, value: StateValue): void {
+function checkStorable(
+  aggregateId: string,
+  value: StateValue,
+  carried?: Pick<AggregateItem, 'derived' | 'fence'>,
+): void {
   const { set } = stateAttributes(value);
   checkValueItem(aggregateId, {
+    ...carriedAttributes(carried),
     ...set,
     ...sourceAttributes({ ...marksOfValue(value), fieldStamps: value.fieldStamps }),
     [A.position]: { S: value.position },
@@ -157,7 +177,10 @@ function toAggregateItem(
     [A.fieldStamps]: fieldStamps,
     ...rest
   } = raw;
-  const item = unmarshall(rest);
+  // Derived fields are read apart: a sum may pass 2^53, which `unmarshall` refuses.
+  const item = unmarshall(
+    Object.fromEntries(Object.entries(rest).filter(([name]) => !name.startsWith(STATE_TABLE.derivedPrefix))),
+  );
   const position = item[A.position] as string | undefined;
   return {
     aggregateId: item[STATE_TABLE.partitionKey] as string,
@@ -173,7 +196,17 @@ function toAggregateItem(
     lastParkedKey: item[A.lastParkedKey] as string | undefined,
     pendingFailure: item[A.pendingFailure] as PendingFailure | undefined,
     ttlEpochSeconds: item[A.ttl] as number | undefined,
+    ...optionalFields(raw, item[A.fence] as number | undefined),
   };
+}
+
+/** The fields only some items have: derived fields, the lock fence. */
+function optionalFields(
+  raw: Readonly<Record<string, AttributeValue>>,
+  fence: number | undefined,
+): Pick<AggregateItem, 'derived' | 'fence'> {
+  const derived = derivedOf(raw);
+  return { ...(derived === undefined ? {} : { derived }), ...(fence === undefined ? {} : { fence }) };
 }
 
 export type { ItemUpdate };

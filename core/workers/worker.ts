@@ -12,6 +12,7 @@ import {
   shardLeaseKey,
   systemClock,
 } from '../coordination/index.js';
+import { messageOf } from '../errors.js';
 import type { ShardCheckpoint, ShardOwnership } from '../esm/event-source-mapping.js';
 import type { StreamShard } from '../esm/shards.js';
 import { Assigner } from './assigner.js';
@@ -312,7 +313,7 @@ class Worker {
       this.#lastBeatAtMs = sentAtMs;
       for (const held of this.#held.values()) held.lease = held.lease.extendedByHeartbeat(sentAtMs);
     } catch (error) {
-      this.#emit({ type: 'error', message: `heartbeat: ${(error as Error).message}` });
+      this.#emit({ type: 'error', message: `heartbeat: ${messageOf(error)}` });
     }
   }
 
@@ -340,7 +341,7 @@ class Worker {
           this.#emit({ type: 'released', shardId, reason: 'stopping', checkpoint: data.checkpoint });
       }
     } catch (error) {
-      this.#emit({ type: 'error', message: `releasing late grants: ${(error as Error).message}` });
+      this.#emit({ type: 'error', message: `releasing late grants: ${messageOf(error)}` });
     }
   }
 
@@ -365,7 +366,7 @@ class Worker {
       try {
         await this.#tick();
       } catch (error) {
-        this.#emit({ type: 'error', message: `lease round: ${(error as Error).message}` });
+        this.#emit({ type: 'error', message: `lease round: ${messageOf(error)}` });
       }
       const wait = this.isAssigner
         ? (this.#nextRoundInMs ?? this.#timings.leaderPollMs)
@@ -598,7 +599,7 @@ class Worker {
       // own time bounds how long we may go on without a successful heartbeat.
       this.#emit({
         type: 'error',
-        message: `checkpoint of ${held.lease.key.sk}: ${(error as Error).message}`,
+        message: `checkpoint of ${held.lease.key.sk}: ${messageOf(error)}`,
       });
       return !ended;
     }

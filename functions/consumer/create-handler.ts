@@ -28,6 +28,7 @@ import { configuredProjection, mirrorProjection, type Projection } from '../../c
 import type { ProcessingTracer } from '../../core/processing/tracing.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
 import { StateStore } from '../../core/state/state-store.js';
+import { aggregateLocksFor } from './aggregate-locks.js';
 
 interface ConsumerDependencies {
   readonly dynamodb: DynamoDBClient;
@@ -50,6 +51,13 @@ interface ConsumerDependencies {
    * config versions (tests that start each case on fresh tables give their own)
    */
   readonly tableKeys?: TableKeyMemory;
+  /**
+   * The coordination table, where a projection that declares `holdLocks` takes its aggregate locks (the
+   * consumers always have it; tools that replay without locks need not). @default none
+   */
+  readonly coordinationTable?: string;
+  /** This instance's id, the owner written on the locks it holds. @default a random UUID */
+  readonly instanceId?: string;
 }
 
 /** `shardId-000000000006:49590338271490256608559692538361571095921575989136588898` → the shard id. */
@@ -104,8 +112,10 @@ function createDecoding(
   };
 }
 
-/** Builds the batch processor the handler runs. */
-function createProcessor(deps: Omit<ConsumerDependencies, 'metrics' | 'onBatch'>): BatchProcessor {
+/** Builds the batch processor the handler runs; lock metrics go to `metrics` when given. */
+function createProcessor(
+  deps: Omit<ConsumerDependencies, 'metrics' | 'onBatch'> & { readonly metrics?: Metrics },
+): BatchProcessor {
   const { config } = deps;
   const base = deps.projection ?? mirrorProjection;
   const decoding = createDecoding(config, deps.tableKeys);
@@ -125,6 +135,7 @@ function createProcessor(deps: Omit<ConsumerDependencies, 'metrics' | 'onBatch'>
     conflictPolicy: conflictPolicies(config, base),
     logger: deps.logger,
     tracer: deps.tracer,
+    locks: aggregateLocksFor(base, config, deps),
   });
 }
 

@@ -6,6 +6,7 @@
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import type { Config } from '../../core/config/schema.js';
 import type { ConfigSource } from '../../core/config/source.js';
+import { messageOf } from '../../core/errors.js';
 import { type ConsumerDependencies, createConsumerHandler } from './create-handler.js';
 
 type ConfigFollowingDependencies = Omit<ConsumerDependencies, 'config'> & {
@@ -42,7 +43,7 @@ function createConfigFollowingHandler(deps: ConfigFollowingDependencies) {
         rest.logger.error('configuration version refused; running the previous one', {
           refusedVersion: config.version,
           runningVersion: built.config.version,
-          error: (error as Error).message,
+          error: messageOf(error),
         });
         built = { ...built, config };
       }

@@ -442,6 +442,9 @@ describe('Construct: Monitoring', () => {
       expect(metricsOf('Lock contention')).toContain(
         `"${METRICS.lockContention}","service","${METRICS.service}"`,
       );
+      expect(metricsOf('Lock contention')).toContain(
+        `"${METRICS.lockWaitTime}","service","${METRICS.service}"`,
+      );
       expect(metricsOf('Leader term and heartbeat')).toContain(`"${METRICS.leaderTerm}"`);
       expect(metricsOf('Leader term and heartbeat')).toContain(`"${METRICS.clusterManagerHeartbeat}"`);
       const convergence = metricsOf('Config version convergence');

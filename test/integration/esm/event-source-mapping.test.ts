@@ -13,7 +13,8 @@ import { compareSequenceNumbers } from '../../../core/events/position.js';
 import { Producer } from '../../../core/producer/producer.js';
 import { ParkedStore } from '../../../core/state/parked-store.js';
 import { provision, resourceNames } from '../../../localstack/provision.js';
-import { eventually, testClients, uniqueName } from '../../helpers/engines.js';
+import { testClients, uniqueName } from '../../helpers/engines.js';
+import { eventually } from '../../helpers/eventually.js';
 
 const clients = testClients();
 afterAll(() => clients.destroy());

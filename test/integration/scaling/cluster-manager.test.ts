@@ -1,9 +1,8 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { parseConfig } from '../../../core/config/schema.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   DynamoDbCoordinationStore,
   LeaderElection,
@@ -19,7 +18,8 @@ import {
 } from '../../../core/scaling/index.js';
 import { createStream, resourceNames } from '../../../localstack/provision.js';
 import { createCoordinationTable } from '../../helpers/coordination.js';
-import { eventually, testClients, uniqueName } from '../../helpers/engines.js';
+import { testClients, uniqueName, writeTestRuntimeFile } from '../../helpers/engines.js';
+import { eventually } from '../../helpers/eventually.js';
 import { spawnScript } from '../../helpers/processes.js';
 import { load, points } from '../../helpers/scaling.js';
 
@@ -114,7 +114,7 @@ describe('ClusterManager on DynamoDB Local and kinesis-mock', () => {
         const c = await second.campaign(ROLE);
         return c.leader ? c : undefined;
       },
-      10_000,
+      { timeoutMs: 10_000 },
     );
 
     const run = await (await manager()).run(stale!);
@@ -148,20 +148,10 @@ describe('ClusterManager on DynamoDB Local and kinesis-mock', () => {
     );
     // What `npm start` writes so that `cdcp` finds its engines and tables (this test stands in for it).
     const runtimeFile = join(tmpdir(), `cdcp-runtime-scale-${process.pid}.json`);
-    writeFileSync(
+    writeTestRuntimeFile(
       runtimeFile,
-      JSON.stringify({
-        pid: process.pid,
-        startedAt: new Date().toISOString(),
-        endpoints: {
-          dynamodb: inject('dynamodbEndpoint'),
-          kinesis: inject('kinesisMockEndpoint'),
-          kind: 'embedded',
-          kinesisEngine: 'kinesis-mock',
-        },
-        names: { ...resourceNames(prefix), coordinationTable: table },
-        config: parseConfig({}),
-      }),
+      { ...resourceNames(prefix), coordinationTable: table },
+      { kinesis: 'kinesis-mock' },
     );
     try {
       const env = { CDCP_RUNTIME_FILE: runtimeFile };

@@ -3,9 +3,11 @@ import { parseConfig } from '../../../core/config/schema.js';
 import { conflictPolicies } from '../../../core/processing/conflict-policies.js';
 import { ParkedDiscarder } from '../../../core/processing/discard.js';
 import { ProjectionError } from '../../../core/processing/errors.js';
+import { foldChanges } from '../../../core/processing/fold.js';
 import {
   FAULT_INJECTION_COLUMN,
   mirrorProjection,
+  type ProjectedState,
   type Projection,
   withFaultInjection,
 } from '../../../core/processing/projection.js';
@@ -420,5 +422,98 @@ describe('Function: conflictPolicies', () => {
     expect(() => conflictPolicies(parseConfig({ conflicts: { strategy: 'field-merge' } }), folding)).toThrow(
       'conflicts.strategy uses conflict strategy field-merge, but projection totals reads the previous state',
     );
+  });
+});
+
+describe('Derived updates under the conflict strategies', () => {
+  const TOTAL = 'public.totals#1';
+  const amountOf = (s: ProjectedState | undefined) => (s?.state ? Number(s.state.amount ?? 0) : 0);
+  /** Adds the change of the row's amount to TOTAL: a delta of the state the change is applied onto. */
+  const totals: Projection = {
+    name: 'totals',
+    needsPreviousState: true,
+    apply: (previous, change) => {
+      const next = mirrorProjection.apply(previous, change);
+      const by = amountOf(next) - amountOf(previous);
+      return by === 0 ? next : { ...next, derived: [{ aggregateId: TOTAL, add: { total: by } }] };
+    },
+  };
+
+  it('last-writer-wins: the fold returns the derived updates of what it applied and the changes it kept out', () => {
+    const fold = foldChanges({
+      item: undefined,
+      changes: [sourced(DMS, 1, T + 20, { amount: 5 }), sourced(DEBEZIUM, 1, T + 10, { amount: 7 })],
+      projection: totals,
+      policy: { strategy: 'last-writer-wins' },
+    });
+
+    expect(fold.applied.map((c) => c.change.source)).toEqual([DMS]);
+    expect(fold.superseded.map((c) => c.change.source)).toEqual([DEBEZIUM]);
+    expect(fold.derived).toEqual([
+      { aggregateId: TOTAL, fields: new Map([['total', { kind: 'add', by: 5n }]]) },
+    ]);
+  });
+
+  it('last-writer-wins: a derived total follows the state, whatever arrives late or twice', async () => {
+    const { apply, item, stateTwin } = sourcesSetup({ strategy: 'last-writer-wins' }, totals);
+    const first = sourced(DMS, 1, T + 20, { amount: 5 });
+
+    await apply([first]);
+    await apply([sourced(DEBEZIUM, 1, T + 10, { amount: 7 })]);
+    await apply([sourced(DEBEZIUM, 2, T + 30, { amount: 9 }), first]);
+
+    expect((await item())?.state).toEqual({ amount: 9 });
+    expect((await stateTwin.get(TOTAL))?.derived?.get('total')).toBe(9);
+  });
+
+  it('source-priority: a commit both sources carry adds once; a lower source kept out adds nothing', async () => {
+    const { apply, item, stateTwin } = sourcesSetup(
+      { strategy: 'source-priority', sourcePriority: [DEBEZIUM, DMS] },
+      totals,
+    );
+
+    await apply([sourced(DMS, 1, T, { amount: 5 })]);
+    await apply([sourced(DEBEZIUM, 1, T, { amount: 5 })]);
+    await apply([sourced(DMS, 2, T + 1, { amount: 8 })]);
+    await apply([sourced(DEBEZIUM, 2, T + 2, { amount: 6 })]);
+
+    expect((await item())?.state).toEqual({ amount: 6 });
+    expect((await stateTwin.get(TOTAL))?.derived?.get('total')).toBe(6);
+  });
+
+  it('single-source: a second source parked writes none of its derived updates', async () => {
+    const { apply, parked, stateTwin } = sourcesSetup({ strategy: 'single-source' }, totals);
+
+    await apply([sourced(DEBEZIUM, 1, T, { amount: 5 }), sourced(DMS, 1, T + 1, { amount: 50 })]);
+
+    expect((await stateTwin.get(TOTAL))?.derived?.get('total')).toBe(5);
+    expect((await parked()).map(([reason]) => reason)).toEqual(['CONFLICTING_SOURCE']);
+  });
+
+  it('field-merge: refuses a projection that folds when built, and parks a change that derives as DERIVED_INVALID', async () => {
+    const counted: Projection = {
+      name: 'counted',
+      needsPreviousState: false,
+      apply: (previous, change) => ({
+        ...mirrorProjection.apply(previous, change),
+        derived: [{ aggregateId: TOTAL, add: { rows: 1 } }],
+      }),
+    };
+    const { apply, item, parked, stateTwin } = sourcesSetup({ strategy: 'field-merge' }, counted);
+
+    await apply([sourced(DEBEZIUM, 1, T, { amount: 5 })]);
+
+    expect(() => conflictPolicies(parseConfig({ conflicts: { strategy: 'field-merge' } }), totals)).toThrow(
+      'conflicts.strategy uses conflict strategy field-merge, but projection totals reads the previous state',
+    );
+    expect(await parked()).toEqual([
+      [
+        'DERIVED_INVALID',
+        DEBEZIUM,
+        `DerivedUpdateError: ${AGGREGATE}: table public.orders has conflict strategy field-merge, which cannot carry derived updates (each change is projected alone); set its conflictStrategy to last-writer-wins or source-priority, then replay this change`,
+      ],
+    ]);
+    expect((await item())?.quarantine?.reason).toBe('POISON');
+    expect(await stateTwin.get(TOTAL)).toBeUndefined();
   });
 });

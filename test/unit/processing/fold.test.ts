@@ -133,6 +133,25 @@ describe('Function: foldChanges', () => {
     expect(result.failure?.error.message).toContain(message);
   });
 
+  it('counts the derived fields and the fence the item keeps when it checks a state against the item limit', () => {
+    // A state that fits alone: 200,000 bytes, less than the 401,408 a written state may take.
+    const row = { id: 1, s: 'x'.repeat(200_000) };
+    const item = stored(orderChange(1, 5).position, { deleted: false, state: { id: 1 } });
+    const fold = (carried: Partial<typeof item>) =>
+      foldChanges({
+        item: { ...item, ...carried },
+        changes: [pending(orderChange(1, 10, 'update', row), '1')],
+        projection: mirrorProjection,
+      });
+
+    const alone = fold({ fence: 3 });
+    const withDerived = fold({ derived: new Map([['note', 'y'.repeat(250_000)]]), fence: 3 });
+
+    expect(alone.failure).toBeUndefined();
+    expect(withDerived.failure?.error).toBeInstanceOf(UnstorableError);
+    expect(withDerived.failure?.error.message).toMatch(/would take 4\d{5} bytes/);
+  });
+
   it('applies numbers DynamoDB cannot hold as numbers: they are stored as their exact text', () => {
     const result = foldChanges({
       item: undefined,
