@@ -40,6 +40,17 @@ function tableNameOf(record: JsonObject): string | undefined {
   return undefined;
 }
 
+/**
+ * `awsRegion`, or the region in a DynamoDB Streams `eventSourceARN` (`arn:aws:dynamodb:REGION:…`): one table's
+ * stream names one source whichever of the two a record carries.
+ */
+function regionOf(record: JsonObject): unknown {
+  if (typeof record.awsRegion === 'string' && record.awsRegion !== '') return record.awsRegion;
+  if (typeof record.eventSourceARN === 'string')
+    return /^arn:[^:]+:dynamodb:([^:]+):/.exec(record.eventSourceARN)?.[1];
+  return undefined;
+}
+
 /** `ApproximateCreationDateTime` in microseconds since the epoch, and whether it was that precise. */
 function creationTime(dynamodb: JsonObject): {
   readonly micros: number;
@@ -132,7 +143,7 @@ function decodeRecord(value: unknown, origin: RecordOrigin): ChangeEvent[] {
       names.map((n) => keys[n]),
     ),
     op,
-    source: dynamodbSourceId(record.awsRegion, table),
+    source: dynamodbSourceId(regionOf(record), table),
     position: positionOf(dynamodb, micros, microsecondPrecision, origin),
     before: op === 'delete' ? (before ?? keys) : before,
     after: op === 'delete' ? null : after,

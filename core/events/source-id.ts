@@ -9,7 +9,8 @@
  *   `debezium:<connector>` (`debezium:postgresql`).
  * - AWS DMS: `dms`. DMS data records do not name their task (only control records may carry it, in
  *   `partition-key-value`), so every DMS task writing one stream is one source.
- * - DynamoDB via Kinesis: `dynamodb:<awsRegion>/<tableName>`, or `dynamodb:<tableName>` without a region:
+ * - DynamoDB via Kinesis: `dynamodb:<awsRegion>/<tableName>` (a DynamoDB Streams record without `awsRegion`:
+ *   the region in its `eventSourceARN`), or `dynamodb:<tableName>` without a region:
  *   each replica of a global table is its own source.
  */
 import type { JsonObject } from './json-value.js';

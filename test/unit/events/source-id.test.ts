@@ -46,6 +46,20 @@ describe('Function: source identities', () => {
     ]);
   });
 
+  it('takes the region of a DynamoDB Streams record without awsRegion from its stream ARN', () => {
+    const [withRegion] = fixtureLines(
+      'dynamodb-kinesis/ddb-kds-insert-modify-remove-composite-key-microsecond-lorrystream.jsonl',
+    ) as Record<string, unknown>[];
+    const { awsRegion: _region, tableName: _table, ...rest } = withRegion!;
+    const fromStream = {
+      ...rest,
+      eventSourceARN:
+        'arn:aws:dynamodb:eu-west-1:123456789012:table/table-testdrive/stream/2024-07-12T01:17:42.000',
+    };
+
+    expect(decodeValues([fromStream]).map((c) => c.source)).toEqual(['dynamodb:eu-west-1/table-testdrive']);
+  });
+
   it('falls back to the connector when the name is absent or a documentation placeholder', () => {
     expect(debeziumSourceId({ name: '{context}' }, 'mysql')).toBe('debezium:mysql');
     expect(debeziumSourceId({}, 'postgresql')).toBe('debezium:postgresql');
