@@ -110,7 +110,12 @@ function gatherDerived(
   let added = 0;
   for (const id of own.keys()) if (!gathered.has(id)) added++;
   if (gathered.size + added > MAX_DERIVED_AGGREGATES) return 'full';
-  mergeDerived(gathered, aggregateId, updates);
+  // Merged onto copies of the aggregates it touches: a change whose updates clash with earlier ones (text set,
+  // then added to) fails without leaving half of them in the write.
+  const staged: Gathered = new Map();
+  for (const id of own.keys()) staged.set(id, new Map(gathered.get(id)));
+  mergeDerived(staged, aggregateId, updates);
+  for (const [id, fields] of staged) if (fields.size > 0) gathered.set(id, fields);
   return 'added';
 }
 

@@ -7,6 +7,7 @@ import {
   type Projection,
   withFaultInjection,
 } from '../../../core/processing/projection.js';
+import type { DerivedUpdate } from '../../../core/state/derived-update.js';
 import { UnstorableError } from '../../../core/state/errors.js';
 import { orderChange, pending, storedItem as stored } from '../../helpers/changes.js';
 
@@ -150,6 +151,51 @@ describe('Function: foldChanges', () => {
     expect(alone.failure).toBeUndefined();
     expect(withDerived.failure?.error).toBeInstanceOf(UnstorableError);
     expect(withDerived.failure?.error.message).toMatch(/would take 4\d{5} bytes/);
+  });
+
+  it('leaves nothing of a failing change in the derived updates: neither a clash with earlier ones nor an unstorable state', () => {
+    const ORDER = 'public.totals#1';
+    const deriving: Projection = {
+      name: 'deriving',
+      needsPreviousState: false,
+      apply: (previous, change) => {
+        // The first change sets status to text, the second adds to it: they cannot merge in one write.
+        const update: DerivedUpdate =
+          change.after?.status === 'text'
+            ? { aggregateId: ORDER, add: { lines: 1 }, set: { status: 'open' } }
+            : { aggregateId: ORDER, add: { lines: 1, status: 1 } };
+        return { ...mirrorProjection.apply(previous, change), derived: [update] };
+      },
+    };
+    const fold = (second: Record<string, unknown>) =>
+      foldChanges({
+        item: undefined,
+        changes: [
+          pending(orderChange(1, 10, 'update', { id: 1, status: 'text' }), '1'),
+          pending(orderChange(1, 11, 'update', second), '2'),
+        ],
+        projection: deriving,
+      });
+
+    const clash = fold({ id: 1, status: 'number' });
+    const unstorable = fold({ id: 1, '': 'x' });
+
+    for (const result of [clash, unstorable]) {
+      expect(result.applied).toHaveLength(1);
+      expect(result.failure?.index).toBe(1);
+      expect(result.derived).toEqual([
+        {
+          aggregateId: ORDER,
+          fields: new Map([
+            ['lines', { kind: 'add', by: 1n }],
+            ['status', { kind: 'set', value: 'open' }],
+          ]),
+        },
+      ]);
+    }
+    expect(clash.failure?.error.message).toContain(
+      'status is set to a non-integer and added to in one write',
+    );
   });
 
   it('applies numbers DynamoDB cannot hold as numbers: they are stored as their exact text', () => {
