@@ -23,6 +23,7 @@ import {
   type BatchResult,
   type StreamRecord,
 } from '../../core/processing/batch-processor.js';
+import { conflictPolicies } from '../../core/processing/conflict-policies.js';
 import { BatchLatencies } from '../../core/processing/latency.js';
 import { configuredProjection, mirrorProjection, type Projection } from '../../core/processing/projection.js';
 import type { ProcessingTracer } from '../../core/processing/tracing.js';
@@ -164,6 +165,7 @@ function createProcessor(
     maxAttempts: config.processing.maxAttempts,
     aggregateConcurrency: config.processing.aggregateConcurrency,
     isDeferred: (table) => isTableDeferred(config, table),
+    conflictPolicy: conflictPolicies(config, base),
     logger: deps.logger,
     tracer: deps.tracer,
     locks: aggregateLocksFor(base, config, deps),
