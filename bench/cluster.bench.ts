@@ -11,6 +11,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DeleteStreamCommand, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { type AssignmentStrategy, parseConfig } from '../core/config/schema.js';
+import { systemClock } from '../core/coordination/clock.js';
 import { DynamoDbCoordinationStore, LeaseClient, shardLeaseKey } from '../core/coordination/index.js';
 import { listStreamShards, type StreamShard } from '../core/esm/shards.js';
 import { splitLeases } from '../core/workers/shard-lease.js';
@@ -20,6 +21,8 @@ import { provision, type ResourceNames, resourceNames } from '../localstack/prov
 import { WorkerPool } from '../localstack/run/worker-pool.js';
 import { WORKLOAD_TABLES, WorkloadGenerator } from '../localstack/workload/generator.js';
 import { seededRandom } from '../localstack/workload/random.js';
+import { writeChart } from './lib/chart-files.js';
+import type { FailoverKill } from './lib/failover-chart.js';
 import { markdownTable, percentile, writeResult } from './lib/results.js';
 import { gridChart, gridTable, simulateGrid, validate } from './lib/scaling/fleet-report.js';
 
@@ -65,7 +68,6 @@ const SETTLED_MOVES_MS = 3 * REBALANCE_MS;
 const LOAD_AWARE: readonly AssignmentStrategy[] = ['adaptive', 'bounded-load'];
 
 const log = (message: string) => process.stderr.write(`${message}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Publishes generated CDC events at a steady rate, each aggregate pinned to one shard chosen by weight. */
 class SteadyProducer {
@@ -255,7 +257,7 @@ async function settled(
       owners.size === cluster.shards && [...owners.values()].every((o) => o !== undefined && running.has(o));
     if ((held && Date.now() - since >= quietMs) || Date.now() > deadline)
       return owners as Map<string, string>;
-    await sleep(500);
+    await systemClock.sleep(500);
   }
 }
 
@@ -268,12 +270,14 @@ async function failovers(cluster: Cluster): Promise<{
   assignerKills: number;
   assignerShardMs: number[];
   takeOverMs: number[];
+  kills: FailoverKill[];
 }> {
   const random = seededRandom(7);
   const shardMs: number[] = [];
   const killMs: number[] = [];
   const assignerShardMs: number[] = [];
   const takeOverMs: number[] = [];
+  const kills: FailoverKill[] = [];
   let assignerKills = 0;
   for (let k = 0; k < KILLS; k++) {
     const owners = await settled(cluster);
@@ -284,7 +288,7 @@ async function failovers(cluster: Cluster): Promise<{
     const victim =
       k % 3 === 0 && assigner !== undefined ? assigner : others[Math.floor(random() * others.length)]!;
     // At a random point of its heartbeat cycle.
-    await sleep(Math.floor(random() * (LEASE_MS / 2)));
+    await systemClock.sleep(Math.floor(random() * (LEASE_MS / 2)));
     const shards = [...owners].filter(([, o]) => o === victim.id).map(([s]) => s);
     if (victim.assigner) assignerKills++;
     const killedAt = Date.now();
@@ -296,7 +300,7 @@ async function failovers(cluster: Cluster): Promise<{
             (p) => p.shardId === shardId && p.workerId !== victim.id && p.atWallMs > killedAt,
           );
           if (first !== undefined) return first.atWallMs - killedAt;
-          await sleep(50);
+          await systemClock.sleep(50);
         }
       }),
     );
@@ -309,12 +313,13 @@ async function failovers(cluster: Cluster): Promise<{
       if (taken !== undefined) takeOverMs.push(taken.atWallMs - killedAt);
     }
     killMs.push(Math.max(...times));
+    kills.push({ shardMs: times, assigner: victim.assigner });
     log(
       `kill ${k + 1}/${KILLS}: ${victim.id}${victim.assigner ? ' (the assigner)' : ''}, ${shards.length} shards back after ${times.map((t) => (t / 1000).toFixed(1)).join(', ')} s`,
     );
     await cluster.pool.add();
   }
-  return { shardMs, killMs, assignerKills, assignerShardMs, takeOverMs };
+  return { shardMs, killMs, assignerKills, assignerShardMs, takeOverMs, kills };
 }
 
 async function joinAndLeave(
@@ -345,11 +350,11 @@ async function atRest(cluster: Cluster): Promise<{
 }> {
   await cluster.producer.stop();
   // Let the backlog drain, the last checkpoints land and the assigner see that nothing changes any more.
-  await sleep(DRAIN_MS);
+  await systemClock.sleep(DRAIN_MS);
   const running = cluster.pool.running();
   const start = new Map(running.map((r) => [r.id, { ...cluster.pool.stats(r.id)?.coordinationByOperation }]));
   const startedAt = Date.now();
-  await sleep(REST_MS);
+  await systemClock.sleep(REST_MS);
   const seconds = (Date.now() - startedAt) / 1000;
   const rates = cluster.pool.running().map((r) => {
     const before: Readonly<Record<string, number>> = start.get(r.id) ?? {};
@@ -374,10 +379,10 @@ async function atRest(cluster: Cluster): Promise<{
 }
 
 async function imbalance(cluster: Cluster): Promise<{ ratio: number; perWorker: number[] }> {
-  await sleep(WARM_UP_MS);
+  await systemClock.sleep(WARM_UP_MS);
   const running = cluster.pool.running();
   const start = new Map(running.map((r) => [r.id, cluster.pool.stats(r.id)?.totals.records ?? 0]));
-  await sleep(WINDOW_MS);
+  await systemClock.sleep(WINDOW_MS);
   const perWorker = running.map(
     (r) => ((cluster.pool.stats(r.id)?.totals.records ?? 0) - start.get(r.id)!) / (WINDOW_MS / 1000),
   );
@@ -408,6 +413,7 @@ export default async function clusterBenchmark(): Promise<void> {
       assignerKills: 0,
       assignerShardMs: [],
       takeOverMs: [],
+      kills: [],
     };
     let moves: Awaited<ReturnType<typeof joinAndLeave>> = { join: 0, joinMin: 0, leave: 0, leaveMin: 0 };
     const emptyRest: Awaited<ReturnType<typeof atRest>> = {
@@ -626,6 +632,7 @@ export default async function clusterBenchmark(): Promise<void> {
         loadAverage: { atStart: loadAtStart, atEnd: loadavg()[0] },
       },
     });
+    log(`failover timeline: ${writeChart('cluster')}`);
   } finally {
     clients.destroy();
     await engines.stop();

@@ -23,6 +23,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../localstack/clients.js';
 import { startDynamoDbLocal } from '../localstack/engines/engines.js';
 import { createTables, resourceNames } from '../localstack/provision.js';
 import { WORKLOAD_TABLES, WorkloadGenerator } from '../localstack/workload/generator.js';
+import { writeChart } from './lib/chart-files.js';
 import { type DynamoCounters, instrument, resetCounters } from './lib/instrument.js';
 import { benchRecord } from './lib/kinesis-records.js';
 import { markdownTable, writeResult } from './lib/results.js';
@@ -252,6 +253,7 @@ export default async function consumerCost(): Promise<void> {
     ),
     data,
   });
+  process.stderr.write(`consumer-cost: chart ${writeChart('consumer-cost')}\n`);
 }
 
 function round(n: number): number {

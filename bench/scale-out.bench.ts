@@ -23,6 +23,7 @@ import { type Endpoints, startEngines, startKinesisMock } from '../localstack/en
 import { provision, resourceNames } from '../localstack/provision.js';
 import { WorkerPool } from '../localstack/run/worker-pool.js';
 import { WORKLOAD_TABLES, WorkloadGenerator } from '../localstack/workload/generator.js';
+import { loadProjectionModule } from '../projection-module/load.js';
 import { markdownTable, writeResult } from './lib/results.js';
 import { CpuMeter } from './lib/scale-out/cpu.js';
 import { BenchProducer } from './lib/scale-out/producer.js';
@@ -167,7 +168,7 @@ async function fleet(
       }),
       mapping: { batchSize: 100 },
       reportInvocations: true,
-      projectionModule: projection === 'io' ? IO_PROJECTION : undefined,
+      ...(projection === 'io' ? { projection: (await loadProjectionModule(IO_PROJECTION)).identity } : {}),
     },
     onEvent: (workerId, event, atWallMs) => {
       if (process.env.SCALE_OUT_TRACE !== undefined && event.type !== 'checkpointed')

@@ -66,6 +66,14 @@ export const ENV = {
   WORKER_STARTING_POSITION: 'CDCP_WORKER_STARTING_POSITION',
   /** `cdcp worker`: a module whose default export is the projection to apply; unset, the mirror projection. */
   WORKER_PROJECTION_MODULE: 'CDCP_WORKER_PROJECTION_MODULE',
+  /** The cluster manager: the worker fleet's ECS cluster and service it sizes (unset: no fleet). */
+  FLEET_CLUSTER: 'CDCP_FLEET_CLUSTER',
+  FLEET_SERVICE: 'CDCP_FLEET_SERVICE',
+  /** The cluster manager: the bounds it sizes the fleet within. */
+  FLEET_MIN_WORKERS: 'CDCP_FLEET_MIN_WORKERS',
+  FLEET_MAX_WORKERS: 'CDCP_FLEET_MAX_WORKERS',
+  /** The cluster manager: CPU units of one worker task (1024 = one vCPU), what a worker's CPU is measured against. */
+  FLEET_TASK_CPU: 'CDCP_FLEET_TASK_CPU',
   /** Log level of the Powertools logger (`DEBUG`, `INFO`, `WARN`, `ERROR`, `CRITICAL`, `SILENT`). */
   LOG_LEVEL: 'LOG_LEVEL',
   /** The AWS SDK's own: region, and an endpoint override for every service or one (local engines, LocalStack). */
@@ -84,6 +92,8 @@ export const WORKER = {
   stopTimeoutMs: 25_000,
   /** The fleet's registered stream consumer for enhanced fan-out. */
   fanOutConsumerName: 'cdcp-workers',
+  /** Service name of the worker's own log lines (lease events); the consumer's lines keep `METRICS.service`. */
+  logService: 'cdc-consumer-worker',
 } as const;
 
 /**
@@ -93,7 +103,7 @@ export const WORKER = {
 export const TARGET_OUTPUT = {
   id: 'CdcpTarget',
   descriptionPrefix: 'cdcp target:',
-  version: 1,
+  version: 2,
 } as const;
 
 /** The JSON document of the {@link TARGET_OUTPUT} stack output. */
@@ -104,9 +114,23 @@ export interface TargetDocument {
   readonly stateTable: string;
   readonly parkedTable: string;
   readonly coordinationTable: string;
-  readonly consumerFunction: string;
-  readonly eventSourceMappingId: string;
-  readonly failureQueueUrl: string;
+  /** The Lambda consumer and its mapping; absent when a worker fleet consumes the stream. */
+  readonly consumerFunction?: string;
+  readonly eventSourceMappingId?: string;
+  /**
+   * The S3 bucket the consumer's mapping keeps the batches it gives up on in (`cdcp failures`); it stays
+   * with a fleet, for batches given up before the switch.
+   */
+  readonly failedBatchesBucket: string;
+  /** The worker fleet on ECS, when containers consume the stream. */
+  readonly fleet?: {
+    readonly cluster: string;
+    readonly service: string;
+    readonly minWorkers: number;
+    readonly maxWorkers: number;
+    /** CPU units of one task (1024 = one vCPU). */
+    readonly taskCpu: number;
+  };
   readonly appConfig: {
     readonly applicationId: string;
     readonly environmentId: string;
@@ -129,6 +153,8 @@ export const STATE_TABLE = {
     position: 'position',
     deleted: 'deleted',
     state: 'state',
+    /** Paths in `state` of numbers DynamoDB cannot hold as numbers, stored as their exact text. */
+    exactNumbers: 'exactNumbers',
     table: 'sourceTable',
     revision: 'rev',
     updatedAt: 'updatedAt',
@@ -136,7 +162,20 @@ export const STATE_TABLE = {
     lastParkedKey: 'lastParkedKey',
     pendingFailure: 'pendingFailure',
     ttl: 'ttl',
+    /** The high-water position of each source (docs/architecture.md contract 9): a map of source id to position. */
+    positions: 'positions',
+    /** The source, commit time and position of the change that last set the state. */
+    writer: 'writer',
+    /** `field-merge` only: the stamp of each field of the state and of the newest delete. */
+    fieldStamps: 'fieldStamps',
+    /** The highest lock fence a write of this aggregate carried (projections that hold locks). */
+    fence: 'fence',
   },
+  /**
+   * Prefix of the attributes derived updates keep (`d.total`): other aggregates' projections add to and set
+   * them; the aggregate's own writes never touch them.
+   */
+  derivedPrefix: 'd.',
 } as const;
 
 /** Key names of the parked-event table: one item per parked change, sorted per aggregate in source order. */
@@ -174,8 +213,10 @@ export const METRICS = {
   leaderTerm: 'LeaderTerm',
   /** Consumer instances with a moving heartbeat, as the cluster manager sees them. */
   liveInstances: 'LiveInstances',
-  /** Lock acquisitions that found the lock held. */
+  /** Lock acquisitions that found the lock held (projections that hold aggregate locks). */
   lockContention: 'LockContention',
+  /** Milliseconds an aggregate lock set took to be granted (or to be given up on), per acquisition. */
+  lockWaitTime: 'LockWaitTime',
   /** Live instances reporting a configuration version other than the latest deployed one (0 = converged). */
   instancesOnStaleConfig: 'InstancesOnStaleConfig',
   /** Config fetches that failed (store unreachable, nothing deployed); the instance kept its last good config. */
@@ -197,4 +238,55 @@ export const METRICS = {
   deferredReplayed: 'DeferredChangesReplayed',
   /** Deferred changes a sweep left parked (a replay failed; the next run's sweep tries again). */
   deferredRemaining: 'DeferredChangesRemaining',
+  /**
+   * Of the changes parked, those parked as DEFERRED (their table paused or shed): waiting by design, so the
+   * parked alarm leaves them out (ChangesParked - ChangesDeferred: poison, behind a poison, bad input).
+   */
+  changesDeferred: 'ChangesDeferred',
+  /**
+   * Milliseconds from a change's source commit time (`ChangeEvent.ts`) to its state write, one value per
+   * applied change (unit Milliseconds, so CloudWatch keeps percentiles). Published with two dimension sets:
+   * `{service, Table}` for the per-table widgets and `{service}` for the alarm (alarms cannot search).
+   */
+  sourceToAppliedLatency: 'SourceToAppliedLatency',
+  /**
+   * Milliseconds from a record's arrival in the stream (ApproximateArrivalTimestamp) to its state write, beside
+   * the source-to-applied figure: their difference is the time spent before the stream. Same dimension sets.
+   */
+  arrivalToAppliedLatency: 'ArrivalToAppliedLatency',
+  /** 1 per leader run while shedding is active, 0 otherwise (the cluster manager, from its round's figures). */
+  sheddingActive: 'SheddingActive',
+  /**
+   * Aggregates quarantined behind a poison change now (a gauge, maximum): the cluster manager's leader counts
+   * the parked `POISON` and `UNSTORABLE` changes, one per quarantined aggregate, each run (a bounded Scan of
+   * the parked table; docs/operations.md#quarantined-aggregates-standing).
+   */
+  quarantinedAggregates: 'QuarantinedAggregates',
+  /** A worker fleet, as the cluster manager sees it: live workers (heartbeat current, not leaving). */
+  liveWorkers: 'LiveWorkers',
+  /** The fleet's desired count after the manager's run. */
+  desiredWorkers: 'DesiredWorkers',
+  /** Most and fewest shard leases a live worker holds. */
+  maxLeasesPerWorker: 'MaxLeasesPerWorker',
+  minLeasesPerWorker: 'MinLeasesPerWorker',
+  /** Live workers holding no shard lease. */
+  idleWorkers: 'IdleWorkers',
+  /** Age of the oldest heartbeat of a live worker, ms (wall clocks of two machines: a dashboard figure). */
+  workerHeartbeatAge: 'WorkerHeartbeatAge',
+  /** From the workers' log lines (metric filters): leases handed off between live workers. */
+  leaseHandOffs: 'LeaseHandOffs',
+  /** Leases the assigner took over from a worker presumed dead: failovers. */
+  leaseTakeOvers: 'LeaseTakeOvers',
+  /** Leases a worker found it no longer held (taken over, expired, a rejected checkpoint). */
+  leasesLost: 'LeasesLost',
+  /** Log lines at ERROR level of the workers' processes. */
+  workerErrors: 'WorkerErrors',
+} as const;
+
+/** Dimension names of the processor's metrics, beside {@link METRICS}. */
+export const METRIC_DIMENSIONS = {
+  /** Which function published it: {@link METRICS.service} or {@link METRICS.clusterManagerService}. */
+  service: 'service',
+  /** The change's `<schema-or-db>.<table>`, on the latency metrics. */
+  table: 'Table',
 } as const;

@@ -81,13 +81,11 @@ const STACK_DESCRIBE_ACTIONS = ['cloudformation:DescribeStacks'] as const;
 /** Read the consumer's mapping (ParallelizationFactor), for `cdcp scale plan`. */
 const MAPPING_READ_ACTIONS = ['lambda:GetEventSourceMapping'] as const;
 
-/** Read and settle the descriptions of batches Lambda gave up on (`cdcp failures`). */
-const QUEUE_CONSUME_ACTIONS = [
-  'sqs:ReceiveMessage',
-  'sqs:DeleteMessage',
-  'sqs:ChangeMessageVisibility',
-  'sqs:GetQueueAttributes',
-] as const;
+/** Write a failed batch to the on-failure bucket (the consumer's mapping; with `s3:ListBucket` on the bucket). */
+const FAILED_BATCH_WRITE_ACTIONS = ['s3:PutObject'] as const;
+
+/** Read the failed batches Lambda kept, and delete one once redriven (`cdcp failures`). */
+const FAILED_BATCH_READ_ACTIONS = ['s3:GetObject', 's3:DeleteObject'] as const;
 
 /** Re-read a given-up sequence range from the stream (`cdcp failures redrive`). */
 const STREAM_READ_ACTIONS = [
@@ -97,26 +95,72 @@ const STREAM_READ_ACTIONS = [
   'kinesis:GetRecords',
 ] as const;
 
+/**
+ * What a worker writes and reads on the coordination table: its instance item (register, heartbeat,
+ * deregister) and the stream's lease partition (create, grant, renew, hand off, release, clean up ended
+ * parents; one Query per read). Granted on `INSTANCE` and `LEASE#<stream>` items only.
+ */
+const WORKER_COORDINATION_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:Query',
+] as const;
+
+/** A polling worker on the stream: find the shards, read them. (The stack gives it the stream's ARN.) */
+const WORKER_STREAM_POLL_ACTIONS = [
+  'kinesis:ListShards',
+  'kinesis:GetShardIterator',
+  'kinesis:GetRecords',
+] as const;
+
+/** A fan-out worker on the stream: it only finds the shards there; it reads through its consumer. */
+const WORKER_SHARD_ACTIONS = ['kinesis:ListShards'] as const;
+
+/**
+ * Enhanced fan-out through the fleet's registered consumer: find it, subscribe to shards. No
+ * RegisterStreamConsumer: the stack registers the consumer.
+ */
+const STREAM_FAN_OUT_ACTIONS = ['kinesis:DescribeStreamConsumer', 'kinesis:SubscribeToShard'] as const;
+
+/** Read the worker fleet's ECS service (`cdcp scale plan`, the cluster manager). */
+const FLEET_DESCRIBE_ACTIONS = ['ecs:DescribeServices'] as const;
+
+/** Set the worker fleet's desired count (the cluster manager). */
+const FLEET_SCALE_ACTIONS = ['ecs:DescribeServices', 'ecs:UpdateService'] as const;
+
 /** Decrypt records of a stream encrypted with a customer-managed key (the reading side). */
 const KEY_DECRYPT_ACTIONS = ['kms:Decrypt'] as const;
 
+/** What AppConfig's monitor role does: read the state of the alarm that rolls a deployment back. */
+const ALARM_READ_ACTIONS = ['cloudwatch:DescribeAlarms'] as const;
+
 export {
+  ALARM_READ_ACTIONS,
   CONFIG_DEPLOY_ACTIONS,
   CONFIG_PUBLISH_ACTIONS,
   CONFIG_READ_ACTIONS,
+  FAILED_BATCH_READ_ACTIONS,
+  FAILED_BATCH_WRITE_ACTIONS,
+  FLEET_DESCRIBE_ACTIONS,
+  FLEET_SCALE_ACTIONS,
   INSTANCE_REGISTER_ACTIONS,
   KEY_DECRYPT_ACTIONS,
   KEY_ENCRYPT_ACTIONS,
   MAPPING_READ_ACTIONS,
   MAPPING_TUNE_ACTIONS,
   METRIC_READ_ACTIONS,
-  QUEUE_CONSUME_ACTIONS,
   STACK_DESCRIBE_ACTIONS,
   STREAM_DESCRIBE_ACTIONS,
+  STREAM_FAN_OUT_ACTIONS,
   STREAM_PUBLISH_ACTIONS,
   STREAM_READ_ACTIONS,
   STREAM_RESHARD_ACTIONS,
   TABLE_READ_ACTIONS,
   TABLE_SCAN_ACTIONS,
   TABLE_WRITE_ACTIONS,
+  WORKER_COORDINATION_ACTIONS,
+  WORKER_SHARD_ACTIONS,
+  WORKER_STREAM_POLL_ACTIONS,
 };

@@ -1,8 +1,10 @@
 import { App, type AppProps, Duration, Validations } from 'aws-cdk-lib';
+import { CpuArchitecture } from 'aws-cdk-lib/aws-ecs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { CdcProcessorStack, type CdcProcessorStackProps } from './cdc-processor-stack.js';
 import { CdcProcessorPropsError } from './errors.js';
 import type { CdcProcessorProps } from './props.js';
+import { type ContainerConsumerProps, ShardConsumer } from './shard-consumer.js';
 
 /** Id (and default stack name) of the stack `cdk deploy` deploys. */
 const STACK_ID = 'CdcProcessor';
@@ -22,10 +24,12 @@ const CONTEXT_PROPS = {
   retryAttempts: 'number',
   bisectBatchOnError: 'boolean',
   startingPosition: 'string',
-  failureQueueMaxReceiveCount: 'number',
   consumerErrorsAlarmThreshold: 'number',
   parkedAlarmThreshold: 'number',
   dashboard: 'boolean',
+  tracing: 'boolean',
+  runbookUrl: 'string',
+  configGrowthFactor: 'number',
 } as const satisfies Partial<Record<keyof CdcProcessorProps, 'number' | 'boolean' | 'string'>>;
 
 /**
@@ -37,29 +41,104 @@ const CONTEXT_DURATIONS = {
   consumerTimeoutSeconds: ['consumerTimeout', Duration.seconds],
   maxBatchingWindowSeconds: ['maxBatchingWindow', Duration.seconds],
   maxRecordAgeSeconds: ['maxRecordAge', Duration.seconds],
-  failureQueueRetentionDays: ['failureQueueRetention', Duration.days],
+  failedBatchesRetentionDays: ['failedBatchesRetention', Duration.days],
   clusterManagerScheduleMinutes: ['clusterManagerSchedule', Duration.minutes],
   clusterManagerTimeoutSeconds: ['clusterManagerTimeout', Duration.seconds],
   configDeploymentDurationMinutes: ['configDeploymentDuration', Duration.minutes],
   configFinalBakeTimeMinutes: ['configFinalBakeTime', Duration.minutes],
   iteratorAgeAlarmThresholdMs: ['iteratorAgeAlarmThreshold', Duration.millis],
+  sourceLatencyAlarmThresholdMs: ['sourceLatencyAlarmThreshold', Duration.millis],
   clusterManagerHeartbeatAlarmMinutes: ['clusterManagerHeartbeatAlarmPeriod', Duration.minutes],
 } as const satisfies Record<string, readonly [keyof CdcProcessorProps, (amount: number) => Duration]>;
 
-/** Reads prop overrides from the `cdcp` context value (an object, or its JSON from `-c`). */
-function propsFromContext(app: App): Partial<CdcProcessorProps> {
-  const raw: unknown = app.node.tryGetContext(PROPS_CONTEXT_KEY);
-  if (raw === undefined) return {};
+/** Context key choosing the consumer: `cdk synth -c consumer=containers` (default `lambda`). */
+const CONSUMER_CONTEXT_KEY = 'consumer';
+
+/** Context key holding the container fleet's settings: `-c containers='{"minWorkers":2,"reader":"fan-out"}'`. */
+const CONTAINERS_CONTEXT_KEY = 'containers';
+
+/** The fleet's settings context can set (the cluster, VPC and security groups need code). */
+const CONTAINER_CONTEXT_PROPS = {
+  minWorkers: 'number',
+  maxWorkers: 'number',
+  cpu: 'number',
+  memoryLimitMiB: 'number',
+  assignment: 'string',
+  reader: 'string',
+  fanOutConsumerName: 'string',
+  containerInsights: 'boolean',
+  assignPublicIp: 'boolean',
+} as const satisfies Partial<Record<keyof ContainerConsumerProps, 'number' | 'boolean' | 'string'>>;
+
+/** An object from context: as given in cdk.json, or its JSON from `-c`. */
+function contextObject(app: App, key: string): Record<string, unknown> | undefined {
+  const raw: unknown = app.node.tryGetContext(key);
+  if (raw === undefined) return undefined;
   let value: unknown = raw;
   if (typeof raw === 'string') {
     try {
       value = JSON.parse(raw);
     } catch {
-      throw new CdcProcessorPropsError(`context ${PROPS_CONTEXT_KEY}`, raw, 'must be a JSON object of props');
+      throw new CdcProcessorPropsError(`context ${key}`, raw, 'must be a JSON object of props');
     }
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new CdcProcessorPropsError(`context ${PROPS_CONTEXT_KEY}`, value, 'must be an object of props');
+    throw new CdcProcessorPropsError(`context ${key}`, value, 'must be an object of props');
+  return value as Record<string, unknown>;
+}
+
+/** The container fleet's settings from the `containers` context value. */
+function containerPropsFromContext(app: App): ContainerConsumerProps {
+  const props: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(contextObject(app, CONTAINERS_CONTEXT_KEY) ?? {})) {
+    const where = `context ${CONTAINERS_CONTEXT_KEY}.${key}`;
+    if (key === 'workerStopTimeoutSeconds') {
+      if (typeof v !== 'number') throw new CdcProcessorPropsError(where, v, 'must be a number');
+      props.workerStopTimeout = Duration.seconds(v);
+    } else if (key === 'cpuArchitecture') {
+      if (v !== 'ARM64' && v !== 'X86_64')
+        throw new CdcProcessorPropsError(where, v, "must be 'ARM64' or 'X86_64'");
+      props.cpuArchitecture = v === 'ARM64' ? CpuArchitecture.ARM64 : CpuArchitecture.X86_64;
+    } else if (Object.hasOwn(CONTAINER_CONTEXT_PROPS, key)) {
+      const type = CONTAINER_CONTEXT_PROPS[key as keyof typeof CONTAINER_CONTEXT_PROPS];
+      if (typeof v !== type) throw new CdcProcessorPropsError(where, v, `must be a ${type}`);
+      props[key] = v;
+    } else
+      throw new CdcProcessorPropsError(
+        where,
+        v,
+        `is not a setting that context can set; use one of ${[...Object.keys(CONTAINER_CONTEXT_PROPS), 'workerStopTimeoutSeconds', 'cpuArchitecture'].join(', ')}`,
+      );
+  }
+  return props as ContainerConsumerProps;
+}
+
+/** The consumer from the `consumer` context value: `lambda` (the default) or `containers`. */
+function consumerFromContext(app: App): Partial<CdcProcessorProps> {
+  const kind: unknown = app.node.tryGetContext(CONSUMER_CONTEXT_KEY);
+  const settings = app.node.tryGetContext(CONTAINERS_CONTEXT_KEY);
+  if (kind === undefined || kind === 'lambda') {
+    if (settings !== undefined)
+      throw new CdcProcessorPropsError(
+        `context ${CONTAINERS_CONTEXT_KEY}`,
+        settings,
+        `applies to the container fleet only; add -c ${CONSUMER_CONTEXT_KEY}=containers`,
+      );
+    return kind === undefined ? {} : { consumer: ShardConsumer.lambda() };
+  }
+  if (kind !== 'containers')
+    throw new CdcProcessorPropsError(
+      `context ${CONSUMER_CONTEXT_KEY}`,
+      kind,
+      "must be 'lambda' or 'containers'",
+    );
+  return { consumer: ShardConsumer.containers(containerPropsFromContext(app)) };
+}
+
+/** Reads prop overrides from the `cdcp` context value (an object, or its JSON from `-c`). */
+function propsFromContext(app: App): Partial<CdcProcessorProps> {
+  const value = contextObject(app, PROPS_CONTEXT_KEY);
+  if (value === undefined) return {};
   const props: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
     if (Object.hasOwn(CONTEXT_DURATIONS, key)) {
@@ -110,10 +189,22 @@ function createApp(options: CreateAppOptions = {}): { app: App; stack: CdcProces
     description: 'cdc-event-processor: Kinesis change events to per-aggregate state in DynamoDB',
     ...options.stackProps,
     ...propsFromContext(app),
+    ...consumerFromContext(app),
   });
   if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack };
 }
 
 export type { CreateAppOptions };
-export { CONTEXT_DURATIONS, CONTEXT_PROPS, createApp, PROPS_CONTEXT_KEY, propsFromContext, STACK_ID };
+export {
+  CONSUMER_CONTEXT_KEY,
+  CONTAINER_CONTEXT_PROPS,
+  CONTAINERS_CONTEXT_KEY,
+  CONTEXT_DURATIONS,
+  CONTEXT_PROPS,
+  consumerFromContext,
+  createApp,
+  PROPS_CONTEXT_KEY,
+  propsFromContext,
+  STACK_ID,
+};

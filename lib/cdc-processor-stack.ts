@@ -34,9 +34,9 @@ class CdcProcessorStack extends Stack {
       ['ParkedTableName', p.parkedTable.tableName, 'Parked changes (cdcp parked list / replay)'],
       ['CoordinationTableName', p.coordinationTable.tableName, 'Instances, leases, locks, leader'],
       [
-        'FailureQueueUrl',
-        p.failureQueue.queue.queueUrl,
-        'Batches Lambda gave up on (descriptions, not records)',
+        'FailedBatchesBucketName',
+        p.failedBatches.bucket.bucketName,
+        'Batches Lambda gave up on, whole (cdcp failures list / redrive)',
       ],
       ['AlarmTopicArn', p.alarmTopic.topicArn, 'Where the alarms notify; subscribe your on-call here'],
     ];

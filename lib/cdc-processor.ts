@@ -13,8 +13,12 @@ import {
   StreamEncryption,
   StreamMode,
 } from 'aws-cdk-lib/aws-kinesis';
-import { CfnEventSourceMapping, StartingPosition as LambdaStartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import {
+  CfnEventSourceMapping,
+  StartingPosition as LambdaStartingPosition,
+  MetricType,
+} from 'aws-cdk-lib/aws-lambda';
+import { KinesisEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ENV, METRICS, TARGET_OUTPUT, type TargetDocument } from '../core/constants.js';
@@ -23,12 +27,12 @@ import { ProjectionModuleError } from '../projection-module/errors.js';
 import { MIRROR_IDENTITY, type ProjectionIdentity } from '../projection-module/identity.js';
 import { probeProjectionModuleSync } from '../projection-module/load.js';
 import {
+  FLEET_DESCRIBE_ACTIONS,
   INSTANCE_REGISTER_ACTIONS,
   KEY_DECRYPT_ACTIONS,
   KEY_ENCRYPT_ACTIONS,
   MAPPING_READ_ACTIONS,
   METRIC_READ_ACTIONS,
-  QUEUE_CONSUME_ACTIONS,
   STACK_DESCRIBE_ACTIONS,
   STREAM_PUBLISH_ACTIONS,
   STREAM_READ_ACTIONS,
@@ -37,21 +41,37 @@ import {
   TABLE_WRITE_ACTIONS,
 } from './actions.js';
 import { CdcProcessorPropsError } from './errors.js';
-import { FailureQueue } from './failure-queue.js';
+import {
+  FailedBatchDestination,
+  FailedBatches,
+  grantFailedBatchRead,
+  objectsFindingId,
+} from './failed-batches.js';
+import { FleetMonitoring } from './fleet-monitoring.js';
 import { displayEntry, type ProjectionSource } from './function-code.js';
 import { ProcessorFunction } from './function-defaults.js';
-import { grantClusterManager, grantPublishConfig, grantReadConfig, grantTableReadWrite } from './grants.js';
-import { clusterManagerMetric, consumerMetric, Monitoring } from './monitoring.js';
+import {
+  acknowledgeWildcardResource,
+  grantClusterManager,
+  grantConsumerReadConfig,
+  grantPublishConfig,
+  grantReadConfig,
+  grantTableReadWrite,
+  XRAY_WILDCARD_REASON,
+} from './grants.js';
+import { type ConsumerMetrics, clusterManagerMetric, consumerMetric, Monitoring } from './monitoring.js';
 import { ProcessorConfig } from './processor-config.js';
 import { type CdcProcessorProps, type ResolvedProps, resolveProps } from './props.js';
 import { processorTable } from './tables.js';
+import { WorkerService } from './worker-service.js';
 
 /**
  * The whole CDC event processor (docs/architecture.md §2): a Kinesis stream (yours or one created here); the
- * state, parked and coordination tables (yours or created here); the consumer function, bundled with your
- * projection module, on the stream with partial batch responses and an on-failure queue; the leader-elected
- * cluster manager on a schedule; the AppConfig profile validated by the config schema; the alarms and the
- * dashboard; and the stack output `cdcp --stack` reads.
+ * state, parked and coordination tables (yours or created here); the consumer — a function bundled with your
+ * projection module, on the stream with partial batch responses and an S3 on-failure destination, or a fleet of
+ * `cdcp worker` containers on ECS Fargate with the same projection (`consumer`); the leader-elected cluster
+ * manager on a schedule, which also sizes a fleet; the AppConfig profile validated by the config schema; the
+ * alarms and the dashboard; and the stack output `cdcp --stack` reads.
  *
  * @example
  * ```ts
@@ -65,9 +85,20 @@ class CdcProcessor extends Construct {
   public readonly stateTable: ITable;
   public readonly parkedTable: ITable;
   public readonly coordinationTable: ITable;
-  public readonly consumer: ProcessorFunction;
-  public readonly eventSource: KinesisEventSource;
-  public readonly failureQueue: FailureQueue;
+  /** The consumer function; undefined when a worker fleet consumes the stream. */
+  public readonly consumer: ProcessorFunction | undefined;
+  /** The consumer's event source mapping; undefined when a worker fleet consumes the stream. */
+  public readonly eventSource: KinesisEventSource | undefined;
+  /** The worker fleet's service, task definition, role and log group, when containers consume the stream. */
+  public readonly workers: WorkerService | undefined;
+  /** The fleet's alarms and dashboard row, when containers consume the stream. */
+  public readonly fleetMonitoring: FleetMonitoring | undefined;
+  /**
+   * Where Lambda's mapping keeps the batches it gave up on, whole (`cdcp failures`). A worker fleet parks such
+   * records in the parked table with their payload instead; the bucket stays, so batches given up before a
+   * switch to containers can still be read and re-driven.
+   */
+  public readonly failedBatches: FailedBatches;
   public readonly clusterManager: ProcessorFunction;
   public readonly clusterManagerSchedule: Rule;
   public readonly config: ProcessorConfig;
@@ -93,20 +124,26 @@ class CdcProcessor extends Construct {
       config: p.config,
       deploymentDurationMinutes: p.configDeploymentDurationMinutes,
       finalBakeTimeMinutes: p.configFinalBakeTimeMinutes,
+      growthFactor: p.configGrowthFactor,
     });
-    this.consumer = this.#createConsumer(p, projection);
-    this.failureQueue = new FailureQueue(this, 'FailedBatches', {
-      retentionDays: p.failureQueueRetentionDays,
-      maxReceiveCount: p.failureQueueMaxReceiveCount,
+    this.failedBatches = new FailedBatches(this, 'FailedBatches', {
+      retentionDays: p.failedBatchesRetentionDays,
       removalPolicy: p.removalPolicy,
     });
-    this.eventSource = this.#attachEventSource(p);
-    this.#grantConsumer();
+    if (p.containers === undefined) {
+      this.consumer = this.#createConsumer(p, projection);
+      this.eventSource = this.#attachEventSource(p, this.consumer);
+      this.#grantConsumer(p, this.consumer);
+    } else this.workers = this.#createWorkers(p, projection);
     this.clusterManager = this.#createClusterManager(p, projection);
     this.clusterManagerSchedule = this.#scheduleClusterManager(p);
-    grantClusterManager(this, p.stream !== undefined || p.streamMode !== StreamMode.ON_DEMAND);
+    grantClusterManager(this, p.stream !== undefined || p.streamMode !== StreamMode.ON_DEMAND, p.tracing);
     this.alarmTopic = p.alarmTopic ?? this.#createAlarmTopic();
+    this.fleetMonitoring = this.workers === undefined ? undefined : this.#createFleetMonitoring(p);
     this.monitoring = this.#createMonitoring(p);
+    this.config.rollBackOn(this.monitoring.configRollbackAlarm);
+    if (this.monitoring.dashboard !== undefined)
+      this.fleetMonitoring?.addToDashboard(this.monitoring.dashboard);
     this.targetOutput = this.#addTargetOutput();
   }
 
@@ -149,9 +186,11 @@ class CdcProcessor extends Construct {
 
   /**
    * Everything `cdcp --stack` does for an operator: find this processor from the stack's outputs; `status`
-   * and `scale` (read the coordination table, the stream's shards, CloudWatch metrics and the mapping);
+   * and `scale` (read the coordination table, the stream's shards, CloudWatch metrics and the mapping, or the
+   * worker fleet's ECS service);
    * `config set/get/status` (publish and deploy AppConfig versions); `parked` (as {@link grantOperateParked});
-   * `failures` (read and settle the on-failure queue and re-read the given-up records from the stream).
+   * `failures` (list, read and delete the batches kept in the on-failure bucket, and re-read a given-up range
+   * from the stream).
    */
   public grantOperate(grantee: IGrantable): Grant {
     const stack = Stack.of(this);
@@ -180,17 +219,20 @@ class CdcProcessor extends Construct {
     const key = this.stream.encryptionKey;
     if (key !== undefined)
       Grant.addToPrincipal({ grantee, actions: [...KEY_DECRYPT_ACTIONS], resourceArns: [key.keyArn] });
-    Grant.addToPrincipal({
-      grantee,
-      actions: [...MAPPING_READ_ACTIONS],
-      resourceArns: [this.eventSource.eventSourceMappingArn],
-    });
+    if (this.eventSource !== undefined)
+      Grant.addToPrincipal({
+        grantee,
+        actions: [...MAPPING_READ_ACTIONS],
+        resourceArns: [this.eventSource.eventSourceMappingArn],
+      });
+    if (this.workers !== undefined)
+      Grant.addToPrincipal({
+        grantee,
+        actions: [...FLEET_DESCRIBE_ACTIONS],
+        resourceArns: [this.workers.service.serviceArn],
+      });
     Grant.addToPrincipal({ grantee, actions: [...METRIC_READ_ACTIONS], resourceArns: ['*'] });
-    Grant.addToPrincipal({
-      grantee,
-      actions: [...QUEUE_CONSUME_ACTIONS],
-      resourceArns: [this.failureQueue.queue.queueArn],
-    });
+    grantFailedBatchRead(grantee, this.failedBatches.bucket);
     grantReadConfig(grantee, this.config);
     grantPublishConfig(grantee, this.config);
     return grant;
@@ -233,23 +275,44 @@ class CdcProcessor extends Construct {
     return this.metric(METRICS.aggregatesQuarantined, props);
   }
 
+  /** Of the changes parked, those deferred by a paused or shed table (they replay by themselves). */
+  public metricChangesDeferred(props?: MetricOptions): IMetric {
+    return this.metric(METRICS.changesDeferred, props);
+  }
+
+  /**
+   * Milliseconds from a change's source commit to its state write, p99 per minute over every table by default;
+   * one table's: `dimensionsMap: { service: 'cdc-consumer', Table: 'public.orders' }`.
+   */
+  public metricSourceToAppliedLatency(props?: MetricOptions): IMetric {
+    return consumerMetric(METRICS.sourceToAppliedLatency, 'p99').with(props ?? {});
+  }
+
+  /** Milliseconds from a record's arrival in the stream to its state write, p99 per minute by default. */
+  public metricArrivalToAppliedLatency(props?: MetricOptions): IMetric {
+    return consumerMetric(METRICS.arrivalToAppliedLatency, 'p99').with(props ?? {});
+  }
+
   /** Conditional writes to the state table. */
   public metricStateWrites(props?: MetricOptions): IMetric {
     return this.metric(METRICS.stateWrites, props);
   }
 
-  /** The consumer's iterator age (Lambda's `IteratorAge`, maximum per minute): how far behind the stream it is. */
+  /**
+   * The consumer's iterator age, maximum per minute: how far behind the stream it is (Lambda's `IteratorAge`;
+   * for a worker fleet the stream's GetRecords iterator age, or its fan-out consumer's MillisBehindLatest).
+   */
   public metricIteratorAge(props?: MetricOptions): IMetric {
-    return this.consumer.function.metric('IteratorAge', {
+    return this.#consumerMetrics().metric('IteratorAge', {
       statistic: 'Maximum',
       period: Duration.minutes(1),
       ...props,
     });
   }
 
-  /** Consumer invocations that failed as a whole. */
+  /** Consumer invocations that failed as a whole (for a worker fleet: its log lines at ERROR level). */
   public metricConsumerErrors(props?: MetricOptions): IMetric {
-    return this.consumer.function.metricErrors({ statistic: 'Sum', period: Duration.minutes(1), ...props });
+    return this.#consumerMetrics().metricErrors({ statistic: 'Sum', period: Duration.minutes(1), ...props });
   }
 
   /** Live consumer instances, as the cluster manager counts them. */
@@ -262,6 +325,11 @@ class CdcProcessor extends Construct {
     return clusterManagerMetric(METRICS.instancesOnStaleConfig, 'Maximum').with(props ?? {});
   }
 
+  /** 1 while shedding is active (the cluster manager's view, maximum per minute). */
+  public metricSheddingActive(props?: MetricOptions): IMetric {
+    return clusterManagerMetric(METRICS.sheddingActive, 'Maximum').with(props ?? {});
+  }
+
   /** Scaling actions the cluster manager took. */
   public metricScalingActions(props?: MetricOptions): IMetric {
     return clusterManagerMetric(METRICS.scalingActions).with(props ?? {});
@@ -270,6 +338,23 @@ class CdcProcessor extends Construct {
   /** 1 per scheduled run that held the leadership: no data means no leader. */
   public metricClusterManagerHeartbeat(props?: MetricOptions): IMetric {
     return clusterManagerMetric(METRICS.clusterManagerHeartbeat).with(props ?? {});
+  }
+
+  /** Live workers of the fleet, as the cluster manager counts them (a fleet only). */
+  public metricLiveWorkers(props?: MetricOptions): IMetric {
+    return clusterManagerMetric(METRICS.liveWorkers, 'Maximum').with(props ?? {});
+  }
+
+  /** Shard leases taken over from workers presumed dead: failovers (a fleet only). */
+  public metricLeaseTakeOvers(props?: MetricOptions): IMetric {
+    if (this.fleetMonitoring === undefined)
+      throw new Error('metricLeaseTakeOvers: this processor has no worker fleet (consumer is Lambda)');
+    return this.fleetMonitoring.metricTakeOvers(props);
+  }
+
+  /** The consumer's figures: the Lambda function's, or the worker fleet's in their place. */
+  #consumerMetrics(): ConsumerMetrics {
+    return this.consumer?.function ?? this.fleetMonitoring!.consumerMetrics;
   }
 
   // ── Construction steps ─────────────────────────────────────────────────────────────────────────
@@ -327,11 +412,16 @@ class CdcProcessor extends Construct {
     return stream;
   }
 
-  /** Environment both functions share: the AppConfig profile and the projection they were bundled with. */
-  #commonEnvironment(): Record<string, string> {
+  /**
+   * Environment both functions share: the AppConfig profile and the projection they were bundled with. The
+   * consumer names the environment by its name, the cluster manager by its id (which its deployments need):
+   * see `ProcessorConfig.environmentName`.
+   */
+  #commonEnvironment(environment: 'name' | 'id'): Record<string, string> {
     return {
       [ENV.APPCONFIG_APPLICATION_ID]: this.config.application.applicationId,
-      [ENV.APPCONFIG_ENVIRONMENT_ID]: this.config.environment.environmentId,
+      [ENV.APPCONFIG_ENVIRONMENT_ID]:
+        environment === 'name' ? this.config.environmentName : this.config.environment.environmentId,
       [ENV.APPCONFIG_PROFILE_ID]: this.config.profile.configurationProfileId,
       [ENV.PROJECTION]: JSON.stringify(this.projection),
     };
@@ -345,17 +435,18 @@ class CdcProcessor extends Construct {
       memorySizeMiB: p.consumerMemorySizeMiB,
       timeoutSeconds: p.consumerTimeoutSeconds,
       logRetention: p.logRetention,
+      tracing: p.tracing,
       environment: {
         [ENV.STATE_TABLE]: this.stateTable.tableName,
         [ENV.PARKED_TABLE]: this.parkedTable.tableName,
         [ENV.COORDINATION_TABLE]: this.coordinationTable.tableName,
         [ENV.STREAM_NAME]: this.stream.streamName,
-        ...this.#commonEnvironment(),
+        ...this.#commonEnvironment('name'),
       },
     });
   }
 
-  #attachEventSource(p: ResolvedProps): KinesisEventSource {
+  #attachEventSource(p: ResolvedProps, consumer: ProcessorFunction): KinesisEventSource {
     const eventSource = new KinesisEventSource(this.stream, {
       startingPosition: LambdaStartingPosition[p.startingPosition],
       batchSize: p.batchSize,
@@ -371,30 +462,65 @@ class CdcProcessor extends Construct {
       // could only re-find that record with extra invocations, and each half would re-deliver changes the
       // fence then skips. It stays a prop for handlers that fail whole batches.
       bisectBatchOnError: p.bisectBatchOnError,
-      onFailure: new SqsDlq(this.failureQueue.queue),
+      // An S3 destination gets the whole invocation record, the records included (a queue would get only
+      // the shard and sequence range, and the records would be lost once the stream's retention passed).
+      onFailure: new FailedBatchDestination(this.failedBatches.bucket),
+      // The mapping's own counts (records delivered to the on-failure destination), for the alarm.
+      metricsConfig: { metrics: [MetricType.EVENT_COUNT] },
     });
-    this.consumer.function.addEventSource(eventSource);
+    consumer.function.addEventSource(eventSource);
+    Validations.of(consumer.role).acknowledge({
+      id: objectsFindingId(this.failedBatches.bucket),
+      reason:
+        'PutObject on the objects of the failed-batches bucket only: Lambda names each object itself when it ' +
+        'gives up on a batch (aws/lambda/<mapping>/<shard>/<date>/<time>-<uuid>), so no name can be granted ahead.',
+    });
     if (p.maxRecordAgeSeconds === -1) {
       // CDK leaves the property out for "never" (it takes a Duration); the template states it, so a reader
       // of the template (and the local provisioner) sees the setting rather than a default.
-      const mapping = this.consumer.function.node.findAll().find((c) => c instanceof CfnEventSourceMapping);
+      const mapping = consumer.function.node.findAll().find((c) => c instanceof CfnEventSourceMapping);
       (mapping as CfnEventSourceMapping).addPropertyOverride('MaximumRecordAgeInSeconds', -1);
     }
     return eventSource;
   }
 
-  #grantConsumer(): void {
-    grantTableReadWrite(this.consumer.role, [this.stateTable, this.parkedTable]);
+  #grantConsumer(p: ResolvedProps, consumer: ProcessorFunction): void {
+    grantTableReadWrite(consumer.role, [this.stateTable, this.parkedTable]);
     // Every consumer execution environment registers and heartbeats in the instance registry (docs/architecture.md §6),
     // and does nothing else on the coordination table: leases, locks, leadership and the audit log are
     // the cluster manager's.
     Grant.addToPrincipal({
-      grantee: this.consumer.role,
+      grantee: consumer.role,
       actions: [...INSTANCE_REGISTER_ACTIONS],
       resourceArns: [this.coordinationTable.tableArn],
       conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [INSTANCE_PK] } },
     });
-    grantReadConfig(this.consumer.role, this.config);
+    grantConsumerReadConfig(consumer.role, this.config);
+    acknowledgeWildcardResource(consumer.role, p.tracing ? [XRAY_WILDCARD_REASON] : []);
+  }
+
+  /** The worker fleet: `cdcp worker` on ECS Fargate with the deployment's projection and mapping settings. */
+  #createWorkers(p: ResolvedProps, projection: ProjectionSource | undefined): WorkerService {
+    return new WorkerService(this, 'Workers', {
+      settings: p.containers!,
+      projection,
+      projectionIdentity: this.projection,
+      stream: this.stream,
+      stateTable: this.stateTable,
+      parkedTable: this.parkedTable,
+      coordinationTable: this.coordinationTable,
+      config: this.config,
+      configJson: JSON.stringify(p.config),
+      mapping: {
+        batchSize: p.batchSize,
+        maxBatchingWindowSeconds: p.maxBatchingWindowSeconds,
+        parallelizationFactor: p.parallelizationFactor,
+        retryAttempts: p.retryAttempts,
+        maxRecordAgeSeconds: p.maxRecordAgeSeconds,
+        startingPosition: p.startingPosition,
+      },
+      logRetention: p.logRetention,
+    });
   }
 
   #createClusterManager(p: ResolvedProps, projection: ProjectionSource | undefined): ProcessorFunction {
@@ -406,16 +532,31 @@ class CdcProcessor extends Construct {
       memorySizeMiB: 256,
       timeoutSeconds: p.clusterManagerTimeoutSeconds,
       logRetention: p.logRetention,
+      tracing: p.tracing,
       environment: {
         [ENV.COORDINATION_TABLE]: this.coordinationTable.tableName,
         [ENV.STATE_TABLE]: this.stateTable.tableName,
         [ENV.PARKED_TABLE]: this.parkedTable.tableName,
         [ENV.STREAM_NAME]: this.stream.streamName,
-        [ENV.EVENT_SOURCE_MAPPING_ID]: this.eventSource.eventSourceMappingId,
         [ENV.APPCONFIG_DEPLOYMENT_STRATEGY_ID]: this.config.deploymentStrategy.deploymentStrategyId,
-        ...this.#commonEnvironment(),
+        ...this.#consumerEnvironment(),
+        ...this.#commonEnvironment('id'),
       },
     });
+  }
+
+  /** What the cluster manager tunes: the consumer's mapping, or the worker fleet's service and its bounds. */
+  #consumerEnvironment(): Record<string, string> {
+    if (this.eventSource !== undefined)
+      return { [ENV.EVENT_SOURCE_MAPPING_ID]: this.eventSource.eventSourceMappingId };
+    const workers = this.workers!;
+    return {
+      [ENV.FLEET_CLUSTER]: workers.cluster.clusterName,
+      [ENV.FLEET_SERVICE]: workers.service.serviceName,
+      [ENV.FLEET_MIN_WORKERS]: String(workers.minWorkers),
+      [ENV.FLEET_MAX_WORKERS]: String(workers.maxWorkers),
+      [ENV.FLEET_TASK_CPU]: String(workers.taskCpu),
+    };
   }
 
   #scheduleClusterManager(p: ResolvedProps): Rule {
@@ -432,20 +573,36 @@ class CdcProcessor extends Construct {
     });
   }
 
+  #createFleetMonitoring(p: ResolvedProps): FleetMonitoring {
+    return new FleetMonitoring(this, 'FleetMonitoring', {
+      workers: this.workers!,
+      stream: this.stream,
+      alarmTopic: this.alarmTopic,
+      failureDetectionMs: p.config.instances.failureDetectionMs,
+    });
+  }
+
   #createMonitoring(p: ResolvedProps): Monitoring {
     return new Monitoring(this, 'Monitoring', {
       stream: this.stream,
-      consumer: this.consumer.function,
+      consumer: this.#consumerMetrics(),
       clusterManager: this.clusterManager.function,
       clusterManagerLogGroup: this.clusterManager.logGroup,
-      failureQueue: this.failureQueue.queue,
+      stateTable: this.stateTable,
+      parkedTable: this.parkedTable,
+      coordinationTable: this.coordinationTable,
+      eventSourceMappingId: this.eventSource?.eventSourceMappingId,
       alarmTopic: this.alarmTopic,
       dashboard: p.dashboard,
       shardLevelMetrics: p.stream === undefined && p.shardLevelMetrics,
+      runbookUrl: p.runbookUrl,
       iteratorAgeAlarmThresholdMs: p.iteratorAgeAlarmThresholdMs,
+      sourceLatencyAlarmThresholdMs: p.sourceLatencyAlarmThresholdMs,
       consumerErrorsAlarmThreshold: p.consumerErrorsAlarmThreshold,
       parkedAlarmThreshold: p.parkedAlarmThreshold,
       clusterManagerHeartbeatAlarmMinutes: p.clusterManagerHeartbeatAlarmMinutes,
+      clusterManagerScheduleMinutes: p.clusterManagerScheduleMinutes,
+      configRolloutMinutes: p.configDeploymentDurationMinutes + p.configFinalBakeTimeMinutes,
     });
   }
 
@@ -458,9 +615,24 @@ class CdcProcessor extends Construct {
       stateTable: this.stateTable.tableName,
       parkedTable: this.parkedTable.tableName,
       coordinationTable: this.coordinationTable.tableName,
-      consumerFunction: this.consumer.function.functionName,
-      eventSourceMappingId: this.eventSource.eventSourceMappingId,
-      failureQueueUrl: this.failureQueue.queue.queueUrl,
+      ...(this.consumer === undefined || this.eventSource === undefined
+        ? {}
+        : {
+            consumerFunction: this.consumer.function.functionName,
+            eventSourceMappingId: this.eventSource.eventSourceMappingId,
+          }),
+      failedBatchesBucket: this.failedBatches.bucket.bucketName,
+      ...(this.workers === undefined
+        ? {}
+        : {
+            fleet: {
+              cluster: this.workers.cluster.clusterName,
+              service: this.workers.service.serviceName,
+              minWorkers: this.workers.minWorkers,
+              maxWorkers: this.workers.maxWorkers,
+              taskCpu: this.workers.taskCpu,
+            },
+          }),
       appConfig: {
         applicationId: this.config.application.applicationId,
         environmentId: this.config.environment.environmentId,

@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { type FunctionRole, functionCode, type ProjectionSource } from './function-code.js';
@@ -15,12 +15,18 @@ interface ProcessorFunctionProps {
   readonly timeoutSeconds: number;
   readonly logRetention: RetentionDays;
   readonly environment: Readonly<Record<string, string>>;
+  /** X-Ray active tracing, and Powertools Tracer on; off: no tracing config, and the tracer told so. */
+  readonly tracing: boolean;
 }
+
+/** Powertools Tracer's switch: set to false, the function's tracer makes no X-Ray call at all. */
+const TRACE_ENABLED_VARIABLE = 'POWERTOOLS_TRACE_ENABLED';
 
 /**
  * A Node.js 24 arm64 function with its own log group and its own role. The role has no managed policy
  * (AWSLambdaBasicExecutionRole grants log writes to every log group): it may write to its log group only,
- * and every other permission is added by the construct's grants.
+ * and every other permission is added by the construct's grants; with tracing, Lambda's X-Ray actions
+ * (`xray:PutTraceSegments`, `xray:PutTelemetryRecords`, which take no resource but `*`).
  */
 class ProcessorFunction extends Construct {
   public readonly function: LambdaFunction;
@@ -55,10 +61,15 @@ class ProcessorFunction extends Construct {
       timeout: Duration.seconds(props.timeoutSeconds),
       role: this.role,
       logGroup: this.logGroup,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        [TRACE_ENABLED_VARIABLE]: String(props.tracing),
+        ...props.environment,
+      },
+      tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
     });
   }
 }
 
 export type { ProcessorFunctionProps };
-export { ProcessorFunction };
+export { ProcessorFunction, TRACE_ENABLED_VARIABLE };

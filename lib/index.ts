@@ -7,3 +7,4 @@ export { CdcProcessor } from './cdc-processor.js';
 export { CdcProcessorStack, type CdcProcessorStackProps } from './cdc-processor-stack.js';
 export { CdcProcessorPropsError } from './errors.js';
 export { type CdcProcessorProps, DEFAULTS, type StartingPosition } from './props.js';
+export { type ContainerConsumerProps, ShardConsumer, type WorkerReader } from './shard-consumer.js';

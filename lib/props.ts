@@ -5,7 +5,9 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { type Config, type ConfigInput, parseConfig } from '../core/config/schema.js';
+import { messageOf } from '../core/errors.js';
 import { CdcProcessorPropsError } from './errors.js';
+import { ContainerShardConsumer, ShardConsumer } from './shard-consumer.js';
 
 /** Where the consumer starts reading a shard that has no checkpoint. */
 type StartingPosition = 'TRIM_HORIZON' | 'LATEST';
@@ -64,10 +66,21 @@ interface CdcProcessorProps {
   readonly coordinationTable?: ITable;
 
   // ── Data lifecycle ──────────────────────────────────────────────────────────────────────────────
-  /** What happens to the tables, stream and failure queues created here when they leave the stack. @default RemovalPolicy.RETAIN */
+  /** What happens to the tables, stream and failed-batches bucket created here when they leave the stack. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
   /** DynamoDB deletion protection on the tables created here. @default true */
   readonly deletionProtection?: boolean;
+
+  // ── Consumer: Lambda's event source mapping, or a fleet of worker containers ───────────────────
+  /**
+   * What consumes the stream: Lambda's event source mapping (`ShardConsumer.lambda()`), or a fleet of
+   * `cdcp worker` containers on ECS Fargate that divide the shards through leases, sized by the cluster
+   * manager (`ShardConsumer.containers({ minWorkers, maxWorkers, ... })`). The mapping props below (batch
+   * size, batching window, ParallelizationFactor, retries, record age, starting position) apply to either;
+   * the consumer function's memory and timeout, the bisect switch and the on-failure destination are Lambda's.
+   * @default ShardConsumer.lambda()
+   */
+  readonly consumer?: ShardConsumer;
 
   // ── Consumer function and its event source mapping ─────────────────────────────────────────────
   /** Memory of the consumer function in MiB, 128..10240 (CPU grows with it). @default 1024 */
@@ -81,12 +94,12 @@ interface CdcProcessorProps {
   /** Concurrent batches per shard, 1..10; one partition key always stays in one of them. @default 1 */
   readonly parallelizationFactor?: number;
   /**
-   * Retries of a failing batch before Lambda sends its description to the on-failure queue and moves on;
+   * Retries of a failing batch before Lambda keeps it in the failed-batches bucket and moves on;
    * -1 = until the record expires. Must let the handler reach `config.processing.maxAttempts`, where it
    * parks the change itself and nothing is skipped. @default 10
    */
   readonly retryAttempts?: number;
-  /** Records older than this go to the on-failure queue, 60 seconds..7 days. @default never */
+  /** Records older than this go to the failed-batches bucket, 60 seconds..7 days. @default never */
   readonly maxRecordAge?: Duration;
   /**
    * Split a failing batch in two and retry each half. Off: the handler isolates failures per aggregate and
@@ -96,10 +109,11 @@ interface CdcProcessorProps {
   readonly bisectBatchOnError?: boolean;
   /** Where the consumer starts on a shard without a checkpoint. @default 'TRIM_HORIZON' */
   readonly startingPosition?: StartingPosition;
-  /** How long the on-failure queue (and its dead-letter queue) keeps batch descriptions, 1..14 days. @default Duration.days(14) */
-  readonly failureQueueRetention?: Duration;
-  /** Receives of a failure message before it moves to the failure queue's own dead-letter queue. @default 5 */
-  readonly failureQueueMaxReceiveCount?: number;
+  /**
+   * How long the on-failure bucket keeps the batches the mapping gave up on (whole records, for `cdcp
+   * failures redrive`), whole days, 1..365. @default Duration.days(14)
+   */
+  readonly failedBatchesRetention?: Duration;
 
   // ── Cluster manager ─────────────────────────────────────────────────────────────────────────────
   /** Time between cluster manager runs (EventBridge rate), whole minutes, 1..60. @default Duration.minutes(1) */
@@ -110,10 +124,20 @@ interface CdcProcessorProps {
   // ── Configuration (AppConfig) ───────────────────────────────────────────────────────────────────
   /** The configuration deployed with the stack, validated by the config schema. @default the schema's defaults */
   readonly config?: ConfigInput;
-  /** How long a configuration deployment takes to reach every target, whole minutes. @default Duration.minutes(0) */
+  /**
+   * How long a configuration deployment takes to reach every consumer, whole minutes 0..1440: AppConfig adds
+   * `configGrowthFactor` percent of them at each step, and rolls the deployment back by itself when the
+   * configuration alarm fires (docs/operations.md#rolling-back-a-configuration). @default Duration.minutes(5)
+   */
   readonly configDeploymentDuration?: Duration;
-  /** How long AppConfig watches a finished deployment before it is final, whole minutes. @default Duration.minutes(1) */
+  /**
+   * How long AppConfig keeps watching the configuration alarm after the last step before the deployment is
+   * final (a rollback is still automatic until then), whole minutes 0..1440: at least the 5 minutes the
+   * alarms it watches need to fire. @default Duration.minutes(5)
+   */
   readonly configFinalBakeTime?: Duration;
+  /** Percent of the consumers a configuration deployment adds at each step (linear), 1..100. @default 20 */
+  readonly configGrowthFactor?: number;
 
   // ── Observability ───────────────────────────────────────────────────────────────────────────────
   /** Create the CloudWatch dashboard (the alarms are created either way). @default true */
@@ -131,6 +155,24 @@ interface CdcProcessorProps {
    * twice the schedule. @default Duration.minutes(5), or twice `clusterManagerSchedule` if that is longer
    */
   readonly clusterManagerHeartbeatAlarmPeriod?: Duration;
+  /**
+   * Source-to-applied latency (p99 over all tables) above which the latency alarm fires after 5 minutes.
+   * @default Duration.minutes(5)
+   */
+  readonly sourceLatencyAlarmThreshold?: Duration;
+  /**
+   * Where each alarm's description sends the reader: the runbook, to which each alarm adds the anchor of its
+   * section (`#consumer-errors`). Point it at a copy you can click from a notification (your Git host, a
+   * wiki). @default 'docs/operations.md' (the runbook shipped in this package)
+   */
+  readonly runbookUrl?: string;
+  /**
+   * X-Ray active tracing of both functions through Powertools Tracer: a consumer batch's decode and, for the
+   * first aggregates of each batch, their decode, fold and write, annotated with the aggregate and its source
+   * transaction; the cluster manager's runs with their control-plane calls. Traces are sampled by X-Ray's
+   * default rule (the first request each second, and 5 % of the rest). @default true
+   */
+  readonly tracing?: boolean;
   /** Retention of the functions' log groups. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
 }
@@ -138,6 +180,8 @@ interface CdcProcessorProps {
 /** Props with every default filled in and every value checked; durations as whole numbers of their unit. */
 interface ResolvedProps {
   readonly projectionEntry: string | undefined;
+  /** The container fleet's settings; undefined: Lambda's event source mapping. */
+  readonly containers: ContainerShardConsumer['settings'] | undefined;
   readonly stream: IStream | undefined;
   readonly streamMode: StreamMode;
   readonly shardCount: number;
@@ -159,19 +203,22 @@ interface ResolvedProps {
   readonly maxRecordAgeSeconds: number;
   readonly bisectBatchOnError: boolean;
   readonly startingPosition: StartingPosition;
-  readonly failureQueueRetentionDays: number;
-  readonly failureQueueMaxReceiveCount: number;
+  readonly failedBatchesRetentionDays: number;
   readonly clusterManagerScheduleMinutes: number;
   readonly clusterManagerTimeoutSeconds: number;
   readonly config: Config;
   readonly configDeploymentDurationMinutes: number;
   readonly configFinalBakeTimeMinutes: number;
+  readonly configGrowthFactor: number;
   readonly dashboard: boolean;
   readonly alarmTopic: ITopic | undefined;
   readonly iteratorAgeAlarmThresholdMs: number;
   readonly consumerErrorsAlarmThreshold: number;
   readonly parkedAlarmThreshold: number;
   readonly clusterManagerHeartbeatAlarmMinutes: number;
+  readonly sourceLatencyAlarmThresholdMs: number;
+  readonly runbookUrl: string;
+  readonly tracing: boolean;
   readonly logRetention: RetentionDays;
 }
 
@@ -191,17 +238,20 @@ const DEFAULTS = {
   retryAttempts: 10,
   bisectBatchOnError: false,
   startingPosition: 'TRIM_HORIZON',
-  failureQueueRetention: Duration.days(14),
-  failureQueueMaxReceiveCount: 5,
+  failedBatchesRetention: Duration.days(14),
   clusterManagerSchedule: Duration.minutes(1),
   clusterManagerTimeout: Duration.seconds(50),
-  configDeploymentDuration: Duration.minutes(0),
-  configFinalBakeTime: Duration.minutes(1),
+  configDeploymentDuration: Duration.minutes(5),
+  configFinalBakeTime: Duration.minutes(5),
+  configGrowthFactor: 20,
   dashboard: true,
   iteratorAgeAlarmThreshold: Duration.seconds(60),
   consumerErrorsAlarmThreshold: 1,
   parkedAlarmThreshold: 1,
   clusterManagerHeartbeatAlarmPeriod: Duration.minutes(5),
+  sourceLatencyAlarmThreshold: Duration.minutes(5),
+  runbookUrl: 'docs/operations.md',
+  tracing: true,
   logRetention: RetentionDays.ONE_MONTH,
 } as const satisfies CdcProcessorProps;
 
@@ -252,6 +302,34 @@ function whole(
   return amount;
 }
 
+/** The consumer choice; a container fleet's `assignment` goes into the deployed configuration's leases section. */
+function consumerProps(props: CdcProcessorProps): {
+  containers: ContainerShardConsumer['settings'] | undefined;
+  config: ConfigInput | undefined;
+} {
+  const consumer = props.consumer ?? ShardConsumer.lambda();
+  if (!(consumer instanceof ShardConsumer))
+    throw new CdcProcessorPropsError(
+      'consumer',
+      consumer,
+      'must be ShardConsumer.lambda() or ShardConsumer.containers({...})',
+    );
+  if (!(consumer instanceof ContainerShardConsumer)) return { containers: undefined, config: props.config };
+  const containers = consumer.settings;
+  const configured = props.config?.leases?.assignment;
+  if (containers.assignment === undefined) return { containers, config: props.config };
+  if (configured !== undefined && configured !== containers.assignment)
+    throw new CdcProcessorPropsError(
+      'consumer.assignment',
+      containers.assignment,
+      `differs from config.leases.assignment (${JSON.stringify(configured)}); set the strategy in one place`,
+    );
+  return {
+    containers,
+    config: { ...props.config, leases: { ...props.config?.leases, assignment: containers.assignment } },
+  };
+}
+
 function parseConfigProp(input: ConfigInput | undefined): Config {
   try {
     return parseConfig(input ?? {});
@@ -259,7 +337,7 @@ function parseConfigProp(input: ConfigInput | undefined): Config {
     throw new CdcProcessorPropsError(
       'config',
       input,
-      `is not a valid configuration (${cause instanceof Error ? cause.message : String(cause)}); fix it against \`cdcp config defaults\``,
+      `is not a valid configuration (${messageOf(cause)}); fix it against \`cdcp config defaults\``,
     );
   }
 }
@@ -337,18 +415,12 @@ function mappingProps(props: CdcProcessorProps, config: Config) {
         ? -1
         : whole('maxRecordAge', props.maxRecordAge, 'seconds', 60, 604_800),
     bisectBatchOnError: props.bisectBatchOnError ?? DEFAULTS.bisectBatchOnError,
-    failureQueueRetentionDays: whole(
-      'failureQueueRetention',
-      props.failureQueueRetention ?? DEFAULTS.failureQueueRetention,
+    failedBatchesRetentionDays: whole(
+      'failedBatchesRetention',
+      props.failedBatchesRetention ?? DEFAULTS.failedBatchesRetention,
       'days',
       1,
-      14,
-    ),
-    failureQueueMaxReceiveCount: integer(
-      'failureQueueMaxReceiveCount',
-      props.failureQueueMaxReceiveCount ?? DEFAULTS.failureQueueMaxReceiveCount,
-      1,
-      1000,
+      365,
     ),
   };
 }
@@ -388,9 +460,49 @@ function clusterManagerProps(props: CdcProcessorProps) {
   };
 }
 
+/** The runbook link every alarm description starts from: a URL or path, without a fragment. */
+function runbookUrl(props: CdcProcessorProps): string {
+  const url = props.runbookUrl ?? DEFAULTS.runbookUrl;
+  if (typeof url !== 'string' || url.trim() === '' || url.includes('#'))
+    throw new CdcProcessorPropsError(
+      'runbookUrl',
+      url,
+      "must be the runbook's URL or path without a #fragment (each alarm adds its section's anchor)",
+    );
+  return url;
+}
+
+/** The AppConfig deployment strategy: gradual, with a bake time the alarms can fire in. */
+function configRolloutProps(props: CdcProcessorProps) {
+  return {
+    configDeploymentDurationMinutes: whole(
+      'configDeploymentDuration',
+      props.configDeploymentDuration ?? DEFAULTS.configDeploymentDuration,
+      'minutes',
+      0,
+      1440,
+    ),
+    configFinalBakeTimeMinutes: whole(
+      'configFinalBakeTime',
+      props.configFinalBakeTime ?? DEFAULTS.configFinalBakeTime,
+      'minutes',
+      0,
+      1440,
+    ),
+    configGrowthFactor: integer(
+      'configGrowthFactor',
+      props.configGrowthFactor ?? DEFAULTS.configGrowthFactor,
+      1,
+      100,
+      ' (percent of the consumers per step)',
+    ),
+  };
+}
+
 /** Fills defaults and rejects values AWS would reject (or that would lose records), naming the value received. */
 function resolveProps(props: CdcProcessorProps): ResolvedProps {
-  const config = parseConfigProp(props.config);
+  const consumer = consumerProps(props);
+  const config = parseConfigProp(consumer.config);
   checkStreamProps(props, config);
   const streamMode = props.streamMode ?? DEFAULTS.streamMode;
   const shardCount = integer('shardCount', props.shardCount ?? DEFAULTS.shardCount, 1, 10_000);
@@ -425,6 +537,7 @@ function resolveProps(props: CdcProcessorProps): ResolvedProps {
     );
   return {
     projectionEntry: props.projectionEntry,
+    containers: consumer.containers,
     stream: props.stream,
     streamMode,
     shardCount,
@@ -458,20 +571,7 @@ function resolveProps(props: CdcProcessorProps): ResolvedProps {
     ...mappingProps(props, config),
     ...clusterManagerProps(props),
     config,
-    configDeploymentDurationMinutes: whole(
-      'configDeploymentDuration',
-      props.configDeploymentDuration ?? DEFAULTS.configDeploymentDuration,
-      'minutes',
-      0,
-      1440,
-    ),
-    configFinalBakeTimeMinutes: whole(
-      'configFinalBakeTime',
-      props.configFinalBakeTime ?? DEFAULTS.configFinalBakeTime,
-      'minutes',
-      0,
-      1440,
-    ),
+    ...configRolloutProps(props),
     dashboard: props.dashboard ?? DEFAULTS.dashboard,
     alarmTopic: props.alarmTopic,
     iteratorAgeAlarmThresholdMs: whole(
@@ -493,6 +593,15 @@ function resolveProps(props: CdcProcessorProps): ResolvedProps {
       1,
       1_000_000,
     ),
+    sourceLatencyAlarmThresholdMs: whole(
+      'sourceLatencyAlarmThreshold',
+      props.sourceLatencyAlarmThreshold ?? DEFAULTS.sourceLatencyAlarmThreshold,
+      'milliseconds',
+      1,
+      7 * 86_400_000,
+    ),
+    runbookUrl: runbookUrl(props),
+    tracing: props.tracing ?? DEFAULTS.tracing,
     logRetention: props.logRetention ?? DEFAULTS.logRetention,
   };
 }

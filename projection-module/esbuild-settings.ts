@@ -1,4 +1,5 @@
 import type { BuildOptions } from 'esbuild';
+import { messageOf } from '../core/errors.js';
 import { RUNTIME_ENTRY } from './package-paths.js';
 
 /** The package name a projection module imports its helpers and types from. */
@@ -31,12 +32,15 @@ const COMMON_BUILD_OPTIONS = {
 /** esbuild's first error as one line: `file:line:column: text`. */
 function firstBuildError(error: unknown): string {
   const errors = (
-    error as { errors?: { text: string; location?: { file: string; line: number; column: number } }[] }
+    error as {
+      errors?: { text: string; location?: { file: string; line: number; column: number } | null }[];
+    }
   ).errors;
   const first = errors?.[0];
-  if (first === undefined) return error instanceof Error ? error.message : String(error);
+  if (first === undefined) return messageOf(error);
+  // esbuild gives `location: null` for an error that has no place in a file (a missing entry point).
   const at =
-    first.location === undefined
+    first.location === undefined || first.location === null
       ? ''
       : `${first.location.file}:${first.location.line}:${first.location.column}: `;
   return `${at}${first.text}`;

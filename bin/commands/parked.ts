@@ -1,12 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { configuredProjection } from '../../core/processing/projection.js';
+import { REASON, type ReasonCode } from '../../core/events/reason-codes.js';
+import { conflictPolicies } from '../../core/processing/conflict-policies.js';
+import { ParkedDiscarder } from '../../core/processing/discard.js';
+import { configuredProjection, mirrorProjection } from '../../core/processing/projection.js';
 import { ParkedReplayer, type ReplayOutcome } from '../../core/processing/replay.js';
 import { AGGREGATE_PREFIX, type ParkedItem } from '../../core/state/parked-item.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
 import { StateStore } from '../../core/state/state-store.js';
 import { createProcessor } from '../../functions/consumer/create-handler.js';
 import { PROJECTION_OPTION, targetProjection } from '../cli/projection.js';
-import { type Command, type CommandContext, flag, stringOption, targetOf } from './command.js';
+import { CliError, type Command, type CommandContext, flag, stringOption, targetOf } from './command.js';
 
 const AGGREGATE_OPTION = {
   aggregate: {
@@ -89,10 +92,16 @@ async function describeReplay(
 
 function printOutcome(ctx: CommandContext, o: ReplayOutcome): void {
   if (ctx.json) ctx.stdout.write(`${JSON.stringify(o)}\n`);
+  else if (o.waitsForDiscard) ctx.stdout.write(`waits for discard  ${o.target}: ${o.error}\n`);
   else
     ctx.stdout.write(
       `${o.lifted ? 'replayed' : 'still parked'}  ${o.target}: ${o.replayed} applied, ${o.skipped} already applied, ${o.remaining} remaining${o.error === undefined ? '' : ` (${o.error})`}\n`,
     );
+}
+
+/** One line of what a discard removes (or would remove). */
+function discardLine(item: ParkedItem): string {
+  return `${item.reason.padEnd(16)} ${(item.aggregateId ?? item.pk).padEnd(36)} ${item.change?.position ?? `seq ${item.record.sequenceNumber}`}  ${item.message}`;
 }
 
 const replay: Command = {
@@ -146,10 +155,12 @@ Replaying every aggregate (no --aggregate) asks for confirmation, or --yes when 
       }),
       parkedStore,
       projection: configuredProjection(config, projection),
+      conflictPolicy: conflictPolicies(config, projection ?? mirrorProjection),
       processor: createProcessor({
         dynamodb: target.dynamodb,
         stateTable: target.names.stateTable,
         parkedTable: target.names.parkedTable,
+        coordinationTable: target.names.coordinationTable,
         config,
         projection,
         logger: new Logger({ logLevel: 'CRITICAL' }),
@@ -157,10 +168,101 @@ Replaying every aggregate (no --aggregate) asks for confirmation, or --yes when 
     });
     const outcomes = await replayer.replayAll({ aggregateId: aggregate });
     for (const o of outcomes) printOutcome(ctx, o);
-    const failed = outcomes.filter((o) => !o.lifted).length;
-    ctx.stderr.write(`${outcomes.length - failed} of ${outcomes.length} replayed\n`);
+    // A truncate or a logical message is never replayed: it waits for `parked discard`, and is no failure.
+    const waiting = outcomes.filter((o) => o.waitsForDiscard).length;
+    const failed = outcomes.filter((o) => !o.lifted && !o.waitsForDiscard).length;
+    ctx.stderr.write(
+      `${outcomes.length - failed - waiting} of ${outcomes.length - waiting} replayed${waiting === 0 ? '' : `; ${waiting} record(s) wait for \`cdcp parked discard\``}\n`,
+    );
     return failed === 0 ? 0 : 1;
   },
 };
 
-export { list as parkedList, replay as parkedReplay };
+/** `--key PK/SK`, as `parked replay` prints a record's target; the sort key never holds a `/`. */
+function keyOf(value: string | undefined): { pk: string; sk: string } | undefined {
+  if (value === undefined) return undefined;
+  const slash = value.lastIndexOf('/');
+  if (slash <= 0 || slash === value.length - 1)
+    throw new CliError(
+      `--key must be PK/SK, as \`cdcp parked replay\` prints a record and \`cdcp parked list --json\` shows pk and sk; received ${JSON.stringify(value)}`,
+    );
+  return { pk: value.slice(0, slash), sk: value.slice(slash + 1) };
+}
+
+function reasonOf(value: string | undefined): ReasonCode | undefined {
+  if (value === undefined) return undefined;
+  if (Object.hasOwn(REASON, value)) return value as ReasonCode;
+  throw new CliError(
+    `--reason must be a reason code (${Object.values(REASON).join(', ')}); received ${JSON.stringify(value)}`,
+  );
+}
+
+const discard: Command = {
+  path: ['parked', 'discard'],
+  usage: 'parked discard (--aggregate ID | --reason CODE | --key PK/SK) [--dry-run] [--yes]',
+  summary: 'remove parked changes for good, printing what it removes',
+  help: `Removes parked items that no replay should apply, for good: an acknowledged TRUNCATE or LOGICAL_MESSAGE
+(which a replay never applies), a change an operator has decided to drop. Name what to remove: an aggregate,
+a reason, one item by its keys (as \`parked replay\` prints a record, or pk/sk of \`parked list --json\`), or
+several of them (items must match all). It prints every item it removes (or, with --dry-run, would remove).
+An aggregate left with nothing parked has its quarantine lifted, so that its next changes apply.`,
+  options: {
+    ...AGGREGATE_OPTION,
+    reason: {
+      type: 'string',
+      value: 'CODE',
+      description: 'only items parked with this reason, for example TRUNCATE',
+    },
+    key: { type: 'string', value: 'PK/SK', description: 'one item, by its keys' },
+  },
+  target: 'any',
+  json: true,
+  destructive: true,
+  async run(ctx) {
+    const filter = {
+      aggregateId: stringOption(ctx, 'aggregate'),
+      reason: reasonOf(stringOption(ctx, 'reason')),
+      key: keyOf(stringOption(ctx, 'key')),
+    };
+    if (filter.aggregateId === undefined && filter.reason === undefined && filter.key === undefined)
+      throw new CliError(
+        'parked discard removes what you name: pass --aggregate ID, --reason CODE or --key PK/SK',
+      );
+    const target = await targetOf(ctx);
+    const config = await target.config();
+    const discarder = new ParkedDiscarder({
+      stateStore: new StateStore({
+        client: target.dynamodb,
+        tableName: target.names.stateTable,
+        tombstoneTtlSeconds: config.processing.tombstoneTtlSeconds,
+      }),
+      parkedStore: new ParkedStore({ client: target.dynamodb, tableName: target.names.parkedTable }),
+    });
+    const items = await discarder.select(filter);
+    const verb = ctx.dryRun ? 'would discard' : 'discarded';
+    if (items.length === 0) {
+      ctx.stderr.write('nothing parked matches; nothing was discarded\n');
+      return 0;
+    }
+    if (
+      !ctx.dryRun &&
+      !(await ctx.confirm!(`discard ${items.length} parked item(s) on ${target.describe}`))
+    ) {
+      ctx.stderr.write('nothing was discarded\n');
+      return 1;
+    }
+    const { lifted } = ctx.dryRun ? { lifted: [] } : await discarder.discard(items);
+    for (const item of items)
+      ctx.stdout.write(
+        ctx.json
+          ? `${JSON.stringify({ ...item, discarded: !ctx.dryRun })}\n`
+          : `${verb}  ${discardLine(item)}\n`,
+      );
+    for (const aggregateId of lifted)
+      ctx.stderr.write(`lifted the quarantine of ${aggregateId}: nothing is parked behind it\n`);
+    ctx.stderr.write(`${verb} ${items.length} parked item(s)${ctx.dryRun ? '; nothing was changed' : ''}\n`);
+    return 0;
+  },
+};
+
+export { discard as parkedDiscard, list as parkedList, replay as parkedReplay };

@@ -1,13 +1,17 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Config } from '../../core/config/schema.js';
 import { DynamoDbCoordinationStore } from '../../core/coordination/dynamodb-store.js';
 import { InstanceRegistry } from '../../core/coordination/instance-registry.js';
+import { LeaseClient } from '../../core/coordination/lease-client.js';
 import {
   CloudWatchMetricsSource,
   ClusterManager,
   type DecisionRecord,
   DynamoDbAuditLog,
+  EcsServiceControl,
+  type FleetControl,
   hotKeysFromInstances,
   KinesisStreamControl,
   LambdaParallelizationControl,
@@ -18,8 +22,9 @@ import {
   policyFromConfig,
   type SheddingControl,
   StreamSampleMetricsSource,
+  WorkerFleet,
 } from '../../core/scaling/index.js';
-import type { Target } from '../cli/target.js';
+import type { StackTarget, Target } from '../cli/target.js';
 import { CliError, type Command, type CommandContext, flag, stringOption, targetOf } from './command.js';
 
 /** Everything `scale plan` reads, for the running local pipeline or the deployed stack. */
@@ -39,9 +44,44 @@ function readOnlyShedding(config: Config): SheddingControl {
 }
 
 /**
+ * A stack's worker fleet (containers), read-only: the ECS service's counts (DescribeServices), the workers'
+ * heartbeats and leases. Undefined for a stack whose consumer is Lambda's mapping.
+ */
+function stackFleet(
+  target: StackTarget,
+  registry: InstanceRegistry,
+  closers: (() => void)[],
+): FleetControl | undefined {
+  const fleet = target.document.fleet;
+  if (fleet === undefined) return undefined;
+  const ecs = new ECSClient(target.aws);
+  closers.push(() => ecs.destroy());
+  const service = new EcsServiceControl({ ecs, cluster: fleet.cluster, service: fleet.service });
+  return new WorkerFleet({
+    service: {
+      describe: () => service.describe(),
+      setDesiredCount: async () => {
+        throw new CliError('scale plan never changes the worker fleet');
+      },
+    },
+    registry,
+    leases: new LeaseClient({
+      store: new DynamoDbCoordinationStore({
+        client: target.dynamodb,
+        tableName: target.names.coordinationTable,
+      }),
+    }),
+    streamName: target.names.streamName,
+    minWorkers: fleet.minWorkers,
+    maxWorkers: fleet.maxWorkers,
+    taskCpuUnits: fleet.taskCpu,
+  });
+}
+
+/**
  * The cluster manager's planner over a target: locally the load is sampled from the stream; on a stack it
- * comes from CloudWatch (GetMetricData) and the consumers' heartbeats, and ParallelizationFactor from the
- * event source mapping.
+ * comes from CloudWatch (GetMetricData) and the consumers' heartbeats, ParallelizationFactor from the event
+ * source mapping (Lambda) and the worker fleet's size from its ECS service (containers).
  */
 function scalePlanner(
   target: Target,
@@ -61,6 +101,7 @@ function scalePlanner(
   const closers: (() => void)[] = [];
   let metrics: MetricsSource;
   let parallelization: ParallelizationControl | undefined;
+  let fleet: FleetControl | undefined;
   if (target.kind === 'local') {
     metrics = new StreamSampleMetricsSource({
       kinesis: target.kinesis,
@@ -81,10 +122,10 @@ function scalePlanner(
       functionName: options.functionName ?? target.document.consumerFunction,
       hotKeys: async () => hotKeysFromInstances(await registry.listLive(), { heartbeatIntervalMs }),
     });
-    parallelization = new LambdaParallelizationControl({
-      lambda,
-      uuid: target.document.eventSourceMappingId,
-    });
+    const mappingId = target.document.eventSourceMappingId;
+    parallelization =
+      mappingId === undefined ? undefined : new LambdaParallelizationControl({ lambda, uuid: mappingId });
+    fleet = stackFleet(target, registry, closers);
   }
   const manager = new ClusterManager({
     stream: new KinesisStreamControl({ kinesis: target.kinesis, streamName }),
@@ -92,6 +133,7 @@ function scalePlanner(
     audit: new DynamoDbAuditLog({ client: target.dynamodb, tableName: target.names.coordinationTable }),
     parallelization,
     shedding: readOnlyShedding(config),
+    fleet,
     policy: policyFromConfig(config),
   });
   return {
@@ -116,6 +158,14 @@ function printPlan(ctx: CommandContext, plan: Plan, describe: string): void {
       `ParallelizationFactor ${s.parallelizationFactor ?? 'unknown'}, shedding ${s.sheddingActive ? 'on' : 'off'}, ` +
       `UpdateShardCount ${s.updateShardCountCallsLast24h} used / ${s.updateShardCountCallsLeft} left in 24 h`,
   );
+  if (s.fleet !== undefined) {
+    const f = s.fleet;
+    out(
+      `  workers: ${f.desiredWorkers} desired (${f.minWorkers}…${f.maxWorkers}), ${f.runningWorkers} running, ${f.liveWorkers} live, ` +
+        `${f.idleWorkers} without a shard; load ${f.load === undefined ? 'not reported yet' : `${f.load} workers' worth of CPU`}` +
+        `${f.busiest === undefined ? '' : `, busiest ${f.busiest.instanceId} at ${Math.round(f.busiest.cpuUtilization * 100)}% with ${f.busiest.leases} lease(s)`}`,
+    );
+  }
   out();
   if (plan.actions.length === 0) out('Actions: none');
   else {
@@ -152,6 +202,8 @@ function describeAction(a: Plan['actions'][number]): string {
       return `ParallelizationFactor ${a.from} → ${a.to}`;
     case 'set-shedding':
       return `shedding ${a.active ? 'on' : 'off'}`;
+    case 'set-worker-count':
+      return `workers ${a.from} → ${a.to} (ECS desired count)`;
   }
 }
 
@@ -164,7 +216,8 @@ with its reasons, what a rule or limit held back, and hot partition keys. Nothin
 
 Against the running local pipeline (npm start in this folder) the load is measured by reading the stream's
 recent records; against a stack it comes from CloudWatch, the consumers' heartbeats and the event source
-mapping (ParallelizationFactor).`,
+mapping (ParallelizationFactor), or, for a stack whose consumer is a worker fleet, the ECS service's counts
+and each worker's CPU and leases (the fleet's size within its minimum and maximum).`,
   options: {
     'sample-minutes': {
       type: 'string',
@@ -272,4 +325,4 @@ With --json, one JSON object per decision: inputs, plan, outcomes, housekeeping.
   },
 };
 
-export { historyCommand as scaleHistory, planCommand as scalePlan };
+export { describeAction, historyCommand as scaleHistory, planCommand as scalePlan, printPlan };

@@ -2,8 +2,6 @@
  * What `cdcp worker` builds from its settings before it starts: the stream's ARN, the configuration source, the
  * shard reader and the projection.
  */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
@@ -16,6 +14,14 @@ import { ensureStreamConsumer } from '../../core/esm/stream-consumer.js';
 import type { Projection } from '../../core/processing/projection.js';
 import type { WorkerEvent } from '../../core/workers/events.js';
 import { configSourceFromEnv } from '../../functions/consumer/config-source.js';
+import { ProjectionModuleError } from '../../projection-module/errors.js';
+import {
+  describeProjection,
+  MIRROR_IDENTITY,
+  type ProjectionIdentity,
+  parseProjectionIdentity,
+  sameProjection,
+} from '../../projection-module/identity.js';
 import type { WorkerClients } from './clients.js';
 import { type WorkerSettings, WorkerSettingsError } from './settings.js';
 
@@ -73,23 +79,71 @@ async function readerOf(
   });
 }
 
-/** The projection a module exports (its default export, or `projection`); the mirror when none is given. */
-async function projectionOf(modulePath: string | undefined): Promise<Projection | undefined> {
-  if (modulePath === undefined) return undefined;
-  let loaded: Record<string, unknown>;
-  try {
-    loaded = (await import(pathToFileURL(resolve(modulePath)).href)) as Record<string, unknown>;
-  } catch (error) {
-    throw new WorkerSettingsError(
-      `the projection module ${JSON.stringify(modulePath)} cannot be loaded (${(error as Error).message}); check the path given in --projection or CDCP_WORKER_PROJECTION_MODULE`,
-    );
-  }
-  const candidate = (loaded.default ?? loaded.projection) as Partial<Projection> | undefined;
-  if (typeof candidate?.name !== 'string' || typeof candidate.apply !== 'function')
-    throw new WorkerSettingsError(
-      `the projection module ${JSON.stringify(modulePath)} has no default export with a name and an apply function; received exports ${JSON.stringify(Object.keys(loaded))}`,
-    );
-  return candidate as Projection;
+/** A projection and its identity (name and source fingerprint); `projection` undefined: the built-in mirror. */
+interface WorkerProjection {
+  readonly projection: Projection | undefined;
+  readonly identity: ProjectionIdentity;
 }
 
-export { openConfigSource, projectionOf, readerOf, streamArnOf };
+/**
+ * The projection module the worker was told to load, through the package's one projection loader: bundled by
+ * esbuild (TypeScript or JavaScript), its default export checked, its name and fingerprint computed, exactly
+ * as `cdcp parked replay` and the Lambda bundles see it.
+ */
+async function loadModule(path: string): Promise<WorkerProjection> {
+  // Loaded on use: esbuild is needed only when a module is loaded at start (never in the container image,
+  // whose projection is built in).
+  const { loadProjectionModule } = await import('../../projection-module/load.js');
+  try {
+    return await loadProjectionModule(path);
+  } catch (error) {
+    if (error instanceof ProjectionModuleError)
+      throw new WorkerSettingsError(
+        `${error.message}; check the path given in --projection or ${ENV.WORKER_PROJECTION_MODULE}`,
+      );
+    throw error;
+  }
+}
+
+/**
+ * The projection this worker applies, and the check that it is the fleet's: built into the image at synthesis
+ * (`builtIn`, the container's bundle), else the module of `--projection` / CDCP_WORKER_PROJECTION_MODULE, else
+ * the mirror. When CDCP_PROJECTION names the fleet's projection (the stack sets it on every task, `npm start` on
+ * every worker process), a worker whose projection has another fingerprint refuses to start: every member of
+ * a fleet applies the same projection, and `cdcp parked replay` can refuse any other.
+ */
+async function workerProjection(
+  modulePath: string | undefined,
+  env: NodeJS.ProcessEnv,
+  builtIn?: WorkerProjection,
+): Promise<WorkerProjection> {
+  if (builtIn !== undefined && modulePath !== undefined)
+    throw new WorkerSettingsError(
+      `this worker was built with ${describeProjection(builtIn.identity)}, which ${ENV.WORKER_PROJECTION_MODULE} or --projection cannot replace (received ${JSON.stringify(modulePath)}); unset it, or set projectionEntry on the construct and deploy`,
+    );
+  const loaded =
+    builtIn ??
+    (modulePath === undefined
+      ? { projection: undefined, identity: MIRROR_IDENTITY }
+      : await loadModule(modulePath));
+  const raw = env[ENV.PROJECTION];
+  if (raw === undefined || raw === '') return loaded;
+  let expected: ProjectionIdentity | undefined;
+  try {
+    expected = parseProjectionIdentity(JSON.parse(raw));
+  } catch {
+    expected = undefined;
+  }
+  if (expected === undefined)
+    throw new WorkerSettingsError(
+      `${ENV.PROJECTION} must be a projection identity {"name","fingerprint","entry"}; received ${JSON.stringify(raw)}. Set it as the stack does, or unset it`,
+    );
+  if (!sameProjection(loaded.identity, expected))
+    throw new WorkerSettingsError(
+      `this worker runs ${describeProjection(loaded.identity)}, but ${ENV.PROJECTION} says the fleet runs ${describeProjection(expected)}; give every worker the same projection module`,
+    );
+  return loaded;
+}
+
+export type { WorkerProjection };
+export { openConfigSource, readerOf, streamArnOf, workerProjection };

@@ -13,9 +13,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { reportedConfigVersion } from '../../core/config/reported-version.js';
 import type { ConfigSource } from '../../core/config/source.js';
-import { METRICS } from '../../core/constants.js';
+import { METRICS, WORKER } from '../../core/constants.js';
 import { systemClock } from '../../core/coordination/clock.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
+import { InstanceLatencies } from '../../core/processing/latency.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
 import { type ConsumerWorker, createConsumerWorker } from '../../core/workers/consumer-worker.js';
 import type { WorkerEvent } from '../../core/workers/events.js';
@@ -25,7 +26,13 @@ import { exitCodeOf, GracefulShutdown } from '../../core/workers/shutdown.js';
 import { createConfigFollowingHandler } from '../../functions/consumer/follow-config.js';
 import type { WorkerStats } from '../../localstack/run/worker-messages.js';
 import { type WorkerClients, workerClients } from './clients.js';
-import { openConfigSource, projectionOf, readerOf, streamArnOf } from './dependencies.js';
+import {
+  openConfigSource,
+  readerOf,
+  streamArnOf,
+  type WorkerProjection,
+  workerProjection,
+} from './dependencies.js';
 import { type HealthServer, startHealthServer } from './health-server.js';
 import { type WorkerSettings, WorkerSettingsError } from './settings.js';
 import { watchStopSignals } from './stop-signals.js';
@@ -36,6 +43,8 @@ interface WorkerProcess {
   readonly env: NodeJS.ProcessEnv;
   /** SIGTERM and SIGINT arrive here. */
   readonly signals: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
+  /** The projection built into this program (the container image's bundle); absent: loaded as told. */
+  readonly builtInProjection?: WorkerProjection;
 }
 
 /** What the run needs to hand around once built. */
@@ -43,9 +52,12 @@ interface Assembled extends ConsumerWorker {
   readonly instanceId: string;
   /** What this process's batches added up to (reported to a supervisor). */
   readonly totals: BatchStats;
+  /** Latencies of the changes applied: for heartbeats, for reports to a supervisor, in all. */
+  readonly latency: InstanceLatencies;
   readonly logger: Logger;
   readonly parent: Supervisor | undefined;
   readonly configSource: ConfigSource;
+  readonly projection: WorkerProjection;
 }
 
 /**
@@ -56,7 +68,7 @@ async function runWorker(settings: WorkerSettings, host: WorkerProcess): Promise
   const instanceId = settings.instanceId ?? `worker-${hostname()}-${randomBytes(3).toString('hex')}`;
   const logLevel = (host.env.LOG_LEVEL as 'INFO' | undefined) ?? 'INFO';
   const logger = new Logger({
-    serviceName: `${METRICS.service}-worker`,
+    serviceName: WORKER.logService,
     logLevel,
     persistentKeys: { instanceId },
   });
@@ -66,8 +78,16 @@ async function runWorker(settings: WorkerSettings, host: WorkerProcess): Promise
   let configSource: ConfigSource | undefined;
   let health: HealthServer | undefined;
   try {
+    const projection = await workerProjection(settings.projectionModule, host.env, host.builtInProjection);
     configSource = await openConfigSource(settings, host.env, logger);
-    const run = await assemble(settings, { instanceId, logLevel, logger, clients, configSource });
+    const run = await assemble(settings, {
+      instanceId,
+      logLevel,
+      logger,
+      clients,
+      configSource,
+      projection,
+    });
     if (settings.health !== undefined)
       health = await startHealthServer({
         ...settings.health,
@@ -79,8 +99,11 @@ async function runWorker(settings: WorkerSettings, host: WorkerProcess): Promise
       host,
       () => ({
         totals: { ...run.totals },
+        latency: run.latency.total.toJSON(),
+        recentLatency: run.latency.drainRecent(),
         eventsPerSecond: run.worker.eventsPerSecond,
         lagMs: run.lagMs(),
+        shardLagMs: run.shardLagMs(),
         leases: run.worker.shards,
         assigner: run.worker.isAssigner,
         inFlight: run.mapping.inFlight,
@@ -109,12 +132,14 @@ async function assemble(
     readonly logger: Logger;
     readonly clients: WorkerClients;
     readonly configSource: ConfigSource;
+    readonly projection: WorkerProjection;
   },
 ): Promise<Assembled> {
-  const { instanceId, logger, clients, configSource } = deps;
+  const { instanceId, logger, clients, configSource, projection } = deps;
   const parent = supervisor();
   const emit = eventLog(logger, parent, settings);
   const totals = emptyStats();
+  const latency = new InstanceLatencies();
   const streamArn = settings.streamArn ?? (await streamArnOf(clients, settings.streamName));
   const consumer = createConsumerWorker({
     instanceId,
@@ -128,8 +153,10 @@ async function assemble(
       dynamodb: clients.dynamodb,
       stateTable: settings.stateTable,
       parkedTable: settings.parkedTable,
+      coordinationTable: settings.coordinationTable,
+      instanceId,
       configSource,
-      projection: await projectionOf(settings.projectionModule),
+      projection: projection.projection,
       // The consumer's own logger: it adds each batch's shard and Lambda context to its keys, which must not
       // leak into the worker's lease events.
       logger: new Logger({
@@ -138,10 +165,12 @@ async function assemble(
         persistentKeys: { instanceId },
       }),
       metrics: new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service }),
-      onBatch: ({ stats }) => {
+      onBatch: ({ stats }, _event, latencies) => {
         for (const key of Object.keys(totals) as (keyof BatchStats)[]) totals[key] += stats[key];
+        latency.record(latencies);
       },
     }),
+    latency: latency.heartbeat,
     parkedStore: new ParkedStore({ client: clients.dynamodb, tableName: settings.parkedTable }),
     mapping: settings.mapping,
     config: () => configSource.current().config,
@@ -154,7 +183,7 @@ async function assemble(
       : undefined,
     onError: (error, shardId) => logger.warn('shard read failed; retrying', { shardId, error }),
   });
-  return { ...consumer, instanceId, totals, logger, parent, configSource };
+  return { ...consumer, instanceId, totals, latency, logger, parent, configSource, projection };
 }
 
 /** Starts the worker, reports to a supervisor if there is one, and waits for the one graceful stop. */
@@ -184,6 +213,7 @@ async function runUntilStopped(
       streamName: settings.streamName,
       reader: settings.reader.kind,
       health: health?.url,
+      projection: run.projection.identity,
     });
     parent?.send({ type: 'ready', instanceId: run.instanceId, pid: process.pid, healthUrl: health?.url });
   }

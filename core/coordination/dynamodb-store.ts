@@ -9,6 +9,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import { messageOf, OptionsError } from '../errors.js';
 import {
   HANDOFF_REQUESTED_FOR_CALLER,
   INSTANCE_ABSENT,
@@ -22,7 +23,7 @@ import {
   LEASE_VERSION_UNCHANGED,
   MEMBER_BEAT_UNCHANGED,
 } from './conditions.js';
-import { CoordinationOptionsError, CoordinationStoreError } from './errors.js';
+import { CoordinationStoreError } from './errors.js';
 import {
   ATTRIBUTE_NAMES as A,
   attributeNamesFor,
@@ -105,7 +106,7 @@ class DynamoDbCoordinationStore implements CoordinationStore {
 
   public constructor(options: DynamoDbCoordinationStoreOptions) {
     if (typeof options.tableName !== 'string' || options.tableName.length < 3)
-      throw new CoordinationOptionsError('tableName', options.tableName, 'must name the coordination table');
+      throw new OptionsError('tableName', options.tableName, 'must name the coordination table');
     this.#client = options.client;
     this.#tableName = options.tableName;
   }
@@ -568,7 +569,7 @@ class DynamoDbCoordinationStore implements CoordinationStore {
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw error;
       throw new CoordinationStoreError(
-        `${operation} on ${this.#tableName} ${keyString(key)} failed: ${(error as Error).message}`,
+        `${operation} on ${this.#tableName} ${keyString(key)} failed: ${messageOf(error)}`,
         { operation, key: keyString(key), retryable: isTransient(error) },
         { cause: error },
       );

@@ -18,7 +18,7 @@ import type { ShardCursor, ShardPage, ShardReader } from './shard-reader.js';
 type KinesisHandler = (
   event: KinesisStreamEvent,
   context: Context,
-) => Promise<KinesisStreamBatchResponse | undefined | void>;
+) => Promise<KinesisStreamBatchResponse | undefined>;
 
 /** Progress reported with a checkpoint. */
 interface ShardCheckpoint {

@@ -207,6 +207,7 @@ export {
   MAX_DECIMAL_SCALE,
   MAX_UNSCALED_BYTES,
   plainDecimal,
+  splitDecimal,
   twosComplementToBigInt,
   withScale,
 };

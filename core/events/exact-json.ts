@@ -194,5 +194,62 @@ function keepJsonNumberMark(from: object, fromKey: string, to: object, toKey: st
   if (wasJsonNumber(from, fromKey)) markJsonNumber(to, toKey);
 }
 
+/** Appends the JSON text of `value`, the value of `holder[key]`, to `out`; false when JSON leaves it out. */
+function writeExact(value: unknown, holder: object, key: string, out: string[]): boolean {
+  if (typeof value === 'string') {
+    out.push(wasJsonNumber(holder, key) ? value : JSON.stringify(value));
+    return true;
+  }
+  if (typeof value !== 'object' || value === null) {
+    const text = JSON.stringify(value);
+    if (text === undefined) return false;
+    out.push(text);
+    return true;
+  }
+  if (Array.isArray(value)) {
+    out.push('[');
+    value.forEach((item, i) => {
+      if (i > 0) out.push(',');
+      if (!writeExact(item, value, String(i), out)) out.push('null');
+    });
+    out.push(']');
+    return true;
+  }
+  out.push('{');
+  let first = true;
+  for (const name of Object.keys(value)) {
+    const mark = out.length;
+    out.push(first ? '' : ',', JSON.stringify(name), ':');
+    if (writeExact((value as Record<string, unknown>)[name], value, name, out)) first = false;
+    else out.length = mark;
+  }
+  out.push('}');
+  return true;
+}
+
+/**
+ * `JSON.stringify` for parsed values, except that an exact-number string (see {@link wasJsonNumber}) is
+ * written as the number it was, so {@link parseJsonExact} gives it back, marked. Own enumerable keys only
+ * (`__proto__` included); plain JSON values only (no `toJSON`, no replacer).
+ *
+ * @example
+ * ```ts
+ * const row = parseJsonExact('{"id": 9223372036854775807}');
+ * stringifyJsonExact(row); // '{"id":9223372036854775807}'
+ * ```
+ */
+function stringifyJsonExact(value: unknown): string {
+  const out: string[] = [];
+  if (!writeExact(value, {}, '', out)) return 'null';
+  return out.join('');
+}
+
 export type { ParseJsonOptions };
-export { keepJsonNumberMark, MAX_JSON_DEPTH, markJsonNumber, parseJsonExact, wasJsonNumber };
+export {
+  keepJsonNumberMark,
+  MAX_JSON_DEPTH,
+  markJsonNumber,
+  parseJsonExact,
+  stringifyJsonExact,
+  wasJsonNumber,
+};

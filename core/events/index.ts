@@ -1,3 +1,4 @@
+export { OptionsError } from '../errors.js';
 export { aggregateIdOf, resolveKeyValues } from './aggregate-id.js';
 export type { ChangeEvent, ChangeOp, RecordOrigin, RowImage } from './change.js';
 export { debeziumDecoder, recordKeyOf } from './debezium.js';
@@ -36,6 +37,7 @@ export {
   markJsonNumber,
   type ParseJsonOptions,
   parseJsonExact,
+  stringifyJsonExact,
   wasJsonNumber,
 } from './exact-json.js';
 export { type JsonDocument, splitJsonDocuments } from './json-documents.js';
@@ -87,4 +89,11 @@ export {
   MAX_AGGREGATE_ID_BYTES,
   MAX_ROW_DEPTH,
 } from './registry.js';
+export {
+  DMS_SOURCE,
+  debeziumSourceId,
+  dynamodbSourceId,
+  MAX_SOURCE_ID_LENGTH,
+  UNNAMED_SOURCE,
+} from './source-id.js';
 export { TableKeyMemory, type TableKeyMemoryOptions } from './table-keys.js';

@@ -46,6 +46,12 @@ export const REASON = {
   NOT_BASE64: 'NOT_BASE64',
   /** The projection threw while folding the change (after the configured attempts). */
   POISON: 'POISON',
+  /**
+   * DynamoDB would refuse the state the change leads to, whatever the retries: an item over 400 KB by
+   * DynamoDB's own accounting, an empty or too long attribute name, more than 32 levels of nesting. Parked at
+   * once with the attribute path and the limit; the aggregate is quarantined behind it, as for `POISON`.
+   */
+  UNSTORABLE: 'UNSTORABLE',
   /** Parked behind an earlier poison change of the same aggregate, to keep its order. */
   QUARANTINED: 'QUARANTINED',
   /**
@@ -53,6 +59,24 @@ export const REASON = {
    * table is resumed or shedding is lifted. Later changes of the aggregate are deferred behind it.
    */
   DEFERRED: 'DEFERRED',
+  /**
+   * A change of a second source of an aggregate whose table's conflict strategy refuses it (`single-source`,
+   * a source missing from `sourcePriority`, or a custom resolver that parks it). The aggregate goes on with
+   * its own source; `cdcp parked replay` applies the change once the table's strategy accepts it.
+   */
+  CONFLICTING_SOURCE: 'CONFLICTING_SOURCE',
+  /**
+   * The change's derived updates cannot be written with it: with its source write they take more than the
+   * 100 items of one DynamoDB transaction, or they are malformed (a field both set to text and added to, a
+   * fraction added, an update of the change's own aggregate). Parked at once; the aggregate is quarantined
+   * behind it, as for `POISON`.
+   */
+  DERIVED_INVALID: 'DERIVED_INVALID',
+  /**
+   * The transaction of the change and its derived updates kept conflicting with concurrent transactions on the
+   * same items (`TransactionConflict`) through every bounded retry. Parked; replaying it applies it once.
+   */
+  DERIVED_CONFLICT: 'DERIVED_CONFLICT',
   /** The local event source mapping gave up on a record older than the maximum record age. */
   RECORD_TOO_OLD: 'RECORD_TOO_OLD',
   /** The local event source mapping ran out of retry attempts for the record. */

@@ -1,4 +1,6 @@
+import { type Clock, systemClock } from '../coordination/clock.js';
 import { positiveInteger } from '../coordination/validate.js';
+import { messageOf } from '../errors.js';
 import type { ChangeEvent } from '../events/change.js';
 import type { DecodeContext } from '../events/decoder.js';
 import { DecodeError } from '../events/errors.js';
@@ -10,12 +12,23 @@ import type { AggregateItem } from '../state/aggregate-item.js';
 import { type ParkedItem, recordParkedItem } from '../state/parked-item.js';
 import type { ParkedStorePort } from '../state/parked-store-port.js';
 import type { StateStorePort } from '../state/state-store-port.js';
+import type { AggregateLocks } from './aggregate-locks.js';
 import { AggregateApplier, type AggregateOutcome, type PayloadSource } from './apply-aggregate.js';
 import { mapWithConcurrency } from './concurrency.js';
+import type { ConflictPolicy } from './conflicts.js';
 import { ProcessingError } from './errors.js';
 import type { PendingChange } from './fold.js';
+import type { BatchLatencies } from './latency.js';
 import type { Projection } from './projection.js';
 import { originOf, parkedRecordOf, type StreamRecord, type SubRecord } from './stream-record.js';
+import {
+  annotateAggregate,
+  noTracing,
+  type ProcessingTracer,
+  TRACED_AGGREGATES_PER_BATCH,
+  TracedStateStore,
+} from './tracing.js';
+import { retryTransient, type TransientRetry } from './transient-retry.js';
 
 /**
  * One change of a batch as the first pass leaves it: where to decode it again from, not the change itself.
@@ -34,6 +47,8 @@ interface ChangeRef {
 
 /** One aggregate's changes in a batch, in batch (source) order, and the bytes of the records they came from. */
 interface Group {
+  /** The aggregate's table (whose conflict policy decides whether its state is read first). */
+  readonly table: string;
   readonly refs: ChangeRef[];
   bytes: number;
 }
@@ -44,8 +59,16 @@ interface BatchStats {
   changes: number;
   applied: number;
   duplicates: number;
+  /** Changes and records parked now; one delivered again while parked is not counted again. */
   parked: number;
+  /** Parked changes that left the parked store because they applied now (a deferred table resumed). */
+  unparked: number;
+  /** Of `parked`, changes parked as DEFERRED (their table paused or shed): waiting by design. */
+  deferred: number;
+  /** Records parked now because they could not be decoded (counted in `parked` too). */
   badInput: number;
+  /** Records of the batch that could not be decoded, whether parked now or by an earlier delivery. */
+  undecodable: number;
   tombstones: number;
   quarantined: number;
   failedAggregates: number;
@@ -57,6 +80,12 @@ interface BatchResult {
   /** Lambda's partial batch response: at most one item, the lowest failing sequence number. */
   readonly batchItemFailures: { itemIdentifier: string }[];
   readonly stats: BatchStats;
+}
+
+/** An aggregate that failed unexpectedly (throttling, timeout), with its first change's transaction. */
+interface AggregateError {
+  readonly error: unknown;
+  readonly txId: string | null;
 }
 
 /** The subset of a logger the processor uses; Powertools Logger fits. */
@@ -84,6 +113,29 @@ interface BatchProcessorOptions {
   readonly now?: () => number;
   /** Whether a table's changes are deferred now (paused or shed). @default never */
   readonly isDeferred?: (table: string) => boolean;
+  /** How a table resolves changes of several sources (`conflictPolicies`). @default every table single-source */
+  readonly conflictPolicy?: (table: string) => ConflictPolicy;
+  /**
+   * Where the batch's steps are traced: its first decoding pass, its state reads, and for the first
+   * {@link TRACED_AGGREGATES_PER_BATCH} aggregates their decode, fold and write, annotated with the aggregate
+   * and its source transaction. @default noTracing
+   */
+  readonly tracer?: ProcessingTracer;
+  /** Sleeps between tries after a transient store failure. @default systemClock */
+  readonly clock?: Pick<Clock, 'sleep'>;
+  /**
+   * Tries of a store request (a batch read, a park, an aggregate's apply) when the store fails transiently
+   * (throttling, timeouts, 5xx), with jittered backoff; then the batch is left to redelivery. @default 3
+   */
+  readonly transientAttempts?: number;
+  /** Takes the aggregate locks of a projection that declares `holdLocks`. @default none: conditional writes only */
+  readonly locks?: AggregateLocks;
+}
+
+/** The aggregates read before applying (`ids`), and those of them found. */
+interface Prefetched {
+  readonly ids: ReadonlySet<string>;
+  readonly items: ReadonlyMap<string, AggregateItem>;
 }
 
 /** Default of {@link BatchProcessorOptions.maxInFlightBytes}: below a Lambda invocation's 6 MB payload. */
@@ -97,7 +149,10 @@ function emptyStats(): BatchStats {
     applied: 0,
     duplicates: 0,
     parked: 0,
+    unparked: 0,
+    deferred: 0,
     badInput: 0,
+    undecodable: 0,
     tombstones: 0,
     quarantined: 0,
     failedAggregates: 0,
@@ -145,8 +200,13 @@ function payloadsOf(records: readonly StreamRecord[]): PayloadSource {
 class BatchProcessor {
   readonly #options: BatchProcessorOptions;
   readonly #applier: AggregateApplier;
+  /** The applier of the aggregates that are traced: its fold and state store are steps of the trace. */
+  readonly #tracedApplier: AggregateApplier;
+  readonly #tracer: ProcessingTracer;
+  readonly #tracedStore: TracedStateStore;
   readonly #now: () => number;
   readonly #maxInFlightBytes: number;
+  readonly #retry: TransientRetry;
 
   public constructor(options: BatchProcessorOptions) {
     positiveInteger('aggregateConcurrency', options.aggregateConcurrency);
@@ -156,25 +216,44 @@ class BatchProcessor {
     );
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#applier = new AggregateApplier({
+    this.#tracer = options.tracer ?? noTracing;
+    this.#retry = {
+      clock: options.clock ?? systemClock,
+      attempts: positiveInteger('transientAttempts', options.transientAttempts ?? 3),
+      baseDelayMs: 50,
+    };
+    this.#tracedStore = new TracedStateStore(options.stateStore, this.#tracer);
+    const applierOptions = {
       stateStore: options.stateStore,
       parkedStore: options.parkedStore,
       projection: options.projection,
       maxAttempts: options.maxAttempts,
       now: this.#now,
       isDeferred: options.isDeferred,
+      conflictPolicy: options.conflictPolicy,
+      clock: this.#retry.clock,
+      transientAttempts: this.#retry.attempts,
+      locks: options.locks,
+    };
+    this.#applier = new AggregateApplier(applierOptions);
+    this.#tracedApplier = new AggregateApplier({
+      ...applierOptions,
+      stateStore: this.#tracedStore,
+      tracer: this.#tracer,
     });
   }
 
   /**
-   * Indexes the batch and parks its bad input, reads the aggregates' state when the projection needs it,
-   * applies each aggregate, and reports the lowest sequence number to redeliver from.
+   * Indexes the batch and parks its bad input, reads the aggregates' state when the projection or their
+   * table's conflict strategy needs it, applies each aggregate, and reports the lowest sequence number to
+   * redeliver from. `latencies`, when given, gets every applied change's source-to-applied and
+   * arrival-to-applied latency, taken as its aggregate's write commits.
    */
-  public async process(records: readonly StreamRecord[]): Promise<BatchResult> {
+  public async process(records: readonly StreamRecord[], latencies?: BatchLatencies): Promise<BatchResult> {
     const stats = emptyStats();
     stats.records = records.length;
     const failures: string[] = [];
-    const { groups, bad } = this.#index(records, stats);
+    const { groups, bad } = this.#tracer.traceSync('decode', () => this.#index(records, stats));
     await this.#parkBadInput(bad, stats, failures);
     stats.aggregates = groups.size;
     const entries = [...groups.entries()];
@@ -183,7 +262,7 @@ class BatchProcessor {
       failures.push(...entries.map(([, group]) => this.#firstSequenceNumber(records, group)));
       return this.#result(failures, stats);
     }
-    const outcomes = await this.#applyAll(entries, records, prefetched);
+    const outcomes = await this.#applyAll(entries, records, prefetched, latencies);
     this.#tally(entries, outcomes, records, stats, failures);
     return this.#result(failures, stats);
   }
@@ -215,8 +294,14 @@ class BatchProcessor {
       for (const user of users) {
         const sub = subRecordOf(user);
         try {
-          for (const { aggregateId, ref } of this.#refsOf(record, recordIndex, user.data, sub, stats)) {
-            const group = groups.get(aggregateId) ?? { refs: [], bytes: 0 };
+          for (const { aggregateId, table, ref } of this.#refsOf(
+            record,
+            recordIndex,
+            user.data,
+            sub,
+            stats,
+          )) {
+            const group = groups.get(aggregateId) ?? { table, refs: [], bytes: 0 };
             groups.set(aggregateId, group);
             group.refs.push(ref);
             group.bytes += user.data.byteLength;
@@ -236,7 +321,7 @@ class BatchProcessor {
     data: Uint8Array,
     sub: SubRecord | undefined,
     stats: BatchStats,
-  ): { aggregateId: string; ref: ChangeRef }[] {
+  ): { aggregateId: string; table: string; ref: ChangeRef }[] {
     const { registry, decodeContext } = this.#options;
     const decoded = registry.decode(data, originOf(record, sub), decodeContext);
     if (decoded.tombstone) stats.tombstones++;
@@ -244,17 +329,22 @@ class BatchProcessor {
     stats.changes += decoded.changes.length;
     return decoded.changes.map((change, index) => ({
       aggregateId: change.aggregateId,
+      table: change.table,
       ref: { record: recordIndex, index, ...(sub === undefined ? {} : { sub }), ...(keep ? { change } : {}) },
     }));
   }
 
-  /** Parks the batch's bad input; if that fails, the batch is redelivered from it. */
+  /**
+   * Parks the batch's bad input, counting what was not parked before; if that fails (after transient
+   * retries), the batch is redelivered from it.
+   */
   async #parkBadInput(bad: readonly ParkedItem[], stats: BatchStats, failures: string[]): Promise<void> {
     if (bad.length === 0) return;
+    stats.undecodable = bad.length;
     try {
-      await this.#options.parkedStore.put(bad);
-      stats.badInput = bad.length;
-      stats.parked += bad.length;
+      const added = await retryTransient(() => this.#options.parkedStore.put(bad), this.#retry);
+      stats.badInput = added;
+      stats.parked += added;
     } catch (error) {
       this.#options.logger?.error('cannot park bad input; the batch will be retried from it', { error });
       failures.push(...bad.map((b) => b.record.sequenceNumber));
@@ -265,12 +355,20 @@ class BatchProcessor {
    * Reads the aggregates' state up front when the projection needs it (one request per 100 aggregates);
    * `failed` when the read failed, after logging it.
    */
-  async #prefetch(
-    entries: readonly [string, Group][],
-  ): Promise<Map<string, AggregateItem> | 'not-needed' | 'failed'> {
-    if (!this.#options.projection.needsPreviousState || entries.length === 0) return 'not-needed';
+  async #prefetch(entries: readonly [string, Group][]): Promise<Prefetched | 'failed'> {
+    // The applier reads what the projection or the table's conflict strategy needs: read it here in one
+    // request per 100 aggregates instead.
+    const ids = entries
+      .filter(
+        ([, group]) =>
+          this.#options.projection.needsPreviousState ||
+          (this.#options.conflictPolicy?.(group.table).strategy ?? 'single-source') !== 'single-source',
+      )
+      .map(([aggregateId]) => aggregateId);
+    if (ids.length === 0) return { ids: new Set(), items: new Map() };
     try {
-      return await this.#options.stateStore.getMany(entries.map(([aggregateId]) => aggregateId));
+      const items = await retryTransient(() => this.#tracedStore.getMany(ids), this.#retry);
+      return { ids: new Set(ids), items };
     } catch (error) {
       this.#options.logger?.error('cannot read aggregate state; the batch will be retried', { error });
       return 'failed';
@@ -285,9 +383,14 @@ class BatchProcessor {
   #applyAll(
     entries: readonly [string, Group][],
     records: readonly StreamRecord[],
-    prefetched: Map<string, AggregateItem> | 'not-needed',
-  ): Promise<(AggregateOutcome | { error: unknown })[]> {
+    prefetched: Prefetched,
+    latencies: BatchLatencies | undefined,
+  ): Promise<(AggregateOutcome | AggregateError)[]> {
     const payloads = payloadsOf(records);
+    const onApplied =
+      latencies === undefined
+        ? undefined
+        : (changes: readonly PendingChange[]) => latencies.applied(changes, this.#now());
     return mapWithConcurrency(
       entries,
       {
@@ -295,25 +398,44 @@ class BatchProcessor {
         budget: this.#maxInFlightBytes,
         weight: ([, g]) => g.bytes,
       },
-      async ([aggregateId, group]): Promise<AggregateOutcome | { error: unknown }> => {
-        try {
-          return await this.#applier.apply(
-            aggregateId,
-            this.#decodeGroup(aggregateId, group.refs, records),
-            payloads,
-            prefetched === 'not-needed' ? undefined : { item: prefetched.get(aggregateId) },
-          );
-        } catch (error) {
-          return { error };
-        }
+      ([aggregateId, group], index): Promise<AggregateOutcome | AggregateError> => {
+        const known = prefetched.ids.has(aggregateId)
+          ? { item: prefetched.items.get(aggregateId) }
+          : undefined;
+        const apply = (applier: AggregateApplier, tracer: ProcessingTracer) =>
+          this.#applyOne(applier, tracer, aggregateId, group, records, payloads, known, onApplied);
+        return index < TRACED_AGGREGATES_PER_BATCH
+          ? this.#tracer.trace('aggregate', () => apply(this.#tracedApplier, this.#tracer))
+          : apply(this.#applier, noTracing);
       },
     );
+  }
+
+  /** Decodes one aggregate's changes and applies them; an unexpected failure is its outcome, not the batch's. */
+  async #applyOne(
+    applier: AggregateApplier,
+    tracer: ProcessingTracer,
+    aggregateId: string,
+    group: Group,
+    records: readonly StreamRecord[],
+    payloads: PayloadSource,
+    prefetched: { readonly item: AggregateItem | undefined } | undefined,
+    onApplied: ((changes: readonly PendingChange[]) => void) | undefined,
+  ): Promise<AggregateOutcome | AggregateError> {
+    let changes: PendingChange[] | undefined;
+    try {
+      changes = tracer.traceSync('decode', () => this.#decodeGroup(aggregateId, group.refs, records));
+      annotateAggregate(tracer, aggregateId, changes);
+      return await applier.apply(aggregateId, changes, payloads, prefetched, onApplied);
+    } catch (error) {
+      return { error, txId: changes?.[0]?.change.txId ?? null };
+    }
   }
 
   /** Adds the aggregates' outcomes to the stats, and where each failed one is to be redelivered from. */
   #tally(
     entries: readonly [string, Group][],
-    outcomes: readonly (AggregateOutcome | { error: unknown })[],
+    outcomes: readonly (AggregateOutcome | AggregateError)[],
     records: readonly StreamRecord[],
     stats: BatchStats,
     failures: string[],
@@ -326,6 +448,8 @@ class BatchProcessor {
         // aggregate's first change; changes that did apply are skipped as duplicates then.
         logger?.error('aggregate failed; the batch will be retried from it', {
           aggregateId,
+          txId: outcome.txId,
+          sequenceNumber: this.#firstSequenceNumber(records, group),
           error: outcome.error,
         });
         stats.failedAggregates++;
@@ -335,13 +459,21 @@ class BatchProcessor {
       stats.applied += outcome.applied;
       stats.duplicates += outcome.duplicates;
       stats.parked += outcome.parked;
+      stats.unparked += outcome.unparked;
+      stats.deferred += outcome.deferred ?? 0;
       stats.stateWrites += outcome.writes;
       if (outcome.quarantined) stats.quarantined++;
+      if (outcome.poison !== undefined)
+        logger?.warn('change parked as poison; its aggregate is quarantined until replayed', {
+          aggregateId,
+          ...outcome.poison,
+        });
       if (outcome.failure !== undefined) {
         stats.failedAggregates++;
         failures.push(outcome.failure.sequenceNumber);
         logger?.warn('change failed; it will be redelivered', {
           aggregateId,
+          txId: outcome.failure.txId,
           sequenceNumber: outcome.failure.sequenceNumber,
           error: outcome.failure.error.message,
         });
@@ -384,7 +516,7 @@ class BatchProcessor {
 
   #badInput(record: StreamRecord, sub: SubRecord | undefined, error: unknown): ParkedItem {
     const code = error instanceof DecodeError ? error.code : REASON.INVALID_ENVELOPE;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     return recordParkedItem(parkedRecordOf(record, sub), code, message, new Date(this.#now()));
   }
 }

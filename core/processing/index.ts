@@ -25,6 +25,16 @@ export {
 } from './fold.js';
 export { groupByAggregate } from './group.js';
 export {
+  BatchLatencies,
+  InstanceLatencies,
+  LatencyRecorder,
+  LatencySketch,
+  type LatencySummary,
+  type SerializedLatencies,
+  type SerializedSketch,
+  type TableLatencies,
+} from './latency.js';
+export {
   FAULT_INJECTION_COLUMN,
   mirrorProjection,
   type ProjectedState,
@@ -33,3 +43,12 @@ export {
 } from './projection.js';
 export { ParkedReplayer, type ParkedReplayerOptions, type ReplayOutcome } from './replay.js';
 export { originOf, parkedRecordOf, type StreamRecord, type SubRecord } from './stream-record.js';
+export {
+  annotateAggregate,
+  noTracing,
+  type ProcessingTracer,
+  TRACED_AGGREGATES_PER_BATCH,
+  type TraceAnnotation,
+  TracedStateStore,
+  type TraceStep,
+} from './tracing.js';

@@ -2,12 +2,13 @@ import type { LeaseGuard } from '../coordination/fenced-writer.js';
 import { type AuditLog, actionHistory, type DecisionInputs, type DecisionRecord } from './audit-log.js';
 import type { SheddingControl } from './config-shedding-control.js';
 import { type ActionOutcome, ScalingExecutor } from './executor.js';
+import type { FleetControl } from './fleet-control.js';
 import type { Housekeeper, HousekeepingReport } from './housekeeping.js';
 import type { StreamControl } from './kinesis-stream-control.js';
 import type { ParallelizationControl } from './lambda-parallelization-control.js';
 import { UPDATE_SHARD_COUNT_WINDOW_MS } from './limits.js';
 import type { MetricsSource } from './metrics-source.js';
-import type { ActionRecord, MetricsHistory, Plan, StreamView } from './model.js';
+import type { ActionRecord, FleetView, MetricsHistory, Plan, StreamView } from './model.js';
 import { planScaling, utilizationOf } from './planner.js';
 import type { ScalingPolicy } from './policy.js';
 
@@ -20,6 +21,8 @@ interface ClusterManagerOptions {
   readonly parallelization?: ParallelizationControl;
   readonly shedding?: SheddingControl;
   readonly housekeeper?: Housekeeper;
+  /** The worker fleet (containers) the manager sizes; absent for Lambda's event source mapping. */
+  readonly fleet?: FleetControl;
   readonly clock?: { readonly wallNow: () => number };
 }
 
@@ -39,6 +42,7 @@ interface Observation {
   readonly history: readonly ActionRecord[];
   readonly decisions: readonly DecisionRecord[];
   readonly policy: ScalingPolicy;
+  readonly fleet: FleetView | undefined;
 }
 
 /** What one run did. */
@@ -56,7 +60,26 @@ interface ManagerRun {
     readonly openShards: number;
     readonly updateShardCountCallsLeft: number;
     readonly sheddingActive: boolean;
+    /** The worker fleet's figures, when there is one. */
+    readonly fleet?: FleetFigures;
   };
+}
+
+/** A worker fleet's figures for the dashboard, as the manager saw them. */
+interface FleetFigures {
+  /** The desired count after this run's actions. */
+  readonly desiredWorkers: number;
+  readonly liveWorkers: number;
+  /** Fewest and most shard leases a live worker holds. */
+  readonly minLeasesPerWorker: number;
+  readonly maxLeasesPerWorker: number;
+  /** Live workers holding no shard. */
+  readonly idleWorkers: number;
+  /**
+   * Age of the oldest heartbeat of a live worker, by this manager's wall clock against the worker's (skew
+   * included: a dashboard figure, never a liveness verdict).
+   */
+  readonly maxHeartbeatAgeMs: number;
 }
 
 /**
@@ -83,6 +106,7 @@ class ClusterManager {
       stream: options.stream,
       parallelization: options.parallelization,
       shedding: options.shedding,
+      fleet: options.fleet,
       clock: { wallNow: this.#wallNow },
     });
   }
@@ -91,11 +115,12 @@ class ClusterManager {
   public async observe(): Promise<Observation> {
     const policy = typeof this.#o.policy === 'function' ? await this.#o.policy() : this.#o.policy;
     const atWallMs = this.#wallNow();
-    const [description, parallelizationFactor, sheddingActive, decisions] = await Promise.all([
+    const [description, parallelizationFactor, sheddingActive, decisions, fleet] = await Promise.all([
       this.#o.stream.describe(),
       this.#o.parallelization?.get(),
       this.#o.shedding?.isActive() ?? Promise.resolve(false),
       this.#o.audit.list({ sinceWallMs: atWallMs - UPDATE_SHARD_COUNT_WINDOW_MS - policy.scaleInAfterMs }),
+      this.#o.fleet?.view(),
     ]);
     const stream: StreamView = {
       streamName: description.streamName,
@@ -109,7 +134,7 @@ class ClusterManager {
       nowWallMs: atWallMs,
       windowMs: Math.max(policy.scaleInAfterMs, policy.scaleOutAfterMs),
     });
-    return { atWallMs, stream, metrics, history: actionHistory(decisions), decisions, policy };
+    return { atWallMs, stream, metrics, history: actionHistory(decisions), decisions, policy, fleet };
   }
 
   /** What the manager would do now, without acting or writing anything. */
@@ -166,6 +191,7 @@ class ClusterManager {
       policy: observation.policy,
       history: observation.history,
       nowWallMs: observation.atWallMs,
+      ...(observation.fleet === undefined ? {} : { fleet: observation.fleet }),
     });
   }
 
@@ -195,9 +221,31 @@ class ClusterManager {
           shedding !== undefined && shedding.action.kind === 'set-shedding'
             ? shedding.action.active
             : observation.stream.sheddingActive,
+        ...(observation.fleet === undefined
+          ? {}
+          : { fleet: fleetFigures(observation.fleet, outcomes, observation.atWallMs) }),
       },
     };
   }
+}
+
+/** The fleet's figures after this run: the desired count it set (if it did), leases per live worker. */
+function fleetFigures(fleet: FleetView, outcomes: readonly ActionOutcome[], atWallMs: number): FleetFigures {
+  const resized = outcomes.find(
+    (o) => o.action.kind === 'set-worker-count' && (o.status === 'applied' || o.status === 'already-done'),
+  );
+  const leases = fleet.workers.map((w) => w.leases);
+  return {
+    desiredWorkers:
+      resized !== undefined && resized.action.kind === 'set-worker-count'
+        ? resized.action.to
+        : fleet.desiredWorkers,
+    liveWorkers: fleet.workers.length,
+    minLeasesPerWorker: leases.length === 0 ? 0 : Math.min(...leases),
+    maxLeasesPerWorker: leases.length === 0 ? 0 : Math.max(...leases),
+    idleWorkers: leases.filter((l) => l === 0).length,
+    maxHeartbeatAgeMs: Math.max(0, ...fleet.workers.map((w) => atWallMs - w.heartbeatAtWallMs)),
+  };
 }
 
 /**
@@ -225,5 +273,5 @@ function inputsOf(observation: Observation, withShards: boolean): DecisionInputs
   };
 }
 
-export type { ClusterManagerOptions, ManagerRun, ManagerTerm, Observation };
+export type { ClusterManagerOptions, FleetFigures, ManagerRun, ManagerTerm, Observation };
 export { ClusterManager };

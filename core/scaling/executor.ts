@@ -1,4 +1,6 @@
+import { messageOf } from '../errors.js';
 import type { SheddingControl } from './config-shedding-control.js';
+import type { FleetControl } from './fleet-control.js';
 import { parseHashKey } from './hash-key.js';
 import { checkAction, isResharding } from './kinesis-rules.js';
 import type { StreamControl, StreamDescription } from './kinesis-stream-control.js';
@@ -19,6 +21,8 @@ interface ScalingExecutorOptions {
   readonly parallelization?: ParallelizationControl;
   /** Absent: shedding actions are skipped (no publisher). */
   readonly shedding?: SheddingControl;
+  /** Absent: worker-count actions are skipped (no worker fleet). */
+  readonly fleet?: FleetControl;
   readonly clock?: { readonly wallNow: () => number };
 }
 
@@ -106,7 +110,42 @@ class ScalingExecutor {
             `shedding ${action.active ? 'on' : 'off'} in configuration version ${version}`,
           );
     }
+    if (action.kind === 'set-worker-count') return this.#resizeFleet(action);
     return this.#outcome(action, 'skipped', 'not a known action');
+  }
+
+  /**
+   * Sets the fleet's desired count, after reading it again: already there is `already-done`; moved since the
+   * plan (a person, another manager) is `skipped`, and the next plan starts from the new count.
+   */
+  async #resizeFleet(action: Extract<PlannedAction, { kind: 'set-worker-count' }>): Promise<ActionOutcome> {
+    const fleet = this.#o.fleet;
+    if (fleet === undefined) return this.#outcome(action, 'skipped', 'no worker fleet to size');
+    const current = await fleet.desiredWorkers();
+    if (current === action.to)
+      return this.#outcome(action, 'already-done', `the service asks for ${current} workers`);
+    if (current !== action.from)
+      return this.#outcome(
+        action,
+        'skipped',
+        `the service asks for ${current} workers, not the ${action.from} planned from; the next plan starts from there`,
+      );
+    const violations = checkAction(action, {
+      status: 'ACTIVE',
+      openShards: [],
+      updateShardCountCallsAtWallMs: [],
+      nowWallMs: this.#wallNow(),
+      minWorkers: fleet.minWorkers,
+      maxWorkers: fleet.maxWorkers,
+    });
+    if (violations.length > 0)
+      return this.#outcome(action, 'refused', violations.map((v) => `${v.rule}: ${v.detail}`).join('; '));
+    await fleet.setWorkerCount(action.to);
+    return this.#outcome(
+      action,
+      'applied',
+      `UpdateService desired count ${current} → ${action.to}${action.to < current ? ' (stopped tasks hand their leases off)' : ''}`,
+    );
   }
 
   async #reshard(action: PlannedAction, options: ExecuteOptions): Promise<ActionOutcome> {
@@ -216,7 +255,7 @@ class ScalingExecutor {
 
   #fromError(action: PlannedAction, error: unknown): ActionOutcome {
     const name = (error as { name?: string }).name;
-    const message = (error as Error).message ?? String(error);
+    const message = messageOf(error);
     if (name === IN_USE)
       return this.#outcome(action, 'skipped', `${name}: ${message} (a resharding or update is in progress)`);
     if (name === LIMIT) return this.#outcome(action, 'refused', `${name}: ${message}`);
@@ -242,7 +281,11 @@ function actionRecordOf(
           ? a.toShards > a.fromShards
             ? 'out'
             : 'in'
-          : undefined;
+          : a.kind === 'set-worker-count'
+            ? a.to > a.from
+              ? 'out'
+              : 'in'
+            : undefined;
   return {
     kind: a.kind,
     atWallMs: outcome.atWallMs,

@@ -1,3 +1,4 @@
+export { OptionsError } from '../errors.js';
 export {
   type AuditLog,
   actionHistory,
@@ -12,6 +13,7 @@ export { CloudWatchMetricsSource, type CloudWatchMetricsSourceOptions } from './
 export {
   ClusterManager,
   type ClusterManagerOptions,
+  type FleetFigures,
   type ManagerRun,
   type ManagerTerm,
   type Observation,
@@ -29,7 +31,8 @@ export {
   DynamoDbAuditLog,
   type DynamoDbAuditLogOptions,
 } from './dynamodb-audit-log.js';
-export { ScalingError, ScalingIoError, ScalingOptionsError, ScalingRuleViolationError } from './errors.js';
+export { EcsServiceControl, type ServiceControl, type ServiceCounts } from './ecs-service-control.js';
+export { ScalingError, ScalingIoError, ScalingRuleViolationError } from './errors.js';
 export {
   type ActionOutcome,
   actionRecordOf,
@@ -37,6 +40,15 @@ export {
   ScalingExecutor,
   type ScalingExecutorOptions,
 } from './executor.js';
+export {
+  cpuCapacityPercent,
+  type FleetControl,
+  fleetViewOf,
+  WorkerFleet,
+  type WorkerFleetOptions,
+  workerLoadsOf,
+} from './fleet-control.js';
+export { fleetSummary, shardsAfterPlan, sizeWorkerFleet } from './fleet-rule.js';
 export {
   adjacent,
   contains,
@@ -84,6 +96,8 @@ export type {
   ActionOutcomeStatus,
   ActionRecord,
   BlockedAction,
+  FleetSummary,
+  FleetView,
   HotKeyFinding,
   KeyRate,
   MetricPoint,
@@ -96,6 +110,7 @@ export type {
   ShardLoad,
   StreamStatus,
   StreamView,
+  WorkerLoad,
 } from './model.js';
 export { demandOf, type PlanInput, planScaling, utilizationOf } from './planner.js';
 export {

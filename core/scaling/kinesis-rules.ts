@@ -33,6 +33,8 @@ const RULES = {
   shardBounds: 'shard-bounds',
   /** ParallelizationFactor is 1 … 10. */
   parallelizationRange: 'parallelization-factor-range',
+  /** A worker fleet's desired count: a whole number within minWorkers … maxWorkers (a step towards them is allowed). */
+  workerBounds: 'worker-bounds',
 } as const;
 
 type RuleName = (typeof RULES)[keyof typeof RULES];
@@ -53,6 +55,9 @@ interface RuleContext {
   readonly maxShards?: number;
   /** @default 10 */
   readonly updateShardCountCallsPer24h?: number;
+  /** A worker fleet's bounds. */
+  readonly minWorkers?: number;
+  readonly maxWorkers?: number;
 }
 
 /** UpdateShardCount calls inside the rolling 24-hour window ending now. */
@@ -80,18 +85,10 @@ function checkAction(action: PlannedAction, context: RuleContext): RuleViolation
       detail: `the stream is ${context.status}; a resharding starts only on an ACTIVE stream`,
     });
   const byId = (id: string) => context.openShards.find((s) => s.shardId === id);
-  const bounds = (after: number) => {
-    if (context.minShards !== undefined && after < context.minShards && after < n)
-      violations.push({
-        rule: RULES.shardBounds,
-        detail: `${after} shards would be below minShards ${context.minShards}`,
-      });
-    if (context.maxShards !== undefined && after > context.maxShards && after > n)
-      violations.push({
-        rule: RULES.shardBounds,
-        detail: `${after} shards would be above maxShards ${context.maxShards}`,
-      });
-  };
+  const bounds = (after: number) =>
+    violations.push(
+      ...boundsViolations(RULES.shardBounds, 'shards', after, n, context.minShards, context.maxShards),
+    );
   switch (action.kind) {
     case 'update-shard-count': {
       const quota = context.updateShardCountCallsPer24h ?? UPDATE_SHARD_COUNT_CALLS_PER_24H;
@@ -182,7 +179,42 @@ function checkAction(action: PlannedAction, context: RuleContext): RuleViolation
       break;
     case 'set-shedding':
       break;
+    case 'set-worker-count':
+      violations.push(...workerCountViolations(action, context));
+      break;
   }
+  return violations;
+}
+
+function workerCountViolations(
+  action: Extract<PlannedAction, { kind: 'set-worker-count' }>,
+  context: RuleContext,
+): RuleViolation[] {
+  const { to, from } = action;
+  if (!Number.isInteger(to) || to < 0)
+    return [{ rule: RULES.workerBounds, detail: `${to} is not a count of workers` }];
+  if (to === from) return [{ rule: RULES.workerBounds, detail: `${from} → ${to} changes nothing` }];
+  return boundsViolations(RULES.workerBounds, 'workers', to, from, context.minWorkers, context.maxWorkers);
+}
+
+/**
+ * A count outside min … max, unless it is a step towards them from `before` (a count already outside its
+ * bounds may be corrected step by step).
+ */
+function boundsViolations(
+  rule: RuleName,
+  what: 'shards' | 'workers',
+  after: number,
+  before: number,
+  min: number | undefined,
+  max: number | undefined,
+): RuleViolation[] {
+  const name = what === 'shards' ? 'Shards' : 'Workers';
+  const violations: RuleViolation[] = [];
+  if (min !== undefined && after < min && after < before)
+    violations.push({ rule, detail: `${after} ${what} would be below min${name} ${min}` });
+  if (max !== undefined && after > max && after > before)
+    violations.push({ rule, detail: `${after} ${what} would be above max${name} ${max}` });
   return violations;
 }
 

@@ -67,12 +67,44 @@ interface MetricsHistory {
   readonly hotKeys: readonly KeyRate[];
 }
 
+/** One live worker of a container fleet as the manager sees it: its heartbeat load and its shard leases. */
+interface WorkerLoad {
+  readonly instanceId: string;
+  /**
+   * CPU of its process as a share of what its task may use (1.0 = all of it: a whole core, or the task's
+   * fraction of one); `undefined` when the worker has not reported CPU yet.
+   */
+  readonly cpuUtilization: number | undefined;
+  readonly eventsPerSecond: number;
+  /** Arrival lag of the newest records it processed (its worst shard). */
+  readonly lagMs: number | undefined;
+  /** Shard leases it holds. */
+  readonly leases: number;
+  /** Its wall clock when it wrote its last heartbeat (for the dashboard's heartbeat age, never for liveness). */
+  readonly heartbeatAtWallMs: number;
+}
+
+/** A worker fleet (an ECS service of `cdcp worker` tasks) as it is now, and the bounds it is sized within. */
+interface FleetView {
+  /** The service's desired count: the number of workers asked for. */
+  readonly desiredWorkers: number;
+  readonly runningWorkers: number;
+  readonly pendingWorkers: number;
+  /** A deployment is replacing tasks (a new image or task definition): counts move by themselves. */
+  readonly deploying: boolean;
+  readonly minWorkers: number;
+  readonly maxWorkers: number;
+  /** Live workers that are not leaving, from the instance registry. */
+  readonly workers: readonly WorkerLoad[];
+}
+
 type ScalingActionKind =
   | 'update-shard-count'
   | 'split-shard'
   | 'merge-shards'
   | 'set-parallelization-factor'
-  | 'set-shedding';
+  | 'set-shedding'
+  | 'set-worker-count';
 
 /** What became of an action. `applied` and `already-done` count as done; a call's outcome is unknown until then. */
 type ActionOutcomeStatus = 'applied' | 'already-done' | 'skipped' | 'refused' | 'failed' | 'not-acting';
@@ -86,7 +118,7 @@ interface ActionRecord {
   /** update-shard-count: the count before and after. */
   readonly fromShards?: number;
   readonly toShards?: number;
-  /** Direction of a capacity change. */
+  /** Direction of a capacity change (shards, or workers for set-worker-count). */
   readonly direction?: 'out' | 'in';
 }
 
@@ -119,7 +151,14 @@ type PlannedAction =
       readonly to: number;
       readonly reason: string;
     }
-  | { readonly kind: 'set-shedding'; readonly active: boolean; readonly reason: string };
+  | { readonly kind: 'set-shedding'; readonly active: boolean; readonly reason: string }
+  | {
+      /** The fleet's desired count (ECS UpdateService); scale-in stops tasks, which hand off gracefully. */
+      readonly kind: 'set-worker-count';
+      readonly from: number;
+      readonly to: number;
+      readonly reason: string;
+    };
 
 /** A partition key hotter than a shard should carry: reported and alarmed on, never split for. */
 interface HotKeyFinding {
@@ -154,6 +193,25 @@ interface PlanSummary {
   readonly lastReshardAtWallMs: number | undefined;
   /** Hottest shard's latest utilization. */
   readonly hottestShard: { readonly shardId: string; readonly utilization: number } | undefined;
+  /** The worker fleet, when containers consume the stream. */
+  readonly fleet?: FleetSummary;
+}
+
+/** The fleet's figures a plan was made from. */
+interface FleetSummary {
+  readonly desiredWorkers: number;
+  readonly runningWorkers: number;
+  readonly liveWorkers: number;
+  readonly minWorkers: number;
+  readonly maxWorkers: number;
+  /** Sum of the live workers' CPU utilization: the fleet's load in workers (1.0 = one worker fully busy). */
+  readonly load: number | undefined;
+  /** The busiest worker: its CPU utilization and leases. */
+  readonly busiest:
+    | { readonly instanceId: string; readonly cpuUtilization: number; readonly leases: number }
+    | undefined;
+  /** Live workers holding no shard lease. */
+  readonly idleWorkers: number;
 }
 
 /** The planner's answer: at most one resharding, maybe a parallelization change and a shedding change. */
@@ -171,6 +229,8 @@ export type {
   ActionOutcomeStatus,
   ActionRecord,
   BlockedAction,
+  FleetSummary,
+  FleetView,
   HotKeyFinding,
   KeyRate,
   MetricPoint,
@@ -183,4 +243,5 @@ export type {
   ShardLoad,
   StreamStatus,
   StreamView,
+  WorkerLoad,
 };

@@ -4,77 +4,14 @@
  */
 
 import { ScalingRuleViolationError } from './errors.js';
-import { contains } from './hash-key.js';
-import { checkAction, isResharding, updateShardCountCallsInWindow } from './kinesis-rules.js';
-import { loadMedianSplit } from './load-median.js';
-import type {
-  ActionRecord,
-  BlockedAction,
-  HotKeyFinding,
-  KeyRate,
-  MetricPoint,
-  MetricsHistory,
-  OpenShard,
-  Plan,
-  PlannedAction,
-  ShardLoad,
-  StreamView,
-} from './model.js';
-import type { ScalingPolicy } from './policy.js';
+import { sizeWorkerFleet } from './fleet-rule.js';
+import { checkAction } from './kinesis-rules.js';
+import type { OpenShard, Plan } from './model.js';
+import { emptyDraft, type PlanDraft, type PlanFacts, type PlanInput, planFacts } from './plan-facts.js';
+import { coldestAdjacentPair, findHotKeys, hottestFirst, pct, splitHottest } from './shard-choice.js';
+import { demandOf, sustainedUtil, utilizationOf } from './utilization.js';
 
-interface PlanInput {
-  readonly stream: StreamView;
-  readonly metrics: MetricsHistory;
-  readonly policy: ScalingPolicy;
-  /** Earlier actions (the audit log), any order; at least the last 24 hours. */
-  readonly history: readonly ActionRecord[];
-  readonly nowWallMs: number;
-}
-
-/** Assumed record size when a period carried no records but throttled some (bytes per throttled record). */
-const FALLBACK_RECORD_BYTES = 1024;
-/** A split must lower the hotter child to at most this share of the parent, or it is not worth a resharding. */
-const USEFUL_SPLIT_MAX_SHARE = 0.9;
-/** Metrics older than this many periods are stale: the planner does not reshard on them. */
-const STALE_PERIODS = 3;
-
-/**
- * Share of one shard's write limits a load uses: the larger of its records and bytes shares, with refused
- * writes counted as demand. A throttled record is counted again at every retry, so refused writes add at most
- * one more shard's worth: a saturated shard reads as "up to twice its limits", never more.
- */
-function utilizationOf(load: ShardLoad, policy: ScalingPolicy): number {
-  const recordBytes =
-    load.recordsPerSecond > 0 ? load.bytesPerSecond / load.recordsPerSecond : FALLBACK_RECORD_BYTES;
-  const throttled = Math.min(
-    load.throttledPerSecond ?? 0,
-    policy.limits.recordsPerSecond,
-    policy.limits.bytesPerSecond / recordBytes,
-  );
-  return Math.max(
-    (load.recordsPerSecond + throttled) / policy.limits.recordsPerSecond,
-    (load.bytesPerSecond + throttled * recordBytes) / policy.limits.bytesPerSecond,
-  );
-}
-
-/**
- * A point's demand in shard units (1.0 = one shard's limits): the sum over its shards, or the stream's total
- * if that is higher (per-shard figures cover only the shards asked for, not those closed since).
- */
-function demandOf(point: MetricPoint, policy: ScalingPolicy): number {
-  const sum = Object.values(point.shards).reduce((total, load) => total + utilizationOf(load, policy), 0);
-  return Math.max(sum, point.stream === undefined ? 0 : utilizationOf(point.stream, policy));
-}
-
-/** Points overlapping the trailing window, and whether they cover all of it. */
-function windowOf(points: readonly MetricPoint[], nowWallMs: number, windowMs: number) {
-  const selected = points.filter(
-    (p) => p.atWallMs + p.periodMs > nowWallMs - windowMs && p.atWallMs < nowWallMs,
-  );
-  const first = selected[0];
-  const covered = first !== undefined && first.atWallMs <= nowWallMs - windowMs + first.periodMs / 2;
-  return { points: selected, covered };
-}
+const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
 
 function quarterStepUp(n: number, needed: number): number {
   for (const factor of [1.25, 1.5, 1.75, 2]) {
@@ -93,12 +30,6 @@ function quarterStepDown(n: number, needed: number): number {
   return n;
 }
 
-const doneOutcome = (o: ActionRecord['outcome']) =>
-  o === undefined || o === 'applied' || o === 'already-done';
-const calledOutcome = (o: ActionRecord['outcome']) => o === undefined || o === 'applied';
-const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
-const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
-
 /**
  * Plans what the cluster manager should do now. Rules, in order (docs/scaling.md explains each):
  *
@@ -113,7 +44,10 @@ const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
  *    hottest shard at its load median;
  * 5. scale in only after the longer quiet window `scaleInAfterMs` and `cooldownMs` after the last scale-out:
  *    a big drop → UpdateShardCount (≥ ÷ 2), otherwise merge the coldest adjacent pair;
- * 6. shedding on when the iterator age passes `shedding.lagCriticalMs` and scaling cannot act in time; off
+ * 6. a worker fleet (containers) runs within `minWorkers..maxWorkers` and never more workers than shards
+ *    after this plan's resharding; it grows for CPU over target, a strained worker or growing lag, and shrinks
+ *    after a quiet window and the cool-down, a quarter at a time, by graceful hand-off (`fleet-rule.ts`);
+ * 7. shedding on when the iterator age passes `shedding.lagCriticalMs` and scaling cannot act in time; off
  *    when it is back under `shedding.lagRecoveredMs`.
  *
  * At most one resharding per plan (Kinesis runs one at a time); every action is checked against Kinesis'
@@ -126,184 +60,172 @@ const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
  * ```
  */
 function planScaling(input: PlanInput): Plan {
-  const { stream, metrics, policy, nowWallMs } = input;
-  const n = stream.openShards.length;
-  const reasons: string[] = [];
-  const blocked: BlockedAction[] = [];
-  const actions: PlannedAction[] = [];
-  const points = [...metrics.points].sort((a, b) => a.atWallMs - b.atWallMs);
-  const latest = points.at(-1);
-  const previous = points.at(-2);
-  const stale = latest === undefined || latest.atWallMs + latest.periodMs * STALE_PERIODS < nowWallMs;
+  const facts = planFacts(input);
+  const draft = emptyDraft(facts);
+  reportHotKeys(facts, draft);
+  holdBackOnStaleMetrics(facts, draft);
+  correctShardBounds(facts, draft);
+  tuneParallelization(facts, draft);
+  scaleOut(facts, draft);
+  scaleIn(facts, draft);
+  if (draft.reshard !== undefined) draft.actions.unshift(draft.reshard);
+  sizeWorkerFleet(facts, draft);
+  setShedding(facts, draft);
+  return checkedPlan(facts, draft);
+}
 
-  // What was done before.
-  const history = [...input.history].sort((a, b) => a.atWallMs - b.atWallMs);
-  const reshards = history.filter((a) => isResharding(a.kind) && doneOutcome(a.outcome));
-  const lastReshardAt = reshards.at(-1)?.atWallMs;
-  const lastScaleOutAt = reshards.filter((a) => a.direction === 'out').at(-1)?.atWallMs;
-  const lastUpdateShardCountAt = reshards.filter((a) => a.kind === 'update-shard-count').at(-1)?.atWallMs;
-  const callTimes = history
-    .filter((a) => a.kind === 'update-shard-count' && calledOutcome(a.outcome))
-    .map((a) => a.atWallMs);
-  const quota = policy.limits.updateShardCountCallsPer24h;
-  const callsUsed = updateShardCountCallsInWindow(callTimes, nowWallMs);
-  const lastPfChangeAt = history
-    .filter((a) => a.kind === 'set-parallelization-factor' && doneOutcome(a.outcome))
-    .at(-1)?.atWallMs;
+// ── Gates shared by the resharding rules ─────────────────────────────────────────────────────────────
 
-  // Load now.
-  const shardUtil = (shardId: string, point: MetricPoint | undefined) => {
-    const load = point?.shards[shardId];
-    return load === undefined ? undefined : utilizationOf(load, policy);
-  };
-  const demandNow = latest === undefined ? 0 : demandOf(latest, policy);
-  const demandRecent = Math.max(demandNow, previous === undefined ? 0 : demandOf(previous, policy));
-  const iteratorAgeMs = latest?.iteratorAgeMs;
-  const iteratorAgePrev = previous?.iteratorAgeMs;
-  const latestUtil = new Map(stream.openShards.map((s) => [s.shardId, shardUtil(s.shardId, latest) ?? 0]));
-  const hottest = [...latestUtil.entries()].sort((a, b) => b[1] - a[1])[0];
+/** Resharding preconditions shared by scale-out and scale-in; a refusal is recorded as held back. */
+function reshardGate(facts: PlanFacts, draft: PlanDraft, wanted: string): boolean {
+  const { stream, policy, nowWallMs, lastUpdateShardCountAt } = facts;
+  if (facts.stale) return false;
+  if (stream.status !== 'ACTIVE') {
+    draft.blocked.push({ wanted, rule: 'one-resharding-at-a-time', detail: `stream is ${stream.status}` });
+    return false;
+  }
+  // After an UpdateShardCount every shard is new and every figure stale: wait for fresh ones. After a split
+  // or merge only the children are new, and shards without figures are never chosen.
+  if (lastUpdateShardCountAt !== undefined && nowWallMs - lastUpdateShardCountAt < policy.settleMs) {
+    draft.blocked.push({
+      wanted,
+      rule: 'settle',
+      detail: `last UpdateShardCount ${seconds(nowWallMs - lastUpdateShardCountAt)} ago; metrics of the new shards need ${seconds(policy.settleMs)}`,
+    });
+    return false;
+  }
+  return true;
+}
 
-  const outWindow = windowOf(points, nowWallMs, policy.scaleOutAfterMs);
-  const inWindow = windowOf(points, nowWallMs, policy.scaleInAfterMs);
-  const saturationWindow = points.slice(-policy.saturationPeriods);
-  const throttledIn = (p: MetricPoint) =>
-    Object.values(p.shards).some((l) => (l.throttledPerSecond ?? 0) > 0) ||
-    (p.stream?.throttledPerSecond ?? 0) > 0;
-  const saturated =
-    !stale && saturationWindow.length === policy.saturationPeriods && saturationWindow.every(throttledIn);
-  const lagCritical = iteratorAgeMs !== undefined && iteratorAgeMs >= policy.shedding.lagCriticalMs;
-  const emergency = saturated || lagCritical;
+/** Whether the rolling 24-hour quota allows one more UpdateShardCount (the reserve is for emergencies). */
+function canCallUpdateShardCount(facts: PlanFacts, draft: PlanDraft, wanted: string): boolean {
+  const { quota, callsUsed, emergency, policy } = facts;
+  const allowed = emergency ? quota : quota - policy.updateShardCountReserve;
+  if (callsUsed < allowed) return true;
+  draft.blocked.push({
+    wanted,
+    rule: 'update-shard-count-rate',
+    detail: emergency
+      ? `${callsUsed} of ${quota} UpdateShardCount calls used in the last 24 h`
+      : `${callsUsed} calls used in the last 24 h; the last ${policy.updateShardCountReserve} of ${quota} are kept for emergencies`,
+  });
+  return false;
+}
 
-  const summary = {
-    openShards: n,
-    demandShards: round(demandNow),
-    utilization: n === 0 ? 0 : round(demandNow / n),
-    iteratorAgeMs,
-    parallelizationFactor: stream.parallelizationFactor,
-    sheddingActive: stream.sheddingActive,
-    updateShardCountCallsLast24h: callsUsed,
-    updateShardCountCallsLeft: Math.max(0, quota - callsUsed),
-    lastReshardAtWallMs: lastReshardAt,
-    hottestShard: hottest === undefined ? undefined : { shardId: hottest[0], utilization: round(hottest[1]) },
-  };
+// ── Rule 1: hot partition keys ───────────────────────────────────────────────────────────────────────
 
-  // 1. Hot partition keys.
-  const hotKeys = findHotKeys(metrics.hotKeys, stream.openShards, policy);
-  for (const finding of hotKeys)
-    reasons.push(
+function reportHotKeys(facts: PlanFacts, draft: PlanDraft): void {
+  draft.hotKeys = findHotKeys(facts.metrics.hotKeys, facts.stream.openShards, facts.policy);
+  for (const finding of draft.hotKeys)
+    draft.reasons.push(
       `partition key ${JSON.stringify(finding.partitionKey)} alone uses ${pct(finding.shardShare)} of shard ` +
         `${finding.shardId ?? '?'}'s limits: reported, not split for (no split can divide one key)`,
     );
+}
 
-  if (stale) {
-    reasons.push(
-      latest === undefined
-        ? 'no metrics yet: nothing is resharded until the stream has been observed'
-        : `the newest metrics are from ${seconds(nowWallMs - latest.atWallMs)} ago: no resharding on stale figures`,
-    );
-    blocked.push({ wanted: 'any resharding', rule: 'fresh-metrics', detail: 'metrics missing or stale' });
-  }
+/** Missing or stale metrics hold every resharding back. */
+function holdBackOnStaleMetrics(facts: PlanFacts, draft: PlanDraft): void {
+  if (!facts.stale) return;
+  const { latest, nowWallMs } = facts;
+  draft.reasons.push(
+    latest === undefined
+      ? 'no metrics yet: nothing is resharded until the stream has been observed'
+      : `the newest metrics are from ${seconds(nowWallMs - latest.atWallMs)} ago: no resharding on stale figures`,
+  );
+  draft.blocked.push({ wanted: 'any resharding', rule: 'fresh-metrics', detail: 'metrics missing or stale' });
+}
 
-  // Resharding preconditions shared by scale-out and scale-in.
-  const reshardGate = (wanted: string): boolean => {
-    if (stale) return false;
-    if (stream.status !== 'ACTIVE') {
-      blocked.push({ wanted, rule: 'one-resharding-at-a-time', detail: `stream is ${stream.status}` });
-      return false;
-    }
-    // After an UpdateShardCount every shard is new and every figure stale: wait for fresh ones. After a split
-    // or merge only the children are new, and shards without figures are never chosen.
-    if (lastUpdateShardCountAt !== undefined && nowWallMs - lastUpdateShardCountAt < policy.settleMs) {
-      blocked.push({
-        wanted,
-        rule: 'settle',
-        detail: `last UpdateShardCount ${seconds(nowWallMs - lastUpdateShardCountAt)} ago; metrics of the new shards need ${seconds(policy.settleMs)}`,
-      });
-      return false;
-    }
-    return true;
-  };
-  const canCallUpdateShardCount = (wanted: string): boolean => {
-    const allowed = emergency ? quota : quota - policy.updateShardCountReserve;
-    if (callsUsed < allowed) return true;
-    blocked.push({
-      wanted,
-      rule: 'update-shard-count-rate',
-      detail: emergency
-        ? `${callsUsed} of ${quota} UpdateShardCount calls used in the last 24 h`
-        : `${callsUsed} calls used in the last 24 h; the last ${policy.updateShardCountReserve} of ${quota} are kept for emergencies`,
-    });
-    return false;
-  };
+// ── Rule 2: shard bounds ─────────────────────────────────────────────────────────────────────────────
 
-  let reshard: PlannedAction | undefined;
-  let capacityAdded = false;
+function correctShardBounds(facts: PlanFacts, draft: PlanDraft): void {
+  const { n, policy, stream } = facts;
+  if (n >= policy.minShards && n <= policy.maxShards) return;
+  const target =
+    n < policy.minShards ? Math.min(policy.minShards, 2 * n) : Math.max(policy.maxShards, Math.ceil(n / 2));
+  const wanted = `UpdateShardCount ${n} → ${target} (shard bounds ${policy.minShards} … ${policy.maxShards})`;
+  if (stream.status === 'ACTIVE' && canCallUpdateShardCount(facts, draft, wanted)) {
+    draft.reshard = {
+      kind: 'update-shard-count',
+      fromShards: n,
+      toShards: target,
+      reason: `${n} open shards is outside minShards ${policy.minShards} … maxShards ${policy.maxShards}`,
+    };
+    draft.capacityAdded = target > n;
+  } else if (stream.status !== 'ACTIVE')
+    draft.blocked.push({ wanted, rule: 'one-resharding-at-a-time', detail: `stream is ${stream.status}` });
+}
 
-  // 2. Shard bounds.
-  if (n < policy.minShards || n > policy.maxShards) {
-    const target =
-      n < policy.minShards ? Math.min(policy.minShards, 2 * n) : Math.max(policy.maxShards, Math.ceil(n / 2));
-    const wanted = `UpdateShardCount ${n} → ${target} (shard bounds ${policy.minShards} … ${policy.maxShards})`;
-    if (stream.status === 'ACTIVE' && canCallUpdateShardCount(wanted)) {
-      reshard = {
-        kind: 'update-shard-count',
-        fromShards: n,
-        toShards: target,
-        reason: `${n} open shards is outside minShards ${policy.minShards} … maxShards ${policy.maxShards}`,
-      };
-      capacityAdded = target > n;
-    } else if (stream.status !== 'ACTIVE')
-      blocked.push({ wanted, rule: 'one-resharding-at-a-time', detail: `stream is ${stream.status}` });
-  }
+// ── Rule 3: ParallelizationFactor, instant, so it comes first whenever consumers lag ─────────────────
 
-  // 3. ParallelizationFactor: instant, so it comes first whenever consumers lag.
-  const pf = stream.parallelizationFactor;
+function tuneParallelization(facts: PlanFacts, draft: PlanDraft): void {
+  const { policy, iteratorAgeMs, nowWallMs, lastPfChangeAt } = facts;
+  const pf = facts.stream.parallelizationFactor;
+  if (pf === undefined) return;
   const consumersLag = iteratorAgeMs !== undefined && iteratorAgeMs >= policy.parallelizationLagMs;
-  let pfAtMax = pf === undefined || pf >= policy.maxParallelizationFactor;
   const pfSettling = lastPfChangeAt !== undefined && nowWallMs - lastPfChangeAt < policy.settleMs;
-  if (pf !== undefined && consumersLag && pf < policy.maxParallelizationFactor && pfSettling) {
-    reasons.push(
+  if (consumersLag && pf < policy.maxParallelizationFactor && pfSettling) {
+    draft.reasons.push(
       `consumers lag; ParallelizationFactor changed ${seconds(nowWallMs - lastPfChangeAt!)} ago, waiting for it to show`,
     );
-  } else if (pf !== undefined && consumersLag && pf < policy.maxParallelizationFactor) {
+  } else if (consumersLag && pf < policy.maxParallelizationFactor) {
     const to = Math.min(policy.maxParallelizationFactor, Math.max(pf + 1, pf * 2));
-    actions.push({
+    draft.actions.push({
       kind: 'set-parallelization-factor',
       from: pf,
       to,
       reason: `iterator age ${seconds(iteratorAgeMs!)} ≥ ${seconds(policy.parallelizationLagMs)}: more concurrent batches per shard (instant, no resharding)`,
     });
-    reasons.push(`consumers lag: ParallelizationFactor ${pf} → ${to}`);
-    capacityAdded = true;
-    pfAtMax = to >= policy.maxParallelizationFactor;
-  } else if (pf !== undefined && consumersLag) {
-    reasons.push(
+    draft.reasons.push(`consumers lag: ParallelizationFactor ${pf} → ${to}`);
+    draft.capacityAdded = true;
+    draft.pfAtMax = to >= policy.maxParallelizationFactor;
+  } else if (consumersLag) {
+    draft.reasons.push(
       `consumers lag but ParallelizationFactor is at its maximum ${policy.maxParallelizationFactor}`,
     );
-  } else if (
-    pf !== undefined &&
-    pf > policy.minParallelizationFactor &&
-    inWindow.covered &&
-    inWindow.points.every((p) => (p.iteratorAgeMs ?? 0) < policy.parallelizationIdleLagMs) &&
-    // Only a cold stream: the planner does not know how fast one batch is, so it never lowers
-    // parallelization under a load that may have needed it.
-    inWindow.points.every((p) => {
-      const loads = Object.values(p.shards);
-      return loads.length > 0 && loads.every((l) => utilizationOf(l, policy) < policy.scaleInUtilization);
-    }) &&
-    (lastPfChangeAt === undefined || nowWallMs - lastPfChangeAt >= policy.scaleInAfterMs)
-  ) {
+  } else if (pf > policy.minParallelizationFactor && consumersIdle(facts)) {
     const to = Math.max(policy.minParallelizationFactor, Math.ceil(pf / 2));
-    actions.push({
+    draft.actions.push({
       kind: 'set-parallelization-factor',
       from: pf,
       to,
       reason: `iterator age under ${seconds(policy.parallelizationIdleLagMs)} and every shard under ${pct(policy.scaleInUtilization)} for the whole quiet window (${seconds(policy.scaleInAfterMs)})`,
     });
-    reasons.push(`consumers idle: ParallelizationFactor ${pf} → ${to}`);
+    draft.reasons.push(`consumers idle: ParallelizationFactor ${pf} → ${to}`);
   }
+}
 
-  // 4. Scale out.
+/**
+ * Caught up and cold for the whole quiet window, and no ParallelizationFactor change within it. Only a cold
+ * stream: the planner does not know how fast one batch is, so it never lowers parallelization under a load
+ * that may have needed it.
+ */
+function consumersIdle(facts: PlanFacts): boolean {
+  const { inWindow, policy, nowWallMs, lastPfChangeAt } = facts;
+  return (
+    inWindow.covered &&
+    inWindow.points.every((p) => (p.iteratorAgeMs ?? 0) < policy.parallelizationIdleLagMs) &&
+    inWindow.points.every((p) => {
+      const loads = Object.values(p.shards);
+      return loads.length > 0 && loads.every((l) => utilizationOf(l, policy) < policy.scaleInUtilization);
+    }) &&
+    (lastPfChangeAt === undefined || nowWallMs - lastPfChangeAt >= policy.scaleInAfterMs)
+  );
+}
+
+// ── Rule 4: scale out ────────────────────────────────────────────────────────────────────────────────
+
+/** Why the stream needs more shards, if it does. */
+interface ScaleOutSignals {
+  /** Shards over the per-shard ceiling or throttled throughout, hottest first. */
+  readonly hotShards: readonly OpenShard[];
+  readonly streamOverTarget: boolean;
+  /** Lag parallelization cannot cure, at most once per cool-down. */
+  readonly lagNeedsShards: boolean;
+}
+
+function scaleOutSignals(facts: PlanFacts, draft: PlanDraft): ScaleOutSignals {
+  const { stream, policy, stale, saturated, saturationWindow, latestUtil, n, nowWallMs } = facts;
+  const { iteratorAgeMs, iteratorAgePrev, lastScaleOutAt, outWindow } = facts;
   const throttledThroughout = (shard: OpenShard) =>
     saturated && saturationWindow.every((p) => (p.shards[shard.shardId]?.throttledPerSecond ?? 0) > 0);
   // Shards that must be split whatever the stream's average: over the per-shard ceiling, or throttled. Near
@@ -313,14 +235,13 @@ function planScaling(input: PlanInput): Plan {
     covered: saturationWindow.length === policy.saturationPeriods,
   };
   const overCeiling = (shard: OpenShard) =>
-    (sustainedUtil(shard.shardId, ceilingWindow, shardUtil) ?? 0) > policy.maxShardUtilization;
+    (sustainedUtil(shard.shardId, ceilingWindow, facts.shardUtil) ?? 0) > policy.maxShardUtilization;
   const hotShards = stream.openShards
     .filter((s) => !stale && (overCeiling(s) || throttledThroughout(s)))
     .sort((a, b) => (latestUtil.get(b.shardId) ?? 0) - (latestUtil.get(a.shardId) ?? 0));
   const demandSustained = outWindow.covered
     ? Math.min(...outWindow.points.map((p) => demandOf(p, policy)))
     : undefined;
-  const streamOverTarget = demandSustained !== undefined && demandSustained > policy.targetUtilization * n;
   const lagGrowing =
     iteratorAgeMs !== undefined &&
     iteratorAgeMs >= policy.scaleOutIteratorAgeMs &&
@@ -329,302 +250,225 @@ function planScaling(input: PlanInput): Plan {
   // that, more shards are not the cure either (a hot key outrunning its one consumer batch, a slow handler).
   const lagNeedsShards =
     lagGrowing &&
-    pfAtMax &&
+    draft.pfAtMax &&
     (lastScaleOutAt === undefined || nowWallMs - lastScaleOutAt >= policy.cooldownMs);
-  const wantOut = !stale && (streamOverTarget || saturated || hotShards.length > 0 || lagNeedsShards);
+  return {
+    hotShards,
+    streamOverTarget: demandSustained !== undefined && demandSustained > policy.targetUtilization * n,
+    lagNeedsShards,
+  };
+}
 
-  if (reshard === undefined && wantOut && n < policy.maxShards) {
-    const why = [
-      streamOverTarget
-        ? `demand over ${pct(policy.targetUtilization)} of ${n} shards for ${seconds(policy.scaleOutAfterMs)}`
-        : undefined,
-      saturated ? `writes throttled in the last ${policy.saturationPeriods} periods` : undefined,
-      hotShards.length > 0
-        ? `${hotShards.length} of ${n} shards over ${pct(policy.maxShardUtilization)} or throttled`
-        : undefined,
-      lagNeedsShards
-        ? `iterator age ${seconds(iteratorAgeMs!)} growing with parallelization at its maximum`
-        : undefined,
-    ]
-      .filter((x) => x !== undefined)
-      .join('; ');
-    reasons.push(`scale out: ${why}`);
-    let needed = Math.ceil(demandRecent / policy.targetUtilization);
-    if (lagNeedsShards) needed = Math.max(needed, n + Math.max(1, Math.ceil(n / 4)));
-    // Throttled shards hide how much more was offered: when most are throttled, double (the most one call may).
-    const latestLoads = Object.values(latest?.shards ?? {});
-    const broadSaturation =
-      saturated &&
-      latestLoads.length >= 2 &&
-      latestLoads.filter((l) => (l.throttledPerSecond ?? 0) > 0).length >= latestLoads.length / 2;
-    if (broadSaturation) needed = Math.max(needed, 2 * n);
-    needed = Math.min(policy.maxShards, Math.max(needed, n + 1));
-    // One UpdateShardCount for a big or broad change; single splits (no quota) for small or local ones.
-    const minChange = Math.max(2, policy.updateShardCountMinChange * n);
-    // Many shards at their ceiling at once (uniform growth) would need as many splits: one UpdateShardCount,
-    // which also evens out the ranges, does it; its target still follows demand (uniform shards share it).
-    const big = needed - n >= minChange || hotShards.length >= minChange;
-    if (reshardGate('scale out')) {
-      if ((big || broadSaturation) && n > 1) {
-        const to = Math.min(2 * n, policy.maxShards, quarterStepUp(n, needed));
-        if (canCallUpdateShardCount(`UpdateShardCount ${n} → ${to}`))
-          reshard = {
-            kind: 'update-shard-count',
-            fromShards: n,
-            toShards: to,
-            reason: `${why}: demand ${demandRecent.toFixed(2)} shard-units needs ${needed} shards at ${pct(policy.targetUtilization)}; a change of ${pct((to - n) / n)} → UpdateShardCount (25% steps, ≤ ×2)`,
-          };
-      }
-      if (reshard === undefined) {
-        // Hot shards first; when the stream as a whole needs capacity, then the busiest of the rest.
-        // A shard with no figures in the newest period (a child of a resharding that just finished) is not
-        // split on evidence from before it existed.
-        const rest = (
-          streamOverTarget || lagNeedsShards || saturated ? hottestFirst(stream.openShards, latestUtil) : []
-        ).filter((s) => latest?.shards[s.shardId] !== undefined && (latestUtil.get(s.shardId) ?? 0) > 0);
-        const candidates = [...hotShards, ...rest.filter((s) => !hotShards.includes(s))];
-        reshard = splitHottest(candidates, latest, metrics.hotKeys, policy, latestUtil, reasons, blocked);
-      }
-      capacityAdded = capacityAdded || reshard !== undefined;
-    }
-  } else if (reshard === undefined && wantOut) {
-    blocked.push({
+/** The reasons to scale out, as one line. */
+function scaleOutWhy(facts: PlanFacts, signals: ScaleOutSignals): string {
+  const { policy, n, saturated, iteratorAgeMs } = facts;
+  return [
+    signals.streamOverTarget
+      ? `demand over ${pct(policy.targetUtilization)} of ${n} shards for ${seconds(policy.scaleOutAfterMs)}`
+      : undefined,
+    saturated ? `writes throttled in the last ${policy.saturationPeriods} periods` : undefined,
+    signals.hotShards.length > 0
+      ? `${signals.hotShards.length} of ${n} shards over ${pct(policy.maxShardUtilization)} or throttled`
+      : undefined,
+    signals.lagNeedsShards
+      ? `iterator age ${seconds(iteratorAgeMs!)} growing with parallelization at its maximum`
+      : undefined,
+  ]
+    .filter((x) => x !== undefined)
+    .join('; ');
+}
+
+/** Shards the demand needs at target, and whether throttling is broad (then it doubles: it hides demand). */
+function shardsNeeded(facts: PlanFacts, signals: ScaleOutSignals) {
+  const { policy, n, demandRecent, latest, saturated } = facts;
+  let needed = Math.ceil(demandRecent / policy.targetUtilization);
+  if (signals.lagNeedsShards) needed = Math.max(needed, n + Math.max(1, Math.ceil(n / 4)));
+  // Throttled shards hide how much more was offered: when most are throttled, double (the most one call may).
+  const latestLoads = Object.values(latest?.shards ?? {});
+  const broadSaturation =
+    saturated &&
+    latestLoads.length >= 2 &&
+    latestLoads.filter((l) => (l.throttledPerSecond ?? 0) > 0).length >= latestLoads.length / 2;
+  if (broadSaturation) needed = Math.max(needed, 2 * n);
+  return { needed: Math.min(policy.maxShards, Math.max(needed, n + 1)), broadSaturation };
+}
+
+function scaleOut(facts: PlanFacts, draft: PlanDraft): void {
+  const { policy, n, stale, saturated } = facts;
+  const signals = scaleOutSignals(facts, draft);
+  draft.wantOut =
+    !stale &&
+    (signals.streamOverTarget || saturated || signals.hotShards.length > 0 || signals.lagNeedsShards);
+  if (draft.reshard !== undefined || !draft.wantOut) return;
+  if (n >= policy.maxShards) {
+    draft.blocked.push({
       wanted: 'scale out',
       rule: 'shard-bounds',
       detail: `already at maxShards ${policy.maxShards}`,
     });
+    return;
   }
-
-  // 5. Scale in.
-  if (reshard === undefined && !wantOut && !stale && n > policy.minShards && inWindow.covered) {
-    const peak = Math.max(...inWindow.points.map((p) => demandOf(p, policy)));
-    const lagQuiet = inWindow.points.every((p) => (p.iteratorAgeMs ?? 0) < policy.parallelizationLagMs);
-    const neededIn = Math.max(policy.minShards, Math.ceil(peak / policy.scaleInTargetUtilization));
-    const sinceOut = lastScaleOutAt === undefined ? Number.POSITIVE_INFINITY : nowWallMs - lastScaleOutAt;
-    const coldPair = coldestAdjacentPair(stream.openShards, inWindow.points, shardUtil);
-    const coldPairMergeable =
-      coldPair !== undefined &&
-      coldPair.hotterPeak < policy.scaleInUtilization &&
-      peak <= policy.targetUtilization * (n - 1);
-    if ((neededIn < n || coldPairMergeable) && lagQuiet) {
-      if (sinceOut < policy.cooldownMs) {
-        blocked.push({
-          wanted: 'scale in',
-          rule: 'cooldown',
-          detail: `last scale-out ${seconds(sinceOut)} ago; cool-down is ${seconds(policy.cooldownMs)}`,
-        });
-      } else if (reshardGate('scale in')) {
-        reasons.push(
-          `scale in: the quiet window's peak demand ${peak.toFixed(2)} shard-units fits ${neededIn} shards at ${pct(policy.scaleInTargetUtilization)}`,
-        );
-        const to = Math.max(policy.minShards, quarterStepDown(n, neededIn));
-        const big = n - to >= Math.max(2, policy.updateShardCountMinChange * n);
-        if (big && canCallUpdateShardCount(`UpdateShardCount ${n} → ${to}`)) {
-          reshard = {
-            kind: 'update-shard-count',
-            fromShards: n,
-            toShards: to,
-            reason: `quiet for ${seconds(policy.scaleInAfterMs)}: peak ${peak.toFixed(2)} shard-units fits ${to} shards under ${pct(policy.scaleInTargetUtilization)}`,
-          };
-        } else if (coldPair !== undefined && coldPair.peak <= policy.mergeMaxUtilization) {
-          reshard = {
-            kind: 'merge-shards',
-            shardId: coldPair.lower.shardId,
-            adjacentShardId: coldPair.upper.shardId,
-            reason: `coldest adjacent pair: merged peak ${pct(coldPair.peak)} over the quiet window, under ${pct(policy.mergeMaxUtilization)}`,
-          };
-        } else {
-          blocked.push({
-            wanted: 'merge',
-            rule: 'merge-headroom',
-            detail:
-              coldPair === undefined
-                ? 'no adjacent pair has a full quiet window of metrics'
-                : `coldest adjacent pair would peak at ${pct(coldPair.peak)}, above ${pct(policy.mergeMaxUtilization)}`,
-          });
-        }
-      }
-    }
+  const why = scaleOutWhy(facts, signals);
+  draft.reasons.push(`scale out: ${why}`);
+  const { needed, broadSaturation } = shardsNeeded(facts, signals);
+  if (!reshardGate(facts, draft, 'scale out')) return;
+  // One UpdateShardCount for a big or broad change; single splits (no quota) for small or local ones.
+  // Many shards at their ceiling at once (uniform growth) would need as many splits: one UpdateShardCount,
+  // which also evens out the ranges, does it; its target still follows demand (uniform shards share it).
+  const minChange = Math.max(2, policy.updateShardCountMinChange * n);
+  const big = needed - n >= minChange || signals.hotShards.length >= minChange;
+  if ((big || broadSaturation) && n > 1) {
+    const to = Math.min(2 * n, policy.maxShards, quarterStepUp(n, needed));
+    if (canCallUpdateShardCount(facts, draft, `UpdateShardCount ${n} → ${to}`))
+      draft.reshard = {
+        kind: 'update-shard-count',
+        fromShards: n,
+        toShards: to,
+        reason: `${why}: demand ${facts.demandRecent.toFixed(2)} shard-units needs ${needed} shards at ${pct(policy.targetUtilization)}; a change of ${pct((to - n) / n)} → UpdateShardCount (25% steps, ≤ ×2)`,
+      };
   }
-  if (reshard !== undefined) actions.unshift(reshard);
+  draft.reshard ??= splitForScaleOut(facts, draft, signals);
+  draft.capacityAdded = draft.capacityAdded || draft.reshard !== undefined;
+}
 
-  // 6. Shedding.
-  if (policy.shedding.auto) {
-    const critical = lagCritical;
-    const criticalBefore = iteratorAgePrev !== undefined && iteratorAgePrev >= policy.shedding.lagCriticalMs;
-    const recovered =
-      iteratorAgeMs !== undefined &&
-      iteratorAgeMs <= policy.shedding.lagRecoveredMs &&
-      (iteratorAgePrev === undefined || iteratorAgePrev <= policy.shedding.lagRecoveredMs);
-    if (!stream.sheddingActive && critical && (!capacityAdded || criticalBefore)) {
-      const why = capacityAdded
-        ? 'capacity was added but the lag has stayed critical for two periods'
-        : blocked.length > 0
-          ? `scaling cannot act now (${blocked.map((b) => b.rule).join(', ')})`
-          : hotKeys.length > 0
-            ? 'the lag comes from a hot partition key no scaling fixes'
-            : 'no scaling action is available';
-      actions.push({
-        kind: 'set-shedding',
-        active: true,
-        reason: `iterator age ${seconds(iteratorAgeMs!)} ≥ ${seconds(policy.shedding.lagCriticalMs)} and ${why}: defer low-priority tables`,
-      });
-      reasons.push('shedding on');
-    } else if (stream.sheddingActive && recovered) {
-      actions.push({
-        kind: 'set-shedding',
-        active: false,
-        reason: `iterator age ${seconds(iteratorAgeMs!)} ≤ ${seconds(policy.shedding.lagRecoveredMs)}: lift shedding and replay what was deferred`,
-      });
-      reasons.push('shedding off');
-    }
+/**
+ * Hot shards first; when the stream as a whole needs capacity, then the busiest of the rest. A shard with no
+ * figures in the newest period (a child of a resharding that just finished) is not split on evidence from
+ * before it existed.
+ */
+function splitForScaleOut(facts: PlanFacts, draft: PlanDraft, signals: ScaleOutSignals) {
+  const { stream, latest, latestUtil, saturated, metrics, policy } = facts;
+  const rest = (
+    signals.streamOverTarget || signals.lagNeedsShards || saturated
+      ? hottestFirst(stream.openShards, latestUtil)
+      : []
+  ).filter((s) => latest?.shards[s.shardId] !== undefined && (latestUtil.get(s.shardId) ?? 0) > 0);
+  const candidates = [...signals.hotShards, ...rest.filter((s) => !signals.hotShards.includes(s))];
+  return splitHottest(candidates, latest, metrics.hotKeys, policy, latestUtil, draft.reasons, draft.blocked);
+}
+
+// ── Rule 5: scale in ─────────────────────────────────────────────────────────────────────────────────
+
+function scaleIn(facts: PlanFacts, draft: PlanDraft): void {
+  const { policy, n, inWindow, stream, nowWallMs, lastScaleOutAt } = facts;
+  if (
+    draft.reshard !== undefined ||
+    draft.wantOut ||
+    facts.stale ||
+    n <= policy.minShards ||
+    !inWindow.covered
+  )
+    return;
+  const peak = Math.max(...inWindow.points.map((p) => demandOf(p, policy)));
+  const lagQuiet = inWindow.points.every((p) => (p.iteratorAgeMs ?? 0) < policy.parallelizationLagMs);
+  const neededIn = Math.max(policy.minShards, Math.ceil(peak / policy.scaleInTargetUtilization));
+  const sinceOut = lastScaleOutAt === undefined ? Number.POSITIVE_INFINITY : nowWallMs - lastScaleOutAt;
+  const coldPair = coldestAdjacentPair(stream.openShards, inWindow.points, facts.shardUtil);
+  const coldPairMergeable =
+    coldPair !== undefined &&
+    coldPair.hotterPeak < policy.scaleInUtilization &&
+    peak <= policy.targetUtilization * (n - 1);
+  if (!((neededIn < n || coldPairMergeable) && lagQuiet)) return;
+  if (sinceOut < policy.cooldownMs) {
+    draft.blocked.push({
+      wanted: 'scale in',
+      rule: 'cooldown',
+      detail: `last scale-out ${seconds(sinceOut)} ago; cool-down is ${seconds(policy.cooldownMs)}`,
+    });
+    return;
   }
+  if (!reshardGate(facts, draft, 'scale in')) return;
+  draft.reasons.push(
+    `scale in: the quiet window's peak demand ${peak.toFixed(2)} shard-units fits ${neededIn} shards at ${pct(policy.scaleInTargetUtilization)}`,
+  );
+  const to = Math.max(policy.minShards, quarterStepDown(n, neededIn));
+  const big = n - to >= Math.max(2, policy.updateShardCountMinChange * n);
+  if (big && canCallUpdateShardCount(facts, draft, `UpdateShardCount ${n} → ${to}`)) {
+    draft.reshard = {
+      kind: 'update-shard-count',
+      fromShards: n,
+      toShards: to,
+      reason: `quiet for ${seconds(policy.scaleInAfterMs)}: peak ${peak.toFixed(2)} shard-units fits ${to} shards under ${pct(policy.scaleInTargetUtilization)}`,
+    };
+  } else if (coldPair !== undefined && coldPair.peak <= policy.mergeMaxUtilization) {
+    draft.reshard = {
+      kind: 'merge-shards',
+      shardId: coldPair.lower.shardId,
+      adjacentShardId: coldPair.upper.shardId,
+      reason: `coldest adjacent pair: merged peak ${pct(coldPair.peak)} over the quiet window, under ${pct(policy.mergeMaxUtilization)}`,
+    };
+  } else {
+    draft.blocked.push({
+      wanted: 'merge',
+      rule: 'merge-headroom',
+      detail:
+        coldPair === undefined
+          ? 'no adjacent pair has a full quiet window of metrics'
+          : `coldest adjacent pair would peak at ${pct(coldPair.peak)}, above ${pct(policy.mergeMaxUtilization)}`,
+    });
+  }
+}
 
+// ── Rule 7: shedding ─────────────────────────────────────────────────────────────────────────────────
+
+function setShedding(facts: PlanFacts, draft: PlanDraft): void {
+  const { policy, stream, iteratorAgeMs, iteratorAgePrev } = facts;
+  if (!policy.shedding.auto) return;
+  const criticalBefore = iteratorAgePrev !== undefined && iteratorAgePrev >= policy.shedding.lagCriticalMs;
+  const recovered =
+    iteratorAgeMs !== undefined &&
+    iteratorAgeMs <= policy.shedding.lagRecoveredMs &&
+    (iteratorAgePrev === undefined || iteratorAgePrev <= policy.shedding.lagRecoveredMs);
+  if (!stream.sheddingActive && facts.lagCritical && (!draft.capacityAdded || criticalBefore)) {
+    draft.actions.push({
+      kind: 'set-shedding',
+      active: true,
+      reason: `iterator age ${seconds(iteratorAgeMs!)} ≥ ${seconds(policy.shedding.lagCriticalMs)} and ${whyShed(draft)}: defer low-priority tables`,
+    });
+    draft.reasons.push('shedding on');
+  } else if (stream.sheddingActive && recovered) {
+    draft.actions.push({
+      kind: 'set-shedding',
+      active: false,
+      reason: `iterator age ${seconds(iteratorAgeMs!)} ≤ ${seconds(policy.shedding.lagRecoveredMs)}: lift shedding and replay what was deferred`,
+    });
+    draft.reasons.push('shedding off');
+  }
+}
+
+function whyShed(draft: PlanDraft): string {
+  if (draft.capacityAdded) return 'capacity was added but the lag has stayed critical for two periods';
+  if (draft.blocked.length > 0)
+    return `scaling cannot act now (${draft.blocked.map((b) => b.rule).join(', ')})`;
+  if (draft.hotKeys.length > 0) return 'the lag comes from a hot partition key no scaling fixes';
+  return 'no scaling action is available';
+}
+
+// ── The plan, checked ────────────────────────────────────────────────────────────────────────────────
+
+/** The draft as a plan, every action checked against Kinesis' rules: a violation is a planner bug. */
+function checkedPlan(facts: PlanFacts, draft: PlanDraft): Plan {
+  const { actions, reasons, blocked, hotKeys } = draft;
   if (actions.length === 0 && reasons.length === 0) reasons.push('within target: nothing to do');
+  const { stream, nowWallMs, policy } = facts;
   const context = {
     status: stream.status,
     openShards: stream.openShards,
-    updateShardCountCallsAtWallMs: callTimes,
+    updateShardCountCallsAtWallMs: facts.callTimes,
     nowWallMs,
     minShards: policy.minShards,
     maxShards: policy.maxShards,
-    updateShardCountCallsPer24h: quota,
+    updateShardCountCallsPer24h: facts.quota,
+    ...(facts.fleet === undefined
+      ? {}
+      : { minWorkers: facts.fleet.minWorkers, maxWorkers: facts.fleet.maxWorkers }),
   };
   for (const action of actions) {
     const violations = checkAction(action, context);
     // A violation here is a planner bug: fail loudly rather than let the executor send it.
     if (violations.length > 0) throw new ScalingRuleViolationError(action.kind, violations);
   }
-  return { atWallMs: nowWallMs, actions, reasons, blocked, hotKeys, summary };
-}
-
-/** The lowest utilization of a shard over the window: over target for the whole window iff this is. */
-function sustainedUtil(
-  shardId: string,
-  window: { readonly points: readonly MetricPoint[]; readonly covered: boolean },
-  util: (shardId: string, point: MetricPoint | undefined) => number | undefined,
-): number | undefined {
-  if (!window.covered) return undefined;
-  const values = window.points.map((p) => util(shardId, p));
-  // A shard without a full window (a fresh split child) is not judged sustained yet.
-  if (values.some((v) => v === undefined)) return undefined;
-  return Math.min(...(values as number[]));
-}
-
-function hottestFirst(shards: readonly OpenShard[], util: ReadonlyMap<string, number>): OpenShard[] {
-  return [...shards].sort((a, b) => (util.get(b.shardId) ?? 0) - (util.get(a.shardId) ?? 0));
-}
-
-/** Splits the first candidate whose load-median split is useful; records why the others were passed over. */
-function splitHottest(
-  candidates: readonly OpenShard[],
-  latest: MetricPoint | undefined,
-  keys: readonly KeyRate[],
-  policy: ScalingPolicy,
-  util: ReadonlyMap<string, number>,
-  reasons: string[],
-  blocked: BlockedAction[],
-): PlannedAction | undefined {
-  for (const shard of candidates) {
-    const load = latest?.shards[shard.shardId];
-    const records = load === undefined ? 0 : load.recordsPerSecond + (load.throttledPerSecond ?? 0);
-    const split = loadMedianSplit(shard.range, records, keys);
-    if (split === undefined) {
-      blocked.push({
-        wanted: `split ${shard.shardId}`,
-        rule: 'split-key-in-range',
-        detail: 'its range holds one hash key',
-      });
-      continue;
-    }
-    const hotterChild = Math.max(split.lowerShare, split.upperShare);
-    if (hotterChild > USEFUL_SPLIT_MAX_SHARE) {
-      blocked.push({
-        wanted: `split ${shard.shardId}`,
-        rule: 'hot-key',
-        detail:
-          `${split.dominantKey === undefined ? 'one hash key' : `partition key ${JSON.stringify(split.dominantKey.partitionKey)}`} ` +
-          `carries ${pct(split.dominantKey?.share ?? hotterChild)} of the shard; a split would leave ${pct(hotterChild)} in one child`,
-      });
-      continue;
-    }
-    const u = util.get(shard.shardId) ?? 0;
-    reasons.push(
-      `split ${shard.shardId} (${pct(u)} of its limits) at its load median: ${pct(split.lowerShare)} / ${pct(split.upperShare)}`,
-    );
-    return {
-      kind: 'split-shard',
-      shardId: shard.shardId,
-      newStartingHashKey: split.newStartingHashKey.toString(),
-      lowerShare: round(split.lowerShare),
-      upperShare: round(split.upperShare),
-      reason: `${shard.shardId} at ${pct(u)} of a shard's limits (target ${pct(policy.targetUtilization)}); split at its load median, not its hash midpoint`,
-    };
-  }
-  return undefined;
-}
-
-/** Adjacent pairs by their merged peak over the quiet window; only pairs with a full window of figures. */
-function coldestAdjacentPair(
-  shards: readonly OpenShard[],
-  points: readonly MetricPoint[],
-  util: (shardId: string, point: MetricPoint | undefined) => number | undefined,
-) {
-  let best: { lower: OpenShard; upper: OpenShard; peak: number; hotterPeak: number } | undefined;
-  const sorted = [...shards].sort((a, b) => (a.range.start < b.range.start ? -1 : 1));
-  for (let i = 0; i + 1 < sorted.length; i++) {
-    const lower = sorted[i]!;
-    const upper = sorted[i + 1]!;
-    if (lower.range.end + 1n !== upper.range.start) continue;
-    let peak = 0;
-    let maxSingle = 0;
-    let complete = points.length > 0;
-    for (const p of points) {
-      const a = util(lower.shardId, p);
-      const b = util(upper.shardId, p);
-      if (a === undefined || b === undefined) {
-        complete = false;
-        break;
-      }
-      peak = Math.max(peak, a + b);
-      maxSingle = Math.max(maxSingle, a, b);
-    }
-    if (!complete) continue;
-    if (best === undefined || peak < best.peak) best = { lower, upper, peak, hotterPeak: maxSingle };
-  }
-  return best;
-}
-
-function findHotKeys(
-  keys: readonly KeyRate[],
-  shards: readonly OpenShard[],
-  policy: ScalingPolicy,
-): HotKeyFinding[] {
-  return keys
-    .map((k) => {
-      const share = Math.max(
-        k.recordsPerSecond / policy.limits.recordsPerSecond,
-        (k.bytesPerSecond ?? 0) / policy.limits.bytesPerSecond,
-      );
-      return { k, share, shard: shards.find((s) => contains(s.range, k.hashKey)) };
-    })
-    .filter((x) => x.share >= policy.hotKeyShardShare)
-    .sort((a, b) => b.share - a.share)
-    .map(({ k, share, shard }) => ({
-      partitionKey: k.partitionKey,
-      hashKey: k.hashKey.toString(),
-      shardId: shard?.shardId,
-      recordsPerSecond: round(k.recordsPerSecond),
-      shardShare: round(share),
-      advice:
-        share >= 1
-          ? 'this key needs more than one shard can take: its writes are throttled whatever the shard count; spread it (a suffix on the partition key) or shed its table'
-          : 'this key nearly fills a shard on its own: splitting cannot help it; watch its growth',
-    }));
-}
-
-function round(x: number): number {
-  return Math.round(x * 1000) / 1000;
+  return { atWallMs: nowWallMs, actions, reasons, blocked, hotKeys, summary: facts.summary };
 }
 
 export type { PlanInput };

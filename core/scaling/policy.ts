@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.js';
-import { ScalingOptionsError } from './errors.js';
+import { OptionsError } from '../errors.js';
 import {
   MAX_PARALLELIZATION_FACTOR,
   MIN_PARALLELIZATION_FACTOR,
@@ -66,6 +66,14 @@ interface ScalingPolicy {
    */
   readonly updateShardCountMinChange: number;
   readonly shedding: SheddingPolicy;
+  /** A worker fleet's mean CPU utilization (of what each task may use) to run at; above it the fleet grows. */
+  readonly workerTargetUtilization: number;
+  /** A worker above this CPU utilization that holds more than one shard needs help: the fleet grows. */
+  readonly workerMaxUtilization: number;
+  /** After removing workers, the fleet's load at the quiet window's peak must fit at this utilization. */
+  readonly workerScaleInTargetUtilization: number;
+  /** After a worker-count change, no other for this long: new tasks start, register and take leases. */
+  readonly workerSettleMs: number;
   /** Per-shard write limits and the UpdateShardCount quota (AWS defaults; raise them if your account has). */
   readonly limits: {
     readonly recordsPerSecond: number;
@@ -97,6 +105,10 @@ const DEFAULT_POLICY: ScalingPolicy = {
   hotKeyShardShare: 0.8,
   updateShardCountMinChange: 0.25,
   shedding: { auto: true, lagCriticalMs: 300_000, lagRecoveredMs: 30_000 },
+  workerTargetUtilization: 0.6,
+  workerMaxUtilization: 0.85,
+  workerScaleInTargetUtilization: 0.45,
+  workerSettleMs: 180_000,
   limits: {
     recordsPerSecond: SHARD_WRITE_RECORDS_PER_SECOND,
     bytesPerSecond: SHARD_WRITE_BYTES_PER_SECOND,
@@ -110,7 +122,7 @@ type PolicyOverrides = Partial<Omit<ScalingPolicy, 'shedding' | 'limits'>> & {
 };
 
 /**
- * A validated policy: defaults, overridden field by field. Throws {@link ScalingOptionsError} naming the first
+ * A validated policy: defaults, overridden field by field. Throws {@link OptionsError} naming the first
  * setting that is out of range, the value and the fix.
  *
  * @example
@@ -172,20 +184,20 @@ function policyFromConfig(config: Config, overrides: PolicyOverrides = {}): Scal
 function validatePolicy(p: ScalingPolicy): void {
   const ratio = (name: string, value: number, min: number, max: number) => {
     if (!(value >= min && value <= max))
-      throw new ScalingOptionsError(name, value, `must be a number from ${min} to ${max}`);
+      throw new OptionsError(name, value, `must be a number from ${min} to ${max}`);
   };
   const whole = (name: string, value: number, min: number, max: number) => {
     if (!Number.isInteger(value) || value < min || value > max)
-      throw new ScalingOptionsError(name, value, `must be a whole number from ${min} to ${max}`);
+      throw new OptionsError(name, value, `must be a whole number from ${min} to ${max}`);
   };
   const duration = (name: string, value: number) => {
     if (!Number.isFinite(value) || value < 0)
-      throw new ScalingOptionsError(name, value, 'must be a duration in milliseconds, 0 or more');
+      throw new OptionsError(name, value, 'must be a duration in milliseconds, 0 or more');
   };
   ratio('targetUtilization', p.targetUtilization, 0.1, 1);
   ratio('scaleInUtilization', p.scaleInUtilization, 0, p.targetUtilization / 2);
   if (!(p.scaleInTargetUtilization > 0 && p.scaleInTargetUtilization < p.targetUtilization))
-    throw new ScalingOptionsError(
+    throw new OptionsError(
       'scaleInTargetUtilization',
       p.scaleInTargetUtilization,
       `must be above 0 and below targetUtilization (${p.targetUtilization}), or scaling in would trigger a scale-out`,
@@ -198,10 +210,11 @@ function validatePolicy(p: ScalingPolicy): void {
     'settleMs',
     'parallelizationLagMs',
     'parallelizationIdleLagMs',
+    'workerSettleMs',
   ] as const)
     duration(name, p[name]);
   if (p.scaleInAfterMs <= p.scaleOutAfterMs)
-    throw new ScalingOptionsError(
+    throw new OptionsError(
       'scaleInAfterMs',
       p.scaleInAfterMs,
       `must be longer than scaleOutAfterMs (${p.scaleOutAfterMs}): the longer quiet window is the hysteresis`,
@@ -227,21 +240,44 @@ function validatePolicy(p: ScalingPolicy): void {
   ratio('updateShardCountMinChange', p.updateShardCountMinChange, 0, 1);
   ratio('maxShardUtilization', p.maxShardUtilization, p.targetUtilization, 1);
   if (!(p.mergeMaxUtilization > 0 && p.mergeMaxUtilization < p.maxShardUtilization))
-    throw new ScalingOptionsError(
+    throw new OptionsError(
       'mergeMaxUtilization',
       p.mergeMaxUtilization,
       `must be above 0 and below maxShardUtilization (${p.maxShardUtilization}), or a merge would be split again`,
     );
+  validateWorkerPolicy(p);
   if (!(p.limits.recordsPerSecond > 0))
-    throw new ScalingOptionsError('limits.recordsPerSecond', p.limits.recordsPerSecond, 'must be above 0');
+    throw new OptionsError('limits.recordsPerSecond', p.limits.recordsPerSecond, 'must be above 0');
   if (!(p.limits.bytesPerSecond > 0))
-    throw new ScalingOptionsError('limits.bytesPerSecond', p.limits.bytesPerSecond, 'must be above 0');
+    throw new OptionsError('limits.bytesPerSecond', p.limits.bytesPerSecond, 'must be above 0');
   duration('shedding.lagCriticalMs', p.shedding.lagCriticalMs);
   if (!(p.shedding.lagRecoveredMs >= 0 && p.shedding.lagRecoveredMs <= p.shedding.lagCriticalMs))
-    throw new ScalingOptionsError(
+    throw new OptionsError(
       'shedding.lagRecoveredMs',
       p.shedding.lagRecoveredMs,
       `must not be above shedding.lagCriticalMs (${p.shedding.lagCriticalMs}), or shedding would flap`,
+    );
+}
+
+/** The worker-fleet thresholds: a scale-in must never land above the scale-out threshold (hysteresis). */
+function validateWorkerPolicy(p: ScalingPolicy): void {
+  if (!(p.workerTargetUtilization >= 0.1 && p.workerTargetUtilization <= 1))
+    throw new OptionsError(
+      'workerTargetUtilization',
+      p.workerTargetUtilization,
+      'must be a number from 0.1 to 1',
+    );
+  if (!(p.workerMaxUtilization >= p.workerTargetUtilization && p.workerMaxUtilization <= 1))
+    throw new OptionsError(
+      'workerMaxUtilization',
+      p.workerMaxUtilization,
+      `must be a number from workerTargetUtilization (${p.workerTargetUtilization}) to 1`,
+    );
+  if (!(p.workerScaleInTargetUtilization > 0 && p.workerScaleInTargetUtilization < p.workerTargetUtilization))
+    throw new OptionsError(
+      'workerScaleInTargetUtilization',
+      p.workerScaleInTargetUtilization,
+      `must be above 0 and below workerTargetUtilization (${p.workerTargetUtilization}), or removing workers would call for adding them back`,
     );
 }
 

@@ -1,4 +1,4 @@
-import { StateStoreError } from './errors.js';
+import { StateStoreError, UnstorableError } from './errors.js';
 import type { ParkedStorePort } from './parked-store-port.js';
 import type { StateStorePort } from './state-store-port.js';
 
@@ -12,8 +12,10 @@ type ParkedOperation = keyof ParkedStorePort;
  *   after DynamoDB wrote the item. The caller cannot tell this from `timeout`.
  * - `interleave`: `before` runs just before the request goes through, as a concurrent writer's request
  *   would (how a test makes a write lose its condition).
+ * - `refuse`: the request is refused for good, as DynamoDB refuses an item with a `ValidationException`
+ *   (an `UnstorableError`, which the DynamoDB stores throw for one).
  */
-type StoreFaultKind = 'throttle' | 'timeout' | 'lost-response' | 'interleave';
+type StoreFaultKind = 'throttle' | 'timeout' | 'lost-response' | 'interleave' | 'refuse';
 
 interface FaultScope<Operation extends string> {
   /** Operations it applies to. @default every operation */
@@ -38,7 +40,7 @@ interface InjectedStoreFault<Operation extends string> {
 }
 
 const SIMULATED: Record<
-  Exclude<StoreFaultKind, 'interleave'>,
+  Exclude<StoreFaultKind, 'interleave' | 'refuse'>,
   { readonly name: string; readonly message: string }
 > = {
   throttle: { name: 'ProvisionedThroughputExceededException', message: 'simulated throttling' },
@@ -67,6 +69,18 @@ class FaultPlan<Operation extends string> {
       await rule.before();
       return send();
     }
+    if (rule.kind === 'refuse')
+      throw new UnstorableError(
+        `${operation} refused: simulated ValidationException: Item size has exceeded the maximum allowed size`,
+        {
+          path: 'item',
+          limit: "DynamoDB's item rules",
+          operation,
+          cause: Object.assign(new Error('Item size has exceeded the maximum allowed size'), {
+            name: 'ValidationException',
+          }),
+        },
+      );
     if (rule.kind === 'lost-response') await send();
     const simulated = Object.assign(new Error(SIMULATED[rule.kind].message), {
       name: SIMULATED[rule.kind].name,
@@ -122,6 +136,8 @@ class FaultInjectingStateStore implements StateStorePort {
   public getMany: StateStorePort['getMany'] = (...a) =>
     this.#plan.call('getMany', () => this.#store.getMany(...a));
   public write: StateStorePort['write'] = (...a) => this.#plan.call('write', () => this.#store.write(...a));
+  public transact: StateStorePort['transact'] = (...a) =>
+    this.#plan.call('transact', () => this.#store.transact(...a));
 }
 
 /**
@@ -157,6 +173,8 @@ class FaultInjectingParkedStore implements ParkedStorePort {
   }
 
   public put: ParkedStorePort['put'] = (...a) => this.#plan.call('put', () => this.#store.put(...a));
+  public relabel: ParkedStorePort['relabel'] = (...a) =>
+    this.#plan.call('relabel', () => this.#store.relabel(...a));
   public listAggregate: ParkedStorePort['listAggregate'] = (...a) =>
     this.#plan.call('listAggregate', () => this.#store.listAggregate(...a));
   public scanAll: ParkedStorePort['scanAll'] = (...a) =>

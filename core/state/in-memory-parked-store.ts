@@ -1,6 +1,8 @@
 import type { ChangeEvent } from '../events/change.js';
+import { parseJsonExact, stringifyJsonExact } from '../events/exact-json.js';
+import { boundedText } from './bounded-text.js';
 import { AGGREGATE_PREFIX, type ParkedItem, type ParkedRecord } from './parked-item.js';
-import type { ParkedStorePort } from './parked-store-port.js';
+import type { ParkedLabel, ParkedStorePort } from './parked-store-port.js';
 import { compareUtf8 } from './utf8-order.js';
 
 /** A parked item as stored: the payload kept as the JSON text the DynamoDB store keeps it as. */
@@ -14,19 +16,23 @@ function keyOf(item: Pick<ParkedItem, 'pk' | 'sk'>): string {
 }
 
 function fromStored(stored: StoredItem): ParkedItem {
-  const body = JSON.parse(stored.body) as { record: ParkedRecord; change?: ChangeEvent };
+  const body = parseJsonExact(stored.body, { maxDepth: 256 }) as {
+    record: ParkedRecord;
+    change?: ChangeEvent;
+  };
   return { ...stored.item, record: body.record, change: body.change };
 }
 
 /**
- * The parked-event store in memory, with the same keys, order and idempotence as the DynamoDB
- * {@link ParkedStore} (one contract suite runs against both). Payloads are kept as JSON text, as DynamoDB
- * keeps them, so what reads back is what DynamoDB would give back; items of any size are whole here.
+ * The parked-event store in memory, with the same keys, order, park-once rule and message bounds as the
+ * DynamoDB {@link ParkedStore} (one contract suite runs against both). Payloads are kept as the JSON text the
+ * DynamoDB store keeps them as, so what reads back is what DynamoDB would give back; items of any size are
+ * whole here.
  *
  * @example
  * ```ts
  * const parkedStore = new InMemoryParkedStore();
- * await parkedStore.put([item]);
+ * await parkedStore.put([item]); // 1
  * ```
  */
 class InMemoryParkedStore implements ParkedStorePort {
@@ -37,12 +43,35 @@ class InMemoryParkedStore implements ParkedStorePort {
     return this.#items.size;
   }
 
-  public async put(items: readonly ParkedItem[]): Promise<void> {
-    for (const { record, change, ...item } of items)
-      this.#items.set(keyOf(item), {
-        item,
-        body: JSON.stringify({ record, change }),
+  public async put(items: readonly ParkedItem[]): Promise<number> {
+    let added = 0;
+    for (const { record, change, ...item } of items) {
+      const key = keyOf(item);
+      if (this.#items.has(key)) continue;
+      this.#items.set(key, {
+        item: { ...item, message: boundedText(item.message) },
+        body: stringifyJsonExact({ record, change }),
       });
+      added++;
+    }
+    return added;
+  }
+
+  public async relabel(labels: readonly ParkedLabel[]): Promise<void> {
+    for (const label of labels) {
+      const key = keyOf(label);
+      const stored = this.#items.get(key);
+      if (stored === undefined) continue;
+      this.#items.set(key, {
+        ...stored,
+        item: {
+          ...stored.item,
+          reason: label.reason,
+          message: boundedText(label.message),
+          attempts: label.attempts,
+        },
+      });
+    }
   }
 
   public async listAggregate(aggregateId: string): Promise<ParkedItem[]> {

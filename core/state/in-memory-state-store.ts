@@ -1,11 +1,31 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { STATE_TABLE } from '../constants.js';
 import { positiveInteger } from '../coordination/validate.js';
+import { UNNAMED_SOURCE } from '../events/source-id.js';
 import type { AggregateItem } from './aggregate-item.js';
-import { stateFromAttribute, stateToAttribute } from './state-attribute.js';
-import { type AttributeChanges, attributeChanges } from './state-changes.js';
-import type { StateMutation, StateStorePort, WriteGuard, WriteOutcome } from './state-store-port.js';
+import { checkTransaction, staleFenceOf } from './derived-transaction.js';
+import { applyDerivedWrite } from './derived-update.js';
+import { UnstorableError } from './errors.js';
+import { canonicalNumber } from './item-size.js';
+import { continuesUnnamedMark } from './source-marks.js';
+import { attributeChanges } from './state-changes.js';
+import { type ItemUpdate, itemUpdateOf, toAggregateItem } from './state-item.js';
+import {
+  marksOfValue,
+  type StateMutation,
+  type StateStorePort,
+  type StateValue,
+  type TransactOptions,
+  type TransactOutcome,
+  type WriteGuard,
+  type WriteOutcome,
+} from './state-store-port.js';
 import { compareUtf8 } from './utf8-order.js';
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type RawItem = Readonly<Record<string, AttributeValue>>;
+
+/** DynamoDB refuses a partition key over 2,048 bytes. */
+const MAX_PARTITION_KEY_BYTES = 2_048;
 
 interface InMemoryStateStoreOptions {
   /** How long a tombstone is kept, in seconds. @default 2_592_000 (30 days, the configuration's default) */
@@ -14,16 +34,26 @@ interface InMemoryStateStoreOptions {
   readonly now?: () => number;
 }
 
-const copy = <T>(value: T): T => structuredClone(value);
+/**
+ * The `newer` guard's test: the value's position is above its source's mark, and that source is the only one
+ * (or the unnamed source of an item that predates sources, which reads with its one position under it, when
+ * the value's position continues it: `continuesUnnamedMark`).
+ */
+function isNewerInOnlySource(stored: AggregateItem | undefined, value: StateValue): boolean {
+  if (stored?.position === undefined) return true;
+  if (stored.positions.size !== 1) return false;
+  const unnamed = stored.positions.get(UNNAMED_SOURCE);
+  const mark =
+    stored.positions.get(marksOfValue(value).source) ??
+    (unnamed !== undefined && continuesUnnamedMark(unnamed, value.position) ? unnamed : undefined);
+  return mark !== undefined && compareUtf8(mark, value.position) < 0;
+}
 
 /** Whether the stored item passes the guard, as the DynamoDB condition of the same guard would judge it. */
 function passes(stored: AggregateItem | undefined, mutation: StateMutation, guard: WriteGuard): boolean {
   switch (guard.kind) {
     case 'newer':
-      return (
-        (stored?.position === undefined || compareUtf8(stored.position, mutation.value!.position) < 0) &&
-        stored?.quarantine === undefined
-      );
+      return stored?.quarantine === undefined && isNewerInOnlySource(stored, mutation.value!);
     case 'revision':
       return guard.expected === undefined
         ? stored === undefined
@@ -37,33 +67,30 @@ function passes(stored: AggregateItem | undefined, mutation: StateMutation, guar
   }
 }
 
-function applyChanges(aggregateId: string, stored: AggregateItem | undefined, changes: AttributeChanges) {
-  const next: Mutable<AggregateItem> = stored ?? {
-    aggregateId,
-    table: undefined,
-    position: undefined,
-    deleted: false,
-    state: null,
-    revision: 0,
-    quarantine: undefined,
-    lastParkedKey: undefined,
-    pendingFailure: undefined,
-    ttlEpochSeconds: undefined,
+/** Whether a later lock holder stored a higher fence than the one a write carries (none carried: never). */
+function fenceIsLower(stored: AggregateItem | undefined, fence: number | undefined): boolean {
+  return fence !== undefined && stored?.fence !== undefined && stored.fence > fence;
+}
+
+/** A value as DynamoDB keeps it: numbers in its canonical notation (`1e+21` reads back as `1000…0`). */
+function asStored(value: AttributeValue): AttributeValue {
+  if (value.N !== undefined) return { N: canonicalNumber(value.N) };
+  if (value.NS !== undefined) return { NS: value.NS.map(canonicalNumber) };
+  if (value.L !== undefined) return { L: value.L.map(asStored) };
+  if (value.M !== undefined)
+    return { M: Object.fromEntries(Object.entries(value.M).map(([k, v]) => [k, asStored(v)])) };
+  return value;
+}
+
+/** The item after `update`, with the revision one higher. */
+function applyUpdate(aggregateId: string, stored: RawItem | undefined, update: ItemUpdate): RawItem {
+  const next: Record<string, AttributeValue> = {
+    ...(stored ?? { [STATE_TABLE.partitionKey]: { S: aggregateId } }),
   };
-  const { set } = changes;
-  if (set.position !== undefined) next.position = set.position;
-  if (set.deleted !== undefined) next.deleted = set.deleted;
-  if (set.table !== undefined) next.table = set.table;
-  // Stored as the DynamoDB store stores it, so what reads back is what DynamoDB would give back.
-  if (set.state !== undefined) next.state = stateFromAttribute(stateToAttribute(set.state));
-  if (set.pendingFailure !== undefined) next.pendingFailure = copy(set.pendingFailure);
-  if (set.quarantine !== undefined) next.quarantine = copy(set.quarantine);
-  if (set.lastParkedKey !== undefined) next.lastParkedKey = set.lastParkedKey;
-  if (set.ttlEpochSeconds !== undefined) next.ttlEpochSeconds = set.ttlEpochSeconds;
-  for (const name of changes.remove)
-    if (name === 'state') next.state = null;
-    else next[name] = undefined;
-  next.revision += 1;
+  for (const [name, value] of Object.entries(update.set)) next[name] = asStored(value);
+  for (const name of update.remove) delete next[name];
+  const revision = Number(stored?.[STATE_TABLE.attributes.revision]?.N ?? 0);
+  next[STATE_TABLE.attributes.revision] = { N: String(revision + 1) };
   return next;
 }
 
@@ -78,7 +105,8 @@ function applyChanges(aggregateId: string, stored: AggregateItem | undefined, ch
  * ```
  */
 class InMemoryStateStore implements StateStorePort {
-  readonly #items = new Map<string, AggregateItem>();
+  /** Items as DynamoDB would hold them, read through the same conversion as the DynamoDB store's. */
+  readonly #items = new Map<string, RawItem>();
   readonly #tombstoneTtlSeconds: number;
   readonly #now: () => number;
 
@@ -96,27 +124,93 @@ class InMemoryStateStore implements StateStorePort {
   }
 
   public async get(aggregateId: string): Promise<AggregateItem | undefined> {
-    const found = this.#items.get(aggregateId);
-    return found === undefined ? undefined : copy(found);
+    return toAggregateItem(this.#items.get(aggregateId));
   }
 
   public async getMany(aggregateIds: readonly string[]): Promise<Map<string, AggregateItem>> {
     const found = new Map<string, AggregateItem>();
     for (const id of aggregateIds) {
-      const item = this.#items.get(id);
-      if (item !== undefined) found.set(id, copy(item));
+      const item = toAggregateItem(this.#items.get(id));
+      if (item !== undefined) found.set(id, item);
     }
     return found;
   }
 
+  /** Refuses what the DynamoDB store refuses, with the same {@link UnstorableError}, before the guard. */
   public async write(aggregateId: string, mutation: StateMutation, guard: WriteGuard): Promise<WriteOutcome> {
-    const changes = attributeChanges(mutation, guard, this.#now(), this.#tombstoneTtlSeconds);
+    const update = this.#update(aggregateId, mutation, guard, undefined);
     const stored = this.#items.get(aggregateId);
-    if (!passes(stored, mutation, guard))
-      return { committed: false, current: stored === undefined ? undefined : copy(stored) };
-    const previous = stored === undefined ? undefined : copy(stored);
-    this.#items.set(aggregateId, applyChanges(aggregateId, stored, changes));
-    return { committed: true, previous };
+    const before = toAggregateItem(stored);
+    if (!passes(before, mutation, guard)) return { committed: false, current: before };
+    this.#items.set(aggregateId, applyUpdate(aggregateId, stored, update));
+    return { committed: true, previous: before };
+  }
+
+  /**
+   * Checks every condition (the source guard, then each fence in the order DynamoDB reports them), then
+   * applies every write, with nothing in between: atomic, as one TransactWriteItems is.
+   */
+  public async transact(
+    aggregateId: string,
+    mutation: StateMutation,
+    guard: WriteGuard,
+    options: TransactOptions,
+  ): Promise<TransactOutcome> {
+    checkTransaction(aggregateId, options);
+    const update = this.#update(aggregateId, mutation, guard, options.fence);
+    const stored = this.#items.get(aggregateId);
+    const before = toAggregateItem(stored);
+    if (fenceIsLower(before, options.fence)) return staleFenceOf(aggregateId, before?.fence);
+    if (!passes(before, mutation, guard)) return { committed: false, reason: 'condition', current: before };
+    for (const write of options.derived) {
+      const derivedItem = toAggregateItem(this.#items.get(write.aggregateId));
+      if (fenceIsLower(derivedItem, write.fence)) return staleFenceOf(write.aggregateId, derivedItem?.fence);
+    }
+    this.#items.set(aggregateId, applyUpdate(aggregateId, stored, update));
+    const updatedAt = new Date(this.#now()).toISOString();
+    for (const write of options.derived) {
+      const raw = this.#items.get(write.aggregateId) ?? {
+        [STATE_TABLE.partitionKey]: { S: write.aggregateId },
+      };
+      const next = applyDerivedWrite(raw, write);
+      next[STATE_TABLE.attributes.revision] ??= { N: '0' };
+      next[STATE_TABLE.attributes.updatedAt] = { S: updatedAt };
+      if (write.fence !== undefined) next[STATE_TABLE.attributes.fence] = { N: String(write.fence) };
+      this.#items.set(write.aggregateId, next);
+    }
+    return { committed: true };
+  }
+
+  /** The update of a write, refused as the DynamoDB store refuses it; with a fence, storing it. */
+  #update(
+    aggregateId: string,
+    mutation: StateMutation,
+    guard: WriteGuard,
+    fence: number | undefined,
+  ): ItemUpdate {
+    const changes = attributeChanges(mutation, guard, this.#now(), this.#tombstoneTtlSeconds);
+    const update = itemUpdateOf(aggregateId, changes);
+    // What DynamoDB itself refuses with a ValidationException, which the DynamoDB store reports as unstorable.
+    if (Buffer.byteLength(aggregateId, 'utf8') > MAX_PARTITION_KEY_BYTES)
+      throw new UnstorableError(
+        `DynamoDB refused the item of ${aggregateId}: Hash primary key values must be under 2048 bytes, and range primary key values must be under 1024 bytes`,
+        { path: 'item', limit: "DynamoDB's item rules", aggregateId, operation: 'write' },
+      );
+    if (fence === undefined) return update;
+    return {
+      set: { ...update.set, [STATE_TABLE.attributes.fence]: { N: String(fence) } },
+      remove: update.remove,
+    };
+  }
+
+  /**
+   * Puts an item as DynamoDB holds it, attributes as they are, for tests of items an earlier version wrote
+   * (a state item with one `position` and no `positions`, say).
+   */
+  public putRaw(item: RawItem): void {
+    const id = item[STATE_TABLE.partitionKey]?.S;
+    if (id === undefined) throw new TypeError(`a raw state item needs its key ${STATE_TABLE.partitionKey}`);
+    this.#items.set(id, item);
   }
 
   /**
@@ -125,8 +219,10 @@ class InMemoryStateStore implements StateStorePort {
    */
   public expire(epochSeconds: number): string[] {
     const expired: string[] = [];
-    for (const [id, item] of this.#items)
-      if (item.ttlEpochSeconds !== undefined && item.ttlEpochSeconds <= epochSeconds) expired.push(id);
+    for (const [id, item] of this.#items) {
+      const ttl = item[STATE_TABLE.attributes.ttl]?.N;
+      if (ttl !== undefined && Number(ttl) <= epochSeconds) expired.push(id);
+    }
     for (const id of expired) this.#items.delete(id);
     return expired;
   }

@@ -1,5 +1,14 @@
-export type { AggregateItem, PendingFailure, Quarantine } from './aggregate-item.js';
-export { StateStoreError } from './errors.js';
+export type { AggregateItem, DerivedValue, PendingFailure, Quarantine } from './aggregate-item.js';
+export { boundedText, MAX_STORED_MESSAGE_BYTES } from './bounded-text.js';
+export {
+  type DerivedField,
+  type DerivedUpdate,
+  type DerivedWrite,
+  derivedWrites,
+  MAX_TRANSACTION_ITEMS,
+  mergeDerived,
+} from './derived-update.js';
+export { DerivedUpdateError, isTransientStoreError, StateStoreError, UnstorableError } from './errors.js';
 export {
   FaultInjectingParkedStore,
   FaultInjectingStateStore,
@@ -12,6 +21,14 @@ export {
 export { InMemoryParkedStore } from './in-memory-parked-store.js';
 export { InMemoryStateStore, type InMemoryStateStoreOptions } from './in-memory-state-store.js';
 export {
+  attributeSize,
+  canonicalNumber,
+  itemSize,
+  MAX_ITEM_BYTES,
+  numberProblem,
+  numberSize,
+} from './item-size.js';
+export {
   AGGREGATE_PREFIX,
   BAD_INPUT_PREFIX,
   badInputKeys,
@@ -21,12 +38,17 @@ export {
   recordParkedItem,
 } from './parked-item.js';
 export { ParkedStore, type ParkedStoreOptions } from './parked-store.js';
-export type { ParkedStorePort } from './parked-store-port.js';
+export type { ParkedLabel, ParkedStorePort } from './parked-store-port.js';
+export { compareStamps, type FieldStamps, type WriterStamp } from './source-marks.js';
+export { checkStorable, MAX_VALUE_ITEM_BYTES } from './state-item.js';
 export { StateStore, type StateStoreOptions } from './state-store.js';
-export type {
-  StateMutation,
-  StateStorePort,
-  StateValue,
-  WriteGuard,
-  WriteOutcome,
+export {
+  marksOfValue,
+  type StateMutation,
+  type StateStorePort,
+  type StateValue,
+  type TransactOptions,
+  type TransactOutcome,
+  type WriteGuard,
+  type WriteOutcome,
 } from './state-store-port.js';

@@ -1,6 +1,8 @@
 import type { RowImage } from '../events/change.js';
 import type { AggregateItem, PendingFailure, Quarantine } from './aggregate-item.js';
-import type { StateMutation, WriteGuard } from './state-store-port.js';
+import { boundedText } from './bounded-text.js';
+import type { FieldStamps, WriterStamp } from './source-marks.js';
+import { marksOfValue, type StateMutation, type WriteGuard } from './state-store-port.js';
 
 /** Attributes of a state item one write sets (besides adding one to the revision). */
 interface SetAttributes {
@@ -13,9 +15,12 @@ interface SetAttributes {
   readonly quarantine?: Quarantine;
   readonly lastParkedKey?: string;
   readonly ttlEpochSeconds?: number;
+  readonly positions?: ReadonlyMap<string, string>;
+  readonly writer?: WriterStamp;
+  readonly fieldStamps?: FieldStamps;
 }
 
-type RemovableAttribute = 'state' | 'pendingFailure' | 'quarantine' | 'ttlEpochSeconds';
+type RemovableAttribute = 'state' | 'pendingFailure' | 'quarantine' | 'ttlEpochSeconds' | 'fieldStamps';
 
 /** What one write does to the item's attributes, decided from the mutation and the guard alone. */
 interface AttributeChanges {
@@ -82,16 +87,24 @@ function attributeChanges(
     set.position = value.position;
     set.deleted = value.deleted;
     set.table = value.table;
+    const marks = marksOfValue(value);
+    set.positions = marks.positions;
+    set.writer = marks.writer;
+    if (value.fieldStamps === undefined) remove.push('fieldStamps');
+    else set.fieldStamps = value.fieldStamps;
     if (value.state === null) remove.push('state');
     else set.state = value.state;
   }
   const ttl = ttlChange(mutation, guard, Math.floor(nowMs / 1000) + tombstoneTtlSeconds);
   if (ttl === 'remove') remove.push('ttlEpochSeconds');
   else if (ttl !== 'keep') set.ttlEpochSeconds = ttl.set;
+  // Errors may quote input: bounded, so that recording a failure always fits the item.
   if (mutation.pendingFailure === null) remove.push('pendingFailure');
-  else if (mutation.pendingFailure !== undefined) set.pendingFailure = mutation.pendingFailure;
+  else if (mutation.pendingFailure !== undefined)
+    set.pendingFailure = { ...mutation.pendingFailure, error: boundedText(mutation.pendingFailure.error) };
   if (mutation.quarantine === null) remove.push('quarantine');
-  else if (mutation.quarantine !== undefined) set.quarantine = mutation.quarantine;
+  else if (mutation.quarantine !== undefined)
+    set.quarantine = { ...mutation.quarantine, error: boundedText(mutation.quarantine.error) };
   if (mutation.lastParkedKey !== undefined) set.lastParkedKey = mutation.lastParkedKey;
   return { set, remove };
 }

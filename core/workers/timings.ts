@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import { OptionsError } from '../errors.js';
 
 /** How often a worker does what; all derived from the lease duration unless overridden. */
 interface WorkerTimings {
@@ -53,9 +54,11 @@ function workerTimings(leases: Config['leases'], overrides: Partial<WorkerTiming
     ['restHeartbeatIntervalMs', restHeartbeatIntervalMs],
   ] as const)
     if (value > leaseDurationMs / 2)
-      throw new RangeError(
-        `${name} must be at most half the lease duration (${leaseDurationMs} ms), so that one late heartbeat ` +
-          `does not get a live worker presumed dead; received ${value}`,
+      throw new OptionsError(
+        name,
+        value,
+        `must be at most half the lease duration (${leaseDurationMs} ms), so that one late heartbeat ` +
+          'does not get a live worker presumed dead',
       );
   return {
     leaseDurationMs,

@@ -13,6 +13,7 @@ import {
   shardLeaseKey,
   systemClock,
 } from '../coordination/index.js';
+import { messageOf } from '../errors.js';
 import type { ShardCheckpoint, ShardOwnership } from '../esm/event-source-mapping.js';
 import type { StreamShard } from '../esm/shards.js';
 import { Assigner } from './assigner.js';
@@ -63,6 +64,8 @@ interface WorkerOptions {
   readonly lagMs?: () => number | undefined;
   /** The hot partition keys counted since the previous report (`ConsumerLoadTracker.drainHotKeys`). */
   readonly hotKeys?: () => readonly HotKey[];
+  /** The latencies of the changes applied since the previous registry report (`LatencyRecorder.drain`). */
+  readonly latency?: () => Pick<InstanceLoad, 'sourceToAppliedMs' | 'arrivalToAppliedMs'>;
   readonly onEvent?: (event: WorkerEvent) => void;
 }
 
@@ -341,7 +344,7 @@ class Worker {
     try {
       await this.#membership.beat(this.#load(), this.#deputyGroup === undefined ? [] : [this.#deputyGroup]);
     } catch (error) {
-      this.#emit({ type: 'error', message: `heartbeat: ${(error as Error).message}` });
+      this.#emit({ type: 'error', message: `heartbeat: ${messageOf(error)}` });
       return false;
     }
     const sentAtMs = this.#membership.lastBeatSentAtMs!;
@@ -373,7 +376,7 @@ class Worker {
       await this.#deputize();
       if (this.isAssigner) await this.#assignRound();
     } catch (error) {
-      this.#emit({ type: 'error', message: `lease round: ${(error as Error).message}` });
+      this.#emit({ type: 'error', message: `lease round: ${messageOf(error)}` });
     }
   }
 
@@ -450,12 +453,14 @@ class Worker {
     this.#lastReport = { atMs: this.#clock.now(), version };
     this.#reporting = true;
     try {
-      const report = { load: this.#load(), configVersion: version, hotKeys: this.#o.hotKeys?.() };
+      // The latencies drain here, once per report, so that each report covers the changes applied since the last.
+      const load = { ...this.#load(), ...this.#o.latency?.() };
+      const report = { load, configVersion: version, hotKeys: this.#o.hotKeys?.() };
       if ((await this.#registry.heartbeat(this.#o.instanceId, report)) === undefined)
         // Removed by a cluster manager's clean-up (a long pause): the report only, nothing to give up.
         await this.#registry.register({ instanceId: this.#o.instanceId, kind: 'worker', ...report });
     } catch (error) {
-      this.#emit({ type: 'error', message: `report: ${(error as Error).message}` });
+      this.#emit({ type: 'error', message: `report: ${messageOf(error)}` });
     } finally {
       this.#reporting = false;
     }
@@ -662,7 +667,7 @@ class Worker {
         try {
           await this.#reconcile(await this.#leases.list(this.#pk), true);
         } catch (error) {
-          this.#emit({ type: 'error', message: `leaving: ${(error as Error).message}` });
+          this.#emit({ type: 'error', message: `leaving: ${messageOf(error)}` });
         }
       });
     }
@@ -700,7 +705,7 @@ class Worker {
       }
       if (released > 0) await this.#tellAssigner();
     } catch (error) {
-      this.#emit({ type: 'error', message: `releasing late grants: ${(error as Error).message}` });
+      this.#emit({ type: 'error', message: `releasing late grants: ${messageOf(error)}` });
     }
   }
 
@@ -835,7 +840,7 @@ class Worker {
       // own time bounds how long we may go on without a successful heartbeat.
       this.#emit({
         type: 'error',
-        message: `checkpoint of ${held.lease.key.sk}: ${(error as Error).message}`,
+        message: `checkpoint of ${held.lease.key.sk}: ${messageOf(error)}`,
       });
       return !ended;
     }
@@ -872,7 +877,7 @@ class Worker {
       }
       await this.#tellAssigner();
     } catch (error) {
-      this.#emit({ type: 'error', message: `children of ${parentId}: ${(error as Error).message}` });
+      this.#emit({ type: 'error', message: `children of ${parentId}: ${messageOf(error)}` });
     }
   }
 

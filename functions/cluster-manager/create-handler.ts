@@ -36,8 +36,14 @@ interface ClusterManagerDependencies {
    */
   readonly sweepDeferred?: () => Promise<SweepReport | undefined>;
   /**
-   * The configuration this manager runs: reported in its heartbeat, and the version the leader counts live
-   * instances against (the `InstancesOnStaleConfig` metric). Absent: neither.
+   * Counts the aggregates quarantined behind a poison change now (`ParkedStore.countQuarantined`); the leader
+   * publishes it each run as the `QuarantinedAggregates` gauge the standing-quarantine alarm watches. Absent:
+   * not published.
+   */
+  readonly countQuarantined?: () => Promise<{ readonly aggregates: number; readonly complete: boolean }>;
+  /**
+   * The configuration this manager runs: reported in its heartbeat, the version the leader counts live
+   * instances against (the `InstancesOnStaleConfig` metric), and the log level of each run. Absent: none of it.
    */
   readonly config?: () => ConfigSnapshot;
 }
@@ -85,6 +91,9 @@ function createClusterManagerHandler(deps: ClusterManagerDependencies) {
     _event: ScheduledEvent,
     _context: Context,
   ): Promise<ClusterManagerRun> {
+    // After the middlewares, which reset the level to the one the logger was started with.
+    const level = deps.config?.().config.logging.level;
+    if (level !== undefined) logger.setLogLevel(level);
     await recordHeartbeat();
     let led = false;
     const run = await election
@@ -95,7 +104,9 @@ function createClusterManagerHandler(deps: ClusterManagerDependencies) {
         const round = manager === undefined ? undefined : await manager.run(term);
         if (round !== undefined) recordRound(round);
         await recordConvergence();
-        return { round, deferred: await sweep() };
+        const deferred = await sweep();
+        await recordQuarantined();
+        return { round, deferred };
       })
       .finally(async () => {
         // Leadership lasts one run: released at its end, the next run leads at once, whichever execution
@@ -142,6 +153,25 @@ function createClusterManagerHandler(deps: ClusterManagerDependencies) {
     }
   }
 
+  /**
+   * The `QuarantinedAggregates` gauge, after the sweep (which may have replayed some). A count the read budget
+   * cut short is a lower bound: published all the same (any quarantined aggregate is what the alarm asks), and
+   * logged. A failure is logged; the gauge is missing for that run.
+   */
+  async function recordQuarantined(): Promise<void> {
+    if (deps.countQuarantined === undefined) return;
+    try {
+      const { aggregates, complete } = await deps.countQuarantined();
+      metrics.addMetric(METRICS.quarantinedAggregates, MetricUnit.Count, aggregates);
+      if (!complete)
+        logger.warn('cluster manager: the parked table is too large to count every quarantined aggregate', {
+          atLeast: aggregates,
+        });
+    } catch (error) {
+      logger.warn('cluster manager: cannot count quarantined aggregates', { error: error as Error });
+    }
+  }
+
   /** The deferred sweep, when configured: a failure is logged and retried next run, never fails the run. */
   async function sweep(): Promise<SweepReport | undefined> {
     if (sweepDeferred === undefined) return undefined;
@@ -164,8 +194,18 @@ function createClusterManagerHandler(deps: ClusterManagerDependencies) {
   /** The round's figures for the dashboard, and its decision for the log. */
   function recordRound(round: ManagerRun): void {
     metrics.addMetric(METRICS.scalingActions, MetricUnit.Count, round.figures.scalingActions);
+    metrics.addMetric(METRICS.sheddingActive, MetricUnit.Count, round.figures.sheddingActive ? 1 : 0);
     if (round.housekeeping !== undefined)
       metrics.addMetric(METRICS.liveInstances, MetricUnit.Count, round.housekeeping.liveInstances);
+    const fleet = round.figures.fleet;
+    if (fleet !== undefined) {
+      metrics.addMetric(METRICS.liveWorkers, MetricUnit.Count, fleet.liveWorkers);
+      metrics.addMetric(METRICS.desiredWorkers, MetricUnit.Count, fleet.desiredWorkers);
+      metrics.addMetric(METRICS.maxLeasesPerWorker, MetricUnit.Count, fleet.maxLeasesPerWorker);
+      metrics.addMetric(METRICS.minLeasesPerWorker, MetricUnit.Count, fleet.minLeasesPerWorker);
+      metrics.addMetric(METRICS.idleWorkers, MetricUnit.Count, fleet.idleWorkers);
+      metrics.addMetric(METRICS.workerHeartbeatAge, MetricUnit.Milliseconds, fleet.maxHeartbeatAgeMs);
+    }
     const level =
       round.plan.hotKeys.length > 0 || round.outcomes.some((o) => o.status === 'failed') ? 'warn' : 'info';
     logger[level]('cluster manager: decision', {

@@ -7,9 +7,12 @@
 
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { AppConfigClient } from '@aws-sdk/client-appconfig';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { AppConfigPublisher } from '../../core/config/appconfig-publisher.js';
@@ -18,6 +21,8 @@ import { ENV, METRICS } from '../../core/constants.js';
 import { DynamoDbCoordinationStore } from '../../core/coordination/dynamodb-store.js';
 import { InstanceRegistry } from '../../core/coordination/instance-registry.js';
 import { LeaderElection } from '../../core/coordination/leader-election.js';
+import { LeaseClient } from '../../core/coordination/lease-client.js';
+import { conflictPolicies } from '../../core/processing/conflict-policies.js';
 import { DeferredSweep } from '../../core/processing/deferred-sweep.js';
 import { configuredProjection, mirrorProjection, type Projection } from '../../core/processing/projection.js';
 import { ParkedReplayer } from '../../core/processing/replay.js';
@@ -26,17 +31,20 @@ import {
   ClusterManager,
   ConfigSheddingControl,
   DynamoDbAuditLog,
+  EcsServiceControl,
   Housekeeper,
   hotKeysFromInstances,
   KinesisStreamControl,
   LambdaParallelizationControl,
   policyFromConfig,
+  WorkerFleet,
 } from '../../core/scaling/index.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
 import { StateStore } from '../../core/state/state-store.js';
 import { configSourceFromEnv } from '../consumer/config-source.js';
 import { lambdaDynamoDbClient } from '../consumer/dynamodb-client.js';
 import { createClusterManagerHandler } from './create-handler.js';
+import { annotateRun } from './tracing.js';
 
 /**
  * Leadership lasts one run: renewed every third of this while the run works, released at its end, so the next
@@ -64,7 +72,7 @@ function required(name: string): string {
 }
 
 /** The AppConfig publisher the leader sheds through, when the stack names a profile and a strategy. */
-function appConfigPublisherFromEnv(): AppConfigPublisher | undefined {
+function appConfigPublisherFromEnv(tracer: Tracer): AppConfigPublisher | undefined {
   const [applicationId, environmentId, profileId, deploymentStrategyId] = [
     ENV.APPCONFIG_APPLICATION_ID,
     ENV.APPCONFIG_ENVIRONMENT_ID,
@@ -73,11 +81,42 @@ function appConfigPublisherFromEnv(): AppConfigPublisher | undefined {
   ].map((name) => process.env[name]);
   if (!applicationId || !environmentId || !profileId || !deploymentStrategyId) return undefined;
   return new AppConfigPublisher({
-    client: new AppConfigClient({}),
+    client: tracer.captureAWSv3Client(new AppConfigClient({})),
     applicationId,
     environmentId,
     profileId,
     deploymentStrategyId,
+  });
+}
+
+/** A whole number from the environment the stack sets; one line naming the variable when it is not one. */
+function wholeNumber(name: string): number {
+  const raw = required(name);
+  const value = Number(raw);
+  if (!Number.isInteger(value))
+    throw new Error(`environment variable ${name} must be a whole number; received ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/**
+ * The worker fleet the leader sizes, when containers consume the stream (the stack sets its cluster and
+ * service); undefined for Lambda's event source mapping.
+ */
+function workerFleetFromEnv(
+  registry: InstanceRegistry,
+  store: DynamoDbCoordinationStore,
+  streamName: string,
+): WorkerFleet | undefined {
+  const cluster = process.env[ENV.FLEET_CLUSTER];
+  if (!cluster) return undefined;
+  return new WorkerFleet({
+    service: new EcsServiceControl({ ecs: new ECSClient({}), cluster, service: required(ENV.FLEET_SERVICE) }),
+    registry,
+    leases: new LeaseClient({ store }),
+    streamName,
+    minWorkers: wholeNumber(ENV.FLEET_MIN_WORKERS),
+    maxWorkers: wholeNumber(ENV.FLEET_MAX_WORKERS),
+    taskCpuUnits: wholeNumber(ENV.FLEET_TASK_CPU),
   });
 }
 
@@ -104,12 +143,18 @@ function deferredSweepFromEnv(
         stateStore,
         parkedStore,
         projection: configuredProjection(config, projection),
+        conflictPolicy: conflictPolicies(config, projection),
       }).replayDeferred(isDeferred);
     },
   });
 }
 
-/** The Lambda handler: module scope of the bundle entry lives as long as the execution environment. */
+/**
+ * The Lambda handler: module scope of the bundle entry lives as long as the execution environment. Traced with
+ * Powertools Tracer unless the stack turned tracing off: the run's subsegment is annotated with leadership and
+ * term, and the control-plane clients (Kinesis, CloudWatch, Lambda, AppConfig) are captured, a few calls per
+ * run; DynamoDB is not, since a deferred sweep may replay thousands of changes in one run.
+ */
 function clusterManagerLambdaHandler(projection: Projection = mirrorProjection) {
   const dynamodb = lambdaDynamoDbClient();
   const coordinationTable = required(ENV.COORDINATION_TABLE);
@@ -118,6 +163,7 @@ function clusterManagerLambdaHandler(projection: Projection = mirrorProjection) 
   const instanceId = InstanceRegistry.newInstanceId('lambda');
   const logger = new Logger({ serviceName: METRICS.clusterManagerService });
   const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.clusterManagerService });
+  const tracer = new Tracer({ serviceName: METRICS.clusterManagerService, captureHTTPsRequests: false });
   // Liveness and lease judgements need this observer's clock across runs: one registry per environment.
   const registry = new InstanceRegistry({
     store,
@@ -125,7 +171,7 @@ function clusterManagerLambdaHandler(projection: Projection = mirrorProjection) 
     heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
   });
   const configSource = configSourceFromEnv(process.env, { logger, metrics });
-  const publisher = appConfigPublisherFromEnv();
+  const publisher = appConfigPublisherFromEnv(tracer);
   const mappingId = process.env[ENV.EVENT_SOURCE_MAPPING_ID];
   /** Consumers report the keys counted since their previous heartbeat: a count per heartbeat interval is a rate. */
   const consumerHeartbeatMs = () => {
@@ -133,7 +179,8 @@ function clusterManagerLambdaHandler(projection: Projection = mirrorProjection) 
     return instances.failureDetectionMs / instances.heartbeatsPerWindow;
   };
   const deferredSweep = deferredSweepFromEnv(dynamodb, configSource, projection);
-  return createClusterManagerHandler({
+  const fleet = workerFleetFromEnv(registry, store, streamName);
+  const handler = createClusterManagerHandler({
     registry,
     election: new LeaderElection({
       store,
@@ -144,27 +191,40 @@ function clusterManagerLambdaHandler(projection: Projection = mirrorProjection) 
     logger,
     metrics,
     manager: new ClusterManager({
-      stream: new KinesisStreamControl({ kinesis: new KinesisClient({}), streamName }),
+      stream: new KinesisStreamControl({
+        kinesis: tracer.captureAWSv3Client(new KinesisClient({})),
+        streamName,
+      }),
       metrics: new CloudWatchMetricsSource({
-        client: new CloudWatchClient({}),
+        client: tracer.captureAWSv3Client(new CloudWatchClient({})),
         streamName,
         hotKeys: async () =>
           hotKeysFromInstances(await registry.listLive(), { heartbeatIntervalMs: consumerHeartbeatMs() }),
       }),
       audit: new DynamoDbAuditLog({ client: dynamodb, tableName: coordinationTable }),
       parallelization: mappingId
-        ? new LambdaParallelizationControl({ lambda: new LambdaClient({}), uuid: mappingId })
+        ? new LambdaParallelizationControl({
+            lambda: tracer.captureAWSv3Client(new LambdaClient({})),
+            uuid: mappingId,
+          })
         : undefined,
       shedding:
         publisher === undefined
           ? undefined
           : new ConfigSheddingControl({ publisher, initial: () => configSource.current().config }),
-      housekeeper: new Housekeeper({ registry }),
+      // With a worker fleet the leader also frees the leases of dead workers (their assigner normally does).
+      housekeeper: new Housekeeper(
+        fleet === undefined ? { registry } : { registry, leases: new LeaseClient({ store }), streamName },
+      ),
+      fleet,
       policy: async () => policyFromConfig((await configSource.refresh()).config),
     }),
     sweepDeferred: async () => deferredSweep.sweepIfDue(configSource.current().config),
+    countQuarantined: () =>
+      new ParkedStore({ client: dynamodb, tableName: required(ENV.PARKED_TABLE) }).countQuarantined(),
     config: () => configSource.current(),
   });
+  return handler.use(captureLambdaHandler(tracer, { captureResponse: false })).use(annotateRun(tracer));
 }
 
 export { clusterManagerLambdaHandler, LEADER_CLOCK_SKEW_ALLOWANCE_MS, LEADER_LEASE_DURATION_MS };

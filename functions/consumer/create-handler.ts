@@ -12,7 +12,7 @@ import middy from '@middy/core';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { isTableDeferred } from '../../core/config/deferral.js';
 import type { Config } from '../../core/config/schema.js';
-import { METRICS } from '../../core/constants.js';
+import { METRIC_DIMENSIONS, METRICS } from '../../core/constants.js';
 import { createDecodeContext } from '../../core/events/decode-context.js';
 import type { DecodeContext } from '../../core/events/decoder.js';
 import { createDefaultRegistry } from '../../core/events/default-registry.js';
@@ -23,9 +23,13 @@ import {
   type BatchResult,
   type StreamRecord,
 } from '../../core/processing/batch-processor.js';
+import { conflictPolicies } from '../../core/processing/conflict-policies.js';
+import { BatchLatencies } from '../../core/processing/latency.js';
 import { configuredProjection, mirrorProjection, type Projection } from '../../core/processing/projection.js';
+import type { ProcessingTracer } from '../../core/processing/tracing.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
 import { StateStore } from '../../core/state/state-store.js';
+import { aggregateLocksFor } from './aggregate-locks.js';
 
 interface ConsumerDependencies {
   readonly dynamodb: DynamoDBClient;
@@ -36,8 +40,28 @@ interface ConsumerDependencies {
   readonly metrics: Metrics;
   /** @default the mirror projection */
   readonly projection?: Projection;
-  /** Called after every batch, with its result (the local runtime counts progress here). */
-  readonly onBatch?: (result: BatchResult, event: KinesisStreamEvent) => void;
+  /**
+   * Where the batch's steps are traced (the Lambda passes Powertools Tracer through `xrayProcessingTracer`).
+   * @default no tracing
+   */
+  readonly tracer?: ProcessingTracer;
+  /**
+   * Called after every batch, with its result and its applied changes' latencies (the local runtime counts
+   * progress here, instances feed their heartbeats).
+   */
+  readonly onBatch?: (result: BatchResult, event: KinesisStreamEvent, latencies: BatchLatencies) => void;
+  /**
+   * Where keys learned from DMS control records are kept. @default the instance's own memory, kept across
+   * config versions (tests that start each case on fresh tables give their own)
+   */
+  readonly tableKeys?: TableKeyMemory;
+  /**
+   * The coordination table, where a projection that declares `holdLocks` takes its aggregate locks (the
+   * consumers always have it; tools that replay without locks need not). @default none
+   */
+  readonly coordinationTable?: string;
+  /** This instance's id, the owner written on the locks it holds. @default a random UUID */
+  readonly instanceId?: string;
 }
 
 /** `shardId-000000000006:49590338271490256608559692538361571095921575989136588898` → the shard id. */
@@ -63,11 +87,41 @@ function publishMetrics(metrics: Metrics, result: BatchResult): void {
   metrics.addMetric(METRICS.changesApplied, MetricUnit.Count, stats.applied);
   metrics.addMetric(METRICS.duplicatesSkipped, MetricUnit.Count, stats.duplicates);
   metrics.addMetric(METRICS.changesParked, MetricUnit.Count, stats.parked);
+  metrics.addMetric(METRICS.changesDeferred, MetricUnit.Count, stats.deferred);
   metrics.addMetric(METRICS.badInput, MetricUnit.Count, stats.badInput);
   metrics.addMetric(METRICS.tombstonesSkipped, MetricUnit.Count, stats.tombstones);
   metrics.addMetric(METRICS.aggregatesQuarantined, MetricUnit.Count, stats.quarantined);
   metrics.addMetric(METRICS.aggregateFailures, MetricUnit.Count, stats.failedAggregates);
   metrics.addMetric(METRICS.stateWrites, MetricUnit.Count, stats.stateWrites);
+}
+
+/** Values of one metric in one EMF document: Powertools flushes the document at 100 (and drops its dimensions). */
+const EMF_VALUES_PER_DOCUMENT = 99;
+
+/**
+ * One value per applied change of both latencies, as EMF documents of their own, per table: each document has
+ * the dimension sets `{service, Table}` (the per-table widgets) and `{service}` (the alarm and the all-table
+ * widgets; alarms cannot search), so CloudWatch keeps percentiles for both. Published before the batch's
+ * counters are added: a flush publishes everything stored with the dimensions set at that moment.
+ */
+function publishLatencies(metrics: Metrics, latencies: BatchLatencies): void {
+  const series = [
+    [METRICS.sourceToAppliedLatency, 'sourceToAppliedMs'],
+    [METRICS.arrivalToAppliedLatency, 'arrivalToAppliedMs'],
+  ] as const;
+  // What is stored already (a config refresh's figures) goes out first, under its own dimensions.
+  if (latencies.size > 0 && metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  for (const [table, values] of latencies.byTable) {
+    const longest = Math.max(values.sourceToAppliedMs.length, values.arrivalToAppliedMs.length);
+    for (let start = 0; start < longest; start += EMF_VALUES_PER_DOCUMENT) {
+      metrics.addDimension(METRIC_DIMENSIONS.table, table);
+      metrics.addDimensions({});
+      for (const [name, key] of series)
+        for (const v of values[key].slice(start, start + EMF_VALUES_PER_DOCUMENT))
+          metrics.addMetric(name, MetricUnit.Milliseconds, v);
+      metrics.publishStoredMetrics();
+    }
+  }
 }
 
 /**
@@ -76,22 +130,28 @@ function publishMetrics(metrics: Metrics, result: BatchResult): void {
  */
 const learnedTableKeys = new TableKeyMemory();
 
-/** The decoders and per-table settings the consumer decodes with (every format, detected per record). */
-function createDecoding(config: Config): { registry: DecoderRegistry; context: DecodeContext } {
+/**
+ * The decoders and per-table settings the consumer decodes with (every format, detected per record). Keys
+ * learned from DMS control records go to `tableKeys`: the instance's own memory unless a caller that must not
+ * share it (a model of what the consumer will do) gives its own.
+ */
+function createDecoding(
+  config: Config,
+  tableKeys: TableKeyMemory = learnedTableKeys,
+): { registry: DecoderRegistry; context: DecodeContext } {
   return {
-    registry: createDefaultRegistry({
-      maxRecordBytes: config.processing.maxRecordBytes,
-      tableKeys: learnedTableKeys,
-    }),
+    registry: createDefaultRegistry({ maxRecordBytes: config.processing.maxRecordBytes, tableKeys }),
     context: createDecodeContext(config.tables),
   };
 }
 
-/** Builds the batch processor the handler runs. */
-function createProcessor(deps: Omit<ConsumerDependencies, 'metrics' | 'onBatch'>): BatchProcessor {
+/** Builds the batch processor the handler runs; lock metrics go to `metrics` when given. */
+function createProcessor(
+  deps: Omit<ConsumerDependencies, 'metrics' | 'onBatch'> & { readonly metrics?: Metrics },
+): BatchProcessor {
   const { config } = deps;
   const base = deps.projection ?? mirrorProjection;
-  const decoding = createDecoding(config);
+  const decoding = createDecoding(config, deps.tableKeys);
   return new BatchProcessor({
     registry: decoding.registry,
     decodeContext: decoding.context,
@@ -105,13 +165,17 @@ function createProcessor(deps: Omit<ConsumerDependencies, 'metrics' | 'onBatch'>
     maxAttempts: config.processing.maxAttempts,
     aggregateConcurrency: config.processing.aggregateConcurrency,
     isDeferred: (table) => isTableDeferred(config, table),
+    conflictPolicy: conflictPolicies(config, base),
     logger: deps.logger,
+    tracer: deps.tracer,
+    locks: aggregateLocksFor(base, config, deps),
   });
 }
 
 /**
  * The consumer handler: a thin middy handler over {@link BatchProcessor}, with Powertools logging (Lambda
- * context injected) and EMF metrics, returning Lambda's partial batch response.
+ * context injected, at the configuration's `logging.level` when it has one) and EMF metrics, returning Lambda's partial batch
+ * response.
  *
  * @example
  * ```ts
@@ -125,11 +189,18 @@ function createConsumerHandler(deps: ConsumerDependencies) {
     event: KinesisStreamEvent,
     _context: Context,
   ): Promise<KinesisStreamBatchResponse> {
+    // Here, not before the middlewares: Powertools' context injection resets the level to the one the logger
+    // was started with, which is also what a configuration without a level keeps.
+    const { level } = deps.config.logging;
+    if (level !== undefined) logger.setLogLevel(level);
     const first = event.Records[0];
     if (first !== undefined) logger.appendKeys({ shardId: shardIdOf(first.eventID) });
-    const result = await processor.process(toStreamRecords(event));
+    const latencies = new BatchLatencies();
+    const result = await processor.process(toStreamRecords(event), latencies);
+    logger.debug('batch processed', { ...result.stats, batchItemFailures: result.batchItemFailures });
+    publishLatencies(metrics, latencies);
     publishMetrics(metrics, result);
-    deps.onBatch?.(result, event);
+    deps.onBatch?.(result, event, latencies);
     return { batchItemFailures: result.batchItemFailures };
   })
     .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -137,4 +208,11 @@ function createConsumerHandler(deps: ConsumerDependencies) {
 }
 
 export type { ConsumerDependencies };
-export { createConsumerHandler, createDecoding, createProcessor, shardIdOf, toStreamRecords };
+export {
+  createConsumerHandler,
+  createDecoding,
+  createProcessor,
+  publishLatencies,
+  shardIdOf,
+  toStreamRecords,
+};

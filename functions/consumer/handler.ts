@@ -7,13 +7,18 @@
 
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
 import { ENV, METRICS } from '../../core/constants.js';
 import { DynamoDbCoordinationStore } from '../../core/coordination/dynamodb-store.js';
+import { LatencyRecorder } from '../../core/processing/latency.js';
 import { mirrorProjection, type Projection } from '../../core/processing/projection.js';
 import { configSourceFromEnv } from './config-source.js';
 import { lambdaDynamoDbClient } from './dynamodb-client.js';
 import { createConfigFollowingHandler } from './follow-config.js';
 import { withInstanceReporting } from './instance-reporting.js';
+import { annotateBatch, xrayProcessingTracer } from './tracing.js';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -25,31 +30,43 @@ function required(name: string): string {
 /**
  * The Lambda handler: AppConfig (agent or AppConfigData) when the stack names a profile, else CDCP_CONFIG_JSON,
  * followed per batch; the execution environment registers at its first batch and heartbeats after batches
- * (docs/architecture.md §6).
+ * (docs/architecture.md §6). Traced with Powertools Tracer unless the stack turned tracing off: the handler's
+ * subsegment, annotated with the shard, holds the batch's decode and its traced aggregates' steps. Outgoing
+ * HTTP requests are not captured: one subsegment per state write would outgrow X-Ray's trace size on large
+ * batches (the processing steps bound what a trace holds instead).
  */
 function consumerLambdaHandler(projection: Projection = mirrorProjection) {
   const logger = new Logger({ serviceName: METRICS.service });
   const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service });
+  const tracer = new Tracer({ serviceName: METRICS.service, captureHTTPsRequests: false });
   const dynamodb = lambdaDynamoDbClient();
   const configSource = configSourceFromEnv(process.env, { logger, metrics });
   logger.appendPersistentKeys({ projection: projection.name });
-  return withInstanceReporting(
+  const latency = new LatencyRecorder();
+  const { handler } = withInstanceReporting(
     createConfigFollowingHandler({
       dynamodb,
       stateTable: required(ENV.STATE_TABLE),
       parkedTable: required(ENV.PARKED_TABLE),
+      coordinationTable: required(ENV.COORDINATION_TABLE),
       configSource,
       logger,
       metrics,
       projection,
+      tracer: xrayProcessingTracer(tracer),
+      onBatch: (_result, _event, latencies) => latency.record(latencies),
     }),
     {
+      latency,
       store: new DynamoDbCoordinationStore({ client: dynamodb, tableName: required(ENV.COORDINATION_TABLE) }),
       config: () => configSource.current(),
       logger,
       metrics,
     },
-  ).handler;
+  );
+  return middy(handler)
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(annotateBatch(tracer));
 }
 
 export { consumerLambdaHandler };

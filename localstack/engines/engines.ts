@@ -98,8 +98,10 @@ async function startKinesalite(): Promise<{ process: EngineProcess; endpoint: st
       '50',
       '--updateStreamMs',
       '50',
+      // Engines run for a whole test run, whose tests each create their own streams: the account's shard
+      // limit must not be what ends a run.
       '--shardLimit',
-      '100',
+      '10000',
     ],
     isReady: () => answers(endpoint, 'Kinesis_20131202.ListStreams'),
   });
@@ -129,7 +131,7 @@ async function startKinesisMock(): Promise<{ process: EngineProcess; endpoint: s
       DEREGISTER_STREAM_CONSUMER_DURATION: '50ms',
       MERGE_SHARDS_DURATION: '50ms',
       SPLIT_SHARD_DURATION: '50ms',
-      SHARD_LIMIT: '200',
+      SHARD_LIMIT: '2000',
       LOG_LEVEL: 'WARN',
     },
     isReady: () => answers(endpoint, 'Kinesis_20131202.ListStreams'),

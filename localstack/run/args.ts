@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ASSIGNMENT_STRATEGIES, type AssignmentStrategy } from '../../core/config/schema.js';
+import { messageOf } from '../../core/errors.js';
 import { type KinesisEngine, parseKinesisEngine } from '../engines/engines.js';
 import { type LoadProfileName, parseLoadProfile } from '../workload/load-profile.js';
 
@@ -16,6 +17,7 @@ interface RunArgs {
   readonly injectPoison: number;
   readonly input: string | undefined;
   readonly dumpState: string | undefined;
+  readonly dumpParked: string | undefined;
   readonly json: boolean;
   readonly seed: number;
   readonly aggregates: number;
@@ -27,6 +29,8 @@ interface RunArgs {
   readonly workers: number;
   /** `leases.assignment` for this run; undefined: the config's (least-loaded). */
   readonly assignment: AssignmentStrategy | undefined;
+  /** `instances.failureDetectionMs` for this run; undefined: the config's (20 s). */
+  readonly failureDetectionMs: number | undefined;
   /** Path of a projection module (its default export); undefined: the built-in mirror. */
   readonly projection: string | undefined;
   /** How worker processes read the shards. */
@@ -50,9 +54,12 @@ consumer handler → DynamoDB. Runs until Ctrl-C unless --events or --input ends
                             one worker inside this process); manage them with \`cdcp local workers\`
   --assignment NAME         how the elected assigner divides shards among workers: round-robin,
                             least-loaded (default), adaptive or bounded-load
+  --failure-detection-ms N  how long a worker's heartbeat may stand still before its leases are taken
+                            over, 2000..600000 (default: the configuration's, 20000)
   --projection PATH         fold changes with the projection module at PATH (its default export), as a
-                            stack deployed with projectionEntry does; the run is verified against it
-                            (default: the built-in mirror projection; not with --workers)
+                            stack deployed with projectionEntry does; the run is verified against it;
+                            worker processes load it too and refuse to start with any other
+                            (default: the built-in mirror projection)
   --reader NAME             how worker processes read: polling (GetRecords, default) or fan-out (enhanced
                             fan-out; needs --workers N and --kinesis-engine kinesis-mock)
   --inject-duplicates R     republish a fraction R (0..1) of records: duplicates and late redeliveries
@@ -61,6 +68,8 @@ consumer handler → DynamoDB. Runs until Ctrl-C unless --events or --input ends
   --input FILE|-            publish the change events in FILE (JSON Lines, JSON array, or a Lambda Kinesis
                             event) instead of generating
   --dump-state FILE|-       write the final state as JSON Lines {"aggregateId","deleted","position","state"}
+  --dump-parked FILE|-      write what ended parked as JSON Lines {"aggregate","position","reason","message",
+                            "shardId","sequenceNumber","subSequenceNumber"}
   --json                    print the final summary as one JSON line, last on stdout
   --seed N                  workload seed (default 1)
   --aggregates N            distinct aggregates of the workload (default 10000)
@@ -106,7 +115,7 @@ function loadProfileOf(value: string | undefined): LoadProfileName | undefined {
   try {
     return parseLoadProfile(value);
   } catch (error) {
-    throw new ArgsError((error as Error).message);
+    throw new ArgsError(messageOf(error));
   }
 }
 
@@ -142,12 +151,14 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
         'kinesis-engine': { type: 'string' },
         workers: { type: 'string' },
         assignment: { type: 'string' },
+        'failure-detection-ms': { type: 'string' },
         projection: { type: 'string' },
         reader: { type: 'string' },
         'inject-duplicates': { type: 'string' },
         'inject-poison': { type: 'string' },
         input: { type: 'string' },
         'dump-state': { type: 'string' },
+        'dump-parked': { type: 'string' },
         json: { type: 'boolean' },
         seed: { type: 'string' },
         aggregates: { type: 'string' },
@@ -158,14 +169,14 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
       },
     }));
   } catch (error) {
-    throw new ArgsError(`${(error as Error).message}. Run \`npm start -- --help\` for the options.`);
+    throw new ArgsError(`${messageOf(error)}. Run \`npm start -- --help\` for the options.`);
   }
   const str = (k: string) => values[k] as string | undefined;
   let kinesisEngine: KinesisEngine;
   try {
     kinesisEngine = parseKinesisEngine(str('kinesis-engine') ?? 'kinesalite');
   } catch (error) {
-    throw new ArgsError((error as Error).message);
+    throw new ArgsError(messageOf(error));
   }
   const events =
     str('events') === undefined ? undefined : integer('events', str('events'), 0, 0, 100_000_000);
@@ -180,10 +191,6 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
       '--input publishes the file as it is; it cannot be combined with --events or --inject-poison',
     );
   const workers = integer('workers', str('workers'), 0, 0, 32);
-  if (str('projection') !== undefined && workers > 0)
-    throw new ArgsError(
-      `--projection runs in this process's own worker; worker processes apply the built-in projection, so leave out --workers (received --workers ${workers})`,
-    );
   const reader = str('reader') ?? 'polling';
   if (reader !== 'polling' && reader !== 'fan-out')
     throw new ArgsError(`--reader must be polling or fan-out; received ${JSON.stringify(reader)}`);
@@ -200,6 +207,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
     injectPoison,
     input: str('input'),
     dumpState: str('dump-state'),
+    dumpParked: str('dump-parked'),
     json: values.json === true,
     seed: integer('seed', str('seed'), 1, 0, 2 ** 31),
     aggregates: integer('aggregates', str('aggregates'), 10_000, 1, 10_000_000),
@@ -208,6 +216,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
     clusterManager: values['cluster-manager'] === true || str('load-profile') !== undefined,
     workers,
     assignment: assignment(str('assignment')),
+    failureDetectionMs: optionalInteger('failure-detection-ms', str('failure-detection-ms'), 2_000, 600_000),
     projection: str('projection'),
     reader,
     help: values.help === true,

@@ -1,36 +1,38 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { type Config, type ConfigInput, parseConfig } from '../../core/config/schema.js';
 import { ENV, METRICS } from '../../core/constants.js';
 import type { MappingSettings } from '../../core/esm/settings.js';
-import type { RecordOrigin } from '../../core/events/change.js';
-import { compareSequenceNumbers } from '../../core/events/position.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
+import { conflictPolicies } from '../../core/processing/conflict-policies.js';
 import { DeferredSweep } from '../../core/processing/deferred-sweep.js';
-import { configuredProjection, type Projection } from '../../core/processing/projection.js';
+import { InstanceLatencies } from '../../core/processing/latency.js';
+import { configuredProjection, mirrorProjection } from '../../core/processing/projection.js';
 import { ParkedReplayer } from '../../core/processing/replay.js';
-import { type Accepted, Producer } from '../../core/producer/producer.js';
+import { Producer } from '../../core/producer/producer.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
 import { StateStore } from '../../core/state/state-store.js';
 import type { WorkerEvent } from '../../core/workers/events.js';
 import type { WorkerTimings } from '../../core/workers/timings.js';
-import { createDecoding } from '../../functions/consumer/create-handler.js';
 import { createConfigFollowingHandler } from '../../functions/consumer/follow-config.js';
+import type { LoadedProjection } from '../../projection-module/load.js';
 import { type LocalClients, localClients } from '../clients.js';
 import { type LocalConfig, startLocalConfig } from '../config/local-config.js';
-import { type Endpoints, type KinesisEngine, startEngines } from '../engines/engines.js';
+import { type Endpoints, type KinesisEngine, type RunningEngines, startEngines } from '../engines/engines.js';
 import { LocalClusterManager } from '../manager/local-cluster-manager.js';
 import type { ResourceNames } from '../provision.js';
 import { provisionFromTemplate } from '../template/index.js';
-import { WORKLOAD_TABLES, WorkloadGenerator } from '../workload/generator.js';
-import { type LoadProfileName, loadProfile } from '../workload/load-profile.js';
-import { ExpectedModel } from '../workload/model.js';
+import { WORKLOAD_TABLES } from '../workload/generator.js';
+import type { LoadProfileName } from '../workload/load-profile.js';
+import { waitForDrain } from './drain.js';
 import { countingProjection, EffectCounts } from './effect-audit.js';
-import { readInput } from './input-source.js';
-import { ProgressReporter, type ProgressSnapshot } from './progress.js';
-import { type StateRow, scanState } from './state-scan.js';
+import { Production, produce } from './produce.js';
+import { ProgressReporter } from './progress.js';
+import { generatorSource, inputSource, type Source } from './sources.js';
+import { scanState } from './state-scan.js';
+import { accountFor, dumpParked, dumpState, type PipelineSummary } from './summary.js';
 import { type Verification, verifyAgainstModel } from './verify.js';
 import { DrainWatch, startWorkerGroup, type WorkerGroup } from './worker-group.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -48,8 +50,10 @@ interface PipelineOptions {
   readonly injectPoison?: number;
   /** Publish the change events of this file (or `-` for stdin) instead of generating. */
   readonly input?: string;
-  /** Write the final state as JSON Lines here. */
+  /** Write the final state as JSON Lines here (`-`: stdout). */
   readonly dumpState?: string;
+  /** Write the parked items as JSON Lines here (`-`: stdout): aggregate, position, reason, message. */
+  readonly dumpParked?: string;
   readonly seed?: number;
   readonly aggregates?: number;
   /** Events per second when producing until stopped. @default 2000 */
@@ -104,18 +108,26 @@ interface PipelineOptions {
    * that no change took effect twice, which the mirror projection cannot show. Generated workloads only.
    */
   readonly auditEffects?: boolean;
+  /**
+   * Stamps each generated change's source commit time. @default Date.now (a live source: latency is measured
+   * from it)
+   */
+  readonly commitClock?: () => number;
+  /** Called once the run produces (npm start's live dashboard samples it from here). */
+  readonly onRunning?: (run: RunningPipeline) => void;
   /** Called once the workers run (npm start serves `cdcp local workers` from here). */
   readonly onWorkers?: (group: WorkerGroup) => void;
   /**
-   * The projection the consumer, the deferred sweep and the model fold changes with (`--projection`); worker
-   * processes run the built-in one, so it needs `workers: 0`. @default the mirror
+   * The projection module the consumer, the deferred sweep and the model fold changes with (`--projection`);
+   * worker processes load the same module and check its identity. @default the mirror
    */
-  readonly projection?: Projection;
+  readonly projection?: LoadedProjection;
 }
 
-/** What `during` gets: the run's workers, clients and names, and how far production is. */
+/** What `during` and `onRunning` get: the run's workers, clients and names, and how far production is. */
 interface RunningPipeline {
   readonly pool: WorkerPool | undefined;
+  readonly workers: WorkerGroup;
   readonly clients: {
     readonly dynamodb: LocalClients['dynamodb'];
     readonly kinesis: LocalClients['kinesis'];
@@ -127,491 +139,447 @@ interface RunningPipeline {
   readonly signal: AbortSignal | undefined;
 }
 
-interface PipelineSummary {
-  readonly produced: number;
-  readonly applied: number;
-  readonly duplicatesSkipped: number;
-  readonly parked: number;
-  readonly quarantinedAggregates: number;
-  readonly aggregates: number;
-  /** null when the run was not verified (no --until-drained, or stopped early). */
-  readonly verified: boolean | null;
-  readonly eventsPerSecond: number;
-  readonly durationMs: number;
-  readonly engine: string;
-  /** What the local cluster manager did, when it ran. */
-  readonly scalingActions?: readonly { kind: string; status: string; detail: string }[];
-  readonly differences?: readonly string[];
+/** Where a run's tables and stream are, once provisioned, and the configuration it starts with. */
+interface Provisioned {
+  readonly endpoints: Endpoints;
+  readonly clients: LocalClients;
+  readonly names: ResourceNames;
+  readonly streamArn: string;
+  readonly mapping: Partial<MappingSettings>;
+  readonly config: Config;
+  readonly localConfig: LocalConfig;
 }
 
-/** The source of records: the workload generator, or an input file with a model derived from it. */
-interface Source {
-  readonly total: number | undefined;
-  next(): { partitionKey: string; data: Buffer; afterAccepted?: (a: Accepted) => void } | undefined;
-  readonly model: ExpectedModel;
-}
-
-function generatorSource(options: PipelineOptions, audit: EffectCounts | undefined): Source {
-  const generator = new WorkloadGenerator({
-    seed: options.seed,
-    aggregates: options.aggregates,
-    projection: options.projection,
-    poison: options.injectPoison,
-    poisonWithin: options.events === undefined ? undefined : Math.floor(options.events * 0.8),
-  });
-  return {
-    total: options.events,
-    model: generator.model,
-    next: () => {
-      if (options.events !== undefined && generator.produced >= options.events) return undefined;
-      const event = generator.next();
-      audit?.produced(event.change, event.poison);
-      return { partitionKey: event.partitionKey, data: event.data };
-    },
-  };
-}
-
-/** The tables whose changes the config defers now ("public.orders (paused)", or "low-priority tables (shedding)"), if any. */
-function deferredTables(config: Config): string | undefined {
-  const paused = Object.keys(config.tables).filter((t) => config.tables[t]?.paused === true);
-  const shedding =
-    config.shedding.active && config.shedding.deferPriorities.length > 0
-      ? [`tables of priority ${config.shedding.deferPriorities.join(', ')} (shedding)`]
-      : [];
-  const all = [...paused.map((t) => `${t} (paused)`), ...shedding];
-  return all.length === 0 ? undefined : all.join(', ');
+/** The consumers of a run: its workers, what they counted, and the deferred-change sweep. */
+interface Consumers {
+  readonly workers: WorkerGroup;
+  readonly parkedStore: ParkedStore;
+  readonly audit: EffectCounts | undefined;
+  /** Resolves once the deferred sweep started by the last configuration change has finished. */
+  sweeping(): Promise<unknown>;
 }
 
 /**
- * Input files carry no model: decode each record as the consumer will (after it is accepted, so formats that
- * fall back to the Kinesis sequence number get their real position) and fold the changes in source order.
+ * What a run holds while it runs, released by {@link RunResources.release} in reverse order on every path
+ * (success, a failed step, an abort). Each step sets what it started.
  */
-function inputSource(path: string, config: Config, projection: Projection | undefined): Source {
-  const records = readInput(path);
-  const { registry, context } = createDecoding(config);
-  const model = new ExpectedModel({ projection });
-  let index = 0;
-  const originOf = (partitionKey: string, accepted?: Accepted): RecordOrigin => ({
-    shardId: accepted?.shardId ?? 'shardId-000000000000',
-    sequenceNumber: accepted?.sequenceNumber ?? '0',
-    subSequenceNumber: accepted?.subSequenceNumber ?? 0,
-    partitionKey,
-    approximateArrivalTimestamp: Date.now(),
-  });
-  return {
-    total: records.length,
-    model,
-    next: () => {
-      const record = records[index++];
-      if (record === undefined) return undefined;
-      let partitionKey = record.partitionKey;
-      if (partitionKey === undefined) {
-        try {
-          partitionKey = registry.decode(record.data, originOf('input'), context).changes[0]?.aggregateId;
-        } catch {
-          // Bad input: published under its own key, and the consumer parks it.
-        }
-        partitionKey ??= `input-${index}`;
-      }
-      const key = partitionKey;
-      return {
-        partitionKey: key,
-        data: record.data,
-        afterAccepted: (accepted) => {
-          try {
-            for (const change of registry.decode(record.data, originOf(key, accepted), context).changes)
-              model.apply(change);
-          } catch {
-            // Parked by the consumer as bad input.
-          }
-        },
-      };
-    },
-  };
-}
+class RunResources {
+  engines: RunningEngines | undefined;
+  clients: LocalClients | undefined;
+  localConfig: LocalConfig | undefined;
+  /** Whether the config store is this run's own, removed at the end. */
+  ownConfigFile = false;
+  workers: WorkerGroup | undefined;
+  unsubscribeConfig: (() => void) | undefined;
+  producer: Producer | undefined;
+  manager: LocalClusterManager | undefined;
+  lagFeed: NodeJS.Timeout | undefined;
+  reporter: ProgressReporter | undefined;
 
-/**
- * The whole local pipeline in one process: embedded engines, tables and stream, the workload generator (or an
- * input file), the producer, the local event source mapping and the consumer handler; then, with
- * `untilDrained`, verification of the state table against the model.
- */
-async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
-  const started = Date.now();
-  // The local runtime keeps metrics off (EMF would flood stdout) and logs only errors, on stderr.
-  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-  const engines =
-    options.endpoints === undefined
-      ? await startEngines({ kinesisEngine: options.kinesisEngine })
-      : undefined;
-  const endpoints = options.endpoints ?? engines!.endpoints;
-  const clients = localClients(endpoints);
-  const progressOn = options.progress ?? true;
-  let reporter: ProgressReporter | undefined;
-  let workers: WorkerGroup | undefined;
-  let producer: Producer | undefined;
-  let localConfig: LocalConfig | undefined;
-  let manager: LocalClusterManager | undefined;
-  let lagFeed: NodeJS.Timeout | undefined;
-  const scalingActions: { kind: string; status: string; detail: string }[] = [];
-  let unsubscribeConfig: (() => void) | undefined;
-  try {
-    // Tables, stream and mapping settings come from the synthesized CDK template, so local runs and the
-    // cloud cannot drift; flags given on the command line override the template's values.
-    const provisioned = await provisionFromTemplate(clients, {
-      prefix: options.prefix ?? 'cdcp-local',
-      shardCount: options.shards,
-    });
-    const { names, streamArn } = provisioned;
-    const mappingSettings: Partial<MappingSettings> = { ...provisioned.mapping };
-    for (const [key, value] of Object.entries(options.mapping ?? {}))
-      if (value !== undefined) (mappingSettings as Record<string, unknown>)[key] = value;
-    const poison = options.injectPoison ?? 0;
-    const config = parseConfig({
-      ...options.config,
-      processing: {
-        ...options.config?.processing,
-        faultInjection: poison > 0 || options.config?.processing?.faultInjection,
-      },
-      tables: { ...WORKLOAD_TABLES, ...options.config?.tables },
-    });
-    // The run publishes its starting config to a watched local store: `cdcp config set` changes it while the
-    // run goes on, and the consumer applies each new version at its next batch. One store per run, so that
-    // runs side by side (tests, two terminals) never read each other's settings.
-    const configFile =
-      options.configFile ??
-      process.env[ENV.CONFIG_FILE] ??
-      join('.cdcp', `config-${names.streamName}-${process.pid}.json`);
-    localConfig = await startLocalConfig({ initial: config, path: configFile });
-    options.onReady?.({ endpoints, names, config, configFile: localConfig.store.path });
+  /** Stops what reads the stream (manager, progress, workers), so that the stores can be read as final. */
+  public async stopConsumers(): Promise<void> {
+    clearInterval(this.lagFeed);
+    await this.manager?.stop();
+    this.manager = undefined;
+    this.reporter?.stop();
+    this.reporter = undefined;
+    await this.workers?.stop();
+  }
 
-    const totals: BatchStats = emptyStats();
-    const parkedStore = new ParkedStore({ client: clients.dynamodb, tableName: names.parkedTable });
-    const audit = options.auditEffects === true ? new EffectCounts() : undefined;
-    if (options.workers !== undefined && options.workers !== 0 && options.projection !== undefined)
-      throw new Error('a projection module runs in the in-process worker only: leave out --workers');
-    const handler = createConfigFollowingHandler({
-      projection: audit === undefined ? options.projection : countingProjection,
-      dynamodb: clients.dynamodb,
-      stateTable: names.stateTable,
-      parkedTable: names.parkedTable,
-      configSource: localConfig.source,
-      logger: new Logger({
-        serviceName: METRICS.service,
-        logLevel: (process.env.LOG_LEVEL as 'ERROR' | undefined) ?? 'CRITICAL',
-      }),
-      metrics: new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service }),
-      onBatch: ({ stats }) => {
-        for (const key of Object.keys(totals) as (keyof BatchStats)[]) totals[key] += stats[key];
-      },
-    });
-    workers = await startWorkerGroup({
-      workers: options.workers ?? 0,
-      clients,
-      endpoints,
-      names,
-      streamArn,
-      mapping: mappingSettings,
-      config,
-      currentConfig: () => localConfig!.source.current().config,
-      configFile: localConfig.store.path,
-      handler,
-      totals,
-      parkedStore,
-      reader: options.reader,
-      resubscribeIntervalMs: options.resubscribeIntervalMs,
-      timings: options.workerTimings,
-      reportInvocations: options.reportInvocations,
-      auditEffects: audit !== undefined,
-      onEvent: (workerId, event, atWallMs) => {
-        options.onWorkerEvent?.(workerId, event, atWallMs);
-        if (event.type === 'error' && process.env.LOG_LEVEL !== undefined)
-          process.stderr.write(`${workerId}: ${event.message}\n`);
-      },
-      onCrash: (row, output) =>
-        reporter?.note(
-          `worker ${row.id} (pid ${row.pid}) exited unexpectedly with ${row.exit?.signal ?? `code ${row.exit?.code}`}; its leases go to the others. Last output:\n${output.trim().split('\n').slice(-5).join('\n')}`,
-        ),
-      onError: (error, shardId) => {
-        if (process.env.LOG_LEVEL !== undefined)
-          process.stderr.write(`mapping ${shardId}: ${error.message}\n`);
-      },
-    });
-    options.onWorkers?.(workers);
-    // A resumed table (or lifted shedding) replays what was deferred, in order per aggregate. Aggregates that
-    // get a new change resume inline in the consumer; this sweeps the others. One sweep at a time.
-    const stateStore = new StateStore({
-      client: clients.dynamodb,
-      tableName: names.stateTable,
-      tombstoneTtlSeconds: config.processing.tombstoneTtlSeconds,
-    });
-    const deferredSweep = new DeferredSweep({
-      replayDeferred: (isDeferred) =>
-        new ParkedReplayer({
-          stateStore,
-          parkedStore,
-          projection: configuredProjection(localConfig!.source.current().config, options.projection),
-        }).replayDeferred(isDeferred),
-    });
-    let sweeping: Promise<unknown> = Promise.resolve();
-    unsubscribeConfig = localConfig.source.subscribe((next) => {
-      sweeping = deferredSweep
-        .sweepIfDue(next.config)
-        .then((report) => {
-          if (report !== undefined && report.aggregates > 0)
-            reporter?.note(`resumed ${report.aggregates} deferred aggregate(s)`);
-        })
-        .catch((error: Error) => reporter?.note(`replaying deferred changes failed: ${error.message}`));
-    });
-    producer = new Producer({
-      kinesis: clients.kinesis,
-      streamName: names.streamName,
-      maxInFlightRequests: 8,
-    });
-
-    const source =
-      options.input === undefined
-        ? generatorSource(options, audit)
-        : inputSource(options.input, config, options.projection);
-    let produced = 0;
-    const tips = new Map<string, string>();
-    const snapshot = (phase: string) => (): ProgressSnapshot => {
-      const counted = workers!.totals();
-      return {
-        produced,
-        target: source.total,
-        applied: counted.applied,
-        duplicates: counted.duplicates,
-        parked: counted.parked,
-        processed: counted.records,
-        lagMs: workers!.lagMs(),
-        phase,
-        workers: workers!.pool === undefined ? undefined : workers!.rows(),
-      };
-    };
-    let phase = 'producing';
-    if (progressOn) {
-      reporter = new ProgressReporter({ snapshot: () => snapshot(phase)() });
-      reporter.start();
-    }
-
-    // Produce with backpressure: at most `window` records waiting in the producer.
-    const window = 5000;
-    const rate =
-      options.rate ?? (options.events === undefined && options.input === undefined ? 2000 : undefined);
-    const rateAt =
-      options.loadProfile === undefined
-        ? undefined
-        : loadProfile(options.loadProfile, { baseRate: options.rate ?? 200 });
-    let due = Date.now();
-    const managerOptions =
-      options.clusterManager === true ||
-      (options.clusterManager === undefined && options.loadProfile !== undefined)
-        ? {}
-        : options.clusterManager === false || options.clusterManager === undefined
-          ? undefined
-          : options.clusterManager;
-    if (managerOptions !== undefined) {
-      const started = new LocalClusterManager({
-        kinesis: clients.kinesis,
-        dynamodb: clients.dynamodb,
-        streamName: names.streamName,
-        coordinationTable: names.coordinationTable,
-        config: () => localConfig!.source.current().config,
-        publisher: localConfig.store,
-        intervalMs: managerOptions.intervalMs,
-        recordsPerShard: managerOptions.recordsPerShard,
-        onRound: (round) => {
-          for (const o of round.outcomes) {
-            scalingActions.push({ kind: o.action.kind, status: o.status, detail: o.detail });
-            reporter?.note(`cluster manager: ${o.action.kind} ${o.status}: ${o.detail}`);
-          }
-        },
-        onError: (error) => reporter?.note(`cluster manager: ${error.message}`),
-      });
-      manager = started;
-      started.start();
-      lagFeed = setInterval(() => started.metrics.recordIteratorAge(workers!.lagMs(), Date.now()), 1000);
-    }
-    const duplicates = options.injectDuplicates ?? 0;
-    const recent: { partitionKey: string; data: Buffer }[] = [];
-    const random = Math.random;
-    const inflight = new Set<Promise<unknown>>();
-    // One waiter for a free slot: racing every in-flight publish would attach a reaction to each of them per
-    // record while the producer is behind, which grows without bound when Kinesis is slow.
-    let slotFreed: (() => void) | undefined;
-    let publishError: Error | undefined;
-    const track = (record: { partitionKey: string; data: Buffer; afterAccepted?: (a: Accepted) => void }) => {
-      produced++;
-      const p = producer!
-        .publish([{ partitionKey: record.partitionKey, data: record.data }])
-        .then(([accepted]) => {
-          const tip = tips.get(accepted!.shardId);
-          if (tip === undefined || compareSequenceNumbers(accepted!.sequenceNumber, tip) > 0)
-            tips.set(accepted!.shardId, accepted!.sequenceNumber);
-          manager?.recordWrite(accepted!.shardId, record.data.byteLength, record.partitionKey);
-          record.afterAccepted?.(accepted!);
-        })
-        .catch((error: Error) => {
-          publishError ??= error;
-        })
-        .finally(() => {
-          inflight.delete(p);
-          const wake = slotFreed;
-          slotFreed = undefined;
-          wake?.();
-        });
-      inflight.add(p);
-    };
-    const producedAt = Date.now();
-    const during = options.during?.({
-      pool: workers.pool,
-      clients,
-      names,
-      streamArn,
-      produced: () => produced,
-      processed: () => workers!.totals().records,
-      signal: options.signal,
-    });
-    // Surfaces at the end of the run, not as an unhandled rejection meanwhile.
-    during?.catch(() => {});
-    for (;;) {
-      if (options.signal?.aborted || publishError !== undefined) break;
-      const record = source.next();
-      if (record === undefined) break;
-      track(record);
-      if (duplicates > 0) {
-        recent.push({ partitionKey: record.partitionKey, data: record.data });
-        if (recent.length > 5000) recent.splice(0, recent.length - 5000);
-        // A redelivery of a recent record: soon (a plain duplicate) or much later (a late, older duplicate).
-        if (random() < duplicates) track(recent[Math.floor(random() * recent.length)]!);
-      }
-      while (producer.stats.pending >= window && inflight.size > 0)
-        await new Promise<void>((resolve) => {
-          slotFreed = resolve;
-        });
-      if (rateAt !== undefined) {
-        due += 1000 / rateAt(Date.now() - producedAt);
-        if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-      } else if (rate !== undefined) {
-        const dueAt = producedAt + (produced / rate) * 1000;
-        if (dueAt > Date.now()) await new Promise((r) => setTimeout(r, dueAt - Date.now()));
-      }
-    }
-    await Promise.all(inflight);
-    if (publishError !== undefined)
-      throw new Error(`the producer could not publish every record: ${publishError.message}`, {
-        cause: publishError,
-      });
-
-    let verification: Verification | undefined;
-    if (options.untilDrained && !options.signal?.aborted) {
-      phase = 'draining';
-      const deadline = Date.now() + (options.drainTimeoutMs ?? 600_000);
-      // The shard leases' checkpoints tell, whichever worker holds each shard now.
-      const watch = new DrainWatch({ dynamodb: clients.dynamodb, names });
-      let settled = during === undefined;
-      void during?.finally(() => {
-        settled = true;
-      });
-      let waitingOn: string | undefined;
-      for (;;) {
-        if (options.signal?.aborted) break;
-        if (settled && (await watch.drained(tips))) {
-          // Changes of a paused (or shed) table wait in the parked store: the run is not done until they are
-          // replayed, which takes a `cdcp config set` that resumes the table (or the manager lifting shedding).
-          const deferred = deferredTables(localConfig.source.current().config);
-          if (deferred === undefined) break;
-          if (deferred !== waitingOn)
-            reporter?.note(
-              `every record is read; changes of ${deferred} wait as DEFERRED in the parked store: resume with \`cdcp config set\` to finish the run`,
-            );
-          waitingOn = deferred;
-          phase = 'waiting for resume';
-        }
-        if (Date.now() > deadline)
-          throw new Error(
-            `the run did not drain within ${options.drainTimeoutMs ?? 600_000} ms` +
-              (workers.pool !== undefined && workers.pool.running().length === 0
-                ? ': no worker is running (add one with `cdcp local workers add`)'
-                : waitingOn === undefined
-                  ? ''
-                  : `: changes of ${waitingOn} stayed deferred (resume with \`cdcp config set\`)`),
-          );
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-    await during;
-    const durationMs = Date.now() - started;
-    const processingMs = Math.max(1, Date.now() - producedAt);
-    const drainedOk = options.untilDrained === true && !options.signal?.aborted;
-    // Deferred changes being replayed after a resume belong to the run: let the sweep finish.
-    await sweeping;
-    clearInterval(lagFeed);
-    await manager?.stop();
-    await workers.stop();
-    const counted = workers.totals();
-    reporter?.stop();
-    reporter = undefined;
-
-    const state = await scanState(clients.dynamodb, names.stateTable);
-    const parked = await parkedStore.scanAll();
-    const effectDifferences = audit?.verify(state) ?? [];
-    if (drainedOk) verification = verifyAgainstModel(source.model, state, parked);
-    if (verification !== undefined && effectDifferences.length > 0)
-      verification = {
-        ...verification,
-        verified: false,
-        differences: [...effectDifferences.slice(0, 20), ...verification.differences],
-        differenceCount: verification.differenceCount + effectDifferences.length,
-      };
-    if (options.dumpState !== undefined) await dumpState(options.dumpState, state);
-    return {
-      produced,
-      applied: counted.applied,
-      duplicatesSkipped: counted.duplicates,
-      parked: parked.length,
-      quarantinedAggregates: [...state.values()].filter((s) => s.quarantined).length,
-      aggregates: state.size,
-      verified: verification?.verified ?? null,
-      eventsPerSecond: Math.round((produced / processingMs) * 1000),
-      durationMs,
-      engine: endpoints.kinesisEngine,
-      ...(manager === undefined ? {} : { scalingActions }),
-      ...(verification !== undefined && !verification.verified
-        ? { differences: verification.differences }
-        : {}),
-    };
-  } finally {
-    clearInterval(lagFeed);
-    await manager?.stop();
-    reporter?.stop();
-    producer?.close();
-    await workers?.stop();
-    unsubscribeConfig?.();
-    await localConfig?.close();
-    if (
-      localConfig !== undefined &&
-      options.configFile === undefined &&
-      process.env[ENV.CONFIG_FILE] === undefined
-    )
+  /** Releases everything the run started; safe to call whatever started. */
+  public async release(): Promise<void> {
+    await this.stopConsumers();
+    this.producer?.close();
+    this.unsubscribeConfig?.();
+    await this.localConfig?.close();
+    if (this.localConfig !== undefined && this.ownConfigFile)
       for (const suffix of ['', '.history.jsonl', '.lock'])
-        await rm(`${localConfig.store.path}${suffix}`, { force: true });
-    clients.destroy();
-    await engines?.stop();
+        await rm(`${this.localConfig.store.path}${suffix}`, { force: true });
+    this.clients?.destroy();
+    await this.engines?.stop();
   }
 }
 
-/** `--dump-state`: one JSON line per aggregate, sorted by id. */
-async function dumpState(path: string, state: ReadonlyMap<string, StateRow>): Promise<void> {
-  const lines = [...state.values()]
-    .sort((a, b) => (a.aggregateId < b.aggregateId ? -1 : 1))
-    .map(
-      (r) =>
-        `${JSON.stringify({ aggregateId: r.aggregateId, deleted: r.deleted, position: r.position, state: r.state })}\n`,
-    )
-    .join('');
-  if (path === '-') process.stdout.write(lines);
-  else await writeFile(path, lines);
+/**
+ * Tables, stream and mapping settings from the synthesized CDK template (so local runs and the cloud cannot
+ * drift; flags override the template's values), and the run's watched config store.
+ */
+async function provision(options: PipelineOptions, r: RunResources): Promise<Provisioned> {
+  r.engines =
+    options.endpoints === undefined
+      ? await startEngines({ kinesisEngine: options.kinesisEngine })
+      : undefined;
+  const endpoints = options.endpoints ?? r.engines!.endpoints;
+  const clients = localClients(endpoints);
+  r.clients = clients;
+  const provisioned = await provisionFromTemplate(clients, {
+    prefix: options.prefix ?? 'cdcp-local',
+    shardCount: options.shards,
+  });
+  const mapping: Partial<MappingSettings> = { ...provisioned.mapping };
+  for (const [key, value] of Object.entries(options.mapping ?? {}))
+    if (value !== undefined) (mapping as Record<string, unknown>)[key] = value;
+  const config = parseConfig({
+    ...options.config,
+    processing: {
+      ...options.config?.processing,
+      faultInjection: (options.injectPoison ?? 0) > 0 || options.config?.processing?.faultInjection,
+    },
+    tables: { ...WORKLOAD_TABLES, ...options.config?.tables },
+  });
+  // The run publishes its starting config to a watched local store: `cdcp config set` changes it while the
+  // run goes on, and the consumer applies each new version at its next batch. One store per run, so that
+  // runs side by side (tests, two terminals) never read each other's settings.
+  r.ownConfigFile = options.configFile === undefined && process.env[ENV.CONFIG_FILE] === undefined;
+  const configFile =
+    options.configFile ??
+    process.env[ENV.CONFIG_FILE] ??
+    join('.cdcp', `config-${provisioned.names.streamName}-${process.pid}.json`);
+  r.localConfig = await startLocalConfig({ initial: config, path: configFile });
+  options.onReady?.({ endpoints, names: provisioned.names, config, configFile: r.localConfig.store.path });
+  return {
+    endpoints,
+    clients,
+    names: provisioned.names,
+    streamArn: provisioned.streamArn,
+    mapping,
+    config,
+    localConfig: r.localConfig,
+  };
+}
+
+/** The consumer handler of the in-process worker: the Lambda handler, counting into `totals`. */
+function localHandler(
+  options: PipelineOptions,
+  p: Provisioned,
+  totals: BatchStats,
+  latency: InstanceLatencies,
+  audit: EffectCounts | undefined,
+) {
+  return createConfigFollowingHandler({
+    projection: audit === undefined ? options.projection?.projection : countingProjection,
+    dynamodb: p.clients.dynamodb,
+    stateTable: p.names.stateTable,
+    parkedTable: p.names.parkedTable,
+    coordinationTable: p.names.coordinationTable,
+    configSource: p.localConfig.source,
+    logger: new Logger({
+      serviceName: METRICS.service,
+      logLevel: (process.env.LOG_LEVEL as 'ERROR' | undefined) ?? 'CRITICAL',
+    }),
+    metrics: new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service }),
+    onBatch: ({ stats }, _event, latencies) => {
+      for (const key of Object.keys(totals) as (keyof BatchStats)[]) totals[key] += stats[key];
+      latency.record(latencies);
+    },
+  });
+}
+
+/**
+ * The workers (one in this process, or worker processes), and the sweep that replays deferred changes once
+ * their table is resumed (aggregates that get a new change resume inline in the consumer; the sweep takes the
+ * others, one sweep at a time).
+ */
+async function startConsumers(options: PipelineOptions, p: Provisioned, r: RunResources): Promise<Consumers> {
+  const totals: BatchStats = emptyStats();
+  const latency = new InstanceLatencies();
+  const parkedStore = new ParkedStore({ client: p.clients.dynamodb, tableName: p.names.parkedTable });
+  const audit = options.auditEffects === true ? new EffectCounts() : undefined;
+  r.workers = await startWorkerGroup({
+    workers: options.workers ?? 0,
+    clients: p.clients,
+    endpoints: p.endpoints,
+    names: p.names,
+    streamArn: p.streamArn,
+    mapping: p.mapping,
+    config: p.config,
+    currentConfig: () => p.localConfig.source.current().config,
+    configFile: p.localConfig.store.path,
+    handler: localHandler(options, p, totals, latency, audit),
+    totals,
+    latency,
+    parkedStore,
+    reader: options.reader,
+    resubscribeIntervalMs: options.resubscribeIntervalMs,
+    timings: options.workerTimings,
+    reportInvocations: options.reportInvocations,
+    auditEffects: audit !== undefined,
+    projection: options.projection?.identity,
+    onEvent: (workerId, event, atWallMs) => {
+      options.onWorkerEvent?.(workerId, event, atWallMs);
+      if (event.type === 'error' && process.env.LOG_LEVEL !== undefined)
+        process.stderr.write(`${workerId}: ${event.message}\n`);
+    },
+    onCrash: (row, output) =>
+      r.reporter?.note(
+        `worker ${row.id} (pid ${row.pid}) exited unexpectedly with ${row.exit?.signal ?? `code ${row.exit?.code}`}; its leases go to the others. Last output:\n${output.trim().split('\n').slice(-5).join('\n')}`,
+      ),
+    onError: (error, shardId) => {
+      if (process.env.LOG_LEVEL !== undefined) process.stderr.write(`mapping ${shardId}: ${error.message}\n`);
+    },
+  });
+  options.onWorkers?.(r.workers);
+  const stateStore = new StateStore({
+    client: p.clients.dynamodb,
+    tableName: p.names.stateTable,
+    tombstoneTtlSeconds: p.config.processing.tombstoneTtlSeconds,
+  });
+  const deferredSweep = new DeferredSweep({
+    replayDeferred: (isDeferred) =>
+      new ParkedReplayer({
+        stateStore,
+        parkedStore,
+        projection: configuredProjection(
+          p.localConfig.source.current().config,
+          options.projection?.projection,
+        ),
+        conflictPolicy: conflictPolicies(
+          p.localConfig.source.current().config,
+          options.projection?.projection ?? mirrorProjection,
+        ),
+      }).replayDeferred(isDeferred),
+  });
+  let sweeping: Promise<unknown> = Promise.resolve();
+  r.unsubscribeConfig = p.localConfig.source.subscribe((next) => {
+    sweeping = deferredSweep
+      .sweepIfDue(next.config)
+      .then((report) => {
+        if (report !== undefined && report.aggregates > 0)
+          r.reporter?.note(`resumed ${report.aggregates} deferred aggregate(s)`);
+      })
+      .catch((error: Error) => r.reporter?.note(`replaying deferred changes failed: ${error.message}`));
+  });
+  return { workers: r.workers, parkedStore, audit, sweeping: () => sweeping };
+}
+
+/** The local cluster manager, when the run asks for it (a load profile turns it on): it resizes the stream. */
+function startManager(
+  options: PipelineOptions,
+  p: Provisioned,
+  r: RunResources,
+  scalingActions: { kind: string; status: string; detail: string }[],
+): void {
+  const managerOptions =
+    options.clusterManager === true ||
+    (options.clusterManager === undefined && options.loadProfile !== undefined)
+      ? {}
+      : options.clusterManager === false || options.clusterManager === undefined
+        ? undefined
+        : options.clusterManager;
+  if (managerOptions === undefined) return;
+  const manager = new LocalClusterManager({
+    kinesis: p.clients.kinesis,
+    dynamodb: p.clients.dynamodb,
+    streamName: p.names.streamName,
+    coordinationTable: p.names.coordinationTable,
+    config: () => p.localConfig.source.current().config,
+    publisher: p.localConfig.store,
+    intervalMs: managerOptions.intervalMs,
+    recordsPerShard: managerOptions.recordsPerShard,
+    onRound: (round) => {
+      for (const o of round.outcomes) {
+        scalingActions.push({ kind: o.action.kind, status: o.status, detail: o.detail });
+        r.reporter?.note(`cluster manager: ${o.action.kind} ${o.status}: ${o.detail}`);
+      }
+    },
+    onError: (error) => r.reporter?.note(`cluster manager: ${error.message}`),
+  });
+  r.manager = manager;
+  manager.start();
+  const workers = r.workers!;
+  r.lagFeed = setInterval(() => manager.metrics.recordIteratorAge(workers.lagMs(), Date.now()), 1000);
+}
+
+/** Live progress on stderr, from what the workers counted. */
+function startProgress(
+  source: Source,
+  production: Production,
+  workers: WorkerGroup,
+  phase: { current: string },
+): ProgressReporter {
+  const reporter = new ProgressReporter({
+    snapshot: () => {
+      const counted = workers.totals();
+      return {
+        produced: production.produced,
+        target: source.total,
+        applied: counted.applied,
+        duplicates: counted.duplicates,
+        parked: counted.parked - counted.unparked,
+        processed: counted.records,
+        lagMs: workers.lagMs(),
+        phase: phase.current,
+        workers: workers.pool === undefined ? undefined : workers.rows(),
+      };
+    },
+  });
+  reporter.start();
+  return reporter;
+}
+
+/** Publishes the source's records; a failure of the producer ends the run. */
+async function publishAll(
+  options: PipelineOptions,
+  p: Provisioned,
+  r: RunResources,
+  source: Source,
+  production: Production,
+): Promise<void> {
+  r.producer = new Producer({
+    kinesis: p.clients.kinesis,
+    streamName: p.names.streamName,
+    maxInFlightRequests: 8,
+  });
+  await produce(
+    source,
+    {
+      producer: r.producer,
+      rate: options.rate ?? (options.events === undefined && options.input === undefined ? 2000 : undefined),
+      loadProfile: options.loadProfile,
+      injectDuplicates: options.injectDuplicates,
+      signal: options.signal,
+      onAccepted: (shardId, bytes, partitionKey) => r.manager?.recordWrite(shardId, bytes, partitionKey),
+      onRejected: (message) => r.reporter?.note(`not published: ${message}`),
+    },
+    production,
+  );
+  if (production.error !== undefined)
+    throw new Error(`the producer could not publish every record: ${production.error.message}`, {
+      cause: production.error,
+    });
+}
+
+/** Reads the final stores, verifies them against the model after a drain, writes the dumps, and sums up. */
+async function finish(
+  options: PipelineOptions,
+  p: Provisioned,
+  c: Consumers,
+  source: Source,
+  production: Production,
+  timing: { readonly startedAt: number; readonly producedAt: number; readonly drained: boolean },
+  scalingActions: readonly { kind: string; status: string; detail: string }[],
+  manager: boolean,
+): Promise<PipelineSummary> {
+  const counted = c.workers.totals();
+  const state = await scanState(p.clients.dynamodb, p.names.stateTable);
+  const parked = await c.parkedStore.scanAll();
+  const effectDifferences = c.audit?.verify(state) ?? [];
+  let verification: Verification | undefined = timing.drained
+    ? verifyAgainstModel(source.model, state, parked)
+    : undefined;
+  if (verification !== undefined && effectDifferences.length > 0)
+    verification = {
+      ...verification,
+      verified: false,
+      differences: [...effectDifferences.slice(0, 20), ...verification.differences],
+      differenceCount: verification.differenceCount + effectDifferences.length,
+    };
+  if (options.dumpState !== undefined) await dumpState(options.dumpState, state);
+  if (options.dumpParked !== undefined) await dumpParked(options.dumpParked, parked);
+  const processingMs = Math.max(1, Date.now() - timing.producedAt);
+  return {
+    produced: production.produced,
+    ...accountFor({
+      produced: production.produced,
+      duplicatesInjected: production.duplicatesInjected,
+      counted,
+      parked: parked.length,
+      verifiedModel: verification?.verified === true ? source.model.counts : undefined,
+      workers: c.workers.rows(),
+    }),
+    notPublished: production.rejected,
+    quarantinedAggregates: [...state.values()].filter((s) => s.quarantined).length,
+    aggregates: state.size,
+    verified: verification?.verified ?? null,
+    eventsPerSecond: Math.round((production.produced / processingMs) * 1000),
+    latency: c.workers.latency().load(),
+    durationMs: Date.now() - timing.startedAt,
+    engine: p.endpoints.kinesisEngine,
+    ...(manager ? { scalingActions } : {}),
+    ...(verification !== undefined && !verification.verified
+      ? { differences: verification.differences }
+      : {}),
+  };
+}
+
+/**
+ * The whole local pipeline in one process, as its steps: provision (engines, tables and stream, the config
+ * store), start the consumers (workers and the deferred sweep) and the cluster manager, publish the source's
+ * records (the workload generator, or an input file), wait for the drain, and finish (read the stores,
+ * verify them against the model, sum up). One teardown releases whatever was started, on every path.
+ */
+async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
+  const startedAt = Date.now();
+  // The local runtime keeps metrics off (EMF would flood stdout) and logs only errors, on stderr.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  const r = new RunResources();
+  try {
+    const p = await provision(options, r);
+    const c = await startConsumers(options, p, r);
+    const scalingActions: { kind: string; status: string; detail: string }[] = [];
+    startManager(options, p, r, scalingActions);
+    const source =
+      options.input === undefined
+        ? generatorSource({ ...options, projection: options.projection?.projection }, c.audit)
+        : inputSource(options.input, p.config, options.projection?.projection);
+    const production = new Production();
+    const phase = { current: 'producing' };
+    if (options.progress ?? true) r.reporter = startProgress(source, production, c.workers, phase);
+    const producedAt = Date.now();
+    const running: RunningPipeline = {
+      pool: c.workers.pool,
+      workers: c.workers,
+      clients: p.clients,
+      names: p.names,
+      streamArn: p.streamArn,
+      produced: () => production.produced,
+      processed: () => c.workers.totals().records,
+      signal: options.signal,
+    };
+    options.onRunning?.(running);
+    const during = options.during?.(running);
+    // Surfaces at the end of the run, not as an unhandled rejection meanwhile.
+    during?.catch(() => {});
+    let settled = during === undefined;
+    void during?.finally(() => {
+      settled = true;
+    });
+    await publishAll(options, p, r, source, production);
+    const drained = options.untilDrained === true && !options.signal?.aborted;
+    if (drained) {
+      phase.current = 'draining';
+      await waitForDrain({
+        watch: new DrainWatch({ dynamodb: p.clients.dynamodb, names: p.names }),
+        tips: production.tips,
+        config: () => p.localConfig.source.current().config,
+        settled: () => settled,
+        timeoutMs: options.drainTimeoutMs ?? 600_000,
+        signal: options.signal,
+        noWorkerRunning: () => c.workers.pool !== undefined && c.workers.pool.running().length === 0,
+        onPhase: (next) => {
+          phase.current = next;
+        },
+        note: (message) => r.reporter?.note(message),
+      });
+    }
+    await during;
+    // Deferred changes being replayed after a resume belong to the run: let the sweep finish.
+    await c.sweeping();
+    const manager = r.manager !== undefined;
+    await r.stopConsumers();
+    return await finish(
+      options,
+      p,
+      c,
+      source,
+      production,
+      { startedAt, producedAt, drained: drained && !options.signal?.aborted },
+      scalingActions,
+      manager,
+    );
+  } finally {
+    await r.release();
+  }
 }
 
 export type { PipelineOptions, PipelineSummary, RunningPipeline };

@@ -1,7 +1,6 @@
-import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { STATE_TABLE } from '../../core/constants.js';
+import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { RowImage } from '../../core/events/change.js';
+import { toAggregateItem } from '../../core/state/state-item.js';
 
 /** One state item as users see it (and as `--dump-state` writes it). */
 interface StateRow {
@@ -10,6 +9,11 @@ interface StateRow {
   readonly position: string | undefined;
   readonly state: RowImage | null;
   readonly quarantined: boolean;
+  /**
+   * True for an item that holds only fields other aggregates' projections derived onto it (no change of its
+   * own applied, nothing held back): it exists without ever having been produced.
+   */
+  readonly derivedOnly?: boolean;
 }
 
 /** Reads the whole state table with a parallel scan. */
@@ -19,7 +23,6 @@ async function scanState(
   segments = 4,
 ): Promise<Map<string, StateRow>> {
   const rows = new Map<string, StateRow>();
-  const A = STATE_TABLE.attributes;
   await Promise.all(
     Array.from({ length: segments }, async (_, segment) => {
       let start: Record<string, never> | undefined;
@@ -33,15 +36,18 @@ async function scanState(
             ExclusiveStartKey: start,
           }),
         );
+        // Read as the consumer reads an item: exact numbers stay exact, a `__proto__` column is a column.
         for (const raw of out.Items ?? []) {
-          const item = unmarshall(raw);
-          const id = item[STATE_TABLE.partitionKey] as string;
-          rows.set(id, {
-            aggregateId: id,
-            deleted: item[A.deleted] === true,
-            position: item[A.position] as string | undefined,
-            state: (item[A.state] as RowImage | undefined) ?? null,
-            quarantined: item[A.quarantine] !== undefined,
+          const item = toAggregateItem(raw as Record<string, AttributeValue>)!;
+          rows.set(item.aggregateId, {
+            aggregateId: item.aggregateId,
+            deleted: item.deleted,
+            position: item.position,
+            state: item.state,
+            quarantined: item.quarantine !== undefined,
+            ...(item.position === undefined && item.quarantine === undefined && item.derived !== undefined
+              ? { derivedOnly: true }
+              : {}),
           });
         }
         start = out.LastEvaluatedKey as Record<string, never> | undefined;

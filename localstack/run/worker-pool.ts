@@ -5,7 +5,9 @@ import type { Config } from '../../core/config/schema.js';
 import { ENV } from '../../core/constants.js';
 import type { MappingSettings } from '../../core/esm/settings.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
+import { LatencyRecorder } from '../../core/processing/latency.js';
 import type { WorkerEvent } from '../../core/workers/events.js';
+import type { ProjectionIdentity } from '../../projection-module/identity.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../clients.js';
 import type { Endpoints } from '../engines/engines.js';
 import type { ResourceNames } from '../provision.js';
@@ -33,8 +35,11 @@ interface WorkerSpec {
   readonly reportInvocations?: boolean;
   /** Apply the counting projection, which proves exactly-once effects (see `localstack/run/effect-audit.ts`). */
   readonly auditEffects?: boolean;
-  /** A projection module for every worker (`CDCP_WORKER_PROJECTION_MODULE`); `auditEffects` takes precedence. */
-  readonly projectionModule?: string;
+  /**
+   * The run's projection module (`npm start -- --projection`): each worker loads it from its entry and refuses
+   * to start unless it has this identity, as a task checks the stack's. Ignored with `auditEffects`.
+   */
+  readonly projection?: ProjectionIdentity;
   /** How often the worker reports its figures. @default 500 */
   readonly statsIntervalMs?: number;
 }
@@ -48,6 +53,16 @@ const MAPPING_ENV: readonly (readonly [keyof MappingSettings, string])[] = [
   ['maximumRecordAgeSeconds', ENV.WORKER_MAX_RECORD_AGE_SECONDS],
   ['startingPosition', ENV.WORKER_STARTING_POSITION],
 ];
+
+/** Which projection module a worker loads, and the identity it must have (none for the counting audit). */
+function projectionEnvironment(spec: WorkerSpec): NodeJS.ProcessEnv {
+  if (spec.auditEffects) return { [ENV.WORKER_PROJECTION_MODULE]: COUNTING_PROJECTION };
+  if (spec.projection?.entry == null) return {};
+  return {
+    [ENV.WORKER_PROJECTION_MODULE]: spec.projection.entry,
+    [ENV.PROJECTION]: JSON.stringify(spec.projection),
+  };
+}
 
 /**
  * `cdcp worker` on the local engines: the environment a container would get, with the engines as endpoints,
@@ -76,7 +91,7 @@ function workerCommand(spec: WorkerSpec, instanceId: string): { args: string[]; 
     [ENV.WORKER_HEALTH_HOST]: '127.0.0.1',
     [ENV.WORKER_READER]: spec.reader ?? 'polling',
     [ENV.WORKER_RESUBSCRIBE_MS]: spec.resubscribeIntervalMs?.toString(),
-    [ENV.WORKER_PROJECTION_MODULE]: spec.auditEffects ? COUNTING_PROJECTION : spec.projectionModule,
+    ...projectionEnvironment(spec),
   };
   for (const [setting, name] of MAPPING_ENV)
     if (spec.mapping[setting] !== undefined) env[name] = String(spec.mapping[setting]);
@@ -98,6 +113,8 @@ interface WorkerRow {
   readonly leases: readonly string[];
   readonly eventsPerSecond: number;
   readonly lagMs: number;
+  /** Arrival lag of the newest record processed, per shard it reads (absent: not reported). */
+  readonly shardLagMs?: Readonly<Record<string, number>>;
   readonly assigner: boolean;
   readonly inFlight: number;
   readonly coordinationRequests: number;
@@ -161,6 +178,8 @@ class WorkerPool {
   readonly #o: PoolOptions;
   readonly #members = new Map<string, Member>();
   readonly #watchers = new Set<(workerId: string, message: WorkerMessage) => void>();
+  /** The workers' recent latencies, merged as their reports come, until the live view drains them. */
+  readonly #recentLatency = new LatencyRecorder();
   #ordinal = 0;
 
   public constructor(options: PoolOptions) {
@@ -269,6 +288,21 @@ class WorkerPool {
     return totals;
   }
 
+  /** Latencies of every change every worker ever started applied (the last figures each reported). */
+  public latency(): LatencyRecorder {
+    const all = new LatencyRecorder();
+    for (const m of this.#members.values())
+      if (m.stats !== undefined) all.merge(LatencyRecorder.fromJSON(m.stats.latency));
+    return all;
+  }
+
+  /** Latencies of the changes the workers reported since the previous call. */
+  public drainRecentLatency(): LatencyRecorder {
+    const recent = LatencyRecorder.fromJSON(this.#recentLatency.toJSON());
+    this.#recentLatency.reset();
+    return recent;
+  }
+
   /** Latest figures of a worker. */
   public stats(id: string): WorkerStats | undefined {
     return this.#members.get(id)?.stats;
@@ -314,6 +348,7 @@ class WorkerPool {
         return;
       case 'stats':
         member.stats = message.stats;
+        this.#recentLatency.merge(LatencyRecorder.fromJSON(message.stats.recentLatency));
         return;
       case 'event':
         this.#o.onEvent?.(member.id, message.event, message.atWallMs);
@@ -335,6 +370,7 @@ class WorkerPool {
       leases: m.state === 'running' ? (m.stats?.leases ?? []) : [],
       eventsPerSecond: m.state === 'running' ? (m.stats?.eventsPerSecond ?? 0) : 0,
       lagMs: m.stats?.lagMs ?? 0,
+      shardLagMs: m.state === 'running' ? (m.stats?.shardLagMs ?? {}) : {},
       assigner: m.state === 'running' && m.stats?.assigner === true,
       inFlight: m.stats?.inFlight ?? 0,
       coordinationRequests: m.stats?.coordinationRequests ?? 0,

@@ -81,6 +81,102 @@ function one<T>(items: readonly T[], what: string): T {
   return items[0]!;
 }
 
+/** What the template says about the consumer: its mapping settings and the environment that names its tables. */
+interface ConsumerDeclaration {
+  readonly consumerLogicalId: string;
+  readonly mapping: MappingSettings;
+  readonly mappingOptions: MappingOptions;
+  readonly environment: Record<string, unknown>;
+}
+
+/**
+ * The consumer of the stream: Lambda's event source mapping and its function, or, without one, the worker
+ * fleet's task definition, whose container takes the same settings as `CDCP_WORKER_*` variables (the workers'
+ * mapping reports batch item failures and parks what it gives up on, so it has no on-failure destination).
+ */
+function readConsumer(template: CfnTemplate, streamLogicalId: string): ConsumerDeclaration {
+  const mappings = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping').filter(
+    (m) => getAttArnOf(m.properties.EventSourceArn) === streamLogicalId,
+  );
+  if (mappings.length === 0) {
+    const fleet = readWorkerFleet(template, streamLogicalId);
+    if (fleet !== undefined) return fleet;
+  }
+  const mappingResource = one(mappings, `event source mappings on the stream ${streamLogicalId}`);
+  const m = mappingResource.properties;
+  const consumerLogicalId = refOf(m.FunctionName);
+  if (consumerLogicalId === undefined)
+    throw new TemplateError(
+      `the event source mapping ${mappingResource.logicalId} names no function of the template`,
+    );
+  const fn = resourcesOfType(template, 'AWS::Lambda::Function').find(
+    (f) => f.logicalId === consumerLogicalId,
+  );
+  return {
+    consumerLogicalId,
+    mapping: checkedMapping({
+      batchSize: numberOr(m.BatchSize, 100),
+      maximumBatchingWindowMs: numberOr(m.MaximumBatchingWindowInSeconds, 0) * 1000,
+      parallelizationFactor: numberOr(m.ParallelizationFactor, 1),
+      maximumRetryAttempts: numberOr(m.MaximumRetryAttempts, -1),
+      maximumRecordAgeSeconds: numberOr(m.MaximumRecordAgeInSeconds, -1),
+      startingPosition: m.StartingPosition ?? 'TRIM_HORIZON',
+    }),
+    mappingOptions: {
+      reportBatchItemFailures: ((m.FunctionResponseTypes as string[] | undefined) ?? []).includes(
+        'ReportBatchItemFailures',
+      ),
+      bisectBatchOnFunctionError: m.BisectBatchOnFunctionError === true,
+      onFailureDestination:
+        (m.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)?.OnFailure
+          ?.Destination !== undefined,
+    },
+    environment: fn === undefined ? {} : environmentOf(fn.properties),
+  };
+}
+
+/** The worker fleet's task definition reading the stream, if the template has one. */
+function readWorkerFleet(template: CfnTemplate, streamLogicalId: string): ConsumerDeclaration | undefined {
+  for (const definition of resourcesOfType(template, 'AWS::ECS::TaskDefinition')) {
+    const containers =
+      (definition.properties.ContainerDefinitions as {
+        Environment?: { Name: string; Value: unknown }[];
+      }[]) ?? [];
+    for (const container of containers) {
+      const environment = Object.fromEntries((container.Environment ?? []).map((e) => [e.Name, e.Value]));
+      if (refOf(environment[ENV.STREAM_NAME]) !== streamLogicalId) continue;
+      return {
+        consumerLogicalId: definition.logicalId,
+        mapping: checkedMapping({
+          batchSize: numberOr(environment[ENV.WORKER_BATCH_SIZE], 100),
+          maximumBatchingWindowMs: numberOr(environment[ENV.WORKER_BATCHING_WINDOW_MS], 0),
+          parallelizationFactor: numberOr(environment[ENV.WORKER_PARALLELIZATION_FACTOR], 1),
+          maximumRetryAttempts: numberOr(environment[ENV.WORKER_MAX_RETRY_ATTEMPTS], -1),
+          maximumRecordAgeSeconds: numberOr(environment[ENV.WORKER_MAX_RECORD_AGE_SECONDS], -1),
+          startingPosition: environment[ENV.WORKER_STARTING_POSITION] ?? 'TRIM_HORIZON',
+        }),
+        mappingOptions: {
+          reportBatchItemFailures: true,
+          bisectBatchOnFunctionError: false,
+          onFailureDestination: false,
+        },
+        environment,
+      };
+    }
+  }
+  return undefined;
+}
+
+/** The mapping settings, with a starting position the local mapping can take. */
+function checkedMapping(settings: Omit<MappingSettings, 'startingPosition'> & { startingPosition: unknown }) {
+  const { startingPosition } = settings;
+  if (startingPosition !== 'TRIM_HORIZON' && startingPosition !== 'LATEST')
+    throw new TemplateError(
+      `the event source mapping starts at ${String(startingPosition)}; the local mapping supports TRIM_HORIZON and LATEST`,
+    );
+  return mappingSettings({ ...settings, startingPosition });
+}
+
 function environmentOf(properties: Record<string, unknown>): Record<string, unknown> {
   const environment = properties.Environment as { Variables?: Record<string, unknown> } | undefined;
   return environment?.Variables ?? {};
@@ -151,48 +247,20 @@ function readTemplate(template: CfnTemplate): TemplateModel {
     retentionHours: numberOr(streamResource.properties.RetentionPeriodHours, 24),
   };
 
-  const mappingResource = one(
-    resourcesOfType(template, 'AWS::Lambda::EventSourceMapping').filter(
-      (m) => getAttArnOf(m.properties.EventSourceArn) === stream.logicalId,
-    ),
-    `event source mappings on the stream ${stream.logicalId}`,
+  const { consumerLogicalId, mapping, mappingOptions, environment } = readConsumer(
+    template,
+    stream.logicalId,
   );
-  const m = mappingResource.properties;
-  const consumerLogicalId = refOf(m.FunctionName);
-  if (consumerLogicalId === undefined)
-    throw new TemplateError(
-      `the event source mapping ${mappingResource.logicalId} names no function of the template`,
-    );
-  const startingPosition = m.StartingPosition ?? 'TRIM_HORIZON';
-  if (startingPosition !== 'TRIM_HORIZON' && startingPosition !== 'LATEST')
-    throw new TemplateError(
-      `the event source mapping starts at ${String(startingPosition)}; the local mapping supports TRIM_HORIZON and LATEST`,
-    );
-  const mapping = mappingSettings({
-    batchSize: numberOr(m.BatchSize, 100),
-    maximumBatchingWindowMs: numberOr(m.MaximumBatchingWindowInSeconds, 0) * 1000,
-    parallelizationFactor: numberOr(m.ParallelizationFactor, 1),
-    maximumRetryAttempts: numberOr(m.MaximumRetryAttempts, -1),
-    maximumRecordAgeSeconds: numberOr(m.MaximumRecordAgeInSeconds, -1),
-    startingPosition,
-  });
-  const mappingOptions: MappingOptions = {
-    reportBatchItemFailures: ((m.FunctionResponseTypes as string[] | undefined) ?? []).includes(
-      'ReportBatchItemFailures',
-    ),
-    bisectBatchOnFunctionError: m.BisectBatchOnFunctionError === true,
-    onFailureDestination:
-      (m.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)?.OnFailure
-        ?.Destination !== undefined,
-  };
 
-  // Roles from the functions' environment, the consumer's first (it names every table it writes).
-  const functions = resourcesOfType(template, 'AWS::Lambda::Function').sort(
-    (a, b) => Number(b.logicalId === consumerLogicalId) - Number(a.logicalId === consumerLogicalId),
-  );
+  // Roles from the consumer's environment first (it names every table it writes), then the functions'.
+  const functions = resourcesOfType(template, 'AWS::Lambda::Function');
+  const environments = [
+    { logicalId: consumerLogicalId, variables: environment },
+    ...functions.map((fn) => ({ logicalId: fn.logicalId, variables: environmentOf(fn.properties) })),
+  ];
   const roleOf = new Map<string, TableRole>();
-  for (const fn of functions) {
-    const variables = environmentOf(fn.properties);
+  for (const fn of environments) {
+    const variables = fn.variables;
     for (const [variable, role] of TABLE_ROLES) {
       const ref = refOf(variables[variable]);
       if (ref !== undefined && !roleOf.has(ref) && ![...roleOf.values()].includes(role))

@@ -7,9 +7,12 @@ import { readFileSync } from 'node:fs';
 import {
   createDecodeContext,
   type DecodeContext,
+  getOwn,
   type KinesisEventRecord,
   parseJsonExact,
+  type RowImage,
   type TableDecodeSettings,
+  wasJsonNumber,
 } from '../../core/events/index.js';
 
 const CATEGORIES = [
@@ -167,5 +170,32 @@ function lambdaEventOf(records: readonly KinesisEventRecord[]) {
   };
 }
 
+/**
+ * Differences between two JSON values, one sentence each: own keys, exact values (`Object.is`), number marks
+ * (`wasJsonNumber`), plain prototypes. Empty when they are the same value.
+ */
+function jsonDifferences(actual: unknown, expected: unknown, path = ''): string[] {
+  const at = path === '' ? 'the value' : path;
+  if (typeof expected !== 'object' || expected === null)
+    return Object.is(actual, expected) ? [] : [`${at}: ${String(actual)} instead of ${String(expected)}`];
+  if (typeof actual !== 'object' || actual === null) return [`${at}: ${String(actual)} instead of an object`];
+  if (Object.getPrototypeOf(actual) !== Object.getPrototypeOf(expected)) return [`${at}: another prototype`];
+  const keys = Object.keys(expected);
+  const actualKeys = Object.keys(actual);
+  if (actualKeys.length !== keys.length || !keys.every((k) => Object.hasOwn(actual, k)))
+    return [`${at}: keys ${actualKeys.join(',')} instead of ${keys.join(',')}`];
+  return keys.flatMap((key) => {
+    const where = Array.isArray(expected) ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`;
+    const mark =
+      wasJsonNumber(actual, key) === wasJsonNumber(expected, key)
+        ? []
+        : [`${where}: ${wasJsonNumber(expected, key) ? 'lost its number mark' : 'marked as a number'}`];
+    return [
+      ...mark,
+      ...jsonDifferences(getOwn(actual as object as RowImage, key), getOwn(expected as RowImage, key), where),
+    ];
+  });
+}
+
 export type { ExpectedChange, ExpectedFinal, ExpectedOutcome, HostileCategory, HostileEntry };
-export { CATEGORIES as HOSTILE_CATEGORIES, hostileCorpus, lambdaEventOf };
+export { CATEGORIES as HOSTILE_CATEGORIES, hostileCorpus, jsonDifferences, lambdaEventOf };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChangeEvent } from '../../core/events/change.js';
+import { parseJsonExact, wasJsonNumber } from '../../core/events/exact-json.js';
 import { REASON, type ReasonCode } from '../../core/events/reason-codes.js';
 import {
   badInputKeys,
@@ -71,26 +72,64 @@ function describeParkedStoreContract(name: string, makeStore: () => Promise<Park
         expect(await store.listAggregate('public.orders#3')).toEqual([]);
       });
 
-      it('overwrites the item with the same keys: a redelivered change is parked once', async () => {
+      it('parks a change once: a second put leaves the first reason and counts nothing', async () => {
         const store = await makeStore();
-        const first = parkedChange(orderChange(1, 10), 1, REASON.DEFERRED);
-        await store.put([first]);
+        const first = parkedChange(orderChange(1, 10), 1, REASON.NOT_JSON);
 
-        await store.put([{ ...first, reason: REASON.POISON, message: 'failed on resume', attempts: 1 }]);
+        const added = await store.put([first]);
+        const again = await store.put([{ ...first, reason: REASON.RETRIES_EXHAUSTED, message: 'gave up' }]);
 
-        expect(await store.listAggregate('public.orders#1')).toEqual([
-          { ...first, reason: REASON.POISON, message: 'failed on resume', attempts: 1 },
-        ]);
+        expect([added, again]).toEqual([1, 0]);
+        expect(await store.listAggregate('public.orders#1')).toEqual([first]);
       });
 
-      it('keeps the last of two items with the same keys in one put', async () => {
+      it('keeps the first of two items with the same keys in one put', async () => {
         const store = await makeStore();
         const first = parkedChange(orderChange(1, 10), 1, REASON.POISON);
         const second = { ...first, reason: REASON.QUARANTINED, message: 'behind' };
 
-        await store.put([first, second]);
+        const added = await store.put([first, second]);
 
-        expect(await store.listAggregate('public.orders#1')).toEqual([second]);
+        expect(added).toBe(1);
+        expect(await store.listAggregate('public.orders#1')).toEqual([first]);
+      });
+
+      it('relabels an item parked before, keeps its payload, and never recreates one deleted', async () => {
+        const store = await makeStore();
+        const [deferred, gone] = [
+          parkedChange(orderChange(1, 10), 1, REASON.DEFERRED),
+          parkedChange(orderChange(1, 11), 2),
+        ];
+        await store.put([deferred!, gone!]);
+        await store.delete([gone!]);
+
+        await store.relabel([
+          { ...deferred!, reason: REASON.POISON, message: 'failed on resume', attempts: 1 },
+          { ...gone!, reason: REASON.QUARANTINED },
+        ]);
+
+        expect(await store.listAggregate('public.orders#1')).toEqual([
+          { ...deferred, reason: REASON.POISON, message: 'failed on resume', attempts: 1 },
+        ]);
+      });
+
+      it('bounds a message that quotes input to 1 KB, so parking never fails on it', async () => {
+        const store = await makeStore();
+        const item = recordParkedItem(
+          recordOf('{}', 3),
+          REASON.MISSING_KEY,
+          `column ${'k'.repeat(500_000)}`,
+          AT,
+        );
+
+        await store.put([item]);
+        const [listed] = await store.scanAll();
+        await store.relabel([{ ...item, message: 'é'.repeat(600_000) }]);
+        const [relabelled] = await store.scanAll();
+
+        expect(Buffer.byteLength(listed!.message)).toBeLessThanOrEqual(1_024);
+        expect(listed!.message).toMatch(/^column kkk.*… \(500007 bytes\)$/);
+        expect(Buffer.byteLength(relabelled!.message)).toBeLessThanOrEqual(1_024);
       });
 
       it('orders sort keys by their UTF-8 bytes, as DynamoDB does', async () => {
@@ -108,18 +147,29 @@ function describeParkedStoreContract(name: string, makeStore: () => Promise<Park
         expect(listed.map((p) => p.sk)).toEqual(['z', '\uFFFD', '\u{1F600}']);
       });
 
-      it('keeps payloads exact: any column name, long numbers as text, every character', async () => {
+      it('keeps payloads exact: any column name, exact numbers marked, long number strings, every character', async () => {
         const store = await makeStore();
-        const after = JSON.parse(
-          '{"__proto__": {"x": 1}, "id": 1, "n": "123456789012345678901234567890", "t": "é\\u0000\\uD83D\\uDE00"}',
+        const after = parseJsonExact(
+          '{"__proto__": {"x": 1}, "id": 1, "n": "123456789012345678901234567890", "t": "é\\u0000\\uD83D\\uDE00", ' +
+            '"big": 9223372036854775807, "list": [1e400, 0.5]}',
         ) as Record<string, unknown>;
         const item = parkedChange(orderChange(1, 10, 'update', after), 1);
 
         await store.put([item]);
         const [listed] = await store.listAggregate('public.orders#1');
 
-        expect(Object.getOwnPropertyNames(listed?.change?.after)).toEqual(['__proto__', 'id', 'n', 't']);
+        expect(Object.getOwnPropertyNames(listed?.change?.after)).toEqual([
+          '__proto__',
+          'id',
+          'n',
+          't',
+          'big',
+          'list',
+        ]);
         expect(listed).toEqual(item);
+        expect(wasJsonNumber(listed!.change!.after!, 'big')).toBe(true);
+        expect(wasJsonNumber(listed!.change!.after!, 'n')).toBe(false);
+        expect(wasJsonNumber(listed!.change!.after!.list as object, '0')).toBe(true);
       });
 
       it('parks a payload above the item limit whole, and deletes all of it by its keys', async () => {
@@ -141,7 +191,7 @@ function describeParkedStoreContract(name: string, makeStore: () => Promise<Park
         expect(await store.scanAll()).toEqual([]);
       });
 
-      it('overwrites a payload above the item limit with a smaller one under the same keys', async () => {
+      it('keeps a payload above the item limit when the same keys are parked again, and deletes all its parts', async () => {
         const store = await makeStore();
         const item = parkedChange(orderChange(1, 10), 1);
         const sized = (bytes: number) => ({
@@ -150,18 +200,20 @@ function describeParkedStoreContract(name: string, makeStore: () => Promise<Park
         });
         await store.put([sized(900_000)]);
 
-        await store.put([sized(400_000)]);
+        const added = await store.put([sized(400_000)]);
         const [listed] = await store.listAggregate('public.orders#1');
         await store.delete([item, item]);
 
-        expect(listed?.record.data).toBe(sized(400_000).record.data);
+        expect(added).toBe(0);
+        expect(listed?.record.data).toBe(sized(900_000).record.data);
         expect(await store.scanAll()).toEqual([]);
       });
 
       it('takes an empty put and an empty delete as nothing to do', async () => {
         const store = await makeStore();
 
-        await store.put([]);
+        expect(await store.put([])).toBe(0);
+        await store.relabel([]);
         await store.delete([]);
 
         expect(await store.scanAll()).toEqual([]);
@@ -201,4 +253,4 @@ function describeParkedStoreContract(name: string, makeStore: () => Promise<Park
   });
 }
 
-export { describeParkedStoreContract, parkedChange };
+export { describeParkedStoreContract, parkedChange, recordOf };

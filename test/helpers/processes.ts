@@ -12,11 +12,19 @@ interface Spawned {
 
 /** Runs a repository script with tsx, as `npm start` / `npx cdcp` do, capturing its output. */
 function spawnScript(script: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Spawned {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  return spawnCapturing(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: ROOT,
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/** Runs a program with exactly `options.env` (nothing inherited), capturing its output. */
+function spawnCapturing(
+  file: string,
+  args: readonly string[],
+  options: { readonly cwd: string; readonly env: NodeJS.ProcessEnv },
+): Spawned {
+  const child = spawn(file, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (c: Buffer) => {
@@ -47,4 +55,4 @@ function processesOnPorts(ports: readonly string[]): string[] {
     );
 }
 
-export { enginePorts, processesOnPorts, ROOT, spawnScript };
+export { enginePorts, processesOnPorts, ROOT, spawnCapturing, spawnScript };

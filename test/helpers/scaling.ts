@@ -1,6 +1,7 @@
 /** Builders for planner inputs: shards with real hash ranges, per-minute metric points, an action history. */
 import {
   type ActionRecord,
+  type FleetView,
   type KeyRate,
   type MetricPoint,
   type MetricsHistory,
@@ -11,6 +12,7 @@ import {
   type StreamView,
   scalingPolicy,
   uniformRanges,
+  type WorkerLoad,
 } from '../../core/scaling/index.js';
 
 /** A minute boundary: the planner's "now" in unit tests. */
@@ -87,6 +89,35 @@ function updateShardCountCalls(...minutesAgo: number[]): ActionRecord[] {
   }));
 }
 
+/** A live worker at `cpuUtilization` of its task's CPU, holding `leases` shard leases. */
+function worker(instanceId: string, cpuUtilization: number | undefined, leases: number): WorkerLoad {
+  return {
+    instanceId,
+    cpuUtilization,
+    eventsPerSecond: 100,
+    lagMs: 50,
+    leases,
+    heartbeatAtWallMs: NOW - 1_000,
+  };
+}
+
+/**
+ * A settled fleet (every desired task running, no deployment) of `workers`, sized within `minWorkers` 1 and
+ * `maxWorkers` 16 unless overridden.
+ */
+function fleet(workers: readonly WorkerLoad[], overrides: Partial<FleetView> = {}): FleetView {
+  return {
+    desiredWorkers: workers.length,
+    runningWorkers: workers.length,
+    pendingWorkers: 0,
+    deploying: false,
+    minWorkers: 1,
+    maxWorkers: 16,
+    workers,
+    ...overrides,
+  };
+}
+
 function input(
   stream: StreamView,
   metricPoints: readonly MetricPoint[],
@@ -95,6 +126,7 @@ function input(
     readonly history?: readonly ActionRecord[];
     readonly hotKeys?: readonly KeyRate[];
     readonly now?: number;
+    readonly fleet?: FleetView;
   } = {},
 ): PlanInput {
   const metrics: MetricsHistory = { points: metricPoints, hotKeys: options.hotKeys ?? [] };
@@ -104,7 +136,8 @@ function input(
     policy: scalingPolicy({ maxShards: 64, ...options.policy }),
     history: options.history ?? [],
     nowWallMs: options.now ?? NOW,
+    ...(options.fleet === undefined ? {} : { fleet: options.fleet }),
   };
 }
 
-export { evenShards, input, load, MINUTE, NOW, points, shardId, updateShardCountCalls, view };
+export { evenShards, fleet, input, load, MINUTE, NOW, points, shardId, updateShardCountCalls, view, worker };

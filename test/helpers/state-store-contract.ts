@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { parseJsonExact, wasJsonNumber } from '../../core/events/exact-json.js';
+import { UnstorableError } from '../../core/state/errors.js';
 import type {
   AggregateItem,
   StateMutation,
@@ -8,6 +11,8 @@ import type {
   WriteGuard,
   WriteOutcome,
 } from '../../core/state/index.js';
+import { checkStorable, MAX_VALUE_ITEM_BYTES } from '../../core/state/state-item.js';
+import { describeTransactContract } from './state-transaction-contract.js';
 
 /** The clock and tombstone TTL every store under contract is built with. */
 const CONTRACT_NOW_MS = 1_700_000_000_000;
@@ -58,6 +63,8 @@ function refused(outcome: WriteOutcome): AggregateItem | undefined {
 function describeStateStoreContract(
   name: string,
   makeStore: (settings: StateStoreSettings) => Promise<StateStorePort>,
+  /** Puts an item as it is, as an earlier version of the store wrote it. */
+  putRaw: (store: StateStorePort, item: Record<string, AttributeValue>) => Promise<void>,
 ): void {
   const fresh = async () => {
     const store = await makeStore({ now: () => CONTRACT_NOW_MS, tombstoneTtlSeconds: CONTRACT_TTL_SECONDS });
@@ -110,6 +117,10 @@ function describeStateStoreContract(
           lastParkedKey: undefined,
           pendingFailure: undefined,
           ttlEpochSeconds: undefined,
+          // A value that names no source is of the unnamed one, as items were before sources.
+          positions: new Map([['unnamed', '0010']]),
+          writer: { source: 'unnamed', ts: 0, position: '0010' },
+          fieldStamps: undefined,
         });
       });
 
@@ -160,6 +171,158 @@ function describeStateStoreContract(
         await expect(store.write(id(), { pendingFailure: null }, { kind: 'newer' })).rejects.toThrow(
           TypeError,
         );
+      });
+    });
+
+    describe('Sources (docs/architecture.md contract 9)', () => {
+      const stamp = (source: string, ts: number, position: string) => ({ source, ts, position });
+      const ofSource = (source: string, position: string, extra: Partial<StateValue> = {}): StateValue => ({
+        ...value(position),
+        source,
+        positions: new Map([[source, position]]),
+        writer: stamp(source, 1_700_000_000_000, position),
+        ...extra,
+      });
+
+      it('keeps the positions of every source, the writer and the field stamps, any names included', async () => {
+        const { id, writeAndGet } = await fresh();
+        const fieldStamps = {
+          fields: new Map([
+            ['__proto__', stamp('dms', 5, 'tm:1')],
+            ['id', stamp('debezium:db1', 7, 'pg:2')],
+            ['at', stamp('dms', 5, 'tm:1')],
+          ]),
+          deleted: stamp('debezium:db1', 3, 'pg:1'),
+        };
+        const written = ofSource('debezium:db1', 'pg:2', {
+          positions: new Map([
+            ['debezium:db1', 'pg:2'],
+            ['dms', 'tm:1'],
+            ['dynamodb:eu-west-1/orders.v2', 'dd:9'],
+          ]),
+          fieldStamps,
+        });
+
+        const item = await writeAndGet(id(), { value: written }, { kind: 'revision', expected: undefined });
+
+        expect(item.positions).toEqual(written.positions);
+        expect(item.writer).toEqual(written.writer);
+        expect(item.fieldStamps).toEqual(fieldStamps);
+        expect([...item.fieldStamps!.fields.keys()]).toContain('__proto__');
+        expect(Object.getPrototypeOf(item.fieldStamps!.fields)).toBe(Map.prototype);
+      });
+
+      it('removes the field stamps with a value that has none', async () => {
+        const { id, writeAndGet } = await fresh();
+        const merged = ofSource('dms', 'tm:1', {
+          fieldStamps: { fields: new Map([['id', stamp('dms', 1, 'tm:1')]]), deleted: undefined },
+        });
+        const first = await writeAndGet(id(), { value: merged }, { kind: 'revision', expected: undefined });
+
+        const after = await writeAndGet(
+          id(),
+          { value: ofSource('dms', 'tm:2') },
+          { kind: 'revision', expected: first },
+        );
+
+        expect(first.fieldStamps?.fields.size).toBe(1);
+        expect(after.fieldStamps).toBeUndefined();
+      });
+
+      it('writes blind only over the same source, and only while it is the one source', async () => {
+        const { store, id } = await fresh();
+        committed(await store.write(id(), { value: ofSource('debezium:db1', 'pg:5') }, { kind: 'newer' }));
+
+        const other = refused(await store.write(id(), { value: ofSource('dms', 'tm:9') }, { kind: 'newer' }));
+        const older = refused(
+          await store.write(id(), { value: ofSource('debezium:db1', 'pg:4') }, { kind: 'newer' }),
+        );
+        committed(await store.write(id(), { value: ofSource('debezium:db1', 'pg:6') }, { kind: 'newer' }));
+        const two = ofSource('debezium:db1', 'pg:7', {
+          positions: new Map([
+            ['debezium:db1', 'pg:7'],
+            ['dms', 'tm:1'],
+          ]),
+        });
+        const current = (await store.get(id()))!;
+        committed(await store.write(id(), { value: two }, { kind: 'revision', expected: current }));
+        const afterTwo = refused(
+          await store.write(id(), { value: ofSource('debezium:db1', 'pg:8') }, { kind: 'newer' }),
+        );
+
+        expect(other?.positions).toEqual(new Map([['debezium:db1', 'pg:5']]));
+        expect(older?.position).toBe('pg:5');
+        expect(afterTwo?.positions.size).toBe(2);
+      });
+
+      it('lets the first source of the same format take the unnamed mark, or a later one a Kinesis-sequence mark', async () => {
+        const { store, id } = await fresh();
+        await store.write(id(1), { value: value('pg:5') }, { kind: 'newer' });
+        await store.write(id(2), { value: value('pg:5') }, { kind: 'newer' });
+        await store.write(id(3), { value: value('ks:5') }, { kind: 'newer' });
+
+        refused(await store.write(id(1), { value: ofSource('debezium:db1', 'pg:5') }, { kind: 'newer' }));
+        committed(await store.write(id(1), { value: ofSource('debezium:db1', 'pg:6') }, { kind: 'newer' }));
+        // Another format is another source: its position does not compare with the mark.
+        refused(await store.write(id(2), { value: ofSource('dynamodb:t', 'dd:9') }, { kind: 'newer' }));
+        refused(await store.write(id(3), { value: ofSource('dms', 'dd:1') }, { kind: 'newer' }));
+        committed(await store.write(id(3), { value: ofSource('dms', 'tm:1') }, { kind: 'newer' }));
+
+        expect((await store.get(id(1)))?.positions).toEqual(new Map([['debezium:db1', 'pg:6']]));
+        expect((await store.get(id(2)))?.positions).toEqual(new Map([['unnamed', 'pg:5']]));
+        expect((await store.get(id(3)))?.positions).toEqual(new Map([['dms', 'tm:1']]));
+      });
+
+      it('reads an item written before sources as the position of its one source, and migrates it on write', async () => {
+        const { store, id } = await fresh();
+        const legacy = (n: number) => ({
+          aggregateId: { S: id(n) },
+          position: { S: 'pg:5' },
+          sourceTable: { S: 'public.orders' },
+          deleted: { BOOL: false },
+          state: { M: { id: { N: '1' } } },
+          rev: { N: '3' },
+        });
+        await putRaw(store, legacy(1));
+        await putRaw(store, legacy(2));
+
+        const read = (await store.get(id(1)))!;
+        refused(await store.write(id(1), { value: ofSource('debezium:db1', 'pg:5') }, { kind: 'newer' }));
+        committed(await store.write(id(1), { value: ofSource('debezium:db1', 'pg:6') }, { kind: 'newer' }));
+        const taken = await store.getMany([id(1), id(2)]);
+
+        expect(read).toMatchObject({ position: 'pg:5', revision: 3, state: { id: 1 }, writer: undefined });
+        expect(read.positions).toEqual(new Map([['unnamed', 'pg:5']]));
+        expect(taken.get(id(1))?.positions).toEqual(new Map([['debezium:db1', 'pg:6']]));
+        expect(taken.get(id(2))?.positions).toEqual(new Map([['unnamed', 'pg:5']]));
+      });
+
+      it('counts the source maps in the item size: field stamps can make a state that fits unstorable', async () => {
+        const { store, id } = await fresh();
+        const row = Object.fromEntries(Array.from({ length: 4_000 }, (_, i) => [`c${i}`, 'x'.repeat(80)]));
+        const stamps = new Map(Object.keys(row).map((c, i) => [c, stamp(`s${i}`, i, `pos:${i}`)]));
+
+        committed(
+          await store.write(id(1), { value: ofSource('dms', 'tm:1', { state: row }) }, { kind: 'newer' }),
+        );
+        const error = await store
+          .write(
+            id(2),
+            {
+              value: ofSource('dms', 'tm:1', {
+                state: row,
+                fieldStamps: { fields: stamps, deleted: undefined },
+              }),
+            },
+            { kind: 'newer' },
+          )
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+
+        expect(error).toBeInstanceOf(UnstorableError);
+        expect(await store.get(id(2))).toBeUndefined();
       });
     });
 
@@ -367,8 +530,141 @@ function describeStateStoreContract(
         expect(stored.state).toEqual(row);
         expect(({} as Record<string, unknown>).polluted).toBeUndefined();
       });
+
+      it('round-trips numbers exactly: DynamoDB numbers up to 38 digits, the rest as exact text, marked', async () => {
+        // Prepare
+        const { id, writeAndGet } = await fresh();
+        const row = parseJsonExact(
+          '{"int64": 9223372036854775807, "d38": 12345678901234567890123456789012345678, ' +
+            '"d39": 123456789012345678901234567890123456789, "far": 1e400, "list": [18446744073709551615, 1], ' +
+            '"max": 1.7976931348623157e+308, "min": 5e-324, "e21": 1e21}',
+        ) as Record<string, unknown>;
+
+        // Act
+        const stored = await writeAndGet(id(), { value: value('0001', row) }, { kind: 'newer' });
+
+        // Assert
+        expect(stored.state).toEqual(row);
+        for (const name of ['int64', 'd38', 'd39', 'far'])
+          expect(wasJsonNumber(stored.state!, name), name).toBe(true);
+        expect(wasJsonNumber((stored.state as { list: object }).list, '0')).toBe(true);
+        expect(stored.state?.max).toBe(Number.MAX_VALUE);
+        expect(stored.state?.min).toBe(5e-324);
+      });
+
+      it('tells a writer that lost on an item with a __proto__ column which item won', async () => {
+        const { store, id, writeAndGet } = await fresh();
+        const row = JSON.parse('{"__proto__": {"S": "k1"}, "v": 1}') as Record<string, unknown>;
+        await writeAndGet(id(), { value: value('0002', row) }, { kind: 'newer' });
+
+        // A redelivered older change loses its condition.
+        const current = refused(await store.write(id(), { value: value('0001', row) }, { kind: 'newer' }));
+
+        expect(current?.position).toBe('0002');
+        expect(Object.keys(current?.state ?? {})).toEqual(['__proto__', 'v']);
+      });
+
+      it('writes the exact-number paths with the state and removes them with it', async () => {
+        const { id, writeAndGet } = await fresh();
+        const huge = parseJsonExact('{"x": 1e400}') as Record<string, unknown>;
+
+        await writeAndGet(id(), { value: value('0001', huge) }, { kind: 'newer' });
+        const plain = await writeAndGet(id(), { value: value('0002', { x: 1 }) }, { kind: 'newer' });
+
+        expect(plain.state).toEqual({ x: 1 });
+      });
+    });
+
+    describe('What DynamoDB refuses (docs/architecture.md contract 6)', () => {
+      const refusal = async (write: Promise<WriteOutcome>): Promise<UnstorableError> => {
+        try {
+          await write;
+        } catch (error) {
+          if (error instanceof UnstorableError) return error;
+          throw error;
+        }
+        throw new Error('expected the write to be refused as unstorable');
+      };
+
+      it('refuses an empty column name for good, naming the path, and writes nothing', async () => {
+        const { store, id } = await fresh();
+
+        const error = await refusal(
+          store.write(id(), { value: value('0001', { id: 4, '': 'empty' }) }, { kind: 'newer' }),
+        );
+
+        expect(error.path).toBe('state[""]');
+        expect(await store.get(id())).toBeUndefined();
+      });
+
+      it('takes a state up to the item limit less the bookkeeping reserve, counted as DynamoDB counts it', async () => {
+        const { store, id } = await fresh();
+        // 150,000 single digits: 300 KB of JSON, 450 KB as DynamoDB counts numbers in a list.
+        const digits = { list: Array.from({ length: 150_000 }, () => 7) };
+        const fitting = { s: 'x'.repeat(390_000) };
+
+        const error = await refusal(store.write(id(1), { value: value('0001', digits) }, { kind: 'newer' }));
+        committed(await store.write(id(2), { value: value('0001', fitting) }, { kind: 'newer' }));
+
+        expect(error.limit).toBe('400 KB per item');
+        expect(error.message).toContain(`more than ${MAX_VALUE_ITEM_BYTES}`);
+        expect((await store.get(id(2)))?.state).toEqual(fitting);
+      });
+
+      it('refuses a key over 2,048 bytes for good (a ValidationException of the engine)', async () => {
+        const { store } = await fresh();
+
+        const error = await refusal(
+          store.write(`t#${'k'.repeat(2_100)}`, { value: value('0001') }, { kind: 'newer' }),
+        );
+
+        expect(error.path).toBe('item');
+        expect(error.message).toContain('2048');
+      });
+
+      it('records a failure on an aggregate whose state is as large as it may be', async () => {
+        const { store, id } = await fresh();
+        const envelope = await writeAndGetLargest(store, id());
+
+        const out = await store.write(
+          id(),
+          {
+            pendingFailure: { ...pendingFailure('0002'), error: 'x'.repeat(300_000) },
+            quarantine: { ...quarantine('0002'), error: 'é'.repeat(300_000) },
+            lastParkedKey: `0002#${'9'.repeat(129)}#${'0'.repeat(10)}`,
+          },
+          { kind: 'revision', expected: envelope },
+        );
+
+        expect(out.committed).toBe(true);
+        const stored = (await store.get(id()))!;
+        expect(Buffer.byteLength(stored.quarantine!.error)).toBeLessThanOrEqual(1_024);
+        expect(stored.pendingFailure!.error).toMatch(/… \(300000 bytes\)$/);
+      });
     });
   });
+
+  describeTransactContract(name, makeStore);
+}
+
+/** Writes the largest state the store takes (a string padded to the limit) and reads it back. */
+async function writeAndGetLargest(store: StateStorePort, aggregateId: string): Promise<AggregateItem> {
+  let low = 0;
+  let high = MAX_VALUE_ITEM_BYTES;
+  // The size check runs before the write: find its largest accepted string without writing.
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    try {
+      checkStorable(aggregateId, value('0001', { s: 'x'.repeat(mid) }));
+      low = mid;
+    } catch {
+      high = mid - 1;
+    }
+  }
+  committed(
+    await store.write(aggregateId, { value: value('0001', { s: 'x'.repeat(low) }) }, { kind: 'newer' }),
+  );
+  return (await store.get(aggregateId))!;
 }
 
 export type { StateStoreSettings };

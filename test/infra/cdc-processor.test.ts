@@ -97,8 +97,8 @@ describe('Construct: CdcProcessor (defaults)', () => {
         Handler: 'index.handler',
         MemorySize: 1024,
         Timeout: 60,
-        Role: arnOf(processor.consumer.role),
-        LoggingConfig: { LogGroup: refOf(processor.consumer.logGroup) },
+        Role: arnOf(processor.consumer!.role),
+        LoggingConfig: { LogGroup: refOf(processor.consumer!.logGroup) },
         Environment: {
           Variables: {
             NODE_OPTIONS: '--enable-source-maps',
@@ -107,7 +107,8 @@ describe('Construct: CdcProcessor (defaults)', () => {
             [ENV.COORDINATION_TABLE]: refOf(processor.coordinationTable),
             [ENV.STREAM_NAME]: refOf(processor.stream),
             [ENV.APPCONFIG_APPLICATION_ID]: refOf(processor.config.application),
-            [ENV.APPCONFIG_ENVIRONMENT_ID]: refOf(processor.config.environment),
+            // By name: the environment's rollback alarm watches this function (see ProcessorConfig).
+            [ENV.APPCONFIG_ENVIRONMENT_ID]: processor.config.environmentName,
             [ENV.APPCONFIG_PROFILE_ID]: {
               Ref: Match.stringLikeRegexp('^ProcessorConfigProfileConfigurationProfile'),
             },
@@ -117,7 +118,7 @@ describe('Construct: CdcProcessor (defaults)', () => {
     });
 
     it('has a role without managed policies (no AWSLambdaBasicExecutionRole)', () => {
-      const role = template.toJSON().Resources[logicalIdOf(stack.processor.consumer.role)];
+      const role = template.toJSON().Resources[logicalIdOf(stack.processor.consumer!.role)];
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
         { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
@@ -125,9 +126,11 @@ describe('Construct: CdcProcessor (defaults)', () => {
     });
 
     it('logs to its own log group, kept one month', () => {
-      expect(template.toJSON().Resources[logicalIdOf(stack.processor.consumer.logGroup)].Properties).toEqual({
-        RetentionInDays: 30,
-      });
+      expect(template.toJSON().Resources[logicalIdOf(stack.processor.consumer!.logGroup)].Properties).toEqual(
+        {
+          RetentionInDays: 30,
+        },
+      );
     });
   });
 
@@ -136,7 +139,7 @@ describe('Construct: CdcProcessor (defaults)', () => {
       template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: arnOf(stack.processor.stream),
-        FunctionName: refOf(stack.processor.consumer.function),
+        FunctionName: refOf(stack.processor.consumer!.function),
         StartingPosition: 'TRIM_HORIZON',
         BatchSize: 100,
         MaximumBatchingWindowInSeconds: 0,
@@ -145,43 +148,45 @@ describe('Construct: CdcProcessor (defaults)', () => {
         MaximumRetryAttempts: 10,
         MaximumRecordAgeInSeconds: -1,
         BisectBatchOnFunctionError: false,
-        DestinationConfig: { OnFailure: { Destination: arnOf(stack.processor.failureQueue.queue) } },
+        DestinationConfig: { OnFailure: { Destination: arnOf(stack.processor.failedBatches.bucket) } },
+        MetricsConfig: { Metrics: ['EventCount'] },
       });
     });
   });
 
-  describe('Resource: on-failure queue', () => {
-    it('is encrypted, kept 14 days, and redrives to its own dead-letter queue after 5 receives', () => {
-      const { queue, deadLetterQueue } = stack.processor.failureQueue;
-      const resources = template.toJSON().Resources;
-      expect(resources[logicalIdOf(queue)]).toEqual({
-        Type: 'AWS::SQS::Queue',
+  describe('Resource: failed-batches bucket (the on-failure destination)', () => {
+    it('is encrypted, private, TLS only, expires batches after 14 days and is kept when the stack goes', () => {
+      const { bucket } = stack.processor.failedBatches;
+      const resource = template.toJSON().Resources[logicalIdOf(bucket)];
+      expect(resource).toEqual({
+        Type: 'AWS::S3::Bucket',
         Properties: {
-          SqsManagedSseEnabled: true,
-          MessageRetentionPeriod: 1_209_600,
-          RedrivePolicy: { deadLetterTargetArn: arnOf(deadLetterQueue), maxReceiveCount: 5 },
+          BucketEncryption: {
+            ServerSideEncryptionConfiguration: [
+              { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+            ],
+          },
+          LifecycleConfiguration: { Rules: [{ ExpirationInDays: 14, Status: 'Enabled' }] },
+          PublicAccessBlockConfiguration: {
+            BlockPublicAcls: true,
+            BlockPublicPolicy: true,
+            IgnorePublicAcls: true,
+            RestrictPublicBuckets: true,
+          },
         },
-        DeletionPolicy: 'Retain',
         UpdateReplacePolicy: 'Retain',
+        DeletionPolicy: 'Retain',
       });
-      expect(resources[logicalIdOf(deadLetterQueue)].Properties).toEqual({
-        SqsManagedSseEnabled: true,
-        MessageRetentionPeriod: 1_209_600,
-      });
-    });
-
-    it.each(['queue', 'deadLetterQueue'] as const)('%s refuses requests without TLS', (which) => {
-      const queue = stack.processor.failureQueue[which];
-      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
-        Queues: [refOf(queue)],
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: refOf(bucket),
         PolicyDocument: {
           Statement: [
             {
               Effect: 'Deny',
-              Action: 'sqs:*',
+              Action: 's3:*',
               Principal: { AWS: '*' },
               Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-              Resource: arnOf(queue),
+              Resource: [arnOf(bucket), { 'Fn::Join': ['', [arnOf(bucket), '/*']] }],
             },
           ],
         },
@@ -261,14 +266,7 @@ describe('Construct: CdcProcessor (defaults)', () => {
       });
     });
 
-    it('deploys with a linear all-at-once strategy and a one-minute bake', () => {
-      template.hasResourceProperties('AWS::AppConfig::DeploymentStrategy', {
-        GrowthFactor: 100,
-        GrowthType: 'LINEAR',
-        DeploymentDurationInMinutes: 0,
-        FinalBakeTimeInMinutes: 1,
-        ReplicateTo: 'NONE',
-      });
+    it('deploys its first version with the stack, through the gradual strategy', () => {
       template.hasResourceProperties('AWS::AppConfig::Deployment', {
         ApplicationId: refOf(stack.processor.config.application),
         EnvironmentId: refOf(stack.processor.config.environment),
@@ -294,8 +292,7 @@ describe('Construct: CdcProcessor (props)', () => {
       maxRecordAge: Duration.hours(1),
       bisectBatchOnError: true,
       startingPosition: 'LATEST',
-      failureQueueRetention: Duration.days(4),
-      failureQueueMaxReceiveCount: 3,
+      failedBatchesRetention: Duration.days(30),
       consumerMemorySizeMiB: 2048,
       consumerTimeout: Duration.minutes(2),
       clusterManagerSchedule: Duration.minutes(5),
@@ -315,9 +312,8 @@ describe('Construct: CdcProcessor (props)', () => {
       BisectBatchOnFunctionError: true,
       StartingPosition: 'LATEST',
     });
-    template.hasResourceProperties('AWS::SQS::Queue', {
-      MessageRetentionPeriod: 345_600,
-      RedrivePolicy: { maxReceiveCount: 3 },
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: [{ ExpirationInDays: 30, Status: 'Enabled' }] },
     });
     template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 2048, Timeout: 120 });
     template.hasResourceProperties('AWS::Events::Rule', {
@@ -351,7 +347,7 @@ describe('Stack: CdcProcessorStack', () => {
     const targetKey = logicalIdOf(p.targetOutput);
     expect(outputs[targetKey]?.Description).toMatch(/^cdcp target: /);
     const targetValue = JSON.stringify(outputs[targetKey]?.Value);
-    for (const ref of [p.stream, p.stateTable, p.parkedTable, p.coordinationTable, p.consumer.function])
+    for (const ref of [p.stream, p.stateTable, p.parkedTable, p.coordinationTable, p.consumer!.function])
       expect(targetValue).toContain(JSON.stringify(refOf(ref)));
     expect(targetValue).toContain('\\"fingerprint\\":\\"builtin\\"');
     delete outputs[targetKey];
@@ -361,7 +357,7 @@ describe('Stack: CdcProcessorStack', () => {
       StateTableName: { Description: expect.any(String), Value: refOf(p.stateTable) },
       ParkedTableName: { Description: expect.any(String), Value: refOf(p.parkedTable) },
       CoordinationTableName: { Description: expect.any(String), Value: refOf(p.coordinationTable) },
-      FailureQueueUrl: { Description: expect.any(String), Value: refOf(p.failureQueue.queue) },
+      FailedBatchesBucketName: { Description: expect.any(String), Value: refOf(p.failedBatches.bucket) },
       AlarmTopicArn: { Description: expect.any(String), Value: refOf(p.alarmTopic) },
       DashboardName: { Description: expect.any(String), Value: refOf(p.monitoring.dashboard!) },
     });

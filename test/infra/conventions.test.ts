@@ -12,7 +12,7 @@ import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../lib/actions.js';
 import { CdcProcessor } from '../../lib/cdc-processor.js';
 import type { CdcProcessorProps } from '../../lib/props.js';
 import { projectionFingerprint } from '../../projection-module/fingerprint.js';
-import { logicalIdOf, NO_BUNDLING, statementsOfRole } from './helpers/synth.js';
+import { logicalIdOf, statementsOfRole, testAppProps } from './helpers/synth.js';
 
 const PROJECTION = 'test/helpers/projections/change-count.mjs';
 const folder = mkdtempSync(join(tmpdir(), 'cdcp-conventions-'));
@@ -23,7 +23,7 @@ function processorIn(
   more?: (stack: Stack) => Partial<CdcProcessorProps>,
   after?: (processor: CdcProcessor, stack: Stack) => void,
 ) {
-  const app = new App({ context: NO_BUNDLING });
+  const app = new App(testAppProps());
   const stack = new Stack(app, 'Conventions');
   const processor = new CdcProcessor(stack, 'Cdc', { ...props, ...more?.(stack) });
   after?.(processor, stack);
@@ -89,7 +89,8 @@ describe('Construct: CdcProcessor (conventions)', () => {
     it('leaves out the dashboard and keeps every alarm', () => {
       const { processor, template } = processorIn({ dashboard: false });
       template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', Object.keys(processor.monitoring.alarms).length);
+      template.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 1);
       expect(processor.monitoring.dashboard).toBeUndefined();
     });
   });
@@ -118,10 +119,9 @@ describe('Construct: CdcProcessor (conventions)', () => {
           'kinesis:GetRecords',
           'lambda:GetEventSourceMapping',
           'cloudwatch:GetMetricData',
-          'sqs:ReceiveMessage',
-          'sqs:DeleteMessage',
-          'sqs:ChangeMessageVisibility',
-          'sqs:GetQueueAttributes',
+          's3:ListBucket',
+          's3:GetObject',
+          's3:DeleteObject',
           'appconfig:StartConfigurationSession',
           'appconfig:GetLatestConfiguration',
           'appconfig:CreateHostedConfigurationVersion',
@@ -160,7 +160,24 @@ describe('Construct: CdcProcessor (conventions)', () => {
         statistic: 'Maximum',
       });
       expect(stack.resolve(iteratorAge.dimensions?.[0]?.value)).toEqual({
-        Ref: logicalIdOf(processor.consumer.function),
+        Ref: logicalIdOf(processor.consumer!.function),
+      });
+      expect(processor.metricSourceToAppliedLatency().toMetricConfig().metricStat).toMatchObject({
+        metricName: METRICS.sourceToAppliedLatency,
+        dimensions: [{ name: 'service', value: METRICS.service }],
+        statistic: 'p99',
+      });
+      expect(processor.metricArrivalToAppliedLatency().toMetricConfig().metricStat).toMatchObject({
+        metricName: METRICS.arrivalToAppliedLatency,
+        statistic: 'p99',
+      });
+      expect(processor.metricChangesDeferred().toMetricConfig().metricStat).toMatchObject({
+        metricName: METRICS.changesDeferred,
+      });
+      expect(processor.metricSheddingActive().toMetricConfig().metricStat).toMatchObject({
+        metricName: METRICS.sheddingActive,
+        dimensions: [{ name: 'service', value: METRICS.clusterManagerService }],
+        statistic: 'Maximum',
       });
     });
   });

@@ -9,11 +9,11 @@ import type { CdcProcessorProps } from '../../lib/props.js';
 import {
   arnOf,
   logicalIdOf,
-  NO_BUNDLING,
   refOf,
   type Statement,
   statementsOfRole,
   synthStack,
+  testAppProps,
 } from './helpers/synth.js';
 
 const TABLE_READ_WRITE = [
@@ -45,6 +45,13 @@ function joinedArn(service: string, ...rest: unknown[]) {
   };
 }
 
+/** What Lambda active tracing adds to a function's role: X-Ray writes, which take no resource but `*`. */
+const XRAY = {
+  Effect: 'Allow',
+  Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+  Resource: '*',
+};
+
 function actionsOf(statement: Statement): string[] {
   return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 }
@@ -54,6 +61,8 @@ describe('IAM of the CdcProcessor', () => {
   let template: Template;
   let profileRef: { Ref: string };
   let configurationArn: unknown;
+  /** The consumer's: this profile in the application's one environment, named by name (see ProcessorConfig). */
+  let consumerConfigurationArn: unknown;
 
   beforeAll(() => {
     ({ stack, template } = synthStack());
@@ -68,21 +77,30 @@ describe('IAM of the CdcProcessor', () => {
       '/configuration/',
       profileRef,
     );
+    consumerConfigurationArn = joinedArn(
+      'appconfig',
+      ':application/',
+      refOf(stack.processor.config.application),
+      '/environment/*/configuration/',
+      profileRef,
+    );
   });
 
-  it('gives the consumer exactly its log group, failure queue, stream, tables and configuration', () => {
+  it('gives the consumer exactly its log group, failed-batches bucket (write only), stream, tables and configuration', () => {
     const p = stack.processor;
-    expect(statementsOfRole(template, logicalIdOf(p.consumer.role))).toEqual([
+    expect(statementsOfRole(template, logicalIdOf(p.consumer!.role))).toEqual([
       {
         Effect: 'Allow',
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        Resource: arnOf(p.consumer.logGroup),
+        Resource: arnOf(p.consumer!.logGroup),
       },
+      XRAY,
       {
         Effect: 'Allow',
-        Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
-        Resource: arnOf(p.failureQueue.queue),
+        Action: 's3:PutObject',
+        Resource: { 'Fn::Join': ['', [arnOf(p.failedBatches.bucket), '/*']] },
       },
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: arnOf(p.failedBatches.bucket) },
       {
         Effect: 'Allow',
         Action: [
@@ -107,7 +125,7 @@ describe('IAM of the CdcProcessor', () => {
       {
         Effect: 'Allow',
         Action: ['appconfig:StartConfigurationSession', 'appconfig:GetLatestConfiguration'],
-        Resource: configurationArn,
+        Resource: consumerConfigurationArn,
       },
     ]);
   });
@@ -128,6 +146,7 @@ describe('IAM of the CdcProcessor', () => {
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: arnOf(p.clusterManager.logGroup),
       },
+      XRAY,
       { Effect: 'Allow', Action: TABLE_READ_WRITE, Resource: arnOf(p.coordinationTable) },
       { Effect: 'Allow', Action: TABLE_READ_WRITE, Resource: arnOf(p.stateTable) },
       // The deferred sweep reads the parked table as `cdcp parked replay` does (grantOperateParked).
@@ -212,7 +231,19 @@ describe('IAM of the CdcProcessor', () => {
         else expect(JSON.stringify(resource)).toMatch(/"(Ref|Fn::GetAtt)":/);
       }
     }
+    const xray = { actions: XRAY.Action, resource: '*' };
     expect(wildcards).toEqual([
+      xray,
+      // Lambda names the objects of failed batches itself.
+      {
+        actions: ['s3:PutObject'],
+        resource: { 'Fn::Join': ['', [arnOf(stack.processor.failedBatches.bucket), '/*']] },
+      },
+      {
+        actions: ['appconfig:StartConfigurationSession', 'appconfig:GetLatestConfiguration'],
+        resource: consumerConfigurationArn,
+      },
+      xray,
       {
         actions: [
           'appconfig:CreateHostedConfigurationVersion',
@@ -232,6 +263,21 @@ describe('IAM of the CdcProcessor', () => {
     ]);
   });
 
+  it("lets AppConfig read the configuration alarm's state, and nothing else", () => {
+    const config = stack.processor.config;
+    const role = template.toJSON().Resources[logicalIdOf(config.monitorRole!)];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'appconfig.amazonaws.com' } },
+    ]);
+    expect(statementsOfRole(template, logicalIdOf(config.monitorRole!))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'cloudwatch:DescribeAlarms',
+        Resource: arnOf(stack.processor.monitoring.configRollbackAlarm),
+      },
+    ]);
+  });
+
   it('attaches no managed policy to any role', () => {
     for (const role of Object.values(template.findResources('AWS::IAM::Role')))
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -240,7 +286,7 @@ describe('IAM of the CdcProcessor', () => {
 
 describe('Grants of the CdcProcessor', () => {
   function processorWithGrantee(props: CdcProcessorProps = {}) {
-    const app = new App({ context: NO_BUNDLING });
+    const app = new App(testAppProps());
     const stack = new Stack(app, 'Grants');
     const processor = new CdcProcessor(stack, 'Processor', props);
     const grantee = new Role(stack, 'Grantee', { assumedBy: new ServicePrincipal('dms.amazonaws.com') });
@@ -265,7 +311,7 @@ describe('Grants of the CdcProcessor', () => {
   });
 
   it('grantPublish: and kms:GenerateDataKey on a customer-managed stream key', () => {
-    const app = new App({ context: NO_BUNDLING });
+    const app = new App(testAppProps());
     const stack = new Stack(app, 'Keyed');
     const key = new Key(stack, 'StreamKey', { enableKeyRotation: true });
     const processor = new CdcProcessor(stack, 'Processor', { streamEncryptionKey: key });
@@ -280,7 +326,7 @@ describe('Grants of the CdcProcessor', () => {
       { Effect: 'Allow', Action: 'kms:GenerateDataKey', Resource: arnOf(key) },
     ]);
     // The consumer decrypts through the event source's stream grant.
-    expect(statementsOfRole(template, logicalIdOf(processor.consumer.role))).toContainEqual({
+    expect(statementsOfRole(template, logicalIdOf(processor.consumer!.role))).toContainEqual({
       Effect: 'Allow',
       Action: 'kms:Decrypt',
       Resource: arnOf(key),

@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../../core/constants.js';
 import { CdcProcessor } from '../../lib/cdc-processor.js';
 import type { CdcProcessorStack } from '../../lib/cdc-processor-stack.js';
-import { logicalIdOf, NO_BUNDLING, refOf, synthStack } from './helpers/synth.js';
+import { WIDGETS } from '../../lib/dashboard.js';
+import { logicalIdOf, refOf, synthStack, testAppProps } from './helpers/synth.js';
 
 interface Widget {
   readonly type: string;
@@ -41,10 +42,11 @@ describe('Construct: Monitoring', () => {
   });
 
   describe('Alarms', () => {
-    it('declares five alarms, each notifying the created topic on ALARM and OK', () => {
+    it('declares an alarm for every failure mode, each notifying the created topic on ALARM and OK', () => {
       const topic = refOf(stack.processor.alarmTopic);
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-      expect(alarms).toHaveLength(5);
+      expect(alarms).toHaveLength(16);
+      expect(Object.keys(stack.processor.monitoring.alarms)).toHaveLength(16);
       for (const alarm of alarms) {
         expect(alarm.Properties.AlarmActions).toEqual([topic]);
         expect(alarm.Properties.OKActions).toEqual([topic]);
@@ -56,7 +58,7 @@ describe('Construct: Monitoring', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/Lambda',
         MetricName: 'IteratorAge',
-        Dimensions: [{ Name: 'FunctionName', Value: refOf(stack.processor.consumer.function) }],
+        Dimensions: [{ Name: 'FunctionName', Value: refOf(stack.processor.consumer!.function) }],
         Statistic: 'Maximum',
         Period: 60,
         Threshold: 60_000,
@@ -71,7 +73,7 @@ describe('Construct: Monitoring', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/Lambda',
         MetricName: 'Errors',
-        Dimensions: [{ Name: 'FunctionName', Value: refOf(stack.processor.consumer.function) }],
+        Dimensions: [{ Name: 'FunctionName', Value: refOf(stack.processor.consumer!.function) }],
         Statistic: 'Sum',
         Period: 60,
         Threshold: 1,
@@ -81,13 +83,27 @@ describe('Construct: Monitoring', () => {
       });
     });
 
-    it('parked growth: any change parked within 5 minutes, from the metric the consumer publishes', () => {
+    it('parked growth: changes parked for review within 5 minutes, leaving out deferred ones', () => {
+      const metric = (id: string, name: string) =>
+        Match.objectLike({
+          Id: id,
+          MetricStat: {
+            Metric: {
+              Namespace: METRICS.namespace,
+              MetricName: name,
+              Dimensions: [{ Name: 'service', Value: METRICS.service }],
+            },
+            Period: 300,
+            Stat: 'Sum',
+          },
+          ReturnData: false,
+        });
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        Namespace: METRICS.namespace,
-        MetricName: METRICS.changesParked,
-        Dimensions: [{ Name: 'service', Value: METRICS.service }],
-        Statistic: 'Sum',
-        Period: 300,
+        Metrics: Match.arrayWith([
+          Match.objectLike({ Expression: 'parked - FILL(deferred, 0)', ReturnData: true }),
+          metric('parked', METRICS.changesParked),
+          metric('deferred', METRICS.changesDeferred),
+        ]),
         Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         EvaluationPeriods: 1,
@@ -108,19 +124,138 @@ describe('Construct: Monitoring', () => {
       });
     });
 
-    it('failed batches: a batch description waiting in the on-failure queue', () => {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        Namespace: 'AWS/SQS',
-        MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [
-          {
-            Name: 'QueueName',
-            Value: { 'Fn::GetAtt': [logicalIdOf(stack.processor.failureQueue.queue), 'QueueName'] },
-          },
-        ],
+    it('failed batches: records the mapping gave up on, kept or not, naming the commands', () => {
+      const alarm = Object.values(template.findResources('AWS::CloudWatch::Alarm')).find((a) =>
+        String(a.Properties.AlarmDescription).includes('failed-batches bucket'),
+      );
+
+      expect(alarm?.Properties).toMatchObject({
         Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
       });
+      expect(alarm?.Properties.AlarmDescription).toContain('`cdcp failures list --stack <stack>`');
+      expect(alarm?.Properties.AlarmDescription).toContain('`cdcp failures redrive --stack <stack>`');
+      const metrics = alarm?.Properties.Metrics as {
+        Id: string;
+        MetricStat?: { Metric: { MetricName: string; Namespace: string; Dimensions: unknown[] } };
+      }[];
+      expect(metrics.find((m) => m.Id === 'delivered')?.MetricStat?.Metric).toEqual({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'OnFailureDestinationDeliveredEventCount',
+        Dimensions: [
+          {
+            Name: 'EventSourceMappingUUID',
+            Value: { Ref: expect.stringMatching(/^ProcessorConsumer.*KinesisEventSource/) },
+          },
+        ],
+      });
+      expect(metrics.find((m) => m.Id === 'undelivered')?.MetricStat?.Metric.MetricName).toBe(
+        'DestinationDeliveryFailures',
+      );
+    });
+
+    it.each([
+      ['consumer throttles', 'AWS/Lambda', 'Throttles', 'consumer', 'Sum', 60, 5],
+      ['cluster manager errors', 'AWS/Lambda', 'Errors', 'clusterManager', 'Sum', 60, 5],
+      [
+        'stream write throttles',
+        'AWS/Kinesis',
+        'WriteProvisionedThroughputExceeded',
+        'stream',
+        'Sum',
+        300,
+        3,
+      ],
+    ] as const)('%s: %s %s', (_, namespace, metricName, of, statistic, period, evaluationPeriods) => {
+      const p = stack.processor;
+      const dimension = {
+        consumer: { Name: 'FunctionName', Value: refOf(p.consumer!.function) },
+        clusterManager: { Name: 'FunctionName', Value: refOf(p.clusterManager.function) },
+        stream: { Name: 'StreamName', Value: refOf(p.stream) },
+      }[of];
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: namespace,
+        MetricName: metricName,
+        Dimensions: [dimension],
+        Statistic: statistic,
+        Period: period,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: evaluationPeriods,
+        TreatMissingData: 'notBreaching',
+      });
+    });
+
+    it.each([
+      ['stale configuration', METRICS.instancesOnStaleConfig, 'cdc-cluster-manager', 'Maximum', 60, 20, 1],
+      ['shedding active', METRICS.sheddingActive, 'cdc-cluster-manager', 'Maximum', 60, 1, 1],
+      [
+        'standing quarantined aggregates',
+        METRICS.quarantinedAggregates,
+        'cdc-cluster-manager',
+        'Maximum',
+        900,
+        4,
+        1,
+      ],
+      ['heartbeat failures', METRICS.instanceHeartbeatFailures, 'cdc-consumer', 'Sum', 300, 2, 3],
+    ] as const)(
+      '%s: %s from the shared metric names',
+      (_, name, service, statistic, period, evaluationPeriods, threshold) => {
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: METRICS.namespace,
+          MetricName: name,
+          Dimensions: [{ Name: 'service', Value: service }],
+          Statistic: statistic,
+          Period: period,
+          Threshold: threshold,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          EvaluationPeriods: evaluationPeriods,
+          TreatMissingData: 'notBreaching',
+        });
+      },
+    );
+
+    it('source-to-applied latency: the p99 over all tables above 5 minutes, for 5 minutes', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: METRICS.namespace,
+        MetricName: METRICS.sourceToAppliedLatency,
+        Dimensions: [{ Name: 'service', Value: METRICS.service }],
+        ExtendedStatistic: 'p99',
+        Period: 60,
+        Threshold: 300_000,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 5,
+      });
+    });
+
+    it('DynamoDB throttles: read plus write throttle events of each table, in 3 of 5 minutes', () => {
+      const p = stack.processor;
+      for (const table of [p.stateTable, p.parkedTable, p.coordinationTable])
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Metrics: Match.arrayWith([
+            Match.objectLike({ Expression: 'FILL(reads, 0) + FILL(writes, 0)' }),
+            Match.objectLike({
+              Id: 'reads',
+              MetricStat: Match.objectLike({
+                Metric: {
+                  Namespace: 'AWS/DynamoDB',
+                  MetricName: 'ReadThrottleEvents',
+                  Dimensions: [{ Name: 'TableName', Value: refOf(table) }],
+                },
+              }),
+            }),
+            Match.objectLike({
+              Id: 'writes',
+              MetricStat: Match.objectLike({
+                Metric: Match.objectLike({ MetricName: 'WriteThrottleEvents' }),
+              }),
+            }),
+          ]),
+          EvaluationPeriods: 5,
+          DatapointsToAlarm: 3,
+        });
     });
 
     it('thresholds follow the props', () => {
@@ -129,6 +264,9 @@ describe('Construct: Monitoring', () => {
         consumerErrorsAlarmThreshold: 10,
         parkedAlarmThreshold: 50,
         clusterManagerHeartbeatAlarmPeriod: Duration.minutes(15),
+        sourceLatencyAlarmThreshold: Duration.seconds(90),
+        configDeploymentDuration: Duration.minutes(20),
+        configFinalBakeTime: Duration.minutes(10),
       });
       custom.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'IteratorAge',
@@ -136,17 +274,26 @@ describe('Construct: Monitoring', () => {
       });
       custom.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Threshold: 10 });
       custom.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        MetricName: METRICS.changesParked,
+        Metrics: Match.arrayWith([Match.objectLike({ Expression: 'parked - FILL(deferred, 0)' })]),
         Threshold: 50,
       });
       custom.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: METRICS.clusterManagerHeartbeat,
         Period: 900,
       });
+      custom.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: METRICS.sourceToAppliedLatency,
+        Threshold: 90_000,
+      });
+      // Instances may lag a version for a deployment and its bake: the alarm waits 10 minutes longer.
+      custom.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: METRICS.instancesOnStaleConfig,
+        EvaluationPeriods: 40,
+      });
     });
 
     it('notifies a given topic instead of creating one', () => {
-      const app = new App({ context: NO_BUNDLING });
+      const app = new App(testAppProps());
       const stack = new Stack(app, 'GivenTopic');
       const alarmTopic = new Topic(stack, 'OnCall');
       new CdcProcessor(stack, 'Processor', { alarmTopic });
@@ -187,18 +334,52 @@ describe('Construct: Monitoring', () => {
     it('has the widgets of the architecture observability section', () => {
       expect(titles()).toEqual([
         undefined,
-        'Alarms',
-        'Throughput: records in and changes out (per minute)',
-        'Iterator age (ms)',
-        'Errors and throttles',
-        'Parked and quarantined',
-        'Live instances',
-        'Lock contention',
-        'Leader term and heartbeat',
-        'Config version convergence',
-        'Cluster manager actions',
-        'Cluster manager: last decisions',
+        WIDGETS.alarms,
+        WIDGETS.throughput,
+        WIDGETS.iteratorAge,
+        WIDGETS.latency,
+        WIDGETS.latencyPerTable,
+        WIDGETS.errors,
+        WIDGETS.parked,
+        WIDGETS.tables,
+        WIDGETS.instances,
+        WIDGETS.locks,
+        WIDGETS.leader,
+        WIDGETS.config,
+        WIDGETS.actions,
+        WIDGETS.decisions,
       ]);
+    });
+
+    it('shows the state of every alarm, the configuration alarm included', () => {
+      const alarms = widgets.find((w) => w.properties.title === WIDGETS.alarms)!.properties.alarms!;
+      expect(alarms).toHaveLength(17);
+      expect(alarms).toContain(`<${logicalIdOf(stack.processor.monitoring.configRollbackAlarm)}.Arn>`);
+    });
+
+    it('graphs source-to-applied and arrival-to-applied latency at p50, p99 and max, and per table', () => {
+      const all = metricsOf(WIDGETS.latency);
+      for (const name of [METRICS.sourceToAppliedLatency, METRICS.arrivalToAppliedLatency])
+        for (const stat of ['p50', 'p99', 'Maximum'])
+          expect(all).toMatch(
+            new RegExp(
+              `"${METRICS.namespace}","${name}","service","${METRICS.service}",\\{[^}]*"stat":"${stat}"`,
+            ),
+          );
+      const perTable = metricsOf(WIDGETS.latencyPerTable);
+      for (const stat of ['p50', 'p99', 'Maximum'])
+        expect(perTable).toContain(
+          `SEARCH('{${METRICS.namespace},Table,service} MetricName=\\"${METRICS.sourceToAppliedLatency}\\" service=\\"${METRICS.service}\\"', '${stat}', 60)`,
+        );
+      expect(perTable).toContain(`\${PROP('Dim.Table')} p99`);
+    });
+
+    it('graphs the throttle events of the three tables', () => {
+      const tables = metricsOf(WIDGETS.tables);
+      const p = stack.processor;
+      for (const table of [p.stateTable, p.parkedTable, p.coordinationTable])
+        for (const name of ['ReadThrottleEvents', 'WriteThrottleEvents'])
+          expect(tables).toContain(`"AWS/DynamoDB","${name}","TableName","<${logicalIdOf(table)}>"`);
     });
 
     it('graphs throughput in (stream) and out (consumer metrics)', () => {
@@ -216,7 +397,7 @@ describe('Construct: Monitoring', () => {
     it('graphs iterator age: the consumer maximum, the stream, and per shard', () => {
       const metrics = metricsOf('Iterator age (ms)');
       expect(metrics).toContain(
-        `"AWS/Lambda","IteratorAge","FunctionName","<${logicalIdOf(stack.processor.consumer.function)}>"`,
+        `"AWS/Lambda","IteratorAge","FunctionName","<${logicalIdOf(stack.processor.consumer!.function)}>"`,
       );
       expect(metrics).toContain('"AWS/Kinesis","GetRecords.IteratorAgeMilliseconds"');
       expect(metrics).toContain(
@@ -241,9 +422,14 @@ describe('Construct: Monitoring', () => {
         METRICS.aggregatesQuarantined,
         METRICS.deferredReplayed,
         METRICS.deferredRemaining,
-        'ApproximateNumberOfMessagesVisible',
+        METRICS.changesDeferred,
+        METRICS.quarantinedAggregates,
+        'OnFailureDestinationDeliveredEventCount',
+        'DestinationDeliveryFailures',
       ])
         expect(parked).toContain(`"${name}"`);
+      expect(parked).toContain('parked - FILL(deferred, 0)');
+      expect(metricsOf(WIDGETS.errors)).toContain('"WriteProvisionedThroughputExceeded"');
     });
 
     it('shows live instances, lock contention, leader term and config convergence from the shared metric names', () => {
@@ -256,6 +442,9 @@ describe('Construct: Monitoring', () => {
       expect(metricsOf('Lock contention')).toContain(
         `"${METRICS.lockContention}","service","${METRICS.service}"`,
       );
+      expect(metricsOf('Lock contention')).toContain(
+        `"${METRICS.lockWaitTime}","service","${METRICS.service}"`,
+      );
       expect(metricsOf('Leader term and heartbeat')).toContain(`"${METRICS.leaderTerm}"`);
       expect(metricsOf('Leader term and heartbeat')).toContain(`"${METRICS.clusterManagerHeartbeat}"`);
       const convergence = metricsOf('Config version convergence');
@@ -266,7 +455,8 @@ describe('Construct: Monitoring', () => {
         METRICS.configApplyLatency,
       ])
         expect(convergence).toContain(`"${name}"`);
-      expect(metricsOf('Cluster manager actions')).toContain(`"${METRICS.scalingActions}"`);
+      expect(metricsOf(WIDGETS.actions)).toContain(`"${METRICS.scalingActions}"`);
+      expect(metricsOf(WIDGETS.actions)).toContain(`"${METRICS.sheddingActive}"`);
     });
 
     it("queries the cluster manager's log group for its last decisions", () => {

@@ -14,12 +14,16 @@ describe('Function: resolveProps', () => {
       consumerTimeoutSeconds: 60,
       maxBatchingWindowSeconds: 0,
       maxRecordAgeSeconds: -1,
-      failureQueueRetentionDays: 14,
+      failedBatchesRetentionDays: 14,
       clusterManagerScheduleMinutes: 1,
       clusterManagerTimeoutSeconds: 50,
-      configDeploymentDurationMinutes: 0,
-      configFinalBakeTimeMinutes: 1,
+      configDeploymentDurationMinutes: 5,
+      configFinalBakeTimeMinutes: 5,
+      configGrowthFactor: 20,
       iteratorAgeAlarmThresholdMs: 60_000,
+      sourceLatencyAlarmThresholdMs: 300_000,
+      runbookUrl: 'docs/operations.md',
+      tracing: true,
       clusterManagerHeartbeatAlarmMinutes: 5,
       dashboard: true,
       projectionEntry: undefined,
@@ -59,8 +63,8 @@ describe('Function: resolveProps', () => {
       `CdcProcessor: startingPosition must be 'TRIM_HORIZON' or 'LATEST'; received "AT_TIMESTAMP"`,
     ],
     [
-      { failureQueueRetention: Duration.days(15) },
-      'CdcProcessor: failureQueueRetention must be a whole number of days in 1..14; received Duration 15 days',
+      { failedBatchesRetention: Duration.days(366) },
+      'CdcProcessor: failedBatchesRetention must be a whole number of days in 1..365; received Duration 366 days',
     ],
     [
       { clusterManagerTimeout: Duration.seconds(60) },
@@ -69,6 +73,14 @@ describe('Function: resolveProps', () => {
     [
       { clusterManagerHeartbeatAlarmPeriod: Duration.minutes(1) },
       'CdcProcessor: clusterManagerHeartbeatAlarmPeriod must be a whole number of minutes in 2..1440 and at least twice the schedule, so one late run does not page anyone; received Duration 1 minute',
+    ],
+    [
+      { configGrowthFactor: 0 },
+      'CdcProcessor: configGrowthFactor must be an integer in 1..100 (percent of the consumers per step); received 0',
+    ],
+    [
+      { runbookUrl: 'https://wiki.example.com/cdc#runbook' },
+      `CdcProcessor: runbookUrl must be the runbook's URL or path without a #fragment (each alarm adds its section's anchor); received "https://wiki.example.com/cdc#runbook"`,
     ],
     [
       { consumerTimeout: 60 as never },

@@ -155,4 +155,4 @@ function formatTick(v: number): string {
 }
 
 export type { Panel, Series, XAxis };
-export { svgChart };
+export { escapeXml, formatTick, niceMax, svgChart };

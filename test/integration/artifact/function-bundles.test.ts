@@ -5,8 +5,10 @@
  * environment the template gives them, against the test's DynamoDB Local and kinesalite. AppConfig and the
  * event source mapping id are left out of the environment (no engine serves them: the functions then run the
  * stack's configuration), and the cluster manager's CloudWatch GetMetricData answers from a stub, the one
- * control-plane call of its round that has no engine.
+ * control-plane call of its round that has no engine. With the environment Lambda sets for active tracing, the
+ * consumer's trace segments are caught by a UDP socket standing in for the X-Ray daemon.
  */
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +35,7 @@ import {
   resolveEnvironment,
 } from '../../helpers/bundles.js';
 import { testClients, uniqueName } from '../../helpers/engines.js';
+import { eventually } from '../../helpers/eventually.js';
 
 const PROJECTION = 'test/helpers/projections/change-count.mjs';
 /** Real Lambda Kinesis events: DynamoDB's Kinesis integration, and DMS (a create-table control record, then a row). */
@@ -123,6 +126,61 @@ describe('Artifact: the bundles cdk deploy uploads', () => {
     const expected = expectedState();
     expect(expected.size).toBe(4);
     expect(new Map([...state].map(([id, row]) => [id, row.state]))).toEqual(expected);
+  });
+
+  it('consumer: traces a batch to X-Ray as Lambda runs it, with the aggregate and its transaction annotated', async () => {
+    // A stand-in for the X-Ray daemon: the SDK sends each closed subsegment as one UDP datagram.
+    const daemon = createSocket('udp4');
+    const documents: {
+      id: string;
+      parent_id?: string;
+      name: string;
+      annotations?: Record<string, unknown>;
+    }[] = [];
+    daemon.on('message', (message) => {
+      const [, body] = message.toString('utf8').split('\n', 2);
+      if (body !== undefined) documents.push(JSON.parse(body));
+    });
+    await new Promise<void>((resolve) => daemon.bind(0, '127.0.0.1', resolve));
+    const environment = {
+      ...resolveEnvironment(consumer.environment, refs),
+      ...localAwsEnvironment({ dynamodb: inject('dynamodbEndpoint') }),
+      // What Lambda sets for a function with active tracing.
+      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+      LAMBDA_TASK_ROOT: consumer.bundle.replace(/\/index\.mjs$/, ''),
+      _HANDLER: 'index.handler',
+      _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+      AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${daemon.address().port}`,
+    };
+    // The DMS fixture (it carries transaction ids), for a row no other test applied.
+    const event = structuredClone(FIXTURE_EVENTS[2]) as { Records: { kinesis: { data: string } }[] };
+    for (const record of event.Records)
+      record.kinesis.data = Buffer.from(
+        Buffer.from(record.kinesis.data, 'base64').toString('utf8').replace('"id": 46', '"id": 9046'),
+      ).toString('base64');
+    try {
+      await invokeBundle(consumer.bundle, environment, [event]);
+      // The handler's subsegment is sent last, when the batch ends; datagrams may still be in flight.
+      await eventually(
+        "the handler's subsegment",
+        () => documents.some((d) => d.name === '## index.handler'),
+        {
+          intervalMs: 20,
+        },
+      );
+    } finally {
+      daemon.close();
+    }
+
+    const named = (name: string) => documents.filter((d) => d.name === name);
+    const [handler] = named('## index.handler');
+    expect(handler?.annotations).toMatchObject({ shardId: expect.any(String), records: 2 });
+    const [aggregate, ...others] = named('### aggregate');
+    expect(others).toEqual([]);
+    expect(aggregate?.annotations).toEqual({ aggregateId: 'public.foo#9046', txId: expect.any(String) });
+    const children = documents.filter((d) => d.parent_id === aggregate?.id).map((d) => d.name);
+    expect(children).toEqual(expect.arrayContaining(['### decode', '### fold', '### write']));
+    expect(named('### decode').some((d) => d.parent_id === handler?.id)).toBe(true);
   });
 
   it('cluster manager: takes the leadership and runs one round, recorded in the audit log', async () => {

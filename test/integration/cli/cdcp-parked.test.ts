@@ -1,12 +1,12 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { parseConfig } from '../../../core/config/schema.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { FAULT_INJECTION_COLUMN } from '../../../core/processing/projection.js';
 import { orderChange } from '../../helpers/changes.js';
 import { changeRecord, consumerUnderTest } from '../../helpers/consumer.js';
-import { testClients } from '../../helpers/engines.js';
+import { testClients, writeTestRuntimeFile } from '../../helpers/engines.js';
+import { hostileCorpus } from '../../helpers/hostile-corpus.js';
 import { spawnScript } from '../../helpers/processes.js';
 
 const clients = testClients();
@@ -24,21 +24,7 @@ describe('cdcp parked list / replay against a running local pipeline', () => {
     ]);
     // What `npm start` writes so that `cdcp` finds its engines and tables (this test process stands in for it).
     const runtimeFile = join(tmpdir(), `cdcp-runtime-${process.pid}.json`);
-    writeFileSync(
-      runtimeFile,
-      JSON.stringify({
-        pid: process.pid,
-        startedAt: new Date().toISOString(),
-        endpoints: {
-          dynamodb: inject('dynamodbEndpoint'),
-          kinesis: inject('kinesaliteEndpoint'),
-          kind: 'embedded',
-          kinesisEngine: 'kinesalite',
-        },
-        names: consumer.names,
-        config: parseConfig(config),
-      }),
-    );
+    writeTestRuntimeFile(runtimeFile, consumer.names, { config });
     const env = { CDCP_RUNTIME_FILE: runtimeFile };
 
     const list = spawnScript('bin/cdcp.ts', ['parked', 'list'], env);
@@ -73,6 +59,61 @@ describe('cdcp parked list / replay against a running local pipeline', () => {
     const item = await consumer.state.get('public.orders#3');
     expect(item?.quarantine).toBeUndefined();
     expect(item?.state).toEqual({ id: 3, status: 's12' });
+  });
+
+  it('leaves a truncate to discard: replay exits 0 and says so, discard prints what it removes', async () => {
+    const config = { processing: { faultInjection: true, maxAttempts: 1 } };
+    const consumer = await consumerUnderTest(clients, { config });
+    const truncate = hostileCorpus().find((e) => e.name === 'Debezium truncate')!.records[0]!;
+    await consumer.invoke([
+      { data: truncate.data, partitionKey: 'public.t', sequenceNumber: '5' },
+      changeRecord(orderChange(4, 10, 'create'), 10, 6),
+      changeRecord(orderChange(4, 11, 'update', { id: 4, [FAULT_INJECTION_COLUMN]: 'boom' }), 11, 7),
+    ]);
+    const runtimeFile = join(tmpdir(), `cdcp-runtime-discard-${process.pid}.json`);
+    writeTestRuntimeFile(runtimeFile, consumer.names, { config });
+    const env = { CDCP_RUNTIME_FILE: runtimeFile };
+    const cdcp = async (...args: string[]) => {
+      const run = spawnScript('bin/cdcp.ts', args, env);
+      const { code } = await run.exited;
+      return { code, stdout: run.stdout(), stderr: run.stderr() };
+    };
+
+    const replay = await cdcp('parked', 'replay', '--ignore-injected-faults', '--yes');
+    const dryRun = await cdcp('parked', 'discard', '--reason', 'TRUNCATE', '--dry-run');
+    const parkedAfterDryRun = (await consumer.parked.scanAll()).length;
+    const discard = await cdcp('parked', 'discard', '--reason', 'TRUNCATE', '--yes');
+    const list = await cdcp('parked', 'list');
+    rmSync(runtimeFile);
+
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(replay.stdout).toMatch(
+      /^waits for discard {2}BAD#shardId-000000000000\/\d+#\d+: TRUNCATE is never replayed/m,
+    );
+    expect(replay.stderr).toContain('1 of 1 replayed; 1 record(s) wait for `cdcp parked discard`');
+    expect(dryRun.code, dryRun.stderr).toBe(0);
+    expect(dryRun.stdout).toMatch(
+      /^would discard {2}TRUNCATE {9}BAD#shardId-000000000000 +seq 5 {2}truncate of public\.t/,
+    );
+    expect(dryRun.stderr).toContain('would discard 1 parked item(s); nothing was changed');
+    expect(parkedAfterDryRun).toBe(1);
+    expect(discard.code, discard.stderr).toBe(0);
+    expect(discard.stdout).toMatch(/^discarded {2}TRUNCATE /);
+    expect(list.stdout).toBe('');
+    expect(list.stderr).toContain('0 parked item(s)');
+  });
+
+  it('refuses a discard that names nothing, and a key that is not PK/SK, in one line', async () => {
+    const none = spawnScript('bin/cdcp.ts', ['parked', 'discard', '--local', '--yes'], {});
+    const badKey = spawnScript('bin/cdcp.ts', ['parked', 'discard', '--key', 'AGG#x', '--yes'], {});
+
+    expect((await none.exited).code).toBe(2);
+    expect(none.stderr()).toBe(
+      'cdcp parked discard: parked discard removes what you name: pass --aggregate ID, --reason CODE or --key PK/SK\n',
+    );
+    expect((await badKey.exited).code).toBe(2);
+    expect(badKey.stderr()).toContain('--key must be PK/SK');
+    expect(badKey.stderr()).toContain('received "AGG#x"');
   });
 
   it('says in one line how to name a target when no local run is found', async () => {

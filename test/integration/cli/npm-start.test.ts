@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../../helpers/engines.js';
+import { eventually } from '../../helpers/eventually.js';
 import { enginePorts, processesOnPorts, spawnScript } from '../../helpers/processes.js';
 
 const FIXTURES = new URL('../../fixtures/', import.meta.url);
@@ -33,10 +33,14 @@ describe('npm start (localstack/run.ts) as a user runs it', () => {
         'aggregates',
         'verified',
         'eventsPerSecond',
+        'latency',
         'durationMs',
       ]),
     );
     expect(summary).toMatchObject({ verified: true, quarantinedAggregates: 2 });
+    // Every applied change was measured; a generated change carries its commit time.
+    expect(summary.latency.sourceToAppliedMs.count).toBe(summary.applied);
+    expect(summary.latency.arrivalToAppliedMs.count).toBe(summary.applied);
     const ports = enginePorts(run.stderr());
     expect(ports).toHaveLength(2);
     expect(processesOnPorts(ports)).toEqual([]);
@@ -47,31 +51,35 @@ describe('npm start (localstack/run.ts) as a user runs it', () => {
     await eventually(
       'the first progress',
       async () => (run.stderr().includes('produced') ? true : undefined),
-      60_000,
+      { timeoutMs: 60_000 },
     );
     const ports = enginePorts(run.stderr());
     expect(processesOnPorts(ports).length).toBeGreaterThan(0);
     run.child.kill('SIGINT');
     const { code } = await run.exited;
     expect(code).toBe(0);
-    expect(run.stderr()).toMatch(/\d+ produced, \d+ applied/);
+    expect(run.stderr()).toMatch(
+      /[\d,]+ produced = [\d,]+ applied \+ [\d,]+ duplicates skipped \+ [\d,]+ parked/,
+    );
+    expect(run.stderr()).toMatch(/^live dashboard: http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{32} /m);
+    expect(run.stderr()).toMatch(
+      /^latency: source → applied p50 [\d,]+ ms, p99 [\d,]+ ms, max [\d,]+ ms over [\d,]+ changes; arrival → applied p50 [\d,]+ ms/m,
+    );
     expect(processesOnPorts(ports)).toEqual([]);
   });
 
   it('leaves no engine behind even when the run itself is killed with SIGKILL', async () => {
     const run = spawnScript('localstack/run.ts', ['--rate', '200']);
-    await eventually(
-      'engines',
-      async () => (enginePorts(run.stderr()).length === 2 ? true : undefined),
-      60_000,
-    );
+    await eventually('engines', async () => (enginePorts(run.stderr()).length === 2 ? true : undefined), {
+      timeoutMs: 60_000,
+    });
     const ports = enginePorts(run.stderr());
     run.child.kill('SIGKILL');
     await run.exited;
     await eventually(
       'engines to stop',
       async () => (processesOnPorts(ports).length === 0 ? true : undefined),
-      20_000,
+      { timeoutMs: 20_000 },
     );
   });
 

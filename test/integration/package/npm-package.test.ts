@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ENV } from '../../../core/constants.js';
@@ -135,6 +136,9 @@ describe('Package: cdc-event-processor from its tarball', () => {
     expect(files).toContain('package/dist/lib/index.js');
     expect(files).toContain('package/dist/lib/index.d.ts');
     expect(files).toContain('package/bin/cdcp.js');
+    // The worker image's Dockerfile, which the construct stages beside the bundle it builds.
+    expect(files).toContain('package/Dockerfile');
+    expect(files).toContain('package/.dockerignore');
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
     expect(files.filter((f) => f.includes('/test/') || f.includes('/bench/'))).toEqual([]);
   });
@@ -169,6 +173,28 @@ describe('Package: cdc-event-processor from its tarball', () => {
     for (const row of state.values()) expect(row.state).toEqual({ seen: 1, lastOp: 'create' });
   });
 
+  it("stages the worker image from the installed package: a bundle with the team's projection, no node_modules", async () => {
+    const context = join(work, 'image-context');
+    mkdirSync(context);
+    const lib = join(project, 'node_modules/cdc-event-processor/dist/lib');
+    const script = `
+      const { stageWorkerImage } = await import(${JSON.stringify(join(lib, 'worker-image.js'))});
+      const { probeProjectionModuleSync } = await import(${JSON.stringify(join(lib, '../projection-module/load.js'))});
+      const path = ${JSON.stringify(join(project, 'projection.mjs'))};
+      stageWorkerImage(${JSON.stringify(context)}, { path, identity: probeProjectionModuleSync(path, 'projection.mjs') });
+    `;
+    await timed('stage the worker image', () =>
+      inProject(process.execPath, ['--input-type=module', '-e', script]),
+    );
+
+    expect(readdirSync(context).sort()).toEqual(['.dockerignore', 'Dockerfile', 'worker']);
+    const help = await exec(process.execPath, ['worker.mjs', 'worker', '--help'], {
+      cwd: join(context, 'worker'),
+      env: { PATH: process.env.PATH },
+    });
+    expect(help.stdout).toContain('Built with the projection {"name":"event-tally"');
+  });
+
   it('runs npx cdcp --version and npx cdcp decode from the project, and imports the runtime entry', async () => {
     const versionRun = await inProject(NPX, ['cdcp', '--version']);
     const decodeRun = await inProject(NPX, ['cdcp', 'decode', FIXTURE]);
@@ -190,5 +216,29 @@ describe('Package: cdc-event-processor from its tarball', () => {
     ]);
     expect(decodeRun.stderr).toContain('2 record(s): 2 change(s), 0 error(s)');
     expect(JSON.parse(runtime.stdout)).toEqual(['function', 'function', 'function']);
+  });
+
+  it("serves the live dashboard's page and its chart library from the installed uPlot", async () => {
+    const server = join(
+      project,
+      'node_modules',
+      'cdc-event-processor',
+      'dist',
+      'localstack',
+      'run',
+      'control-server.js',
+    );
+    const script = [
+      `const { startControlServer } = await import(${JSON.stringify(pathToFileURL(server).href)});`,
+      'const s = await startControlServer(() => undefined);',
+      "const lib = await fetch(s.endpoint.url + '/assets/uPlot.iife.min.js');",
+      'const page = await fetch(s.endpoint.dashboardUrl);',
+      "process.stdout.write([lib.status, (await lib.text()).includes('uPlot'), page.status].join(' '));",
+      'await s.close();',
+    ].join('\n');
+
+    const { stdout } = await inProject(process.execPath, ['--input-type=module', '-e', script]);
+
+    expect(stdout).toBe('200 true 200');
   });
 });

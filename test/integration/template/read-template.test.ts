@@ -68,6 +68,27 @@ describe('Function: readTemplate', () => {
     expect(() => readTemplate(atTimestamp)).toThrow('the event source mapping starts at AT_TIMESTAMP');
   });
 
+  it("reads a worker fleet's mapping settings and tables from its task definition (cdk.json's consumer: containers)", async () => {
+    const { template: fleet } = await loadTemplate({
+      cacheDir,
+      context: { consumer: 'containers', cdcp: { batchSize: 250, startingPosition: 'LATEST' } },
+    });
+    const model = readTemplate(fleet);
+
+    expect(model.consumerLogicalId).toMatch(/^ProcessorWorkersTaskDefinition/);
+    expect(model.mapping).toMatchObject({
+      batchSize: 250,
+      startingPosition: 'LATEST',
+      maximumRetryAttempts: 10,
+    });
+    expect(model.mappingOptions).toEqual({
+      reportBatchItemFailures: true,
+      bisectBatchOnFunctionError: false,
+      onFailureDestination: false,
+    });
+    expect(model.tables.map((t) => t.role)).toEqual(['stateTable', 'parkedTable', 'coordinationTable']);
+  });
+
   it('turns rate expressions into periods', () => {
     expect(rateIntervalMs('rate(1 minute)')).toBe(60_000);
     expect(rateIntervalMs('rate(5 minutes)')).toBe(300_000);

@@ -96,11 +96,11 @@ describe('Function: dispatch', () => {
     it.each([
       [
         ['frobnicate'],
-        'cdcp: unknown command "frobnicate"; the commands are parked, decode, config, local, status, scale, worker (run `cdcp --help`)',
+        'cdcp: unknown command "frobnicate"; the commands are parked, failures, decode, config, local, status, scale, worker (run `cdcp --help`)',
       ],
       [
         ['parked', 'frobnicate'],
-        'cdcp parked: unknown command "frobnicate"; the commands are list, replay (run `cdcp parked --help`)',
+        'cdcp parked: unknown command "frobnicate"; the commands are list, replay, discard (run `cdcp parked --help`)',
       ],
       [
         ['local', 'workers', 'frobnicate'],
@@ -230,7 +230,7 @@ describe('Function: dispatch', () => {
             Description: TARGET_OUTPUT.descriptionPrefix,
           },
         ],
-        "stack S's output CdcpTarget1 is not a cdcp target of version 1",
+        "stack S's output CdcpTarget1 is not a cdcp target of version 2",
       ],
     ])('refuses a stack whose outputs are %j', async (outputs, message) => {
       cloudFormation.on(DescribeStacksCommand, { StackName: 'S' }).resolves({

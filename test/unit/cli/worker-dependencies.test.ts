@@ -15,10 +15,12 @@ import {
 } from '@aws-sdk/client-appconfigdata';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openConfigSource, projectionOf } from '../../../bin/worker/dependencies.js';
+import { openConfigSource, workerProjection } from '../../../bin/worker/dependencies.js';
 import { parseWorkerSettings } from '../../../bin/worker/settings.js';
 import { AppConfigSource, parseConfig } from '../../../core/config/index.js';
 import { ENV } from '../../../core/constants.js';
+import { MIRROR_IDENTITY } from '../../../projection-module/identity.js';
+import { loadProjectionModule } from '../../../projection-module/load.js';
 
 const appConfigData = mockClient(AppConfigDataClient);
 type Bytes = NonNullable<GetLatestConfigurationCommandOutput['Configuration']>;
@@ -84,24 +86,56 @@ describe('Function: openConfigSource', () => {
   });
 });
 
-describe('Function: projectionOf', () => {
-  it('takes a module’s default export, and the mirror projection when none is given', async () => {
-    const counting = fileURLToPath(
-      new URL('../../../localstack/run/counting-projection.ts', import.meta.url),
-    );
+describe('Function: workerProjection', () => {
+  const counting = fileURLToPath(new URL('../../../localstack/run/counting-projection.ts', import.meta.url));
 
-    expect((await projectionOf(counting))?.name).toBe('mirror-counting');
-    expect(await projectionOf(undefined)).toBeUndefined();
+  it("loads a module through the package's projection loader, with its name and fingerprint; the mirror when none is given", async () => {
+    const loaded = await workerProjection(counting, {});
+    const mirror = await workerProjection(undefined, {});
+
+    expect(loaded.projection?.name).toBe('mirror-counting');
+    expect(loaded.identity).toEqual({
+      name: 'mirror-counting',
+      fingerprint: (await loadProjectionModule(counting)).identity.fingerprint,
+      entry: counting,
+    });
+    expect(mirror).toEqual({ projection: undefined, identity: MIRROR_IDENTITY });
   });
 
-  it('says what is wrong with a module that is missing or exports no projection', async () => {
+  it('says what is wrong with a module that is missing or exports no projection, and where it was given', async () => {
     const constants = fileURLToPath(new URL('../../../core/constants.ts', import.meta.url));
 
-    await expect(projectionOf('./no/such/projection.ts')).rejects.toThrow(
-      'the projection module "./no/such/projection.ts" cannot be loaded (',
+    await expect(workerProjection('./no/such/projection.ts', {})).rejects.toThrow(
+      /^cannot build the projection module \.\/no\/such\/projection\.ts: .*; check the path given in --projection or CDCP_WORKER_PROJECTION_MODULE$/,
     );
-    await expect(projectionOf(constants)).rejects.toThrow(
-      `the projection module ${JSON.stringify(constants)} has no default export with a name and an apply function; received exports`,
+    await expect(workerProjection(constants, {})).rejects.toThrow(
+      `the projection module ${constants} has no default export (it exports `,
+    );
+  });
+
+  it("refuses to start with another projection than the fleet's (CDCP_PROJECTION), as a replay refuses it", async () => {
+    const { identity } = await workerProjection(counting, {});
+    const mirrorFleet = { [ENV.PROJECTION]: JSON.stringify(MIRROR_IDENTITY) };
+
+    await expect(
+      workerProjection(counting, { [ENV.PROJECTION]: JSON.stringify(identity) }),
+    ).resolves.toMatchObject({
+      identity,
+    });
+    await expect(workerProjection(counting, mirrorFleet)).rejects.toThrow(
+      `this worker runs projection "mirror-counting" (fingerprint ${identity.fingerprint}, from ${counting}), but CDCP_PROJECTION says the fleet runs the built-in mirror projection; give every worker the same projection module`,
+    );
+    await expect(workerProjection(undefined, { [ENV.PROJECTION]: 'mirror' })).rejects.toThrow(
+      'CDCP_PROJECTION must be a projection identity {"name","fingerprint","entry"}; received "mirror". Set it as the stack does, or unset it',
+    );
+  });
+
+  it('uses the projection built into the image, and refuses a module that would replace it', async () => {
+    const builtIn = await loadProjectionModule(counting);
+
+    await expect(workerProjection(undefined, {}, builtIn)).resolves.toBe(builtIn);
+    await expect(workerProjection('other.ts', {}, builtIn)).rejects.toThrow(
+      /^this worker was built with projection "mirror-counting" .*, which CDCP_WORKER_PROJECTION_MODULE or --projection cannot replace \(received "other.ts"\); unset it, or set projectionEntry on the construct and deploy$/,
     );
   });
 });

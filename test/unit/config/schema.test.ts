@@ -29,14 +29,16 @@ describe('Function: defaultConfig', () => {
   it('has a default for every section the issue lists', () => {
     const config = defaultConfig();
 
-    expect(config.conflicts).toEqual({ strategy: 'source-position' });
-    expect(config.locks).toEqual({ leaseDurationMs: 20_000, heartbeatsPerLease: 4 });
-    expect(config.leader).toEqual({ leaseDurationMs: 15_000, heartbeatsPerLease: 3 });
+    expect(config.conflicts).toEqual({ strategy: 'single-source' });
+    expect(config.locks).toEqual({ leaseDurationMs: 20_000, heartbeatsPerLease: 4, waitMs: 5_000 });
+    expect(config).not.toHaveProperty('leader');
     expect(config.instances).toEqual({ failureDetectionMs: 20_000, heartbeatsPerWindow: 4 });
     expect(config.leases).toEqual({
       assignment: 'least-loaded',
       boundedLoadCapacityFactor: 1.25,
       rebalanceIntervalMs: 10_000,
+      failureDetectionMs: 4_500,
+      membershipGroups: 1,
     });
     expect(config.shedding).toEqual({
       active: false,
@@ -69,6 +71,10 @@ describe('Function: parseConfig', () => {
     expect(config.tables['public.orders']).toEqual({ keyColumns: ['id'], paused: true, priority: 'normal' });
   });
 
+  it('refuses the leader section it no longer has, naming it', () => {
+    expect(() => parseConfig({ leader: { leaseDurationMs: 15_000 } })).toThrow(/leader/);
+  });
+
   it('accepts a document it produced (defaults round-trip)', () => {
     const config = defaultConfig();
 
@@ -76,11 +82,10 @@ describe('Function: parseConfig', () => {
   });
 
   it('keeps the heartbeat periods of the coordination clients at their defaults', () => {
-    const { locks, leader, instances } = defaultConfig();
+    const { locks, instances } = defaultConfig();
 
-    // LockClient: leaseDurationMs / 4; LeaderElection: / 3; InstanceRegistry: 5 s of a 20 s window.
+    // LockClient: leaseDurationMs / 4; InstanceRegistry: 5 s of a 20 s window.
     expect(locks.leaseDurationMs / locks.heartbeatsPerLease).toBe(5_000);
-    expect(leader.leaseDurationMs / leader.heartbeatsPerLease).toBe(5_000);
     expect(instances.failureDetectionMs / instances.heartbeatsPerWindow).toBe(5_000);
   });
 });
@@ -161,8 +166,12 @@ describe('Function: configJsonSchema', () => {
     expect(compared).toBe(leafPaths.length * badValues.length);
   });
 
-  it('lists the only rule it cannot express, and the zod schema enforces it', () => {
-    expect(CROSS_FIELD_RULES.map((r) => r.path)).toEqual(['scaling.minShards']);
+  it('lists the rules it cannot express, and the zod schema enforces them', () => {
+    expect(CROSS_FIELD_RULES.map((r) => r.path)).toEqual([
+      'scaling.minShards',
+      'conflicts.sourcePriority',
+      'tables.<table>.sourcePriority',
+    ]);
 
     const result = validateConfig({ scaling: { minShards: 8, maxShards: 4 } });
     const schemaErrors = jsonSchemaErrors(configJsonSchema() as JsonSchema, {
@@ -171,6 +180,38 @@ describe('Function: configJsonSchema', () => {
 
     expect(result.ok).toBe(false);
     expect(schemaErrors).toEqual([]);
+  });
+});
+
+describe('Rule: source-priority needs a sourcePriority list', () => {
+  it('refuses the strategy without a list, globally or per table, naming where the list belongs', () => {
+    const result = validateConfig({
+      conflicts: { strategy: 'source-priority' },
+      tables: { 'public.orders': { conflictStrategy: 'source-priority' }, 'public.lines': {} },
+    });
+
+    expect(result.ok).toBe(false);
+    expect(result.ok ? [] : result.violations.map((v) => v.path)).toEqual([
+      'tables["public.orders"].sourcePriority',
+      'tables["public.lines"].sourcePriority',
+      'conflicts.sourcePriority',
+    ]);
+    expect(
+      jsonSchemaErrors(configJsonSchema() as JsonSchema, { conflicts: { strategy: 'source-priority' } }),
+    ).toEqual([]);
+  });
+
+  it("takes a table's own list or the global one, and the former name source-position", () => {
+    const config = parseConfig({
+      conflicts: { strategy: 'source-priority', sourcePriority: ['debezium:dbserver1', 'dms'] },
+      tables: {
+        'public.orders': { conflictStrategy: 'source-priority', sourcePriority: ['dms'] },
+        'public.lines': { conflictStrategy: 'source-position' },
+      },
+    });
+
+    expect(config.tables['public.orders']?.sourcePriority).toEqual(['dms']);
+    expect(config.conflicts.sourcePriority).toEqual(['debezium:dbserver1', 'dms']);
   });
 });
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CoordinationOptionsError,
   FaultInjectingStore,
   InMemoryCoordinationStore,
   ManualClock,
   Membership,
 } from '../../../core/coordination/index.js';
+import { OptionsError } from '../../../core/errors.js';
 
 const LEASE_MS = 4_000;
 
@@ -222,7 +222,7 @@ describe('Class: Membership', () => {
   it('rejects options that cannot work, naming the value', () => {
     const store = new InMemoryCoordinationStore();
     expect(() => new Membership({ store, fleet: 'f', memberId: 'a', failureDetectionMs: 0 })).toThrow(
-      CoordinationOptionsError,
+      OptionsError,
     );
     expect(
       () => new Membership({ store, fleet: 'f', memberId: 'a', failureDetectionMs: 1_000, groups: 0 }),

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { anchorsOf, slugOf } from '../../helpers/markdown.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -17,34 +18,6 @@ function repositoryFiles(): string[] {
     encoding: 'utf8',
   });
   return out.split('\n').filter((f) => f !== '' && existsSync(resolve(ROOT, f)));
-}
-
-/** GitHub's anchor of a heading: lower case, formatting and punctuation dropped, spaces to hyphens. */
-function slugOf(heading: string): string {
-  return heading
-    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/[`*_]/g, (c) => (c === '_' ? '_' : ''))
-    .trim()
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
-    .replace(/\s/g, '-');
-}
-
-/** Anchors of a Markdown file, numbered as GitHub numbers repeated headings. */
-function anchorsOf(markdown: string): Set<string> {
-  const anchors = new Set<string>();
-  const seen = new Map<string, number>();
-  let fenced = false;
-  for (const line of markdown.split('\n')) {
-    if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
-    const heading = fenced ? null : /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
-    if (heading === null) continue;
-    const slug = slugOf(heading[1]!);
-    const count = seen.get(slug) ?? 0;
-    seen.set(slug, count + 1);
-    anchors.add(count === 0 ? slug : `${slug}-${count}`);
-  }
-  return anchors;
 }
 
 /** Relative link targets of a Markdown file, outside code blocks and code spans. */

@@ -1,27 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import {
-  createDecodeContext,
-  createDefaultRegistry,
-  DecodeError,
-  REASON,
-} from '../../../core/events/index.js';
-import { fixtureJson, originAt } from './fixtures.js';
+import { createDecodeContext, createDefaultRegistry, REASON } from '../../../core/events/index.js';
+import { codeOf, fixtureJson, originAt } from './fixtures.js';
 
 const FIXTURE = 'debezium/debezium-unwrapped-after-state-only.json';
 const row = fixtureJson(FIXTURE) as Record<string, unknown>;
 const auto = createDefaultRegistry();
 const forced = createDefaultRegistry({ format: 'debezium' });
 const noConfig = createDecodeContext();
-
-function codeOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DecodeError) return error.code;
-    throw error;
-  }
-  throw new Error('expected a DecodeError');
-}
 
 describe('Decoder: debezium-unwrapped (ExtractNewRecordState)', () => {
   it(`cannot tell a bare row's format or table: ${FIXTURE}`, () => {
@@ -50,6 +35,8 @@ describe('Decoder: debezium-unwrapped (ExtractNewRecordState)', () => {
         table: 'inventory.customers',
         aggregateId: 'inventory.customers#1004',
         op: 'update',
+        // no __name, no __connector: the connector inferred from the fields present ('other')
+        source: 'debezium:other',
         position: `ks:${'49590338271490256608559692538361571095921575989136588898'.padStart(129, '0')}:0000000000`,
         before: null,
         after: row,

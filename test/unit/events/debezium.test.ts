@@ -4,12 +4,11 @@ import {
   createDecodeContext,
   createDefaultRegistry,
   type DecodeContext,
-  DecodeError,
   REASON,
   type RecordOrigin,
   recordKeyOf,
 } from '../../../core/events/index.js';
-import { fixtureJson, fixtureLines, fixtureSnippets, originAt, repairDocJson } from './fixtures.js';
+import { codeOf, fixtureJson, fixtureLines, fixtureSnippets, originAt, repairDocJson } from './fixtures.js';
 
 const registry = createDefaultRegistry();
 const noConfig = createDecodeContext();
@@ -22,16 +21,6 @@ function only(value: unknown, origin?: RecordOrigin, context?: DecodeContext): C
   const { changes } = decode(value, origin, context);
   expect(changes).toHaveLength(1);
   return changes[0]!;
-}
-
-function codeOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DecodeError) return error.code;
-    throw error;
-  }
-  throw new Error('expected a DecodeError');
 }
 
 /** The same event with real binlog coordinates, for Paimon test data that leaves `source.file` empty. */
@@ -54,6 +43,8 @@ describe('Decoder: debezium (MySQL, bare envelope)', () => {
       table: 'inventory.customers',
       aggregateId: 'inventory.customers#1004',
       op: 'create',
+      // the connector's logical server name (source.name)
+      source: 'debezium:mysql-server-1',
       position: MYSQL_154,
       before: null,
       after: { id: 1004, first_name: 'Anne', last_name: 'Kretchmar', email: 'annek@noanswer.org' },

@@ -11,22 +11,12 @@ import {
   REASON,
   TableKeyMemory,
 } from '../../../core/events/index.js';
-import { fixtureJson, fixtureLines, originAt } from './fixtures.js';
+import { codeOf, fixtureJson, fixtureLines, originAt } from './fixtures.js';
 
 const noConfig = createDecodeContext();
 
 function freshRegistry(tableKeys = new TableKeyMemory()) {
   return { registry: createDefaultRegistry({ tableKeys }), tableKeys };
-}
-
-function codeOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DecodeError) return error.code;
-    throw error;
-  }
-  throw new Error('expected a DecodeError');
 }
 
 /** Decodes values in order as records 1, 2, 3, … of one shard; a DecodeError becomes its code. */
@@ -95,6 +85,8 @@ describe('Decoder: dms (data records)', () => {
         table: 'sbtest.sbtest_x',
         aggregateId: 'sbtest.sbtest_x#100000161',
         op: 'create',
+        // DMS data records do not name their task: every DMS change is of the one source `dms`.
+        source: 'dms',
         // The time DMS produced the record, then the Kinesis sequence number.
         position: dmsPosition('2019-10-31T22:53:59.721201Z', '1000'),
         before: null,

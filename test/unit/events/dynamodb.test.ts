@@ -4,13 +4,13 @@ import {
   comparePositions,
   createDecodeContext,
   createDefaultRegistry,
-  DecodeError,
+  type DecodeError,
   decodeKinesisRecord,
   kinesisEventRecords,
   REASON,
   unmarshallImage,
 } from '../../../core/events/index.js';
-import { fixtureJson, fixtureLines, originAt } from './fixtures.js';
+import { codeOf, fixtureJson, fixtureLines, originAt } from './fixtures.js';
 
 const registry = createDefaultRegistry();
 const noConfig = createDecodeContext();
@@ -19,16 +19,6 @@ function only(value: unknown, sequenceNumber: string | number = 1): ChangeEvent 
   const { changes } = registry.decodeValue(value, originAt(sequenceNumber), noConfig);
   expect(changes).toHaveLength(1);
   return changes[0]!;
-}
-
-function codeOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DecodeError) return error.code;
-    throw error;
-  }
-  throw new Error('expected a DecodeError');
 }
 
 /** `dd:<µs>:` prefix of a DynamoDB position. */
@@ -45,6 +35,8 @@ describe('Decoder: dynamodb (Kinesis Data Streams for DynamoDB)', () => {
       table: 'table-testdrive',
       aggregateId: 'table-testdrive#qux|2024-07-12T01:17:42',
       op: 'create',
+      // the region and table of the stream: each replica of a global table is its own source
+      source: 'dynamodb:us-east-1/table-testdrive',
       // Microsecond precision: the time alone is the position.
       position: 'dd:00001720740233012995',
       before: null,

@@ -5,10 +5,21 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RecordOrigin } from '../../../core/events/index.js';
-import { parseJsonExact } from '../../../core/events/index.js';
+import { DecodeError, parseJsonExact } from '../../../core/events/index.js';
 
 /** test/unit/events → test/fixtures. */
 const FIXTURES = new URL('../../fixtures/', import.meta.url);
+
+/** The reason code a decoder's DecodeError carries; fails when it throws nothing or something else. */
+function codeOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof DecodeError) return error.code;
+    throw error;
+  }
+  throw new Error('expected a DecodeError');
+}
 
 function fixturePath(relative: string): string {
   return fileURLToPath(new URL(relative, FIXTURES));
@@ -114,6 +125,7 @@ function bytesOf(value: unknown): Uint8Array {
 export {
   allFixtureFiles,
   bytesOf,
+  codeOf,
   debeziumWithSchema,
   fixtureJson,
   fixtureLines,

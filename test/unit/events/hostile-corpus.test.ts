@@ -16,6 +16,7 @@ import {
   wasJsonNumber,
 } from '../../../core/events/index.js';
 import {
+  jsonDifferences as differences,
   type ExpectedChange,
   type ExpectedOutcome,
   HOSTILE_CATEGORIES,
@@ -24,31 +25,10 @@ import {
 } from '../../helpers/hostile-corpus.js';
 
 const corpus = hostileCorpus();
-const DECODE_REASONS: ReadonlySet<string> = new Set(Object.values(REASON));
-
-/** Differences between two JSON values: own keys, exact values (Object.is), number marks, plain prototypes. */
-function differences(actual: unknown, expected: unknown, path = ''): string[] {
-  const at = path === '' ? 'the value' : path;
-  if (typeof expected !== 'object' || expected === null)
-    return Object.is(actual, expected) ? [] : [`${at}: ${String(actual)} instead of ${String(expected)}`];
-  if (typeof actual !== 'object' || actual === null) return [`${at}: ${String(actual)} instead of an object`];
-  if (Object.getPrototypeOf(actual) !== Object.getPrototypeOf(expected)) return [`${at}: another prototype`];
-  const keys = Object.keys(expected);
-  const actualKeys = Object.keys(actual);
-  if (actualKeys.length !== keys.length || !keys.every((k) => Object.hasOwn(actual, k)))
-    return [`${at}: keys ${actualKeys.join(',')} instead of ${keys.join(',')}`];
-  return keys.flatMap((key) => {
-    const where = Array.isArray(expected) ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`;
-    const mark =
-      wasJsonNumber(actual, key) === wasJsonNumber(expected, key)
-        ? []
-        : [`${where}: ${wasJsonNumber(expected, key) ? 'lost its number mark' : 'marked as a number'}`];
-    return [
-      ...mark,
-      ...differences(getOwn(actual as object as RowImage, key), getOwn(expected as RowImage, key), where),
-    ];
-  });
-}
+// UNSTORABLE is decided on the write path: its records decode.
+const DECODE_REASONS: ReadonlySet<string> = new Set(
+  Object.values(REASON).filter((r) => r !== REASON.UNSTORABLE),
+);
 
 /** Paths of the values `row` holds as exact number text. */
 function exactNumberPaths(value: unknown, path = ''): string[] {

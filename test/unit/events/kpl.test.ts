@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import {
   createDecodeContext,
   createDefaultRegistry,
-  DecodeError,
   deaggregate,
   decodeKinesisRecord,
   effectiveHashKey,
@@ -13,7 +12,7 @@ import {
   kinesisEventRecords,
   REASON,
 } from '../../../core/events/index.js';
-import { fixtureJson } from './fixtures.js';
+import { codeOf, fixtureJson } from './fixtures.js';
 
 interface Expected {
   expected_record_count: number;
@@ -80,15 +79,6 @@ function input(data: Uint8Array): KinesisRecordInput {
     partitionKey: 'outer',
     sequenceNumber: '49545115243490985018280067714973144582180062593244200961',
   };
-}
-function codeOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DecodeError) return error.code;
-    throw error;
-  }
-  throw new Error('expected a DecodeError');
 }
 
 describe('Function: deaggregate (the awslabs/kinesis-aggregation test vectors)', () => {

@@ -25,8 +25,19 @@ const context = {
   getRemainingTimeInMillis: () => 50_000,
 } as unknown as Context;
 
-/** A scaling round that records the terms it ran under; `hold` keeps it running until released. */
-function fakeManager(hold?: Promise<void>) {
+/**
+ * A scaling round that records the terms it ran under (with a worker fleet's figures when given); `hold` keeps
+ * it running until released.
+ */
+function fakeManager({
+  hold,
+  sheddingActive = false,
+  fleet,
+}: {
+  readonly hold?: Promise<void>;
+  readonly sheddingActive?: boolean;
+  readonly fleet?: ManagerRun['figures']['fleet'];
+} = {}) {
   const terms: number[] = [];
   return {
     terms,
@@ -51,11 +62,24 @@ function fakeManager(hold?: Promise<void>) {
           hotKeys: 0,
           openShards: 4,
           updateShardCountCallsLeft: 10,
-          sheddingActive: false,
+          sheddingActive,
+          ...(fleet === undefined ? {} : { fleet }),
         },
       };
     },
   };
+}
+
+/** Metrics that also keep every `[name, value]` added. */
+function recordingMetrics() {
+  const recorded: [string, number][] = [];
+  class RecordingMetrics extends Metrics {
+    public override addMetric(...args: Parameters<Metrics['addMetric']>): this {
+      recorded.push([args[0], args[2]]);
+      return super.addMetric(...args);
+    }
+  }
+  return { metrics: new RecordingMetrics({ namespace: 'test', serviceName: 'test' }), recorded };
 }
 
 function handlerFor(
@@ -83,7 +107,7 @@ describe('Function: createClusterManagerHandler', () => {
   it('runs the scaling round as the leader only, under its term, and returns what it decided', async () => {
     const store = new InMemoryCoordinationStore();
     let finish: () => void = () => {};
-    const [a, b] = [fakeManager(new Promise((resolve) => (finish = resolve))), fakeManager()];
+    const [a, b] = [fakeManager({ hold: new Promise((resolve) => (finish = resolve)) }), fakeManager()];
 
     // Two environments run at the same moment (a retried schedule): only one leads.
     const leading = handlerFor(store, 'lambda-a', a)(event, context);
@@ -154,18 +178,12 @@ describe('Function: createClusterManagerHandler', () => {
     const registry = new InstanceRegistry({ store });
     await registry.register({ instanceId: 'lambda-consumer-1', kind: 'lambda', configVersion: '7@1000' });
     await registry.register({ instanceId: 'lambda-consumer-2', kind: 'lambda', configVersion: '6@900' });
-    const recorded: [string, number][] = [];
-    class RecordingMetrics extends Metrics {
-      public override addMetric(...args: Parameters<Metrics['addMetric']>): this {
-        recorded.push([args[0], args[2]]);
-        return super.addMetric(...args);
-      }
-    }
+    const { metrics, recorded } = recordingMetrics();
     const handler = createClusterManagerHandler({
       registry,
       election: new LeaderElection({ store, candidateId: 'lambda-manager', leaseDurationMs: 150_000 }),
       logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
-      metrics: new RecordingMetrics({ namespace: 'test', serviceName: 'test' }),
+      metrics,
       config: () => ({
         config: parseConfig({ version: '7' }),
         version: '7',
@@ -183,5 +201,144 @@ describe('Function: createClusterManagerHandler', () => {
     ]);
     const manager = (await registry.listLive()).find((i) => i.instanceId === 'lambda-manager');
     expect(manager?.configVersion).toBe('7@1500');
+  });
+
+  it.each([
+    [true, 1],
+    [false, 0],
+  ])(
+    'publishes SheddingActive from the round (shedding %s: %i), the shedding alarm’s metric',
+    async (shedding, value) => {
+      const store = new InMemoryCoordinationStore();
+      const { metrics, recorded } = recordingMetrics();
+      const handler = createClusterManagerHandler({
+        registry: new InstanceRegistry({ store }),
+        election: new LeaderElection({ store, candidateId: 'lambda-manager', leaseDurationMs: 150_000 }),
+        logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+        metrics,
+        manager: fakeManager({ sheddingActive: shedding }),
+      });
+
+      await handler(event, context);
+
+      expect(recorded.filter(([name]) => name === METRICS.sheddingActive)).toEqual([
+        [METRICS.sheddingActive, value],
+      ]);
+    },
+  );
+
+  it('runs at the log level of the configuration it runs, from the next run on', async () => {
+    const store = new InMemoryCoordinationStore();
+    const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
+    let config = parseConfig({ version: '1', logging: { level: 'ERROR' } });
+    const handler = createClusterManagerHandler({
+      registry: new InstanceRegistry({ store }),
+      election: new LeaderElection({ store, candidateId: 'lambda-manager', leaseDurationMs: 150_000 }),
+      logger,
+      metrics: new Metrics({ namespace: 'test', serviceName: 'test' }),
+      config: () => ({
+        config,
+        version: config.version,
+        origin: 'test',
+        appliedAtWallMs: 0,
+        publishedAtWallMs: undefined,
+      }),
+    });
+
+    await handler(event, context);
+    const levelAfterFirst = logger.getLevelName();
+    config = parseConfig({ version: '2', logging: { level: 'WARN' } });
+    await handler(event, context);
+
+    expect([levelAfterFirst, logger.getLevelName()]).toEqual(['ERROR', 'WARN']);
+  });
+
+  it("publishes a worker fleet's figures: live and desired workers, leases per worker, heartbeat age", async () => {
+    const store = new InMemoryCoordinationStore();
+    const { metrics, recorded } = recordingMetrics();
+    const handler = createClusterManagerHandler({
+      registry: new InstanceRegistry({ store }),
+      election: new LeaderElection({ store, candidateId: 'lambda-manager', leaseDurationMs: 150_000 }),
+      logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+      metrics,
+      manager: fakeManager({
+        fleet: {
+          desiredWorkers: 4,
+          liveWorkers: 3,
+          minLeasesPerWorker: 0,
+          maxLeasesPerWorker: 3,
+          idleWorkers: 1,
+          maxHeartbeatAgeMs: 2_500,
+        },
+      }),
+    });
+
+    await handler(event, context);
+
+    const fleetMetrics = [
+      METRICS.liveWorkers,
+      METRICS.desiredWorkers,
+      METRICS.maxLeasesPerWorker,
+      METRICS.minLeasesPerWorker,
+      METRICS.idleWorkers,
+      METRICS.workerHeartbeatAge,
+    ] as string[];
+    expect(recorded.filter(([name]) => fleetMetrics.includes(name))).toEqual([
+      [METRICS.liveWorkers, 3],
+      [METRICS.desiredWorkers, 4],
+      [METRICS.maxLeasesPerWorker, 3],
+      [METRICS.minLeasesPerWorker, 0],
+      [METRICS.idleWorkers, 1],
+      [METRICS.workerHeartbeatAge, 2_500],
+    ]);
+  });
+
+  it('publishes the quarantined aggregates as the leader only, a lower bound too, and survives a failed count', async () => {
+    const store = new InMemoryCoordinationStore();
+    // Leadership lasts one run: the follower runs while the leader is inside its first run's count.
+    let entered!: () => void;
+    let release!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const counts = [
+      async () => {
+        entered();
+        await held;
+        return { aggregates: 2, complete: true };
+      },
+      async () => ({ aggregates: 7, complete: false }),
+      async () => {
+        throw new Error('ProvisionedThroughputExceededException');
+      },
+    ];
+    let next = 0;
+    const run = (candidateId: string) => {
+      const { metrics, recorded } = recordingMetrics();
+      const handler = createClusterManagerHandler({
+        registry: new InstanceRegistry({ store }),
+        election: new LeaderElection({ store, candidateId, leaseDurationMs: 150_000 }),
+        logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+        metrics,
+        countQuarantined: () => counts[next++]!(),
+      });
+      return { handler, recorded };
+    };
+    const leader = run('lambda-leader');
+    const follower = run('lambda-follower');
+    const quarantined = (recorded: [string, number][]) =>
+      recorded.filter(([name]) => name === METRICS.quarantinedAggregates).map(([, value]) => value);
+
+    const first = leader.handler(event, context);
+    await inside;
+    const followed = await follower.handler(event, context);
+    release();
+    await first;
+    await leader.handler(event, context);
+    const third = await leader.handler(event, context);
+
+    expect(quarantined(leader.recorded)).toEqual([2, 7]);
+    expect(quarantined(follower.recorded)).toEqual([]);
+    expect(followed.leader).toBe(false);
+    expect(third.leader).toBe(true);
   });
 });

@@ -1,9 +1,25 @@
 import { describe, expect, it } from 'vitest';
+import type { RowImage } from '../../../core/events/change.js';
+import { parseJsonExact } from '../../../core/events/exact-json.js';
 import { parseRunArgs } from '../../../localstack/run/args.js';
 import type { StateRow } from '../../../localstack/run/state-scan.js';
 import { verifyAgainstModel } from '../../../localstack/run/verify.js';
 import { WorkloadGenerator } from '../../../localstack/workload/generator.js';
+import { ExpectedModel } from '../../../localstack/workload/model.js';
 import { seededRandom, zipfSampler } from '../../../localstack/workload/random.js';
+import { orderChange } from '../../helpers/changes.js';
+
+/** The row the model expects for one aggregate, as the state table would hold it. */
+function rowOf(model: ExpectedModel, aggregateId: string): StateRow {
+  const a = model.get(aggregateId)!;
+  return {
+    aggregateId,
+    deleted: a.deleted,
+    position: a.position,
+    state: a.state,
+    quarantined: a.quarantined,
+  };
+}
 
 function stateOf(generator: WorkloadGenerator): Map<string, StateRow> {
   const rows = new Map<string, StateRow>();
@@ -84,6 +100,77 @@ describe('Function: verifyAgainstModel', () => {
     expect(result.differences.join('\n')).toContain(`${second}: missing from the state table`);
     expect(result.differences.join('\n')).toContain('public.ghost#1: in the state table but never produced');
   });
+
+  it('reports a row nested 100,000 levels deep as a difference instead of throwing a RangeError', () => {
+    const model = new ExpectedModel();
+    let deep: unknown = [];
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    model.apply({ ...orderChange(1, 10, 'create'), after: { id: 1, deep } });
+    const state = new Map<string, StateRow>([
+      [
+        'public.orders#1',
+        {
+          ...rowOf(model, 'public.orders#1'),
+          position: 'pg:1',
+          state: { id: 1, deep: [] },
+          quarantined: false,
+        },
+      ],
+    ]);
+
+    const result = verifyAgainstModel(model, state, []);
+
+    // The model parks it (DynamoDB stores 32 levels): the stored row differs, and each difference is a line.
+    expect(result.verified).toBe(false);
+    expect(result.differences).toEqual([
+      'public.orders#1: position pg:1, expected undefined',
+      'public.orders#1: state {"id":1,"deep":[]}, expected null',
+      'public.orders#1: quarantined=false, expected true',
+      `public.orders#1: parked positions [], expected [${orderChange(1, 10).position}]`,
+    ]);
+  });
+
+  it('compares exact numbers by value and mark, and keys in any order', () => {
+    const model = new ExpectedModel();
+    model.apply({
+      ...orderChange(1, 10, 'create'),
+      after: parseJsonExact(
+        '{"id": 1, "d": 1234567890123456789012.50, "n": 12345678901234567890}',
+      ) as RowImage,
+    });
+    const same = parseJsonExact(
+      '{"n": 12345678901234567890, "d": 1234567890123456789012.5, "id": 1}',
+    ) as RowImage;
+    const unmarked = { id: 1, d: '1234567890123456789012.5', n: '12345678901234567890' };
+    const row = (state: RowImage) =>
+      new Map([['public.orders#1', { ...rowOf(model, 'public.orders#1'), state }]]);
+
+    expect(verifyAgainstModel(model, row(same), []).verified).toBe(true);
+    expect(verifyAgainstModel(model, row(unmarked), []).verified).toBe(false);
+  });
+});
+
+describe('Class: ExpectedModel', () => {
+  it('counts each change as applied, a duplicate or parked, and parks a change DynamoDB would refuse', () => {
+    const model = new ExpectedModel();
+
+    model.apply(orderChange(1, 10, 'create'));
+    model.apply(orderChange(1, 9));
+    model.apply({ ...orderChange(1, 11), after: { id: 1, '': 'empty column name' } });
+    model.apply(orderChange(1, 12));
+    model.apply({ ...orderChange(2, 5, 'create'), after: { id: 2, blob: 'x'.repeat(450_000) } });
+    model.badInput();
+    model.noChange();
+
+    expect(model.counts).toEqual({ applied: 1, duplicates: 1, parked: 4, noChange: 1 });
+    expect(model.get('public.orders#1')).toMatchObject({
+      position: orderChange(1, 10).position,
+      quarantined: true,
+      parkedPositions: [orderChange(1, 11).position, orderChange(1, 12).position],
+    });
+    // Its first change was refused: the item holds only the quarantine, no position.
+    expect(model.get('public.orders#2')).toMatchObject({ position: undefined, quarantined: true });
+  });
 });
 
 describe('Function: parseRunArgs', () => {
@@ -101,6 +188,8 @@ describe('Function: parseRunArgs', () => {
       '--kinesis-engine',
       'kinesis-mock',
       '--json',
+      '--dump-parked',
+      '-',
     ]);
     expect(args).toMatchObject({
       events: 20000,
@@ -110,7 +199,13 @@ describe('Function: parseRunArgs', () => {
       parallelization: 4,
       kinesisEngine: 'kinesis-mock',
       json: true,
+      dumpParked: '-',
     });
+  });
+
+  it("takes the failure-detection window of the run, or leaves the configuration's", () => {
+    expect(parseRunArgs(['--failure-detection-ms', '3000']).failureDetectionMs).toBe(3000);
+    expect(parseRunArgs([]).failureDetectionMs).toBeUndefined();
   });
 
   it.each([
@@ -119,6 +214,10 @@ describe('Function: parseRunArgs', () => {
     [['--kinesis-engine', 'kafka'], 'received "kafka"'],
     [['--until-drained'], '--until-drained needs --events N or --input FILE'],
     [['--frobnicate'], "Unknown option '--frobnicate'"],
+    [
+      ['--failure-detection-ms', '500'],
+      '--failure-detection-ms must be an integer from 2000 to 600000; received "500"',
+    ],
   ])('rejects %j with a message naming the value', (argv, message) => {
     expect(() => parseRunArgs(argv)).toThrow(message);
   });

@@ -17,10 +17,19 @@ const AT = '2026-01-01T00:00:00.000Z';
 /** A change of aggregate 1 at LSN `lsn`, delivered as sequence number `lsn`. */
 const change = (lsn: number, op: ChangeEvent['op'] = 'update') =>
   pending(orderChange(1, lsn, op), String(lsn));
+/** A change whose row DynamoDB cannot store (an empty column name). */
+const unstorable = (lsn: number) =>
+  pending(orderChange(1, lsn, 'update', { id: 1, '': 'empty' }), String(lsn));
 /** A change the projection refuses every time. */
 const poison = (lsn: number) =>
   pending(orderChange(1, lsn, 'update', { id: 1, [FAULT_INJECTION_COLUMN]: 'boom' }), String(lsn));
 const pos = (lsn: number) => orderChange(1, lsn).position;
+/** The `poison` of an outcome that quarantined the aggregate at the poison change of LSN `lsn`. */
+const poisonAt = (lsn: number) => ({
+  sequenceNumber: String(lsn),
+  txId: String(lsn),
+  error: 'ProjectionError: injected fault: boom',
+});
 const skOf = (item: PendingChange) => changeKeys(item.change, afterImagePayloads.recordOf(item)).sk;
 const value = (lsn: number) => ({
   table: 'public.orders',
@@ -29,7 +38,14 @@ const value = (lsn: number) => ({
   state: { lsn },
 });
 
-function setup(options: { maxAttempts?: number; needsPreviousState?: boolean; deferrable?: boolean } = {}) {
+function setup(
+  options: {
+    maxAttempts?: number;
+    needsPreviousState?: boolean;
+    deferrable?: boolean;
+    transientAttempts?: number;
+  } = {},
+) {
   const twins = stateTwins();
   const deferral = { on: false };
   const projection = withFaultInjection({
@@ -42,6 +58,9 @@ function setup(options: { maxAttempts?: number; needsPreviousState?: boolean; de
     projection,
     maxAttempts: options.maxAttempts ?? 3,
     now: twins.now,
+    clock: twins.clock,
+    // One try unless told: most tests see what a failure does; the retries have tests of their own.
+    transientAttempts: options.transientAttempts ?? 1,
     ...(options.deferrable === true
       ? { isDeferred: (table: string) => deferral.on && table === 'public.orders' }
       : {}),
@@ -64,6 +83,7 @@ const outcome = (partial: Partial<AggregateOutcome>): AggregateOutcome => ({
   applied: 0,
   duplicates: 0,
   parked: 0,
+  unparked: 0,
   quarantined: false,
   writes: 0,
   failure: undefined,
@@ -77,7 +97,7 @@ describe('Class: AggregateApplier', () => {
 
       expect(
         () => new AggregateApplier({ stateStore, parkedStore, projection: mirrorProjection, maxAttempts }),
-      ).toThrow(`maxAttempts must be a whole number of at least 1; received ${JSON.stringify(maxAttempts)}`);
+      ).toThrow(`maxAttempts must be a whole number of at least 1; received ${String(maxAttempts)}`);
     });
   });
 
@@ -251,7 +271,7 @@ describe('Class: AggregateApplier', () => {
 
       expect(first).toMatchObject({ applied: 1, failure: { sequenceNumber: '11' } });
       expect(second).toMatchObject({ applied: 0, duplicates: 0, failure: { sequenceNumber: '11' } });
-      expect(third).toEqual(outcome({ parked: 2, quarantined: true, writes: 1 }));
+      expect(third).toEqual(outcome({ parked: 2, quarantined: true, poison: poisonAt(11), writes: 1 }));
       expect(await t.parked()).toEqual([
         ['POISON', pos(11), 3],
         ['QUARANTINED', pos(12), 0],
@@ -286,7 +306,9 @@ describe('Class: AggregateApplier', () => {
 
       const result = await t.apply([change(25), poison(30), change(15), change(35)]);
 
-      expect(result).toEqual(outcome({ applied: 1, duplicates: 1, parked: 2, quarantined: true, writes: 1 }));
+      expect(result).toEqual(
+        outcome({ applied: 1, duplicates: 1, parked: 2, quarantined: true, poison: poisonAt(30), writes: 1 }),
+      );
       expect(await t.parked()).toEqual([
         ['POISON', pos(30), 1],
         ['QUARANTINED', pos(35), 0],
@@ -370,6 +392,95 @@ describe('Class: AggregateApplier', () => {
       await expect(t.apply([change(10), poison(11)])).rejects.toBeInstanceOf(StateStoreError);
       expect((await t.stateTwin.get(ID))?.quarantine).toBeUndefined();
       expect(await t.apply([poison(11)])).toMatchObject({ parked: 1, quarantined: true });
+    });
+  });
+
+  describe('what DynamoDB refuses for good (docs/architecture.md contract 6)', () => {
+    it.each([false, true])(
+      'parks a change whose state is unstorable at once, without counting attempts (reads the state: %s)',
+      async (needsPreviousState) => {
+        const t = setup({ needsPreviousState });
+
+        const result = await t.apply([change(10), unstorable(11), change(12)]);
+
+        expect(result).toMatchObject({ applied: 1, parked: 2, quarantined: true, failure: undefined });
+        expect(await t.parked()).toEqual([
+          ['UNSTORABLE', pos(11), 1],
+          ['QUARANTINED', pos(12), 0],
+        ]);
+        const [parked] = await t.parkedTwin.listAggregate(ID);
+        expect(parked?.message).toBe(
+          'UnstorableError: state[""] has an empty name; DynamoDB refuses empty attribute names',
+        );
+        expect(await t.stateTwin.get(ID)).toMatchObject({
+          position: pos(10),
+          quarantine: { reason: 'POISON', position: pos(11) },
+          pendingFailure: undefined,
+        });
+      },
+    );
+
+    it('blames the last change applied when DynamoDB refuses a write the check let through', async () => {
+      const t = setup({ needsPreviousState: true });
+      t.stateStore.inject({ kind: 'refuse', operations: ['write'] });
+
+      const result = await t.apply([change(10), change(11), change(12)]);
+
+      expect(result).toMatchObject({ applied: 2, parked: 1, quarantined: true, writes: 1 });
+      expect(await t.parked()).toEqual([['UNSTORABLE', pos(12), 1]]);
+      expect(await t.stateTwin.get(ID)).toMatchObject({
+        position: pos(11),
+        quarantine: { position: pos(12) },
+      });
+    });
+
+    it('goes on blaming earlier changes while DynamoDB refuses the writes before them', async () => {
+      const t = setup();
+      // The blind write, then the write of all three, then of the first two: refused.
+      t.stateStore.inject({ kind: 'refuse', operations: ['write'], times: 3 });
+
+      const result = await t.apply([change(10), change(11), change(12)]);
+
+      expect(result).toMatchObject({ applied: 1, parked: 2, quarantined: true });
+      expect(await t.parked()).toEqual([
+        ['UNSTORABLE', pos(11), 1],
+        ['QUARANTINED', pos(12), 0],
+      ]);
+      expect((await t.stateTwin.get(ID))?.position).toBe(pos(10));
+    });
+  });
+
+  describe('transient store failures', () => {
+    it('tries again from a fresh read with backoff on the clock, then applies', async () => {
+      const t = setup({ transientAttempts: 3 });
+      t.stateStore.inject({ kind: 'throttle', operations: ['write'], times: 2 });
+      const started = t.clock.now();
+
+      const result = await t.clock.runUntil(t.apply([change(10)]));
+
+      expect(result).toMatchObject({ applied: 1, writes: 1 });
+      expect(t.stateStore.injected).toHaveLength(2);
+      // Full jitter below 50 ms, then below 100 ms.
+      expect(t.clock.now() - started).toBeLessThan(150);
+      expect((await t.stateTwin.get(ID))?.position).toBe(pos(10));
+    });
+
+    it('gives up after its tries, leaving the failure to redelivery', async () => {
+      const t = setup({ transientAttempts: 2 });
+      t.stateStore.inject({ kind: 'timeout', operations: ['write'], times: 2 });
+
+      await expect(t.clock.runUntil(t.apply([change(10)]))).rejects.toThrow(StateStoreError);
+      expect(await t.stateTwin.get(ID)).toBeUndefined();
+    });
+
+    it('never tries again what DynamoDB refused for good', async () => {
+      const t = setup({ transientAttempts: 3, needsPreviousState: true });
+      t.stateStore.inject({ kind: 'refuse', operations: ['write'] });
+
+      const result = await t.apply([change(10)]);
+
+      expect(result).toMatchObject({ applied: 0, parked: 1, quarantined: true, writes: 1 });
+      expect(t.stateStore.injected).toEqual([{ operation: 'write', kind: 'refuse' }]);
     });
   });
 
@@ -461,7 +572,7 @@ describe('Class: AggregateApplier', () => {
 
       const result = await t.apply([change(10), change(11), change(12)]);
 
-      expect(result).toEqual(outcome({ duplicates: 1, parked: 2, writes: 1 }));
+      expect(result).toEqual(outcome({ duplicates: 1, parked: 2, deferred: 2, writes: 1 }));
       expect(await t.parked()).toEqual([
         ['DEFERRED', pos(11), 0],
         ['DEFERRED', pos(12), 0],
@@ -486,7 +597,7 @@ describe('Class: AggregateApplier', () => {
 
       const result = await t.apply([change(12)]);
 
-      expect(result).toEqual(outcome({ parked: 1, writes: 1 }));
+      expect(result).toEqual(outcome({ parked: 1, deferred: 1, writes: 1 }));
       expect((await t.stateTwin.get(ID))?.quarantine?.position).toBe(pos(11));
       expect((await t.parked()).map(([reason]) => reason)).toEqual(['DEFERRED', 'DEFERRED']);
     });
@@ -512,7 +623,8 @@ describe('Class: AggregateApplier', () => {
       const result = await t.apply([change(13)]);
 
       // A projection that does not read the state learns of the deferral from its blind write: two writes.
-      expect(result).toEqual(outcome({ applied: 3, writes: 2 }));
+      // The two deferred changes leave the parked store: counted as applied, and as unparked.
+      expect(result).toEqual(outcome({ applied: 3, unparked: 2, writes: 2 }));
       expect(await t.parked()).toEqual([]);
       expect(await t.stateTwin.get(ID)).toMatchObject({
         position: pos(13),
@@ -529,7 +641,7 @@ describe('Class: AggregateApplier', () => {
 
       const result = await t.apply([change(11, 'create'), change(12)]);
 
-      expect(result).toEqual(outcome({ applied: 2, duplicates: 1, writes: 2 }));
+      expect(result).toEqual(outcome({ applied: 2, duplicates: 1, unparked: 1, writes: 2 }));
       expect(await t.stateTwin.get(ID)).toMatchObject({ position: pos(12), quarantine: undefined });
     });
 
@@ -576,7 +688,7 @@ describe('Class: AggregateApplier', () => {
 
       const result = await t.apply([change(13)], await t.stateTwin.get(ID));
 
-      expect(result).toEqual(outcome({ applied: 3, writes: 2 }));
+      expect(result).toEqual(outcome({ applied: 3, unparked: 2, writes: 2 }));
       expect(await t.parked()).toEqual([]);
       expect(await t.stateTwin.get(ID)).toMatchObject({ position: pos(13), quarantine: undefined });
     });
@@ -589,7 +701,10 @@ describe('Class: AggregateApplier', () => {
 
       const result = await t.apply([change(14)], await t.stateTwin.get(ID));
 
-      expect(result).toEqual(outcome({ applied: 1, parked: 3, quarantined: true, writes: 1 }));
+      // 12 and 13 were parked (and counted) when deferred: relabelled now, not parked again.
+      expect(result).toEqual(
+        outcome({ applied: 1, parked: 1, unparked: 1, quarantined: true, poison: poisonAt(12), writes: 1 }),
+      );
       expect(await t.parked()).toEqual([
         ['POISON', pos(12), 1],
         ['QUARANTINED', pos(13), 0],
@@ -614,7 +729,9 @@ describe('Class: AggregateApplier', () => {
 
       const result = await t.apply([change(9), change(13)], await t.stateTwin.get(ID));
 
-      expect(result).toEqual(outcome({ parked: 3, quarantined: true, writes: 1 }));
+      expect(result).toEqual(
+        outcome({ parked: 1, duplicates: 1, quarantined: true, poison: poisonAt(11), writes: 1 }),
+      );
       expect(await t.parked()).toEqual([
         ['POISON', pos(11), 1],
         ['QUARANTINED', pos(12), 0],
@@ -634,7 +751,18 @@ describe('Class: AggregateApplier', () => {
 
       const result = await t.apply([poison(12), change(13), change(5)]);
 
-      expect(result).toEqual(outcome({ applied: 1, parked: 2, quarantined: true, writes: 1 }));
+      // The batch's change 5, which the state covers, is a duplicate (it used to be counted nowhere).
+      expect(result).toEqual(
+        outcome({
+          applied: 1,
+          parked: 2,
+          unparked: 1,
+          duplicates: 1,
+          quarantined: true,
+          poison: poisonAt(12),
+          writes: 1,
+        }),
+      );
       expect(await t.parked()).toEqual([
         ['POISON', pos(12), 1],
         ['QUARANTINED', pos(13), 0],
@@ -663,7 +791,17 @@ describe('Class: AggregateApplier', () => {
 
       const result = await t.apply([poison(12), change(14)], await t.stateTwin.get(ID));
 
-      expect(result).toEqual(outcome({ applied: 1, parked: 3, quarantined: true, writes: 1 }));
+      expect(result).toEqual(
+        outcome({
+          applied: 1,
+          parked: 1,
+          unparked: 1,
+          duplicates: 1,
+          quarantined: true,
+          poison: poisonAt(12),
+          writes: 1,
+        }),
+      );
       expect(await t.parked()).toEqual([
         ['POISON', pos(12), 1],
         ['QUARANTINED', pos(13), 0],

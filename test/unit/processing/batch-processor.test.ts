@@ -46,6 +46,9 @@ function setup(options: Partial<BatchProcessorOptions> & { readonly needsPreviou
     aggregateConcurrency: 4,
     logger,
     now: twins.now,
+    clock: twins.clock,
+    // One try: these tests see what a failure does; the retries have tests of their own.
+    transientAttempts: 1,
     ...rest,
   });
   return {
@@ -133,6 +136,7 @@ describe('Class: BatchProcessor', () => {
           applied: 1,
           parked: 3,
           badInput: 3,
+          undecodable: 3,
           tombstones: 1,
           aggregates: 1,
           stateWrites: 1,
@@ -280,6 +284,27 @@ describe('Class: BatchProcessor', () => {
       expect(result.stats).toMatchObject({ applied: 3, stateWrites: 2 });
     });
 
+    it("reads in one request the aggregates whose table's conflict strategy needs the state, only those", async () => {
+      const t = setup({
+        conflictPolicy: (table) =>
+          table === 'public.orders' ? { strategy: 'last-writer-wins' } : { strategy: 'single-source' },
+      });
+      const getMany = vi.spyOn(t.stateStore, 'getMany');
+      const get = vi.spyOn(t.stateStore, 'get');
+      const line = { ...orderChange(7, 11, 'create'), table: 'public.lines', aggregateId: 'public.lines#7' };
+
+      const result = await t.process([
+        at(orderChange(2, 11, 'create'), 11, 1),
+        at(line, 11, 2),
+        at(orderChange(1, 12, 'create'), 12, 3),
+      ]);
+
+      expect(getMany).toHaveBeenCalledTimes(1);
+      expect(getMany).toHaveBeenCalledWith(['public.orders#2', 'public.orders#1']);
+      expect(get).not.toHaveBeenCalled();
+      expect(result.stats).toMatchObject({ applied: 3, stateWrites: 3 });
+    });
+
     it('does not read a new aggregate again after the batch read found it absent', async () => {
       const t = setup({ needsPreviousState: true });
       const get = vi.spyOn(t.stateStore, 'get');
@@ -291,6 +316,39 @@ describe('Class: BatchProcessor', () => {
 
       expect(get).not.toHaveBeenCalled();
       expect(result.stats).toMatchObject({ applied: 2, stateWrites: 2 });
+    });
+
+    it('tries a throttled read, park and write again with backoff on the clock before failing the batch', async () => {
+      const t = setup({ needsPreviousState: true, transientAttempts: 3 });
+      t.stateStore.inject({ kind: 'throttle', operations: ['getMany'] });
+      t.parkedStore.inject({ kind: 'timeout', operations: ['put'] });
+      t.stateStore.inject({ kind: 'throttle', operations: ['write'] });
+
+      const result = await t.clock.runUntil(
+        t.process([
+          { data: 'not json', partitionKey: 'x', sequenceNumber: seq(1) },
+          at(orderChange(1, 10, 'create'), 10, 2),
+        ]),
+      );
+
+      expect(result).toMatchObject({ batchItemFailures: [], stats: { applied: 1, parked: 1, badInput: 1 } });
+      expect([...t.stateStore.injected, ...t.parkedStore.injected].map((f) => f.operation).sort()).toEqual([
+        'getMany',
+        'put',
+        'write',
+      ]);
+    });
+
+    it('counts bad input delivered again as parked once, keeping its first reason (park once, count once)', async () => {
+      const t = setup();
+      const bad = { data: '{"truncated": ', partitionKey: 'x', sequenceNumber: seq(1) };
+
+      const first = await t.process([bad]);
+      const again = await t.process([bad]);
+
+      expect(first.stats).toMatchObject({ parked: 1, badInput: 1, undecodable: 1 });
+      expect(again.stats).toMatchObject({ parked: 0, badInput: 0, undecodable: 1 });
+      expect(await t.reasons()).toEqual(['NOT_JSON']);
     });
 
     it('redelivers every aggregate from its first change when their state cannot be read', async () => {
@@ -327,6 +385,8 @@ describe('Class: BatchProcessor', () => {
       expect(await t.stateTwin.get('public.orders#1')).toBeUndefined();
       expect(t.logger.error).toHaveBeenCalledWith('aggregate failed; the batch will be retried from it', {
         aggregateId: 'public.orders#1',
+        txId: '10',
+        sequenceNumber: seq(1),
         error: expect.any(Error),
       });
     });
@@ -345,6 +405,7 @@ describe('Class: BatchProcessor', () => {
       expect(result.stats).toMatchObject({ failedAggregates: 2, applied: 2, quarantined: 0 });
       expect(t.logger.warn).toHaveBeenCalledWith('change failed; it will be redelivered', {
         aggregateId: 'public.orders#1',
+        txId: '11',
         sequenceNumber: seq(3),
         error: 'injected fault: boom',
       });
@@ -382,6 +443,15 @@ describe('Class: BatchProcessor', () => {
           stateWrites: 1,
         }),
       });
+      expect(t.logger.warn).toHaveBeenCalledWith(
+        'change parked as poison; its aggregate is quarantined until replayed',
+        {
+          aggregateId: 'public.orders#1',
+          txId: '11',
+          sequenceNumber: seq(2),
+          error: 'ProjectionError: injected fault: boom',
+        },
+      );
     });
 
     it('defers the changes of a deferred table', async () => {
@@ -389,7 +459,7 @@ describe('Class: BatchProcessor', () => {
 
       const result = await t.process([at(orderChange(1, 10, 'create'), 10, 1)]);
 
-      expect(result.stats).toMatchObject({ applied: 0, parked: 1, stateWrites: 1 });
+      expect(result.stats).toMatchObject({ applied: 0, parked: 1, deferred: 1, stateWrites: 1 });
       expect(await t.reasons()).toEqual(['DEFERRED']);
     });
 
@@ -443,6 +513,7 @@ describe('Class: BatchProcessor', () => {
           events.push(`written ${id}`);
           return inner.write(id, mutation, guard);
         },
+        transact: (id, mutation, guard, options) => inner.transact(id, mutation, guard, options),
       };
       const registry = createDefaultRegistry();
       const decode = registry.decode.bind(registry);

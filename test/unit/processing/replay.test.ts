@@ -273,6 +273,29 @@ describe('Class: ParkedReplayer', () => {
       ]);
     });
 
+    it('leaves a truncate parked for discard, as no replay applies it, and says so', async () => {
+      const t = setup();
+      const truncate = recordParkedItem(
+        record('{"op":"t"}', '8'),
+        'TRUNCATE',
+        'truncate of public.t',
+        new Date(0),
+      );
+      await t.parkedTwin.put([truncate]);
+
+      const [outcome] = await t.replayer(fixed, true).replayAll();
+
+      expect(outcome).toMatchObject({
+        target: `${truncate.pk}/${truncate.sk}`,
+        lifted: false,
+        remaining: 1,
+        waitsForDiscard: true,
+        error:
+          'TRUNCATE is never replayed: act on it, then acknowledge it with `cdcp parked discard --reason TRUNCATE`',
+      });
+      expect(t.parkedTwin.size).toBe(1);
+    });
+
     it('replays only the aggregate asked for, and no bad input without a processor', async () => {
       const t = setup();
       await t.parkedTwin.put([

@@ -14,6 +14,8 @@ import {
   actionHistory,
   ClusterManager,
   ConfigSheddingControl,
+  type FleetControl,
+  type FleetView,
   Housekeeper,
   InMemoryAuditLog,
   InMemoryMetricsSource,
@@ -23,7 +25,7 @@ import {
   scalingPolicy,
   uniformRanges,
 } from '../../../core/scaling/index.js';
-import { MINUTE, NOW, points, shardId } from '../../helpers/scaling.js';
+import { fleet, MINUTE, NOW, points, shardId, worker } from '../../helpers/scaling.js';
 
 const ROLE = 'cluster-manager';
 
@@ -83,8 +85,67 @@ function setup() {
   return { clock, store, audit, stream, manager, election };
 }
 
+/** A fleet whose service applies a new desired count at once and records it. */
+class FleetTwin implements FleetControl {
+  public readonly minWorkers = 1;
+  public readonly maxWorkers = 16;
+  public readonly set: number[] = [];
+  public constructor(public current: FleetView) {}
+  public async view(): Promise<FleetView> {
+    return this.current;
+  }
+  public async desiredWorkers(): Promise<number> {
+    return this.current.desiredWorkers;
+  }
+  public async setWorkerCount(count: number): Promise<void> {
+    this.set.push(count);
+    this.current = { ...this.current, desiredWorkers: count };
+  }
+}
+
 describe('Class: ClusterManager', () => {
   describe('Method: run', () => {
+    it('sizes a worker fleet in the same decision, and reports its figures', async () => {
+      const { stream, audit, election, clock } = setup();
+      const shards = uniformRanges(4).map((range, i) => ({ shardId: shardId(i), range }));
+      const quiet = new InMemoryMetricsSource();
+      for (const p of points(shards, 35, () => 0.3)) quiet.addPoint(p);
+      // Two workers over target, one of them the assigner with three shards.
+      const twin = new FleetTwin(
+        fleet([{ ...worker('w1', 0.9, 3), heartbeatAtWallMs: NOW - 4_000 }, worker('w2', 0.9, 1)]),
+      );
+      const manager = new ClusterManager({
+        stream,
+        metrics: quiet,
+        audit,
+        policy: scalingPolicy({ minShards: 4 }),
+        fleet: twin,
+        clock: { wallNow: () => clock.wallNow() },
+      });
+
+      const run = await election('manager-a').runIfLeader(ROLE, (term) => manager.run(term));
+
+      const value = (run as { value: Awaited<ReturnType<ClusterManager['run']>> }).value;
+      expect(twin.set).toEqual([3]);
+      expect(stream.calls).toEqual([]);
+      expect(value.figures.fleet).toEqual({
+        desiredWorkers: 3,
+        liveWorkers: 2,
+        minLeasesPerWorker: 1,
+        maxLeasesPerWorker: 3,
+        idleWorkers: 0,
+        maxHeartbeatAgeMs: 4_000,
+      });
+      const [decision] = await audit.list();
+      expect(decision!.plan.summary.fleet).toMatchObject({ desiredWorkers: 2, load: 1.8 });
+      expect(decision!.outcomes).toEqual([
+        expect.objectContaining({ status: 'applied', detail: 'UpdateService desired count 2 → 3' }),
+      ]);
+      expect(actionHistory([decision!])).toEqual([
+        { kind: 'set-worker-count', atWallMs: NOW, outcome: 'applied', direction: 'out' },
+      ]);
+    });
+
     it('plans, claims the decision under the term, acts, and records the outcomes', async () => {
       const { stream, manager, election, audit } = setup();
 

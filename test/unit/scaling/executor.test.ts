@@ -22,6 +22,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  type FleetControl,
   KinesisStreamControl,
   LambdaParallelizationControl,
   type Plan,
@@ -351,5 +352,83 @@ describe('Class: ScalingExecutor', () => {
       expect(without[0]).toMatchObject({ status: 'skipped', detail: 'no configuration publisher' });
       expect(published).toEqual([true]);
     });
+  });
+});
+
+describe('Class: ScalingExecutor, the worker fleet', () => {
+  /** A fleet whose desired count is `desired` (moved by someone else when `movedTo` is given). */
+  function fleetAt(desired: number, bounds = { minWorkers: 1, maxWorkers: 8 }) {
+    const set: number[] = [];
+    const control: FleetControl = {
+      ...bounds,
+      view: async () => {
+        throw new Error('the executor reads the desired count only');
+      },
+      desiredWorkers: async () => desired,
+      setWorkerCount: async (count) => {
+        set.push(count);
+      },
+    };
+    return { control, set };
+  }
+  const resize = (from: number, to: number): PlannedAction => ({
+    kind: 'set-worker-count',
+    from,
+    to,
+    reason: 'test',
+  });
+  const planOf = (...actions: PlannedAction[]) =>
+    ({ atWallMs: NOW, actions, reasons: [], blocked: [], hotKeys: [], summary: {} }) as unknown as Plan;
+
+  it('sets the desired count it planned from', async () => {
+    const { control, set } = fleetAt(3);
+
+    const [outcome] = await new ScalingExecutor({
+      stream: new KinesisStreamControl({ kinesis: new KinesisClient({}), streamName: 's' }),
+      fleet: control,
+    }).execute(planOf(resize(3, 2)), { history: [] });
+
+    expect(set).toEqual([2]);
+    expect(outcome).toMatchObject({
+      status: 'applied',
+      detail: 'UpdateService desired count 3 → 2 (stopped tasks hand their leases off)',
+    });
+  });
+
+  it.each([
+    [4, 4, 'already-done', 'the service asks for 4 workers'],
+    [
+      5,
+      4,
+      'skipped',
+      'the service asks for 5 workers, not the 3 planned from; the next plan starts from there',
+    ],
+  ])('finds the count at %i (planned 3 → %i): %s, nothing sent', async (desired, to, status, detail) => {
+    const { control, set } = fleetAt(desired);
+
+    const [outcome] = await new ScalingExecutor({
+      stream: new KinesisStreamControl({ kinesis: new KinesisClient({}), streamName: 's' }),
+      fleet: control,
+    }).execute(planOf(resize(3, to)), { history: [] });
+
+    expect(set).toEqual([]);
+    expect(outcome).toMatchObject({ status, detail });
+  });
+
+  it('refuses a count outside the bounds, and skips without a fleet', async () => {
+    const { control, set } = fleetAt(3, { minWorkers: 2, maxWorkers: 4 });
+    const stream = new KinesisStreamControl({ kinesis: new KinesisClient({}), streamName: 's' });
+
+    const [refused] = await new ScalingExecutor({ stream, fleet: control }).execute(planOf(resize(3, 6)), {
+      history: [],
+    });
+    const [skipped] = await new ScalingExecutor({ stream }).execute(planOf(resize(3, 4)), { history: [] });
+
+    expect(set).toEqual([]);
+    expect(refused).toMatchObject({
+      status: 'refused',
+      detail: 'worker-bounds: 6 workers would be above maxWorkers 4',
+    });
+    expect(skipped).toMatchObject({ status: 'skipped', detail: 'no worker fleet to size' });
   });
 });

@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../core/config/schema.js';
-import {
-  DEFAULT_POLICY,
-  policyFromConfig,
-  ScalingOptionsError,
-  scalingPolicy,
-} from '../../../core/scaling/index.js';
+import { OptionsError } from '../../../core/errors.js';
+import { DEFAULT_POLICY, policyFromConfig, scalingPolicy } from '../../../core/scaling/index.js';
 
 describe('Function: scalingPolicy', () => {
   it('starts from the defaults and overrides field by field', () => {
@@ -29,13 +25,20 @@ describe('Function: scalingPolicy', () => {
       'scaleInAfterMs must be longer than scaleOutAfterMs (300000): the longer quiet window is the hysteresis; received 60000',
     );
     expect(() => scalingPolicy({ scaleInTargetUtilization: 0.8 })).toThrow(/below targetUtilization \(0.7\)/);
-    expect(() => scalingPolicy({ minShards: 10, maxShards: 5 })).toThrow(ScalingOptionsError);
+    expect(() => scalingPolicy({ minShards: 10, maxShards: 5 })).toThrow(OptionsError);
     expect(() => scalingPolicy({ updateShardCountReserve: 10 })).toThrow(
       /updateShardCountReserve must be a whole number from 0 to 9/,
     );
     expect(() => scalingPolicy({ maxParallelizationFactor: 11 })).toThrow(/received 11/);
     expect(() => scalingPolicy({ shedding: { lagRecoveredMs: 400_000 } })).toThrow(/shedding would flap/);
     expect(() => scalingPolicy({ mergeMaxUtilization: 0.95 })).toThrow(/would be split again/);
+    expect(() => scalingPolicy({ workerScaleInTargetUtilization: 0.6 })).toThrow(
+      'workerScaleInTargetUtilization must be above 0 and below workerTargetUtilization (0.6), or removing workers would call for adding them back; received 0.6',
+    );
+    expect(() => scalingPolicy({ workerMaxUtilization: 0.5 })).toThrow(
+      /from workerTargetUtilization \(0.6\) to 1/,
+    );
+    expect(() => scalingPolicy({ workerSettleMs: -1 })).toThrow(/workerSettleMs must be a duration/);
   });
 });
 

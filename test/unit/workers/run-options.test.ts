@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../core/config/schema.js';
+import { ENV } from '../../../core/constants.js';
 import type { ChangeEvent } from '../../../core/events/change.js';
 import { LEASES_PER_PAGE, restLeaseReadInterval, workerTimings } from '../../../core/workers/timings.js';
 import { parseRunArgs } from '../../../localstack/run/args.js';
@@ -10,6 +11,7 @@ import {
 } from '../../../localstack/run/effect-audit.js';
 import { workerLine } from '../../../localstack/run/progress.js';
 import type { StateRow } from '../../../localstack/run/state-scan.js';
+import { workerCommand } from '../../../localstack/run/worker-pool.js';
 
 const change = (aggregateId: string, op: ChangeEvent['op'], n: number): ChangeEvent =>
   ({
@@ -48,6 +50,37 @@ describe('Function: parseRunArgs (--reader)', () => {
     expect(() => parseRunArgs(['--reader', 'efo'])).toThrow(
       '--reader must be polling or fan-out; received "efo"',
     );
+  });
+});
+
+describe('npm start -- --projection PATH --workers N', () => {
+  const spec = {
+    endpoints: { dynamodb: 'http://127.0.0.1:1', kinesis: 'http://127.0.0.1:2' },
+    names: { stateTable: 's', parkedTable: 'p', coordinationTable: 'c', streamName: 'changes' },
+    streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/changes',
+    config: parseConfig({}),
+    mapping: {},
+  };
+  const identity = { name: 'change-count', fingerprint: '0123456789abcdef', entry: '/app/projection.mjs' };
+
+  it('is accepted, and every worker process loads the module and must have its identity', () => {
+    expect(parseRunArgs(['--projection', 'projection.mjs', '--workers', '2'])).toMatchObject({
+      projection: 'projection.mjs',
+      workers: 2,
+    });
+    const { env } = workerCommand({ ...spec, projection: identity }, 'worker-1');
+
+    expect(env[ENV.WORKER_PROJECTION_MODULE]).toBe('/app/projection.mjs');
+    expect(JSON.parse(env[ENV.PROJECTION]!)).toEqual(identity);
+  });
+
+  it('gives workers the counting projection for an effect audit, and nothing without a module', () => {
+    const audit = workerCommand({ ...spec, projection: identity, auditEffects: true }, 'worker-1').env;
+    const none = workerCommand(spec, 'worker-1').env;
+
+    expect(audit[ENV.WORKER_PROJECTION_MODULE]).toMatch(/counting-projection\.ts$/);
+    expect(audit[ENV.PROJECTION]).toBeUndefined();
+    expect([none[ENV.WORKER_PROJECTION_MODULE], none[ENV.PROJECTION]]).toEqual([undefined, undefined]);
   });
 });
 
