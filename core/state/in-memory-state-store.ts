@@ -1,15 +1,12 @@
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { STATE_TABLE } from '../constants.js';
 import { positiveInteger } from '../coordination/validate.js';
 import type { AggregateItem } from './aggregate-item.js';
 import { UnstorableError } from './errors.js';
-import { canonicalNumber } from './item-size.js';
+import { itemAfter, type RawItem } from './item-after.js';
 import { attributeChanges } from './state-changes.js';
-import { type ItemUpdate, itemUpdateOf, toAggregateItem } from './state-item.js';
+import { itemUpdateOf, toAggregateItem } from './state-item.js';
 import type { StateMutation, StateStorePort, WriteGuard, WriteOutcome } from './state-store-port.js';
 import { compareUtf8 } from './utf8-order.js';
-
-type RawItem = Readonly<Record<string, AttributeValue>>;
 
 /** DynamoDB refuses a partition key over 2,048 bytes. */
 const MAX_PARTITION_KEY_BYTES = 2_048;
@@ -40,28 +37,6 @@ function passes(stored: AggregateItem | undefined, mutation: StateMutation, guar
         stored.lastParkedKey === guard.expected.lastParkedKey
       );
   }
-}
-
-/** A value as DynamoDB keeps it: numbers in its canonical notation (`1e+21` reads back as `1000…0`). */
-function asStored(value: AttributeValue): AttributeValue {
-  if (value.N !== undefined) return { N: canonicalNumber(value.N) };
-  if (value.NS !== undefined) return { NS: value.NS.map(canonicalNumber) };
-  if (value.L !== undefined) return { L: value.L.map(asStored) };
-  if (value.M !== undefined)
-    return { M: Object.fromEntries(Object.entries(value.M).map(([k, v]) => [k, asStored(v)])) };
-  return value;
-}
-
-/** The item after `update`, with the revision one higher. */
-function applyUpdate(aggregateId: string, stored: RawItem | undefined, update: ItemUpdate): RawItem {
-  const next: Record<string, AttributeValue> = {
-    ...(stored ?? { [STATE_TABLE.partitionKey]: { S: aggregateId } }),
-  };
-  for (const [name, value] of Object.entries(update.set)) next[name] = asStored(value);
-  for (const name of update.remove) delete next[name];
-  const revision = Number(stored?.[STATE_TABLE.attributes.revision]?.N ?? 0);
-  next[STATE_TABLE.attributes.revision] = { N: String(revision + 1) };
-  return next;
 }
 
 /**
@@ -119,8 +94,9 @@ class InMemoryStateStore implements StateStorePort {
     const stored = this.#items.get(aggregateId);
     const before = toAggregateItem(stored);
     if (!passes(before, mutation, guard)) return { committed: false, current: before };
-    this.#items.set(aggregateId, applyUpdate(aggregateId, stored, update));
-    return { committed: true, previous: before };
+    const after = itemAfter(aggregateId, stored, update);
+    this.#items.set(aggregateId, after);
+    return { committed: true, previous: before, after: () => toAggregateItem(after)! };
   }
 
   /**

@@ -13,6 +13,7 @@ import { type Clock, systemClock } from '../coordination/clock.js';
 import { positiveInteger } from '../coordination/validate.js';
 import type { AggregateItem } from './aggregate-item.js';
 import { StateStoreError, UnstorableError } from './errors.js';
+import { itemAfter } from './item-after.js';
 import { attributeChanges } from './state-changes.js';
 import { type ItemUpdate, itemUpdateOf, toAggregateItem } from './state-item.js';
 import type { StateMutation, StateStorePort, WriteGuard, WriteOutcome } from './state-store-port.js';
@@ -206,7 +207,12 @@ class StateStore implements StateStorePort {
           ReturnValuesOnConditionCheckFailure: 'NONE',
         }),
       );
-      return { committed: true, previous: toAggregateItem(out.Attributes) };
+      const old = out.Attributes;
+      return {
+        committed: true,
+        previous: toAggregateItem(old),
+        after: () => toAggregateItem(itemAfter(aggregateId, old, update))!,
+      };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException)
         return { committed: false, current: await this.get(aggregateId) };

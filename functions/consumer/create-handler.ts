@@ -25,8 +25,11 @@ import {
 } from '../../core/processing/batch-processor.js';
 import { configuredProjection, mirrorProjection, type Projection } from '../../core/processing/projection.js';
 import type { ProcessingTracer } from '../../core/processing/tracing.js';
+import { CachingStateStore } from '../../core/state/caching-state-store.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
+import { StateCache } from '../../core/state/state-cache.js';
 import { StateStore } from '../../core/state/state-store.js';
+import type { StateStorePort } from '../../core/state/state-store-port.js';
 
 interface ConsumerDependencies {
   readonly dynamodb: DynamoDBClient;
@@ -49,6 +52,13 @@ interface ConsumerDependencies {
    * config versions (tests that start each case on fresh tables give their own)
    */
   readonly tableKeys?: TableKeyMemory;
+  /**
+   * The owner cache of this instance, used while `cache.enabled` is on and the projection reads the previous
+   * state. The handler's default is the instance's own ({@link instanceStateCache}: one per Lambda execution
+   * environment or process); a worker passes its own so that it can drop and warm a shard's entries when the
+   * shard's lease moves. `createProcessor` uses a cache only when given one.
+   */
+  readonly stateCache?: StateCache;
 }
 
 /** `shardId-000000000006:49590338271490256608559692538361571095921575989136588898` → the shard id. */
@@ -66,6 +76,17 @@ function toStreamRecords(event: KinesisStreamEvent): StreamRecord[] {
     shardId: shardIdOf(r.eventID),
     eventSourceArn: r.eventSourceARN,
   }));
+}
+
+/** The owner cache's counters since the previous batch, and its size now. */
+function publishCacheMetrics(metrics: Metrics, cache: StateCache): void {
+  const counters = cache.drainCounters();
+  metrics.addMetric(METRICS.stateCacheHits, MetricUnit.Count, counters.hits);
+  metrics.addMetric(METRICS.stateCacheMisses, MetricUnit.Count, counters.misses);
+  metrics.addMetric(METRICS.stateCacheConditionalMisses, MetricUnit.Count, counters.conditionalMisses);
+  metrics.addMetric(METRICS.stateCacheWarmupReads, MetricUnit.Count, counters.warmupReads);
+  metrics.addMetric(METRICS.stateCacheEvictions, MetricUnit.Count, counters.evictions);
+  metrics.addMetric(METRICS.stateCacheBytes, MetricUnit.Bytes, cache.bytes);
 }
 
 function publishMetrics(metrics: Metrics, result: BatchResult): void {
@@ -89,6 +110,25 @@ function publishMetrics(metrics: Metrics, result: BatchResult): void {
 const learnedTableKeys = new TableKeyMemory();
 
 /**
+ * The owner caches of this execution environment (or process), kept across config versions: one per state
+ * table (a deployment has one; tests and benchmarks that start on fresh tables get a fresh cache each).
+ */
+const ownCaches = new Map<string, StateCache>();
+
+/**
+ * The instance's own owner cache of `stateTable`, bounded by `cache.maxBytes` of `config` (a new bound starts
+ * it empty). Module scope lives exactly as long as the Lambda execution environment, or the worker process.
+ */
+function instanceStateCache(config: Config, stateTable: string): StateCache {
+  let cache = ownCaches.get(stateTable);
+  if (cache === undefined) {
+    cache = new StateCache({ maxBytes: config.cache.maxBytes });
+    ownCaches.set(stateTable, cache);
+  }
+  return cache;
+}
+
+/**
  * The decoders and per-table settings the consumer decodes with (every format, detected per record). Keys
  * learned from DMS control records go to `tableKeys`: the instance's own memory unless a caller that must not
  * share it (a model of what the consumer will do) gives its own.
@@ -103,19 +143,38 @@ function createDecoding(
   };
 }
 
-/** Builds the batch processor the handler runs. */
-function createProcessor(deps: Omit<ConsumerDependencies, 'metrics' | 'onBatch'>): BatchProcessor {
+/**
+ * Whether batches read through the owner cache: it is on, there is one, and the projection reads the
+ * previous state (a blind projection never reads, so a cache would only cost memory).
+ */
+function cacheOf(
+  deps: Pick<ConsumerDependencies, 'config' | 'projection' | 'stateCache'>,
+): StateCache | undefined {
+  const reads = (deps.projection ?? mirrorProjection).needsPreviousState;
+  return deps.config.cache.enabled && reads ? deps.stateCache : undefined;
+}
+
+/**
+ * Builds the batch processor the handler runs. With a `stateCache` (and the cache on, and a projection that
+ * reads the previous state), its state reads go through the cache, its entries marked as `shardId`'s.
+ */
+function createProcessor(
+  deps: Omit<ConsumerDependencies, 'metrics' | 'onBatch'>,
+  shardId?: string,
+): BatchProcessor {
   const { config } = deps;
   const base = deps.projection ?? mirrorProjection;
   const decoding = createDecoding(config, deps.tableKeys);
+  const table: StateStorePort = new StateStore({
+    client: deps.dynamodb,
+    tableName: deps.stateTable,
+    tombstoneTtlSeconds: config.processing.tombstoneTtlSeconds,
+  });
+  const cache = cacheOf(deps);
   return new BatchProcessor({
     registry: decoding.registry,
     decodeContext: decoding.context,
-    stateStore: new StateStore({
-      client: deps.dynamodb,
-      tableName: deps.stateTable,
-      tombstoneTtlSeconds: config.processing.tombstoneTtlSeconds,
-    }),
+    stateStore: cache === undefined ? table : new CachingStateStore({ store: table, cache, shardId }),
     parkedStore: new ParkedStore({ client: deps.dynamodb, tableName: deps.parkedTable }),
     projection: configuredProjection(config, base),
     maxAttempts: config.processing.maxAttempts,
@@ -137,7 +196,25 @@ function createProcessor(deps: Omit<ConsumerDependencies, 'metrics' | 'onBatch'>
  * ```
  */
 function createConsumerHandler(deps: ConsumerDependencies) {
-  const processor = createProcessor(deps);
+  const withCache = {
+    ...deps,
+    stateCache: deps.stateCache ?? instanceStateCache(deps.config, deps.stateTable),
+  };
+  withCache.stateCache.resize(deps.config.cache.maxBytes);
+  const cache = cacheOf(withCache);
+  // Turned off: free what it held (and, turned on again later, start from nothing rather than from old items).
+  if (cache === undefined) withCache.stateCache.clear();
+  // One processor per shard (a Lambda environment may be handed batches of several over its life; a worker
+  // reads several at once), so that the cache knows which shard each entry came from.
+  const processors = new Map<string, BatchProcessor>();
+  const processorOf = (shardId: string): BatchProcessor => {
+    let processor = processors.get(shardId);
+    if (processor === undefined) {
+      processor = createProcessor(withCache, shardId);
+      processors.set(shardId, processor);
+    }
+    return processor;
+  };
   const { logger, metrics } = deps;
   return middy(async function consumeBatch(
     event: KinesisStreamEvent,
@@ -148,10 +225,12 @@ function createConsumerHandler(deps: ConsumerDependencies) {
     const { level } = deps.config.logging;
     if (level !== undefined) logger.setLogLevel(level);
     const first = event.Records[0];
-    if (first !== undefined) logger.appendKeys({ shardId: shardIdOf(first.eventID) });
-    const result = await processor.process(toStreamRecords(event));
+    const shardId = first === undefined ? '' : shardIdOf(first.eventID);
+    if (first !== undefined) logger.appendKeys({ shardId });
+    const result = await processorOf(shardId).process(toStreamRecords(event));
     logger.debug('batch processed', { ...result.stats, batchItemFailures: result.batchItemFailures });
     publishMetrics(metrics, result);
+    if (cache !== undefined) publishCacheMetrics(metrics, cache);
     deps.onBatch?.(result, event);
     return { batchItemFailures: result.batchItemFailures };
   })
@@ -160,4 +239,11 @@ function createConsumerHandler(deps: ConsumerDependencies) {
 }
 
 export type { ConsumerDependencies };
-export { createConsumerHandler, createDecoding, createProcessor, shardIdOf, toStreamRecords };
+export {
+  createConsumerHandler,
+  createDecoding,
+  createProcessor,
+  instanceStateCache,
+  shardIdOf,
+  toStreamRecords,
+};
