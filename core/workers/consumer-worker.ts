@@ -13,6 +13,9 @@ import type { ShardReader } from '../esm/shard-reader.js';
 import { listStreamShards } from '../esm/shards.js';
 import { ConsumerLoadTracker } from '../scaling/consumer-load-tracker.js';
 import type { ParkedStore } from '../state/parked-store.js';
+import type { StateCache } from '../state/state-cache.js';
+import type { StateStorePort } from '../state/state-store-port.js';
+import { cacheFollowingLeases } from './cache-follows-leases.js';
 import type { WorkerEvent } from './events.js';
 import { leaseDeleter } from './lease-deleter.js';
 import type { WorkerTimings } from './timings.js';
@@ -47,6 +50,16 @@ interface ConsumerWorkerOptions {
   /** @default systemClock */
   readonly clock?: Clock;
   readonly onEvent?: (event: WorkerEvent) => void;
+  /**
+   * The owner cache the handler reads through (`ConsumerDependencies.stateCache`): a shard's entries are
+   * dropped when its lease goes, and warmed from its previous owner's hot keys when it comes (see
+   * `cacheFollowingLeases`). `active`: whether the handler uses it now. @default no cache
+   */
+  readonly stateCache?: {
+    readonly cache: StateCache;
+    readonly reader: Pick<StateStorePort, 'getMany'>;
+    readonly active: () => boolean;
+  };
   readonly onInvocation?: (event: InvocationEvent) => void;
   readonly onError?: (error: Error, shardId: string) => void;
 }
@@ -103,10 +116,27 @@ function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWorker {
         .map((p) => p.lagMs),
     );
   };
+  const store = new DynamoDbCoordinationStore({
+    client: options.dynamodb,
+    tableName: options.coordinationTable,
+  });
+  const cache =
+    options.stateCache === undefined
+      ? undefined
+      : cacheFollowingLeases({
+          ...options.stateCache,
+          instanceId: options.instanceId,
+          listInstances: () => store.listInstances(),
+          onError: (error, shardId) =>
+            options.onEvent?.({
+              type: 'error',
+              message: `warming the cache for ${shardId}: ${error.message}`,
+            }),
+        });
   worker = new Worker({
     instanceId: options.instanceId,
     streamName: options.streamName,
-    store: new DynamoDbCoordinationStore({ client: options.dynamodb, tableName: options.coordinationTable }),
+    store,
     processor: mapping,
     listShards: () => listStreamShards(options.kinesis, options.streamName),
     deleteLease: leaseDeleter(options.dynamodb, options.coordinationTable),
@@ -116,7 +146,10 @@ function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWorker {
     clock: options.clock,
     lagMs,
     hotKeys: () => tracker.drainHotKeys(),
-    onEvent: options.onEvent,
+    onEvent: (event) => {
+      cache?.onEvent(event);
+      options.onEvent?.(event);
+    },
   });
   return { worker, mapping, lagMs };
 }
