@@ -141,6 +141,14 @@ class StateCache {
     return dropped.length;
   }
 
+  /** The ids of a shard's entries, most recently used first (what a next owner should warm first). */
+  public keysOfShard(shardId: string): string[] {
+    const ids: string[] = [];
+    for (const [aggregateId, entry] of this.#lru.entries())
+      if (entry.shardId === shardId) ids.push(aggregateId);
+    return ids;
+  }
+
   /**
    * Reads the aggregates of a shard that moved here and are not cached yet (its previous owner's hot keys),
    * 100 per request, and keeps them under the shard; returns how many were read. Ids that name no aggregate

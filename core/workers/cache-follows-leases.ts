@@ -2,6 +2,7 @@ import type { InstanceRecord } from '../coordination/records.js';
 import type { StateCache } from '../state/state-cache.js';
 import type { StateStorePort } from '../state/state-store-port.js';
 import type { WorkerEvent } from './events.js';
+import type { HandOffKeys } from './hand-off-keys.js';
 
 interface CacheFollowingLeasesOptions {
   /** The worker's owner cache (the one its consumer handler reads through). */
@@ -12,6 +13,11 @@ interface CacheFollowingLeasesOptions {
   readonly instanceId: string;
   /** Every instance item with its hot keys (`CoordinationStore.listInstances`). */
   readonly listInstances: () => Promise<readonly InstanceRecord[]>;
+  /**
+   * Where an owner letting a shard go leaves the ids of its cached aggregates of the shard, and where the next
+   * owner finds them. @default none: the next owner warms from heartbeat hot keys only
+   */
+  readonly handOffKeys?: HandOffKeys;
   /** Whether the handler reads through the cache now (`cache.enabled`, a projection that reads). @default always */
   readonly active?: () => boolean;
   /** A shard was warmed: how many aggregates were read for it. */
@@ -35,10 +41,12 @@ function hotKeysOfShard(instances: readonly InstanceRecord[], shardId: string, s
  * 1. A shard's lease lost (taken over, expired, a rejected checkpoint), handed off or released: its entries
  *    are dropped. Another instance writes its aggregates now; entries kept would only cost lost conditions
  *    if the shard came back, and memory until then.
- * 2. A shard's lease acquired: the cache is warmed with the shard's hot keys from its previous owner's
- *    heartbeat (the instance items carry each instance's hot partition keys per shard, which name the
- *    aggregates, the partition key being the aggregate id), one read per 100, in the background: the shard's
- *    first batch reads what it misses itself.
+ * 2. Just before a shard's lease is handed off or released on stop (`beforeLettingGo`): the ids of its cached
+ *    aggregates, most recently used first, are left in {@link HandOffKeys} for the next owner.
+ * 3. A shard's lease acquired: the cache is warmed, in the background, with the ids its previous owner left,
+ *    then the shard's hot keys from the previous owner's heartbeat (the instance items carry each instance's
+ *    hot partition keys per shard, which name the aggregates, the partition key being the aggregate id), one
+ *    read per 100. The shard's first batches read what they miss themselves.
  *
  * @example
  * ```ts
@@ -51,7 +59,8 @@ function cacheFollowingLeases(options: CacheFollowingLeasesOptions) {
 
   const warm = async (shardId: string): Promise<void> => {
     try {
-      const keys = hotKeysOfShard(await options.listInstances(), shardId, options.instanceId);
+      const left = (await options.handOffKeys?.read(shardId)) ?? [];
+      const keys = [...left, ...hotKeysOfShard(await options.listInstances(), shardId, options.instanceId)];
       if (keys.length === 0) return;
       const read = await options.cache.warm(shardId, keys, options.reader);
       options.onWarmed?.(shardId, read);
@@ -78,6 +87,11 @@ function cacheFollowingLeases(options: CacheFollowingLeasesOptions) {
         default:
           return;
       }
+    },
+    /** Leaves the ids of the shard's cached aggregates for its next owner (`WorkerOptions.beforeLettingGo`). */
+    async beforeLettingGo(shardId: string): Promise<void> {
+      if (options.handOffKeys === undefined || (options.active !== undefined && !options.active())) return;
+      await options.handOffKeys.publish(shardId, options.cache.keysOfShard(shardId));
     },
     /** Resolves once the warm-ups started so far have ended. */
     async idle(): Promise<void> {

@@ -17,6 +17,7 @@ import type { StateCache } from '../state/state-cache.js';
 import type { StateStorePort } from '../state/state-store-port.js';
 import { cacheFollowingLeases } from './cache-follows-leases.js';
 import type { WorkerEvent } from './events.js';
+import { dynamoDbHandOffKeys } from './hand-off-keys.js';
 import { leaseDeleter } from './lease-deleter.js';
 import type { WorkerTimings } from './timings.js';
 import { Worker } from './worker.js';
@@ -127,6 +128,11 @@ function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWorker {
           ...options.stateCache,
           instanceId: options.instanceId,
           listInstances: () => store.listInstances(),
+          handOffKeys: dynamoDbHandOffKeys({
+            client: options.dynamodb,
+            tableName: options.coordinationTable,
+            streamName: options.streamName,
+          }),
           onError: (error, shardId) =>
             options.onEvent?.({
               type: 'error',
@@ -146,6 +152,7 @@ function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWorker {
     clock: options.clock,
     lagMs,
     hotKeys: () => tracker.drainHotKeys(),
+    beforeLettingGo: cache?.beforeLettingGo,
     onEvent: (event) => {
       cache?.onEvent(event);
       options.onEvent?.(event);

@@ -126,4 +126,4 @@ function verifyAgainstModel(
 }
 
 export type { Verification };
-export { verifyAgainstModel };
+export { sameRow, verifyAgainstModel };

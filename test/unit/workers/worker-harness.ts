@@ -106,6 +106,7 @@ class Cluster {
       store?: CoordinationStore;
       hotKeys?: () => readonly HotKey[];
       onEvent?: (event: WorkerEvent) => void;
+      beforeLettingGo?: (shardId: string) => Promise<void>;
     } = {},
   ): Promise<TestWorker> {
     const processor = new FakeProcessor();
@@ -124,6 +125,7 @@ class Cluster {
       config: () => config,
       clock: options.clock ?? this.clock,
       hotKeys: options.hotKeys,
+      beforeLettingGo: options.beforeLettingGo,
       onEvent: (event) => {
         events.push(event);
         options.onEvent?.(event);
