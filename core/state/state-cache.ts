@@ -35,6 +35,8 @@ interface StateCacheOptions {
 
 /** Aggregates read per request when warming (BatchGetItem's limit). */
 const WARM_CHUNK = 100;
+/** Warming requests sent at once. */
+const WARM_REQUESTS_IN_FLIGHT = 4;
 
 function zeroCounters(): StateCacheCounters {
   return { hits: 0, misses: 0, conditionalMisses: 0, warmupReads: 0, warmupRequests: 0, evictions: 0 };
@@ -150,8 +152,8 @@ class StateCache {
   }
 
   /**
-   * Reads the aggregates of a shard that moved here and are not cached yet (its previous owner's hot keys),
-   * 100 per request, and keeps them under the shard; returns how many were read. Ids that name no aggregate
+   * Reads the aggregates of a shard that moved here and are not cached yet (what its previous owner held),
+   * 100 per request and 4 requests at once, and keeps them under the shard; returns how many were read. Ids that name no aggregate
    * cost their share of a read and keep nothing.
    */
   public async warm(
@@ -160,15 +162,20 @@ class StateCache {
     reader: Pick<StateStorePort, 'getMany'>,
   ): Promise<number> {
     const wanted = [...new Set(aggregateIds)].filter((id) => !this.#lru.has(id));
-    for (let i = 0; i < wanted.length; i += WARM_CHUNK) {
-      const chunk = wanted.slice(i, i + WARM_CHUNK);
-      const found = await reader.getMany(chunk);
-      this.#counters.warmupRequests++;
-      this.#counters.warmupReads += chunk.length;
-      // A batch may have read or written one meanwhile: what it left is as new as what we read, or newer.
-      for (const [aggregateId, item] of found)
-        if (!this.#lru.has(aggregateId)) this.remember(aggregateId, item, shardId);
-    }
+    const chunks: string[][] = [];
+    for (let i = 0; i < wanted.length; i += WARM_CHUNK) chunks.push(wanted.slice(i, i + WARM_CHUNK));
+    // A few requests at once: the shard's first batches are running meanwhile and miss what is not in yet.
+    for (let i = 0; i < chunks.length; i += WARM_REQUESTS_IN_FLIGHT)
+      await Promise.all(
+        chunks.slice(i, i + WARM_REQUESTS_IN_FLIGHT).map(async (chunk) => {
+          const found = await reader.getMany(chunk);
+          this.#counters.warmupRequests++;
+          this.#counters.warmupReads += chunk.length;
+          // A batch may have read or written one meanwhile: what it left is as new as what we read, or newer.
+          for (const [aggregateId, item] of found)
+            if (!this.#lru.has(aggregateId)) this.remember(aggregateId, item, shardId);
+        }),
+      );
     return wanted.length;
   }
 
