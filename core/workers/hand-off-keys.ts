@@ -3,6 +3,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { COORDINATION_TABLE } from '../constants.js';
 import { isTransient } from '../coordination/dynamodb-store.js';
 import { CoordinationStoreError } from '../coordination/errors.js';
+import { handOffKeysKey, keyString } from '../coordination/keys.js';
 
 /**
  * The aggregates a worker had cached for a shard when it let the shard go, most recently used first: what the
@@ -20,8 +21,6 @@ interface HandOffKeys {
 const MAX_HAND_OFF_KEY_BYTES = 300_000;
 /** How long an item is kept: a hand-off uses it at once; the time to live only cleans up. */
 const HAND_OFF_KEYS_TTL_SECONDS = 24 * 3600;
-/** Partition of the hand-off items of one stream in the coordination table. */
-const HAND_OFF_KEYS_PK_PREFIX = 'CACHE#';
 
 /** The first ids that fit in `maxBytes` (UTF-8, one separator each). */
 function boundedKeys(aggregateIds: readonly string[], maxBytes = MAX_HAND_OFF_KEY_BYTES): string[] {
@@ -68,16 +67,16 @@ function dynamoDbHandOffKeys(options: {
   readonly now?: () => number;
 }): HandOffKeys {
   const now = options.now ?? Date.now;
-  const key = (shardId: string) => ({
-    [COORDINATION_TABLE.partitionKey]: `${HAND_OFF_KEYS_PK_PREFIX}${options.streamName}`,
-    [COORDINATION_TABLE.sortKey]: shardId,
-  });
+  const key = (shardId: string) => {
+    const { pk, sk } = handOffKeysKey(options.streamName, shardId);
+    return { [COORDINATION_TABLE.partitionKey]: pk, [COORDINATION_TABLE.sortKey]: sk };
+  };
   const failed = (operation: string, shardId: string, cause: unknown) =>
     new CoordinationStoreError(
       `hand-off keys of ${shardId}: ${operation} failed: ${(cause as Error).message}`,
       {
         operation,
-        key: `${HAND_OFF_KEYS_PK_PREFIX}${options.streamName}/${shardId}`,
+        key: keyString(handOffKeysKey(options.streamName, shardId)),
         retryable: isTransient(cause),
       },
       { cause },
@@ -119,10 +118,4 @@ function dynamoDbHandOffKeys(options: {
 }
 
 export type { HandOffKeys };
-export {
-  boundedKeys,
-  dynamoDbHandOffKeys,
-  HAND_OFF_KEYS_PK_PREFIX,
-  InMemoryHandOffKeys,
-  MAX_HAND_OFF_KEY_BYTES,
-};
+export { boundedKeys, dynamoDbHandOffKeys, InMemoryHandOffKeys, MAX_HAND_OFF_KEY_BYTES };
