@@ -3,7 +3,6 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../core/config/schema.js';
 import { lambdaContext } from '../../../core/esm/lambda-event.js';
-import type { Projection } from '../../../core/processing/projection.js';
 import { StateCache } from '../../../core/state/state-cache.js';
 import { StateStore } from '../../../core/state/state-store.js';
 import { createConsumerHandler } from '../../../functions/consumer/create-handler.js';
@@ -11,22 +10,10 @@ import { provision, resourceNames } from '../../../localstack/provision.js';
 import { orderChange } from '../../helpers/changes.js';
 import { changeRecord, kinesisEvent } from '../../helpers/consumer.js';
 import { testClients, uniqueName } from '../../helpers/engines.js';
+import { summingProjection } from '../../helpers/summing-projection.js';
 
 const clients = testClients();
 afterAll(() => clients.destroy());
-
-/** A folding projection: the sum of the changes' amounts and how many were applied. */
-const summing: Projection = {
-  name: 'summing',
-  needsPreviousState: true,
-  apply: (previous, change) => ({
-    deleted: false,
-    state: {
-      sum: Number(previous?.state?.sum ?? 0) + Number(change.after?.amount ?? 0),
-      changes: Number(previous?.state?.changes ?? 0) + 1,
-    },
-  }),
-};
 
 /** Changes `from`..`to` of each order: change `k` has amount `k`, at LSN `id * 1000 + k`. */
 const batchOf = (orders: readonly number[], from: number, to: number) =>
@@ -78,7 +65,7 @@ describe('Owner cache on DynamoDB Local', () => {
         config: parseConfig({ cache: { enabled: cache } }),
         logger: new Logger({ logLevel: 'CRITICAL' }),
         metrics: new Metrics({ namespace: 'test' }),
-        projection: summing,
+        projection: summingProjection,
         stateCache,
       });
     const cacheOfA = new StateCache({ maxBytes: 1_048_576 });

@@ -3,26 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { createDecodeContext } from '../../../core/events/decode-context.js';
 import { createDefaultRegistry } from '../../../core/events/default-registry.js';
 import { BatchProcessor } from '../../../core/processing/batch-processor.js';
-import type { Projection } from '../../../core/processing/projection.js';
 import { CachingStateStore } from '../../../core/state/caching-state-store.js';
 import { InMemoryParkedStore, InMemoryStateStore, type StateStorePort } from '../../../core/state/index.js';
 import { StateCache } from '../../../core/state/state-cache.js';
 import { toStreamRecords } from '../../../functions/consumer/create-handler.js';
 import { orderChange } from '../../helpers/changes.js';
 import { changeRecord, kinesisEvent } from '../../helpers/consumer.js';
-
-/** A folding projection: the sum of the changes' amounts and how many were applied. */
-const summing: Projection = {
-  name: 'summing',
-  needsPreviousState: true,
-  apply: (previous, change) => ({
-    deleted: false,
-    state: {
-      sum: Number(previous?.state?.sum ?? 0) + Number(change.after?.amount ?? 0),
-      changes: Number(previous?.state?.changes ?? 0) + 1,
-    },
-  }),
-};
+import { summingProjection } from '../../helpers/summing-projection.js';
 
 /** Change `k` (1, 2, …) of order `id`: amount `k`, at LSN `id * 1000 + k`. */
 const changeOf = (id: number, k: number) => {
@@ -45,7 +32,7 @@ function consumer(table: StateStorePort, parked: InMemoryParkedStore, cache: Sta
     stateStore:
       cache === undefined ? table : new CachingStateStore({ store: table, cache, shardId: 'shard-0' }),
     parkedStore: parked,
-    projection: summing,
+    projection: summingProjection,
     maxAttempts: 3,
     aggregateConcurrency: 4,
     now: () => 0,
