@@ -326,6 +326,7 @@ async function handOffRun({ client, counters }: BenchContext, warming: Warming) 
   const start = performance.now();
   let handOffAtMs: number | undefined;
   let handOffRequests = 0;
+  let requestsAtHandOff = 0;
   for (const [index, batch] of paced.entries()) {
     // Paced: batch i is due at i / perSecond s; a consumer that falls behind runs them back to back.
     const wait = start + (index / perSecond) * 1000 - performance.now();
@@ -338,6 +339,7 @@ async function handOffRun({ client, counters }: BenchContext, warming: Warming) 
       const before = counters.requests;
       await followA.beforeLettingGo(SHARD);
       handOffRequests = counters.requests - before;
+      requestsAtHandOff = counters.requests;
       followA.onEvent({ type: 'handed-off', shardId: SHARD, to: 'b', checkpoint: undefined });
       followB.onEvent({ type: 'acquired', shardId: SHARD, fence: 2, how: 'adopted', startAfter: undefined });
     }
@@ -365,6 +367,9 @@ async function handOffRun({ client, counters }: BenchContext, warming: Warming) 
     points,
     warmupReads: b.take(METRICS.stateCacheWarmupReads) + b.stateCache.drainCounters().warmupReads,
     handOffRequests,
+    conditionalMisses: b.take(METRICS.stateCacheConditionalMisses),
+    bRequests: counters.requests - requestsAtHandOff,
+    bEventsPerSecond: ((paced.length - BEFORE_S * perSecond) * BATCH) / (points.at(-1)!.atS || 1),
     hotKeys: heartbeat.length,
     wrongAggregates: await wrongAggregates(client, names, generator),
   };
@@ -427,6 +432,12 @@ const ownerCacheHandOff: BenchSection = {
       ],
       ['DynamoDB requests to leave the ids (A)', ...WARMINGS.map((w) => runs.get(w)!.handOffRequests)],
       ['aggregates read to warm (B)', ...WARMINGS.map((w) => runs.get(w)!.warmupReads)],
+      ['DynamoDB requests of B (warm-up included)', ...WARMINGS.map((w) => runs.get(w)!.bRequests)],
+      ['writes of B that lost their condition', ...WARMINGS.map((w) => runs.get(w)!.conditionalMisses)],
+      [
+        'events/s of B (paced at most at the rate)',
+        ...WARMINGS.map((w) => round(runs.get(w)!.bEventsPerSecond)),
+      ],
       ['aggregates not as the model', ...WARMINGS.map((w) => runs.get(w)!.wrongAggregates)],
       [
         `target: > ${TARGETS.handOffHitRatio} within ${TARGETS.handOffWithinS} s (hand-off keys)`,
