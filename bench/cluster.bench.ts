@@ -8,6 +8,7 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { type AssignmentStrategy, parseConfig } from '../core/config/schema.js';
+import { systemClock } from '../core/coordination/clock.js';
 import { DynamoDbCoordinationStore, LeaseClient, shardLeaseKey } from '../core/coordination/index.js';
 import { listStreamShards, type StreamShard } from '../core/esm/shards.js';
 import { splitLeases } from '../core/workers/shard-lease.js';
@@ -60,7 +61,6 @@ const SETTLED_MOVES_MS = 3 * REBALANCE_MS;
 const LOAD_AWARE: readonly AssignmentStrategy[] = ['adaptive', 'bounded-load'];
 
 const log = (message: string) => process.stderr.write(`${message}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Publishes generated CDC events at a steady rate, each aggregate pinned to one shard chosen by weight. */
 class SteadyProducer {
@@ -240,7 +240,7 @@ async function settled(
       owners.size === SHARDS && [...owners.values()].every((o) => o !== undefined && running.has(o));
     if ((held && Date.now() - since >= quietMs) || Date.now() > deadline)
       return owners as Map<string, string>;
-    await sleep(500);
+    await systemClock.sleep(500);
   }
 }
 
@@ -273,7 +273,7 @@ async function failovers(cluster: Cluster): Promise<{
             (p) => p.shardId === shardId && p.workerId !== victim.id && p.atWallMs > killedAt,
           );
           if (first !== undefined) return first.atWallMs - killedAt;
-          await sleep(50);
+          await systemClock.sleep(50);
         }
       }),
     );
@@ -316,11 +316,11 @@ async function atRest(cluster: Cluster): Promise<{
 }> {
   await cluster.producer.stop();
   // Let the backlog drain, the last checkpoints land and the assigner see that nothing changes any more.
-  await sleep(DRAIN_MS);
+  await systemClock.sleep(DRAIN_MS);
   const running = cluster.pool.running();
   const start = new Map(running.map((r) => [r.id, { ...cluster.pool.stats(r.id)?.coordinationByOperation }]));
   const startedAt = Date.now();
-  await sleep(REST_MS);
+  await systemClock.sleep(REST_MS);
   const seconds = (Date.now() - startedAt) / 1000;
   const rates = cluster.pool.running().map((r) => {
     const before: Readonly<Record<string, number>> = start.get(r.id) ?? {};
@@ -345,10 +345,10 @@ async function atRest(cluster: Cluster): Promise<{
 }
 
 async function imbalance(cluster: Cluster): Promise<{ ratio: number; perWorker: number[] }> {
-  await sleep(WARM_UP_MS);
+  await systemClock.sleep(WARM_UP_MS);
   const running = cluster.pool.running();
   const start = new Map(running.map((r) => [r.id, cluster.pool.stats(r.id)?.totals.records ?? 0]));
-  await sleep(WINDOW_MS);
+  await systemClock.sleep(WINDOW_MS);
   const perWorker = running.map(
     (r) => ((cluster.pool.stats(r.id)?.totals.records ?? 0) - start.get(r.id)!) / (WINDOW_MS / 1000),
   );

@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { systemClock } from '../core/coordination/clock.js';
 import { LocalConfigStore } from '../localstack/config/local-config-store.js';
+import { eventually } from '../test/helpers/eventually.js';
 import { markdownTable, percentile, writeResult } from './lib/results.js';
 
 const WATCHER = fileURLToPath(new URL('./lib/config-watcher.ts', import.meta.url));
@@ -41,29 +43,26 @@ function startWorker(path: string, mode: (typeof MODES)[number]): Worker {
   return { child, applied };
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 async function measure(mode: (typeof MODES)[number]) {
   const folder = mkdtempSync(join(tmpdir(), 'cdcp-bench-config-'));
   const store = new LocalConfigStore({ path: join(folder, 'config.json') });
   const first = await store.publish({});
   const workers = Array.from({ length: WORKERS }, () => startWorker(store.path, mode));
   try {
-    await until('the workers to start', () => workers.every((w) => w.applied.has(first.version)), 60_000);
+    await eventually('the workers to start', () => workers.every((w) => w.applied.has(first.version)), {
+      timeoutMs: 60_000,
+      intervalMs: 5,
+    });
     const convergenceMs: number[] = [];
     const perWorkerMs: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       // Publish at a random point of the poll cycle, as an operator would.
-      await new Promise((r) => setTimeout(r, Math.random() * mode.pollIntervalMs));
+      await systemClock.sleep(Math.random() * mode.pollIntervalMs);
       const published = await store.publish({ processing: { maxAttempts: 1 + (round % 5) } });
-      await until(`version ${published.version} on every worker`, () =>
-        workers.every((w) => w.applied.has(published.version)),
+      await eventually(
+        `version ${published.version} on every worker`,
+        () => workers.every((w) => w.applied.has(published.version)),
+        { intervalMs: 5 },
       );
       const reached = workers.map((w) => w.applied.get(published.version)! - published.publishedAtWallMs);
       perWorkerMs.push(...reached);

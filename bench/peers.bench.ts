@@ -19,6 +19,7 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../core/config/schema.js';
+import { systemClock } from '../core/coordination/clock.js';
 import { workerTimings } from '../core/workers/timings.js';
 import { localClients } from '../localstack/clients.js';
 import { startEngines } from '../localstack/engines/engines.js';
@@ -92,7 +93,6 @@ const PEER_TUNED = { leaseAcquisitionInterval: OUR_TIMINGS.leaderPollMs };
 const PEER_DEFAULTS_NOTE = 'lease 5 min, heartbeat 20 s, gone after 40 s, leaseAcquisitionInterval 20 s';
 
 const log = (message: string) => process.stderr.write(`${message}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface SystemDef {
   readonly key: string;
@@ -138,7 +138,7 @@ async function settled(run: SystemRun, quietMs = SETTLED_MS, limitMs = 300_000) 
       log(`  ownership did not settle within ${limitMs / 1000} s: ${key}`);
       return owners;
     }
-    await sleep(500);
+    await systemClock.sleep(500);
   }
 }
 
@@ -149,7 +149,7 @@ async function drain(run: SystemRun, feed: WorkloadFeed): Promise<void> {
       throw new Error(
         `${run.streamName} was not read to its end within ${DRAIN_LIMIT_MS / 1000} s; consumers reported: ${run.errors.join('; ') || 'nothing'}`,
       );
-    await sleep(200);
+    await systemClock.sleep(200);
   }
 }
 
@@ -278,7 +278,7 @@ async function readAgain(run: SystemRun, shardId: string, victim: string, sinceW
         return b.atWallMs - sinceWallMs;
     }
     if (Date.now() > deadline) return Number.NaN;
-    await sleep(50);
+    await systemClock.sleep(50);
   }
 }
 
@@ -339,10 +339,10 @@ async function failover(
     say(
       `${audit.correct}/${audit.aggregates} aggregates as the model; ${audit.appliedTwice} changes applied twice; at rest for ${REST_MS / 1000} s…`,
     );
-    await sleep(QUIET_MS);
+    await systemClock.sleep(QUIET_MS);
     const before = proxy.snapshot();
     const restStarted = Date.now();
-    await sleep(REST_MS);
+    await systemClock.sleep(REST_MS);
     const seconds = (Date.now() - restStarted) / 1000;
     const rest = CountingProxy.difference(proxy.snapshot(), before, run.prefix);
     const consumers = run.running().length;

@@ -162,7 +162,14 @@ export const STATE_TABLE = {
     lastParkedKey: 'lastParkedKey',
     pendingFailure: 'pendingFailure',
     ttl: 'ttl',
+    /** The highest lock fence a write of this aggregate carried (projections that hold locks). */
+    fence: 'fence',
   },
+  /**
+   * Prefix of the attributes derived updates keep (`d.total`): other aggregates' projections add to and set
+   * them; the aggregate's own writes never touch them.
+   */
+  derivedPrefix: 'd.',
 } as const;
 
 /** Key names of the parked-event table: one item per parked change, sorted per aggregate in source order. */
@@ -215,8 +222,10 @@ export const METRICS = {
   leaderTerm: 'LeaderTerm',
   /** Consumer instances with a moving heartbeat, as the cluster manager sees them. */
   liveInstances: 'LiveInstances',
-  /** Lock acquisitions that found the lock held. */
+  /** Lock acquisitions that found the lock held (projections that hold aggregate locks). */
   lockContention: 'LockContention',
+  /** Milliseconds an aggregate lock set took to be granted (or to be given up on), per acquisition. */
+  lockWaitTime: 'LockWaitTime',
   /** Live instances reporting a configuration version other than the latest deployed one (0 = converged). */
   instancesOnStaleConfig: 'InstancesOnStaleConfig',
   /** Config fetches that failed (store unreachable, nothing deployed); the instance kept its last good config. */

@@ -244,6 +244,7 @@ function clusterWidgets() {
       title: WIDGETS.locks,
       width: 6,
       left: [consumerMetric(METRICS.lockContention).with({ label: 'acquisitions that found the lock held' })],
+      right: [consumerMetric(METRICS.lockWaitTime, 'p99').with({ label: 'p99 wait for a lock set (ms)' })],
     }),
     new SingleValueWidget({
       title: WIDGETS.leader,

@@ -1,30 +1,24 @@
 import { Duration } from 'aws-cdk-lib';
+import { describeReceived, OptionsError } from '../core/errors.js';
 
-/** A value as a person reads it in a message: `Duration.seconds(90)` as `Duration 1 minute 30 seconds`, else JSON. */
+/** A value as a person reads it in a message: `Duration.seconds(90)` as `Duration 1 minute 30 seconds`, else as core/ shows it. */
 function describeValue(value: unknown): string {
   if (value instanceof Duration) return `Duration ${value.toHumanString()}`;
-  if (value === undefined) return 'undefined';
-  const path = (value as { node?: { path?: unknown } } | null)?.node?.path;
+  const path = (value as { node?: { path?: unknown } } | null | undefined)?.node?.path;
   if (typeof path === 'string') return `the construct ${path}`;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
+  return describeReceived(value);
 }
 
-/** A prop of the CdcProcessor construct that CloudFormation or the runtime would reject or misuse. */
-class CdcProcessorPropsError extends Error {
-  public override readonly name = 'CdcProcessorPropsError';
-  /** The prop that was rejected. */
-  public readonly prop: string;
-  /** The value received. */
-  public readonly value: unknown;
-
+/**
+ * A prop of the CdcProcessor construct that CloudFormation or the runtime would reject or misuse: the options
+ * error of core/ (`option` is the prop, `received` its value), its message naming the construct and showing
+ * a `Duration` as a person reads it.
+ */
+class CdcProcessorPropsError extends OptionsError {
   public constructor(prop: string, value: unknown, problem: string) {
-    super(`CdcProcessor: ${prop} ${problem}; received ${describeValue(value)}`);
-    this.prop = prop;
-    this.value = value;
+    super(prop, value, problem);
+    this.name = 'CdcProcessorPropsError';
+    this.message = `CdcProcessor: ${prop} ${problem}; received ${describeValue(value)}`;
   }
 }
 

@@ -2,6 +2,7 @@ import { join, relative, resolve } from 'node:path';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import { Code } from 'aws-cdk-lib/aws-lambda';
 import { buildSync } from 'esbuild';
+import { messageOf } from '../core/errors.js';
 import { ProjectionModuleError } from '../projection-module/errors.js';
 import { COMMON_BUILD_OPTIONS } from '../projection-module/esbuild-settings.js';
 import type { ProjectionIdentity } from '../projection-module/identity.js';
@@ -70,7 +71,7 @@ function bundleFunction(
       sourcesContent: false,
     });
   } catch (error) {
-    const reason = (error as { errors?: { text: string }[] }).errors?.[0]?.text ?? (error as Error).message;
+    const reason = (error as { errors?: { text: string }[] }).errors?.[0]?.text ?? messageOf(error);
     throw new ProjectionModuleError(
       `cannot bundle the ${role} function${projection === undefined ? '' : ` with ${projection.identity.entry}`}: ${reason}`,
       { cause: error },

@@ -5,6 +5,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { type Config, type ConfigInput, parseConfig } from '../core/config/schema.js';
+import { messageOf } from '../core/errors.js';
 import { CdcProcessorPropsError } from './errors.js';
 import { ContainerShardConsumer, ShardConsumer } from './shard-consumer.js';
 
@@ -336,7 +337,7 @@ function parseConfigProp(input: ConfigInput | undefined): Config {
     throw new CdcProcessorPropsError(
       'config',
       input,
-      `is not a valid configuration (${cause instanceof Error ? cause.message : String(cause)}); fix it against \`cdcp config defaults\``,
+      `is not a valid configuration (${messageOf(cause)}); fix it against \`cdcp config defaults\``,
     );
   }
 }

@@ -13,6 +13,7 @@ import {
   ResourceInUseException as StreamInUseException,
 } from '@aws-sdk/client-kinesis';
 import { COORDINATION_TABLE, PARKED_TABLE, STATE_TABLE } from '../core/constants.js';
+import { systemClock } from '../core/coordination/clock.js';
 
 /** Names of everything one local run uses. */
 interface ResourceNames {
@@ -81,7 +82,7 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
+    await systemClock.sleep(50);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { BuildOptions } from 'esbuild';
+import { messageOf } from '../core/errors.js';
 import { RUNTIME_ENTRY } from './package-paths.js';
 
 /** The package name a projection module imports its helpers and types from. */
@@ -36,7 +37,7 @@ function firstBuildError(error: unknown): string {
     }
   ).errors;
   const first = errors?.[0];
-  if (first === undefined) return error instanceof Error ? error.message : String(error);
+  if (first === undefined) return messageOf(error);
   // esbuild gives `location: null` for an error that has no place in a file (a missing entry point).
   const at =
     first.location === undefined || first.location === null

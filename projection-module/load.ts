@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildSync } from 'esbuild';
+import { messageOf } from '../core/errors.js';
 import type { Projection } from '../core/processing/projection.js';
 import { ProjectionModuleError } from './errors.js';
 import { COMMON_BUILD_OPTIONS, firstBuildError } from './esbuild-settings.js';
@@ -73,7 +74,7 @@ async function loadProjectionModule(entry: string): Promise<LoadedProjection> {
     namespace = (await import(pathToFileURL(bundle.file).href)) as Record<string, unknown>;
   } catch (error) {
     throw new ProjectionModuleError(
-      `the projection module ${entry} failed while loading: ${(error as Error).message}`,
+      `the projection module ${entry} failed while loading: ${messageOf(error)}`,
       { entry, cause: error },
     );
   } finally {
@@ -114,7 +115,7 @@ function probeProjectionModuleSync(entry: string, displayEntry = entry): Project
       const stderr = String((error as { stderr?: string }).stderr ?? '')
         .trim()
         .split('\n');
-      const reason = stderr.find((line) => /Error/.test(line)) ?? stderr[0] ?? (error as Error).message;
+      const reason = stderr.find((line) => /Error/.test(line)) ?? stderr[0] ?? messageOf(error);
       return { error: `the projection module ${displayEntry} failed while loading: ${reason}` };
     }
     return JSON.parse(output) as ProbeResult;

@@ -40,6 +40,8 @@ function projectionFromModule(namespace: Readonly<Record<string, unknown>>, entr
       problems.push(
         `needsPreviousState must be true or false, received ${JSON.stringify(value.needsPreviousState ?? null)}`,
       );
+    if (value.holdLocks !== undefined && typeof value.holdLocks !== 'boolean')
+      problems.push(`holdLocks must be true, false or absent, received ${JSON.stringify(value.holdLocks)}`);
   }
   if (problems.length > 0)
     throw new ProjectionModuleError(

@@ -5,6 +5,7 @@
  */
 
 export { type Config, type ConfigInput, defaultConfig, parseConfig } from '../core/config/schema.js';
+export { OptionsError } from '../core/errors.js';
 export type { ChangeEvent, ChangeOp, RecordOrigin, RowImage } from '../core/events/change.js';
 export { createDecodeContext, type TableDecodeSettings } from '../core/events/decode-context.js';
 export {
@@ -19,7 +20,12 @@ export { decodeKinesisRecord } from '../core/events/kinesis-record-decoder.js';
 export { REASON, type ReasonCode } from '../core/events/reason-codes.js';
 export { type DecodedRecord, DecoderRegistry } from '../core/events/registry.js';
 export { ProjectionError } from '../core/processing/errors.js';
-export { mirrorProjection, type ProjectedState, type Projection } from '../core/processing/projection.js';
+export {
+  mirrorProjection,
+  type ProjectedState,
+  type Projection,
+  type ProjectionResult,
+} from '../core/processing/projection.js';
 export { ProducerError, RecordsRejectedError } from '../core/producer/errors.js';
 export {
   type Accepted,
@@ -28,6 +34,7 @@ export {
   type ProducerRecord,
   type ProducerStats,
 } from '../core/producer/producer.js';
+export type { DerivedUpdate } from '../core/state/derived-update.js';
 export { type ConsumerDependencies, createConsumerHandler } from '../functions/consumer/create-handler.js';
 export {
   type ConfigFollowingDependencies,

@@ -8,6 +8,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { parseConfig } from '../../core/config/schema.js';
+import { systemClock } from '../../core/coordination/clock.js';
 import { lambdaContext } from '../../core/esm/lambda-event.js';
 import { createConsumerHandler } from '../../functions/consumer/create-handler.js';
 import { lambdaDynamoDbClient } from '../../functions/consumer/dynamodb-client.js';
@@ -50,7 +51,7 @@ function event(size: number): { event: KinesisStreamEvent; payloadBytes: number 
 for (let i = 0; i < 3; i++) await handler(event(50).event, context);
 const settle = async () => {
   gc();
-  await new Promise((r) => setTimeout(r, 100));
+  await systemClock.sleep(100);
   gc();
   return process.memoryUsage().rss;
 };

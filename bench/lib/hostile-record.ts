@@ -8,6 +8,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { parseConfig } from '../../core/config/schema.js';
+import { systemClock } from '../../core/coordination/clock.js';
 import { lambdaContext } from '../../core/esm/lambda-event.js';
 import { TableKeyMemory } from '../../core/events/index.js';
 import { createConsumerHandler } from '../../functions/consumer/create-handler.js';
@@ -52,7 +53,7 @@ for (let n = 1; n <= 3; n++) await handler(lambdaEventOf([plain(n)]) as KinesisS
 const records = entry?.records ?? [plain(100)];
 const events = records.map((r) => lambdaEventOf([r]) as KinesisStreamEvent);
 gc();
-await new Promise((r) => setTimeout(r, 100));
+await systemClock.sleep(100);
 gc();
 const idleRssBytes = process.memoryUsage().rss;
 let peakRssBytes = idleRssBytes;

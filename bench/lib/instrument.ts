@@ -6,6 +6,8 @@ interface DynamoCounters {
   writeCapacity: number;
   readCapacity: number;
   byCommand: Record<string, number>;
+  /** Capacity units as reported, by command (DynamoDB Local reports a transaction's items at 1×, not 2×). */
+  capacityByCommand: Record<string, number>;
 }
 
 interface CapacityEntry {
@@ -21,6 +23,7 @@ function addCapacity(
 ): void {
   for (const c of Array.isArray(consumed) ? consumed : consumed === undefined ? [] : [consumed]) {
     const units = c.CapacityUnits ?? 0;
+    counters.capacityByCommand[command] = (counters.capacityByCommand[command] ?? 0) + units;
     if (c.WriteCapacityUnits !== undefined || c.ReadCapacityUnits !== undefined) {
       counters.writeCapacity += c.WriteCapacityUnits ?? 0;
       counters.readCapacity += c.ReadCapacityUnits ?? 0;
@@ -34,7 +37,13 @@ function addCapacity(
  * that sets ReturnConsumedCapacity on every command that takes it).
  */
 function instrument(client: DynamoDBClient): DynamoCounters {
-  const counters: DynamoCounters = { requests: 0, writeCapacity: 0, readCapacity: 0, byCommand: {} };
+  const counters: DynamoCounters = {
+    requests: 0,
+    writeCapacity: 0,
+    readCapacity: 0,
+    byCommand: {},
+    capacityByCommand: {},
+  };
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const command = context.commandName ?? 'unknown';
@@ -62,6 +71,7 @@ function resetCounters(c: DynamoCounters): void {
   c.writeCapacity = 0;
   c.readCapacity = 0;
   c.byCommand = {};
+  c.capacityByCommand = {};
 }
 
 export type { DynamoCounters };

@@ -1,5 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { ENV } from '../../core/constants.js';
+import { messageOf } from '../../core/errors.js';
 import { CliError, type Command, type OptionSpecs } from './command.js';
 
 /** Where a command acts: every command with a `target` takes these. */
@@ -73,7 +74,7 @@ function parseOptions<T extends OptionsConfig>(
   try {
     return parseArgs({ args: [...args], options, allowPositionals, strict: true }) as ParsedOptions<T>;
   } catch (error) {
-    throw new CliError(`${(error as Error).message}. Run with --help for the options.`);
+    throw new CliError(`${messageOf(error)}. Run with --help for the options.`);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Output } from '@aws-sdk/client-cloudformation';
 import { z } from 'zod';
 import { TARGET_OUTPUT, type TargetDocument } from '../../core/constants.js';
+import { messageOf } from '../../core/errors.js';
 import { CliError } from './command.js';
 
 /** How the CLI reaches AWS: the region and profile flags, else the SDK's defaults. */
@@ -86,7 +87,7 @@ async function describeStackTarget(
       const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: stackName }));
       outputs = Stacks?.[0]?.Outputs ?? [];
     } catch (error) {
-      const message = (error as Error).message;
+      const message = messageOf(error);
       if (/does not exist/.test(message))
         throw new CliError(`stack ${stackName} does not exist in ${region}; check --stack and --region`);
       throw new CliError(`cannot describe stack ${stackName} in ${region}: ${message}`, 1);

@@ -7,9 +7,11 @@ import { replaceSettingsTable, settingsMarkdown } from '../../core/config/settin
 import { versionNumber } from '../../core/config/stamp.js';
 import { parseConfigText } from '../../core/config/violations.js';
 import { ENV } from '../../core/constants.js';
+import { systemClock } from '../../core/coordination/clock.js';
 import { DynamoDbCoordinationStore } from '../../core/coordination/dynamodb-store.js';
 import { InstanceRegistry } from '../../core/coordination/instance-registry.js';
 import type { InstanceRecord } from '../../core/coordination/records.js';
+import { messageOf } from '../../core/errors.js';
 import { LocalConfigStore } from '../../localstack/config/local-config-store.js';
 import { readRuntimeFile } from '../../localstack/run/runtime-file.js';
 import type { Target } from '../cli/target.js';
@@ -31,7 +33,7 @@ async function readDocument(ctx: CommandContext, file: string | undefined, usage
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
-    throw new CliError(`cannot read ${file}: ${(error as Error).message}; pass a JSON file (or - for stdin)`);
+    throw new CliError(`cannot read ${file}: ${messageOf(error)}; pass a JSON file (or - for stdin)`);
   }
 }
 
@@ -308,7 +310,7 @@ version and the per-instance report.`,
         else ctx.stdout.write(`${formatStatus(report, published, views.length - live.length)}\n`);
         return waitSeconds !== undefined && !report.converged ? 1 : 0;
       }
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await systemClock.sleep(250);
     }
   },
 };
@@ -336,12 +338,12 @@ docs/configuration.md.`,
     try {
       document = readFileSync(values.write, 'utf8');
     } catch (error) {
-      throw new CliError(`cannot read ${values.write}: ${(error as Error).message}`);
+      throw new CliError(`cannot read ${values.write}: ${messageOf(error)}`);
     }
     try {
       writeFileSync(values.write, replaceSettingsTable(document));
     } catch (error) {
-      throw new CliError(`${values.write}: ${(error as Error).message}`);
+      throw new CliError(`${values.write}: ${messageOf(error)}`);
     }
     ctx.stderr.write(`updated the settings table in ${values.write}\n`);
     return 0;

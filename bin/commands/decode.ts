@@ -3,6 +3,7 @@
  * JSON line per change, without touching AWS.
  */
 import { readFile } from 'node:fs/promises';
+import { messageOf } from '../../core/errors.js';
 import {
   type ChangeEvent,
   createDecodeContext,
@@ -109,7 +110,7 @@ async function readInput(file: string | undefined, context: CommandContext): Pro
   try {
     return await readFile(file);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    const code = (error as NodeJS.ErrnoException).code ?? messageOf(error);
     throw new CliError(`cannot read ${file} (${code}); pass a readable file, or - to read standard input`, 1);
   }
 }
@@ -248,11 +249,7 @@ class DecodeRun {
     } catch (error) {
       if (error instanceof DecodeError) this.error(index, error.code, error.message);
       else
-        this.error(
-          index,
-          REASON.INVALID_ENVELOPE,
-          `the record could not be decoded (${error instanceof Error ? error.message : String(error)})`,
-        );
+        this.error(index, REASON.INVALID_ENVELOPE, `the record could not be decoded (${messageOf(error)})`);
     }
   }
 }

@@ -2,6 +2,8 @@
  * `cdcp local workers`: the worker processes of a running `npm start -- --workers N`, through the run's control
  * endpoint (named in the runtime file): list, add one, stop one gracefully, kill one with SIGKILL.
  */
+
+import { messageOf } from '../../core/errors.js';
 import type { ControlEndpoint, WorkersResponse } from '../../localstack/run/control-server.js';
 import { readRuntimeFile } from '../../localstack/run/runtime-file.js';
 import type { WorkerRow } from '../../localstack/run/worker-pool.js';
@@ -27,7 +29,7 @@ async function call<T>(method: 'GET' | 'POST', path: string): Promise<T> {
     response = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
   } catch (error) {
     throw new CliError(
-      `the run does not answer at ${url} (${(error as Error).message}); is \`npm start\` still running in this folder?`,
+      `the run does not answer at ${url} (${messageOf(error)}); is \`npm start\` still running in this folder?`,
       1,
     );
   }

@@ -158,6 +158,7 @@ Replaying every aggregate (no --aggregate) asks for confirmation, or --yes when 
         dynamodb: target.dynamodb,
         stateTable: target.names.stateTable,
         parkedTable: target.names.parkedTable,
+        coordinationTable: target.names.coordinationTable,
         config,
         projection,
         logger: new Logger({ logLevel: 'CRITICAL' }),

@@ -2,6 +2,8 @@
  * `cdcp worker`: one worker of a fleet reading the stream through shard leases — an ECS task's command, and
  * what `npm start -- --workers N` starts N of. Its composition root is `bin/worker/`; this file registers it.
  */
+
+import { messageOf } from '../../core/errors.js';
 import type { WorkerProjection } from '../worker/dependencies.js';
 import { parseWorkerSettings, settingsHelp, WorkerSettingsError } from '../worker/settings.js';
 import { CliError, type Command } from './command.js';
@@ -46,9 +48,7 @@ function createWorkerCommand(builtInProjection?: WorkerProjection): Command {
       } catch (error) {
         // The log has the stack; the person at the terminal gets one line.
         throw new CliError(
-          error instanceof WorkerSettingsError
-            ? error.message
-            : `the worker failed: ${(error as Error).message}`,
+          error instanceof WorkerSettingsError ? error.message : `the worker failed: ${messageOf(error)}`,
           1,
         );
       }

@@ -5,6 +5,8 @@
  * It imports none of the rest of the CLI (targets, local runs, the projection loader), so the bundle needs no
  * node_modules and no package.json beside it.
  */
+
+import { messageOf } from '../../core/errors.js';
 import { commandHelp } from '../cli/options.js';
 import { CliError } from '../commands/command.js';
 import { createWorkerCommand } from '../commands/worker.js';
@@ -43,7 +45,7 @@ async function runWorkerImage(
   try {
     return await command.run({ args, ...io });
   } catch (error) {
-    const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
+    const message = messageOf(error).replace(/\s*\n\s*/g, ' ');
     io.stderr.write(`cdcp worker: ${message}\n`);
     return error instanceof CliError ? error.exitCode : 1;
   }

@@ -151,6 +151,8 @@ async function assemble(
       dynamodb: clients.dynamodb,
       stateTable: settings.stateTable,
       parkedTable: settings.parkedTable,
+      coordinationTable: settings.coordinationTable,
+      instanceId,
       configSource,
       projection: projection.projection,
       stateCache,

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ENV, WORKER } from '../../core/constants.js';
+import { messageOf } from '../../core/errors.js';
 import {
   type MappingSettings,
   mappingSettingProblem,
@@ -391,9 +392,7 @@ function parseWorkerSettings(args: readonly string[], env: NodeJS.ProcessEnv): W
       ) as Record<string, { type: 'string' | 'boolean' }>,
     }));
   } catch (error) {
-    throw new WorkerSettingsError(
-      `${(error as Error).message}. Run \`cdcp worker --help\` for the settings.`,
-    );
+    throw new WorkerSettingsError(`${messageOf(error)}. Run \`cdcp worker --help\` for the settings.`);
   }
   const reader = new SettingsReader(flags, env);
   return {

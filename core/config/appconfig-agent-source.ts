@@ -1,5 +1,7 @@
+import { messageOf, OptionsError } from '../errors.js';
+import { requireAppConfigIds } from './appconfig-ids.js';
 import { BaseConfigSource, type BaseConfigSourceOptions, type FetchedText } from './base-source.js';
-import { ConfigOptionsError, ConfigSourceError } from './errors.js';
+import { ConfigSourceError } from './errors.js';
 
 /** The AppConfig agent's default listener (Lambda extension and container agent). */
 const DEFAULT_AGENT_URL = 'http://localhost:2772';
@@ -39,16 +41,10 @@ class AppConfigAgentSource extends BaseConfigSource {
   readonly #timeoutMs: number;
 
   public constructor(options: AppConfigAgentSourceOptions) {
-    for (const [name, value] of [
-      ['applicationId', options.applicationId],
-      ['environmentId', options.environmentId],
-      ['profileId', options.profileId],
-    ] as const)
-      if (typeof value !== 'string' || value.trim() === '')
-        throw new ConfigOptionsError(name, value, 'must name the AppConfig resource (id or name)');
+    requireAppConfigIds(options, ['applicationId', 'environmentId', 'profileId']);
     const base = (options.agentUrl ?? DEFAULT_AGENT_URL).replace(/\/+$/, '');
     if (!/^https?:\/\/[^/]+$/.test(base))
-      throw new ConfigOptionsError(
+      throw new OptionsError(
         'agentUrl',
         options.agentUrl,
         'must be a base URL such as http://localhost:2772',
@@ -67,7 +63,7 @@ class AppConfigAgentSource extends BaseConfigSource {
     } catch (cause) {
       throw new ConfigSourceError(
         this.origin,
-        `the AppConfig agent at ${this.#url} did not answer (${(cause as Error).message}); is the extension layer on the function?`,
+        `the AppConfig agent at ${this.#url} did not answer (${messageOf(cause)}); is the extension layer on the function?`,
         { cause },
       );
     }

@@ -10,7 +10,9 @@ import {
   StartDeploymentCommand,
 } from '@aws-sdk/client-appconfig';
 import { type Clock, systemClock } from '../coordination/clock.js';
-import { ConfigOptionsError, ConfigPublishError } from './errors.js';
+import { OptionsError } from '../errors.js';
+import { requireAppConfigIds } from './appconfig-ids.js';
+import { ConfigPublishError } from './errors.js';
 import type { ConfigPublisher, PublishedConfig, PublishOptions } from './publisher.js';
 import { stampConfig } from './stamp.js';
 import { parseConfigDocument, parseConfigText } from './violations.js';
@@ -52,12 +54,10 @@ class AppConfigPublisher implements ConfigPublisher {
   readonly #target: string;
 
   public constructor(options: AppConfigPublisherOptions) {
-    for (const name of ['applicationId', 'environmentId', 'profileId', 'deploymentStrategyId'] as const)
-      if (typeof options[name] !== 'string' || options[name].trim() === '')
-        throw new ConfigOptionsError(name, options[name], 'must be the id of the AppConfig resource');
+    requireAppConfigIds(options, ['applicationId', 'environmentId', 'profileId', 'deploymentStrategyId']);
     const maxAttempts = options.maxAttempts ?? 3;
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1)
-      throw new ConfigOptionsError('maxAttempts', maxAttempts, 'must be an integer of at least 1');
+      throw new OptionsError('maxAttempts', maxAttempts, 'must be an integer of at least 1');
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.#maxAttempts = maxAttempts;

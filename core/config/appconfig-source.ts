@@ -1,7 +1,9 @@
 import { AppConfigProvider } from '@aws-lambda-powertools/parameters/appconfig';
 import type { AppConfigDataClient } from '@aws-sdk/client-appconfigdata';
+import { messageOf, OptionsError } from '../errors.js';
+import { requireAppConfigIds } from './appconfig-ids.js';
 import { BaseConfigSource, type BaseConfigSourceOptions, type FetchedText } from './base-source.js';
-import { ConfigOptionsError, ConfigSourceError } from './errors.js';
+import { ConfigSourceError } from './errors.js';
 
 /** AppConfigData refuses a RequiredMinimumPollIntervalInSeconds below 15. */
 const MIN_POLL_INTERVAL_SECONDS = 15;
@@ -50,18 +52,12 @@ class AppConfigSource extends BaseConfigSource {
       pollIntervalSeconds < MIN_POLL_INTERVAL_SECONDS ||
       pollIntervalSeconds > 3600
     )
-      throw new ConfigOptionsError(
+      throw new OptionsError(
         'pollIntervalSeconds',
         pollIntervalSeconds,
         `must be an integer from ${MIN_POLL_INTERVAL_SECONDS} (AppConfigData's minimum poll interval) to 3600`,
       );
-    for (const [name, value] of [
-      ['applicationId', options.applicationId],
-      ['environmentId', options.environmentId],
-      ['profileId', options.profileId],
-    ] as const)
-      if (typeof value !== 'string' || value.trim() === '')
-        throw new ConfigOptionsError(name, value, 'must name the AppConfig resource (id or name)');
+    requireAppConfigIds(options, ['applicationId', 'environmentId', 'profileId']);
     super(
       `appconfig:${options.applicationId}/${options.environmentId}/${options.profileId}`,
       pollIntervalSeconds * 1000,
@@ -86,7 +82,7 @@ class AppConfigSource extends BaseConfigSource {
     } catch (cause) {
       throw new ConfigSourceError(
         this.origin,
-        `AppConfigData did not answer for ${this.origin}: ${(cause as Error).message}`,
+        `AppConfigData did not answer for ${this.origin}: ${messageOf(cause)}`,
         { cause },
       );
     }

@@ -1,6 +1,7 @@
 import { METRICS } from '../constants.js';
 import { type Clock, systemClock } from '../coordination/clock.js';
-import { ConfigOptionsError, ConfigValidationError } from './errors.js';
+import { messageOf, OptionsError } from '../errors.js';
+import { ConfigValidationError } from './errors.js';
 import { type Config, defaultConfig } from './schema.js';
 import type {
   ConfigListener,
@@ -66,11 +67,7 @@ abstract class BaseConfigSource implements ConfigSource {
 
   protected constructor(origin: string, minFetchIntervalMs: number, options: BaseConfigSourceOptions) {
     if (!Number.isFinite(minFetchIntervalMs) || minFetchIntervalMs < 0)
-      throw new ConfigOptionsError(
-        'minFetchIntervalMs',
-        minFetchIntervalMs,
-        'must be a duration of 0 ms or more',
-      );
+      throw new OptionsError('minFetchIntervalMs', minFetchIntervalMs, 'must be a duration of 0 ms or more');
     this.#origin = origin;
     this.#minFetchIntervalMs = minFetchIntervalMs;
     this.#logger = options.logger;
@@ -126,7 +123,7 @@ abstract class BaseConfigSource implements ConfigSource {
       fetched = await this.fetchText();
     } catch (error) {
       this.#nextFetchAt = this.clock.now() + this.#minFetchIntervalMs;
-      this.#reject('unreachable', (error as Error).message ?? String(error), [], undefined);
+      this.#reject('unreachable', messageOf(error), [], undefined);
       this.#reportAge();
       return this.#current;
     }
@@ -149,7 +146,7 @@ abstract class BaseConfigSource implements ConfigSource {
     } catch (error) {
       const validation = error instanceof ConfigValidationError ? error : undefined;
       const kind = validation !== undefined && validation.violations.length > 0 ? 'invalid' : 'corrupt';
-      this.#reject(kind, (error as Error).message, validation?.violations ?? [], text);
+      this.#reject(kind, messageOf(error), validation?.violations ?? [], text);
       return;
     }
     const previous = this.#current;

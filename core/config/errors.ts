@@ -44,17 +44,4 @@ class ConfigPublishError extends ConfigError {
   }
 }
 
-/** Options of a config class were invalid (named, with the value received). */
-class ConfigOptionsError extends ConfigError {
-  public readonly option: string;
-  public readonly value: unknown;
-
-  public constructor(option: string, value: unknown, requirement: string) {
-    super(`${option} ${requirement}; received ${JSON.stringify(value)}`);
-    this.name = 'ConfigOptionsError';
-    this.option = option;
-    this.value = value;
-  }
-}
-
-export { ConfigError, ConfigOptionsError, ConfigPublishError, ConfigSourceError, ConfigValidationError };
+export { ConfigError, ConfigPublishError, ConfigSourceError, ConfigValidationError };

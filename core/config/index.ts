@@ -1,3 +1,4 @@
+export { OptionsError } from '../errors.js';
 export {
   AppConfigAgentSource,
   type AppConfigAgentSourceOptions,
@@ -21,7 +22,6 @@ export {
 export { isTableDeferred } from './deferral.js';
 export {
   ConfigError,
-  ConfigOptionsError,
   ConfigPublishError,
   ConfigSourceError,
   ConfigValidationError,

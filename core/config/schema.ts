@@ -118,23 +118,18 @@ const LocksSchema = z
     heartbeatsPerLease: int(2, 60)
       .default(4)
       .describe('Heartbeats a lock holder writes per lease duration (period = leaseDurationMs / this).'),
+    waitMs: int(0, 600_000)
+      .default(5_000)
+      .describe(
+        'How long a consumer waits for the aggregate locks of a projection that declares holdLocks before the ' +
+          'aggregate fails and its changes are redelivered. Keep it well below the consumer timeout.',
+      ),
     clockSkewAllowanceMs: int(0, 3_600_000)
       .optional()
       .describe(
         "Opt-in fast path: a lock whose holder's wall-clock write is older than the lease plus this is expired " +
           'at first sight. Absent: off, only observed silence expires a lock.',
       ),
-  })
-  .strict();
-
-const LeaderSchema = z
-  .object({
-    leaseDurationMs: int(1_000, 600_000)
-      .default(15_000)
-      .describe("How long leadership outlives the leader's last renewal."),
-    heartbeatsPerLease: int(2, 60)
-      .default(3)
-      .describe('Renewals a leader writes per lease duration (period = leaseDurationMs / this).'),
   })
   .strict();
 
@@ -296,7 +291,6 @@ const ConfigSchema = z
       .default({})
       .describe('Per-table settings, keyed by <schema-or-db>.<table>.'),
     locks: LocksSchema.prefault({}),
-    leader: LeaderSchema.prefault({}),
     instances: InstancesSchema.prefault({}),
     leases: LeasesSchema.prefault({}),
     shedding: SheddingSchema.prefault({}),

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { messageOf } from '../errors.js';
 import { describeExpected, isNode, type JsonSchemaNode } from './describe.js';
 import { ConfigValidationError } from './errors.js';
 import { configJsonSchema } from './json-schema.js';
@@ -61,7 +62,7 @@ function parseConfigText(text: string, origin = 'the configuration'): Config {
     document = JSON.parse(text);
   } catch (cause) {
     throw new ConfigValidationError(
-      `${origin} is not valid JSON (${(cause as Error).message}); received ${describeText(text)}. ` +
+      `${origin} is not valid JSON (${messageOf(cause)}); received ${describeText(text)}. ` +
         'Fix the JSON (start from `cdcp config defaults`) and validate it with `cdcp config validate FILE`.',
       [],
       { cause },

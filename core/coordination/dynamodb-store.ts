@@ -8,6 +8,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import { messageOf, OptionsError } from '../errors.js';
 import {
   INSTANCE_ABSENT,
   INSTANCE_COUNTER_UNCHANGED,
@@ -18,7 +19,7 @@ import {
   LEASE_IS_FREE,
   LEASE_VERSION_UNCHANGED,
 } from './conditions.js';
-import { CoordinationOptionsError, CoordinationStoreError } from './errors.js';
+import { CoordinationStoreError } from './errors.js';
 import {
   ATTRIBUTE_NAMES as A,
   attributeNamesFor,
@@ -90,7 +91,7 @@ class DynamoDbCoordinationStore implements CoordinationStore {
 
   public constructor(options: DynamoDbCoordinationStoreOptions) {
     if (typeof options.tableName !== 'string' || options.tableName.length < 3)
-      throw new CoordinationOptionsError('tableName', options.tableName, 'must name the coordination table');
+      throw new OptionsError('tableName', options.tableName, 'must name the coordination table');
     this.#client = options.client;
     this.#tableName = options.tableName;
   }
@@ -401,7 +402,7 @@ class DynamoDbCoordinationStore implements CoordinationStore {
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw error;
       throw new CoordinationStoreError(
-        `${operation} on ${this.#tableName} ${keyString(key)} failed: ${(error as Error).message}`,
+        `${operation} on ${this.#tableName} ${keyString(key)} failed: ${messageOf(error)}`,
         { operation, key: keyString(key), retryable: isTransient(error) },
         { cause: error },
       );

@@ -7,27 +7,6 @@ class CoordinationError extends Error {
 }
 
 /**
- * Options that would make a primitive unsafe or meaningless, rejected when the object is built. The message
- * names the value received and what to change.
- *
- * @example
- * ```ts
- * throw new CoordinationOptionsError('heartbeatPeriodMs', 15_000, 'must be at most half of leaseDurationMs (20000)');
- * ```
- */
-class CoordinationOptionsError extends CoordinationError {
-  public readonly option: string;
-  public readonly received: unknown;
-
-  public constructor(option: string, received: unknown, requirement: string) {
-    super(`${option} ${requirement}; received ${JSON.stringify(received)}`);
-    this.name = 'CoordinationOptionsError';
-    this.option = option;
-    this.received = received;
-  }
-}
-
-/**
  * An unexpected failure of the coordination table (not a lost race, which is a return value). `retryable`
  * says whether the same request may be sent again (throttling, timeouts, lost connections); the SDK error is
  * the `cause`.
@@ -107,10 +86,4 @@ class LeaseLostError extends CoordinationError {
   }
 }
 
-export {
-  CoordinationError,
-  CoordinationOptionsError,
-  CoordinationStoreError,
-  LeaseLostError,
-  LockNotGrantedError,
-};
+export { CoordinationError, CoordinationStoreError, LeaseLostError, LockNotGrantedError };

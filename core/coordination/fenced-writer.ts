@@ -8,9 +8,10 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { messageOf, OptionsError } from '../errors.js';
 import { FENCE_NOT_LOWER, LEASE_HELD_BY_CALLER, WRITE_NOT_APPLIED } from './conditions.js';
 import { isTransient } from './dynamodb-store.js';
-import { CoordinationOptionsError, CoordinationStoreError } from './errors.js';
+import { CoordinationStoreError } from './errors.js';
 import { attributeNamesFor, attributeValues, keyItem, leaseFromItem } from './item-mapping.js';
 import type { ItemKey } from './keys.js';
 import type { LeaseRecord } from './records.js';
@@ -42,11 +43,7 @@ interface FenceCondition {
  */
 function fenceCondition(fence: number, options: { readonly fenceAttribute?: string } = {}): FenceCondition {
   if (!Number.isSafeInteger(fence) || fence < 1)
-    throw new CoordinationOptionsError(
-      'fence',
-      fence,
-      'must be a fence token from a grant (a whole number ≥ 1)',
-    );
+    throw new OptionsError('fence', fence, 'must be a fence token from a grant (a whole number ≥ 1)');
   return {
     conditionExpression: FENCE_NOT_LOWER,
     setClause: '#fence = :fence',
@@ -140,7 +137,7 @@ class FencedWriter {
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return this.#lost(error.Item, write);
       throw new CoordinationStoreError(
-        `fenced write to ${this.#tableName} failed: ${(error as Error).message}`,
+        `fenced write to ${this.#tableName} failed: ${messageOf(error)}`,
         { operation: 'fencedWrite', key: JSON.stringify(write.key), retryable: isTransient(error) },
         { cause: error },
       );
@@ -149,7 +146,7 @@ class FencedWriter {
 
   async #guarded(update: Update, guard: LeaseGuard, write: FencedUpdate): Promise<FencedWriteResult> {
     if (this.#coordinationTableName === undefined)
-      throw new CoordinationOptionsError(
+      throw new OptionsError(
         'coordinationTableName',
         undefined,
         'must be set on the FencedWriter to write with a guard',

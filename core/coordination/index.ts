@@ -1,10 +1,10 @@
+export { OptionsError } from '../errors.js';
 export { backoffDelayMs } from './backoff.js';
 export { type Clock, ManualClock, systemClock } from './clock.js';
 export * as conditions from './conditions.js';
 export { DynamoDbCoordinationStore, type DynamoDbCoordinationStoreOptions } from './dynamodb-store.js';
 export {
   CoordinationError,
-  CoordinationOptionsError,
   CoordinationStoreError,
   LeaseLostError,
   LockNotGrantedError,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { OptionsError } from '../errors.js';
 import { withRetries } from './backoff.js';
 import { type Clock, systemClock } from './clock.js';
-import { CoordinationOptionsError } from './errors.js';
 import { LivenessTracker, type LivenessVerdict } from './liveness.js';
 import type { HotKey, InstanceKind, InstanceLoad, InstanceRecord } from './records.js';
 import type { InstanceStore } from './store.js';
@@ -78,7 +78,7 @@ class InstanceRegistry {
     this.#failureDetectionMs = durationMs('failureDetectionMs', options.failureDetectionMs ?? 20_000);
     this.#heartbeatIntervalMs = durationMs('heartbeatIntervalMs', options.heartbeatIntervalMs ?? 5_000);
     if (this.#heartbeatIntervalMs > this.#failureDetectionMs / 2)
-      throw new CoordinationOptionsError(
+      throw new OptionsError(
         'heartbeatIntervalMs',
         this.#heartbeatIntervalMs,
         `must be at most half of failureDetectionMs (${this.#failureDetectionMs}), or one late heartbeat ` +
@@ -86,7 +86,7 @@ class InstanceRegistry {
       );
     this.#ttlMs = durationMs('ttlMs', options.ttlMs ?? 6 * 3_600_000);
     if (this.#ttlMs < 10 * this.#failureDetectionMs)
-      throw new CoordinationOptionsError(
+      throw new OptionsError(
         'ttlMs',
         this.#ttlMs,
         `must be at least 10 × failureDetectionMs (${10 * this.#failureDetectionMs}): TTL is judged on the ` +

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { OptionsError } from '../errors.js';
 import { backoffDelayMs } from './backoff.js';
 import { type Clock, systemClock } from './clock.js';
-import { CoordinationOptionsError, LockNotGrantedError } from './errors.js';
+import { LockNotGrantedError } from './errors.js';
 import { lockKey } from './keys.js';
 import { LeaseClient } from './lease-client.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -104,7 +105,7 @@ class LockClient {
     if (options.sessionMonitor !== undefined) {
       const { safeTimeMs } = options.sessionMonitor;
       if (!(safeTimeMs > 0 && safeTimeMs < this.#leaseDurationMs - this.#heartbeatPeriodMs))
-        throw new CoordinationOptionsError(
+        throw new OptionsError(
           'sessionMonitor.safeTimeMs',
           safeTimeMs,
           `must be above 0 and below leaseDurationMs - heartbeatPeriodMs (${this.#leaseDurationMs - this.#heartbeatPeriodMs}), ` +
@@ -208,8 +209,7 @@ class LockClient {
       }
   > {
     const sorted = [...new Set(names.map((n) => identifier('lock name', n)))].sort();
-    if (sorted.length === 0)
-      throw new CoordinationOptionsError('names', names, 'must name at least one lock');
+    if (sorted.length === 0) throw new OptionsError('names', names, 'must name at least one lock');
     const leaseDurationMs = durationMs('leaseDurationMs', options.leaseDurationMs ?? this.#leaseDurationMs);
     heartbeatWithinLease(this.#heartbeatPeriodMs, leaseDurationMs);
     const startedAt = this.#clock.now();

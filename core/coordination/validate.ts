@@ -1,9 +1,9 @@
-import { CoordinationOptionsError } from './errors.js';
+import { OptionsError } from '../errors.js';
 
 /** A finite number of milliseconds greater than zero (or zero when `allowZero`). */
 function durationMs(option: string, value: number, allowZero = false): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0))
-    throw new CoordinationOptionsError(
+    throw new OptionsError(
       option,
       value,
       `must be a finite number of milliseconds ${allowZero ? 'of at least 0' : 'above 0'}`,
@@ -14,7 +14,7 @@ function durationMs(option: string, value: number, allowZero = false): number {
 /** A positive whole number. */
 function positiveInteger(option: string, value: number): number {
   if (!Number.isInteger(value) || value < 1)
-    throw new CoordinationOptionsError(option, value, 'must be a whole number of at least 1');
+    throw new OptionsError(option, value, 'must be a whole number of at least 1');
   return value;
 }
 
@@ -28,7 +28,7 @@ function heartbeatWithinLease(
   leaseOption = 'leaseDurationMs',
 ): void {
   if (heartbeatPeriodMs > leaseDurationMs / 2)
-    throw new CoordinationOptionsError(
+    throw new OptionsError(
       'heartbeatPeriodMs',
       heartbeatPeriodMs,
       `must be at most half of ${leaseOption} (${leaseDurationMs}), so that one lost heartbeat does not lose the lease; ` +
@@ -39,7 +39,7 @@ function heartbeatWithinLease(
 /** A non-empty identifier (owner, candidate, instance, lock name, role). */
 function identifier(option: string, value: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 512)
-    throw new CoordinationOptionsError(option, value, 'must be a non-empty string of at most 512 characters');
+    throw new OptionsError(option, value, 'must be a non-empty string of at most 512 characters');
   return value;
 }
 

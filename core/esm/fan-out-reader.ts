@@ -5,6 +5,7 @@ import {
   type SubscribeToShardEventStream,
 } from '@aws-sdk/client-kinesis';
 import { type Clock, systemClock } from '../coordination/clock.js';
+import { OptionsError } from '../errors.js';
 import {
   NOTHING_YET,
   type ShardCursor,
@@ -68,8 +69,10 @@ class FanOutReader implements ShardReader {
   public constructor(options: FanOutReaderOptions) {
     const interval = options.resubscribeIntervalMs ?? SUBSCRIPTION_LIFETIME_MS;
     if (!Number.isFinite(interval) || interval < 5_000 || interval > SUBSCRIPTION_LIFETIME_MS)
-      throw new RangeError(
-        `resubscribeIntervalMs must be from 5000 to ${SUBSCRIPTION_LIFETIME_MS} (a subscription lasts at most five minutes, and a new one within five seconds is refused); received ${interval}`,
+      throw new OptionsError(
+        'resubscribeIntervalMs',
+        interval,
+        `must be from 5000 to ${SUBSCRIPTION_LIFETIME_MS} (a subscription lasts at most five minutes, and a new one within five seconds is refused)`,
       );
     this.#o = options;
   }

@@ -1,3 +1,4 @@
+export { OptionsError } from '../errors.js';
 export {
   EventSourceMapping,
   type EventSourceMappingOptions,

@@ -1,3 +1,5 @@
+import { OptionsError } from '../errors.js';
+
 /**
  * Settings of an event source mapping, with Lambda's names, ranges and defaults
  * (CreateEventSourceMapping for Kinesis).
@@ -52,11 +54,13 @@ function mappingSettings(input: Partial<MappingSettings> = {}): MappingSettings 
   const s = { ...DEFAULT_SETTINGS, ...input };
   for (const name of Object.keys(MAPPING_LIMITS) as NumericSetting[]) {
     const problem = mappingSettingProblem(name, s[name]);
-    if (problem !== undefined) throw new RangeError(`${name} must be ${problem}, received ${s[name]}`);
+    if (problem !== undefined) throw new OptionsError(name, s[name], `must be ${problem}`);
   }
   if (!STARTING_POSITIONS.includes(s.startingPosition))
-    throw new RangeError(
-      `startingPosition must be ${STARTING_POSITIONS.join(' or ')}, received ${JSON.stringify(s.startingPosition)}`,
+    throw new OptionsError(
+      'startingPosition',
+      s.startingPosition,
+      `must be ${STARTING_POSITIONS.join(' or ')}`,
     );
   return s;
 }

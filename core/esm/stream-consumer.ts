@@ -4,6 +4,7 @@ import {
   RegisterStreamConsumerCommand,
 } from '@aws-sdk/client-kinesis';
 import { type Clock, systemClock } from '../coordination/clock.js';
+import { messageOf, OptionsError } from '../errors.js';
 
 interface EnsureStreamConsumerOptions {
   readonly kinesis: KinesisClient;
@@ -43,10 +44,7 @@ const CONSUMER_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 async function ensureStreamConsumer(options: EnsureStreamConsumerOptions): Promise<string> {
   const { kinesis, streamArn, consumerName } = options;
   if (!CONSUMER_NAME.test(consumerName))
-    throw new StreamConsumerError(
-      consumerName,
-      `the stream consumer name must be 1 to 128 letters, digits, '_', '.' or '-'; received ${JSON.stringify(consumerName)}`,
-    );
+    throw new OptionsError('consumerName', consumerName, "must be 1 to 128 letters, digits, '_', '.' or '-'");
   const clock = options.clock ?? systemClock;
   const timeoutMs = options.timeoutMs ?? 120_000;
   const deadline = clock.now() + timeoutMs;
@@ -95,7 +93,7 @@ async function register(kinesis: KinesisClient, streamArn: string, consumerName:
 }
 
 function unserved(consumerName: string, error: unknown): StreamConsumerError {
-  const message = (error as Error).message;
+  const message = messageOf(error);
   const unknown = (error as Error).name === 'UnknownOperationException';
   return new StreamConsumerError(
     consumerName,

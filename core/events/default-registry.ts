@@ -4,13 +4,14 @@
  * changes, a DMS message (`metadata.record-type`), a DynamoDB Kinesis record (`dynamodb` + `eventName`), and
  * last a flattened Debezium row (`__op` / `__deleted` / `__table`).
  */
+
+import { OptionsError } from '../errors.js';
 import { debeziumDecoder } from './debezium.js';
 import { debeziumSchemaChangeDecoder, debeziumTransactionDecoder } from './debezium-metadata.js';
 import { debeziumUnwrappedDecoder, lenientDebeziumUnwrappedDecoder } from './debezium-unwrapped.js';
 import type { ChangeDecoder } from './decoder.js';
 import { createDmsDecoder } from './dms.js';
 import { dynamodbDecoder } from './dynamodb.js';
-import { EventsError } from './errors.js';
 import { DecoderRegistry } from './registry.js';
 import { TableKeyMemory } from './table-keys.js';
 
@@ -59,9 +60,7 @@ function decodersFor(format: FormatChoice, tableKeys: TableKeyMemory): ChangeDec
 function createDefaultRegistry(options: DefaultRegistryOptions = {}): DecoderRegistry {
   const format = options.format ?? 'auto';
   if (!FORMAT_CHOICES.includes(format))
-    throw new EventsError(
-      `format must be one of ${FORMAT_CHOICES.join(', ')}, received ${JSON.stringify(format)}`,
-    );
+    throw new OptionsError('format', format, `must be one of ${FORMAT_CHOICES.join(', ')}`);
   const registryOptions =
     options.maxRecordBytes === undefined ? {} : { maxRecordBytes: options.maxRecordBytes };
   return new DecoderRegistry({

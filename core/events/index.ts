@@ -1,3 +1,4 @@
+export { OptionsError } from '../errors.js';
 export { aggregateIdOf, resolveKeyValues } from './aggregate-id.js';
 export type { ChangeEvent, ChangeOp, RecordOrigin, RowImage } from './change.js';
 export { debeziumDecoder, recordKeyOf } from './debezium.js';

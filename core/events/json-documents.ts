@@ -3,6 +3,8 @@
  * document, a JSON array, JSON Lines, or several pretty-printed documents in a row. A value starts on a line
  * whose first non-blank character is `{` or `[`; other lines (license headers, comments, `...`) are skipped.
  */
+
+import { messageOf } from '../errors.js';
 import { DecodeError } from './errors.js';
 import { parseJsonExact } from './exact-json.js';
 import { REASON, type ReasonCode } from './reason-codes.js';
@@ -53,7 +55,7 @@ function tryParse(text: string): { value: unknown } | { error: string; code: Rea
     return { value: parseJsonExact(text) };
   } catch (error) {
     return {
-      error: (error as Error).message,
+      error: messageOf(error),
       code: error instanceof DecodeError ? error.code : REASON.NOT_JSON,
     };
   }

@@ -16,6 +16,7 @@
  * could read, so it would be parked anyway, with a less useful reason).
  */
 import { createHash } from 'node:crypto';
+import { OptionsError } from '../errors.js';
 import { DecodeError } from './errors.js';
 import { excerpt } from './json-value.js';
 import { ProtobufError, ProtobufReader, WIRE_LENGTH_DELIMITED, WIRE_VARINT } from './protobuf-reader.js';
@@ -142,10 +143,9 @@ function parseRange(range: HashKeyRange): { start: bigint; end: bigint } {
   try {
     return { start: BigInt(range.startingHashKey), end: BigInt(range.endingHashKey) };
   } catch (cause) {
-    throw new RangeError(
-      `hashKeyRange must hold decimal integers as ListShards returns them, received ${JSON.stringify(range)}`,
-      { cause },
-    );
+    throw new OptionsError('hashKeyRange', range, 'must hold decimal integers as ListShards returns them', {
+      cause,
+    });
   }
 }
 

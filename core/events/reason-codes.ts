@@ -59,6 +59,18 @@ export const REASON = {
    * table is resumed or shedding is lifted. Later changes of the aggregate are deferred behind it.
    */
   DEFERRED: 'DEFERRED',
+  /**
+   * The change's derived updates cannot be written with it: with its source write they take more than the
+   * 100 items of one DynamoDB transaction, or they are malformed (a field both set to text and added to, a
+   * fraction added, an update of the change's own aggregate). Parked at once; the aggregate is quarantined
+   * behind it, as for `POISON`.
+   */
+  DERIVED_INVALID: 'DERIVED_INVALID',
+  /**
+   * The transaction of the change and its derived updates kept conflicting with concurrent transactions on the
+   * same items (`TransactionConflict`) through every bounded retry. Parked; replaying it applies it once.
+   */
+  DERIVED_CONFLICT: 'DERIVED_CONFLICT',
   /** The local event source mapping gave up on a record older than the maximum record age. */
   RECORD_TOO_OLD: 'RECORD_TOO_OLD',
   /** The local event source mapping ran out of retry attempts for the record. */

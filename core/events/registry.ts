@@ -1,3 +1,4 @@
+import { messageOf, OptionsError } from '../errors.js';
 import type { ChangeEvent, RecordOrigin } from './change.js';
 import type { ChangeDecoder, DecodeContext } from './decoder.js';
 import { DecodeError } from './errors.js';
@@ -52,7 +53,7 @@ function parseRecord(data: Uint8Array): unknown {
   } catch (cause) {
     throw new DecodeError(
       REASON.NOT_JSON,
-      `record data is not UTF-8 (${(cause as Error).message}); it starts with ${preview(data)}`,
+      `record data is not UTF-8 (${messageOf(cause)}); it starts with ${preview(data)}`,
       { cause },
     );
   }
@@ -62,7 +63,7 @@ function parseRecord(data: Uint8Array): unknown {
     if (cause instanceof DecodeError) throw cause;
     throw new DecodeError(
       REASON.NOT_JSON,
-      `record data is not UTF-8 JSON (${(cause as Error).message}); it starts with ${preview(data)}`,
+      `record data is not UTF-8 JSON (${messageOf(cause)}); it starts with ${preview(data)}`,
       { cause },
     );
   }
@@ -104,7 +105,7 @@ class DecoderRegistry {
     if (options.decoders.length === 0) throw new Error('DecoderRegistry needs at least one decoder');
     const maxRecordBytes = options.maxRecordBytes ?? 1_048_576;
     if (!Number.isInteger(maxRecordBytes) || maxRecordBytes < 1)
-      throw new RangeError(`maxRecordBytes must be a positive integer, received ${maxRecordBytes}`);
+      throw new OptionsError('maxRecordBytes', maxRecordBytes, 'must be a positive integer');
     this.#decoders = options.decoders;
     this.#maxRecordBytes = maxRecordBytes;
   }

@@ -1,3 +1,5 @@
+import { OptionsError } from '../errors.js';
+
 /**
  * Primary keys learned from the stream itself: a DMS `create-table` control record lists the table's
  * `primary-key` columns, and later data records of that table carry no key of their own.
@@ -29,7 +31,7 @@ class TableKeyMemory {
   public constructor(options: TableKeyMemoryOptions = {}) {
     const maxTables = options.maxTables ?? 10_000;
     if (!Number.isInteger(maxTables) || maxTables < 1)
-      throw new RangeError(`TableKeyMemory maxTables must be a positive integer, received ${maxTables}`);
+      throw new OptionsError('maxTables', maxTables, 'must be a positive integer');
     this.#maxTables = maxTables;
   }
 

@@ -2,10 +2,12 @@ import { type Clock, systemClock } from '../coordination/clock.js';
 import { positiveInteger } from '../coordination/validate.js';
 import { REASON, type ReasonCode } from '../events/reason-codes.js';
 import type { AggregateItem, Quarantine } from '../state/aggregate-item.js';
+import type { DerivedWrite } from '../state/derived-update.js';
 import { UnstorableError } from '../state/errors.js';
 import { changeKeys, type ParkedItem, type ParkedRecord } from '../state/parked-item.js';
 import type { ParkedLabel, ParkedStorePort } from '../state/parked-store-port.js';
-import type { StateStorePort, WriteGuard, WriteOutcome } from '../state/state-store-port.js';
+import type { StateMutation, StateStorePort, WriteGuard, WriteOutcome } from '../state/state-store-port.js';
+import type { AggregateLocks, Fences } from './aggregate-locks.js';
 import {
   type AggregateOutcome,
   type Attempt,
@@ -13,6 +15,7 @@ import {
   behindMessage,
   done,
   failureMessage,
+  isPermanent,
   lost,
   maxKey,
   poisonOf,
@@ -29,6 +32,7 @@ import {
   pendingOfParked,
   projectedStateOf,
 } from './fold.js';
+import { FoldCommit, type FoldOutcome } from './fold-commit.js';
 import type { Projection } from './projection.js';
 import { noTracing, type ProcessingTracer } from './tracing.js';
 import { retryTransient, type TransientRetry } from './transient-retry.js';
@@ -55,6 +59,17 @@ interface AggregateApplierOptions {
   readonly retryBaseDelayMs?: number;
   /** Where the fold is a step of the trace (the writes are when `stateStore` is a `TracedStateStore`). @default noTracing */
   readonly tracer?: ProcessingTracer;
+  /**
+   * Takes the locks of a projection that declares `holdLocks`; without it such a projection runs on
+   * conditional writes alone. @default none
+   */
+  readonly locks?: AggregateLocks;
+  /**
+   * Tries of a transaction with derived updates that DynamoDB cancels for a concurrent transaction on one of
+   * its items (`TransactionConflict`), with jittered backoff from `retryBaseDelayMs`; then the last change is
+   * parked as `DERIVED_CONFLICT`. @default 5
+   */
+  readonly conflictAttempts?: number;
 }
 
 /** The raw record each pending change came from, to park it with its full payload. */
@@ -70,6 +85,11 @@ interface Run {
   unparked: number;
   /** Of `parked`, what was parked as DEFERRED. */
   deferred: number;
+  /** Changes applied and skipped by writes that committed part of the batch (a full transaction). */
+  applied: number;
+  duplicates: number;
+  /** The fences of the locks held while applying (a projection that declares `holdLocks`). */
+  fences?: Fences;
 }
 
 /** Lost races (a concurrent replay or writer) retried before the aggregate is reported as failed. */
@@ -110,6 +130,7 @@ class AggregateApplier {
   readonly #now: () => number;
   readonly #retry: TransientRetry;
   readonly #tracer: ProcessingTracer;
+  readonly #foldCommit: FoldCommit;
 
   public constructor(options: AggregateApplierOptions) {
     positiveInteger('maxAttempts', options.maxAttempts);
@@ -118,6 +139,12 @@ class AggregateApplier {
       attempts: positiveInteger('transientAttempts', options.transientAttempts ?? 3),
       baseDelayMs: positiveInteger('retryBaseDelayMs', options.retryBaseDelayMs ?? 50),
     };
+    this.#foldCommit = new FoldCommit({
+      stateStore: options.stateStore,
+      clock: this.#retry.clock,
+      conflictAttempts: options.conflictAttempts,
+      baseDelayMs: this.#retry.baseDelayMs,
+    });
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#tracer = options.tracer ?? noTracing;
@@ -138,34 +165,85 @@ class AggregateApplier {
     payloads: PayloadSource,
     prefetched?: { readonly item: AggregateItem | undefined },
   ): Promise<AggregateOutcome> {
-    const run: Run = { aggregateId, payloads, parked: 0, unparked: 0, deferred: 0 };
+    const run: Run = {
+      aggregateId,
+      payloads,
+      parked: 0,
+      unparked: 0,
+      deferred: 0,
+      applied: 0,
+      duplicates: 0,
+    };
     let first = true;
     // A try after a transient failure reads the item again: what was prefetched may be stale by then.
-    const outcome = await retryTransient(() => {
-      const known = first ? prefetched : undefined;
+    const known = () => {
+      const item = first ? prefetched : undefined;
       first = false;
-      return this.#applyRacing(run, changes, known);
-    }, this.#retry);
+      return item;
+    };
+    const { locks, projection } = this.#options;
+    // Under locks the item is read again once they are held: the previous holder may have just written it.
+    const outcome = await retryTransient(
+      projection.holdLocks === true && locks !== undefined
+        ? () => this.#holding(locks, run, changes, known(), () => this.#applyRacing(run, changes, undefined))
+        : () => this.#applyRacing(run, changes, known()),
+      this.#retry,
+    );
     return {
       ...outcome,
+      applied: outcome.applied + run.applied,
+      duplicates: outcome.duplicates + run.duplicates,
       parked: run.parked,
       unparked: run.unparked,
       ...(run.deferred > 0 ? { deferred: run.deferred } : {}),
     };
   }
 
-  /** Folds and writes, again with the item that won whenever a write loses its race. */
-  async #applyRacing(
+  /**
+   * Holds the locks of the aggregate and of the aggregates its changes derive updates of (learnt by folding
+   * them onto the item as read: derived targets are expected to depend on the changes, not on the state),
+   * then applies with their fences. The fold under the locks reads the item again.
+   */
+  async #holding(
+    locks: AggregateLocks,
     run: Run,
     changes: readonly PendingChange[],
     prefetched: { readonly item: AggregateItem | undefined } | undefined,
+    apply: () => Promise<AggregateOutcome>,
+  ): Promise<AggregateOutcome> {
+    const item =
+      prefetched !== undefined ? prefetched.item : await this.#options.stateStore.get(run.aggregateId);
+    const probe = this.#fold({
+      position: item?.position,
+      state: projectedStateOf(item),
+      changes,
+      projection: this.#options.projection,
+    });
+    const ids = [run.aggregateId, ...probe.derived.map((d) => d.aggregateId)];
+    return locks.hold(ids, async (fences) => {
+      run.fences = fences;
+      try {
+        return await apply();
+      } finally {
+        run.fences = undefined;
+      }
+    });
+  }
+
+  /** Folds and writes, again with the item that won whenever a write loses its race. */
+  async #applyRacing(
+    run: Run,
+    batch: readonly PendingChange[],
+    prefetched: { readonly item: AggregateItem | undefined } | undefined,
   ): Promise<AggregateOutcome> {
     const { stateStore, projection } = this.#options;
-    // Deferral needs the stored item (is the aggregate already deferred?), so it skips the blind write.
+    let changes = batch;
+    // Deferral needs the stored item (is the aggregate already deferred?), so it skips the blind write; so do
+    // writes under locks, which carry their fence in a transaction that returns no previous item.
     let known: Known =
       prefetched !== undefined
         ? prefetched.item
-        : projection.needsPreviousState || this.#deferred(changes)
+        : projection.needsPreviousState || this.#deferred(changes) || run.fences !== undefined
           ? await stateStore.get(run.aggregateId)
           : 'unknown';
     let writes = 0;
@@ -176,6 +254,13 @@ class AggregateApplier {
           : await this.#applyKnown(run, changes, known);
       writes += attempt.writes;
       if (attempt.outcome !== undefined) return { ...attempt.outcome, writes };
+      if (attempt.next !== undefined) {
+        // Part of the changes committed with a full transaction: the rest follows, not a lost race.
+        run.applied += attempt.next.applied;
+        run.duplicates += attempt.next.duplicates;
+        changes = attempt.next.changes;
+        race--;
+      }
       known = attempt.current ?? (await stateStore.get(run.aggregateId));
     }
     throw new ProcessingError(
@@ -191,7 +276,9 @@ class AggregateApplier {
   async #applyBlind(run: Run, changes: readonly PendingChange[]): Promise<Attempt> {
     const { stateStore, projection } = this.#options;
     const fold = this.#fold({ position: undefined, state: undefined, changes, projection });
-    if (fold.failure !== undefined || fold.next === undefined) return { current: undefined, writes: 0 };
+    // Derived updates need the position known: only it tells which changes of the batch are duplicates.
+    if (fold.failure !== undefined || fold.next === undefined || fold.derived.length > 0)
+      return { current: undefined, writes: 0 };
     let out: WriteOutcome;
     try {
       out = await stateStore.write(
@@ -267,8 +354,7 @@ class AggregateApplier {
    */
   #settle(run: Run, item: AggregateItem | undefined, fold: FoldResult): Promise<Attempt> {
     if (fold.failure === undefined) return this.#writeFolded(run, item, fold);
-    if (fold.failure.error instanceof UnstorableError)
-      return this.#quarantine(run, item, fold, fold.failure, 1);
+    if (isPermanent(fold.failure.error)) return this.#quarantine(run, item, fold, fold.failure, 1);
     const attempts = attemptsOf(item, fold.failure);
     if (attempts < this.#options.maxAttempts)
       return this.#countAttempt(run, item, fold, fold.failure, attempts);
@@ -309,16 +395,33 @@ class AggregateApplier {
     return out.committed ? done(counts, 1) : lost(out.current);
   }
 
-  /** Nothing failed: one write of the folded state (none when every change was a duplicate). */
+  /**
+   * Nothing failed: one write of the folded state with its derived updates (none when every change was a
+   * duplicate). When the derived updates filled one transaction, the changes left follow in the next write.
+   */
   async #writeFolded(run: Run, item: AggregateItem | undefined, fold: FoldResult): Promise<Attempt> {
     const counts = { applied: fold.applied.length, duplicates: fold.duplicates.length };
     if (fold.next === undefined) return done(counts, 0);
-    const out = await this.#options.stateStore.write(
-      run.aggregateId,
+    const out = await this.#commit(
+      run,
       { value: fold.next, pendingFailure: null },
       { kind: 'revision', expected: item },
+      fold.derived,
     );
-    return out.committed ? done(counts, 1) : lost(out.current);
+    if (!out.committed) return lost(out.current);
+    if (fold.remaining.length > 0)
+      return { current: undefined, writes: 1, next: { changes: fold.remaining, ...counts } };
+    return done(counts, 1);
+  }
+
+  /** Writes the aggregate with the fold's derived updates and the fences of the locks held (see `FoldCommit`). */
+  #commit(
+    run: Run,
+    mutation: StateMutation,
+    guard: WriteGuard,
+    derived: readonly DerivedWrite[],
+  ): Promise<FoldOutcome> {
+    return this.#foldCommit.write(run.aggregateId, mutation, guard, { derived, fences: run.fences });
   }
 
   /**
@@ -333,8 +436,8 @@ class AggregateApplier {
     attempts: number,
   ): Promise<Attempt> {
     const { sequenceNumber } = failure.item.origin;
-    const out = await this.#options.stateStore.write(
-      run.aggregateId,
+    const out = await this.#commit(
+      run,
       {
         value: fold.next,
         pendingFailure: {
@@ -345,6 +448,7 @@ class AggregateApplier {
         },
       },
       { kind: 'revision', expected: item },
+      fold.derived,
     );
     if (!out.committed) return lost(out.current);
     return done(
@@ -375,8 +479,8 @@ class AggregateApplier {
       .filter((c) => reachedNow === undefined || c.change.position > reachedNow)
       .map((c) => this.#parked(run, c, REASON.QUARANTINED, behindMessage(run.aggregateId), 0));
     await this.#park(run, [poison, ...behind]);
-    const out = await this.#options.stateStore.write(
-      run.aggregateId,
+    const out = await this.#commit(
+      run,
       {
         value: fold.next,
         pendingFailure: null,
@@ -384,6 +488,7 @@ class AggregateApplier {
         lastParkedKey: maxKey(item?.lastParkedKey, [poison, ...behind]),
       },
       { kind: 'revision', expected: item },
+      fold.derived,
     );
     if (!out.committed) return lost(out.current);
     return done(
@@ -419,7 +524,8 @@ class AggregateApplier {
         : { kind: 'lift-quarantine', expected: item };
     let fold = this.#fold({ ...base, changes: combined });
     for (;;) {
-      const settledCount = fold.failure === undefined ? combined.length : fold.failure.index;
+      const settledCount =
+        fold.failure === undefined ? combined.length - fold.remaining.length : fold.failure.index;
       const r: Resumption = {
         item,
         waiting,
@@ -430,7 +536,7 @@ class AggregateApplier {
       };
       try {
         return fold.failure === undefined
-          ? await this.#liftDeferral(run, r)
+          ? await this.#liftDeferral(run, r, changes)
           : await this.#poisonOnResume(run, r, fold.failure);
       } catch (error) {
         fold = await this.#blameEarlier(run, error, fold, combined, base);
@@ -438,16 +544,31 @@ class AggregateApplier {
     }
   }
 
-  /** Every change applied: one write lifts the deferral, then the settled parked changes leave the store. */
-  async #liftDeferral(run: Run, r: Resumption): Promise<Attempt> {
-    const out = await this.#options.stateStore.write(
-      run.aggregateId,
-      { value: r.fold.next, quarantine: null, pendingFailure: null },
+  /**
+   * Every change applied: one write lifts the deferral, then the settled parked changes leave the store. When
+   * derived updates filled the transaction first, the write keeps the deferral and the resume goes on from a
+   * fresh read with the parked changes left (the batch's applied changes are duplicates then).
+   */
+  async #liftDeferral(run: Run, r: Resumption, batch: readonly PendingChange[]): Promise<Attempt> {
+    const partial = r.fold.remaining.length > 0;
+    const out = await this.#commit(
+      run,
+      partial
+        ? { value: r.fold.next, pendingFailure: null }
+        : { value: r.fold.next, quarantine: null, pendingFailure: null },
       r.guard,
+      r.fold.derived,
     );
     if (!out.committed) return lost(out.current);
     await this.#unpark(run, r.settled);
-    return done({ applied: r.fold.applied.length, duplicates: r.fold.duplicates.length }, 1);
+    const counts = { applied: r.fold.applied.length, duplicates: r.fold.duplicates.length };
+    if (!partial) return done(counts, 1);
+    const appliedOfBatch = r.fold.applied.filter((c) => batch.includes(c)).length;
+    return {
+      current: undefined,
+      writes: 1,
+      next: { changes: batch, applied: counts.applied, duplicates: counts.duplicates - appliedOfBatch },
+    };
   }
 
   /** A change failed on resume: it is parked as the poison, and what follows it is parked behind it. */
@@ -456,8 +577,8 @@ class AggregateApplier {
     const { relabelled, added, covered } = this.#heldBackFrom(run, r, failure, message);
     await this.#options.parkedStore.relabel(relabelled);
     await this.#park(run, added);
-    const out = await this.#options.stateStore.write(
-      run.aggregateId,
+    const out = await this.#commit(
+      run,
       {
         value: r.fold.next,
         pendingFailure: null,
@@ -465,6 +586,7 @@ class AggregateApplier {
         lastParkedKey: maxKey(r.item.lastParkedKey, [...relabelled, ...added] as ParkedItem[]),
       },
       r.guard,
+      r.fold.derived,
     );
     if (!out.committed) return lost(out.current);
     await this.#unpark(run, r.settled);

@@ -1,6 +1,6 @@
 import { REASON, type ReasonCode } from '../events/reason-codes.js';
 import type { AggregateItem } from '../state/aggregate-item.js';
-import { UnstorableError } from '../state/errors.js';
+import { DerivedUpdateError, UnstorableError } from '../state/errors.js';
 import type { ParkedItem } from '../state/parked-item.js';
 import {
   type FoldFailure,
@@ -42,7 +42,20 @@ interface AggregateOutcome {
  */
 type Attempt =
   | { readonly outcome: AggregateOutcome; readonly writes: number }
-  | { readonly outcome?: undefined; readonly current: AggregateItem | undefined; readonly writes: number };
+  | {
+      readonly outcome?: undefined;
+      readonly current: AggregateItem | undefined;
+      readonly writes: number;
+      /**
+       * Set when the try committed part of the changes (their derived updates filled one transaction): the
+       * changes to apply next, and what the committed part counted.
+       */
+      readonly next?: {
+        readonly changes: readonly PendingChange[];
+        readonly applied: number;
+        readonly duplicates: number;
+      };
+    };
 
 /** The counts of an outcome; parks are counted as they happen (see `AggregateApplier`). */
 type Counts = Omit<Partial<AggregateOutcome>, 'parked' | 'unparked' | 'deferred' | 'writes'>;
@@ -72,9 +85,18 @@ function failureMessage(error: Error): string {
   return `${error.name}: ${error.message}`;
 }
 
-/** The reason a failing change is parked with: `UNSTORABLE` at once, `POISON` once its attempts are used up. */
+/**
+ * The reason a failing change is parked with: `UNSTORABLE` or the derived updates' reason at once, `POISON`
+ * once its attempts are used up.
+ */
 function reasonOf(failure: FoldFailure): ReasonCode {
+  if (failure.error instanceof DerivedUpdateError) return failure.error.reason;
   return failure.error instanceof UnstorableError ? REASON.UNSTORABLE : REASON.POISON;
+}
+
+/** A failure no retry can cure: the change is parked at once, whatever attempts are left. */
+function isPermanent(error: Error): boolean {
+  return error instanceof UnstorableError || error instanceof DerivedUpdateError;
 }
 
 function poisonOf(item: PendingChange, error: string): AggregateOutcome['poison'] {
@@ -101,9 +123,9 @@ function attemptsOf(item: AggregateItem | undefined, failure: FoldFailure): numb
 
 /**
  * After DynamoDB refused a write for good (`error`, an `UnstorableError` the check before writing did not
- * foresee): the fold again without its last applied change, which fails with that error, so it is parked at
- * once and the changes before it are written. Rethrows any other error, or when nothing applied is left to
- * blame.
+ * foresee), or its transaction kept conflicting (a `DerivedUpdateError`): the fold again without its last
+ * applied change, which fails with that error, so it is parked at once and the changes before it are written.
+ * Rethrows any other error, or when nothing applied is left to blame.
  */
 function withoutLastApplied(
   error: unknown,
@@ -112,7 +134,8 @@ function withoutLastApplied(
   base: Omit<FoldInput, 'changes'>,
 ): FoldResult {
   const blamed = fold.applied.at(-1);
-  if (!(error instanceof UnstorableError) || blamed === undefined) throw error;
+  if (!(error instanceof UnstorableError || error instanceof DerivedUpdateError) || blamed === undefined)
+    throw error;
   const index = changes.indexOf(blamed);
   const before = foldChanges({ ...base, changes: changes.slice(0, index) });
   return { ...before, failure: { index, item: blamed, error }, rest: changes.slice(index + 1) };
@@ -124,6 +147,7 @@ export {
   behindMessage,
   done,
   failureMessage,
+  isPermanent,
   lost,
   maxKey,
   poisonOf,

@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from '../coordination/clock.js';
 import { positiveInteger } from '../coordination/validate.js';
+import { messageOf } from '../errors.js';
 import type { ChangeEvent } from '../events/change.js';
 import type { DecodeContext } from '../events/decoder.js';
 import { DecodeError } from '../events/errors.js';
@@ -11,6 +12,7 @@ import type { AggregateItem } from '../state/aggregate-item.js';
 import { type ParkedItem, recordParkedItem } from '../state/parked-item.js';
 import type { ParkedStorePort } from '../state/parked-store-port.js';
 import type { StateStorePort } from '../state/state-store-port.js';
+import type { AggregateLocks } from './aggregate-locks.js';
 import { AggregateApplier, type AggregateOutcome, type PayloadSource } from './apply-aggregate.js';
 import { mapWithConcurrency } from './concurrency.js';
 import { ProcessingError } from './errors.js';
@@ -120,6 +122,8 @@ interface BatchProcessorOptions {
    * (throttling, timeouts, 5xx), with jittered backoff; then the batch is left to redelivery. @default 3
    */
   readonly transientAttempts?: number;
+  /** Takes the aggregate locks of a projection that declares `holdLocks`. @default none: conditional writes only */
+  readonly locks?: AggregateLocks;
 }
 
 /** Default of {@link BatchProcessorOptions.maxInFlightBytes}: below a Lambda invocation's 6 MB payload. */
@@ -216,6 +220,7 @@ class BatchProcessor {
       isDeferred: options.isDeferred,
       clock: this.#retry.clock,
       transientAttempts: this.#retry.attempts,
+      locks: options.locks,
     };
     this.#applier = new AggregateApplier(applierOptions);
     this.#tracedApplier = new AggregateApplier({
@@ -474,7 +479,7 @@ class BatchProcessor {
 
   #badInput(record: StreamRecord, sub: SubRecord | undefined, error: unknown): ParkedItem {
     const code = error instanceof DecodeError ? error.code : REASON.INVALID_ENVELOPE;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     return recordParkedItem(parkedRecordOf(record, sub), code, message, new Date(this.#now()));
   }
 }

@@ -1,3 +1,4 @@
+import { messageOf } from '../errors.js';
 import { isObject } from '../events/json-value.js';
 import { compareSequenceNumbers } from '../events/position.js';
 import type { BatchProcessor, BatchStats } from './batch-processor.js';
@@ -87,7 +88,7 @@ function parseFailedBatch(key: string, json: string): FailedBatch {
   try {
     doc = JSON.parse(json);
   } catch (error) {
-    throw new ProcessingError(`failed batch ${key} is not JSON (${(error as Error).message})`);
+    throw new ProcessingError(`failed batch ${key} is not JSON (${messageOf(error)})`);
   }
   const info = isObject(doc) ? doc.KinesisBatchInfo : undefined;
   if (!isObject(doc) || !isObject(info))
@@ -202,7 +203,7 @@ class FailedBatchRedriver {
           records: records.length,
           stats: undefined,
           settled: false,
-          error: (error as Error).message,
+          error: messageOf(error),
         });
       }
     }

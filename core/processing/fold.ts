@@ -1,9 +1,18 @@
 import type { ChangeEvent, RecordOrigin } from '../events/change.js';
+import { REASON } from '../events/reason-codes.js';
 import type { AggregateItem } from '../state/aggregate-item.js';
+import {
+  type DerivedField,
+  type DerivedWrite,
+  derivedWrites,
+  MAX_TRANSACTION_ITEMS,
+  mergeDerived,
+} from '../state/derived-update.js';
+import { DerivedUpdateError } from '../state/errors.js';
 import type { ParkedItem } from '../state/parked-item.js';
 import { checkStorable } from '../state/state-item.js';
 import type { StateValue } from '../state/state-store-port.js';
-import type { ProjectedState, Projection } from './projection.js';
+import type { ProjectedState, Projection, ProjectionResult } from './projection.js';
 
 /** A decoded change and the record it came from. */
 interface PendingChange {
@@ -39,6 +48,43 @@ interface FoldResult {
   readonly failure: FoldFailure | undefined;
   /** Changes after the failing one, in order (empty without a failure). */
   readonly rest: readonly PendingChange[];
+  /** The derived updates of the applied changes, merged per aggregate, in sorted order. */
+  readonly derived: readonly DerivedWrite[];
+  /**
+   * Changes left for a next write, in order: the applied changes' derived updates filled one transaction
+   * (99 derived aggregates) before them. Empty when everything fit.
+   */
+  readonly remaining: readonly PendingChange[];
+}
+
+/** Derived aggregates one transaction holds besides its source aggregate. */
+const MAX_DERIVED_AGGREGATES = MAX_TRANSACTION_ITEMS - 1;
+
+type Gathered = Map<string, Map<string, DerivedField>>;
+
+/**
+ * Adds a change's derived updates to those gathered for one write: `full` when they would take the write past
+ * one transaction (the change then goes to the next write). A change whose own updates are malformed, or alone
+ * more than one transaction holds, throws {@link DerivedUpdateError} (it is parked at once).
+ */
+function gatherDerived(
+  gathered: Gathered,
+  aggregateId: string,
+  updates: ProjectionResult['derived'],
+): 'added' | 'full' {
+  if (updates === undefined || updates.length === 0) return 'added';
+  const own: Gathered = new Map();
+  mergeDerived(own, aggregateId, updates);
+  if (own.size > MAX_DERIVED_AGGREGATES)
+    throw new DerivedUpdateError(
+      `${aggregateId}: the change derives updates of ${own.size} aggregates, more than the ${MAX_DERIVED_AGGREGATES} one DynamoDB transaction holds with its own write`,
+      REASON.DERIVED_INVALID,
+    );
+  let added = 0;
+  for (const id of own.keys()) if (!gathered.has(id)) added++;
+  if (gathered.size + added > MAX_DERIVED_AGGREGATES) return 'full';
+  mergeDerived(gathered, aggregateId, updates);
+  return 'added';
 }
 
 /**
@@ -55,6 +101,7 @@ interface FoldResult {
 function foldChanges(input: FoldInput): FoldResult {
   const applied: PendingChange[] = [];
   const duplicates: PendingChange[] = [];
+  const gathered: Gathered = new Map();
   let position = input.position;
   let state = input.state;
   let last: PendingChange | undefined;
@@ -64,9 +111,14 @@ function foldChanges(input: FoldInput): FoldResult {
       duplicates.push(item);
       continue;
     }
-    let next: ProjectedState;
+    let next: ProjectionResult;
     try {
       next = input.projection.apply(state, item.change);
+      if (gatherDerived(gathered, item.change.aggregateId, next.derived) === 'full')
+        return {
+          ...settled(applied, duplicates, stateValue(last, state, position), gathered),
+          remaining: input.changes.slice(index),
+        };
       // Decided before writing, change by change, so the change that makes the state unstorable is the one
       // that fails (UnstorableError: parked at once, never retried).
       if (next.state !== null)
@@ -83,14 +135,34 @@ function foldChanges(input: FoldInput): FoldResult {
         next: stateValue(last, state, position),
         failure: { index, item, error: error instanceof Error ? error : new Error(String(error)) },
         rest: input.changes.slice(index + 1),
+        derived: derivedWrites(gathered),
+        remaining: [],
       };
     }
-    state = next;
+    state = { deleted: next.deleted, state: next.state };
     position = item.change.position;
     last = item;
     applied.push(item);
   }
-  return { applied, duplicates, next: stateValue(last, state, position), failure: undefined, rest: [] };
+  return settled(applied, duplicates, stateValue(last, state, position), gathered);
+}
+
+/** A fold that ended without a failure, with everything it gathered. */
+function settled(
+  applied: readonly PendingChange[],
+  duplicates: readonly PendingChange[],
+  next: StateValue | undefined,
+  gathered: Gathered,
+): FoldResult {
+  return {
+    applied,
+    duplicates,
+    next,
+    failure: undefined,
+    rest: [],
+    derived: derivedWrites(gathered),
+    remaining: [],
+  };
 }
 
 function stateValue(

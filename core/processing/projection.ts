@@ -1,4 +1,5 @@
 import type { ChangeEvent, RowImage } from '../events/change.js';
+import type { DerivedUpdate } from '../state/derived-update.js';
 import { ProjectionError } from './errors.js';
 
 /** The projected state of one aggregate. */
@@ -6,6 +7,16 @@ interface ProjectedState {
   readonly deleted: boolean;
   /** Null for a deleted aggregate (its tombstone keeps only the position). */
   readonly state: RowImage | null;
+}
+
+/**
+ * What `apply` returns: the aggregate's next state and, optionally, updates of other aggregates the change
+ * derives (an order line adds to its order's total). Derived updates are written in the same DynamoDB
+ * transaction as the aggregate, so they are applied exactly once with the change (docs/state.md, derived
+ * aggregates).
+ */
+interface ProjectionResult extends ProjectedState {
+  readonly derived?: readonly DerivedUpdate[];
 }
 
 /**
@@ -18,6 +29,13 @@ interface ProjectedState {
  *
  * Throw {@link ProjectionError} (or any error) for a change that cannot be applied: it is retried, then
  * parked and its aggregate quarantined.
+ *
+ * Return `derived` updates of other aggregates with the state when a change changes them too; the consumer
+ * then reads the aggregate's state (whatever `needsPreviousState` says: only a known position tells which
+ * changes of a batch are duplicates) and writes it with its derived updates in one transaction. Set
+ * `holdLocks` when the aggregate and its derived aggregates must be held while the change is applied: the
+ * consumer takes fenced locks on all of them first (`locks.*` settings); rarely needed, since every write is
+ * conditional anyway (docs/state.md, locks).
  *
  * @example
  * ```ts
@@ -34,7 +52,9 @@ interface ProjectedState {
 interface Projection {
   readonly name: string;
   readonly needsPreviousState: boolean;
-  apply(previous: ProjectedState | undefined, change: ChangeEvent): ProjectedState;
+  /** Hold fenced locks on the aggregate and its derived aggregates while applying. @default false */
+  readonly holdLocks?: boolean;
+  apply(previous: ProjectedState | undefined, change: ChangeEvent): ProjectionResult;
 }
 
 /**
@@ -60,6 +80,7 @@ function withFaultInjection(projection: Projection): Projection {
   return {
     name: projection.name,
     needsPreviousState: projection.needsPreviousState,
+    ...(projection.holdLocks === undefined ? {} : { holdLocks: projection.holdLocks }),
     apply: (previous, change) => {
       const marker = change.after?.[FAULT_INJECTION_COLUMN];
       if (marker !== undefined && marker !== null && marker !== false)
@@ -81,5 +102,5 @@ function configuredProjection(
   return config.processing.faultInjection ? withFaultInjection(base) : base;
 }
 
-export type { ProjectedState, Projection };
+export type { ProjectedState, Projection, ProjectionResult };
 export { configuredProjection, FAULT_INJECTION_COLUMN, mirrorProjection, withFaultInjection };

@@ -1,11 +1,12 @@
 import { REASON } from '../events/reason-codes.js';
 import { AGGREGATE_PREFIX, BAD_INPUT_PREFIX, type ParkedItem } from '../state/parked-item.js';
 import type { ParkedStorePort } from '../state/parked-store-port.js';
-import type { StateStorePort, WriteGuard } from '../state/state-store-port.js';
+import type { StateMutation, StateStorePort, WriteGuard } from '../state/state-store-port.js';
 import type { BatchProcessor } from './batch-processor.js';
 import { DISCARD_ONLY_REASONS } from './discard.js';
 import { ProcessingError } from './errors.js';
-import { foldChanges, pendingOfParked, projectedStateOf } from './fold.js';
+import { type FoldResult, foldChanges, pendingOfParked, projectedStateOf } from './fold.js';
+import { FoldCommit } from './fold-commit.js';
 import type { Projection } from './projection.js';
 
 /** What replaying one aggregate (or one bad record) did. */
@@ -65,15 +66,24 @@ function waitingForDiscard(item: ParkedItem): ReplayOutcome {
 class ParkedReplayer {
   readonly #o: ParkedReplayerOptions;
   readonly #now: () => number;
+  readonly #commit: FoldCommit;
 
   public constructor(options: ParkedReplayerOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#commit = new FoldCommit({ stateStore: options.stateStore });
+  }
+
+  /** A replay's write, with the derived updates of the changes it applies (no locks: replays take none). */
+  #write(aggregateId: string, derived: FoldResult['derived'], mutation: StateMutation, guard: WriteGuard) {
+    return this.#commit.write(aggregateId, mutation, guard, { derived });
   }
 
   /** Replays one aggregate's parked changes. */
   public async replayAggregate(aggregateId: string): Promise<ReplayOutcome> {
     const { stateStore, parkedStore, projection } = this.#o;
+    /** Changes replayed and skipped by rounds that wrote part of them (a full transaction). */
+    const before = { replayed: 0, skipped: 0 };
     for (let race = 0; race < MAX_RACES; race++) {
       const item = await stateStore.get(aggregateId);
       const parked = (await parkedStore.listAggregate(aggregateId)).filter((p) => p.change !== undefined);
@@ -85,7 +95,8 @@ class ParkedReplayer {
       });
       // Parked changes the fold settled (applied, or covered by the state) leave the store; the failing one
       // and those after it stay, in order.
-      const settledCount = fold.failure === undefined ? parked.length : fold.failure.index;
+      const settledCount =
+        fold.failure === undefined ? parked.length - fold.remaining.length : fold.failure.index;
       const finished = parked.slice(0, settledCount);
       if (fold.failure !== undefined) {
         const message = `${fold.failure.error.name}: ${fold.failure.error.message}`;
@@ -94,8 +105,9 @@ class ParkedReplayer {
           item?.quarantine?.reason !== 'POISON' ||
           item.quarantine.position !== fold.failure.item.change.position
         ) {
-          const out = await stateStore.write(
+          const out = await this.#write(
             aggregateId,
+            fold.derived,
             {
               value: fold.next,
               quarantine: {
@@ -128,37 +140,51 @@ class ParkedReplayer {
         await parkedStore.delete(finished);
         return {
           target: aggregateId,
-          replayed: fold.applied.length,
-          skipped: fold.duplicates.length,
+          replayed: before.replayed + fold.applied.length,
+          skipped: before.skipped + fold.duplicates.length,
           remaining: parked.length - finished.length,
           lifted: false,
           error: message,
         };
       }
-      if (item !== undefined && (fold.next !== undefined || item.quarantine !== undefined)) {
+      const partial = fold.remaining.length > 0;
+      if (partial || (item === undefined && fold.next !== undefined)) {
+        // A new aggregate, or derived updates that filled one transaction: write what fits, keeping the
+        // quarantine until the rest follows (a next round, from a fresh read).
+        const out = await this.#write(
+          aggregateId,
+          fold.derived,
+          { value: fold.next },
+          {
+            kind: 'revision',
+            expected: item,
+          },
+        );
+        if (!out.committed) continue;
+        if (partial) {
+          await parkedStore.delete(finished);
+          before.replayed += fold.applied.length;
+          before.skipped += fold.duplicates.length;
+          continue;
+        }
+      } else if (item !== undefined && (fold.next !== undefined || item.quarantine !== undefined)) {
         const guard: WriteGuard =
           item.quarantine !== undefined && item.lastParkedKey !== undefined
             ? { kind: 'lift-quarantine', expected: item }
             : { kind: 'revision', expected: item };
-        const out = await stateStore.write(
+        const out = await this.#write(
           aggregateId,
+          fold.derived,
           { value: fold.next, quarantine: null, pendingFailure: null },
           guard,
-        );
-        if (!out.committed) continue;
-      } else if (item === undefined && fold.next !== undefined) {
-        const out = await stateStore.write(
-          aggregateId,
-          { value: fold.next },
-          { kind: 'revision', expected: undefined },
         );
         if (!out.committed) continue;
       }
       await parkedStore.delete(finished);
       return {
         target: aggregateId,
-        replayed: fold.applied.length,
-        skipped: fold.duplicates.length,
+        replayed: before.replayed + fold.applied.length,
+        skipped: before.skipped + fold.duplicates.length,
         remaining: 0,
         lifted: true,
         error: undefined,

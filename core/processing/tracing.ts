@@ -1,5 +1,12 @@
 import type { AggregateItem } from '../state/aggregate-item.js';
-import type { StateMutation, StateStorePort, WriteGuard, WriteOutcome } from '../state/state-store-port.js';
+import type {
+  StateMutation,
+  StateStorePort,
+  TransactOptions,
+  TransactOutcome,
+  WriteGuard,
+  WriteOutcome,
+} from '../state/state-store-port.js';
 import type { PendingChange } from './fold.js';
 
 /**
@@ -81,6 +88,15 @@ class TracedStateStore implements StateStorePort {
 
   public write(aggregateId: string, mutation: StateMutation, guard: WriteGuard): Promise<WriteOutcome> {
     return this.#tracer.trace('write', () => this.#store.write(aggregateId, mutation, guard));
+  }
+
+  public transact(
+    aggregateId: string,
+    mutation: StateMutation,
+    guard: WriteGuard,
+    options: TransactOptions,
+  ): Promise<TransactOutcome> {
+    return this.#tracer.trace('write', () => this.#store.transact(aggregateId, mutation, guard, options));
   }
 }
 

@@ -1,3 +1,4 @@
+export { OptionsError } from '../errors.js';
 export { ProducerError, RecordsRejectedError } from './errors.js';
 export {
   type Accepted,

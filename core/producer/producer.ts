@@ -1,4 +1,5 @@
 import { PutRecordsCommand, type PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
+import { OptionsError } from '../errors.js';
 import { ProducerError, RecordsRejectedError } from './errors.js';
 import { aggregate, aggregatedSize } from './kpl-aggregator.js';
 
@@ -125,10 +126,14 @@ class Producer {
   public constructor(options: ProducerOptions) {
     const maxRecords = options.maxRecordsPerRequest ?? MAX_RECORDS_PER_REQUEST;
     if (!Number.isInteger(maxRecords) || maxRecords < 1 || maxRecords > MAX_RECORDS_PER_REQUEST)
-      throw new ProducerError(`maxRecordsPerRequest must be 1..500, received ${maxRecords}`);
+      throw new OptionsError(
+        'maxRecordsPerRequest',
+        maxRecords,
+        'must be an integer from 1 to 500 (PutRecords takes at most 500)',
+      );
     const inFlight = options.maxInFlightRequests ?? 4;
     if (!Number.isInteger(inFlight) || inFlight < 1)
-      throw new ProducerError(`maxInFlightRequests must be an integer >= 1, received ${inFlight}`);
+      throw new OptionsError('maxInFlightRequests', inFlight, 'must be an integer of at least 1');
     this.#options = {
       ...options,
       maxInFlightRequests: inFlight,
@@ -139,8 +144,10 @@ class Producer {
       aggregateMaxRecords: options.aggregateMaxRecords ?? 1,
     };
     if (!Number.isInteger(this.#options.aggregateMaxRecords) || this.#options.aggregateMaxRecords < 1)
-      throw new ProducerError(
-        `aggregateMaxRecords must be an integer >= 1, received ${options.aggregateMaxRecords}`,
+      throw new OptionsError(
+        'aggregateMaxRecords',
+        options.aggregateMaxRecords,
+        'must be an integer of at least 1 (1 sends each record on its own)',
       );
   }
 

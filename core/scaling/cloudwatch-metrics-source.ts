@@ -4,7 +4,8 @@ import {
   type MetricDataQuery,
   type MetricDataResult,
 } from '@aws-sdk/client-cloudwatch';
-import { ScalingIoError, ScalingOptionsError } from './errors.js';
+import { messageOf, OptionsError } from '../errors.js';
+import { ScalingIoError } from './errors.js';
 import type { MetricsRequest, MetricsSource } from './metrics-source.js';
 import type { KeyRate, MetricPoint, MetricsHistory, ShardLoad } from './model.js';
 
@@ -52,7 +53,7 @@ class CloudWatchMetricsSource implements MetricsSource {
     this.#o = options;
     this.#periodSeconds = options.periodSeconds ?? 60;
     if (!Number.isInteger(this.#periodSeconds) || this.#periodSeconds < 60 || this.#periodSeconds % 60 !== 0)
-      throw new ScalingOptionsError(
+      throw new OptionsError(
         'periodSeconds',
         this.#periodSeconds,
         'must be a multiple of 60: Kinesis and Lambda publish one-minute metrics',
@@ -189,7 +190,7 @@ class CloudWatchMetricsSource implements MetricsSource {
         } catch (error) {
           throw new ScalingIoError(
             'CloudWatch GetMetricData',
-            `${(error as Error).message} (stream ${this.#o.streamName}); the manager needs cloudwatch:GetMetricData`,
+            `${messageOf(error)} (stream ${this.#o.streamName}); the manager needs cloudwatch:GetMetricData`,
             { cause: error },
           );
         }

@@ -1,6 +1,6 @@
 import type { Clock } from '../coordination/clock.js';
 import type { HotKey, InstanceLoad } from '../coordination/records.js';
-import { ScalingOptionsError } from './errors.js';
+import { OptionsError } from '../errors.js';
 import { type HeavyHitter, HeavyHitters } from './heavy-hitters.js';
 
 /** The part of a Kinesis record the tracker reads (Lambda's `event.Records[i].kinesis` has both). */
@@ -165,7 +165,7 @@ class ConsumerLoadTracker {
 
 function count(option: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max)
-    throw new ScalingOptionsError(option, value, `must be a whole number from ${min} to ${max}`);
+    throw new OptionsError(option, value, `must be a whole number from ${min} to ${max}`);
   return value;
 }
 

@@ -12,6 +12,7 @@ import { COORDINATION_TABLE } from '../constants.js';
 import { LEASE_HELD_BY_CALLER } from '../coordination/conditions.js';
 import type { LeaseGuard } from '../coordination/fenced-writer.js';
 import { attributeNamesFor, attributeValues, keyItem, leaseFromItem } from '../coordination/item-mapping.js';
+import { messageOf } from '../errors.js';
 import type { AuditLog, ClaimResult, DecisionRecord, NewDecision } from './audit-log.js';
 import { DECISION_PK, decisionId } from './audit-log.js';
 import { ScalingIoError } from './errors.js';
@@ -209,7 +210,7 @@ class DynamoDbAuditLog implements AuditLog {
   }
 
   #wrap(operation: string, error: unknown): ScalingIoError {
-    return new ScalingIoError(operation, `table ${this.#table}: ${(error as Error).message}`, {
+    return new ScalingIoError(operation, `table ${this.#table}: ${messageOf(error)}`, {
       cause: error,
     });
   }

@@ -4,6 +4,7 @@ import {
   type ECSClient,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
+import { messageOf } from '../errors.js';
 import { ScalingIoError } from './errors.js';
 
 /** An ECS service's task counts as DescribeServices reports them. */
@@ -60,7 +61,7 @@ class EcsServiceControl implements ServiceControl {
     } catch (error) {
       throw new ScalingIoError(
         'ECS DescribeServices',
-        `${this.#service} in ${this.#cluster}: ${(error as Error).message}; the manager needs ecs:DescribeServices on the service`,
+        `${this.#service} in ${this.#cluster}: ${messageOf(error)}; the manager needs ecs:DescribeServices on the service`,
         { cause: error },
       );
     }

@@ -7,27 +7,6 @@ class ScalingError extends Error {
 }
 
 /**
- * A policy or option that would make the manager unsafe or meaningless, rejected when it is built. The
- * message names the setting, the value received and what to change.
- *
- * @example
- * ```ts
- * throw new ScalingOptionsError('minShards', 0, 'must be a whole number ≥ 1');
- * ```
- */
-class ScalingOptionsError extends ScalingError {
-  public readonly option: string;
-  public readonly received: unknown;
-
-  public constructor(option: string, received: unknown, requirement: string) {
-    super(`${option} ${requirement}; received ${stringify(received)}`);
-    this.name = 'ScalingOptionsError';
-    this.option = option;
-    this.received = received;
-  }
-}
-
-/**
  * An action that would break one of Kinesis' resharding rules (or the policy's shard bounds). The planner
  * never produces one; the executor refuses one it is handed; the simulator fails on one.
  *
@@ -69,8 +48,4 @@ class ScalingIoError extends ScalingError {
   }
 }
 
-function stringify(value: unknown): string {
-  return typeof value === 'bigint' ? `${value}n` : JSON.stringify(value);
-}
-
-export { ScalingError, ScalingIoError, ScalingOptionsError, ScalingRuleViolationError };
+export { ScalingError, ScalingIoError, ScalingRuleViolationError };

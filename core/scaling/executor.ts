@@ -1,3 +1,4 @@
+import { messageOf } from '../errors.js';
 import type { SheddingControl } from './config-shedding-control.js';
 import type { FleetControl } from './fleet-control.js';
 import { parseHashKey } from './hash-key.js';
@@ -254,7 +255,7 @@ class ScalingExecutor {
 
   #fromError(action: PlannedAction, error: unknown): ActionOutcome {
     const name = (error as { name?: string }).name;
-    const message = (error as Error).message ?? String(error);
+    const message = messageOf(error);
     if (name === IN_USE)
       return this.#outcome(action, 'skipped', `${name}: ${message} (a resharding or update is in progress)`);
     if (name === LIMIT) return this.#outcome(action, 'refused', `${name}: ${message}`);

@@ -2,9 +2,9 @@ import type { InstanceRegistry } from '../coordination/instance-registry.js';
 import { SHARD_LEASE_PK_PREFIX } from '../coordination/keys.js';
 import type { LeaseClient } from '../coordination/lease-client.js';
 import type { InstanceRecord, LeaseRecord } from '../coordination/records.js';
+import { OptionsError } from '../errors.js';
 import { splitLeases } from '../workers/shard-lease.js';
 import type { ServiceControl, ServiceCounts } from './ecs-service-control.js';
-import { ScalingOptionsError } from './errors.js';
 import type { FleetView, WorkerLoad } from './model.js';
 
 /** What the cluster manager observes of a worker fleet and the one thing it changes: its size. */
@@ -105,15 +105,11 @@ class WorkerFleet implements FleetControl {
   public constructor(options: WorkerFleetOptions) {
     const { minWorkers, maxWorkers, taskCpuUnits } = options;
     if (!Number.isInteger(minWorkers) || minWorkers < 1)
-      throw new ScalingOptionsError('minWorkers', minWorkers, 'must be a whole number ≥ 1');
+      throw new OptionsError('minWorkers', minWorkers, 'must be a whole number ≥ 1');
     if (!Number.isInteger(maxWorkers) || maxWorkers < minWorkers)
-      throw new ScalingOptionsError(
-        'maxWorkers',
-        maxWorkers,
-        `must be a whole number ≥ minWorkers (${minWorkers})`,
-      );
+      throw new OptionsError('maxWorkers', maxWorkers, `must be a whole number ≥ minWorkers (${minWorkers})`);
     if (!(taskCpuUnits > 0))
-      throw new ScalingOptionsError(
+      throw new OptionsError(
         'taskCpuUnits',
         taskCpuUnits,
         'must be the task CPU in units above 0 (1024 = one vCPU)',

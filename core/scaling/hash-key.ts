@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ScalingOptionsError } from './errors.js';
+import { OptionsError } from '../errors.js';
 import { MAX_HASH_KEY } from './limits.js';
 
 /** A shard's hash key range, both ends inclusive, as Kinesis' ListShards reports it. */
@@ -24,10 +24,10 @@ function hashKeyOf(partitionKey: string): bigint {
 /** Parses a hash key as the API writes it (a decimal string). */
 function parseHashKey(value: string, what = 'hash key'): bigint {
   if (!/^\d{1,39}$/.test(value))
-    throw new ScalingOptionsError(what, value, 'must be a decimal integer between 0 and 2^128 − 1');
+    throw new OptionsError(what, value, 'must be a decimal integer between 0 and 2^128 − 1');
   const key = BigInt(value);
   if (key > MAX_HASH_KEY)
-    throw new ScalingOptionsError(what, value, 'must be a decimal integer between 0 and 2^128 − 1');
+    throw new OptionsError(what, value, 'must be a decimal integer between 0 and 2^128 − 1');
   return key;
 }
 
@@ -35,7 +35,7 @@ function parseHashKey(value: string, what = 'hash key'): bigint {
 function hashRange(start: string, end: string): HashRange {
   const range = { start: parseHashKey(start, 'StartingHashKey'), end: parseHashKey(end, 'EndingHashKey') };
   if (range.start > range.end)
-    throw new ScalingOptionsError('EndingHashKey', end, `must not be below StartingHashKey ${start}`);
+    throw new OptionsError('EndingHashKey', end, `must not be below StartingHashKey ${start}`);
   return range;
 }
 

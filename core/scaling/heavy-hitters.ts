@@ -1,4 +1,4 @@
-import { ScalingOptionsError } from './errors.js';
+import { OptionsError } from '../errors.js';
 import { hashKeyOf } from './hash-key.js';
 
 /** One monitored key of a sketch. `count − error ≤ true count ≤ count`. */
@@ -44,7 +44,7 @@ class HeavyHitters {
   public constructor(options: HeavyHittersOptions = {}) {
     const capacity = options.capacity ?? 64;
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 100_000)
-      throw new ScalingOptionsError('capacity', capacity, 'must be a whole number from 1 to 100,000');
+      throw new OptionsError('capacity', capacity, 'must be a whole number from 1 to 100,000');
     this.#capacity = capacity;
   }
 

@@ -1,4 +1,4 @@
-import { ScalingOptionsError } from './errors.js';
+import { OptionsError } from '../errors.js';
 import { HeavyHitters } from './heavy-hitters.js';
 import type { MetricsRequest, MetricsSource } from './metrics-source.js';
 import type { KeyRate, MetricPoint, MetricsHistory, ShardLoad } from './model.js';
@@ -52,11 +52,7 @@ class InMemoryMetricsSource implements MetricsSource {
   public constructor(options: InMemoryMetricsSourceOptions = {}) {
     this.#periodMs = options.periodMs ?? 60_000;
     if (!Number.isInteger(this.#periodMs) || this.#periodMs < 1_000)
-      throw new ScalingOptionsError(
-        'periodMs',
-        this.#periodMs,
-        'must be a whole number of milliseconds ≥ 1000',
-      );
+      throw new OptionsError('periodMs', this.#periodMs, 'must be a whole number of milliseconds ≥ 1000');
     this.#retentionMs = options.retentionMs ?? 7_200_000;
     this.#hotKeyPeriods = options.hotKeyPeriods ?? 5;
     this.#sketchCapacity = options.sketchCapacity ?? 64;

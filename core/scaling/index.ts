@@ -1,3 +1,4 @@
+export { OptionsError } from '../errors.js';
 export {
   type AuditLog,
   actionHistory,
@@ -31,7 +32,7 @@ export {
   type DynamoDbAuditLogOptions,
 } from './dynamodb-audit-log.js';
 export { EcsServiceControl, type ServiceControl, type ServiceCounts } from './ecs-service-control.js';
-export { ScalingError, ScalingIoError, ScalingOptionsError, ScalingRuleViolationError } from './errors.js';
+export { ScalingError, ScalingIoError, ScalingRuleViolationError } from './errors.js';
 export {
   type ActionOutcome,
   actionRecordOf,

@@ -8,6 +8,7 @@ import {
   SplitShardCommand,
   UpdateShardCountCommand,
 } from '@aws-sdk/client-kinesis';
+import { messageOf } from '../errors.js';
 import { ScalingIoError } from './errors.js';
 import { hashRange } from './hash-key.js';
 import type { OpenShard, StreamStatus } from './model.js';
@@ -93,7 +94,7 @@ class KinesisStreamControl implements StreamControl {
         shards,
       };
     } catch (error) {
-      throw new ScalingIoError('describe stream', `${this.streamName}: ${(error as Error).message}`, {
+      throw new ScalingIoError('describe stream', `${this.streamName}: ${messageOf(error)}`, {
         cause: error,
       });
     }

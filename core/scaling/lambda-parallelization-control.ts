@@ -3,6 +3,7 @@ import {
   type LambdaClient,
   UpdateEventSourceMappingCommand,
 } from '@aws-sdk/client-lambda';
+import { messageOf } from '../errors.js';
 import { ScalingIoError } from './errors.js';
 
 /** Reads and sets the consumer's ParallelizationFactor (Lambda's mapping, or the local event source mapping). */
@@ -38,7 +39,7 @@ class LambdaParallelizationControl implements ParallelizationControl {
     } catch (error) {
       throw new ScalingIoError(
         'Lambda GetEventSourceMapping',
-        `${this.#uuid}: ${(error as Error).message}; the manager needs lambda:GetEventSourceMapping on the mapping`,
+        `${this.#uuid}: ${messageOf(error)}; the manager needs lambda:GetEventSourceMapping on the mapping`,
         { cause: error },
       );
     }

@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.js';
-import { ScalingOptionsError } from './errors.js';
+import { OptionsError } from '../errors.js';
 import {
   MAX_PARALLELIZATION_FACTOR,
   MIN_PARALLELIZATION_FACTOR,
@@ -122,7 +122,7 @@ type PolicyOverrides = Partial<Omit<ScalingPolicy, 'shedding' | 'limits'>> & {
 };
 
 /**
- * A validated policy: defaults, overridden field by field. Throws {@link ScalingOptionsError} naming the first
+ * A validated policy: defaults, overridden field by field. Throws {@link OptionsError} naming the first
  * setting that is out of range, the value and the fix.
  *
  * @example
@@ -184,20 +184,20 @@ function policyFromConfig(config: Config, overrides: PolicyOverrides = {}): Scal
 function validatePolicy(p: ScalingPolicy): void {
   const ratio = (name: string, value: number, min: number, max: number) => {
     if (!(value >= min && value <= max))
-      throw new ScalingOptionsError(name, value, `must be a number from ${min} to ${max}`);
+      throw new OptionsError(name, value, `must be a number from ${min} to ${max}`);
   };
   const whole = (name: string, value: number, min: number, max: number) => {
     if (!Number.isInteger(value) || value < min || value > max)
-      throw new ScalingOptionsError(name, value, `must be a whole number from ${min} to ${max}`);
+      throw new OptionsError(name, value, `must be a whole number from ${min} to ${max}`);
   };
   const duration = (name: string, value: number) => {
     if (!Number.isFinite(value) || value < 0)
-      throw new ScalingOptionsError(name, value, 'must be a duration in milliseconds, 0 or more');
+      throw new OptionsError(name, value, 'must be a duration in milliseconds, 0 or more');
   };
   ratio('targetUtilization', p.targetUtilization, 0.1, 1);
   ratio('scaleInUtilization', p.scaleInUtilization, 0, p.targetUtilization / 2);
   if (!(p.scaleInTargetUtilization > 0 && p.scaleInTargetUtilization < p.targetUtilization))
-    throw new ScalingOptionsError(
+    throw new OptionsError(
       'scaleInTargetUtilization',
       p.scaleInTargetUtilization,
       `must be above 0 and below targetUtilization (${p.targetUtilization}), or scaling in would trigger a scale-out`,
@@ -214,7 +214,7 @@ function validatePolicy(p: ScalingPolicy): void {
   ] as const)
     duration(name, p[name]);
   if (p.scaleInAfterMs <= p.scaleOutAfterMs)
-    throw new ScalingOptionsError(
+    throw new OptionsError(
       'scaleInAfterMs',
       p.scaleInAfterMs,
       `must be longer than scaleOutAfterMs (${p.scaleOutAfterMs}): the longer quiet window is the hysteresis`,
@@ -240,19 +240,19 @@ function validatePolicy(p: ScalingPolicy): void {
   ratio('updateShardCountMinChange', p.updateShardCountMinChange, 0, 1);
   ratio('maxShardUtilization', p.maxShardUtilization, p.targetUtilization, 1);
   if (!(p.mergeMaxUtilization > 0 && p.mergeMaxUtilization < p.maxShardUtilization))
-    throw new ScalingOptionsError(
+    throw new OptionsError(
       'mergeMaxUtilization',
       p.mergeMaxUtilization,
       `must be above 0 and below maxShardUtilization (${p.maxShardUtilization}), or a merge would be split again`,
     );
   validateWorkerPolicy(p);
   if (!(p.limits.recordsPerSecond > 0))
-    throw new ScalingOptionsError('limits.recordsPerSecond', p.limits.recordsPerSecond, 'must be above 0');
+    throw new OptionsError('limits.recordsPerSecond', p.limits.recordsPerSecond, 'must be above 0');
   if (!(p.limits.bytesPerSecond > 0))
-    throw new ScalingOptionsError('limits.bytesPerSecond', p.limits.bytesPerSecond, 'must be above 0');
+    throw new OptionsError('limits.bytesPerSecond', p.limits.bytesPerSecond, 'must be above 0');
   duration('shedding.lagCriticalMs', p.shedding.lagCriticalMs);
   if (!(p.shedding.lagRecoveredMs >= 0 && p.shedding.lagRecoveredMs <= p.shedding.lagCriticalMs))
-    throw new ScalingOptionsError(
+    throw new OptionsError(
       'shedding.lagRecoveredMs',
       p.shedding.lagRecoveredMs,
       `must not be above shedding.lagCriticalMs (${p.shedding.lagCriticalMs}), or shedding would flap`,
@@ -262,19 +262,19 @@ function validatePolicy(p: ScalingPolicy): void {
 /** The worker-fleet thresholds: a scale-in must never land above the scale-out threshold (hysteresis). */
 function validateWorkerPolicy(p: ScalingPolicy): void {
   if (!(p.workerTargetUtilization >= 0.1 && p.workerTargetUtilization <= 1))
-    throw new ScalingOptionsError(
+    throw new OptionsError(
       'workerTargetUtilization',
       p.workerTargetUtilization,
       'must be a number from 0.1 to 1',
     );
   if (!(p.workerMaxUtilization >= p.workerTargetUtilization && p.workerMaxUtilization <= 1))
-    throw new ScalingOptionsError(
+    throw new OptionsError(
       'workerMaxUtilization',
       p.workerMaxUtilization,
       `must be a number from workerTargetUtilization (${p.workerTargetUtilization}) to 1`,
     );
   if (!(p.workerScaleInTargetUtilization > 0 && p.workerScaleInTargetUtilization < p.workerTargetUtilization))
-    throw new ScalingOptionsError(
+    throw new OptionsError(
       'workerScaleInTargetUtilization',
       p.workerScaleInTargetUtilization,
       `must be above 0 and below workerTargetUtilization (${p.workerTargetUtilization}), or removing workers would call for adding them back`,

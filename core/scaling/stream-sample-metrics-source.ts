@@ -1,4 +1,5 @@
 import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { messageOf } from '../errors.js';
 import { ScalingIoError } from './errors.js';
 import { HeavyHitters } from './heavy-hitters.js';
 import type { MetricsRequest, MetricsSource } from './metrics-source.js';
@@ -127,7 +128,7 @@ class StreamSampleMetricsSource implements MetricsSource {
     } catch (error) {
       throw new ScalingIoError(
         'read shard for metrics',
-        `${shardId} of ${this.#o.streamName}: ${(error as Error).message}`,
+        `${shardId} of ${this.#o.streamName}: ${messageOf(error)}`,
         {
           cause: error,
         },

@@ -42,6 +42,16 @@ interface AggregateItem {
    * nothing back (docs/architecture.md contract 4), absent on everything else.
    */
   readonly ttlEpochSeconds: number | undefined;
+  /**
+   * Fields other aggregates' projections keep on this one through derived updates (`order.total` from its
+   * lines), by field name; absent when there are none.
+   */
+  readonly derived?: ReadonlyMap<string, DerivedValue>;
+  /** The highest lock fence a write of this aggregate carried; absent when none did. */
+  readonly fence?: number;
 }
 
-export type { AggregateItem, PendingFailure, Quarantine };
+/** A derived field as read back: integers beyond 2^53 as bigint. */
+type DerivedValue = string | number | bigint | boolean | null;
+
+export type { AggregateItem, DerivedValue, PendingFailure, Quarantine };

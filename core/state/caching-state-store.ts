@@ -1,6 +1,13 @@
 import type { AggregateItem } from './aggregate-item.js';
 import type { StateCache } from './state-cache.js';
-import type { StateMutation, StateStorePort, WriteGuard, WriteOutcome } from './state-store-port.js';
+import type {
+  StateMutation,
+  StateStorePort,
+  TransactOptions,
+  TransactOutcome,
+  WriteGuard,
+  WriteOutcome,
+} from './state-store-port.js';
 
 interface CachingStateStoreOptions {
   /** The state table (`StateStore`, or the in-memory twin). */
@@ -23,6 +30,11 @@ interface CachingStateStoreOptions {
  * loses its condition, the loser gets the item as it is now, and the applier folds again on it; the cache
  * keeps that item. A write whose outcome is unknown (it threw) forgets the entry, so the next read goes to the
  * table. Blind writes (`newer`) are guarded by position alone and never read, so the cache is not consulted.
+ *
+ * A transaction (a write with derived updates, or under a lock's fence) returns no item, so it forgets what
+ * it touched: the source aggregate, and the aggregates it derived updates of, whose `d.` fields changed
+ * without their revision moving (no condition would notice a stale copy). A transaction that lost the source
+ * guard keeps the source item that won, as a lost write does.
  *
  * @example
  * ```ts
@@ -81,6 +93,31 @@ class CachingStateStore implements StateStorePort {
     else {
       if (guard.kind !== 'newer') this.#cache.countConditionalMiss();
       this.#cache.remember(aggregateId, outcome.current, this.#shardId);
+    }
+    return outcome;
+  }
+
+  public async transact(
+    aggregateId: string,
+    mutation: StateMutation,
+    guard: WriteGuard,
+    options: TransactOptions,
+  ): Promise<TransactOutcome> {
+    const touched = [aggregateId, ...options.derived.map((write) => write.aggregateId)];
+    let outcome: TransactOutcome;
+    try {
+      outcome = await this.#store.transact(aggregateId, mutation, guard, options);
+    } catch (error) {
+      for (const id of touched) this.#cache.forget(id);
+      throw error;
+    }
+    if (!outcome.committed && outcome.reason === 'condition') {
+      // Nothing was written: the derived aggregates are as they were, the source is the item that won.
+      if (guard.kind !== 'newer') this.#cache.countConditionalMiss();
+      this.#cache.remember(aggregateId, outcome.current, this.#shardId);
+    } else {
+      // Committed (no item returned), or refused because another holder or transaction is changing them.
+      for (const id of touched) this.#cache.forget(id);
     }
     return outcome;
   }

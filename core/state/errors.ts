@@ -73,4 +73,29 @@ function isTransientStoreError(error: unknown): boolean {
   return error instanceof StateStoreError && !(error instanceof UnstorableError) && isTransient(error.cause);
 }
 
-export { isTransientStoreError, StateStoreError, UnstorableError };
+/**
+ * A change's derived updates cannot be written, whatever the retries: they are malformed, or with the change's
+ * own write they need more than one DynamoDB transaction holds (`DERIVED_INVALID`); or their transaction kept
+ * losing to concurrent ones through every bounded retry (`DERIVED_CONFLICT`). The consumer parks the change
+ * with `reason` and quarantines its aggregate behind it.
+ *
+ * @example
+ * ```ts
+ * throw new DerivedUpdateError('public.lines#1 derives 120 aggregates, more than 99', 'DERIVED_INVALID');
+ * ```
+ */
+class DerivedUpdateError extends Error {
+  public readonly reason: 'DERIVED_INVALID' | 'DERIVED_CONFLICT';
+
+  public constructor(
+    message: string,
+    reason: 'DERIVED_INVALID' | 'DERIVED_CONFLICT',
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'DerivedUpdateError';
+    this.reason = reason;
+  }
+}
+
+export { DerivedUpdateError, isTransientStoreError, StateStoreError, UnstorableError };

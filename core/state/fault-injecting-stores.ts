@@ -136,6 +136,8 @@ class FaultInjectingStateStore implements StateStorePort {
   public getMany: StateStorePort['getMany'] = (...a) =>
     this.#plan.call('getMany', () => this.#store.getMany(...a));
   public write: StateStorePort['write'] = (...a) => this.#plan.call('write', () => this.#store.write(...a));
+  public transact: StateStorePort['transact'] = (...a) =>
+    this.#plan.call('transact', () => this.#store.transact(...a));
 }
 
 /**

@@ -1,11 +1,20 @@
 import { STATE_TABLE } from '../constants.js';
 import { positiveInteger } from '../coordination/validate.js';
 import type { AggregateItem } from './aggregate-item.js';
+import { checkTransaction, staleFenceOf } from './derived-transaction.js';
+import { applyDerivedWrite } from './derived-update.js';
 import { UnstorableError } from './errors.js';
 import { itemAfter, type RawItem } from './item-after.js';
 import { attributeChanges } from './state-changes.js';
-import { itemUpdateOf, toAggregateItem } from './state-item.js';
-import type { StateMutation, StateStorePort, WriteGuard, WriteOutcome } from './state-store-port.js';
+import { type ItemUpdate, itemUpdateOf, toAggregateItem } from './state-item.js';
+import type {
+  StateMutation,
+  StateStorePort,
+  TransactOptions,
+  TransactOutcome,
+  WriteGuard,
+  WriteOutcome,
+} from './state-store-port.js';
 import { compareUtf8 } from './utf8-order.js';
 
 /** DynamoDB refuses a partition key over 2,048 bytes. */
@@ -37,6 +46,11 @@ function passes(stored: AggregateItem | undefined, mutation: StateMutation, guar
         stored.lastParkedKey === guard.expected.lastParkedKey
       );
   }
+}
+
+/** Whether a later lock holder stored a higher fence than the one a write carries (none carried: never). */
+function fenceIsLower(stored: AggregateItem | undefined, fence: number | undefined): boolean {
+  return fence !== undefined && stored?.fence !== undefined && stored.fence > fence;
 }
 
 /**
@@ -83,6 +97,52 @@ class InMemoryStateStore implements StateStorePort {
 
   /** Refuses what the DynamoDB store refuses, with the same {@link UnstorableError}, before the guard. */
   public async write(aggregateId: string, mutation: StateMutation, guard: WriteGuard): Promise<WriteOutcome> {
+    const update = this.#update(aggregateId, mutation, guard);
+    const stored = this.#items.get(aggregateId);
+    const before = toAggregateItem(stored);
+    if (!passes(before, mutation, guard)) return { committed: false, current: before };
+    const after = itemAfter(aggregateId, stored, update);
+    this.#items.set(aggregateId, after);
+    return { committed: true, previous: before, after: () => toAggregateItem(after)! };
+  }
+
+  /**
+   * Checks every condition (the source guard, then each fence in the order DynamoDB reports them), then
+   * applies every write, with nothing in between: atomic, as one TransactWriteItems is.
+   */
+  public async transact(
+    aggregateId: string,
+    mutation: StateMutation,
+    guard: WriteGuard,
+    options: TransactOptions,
+  ): Promise<TransactOutcome> {
+    checkTransaction(aggregateId, options);
+    const update = this.#update(aggregateId, mutation, guard);
+    const stored = this.#items.get(aggregateId);
+    const before = toAggregateItem(stored);
+    if (fenceIsLower(before, options.fence)) return staleFenceOf(aggregateId, before?.fence);
+    if (!passes(before, mutation, guard)) return { committed: false, reason: 'condition', current: before };
+    for (const write of options.derived) {
+      const derivedItem = toAggregateItem(this.#items.get(write.aggregateId));
+      if (fenceIsLower(derivedItem, write.fence)) return staleFenceOf(write.aggregateId, derivedItem?.fence);
+    }
+    this.#items.set(aggregateId, itemAfter(aggregateId, stored, update, options.fence));
+    const updatedAt = new Date(this.#now()).toISOString();
+    for (const write of options.derived) {
+      const raw = this.#items.get(write.aggregateId) ?? {
+        [STATE_TABLE.partitionKey]: { S: write.aggregateId },
+      };
+      const next = applyDerivedWrite(raw, write);
+      next[STATE_TABLE.attributes.revision] ??= { N: '0' };
+      next[STATE_TABLE.attributes.updatedAt] = { S: updatedAt };
+      if (write.fence !== undefined) next[STATE_TABLE.attributes.fence] = { N: String(write.fence) };
+      this.#items.set(write.aggregateId, next);
+    }
+    return { committed: true };
+  }
+
+  /** The update of a write, refused as the DynamoDB store refuses it. */
+  #update(aggregateId: string, mutation: StateMutation, guard: WriteGuard): ItemUpdate {
     const changes = attributeChanges(mutation, guard, this.#now(), this.#tombstoneTtlSeconds);
     const update = itemUpdateOf(aggregateId, changes);
     // What DynamoDB itself refuses with a ValidationException, which the DynamoDB store reports as unstorable.
@@ -91,12 +151,7 @@ class InMemoryStateStore implements StateStorePort {
         `DynamoDB refused the item of ${aggregateId}: Hash primary key values must be under 2048 bytes, and range primary key values must be under 1024 bytes`,
         { path: 'item', limit: "DynamoDB's item rules", aggregateId, operation: 'write' },
       );
-    const stored = this.#items.get(aggregateId);
-    const before = toAggregateItem(stored);
-    if (!passes(before, mutation, guard)) return { committed: false, current: before };
-    const after = itemAfter(aggregateId, stored, update);
-    this.#items.set(aggregateId, after);
-    return { committed: true, previous: before, after: () => toAggregateItem(after)! };
+    return update;
   }
 
   /**

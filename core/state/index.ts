@@ -1,6 +1,14 @@
-export type { AggregateItem, PendingFailure, Quarantine } from './aggregate-item.js';
+export type { AggregateItem, DerivedValue, PendingFailure, Quarantine } from './aggregate-item.js';
 export { boundedText, MAX_STORED_MESSAGE_BYTES } from './bounded-text.js';
-export { isTransientStoreError, StateStoreError, UnstorableError } from './errors.js';
+export {
+  type DerivedField,
+  type DerivedUpdate,
+  type DerivedWrite,
+  derivedWrites,
+  MAX_TRANSACTION_ITEMS,
+  mergeDerived,
+} from './derived-update.js';
+export { DerivedUpdateError, isTransientStoreError, StateStoreError, UnstorableError } from './errors.js';
 export {
   FaultInjectingParkedStore,
   FaultInjectingStateStore,
@@ -37,6 +45,8 @@ export type {
   StateMutation,
   StateStorePort,
   StateValue,
+  TransactOptions,
+  TransactOutcome,
   WriteGuard,
   WriteOutcome,
 } from './state-store-port.js';

@@ -17,16 +17,23 @@ function asStored(value: AttributeValue): AttributeValue {
 }
 
 /**
- * The item after `update`, with the revision one higher: what DynamoDB holds once the UpdateItem of the
- * update committed on `stored` (absent: a new item). The in-memory store keeps it; the DynamoDB store builds
- * it from the old item its write returns, so a committed write tells what it left without another read.
+ * The item after `update`, with the revision one higher (and, with a lock's `fence`, that fence stored):
+ * what DynamoDB holds once the UpdateItem of the update committed on `stored` (absent: a new item). The
+ * in-memory store keeps it; the DynamoDB store builds it from the old item its write returns, so a committed
+ * write tells what it left without another read. Attributes the update does not name (a derived update's
+ * `d.` fields) stay as they were.
  *
  * @example
  * ```ts
- * const after = itemAfter('public.orders#1', out.Attributes, update);
+ * const after = itemAfter('public.orders#1', out.Attributes, update, fence);
  * ```
  */
-function itemAfter(aggregateId: string, stored: RawItem | undefined, update: ItemUpdate): RawItem {
+function itemAfter(
+  aggregateId: string,
+  stored: RawItem | undefined,
+  update: ItemUpdate,
+  fence?: number,
+): RawItem {
   const next: Record<string, AttributeValue> = {
     ...(stored ?? { [STATE_TABLE.partitionKey]: { S: aggregateId } }),
   };
@@ -34,6 +41,7 @@ function itemAfter(aggregateId: string, stored: RawItem | undefined, update: Ite
   for (const name of update.remove) delete next[name];
   const revision = Number(stored?.[STATE_TABLE.attributes.revision]?.N ?? 0);
   next[STATE_TABLE.attributes.revision] = { N: String(revision + 1) };
+  if (fence !== undefined) next[STATE_TABLE.attributes.fence] = { N: String(fence) };
   return next;
 }
 

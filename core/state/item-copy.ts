@@ -14,7 +14,8 @@ function isPlainObject(value: object): boolean {
 }
 
 /**
- * A deep copy of a value read from the state table (plain objects, arrays, sets, binary and scalars), with
+ * A deep copy of a value read from the state table (plain objects, arrays, sets, maps such as an item's
+ * derived fields, binary and scalars), with
  * the exact-number marks of its strings kept (`wasJsonNumber`) and a `__proto__` key kept as an own property.
  * What a cache hands out is a copy, so a projection that changes the state it was given in place cannot change
  * what the cache holds.
@@ -35,6 +36,8 @@ function copyStateValue<T>(value: T): T {
     return copy as T;
   }
   if (value instanceof Set) return new Set([...value].map(copyStateValue)) as T;
+  if (value instanceof Map)
+    return new Map([...value].map(([key, entry]) => [key, copyStateValue(entry)])) as T;
   if (ArrayBuffer.isView(value)) return (value as unknown as Uint8Array).slice() as T;
   if (!isPlainObject(value)) return value;
   const copy: Record<string, unknown> = Object.getPrototypeOf(value) === null ? Object.create(null) : {};
@@ -66,6 +69,12 @@ function estimatedHeapBytes(value: unknown): number {
   if (value instanceof Set) {
     let bytes = OBJECT_OVERHEAD_BYTES;
     for (const element of value) bytes += 2 * SLOT_BYTES + estimatedHeapBytes(element);
+    return bytes;
+  }
+  if (value instanceof Map) {
+    let bytes = OBJECT_OVERHEAD_BYTES;
+    for (const [key, entry] of value)
+      bytes += 2 * SLOT_BYTES + estimatedHeapBytes(key) + estimatedHeapBytes(entry);
     return bytes;
   }
   if (ArrayBuffer.isView(value)) return OBJECT_OVERHEAD_BYTES + value.byteLength;

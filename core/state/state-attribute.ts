@@ -1,5 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { convertToAttr, convertToNative } from '@aws-sdk/util-dynamodb';
+import { messageOf } from '../errors.js';
 import type { RowImage } from '../events/change.js';
 import { fitsDouble } from '../events/decimal.js';
 import { markJsonNumber, wasJsonNumber } from '../events/exact-json.js';
@@ -138,7 +139,7 @@ class ToAttribute {
     } catch (cause) {
       return unstorable(
         this.#path,
-        `holds a ${Object.prototype.toString.call(value).slice(8, -1)} DynamoDB cannot store (${(cause as Error).message})`,
+        `holds a ${Object.prototype.toString.call(value).slice(8, -1)} DynamoDB cannot store (${messageOf(cause)})`,
         'JSON values, binary and sets',
         cause,
       );

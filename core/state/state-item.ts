@@ -2,6 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { STATE_TABLE } from '../constants.js';
 import type { AggregateItem, PendingFailure, Quarantine } from './aggregate-item.js';
+import { derivedOf } from './derived-update.js';
 import { UnstorableError } from './errors.js';
 import { itemSize, MAX_ITEM_BYTES } from './item-size.js';
 import { stateFromAttribute, stateToAttribute } from './state-attribute.js';
@@ -121,7 +122,10 @@ function toAggregateItem(
   // The state goes through its own converter: `unmarshall` would give a `__proto__` column to the prototype
   // and refuse integers beyond 2^53.
   const { [A.state]: state, [A.exactNumbers]: exactNumbers, ...rest } = raw;
-  const item = unmarshall(rest);
+  // Derived fields are read apart: a sum may pass 2^53, which `unmarshall` refuses.
+  const item = unmarshall(
+    Object.fromEntries(Object.entries(rest).filter(([name]) => !name.startsWith(STATE_TABLE.derivedPrefix))),
+  );
   return {
     aggregateId: item[STATE_TABLE.partitionKey] as string,
     table: item[A.table] as string | undefined,
@@ -133,7 +137,17 @@ function toAggregateItem(
     lastParkedKey: item[A.lastParkedKey] as string | undefined,
     pendingFailure: item[A.pendingFailure] as PendingFailure | undefined,
     ttlEpochSeconds: item[A.ttl] as number | undefined,
+    ...optionalFields(raw, item[A.fence] as number | undefined),
   };
+}
+
+/** The fields only some items have: derived fields, the lock fence. */
+function optionalFields(
+  raw: Readonly<Record<string, AttributeValue>>,
+  fence: number | undefined,
+): Pick<AggregateItem, 'derived' | 'fence'> {
+  const derived = derivedOf(raw);
+  return { ...(derived === undefined ? {} : { derived }), ...(fence === undefined ? {} : { fence }) };
 }
 
 export type { ItemUpdate };

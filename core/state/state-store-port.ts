@@ -1,5 +1,6 @@
 import type { RowImage } from '../events/change.js';
 import type { AggregateItem, PendingFailure, Quarantine } from './aggregate-item.js';
+import type { DerivedWrite } from './derived-update.js';
 
 /** The new projected state of an aggregate, with the position of the last change it includes. */
 interface StateValue {
@@ -45,6 +46,35 @@ type WriteOutcome =
     }
   | { readonly committed: false; readonly current: AggregateItem | undefined };
 
+/** What a {@link StateStorePort.transact} writes besides the guarded write of the source aggregate. */
+interface TransactOptions {
+  /** Updates of other aggregates, applied with the source write or not at all; at most 99, one per aggregate. */
+  readonly derived: readonly DerivedWrite[];
+  /**
+   * The fence of the lock held on the source aggregate: the write is refused if a higher fence was stored by
+   * a later holder (docs/architecture.md contract 7), and stores this one. @default none (no fence condition)
+   */
+  readonly fence?: number;
+}
+
+/**
+ * A transaction committed whole, or not at all because:
+ * - `condition`: the source write's guard failed (a concurrent writer, or a duplicate of the change, came
+ *   first); `current` is the source item now, as for a {@link WriteOutcome} that lost;
+ * - `stale-fence`: a later lock holder stored a higher fence on `aggregateId` (this holder lost its lock);
+ * - `conflict`: DynamoDB cancelled it for a concurrent transaction on one of its items: try again.
+ */
+type TransactOutcome =
+  | { readonly committed: true }
+  | { readonly committed: false; readonly reason: 'condition'; readonly current: AggregateItem | undefined }
+  | {
+      readonly committed: false;
+      readonly reason: 'stale-fence';
+      readonly aggregateId: string;
+      readonly storedFence: number;
+    }
+  | { readonly committed: false; readonly reason: 'conflict' };
+
 /**
  * The per-aggregate state table (docs/architecture.md contract 2): strongly consistent reads and guarded
  * writes that add one to the item's revision. Implementations: `StateStore` (DynamoDB), `InMemoryStateStore`;
@@ -63,6 +93,26 @@ interface StateStorePort {
   getMany(aggregateIds: readonly string[]): Promise<Map<string, AggregateItem>>;
   /** Writes one aggregate under a guard; losing the condition is a return value (see {@link WriteOutcome}). */
   write(aggregateId: string, mutation: StateMutation, guard: WriteGuard): Promise<WriteOutcome>;
+  /**
+   * Writes one aggregate under a guard (and the fence of its lock, if held) together with derived updates of
+   * other aggregates, atomically: one DynamoDB TransactWriteItems, or one conditional write when there is no
+   * derived update. A duplicate of the source change loses the guard and cancels everything, so a derived
+   * update is applied exactly once with its change. Throws `UnstorableError` as {@link write} does.
+   */
+  transact(
+    aggregateId: string,
+    mutation: StateMutation,
+    guard: WriteGuard,
+    options: TransactOptions,
+  ): Promise<TransactOutcome>;
 }
 
-export type { StateMutation, StateStorePort, StateValue, WriteGuard, WriteOutcome };
+export type {
+  StateMutation,
+  StateStorePort,
+  StateValue,
+  TransactOptions,
+  TransactOutcome,
+  WriteGuard,
+  WriteOutcome,
+};

@@ -4,19 +4,32 @@ import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  type Update,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { STATE_TABLE } from '../constants.js';
 import { backoffDelayMs } from '../coordination/backoff.js';
 import { type Clock, systemClock } from '../coordination/clock.js';
+import { fenceCondition } from '../coordination/fenced-writer.js';
 import { positiveInteger } from '../coordination/validate.js';
+import { messageOf } from '../errors.js';
 import type { AggregateItem } from './aggregate-item.js';
+import { checkTransaction, derivedUpdate, staleFenceOf } from './derived-transaction.js';
 import { StateStoreError, UnstorableError } from './errors.js';
 import { itemAfter } from './item-after.js';
 import { attributeChanges } from './state-changes.js';
 import { type ItemUpdate, itemUpdateOf, toAggregateItem } from './state-item.js';
-import type { StateMutation, StateStorePort, WriteGuard, WriteOutcome } from './state-store-port.js';
+import type {
+  StateMutation,
+  StateStorePort,
+  TransactOptions,
+  TransactOutcome,
+  WriteGuard,
+  WriteOutcome,
+} from './state-store-port.js';
 
 const A = STATE_TABLE.attributes;
 
@@ -72,10 +85,14 @@ function conditionOf(guard: WriteGuard, mutation: StateMutation): { expression: 
   };
 }
 
-/** The UpdateItem parameters that apply `update` under `condition` and add one to the revision. */
-function updateOf(update: ItemUpdate, condition: { expression: string; values: object }) {
+/**
+ * The UpdateItem parameters that apply `update` under `condition` and add one to the revision; with a lock's
+ * `fence`, also only if no higher fence is stored, storing this one.
+ */
+function updateOf(update: ItemUpdate, condition: { expression: string; values: object }, fence?: number) {
   const names: Record<string, string> = {};
   const values: Record<string, AttributeValue> = { ':one': { N: '1' } };
+  const fenced = fence === undefined ? undefined : fenceCondition(fence, { fenceAttribute: A.fence });
   const placeholder = (attribute: string) => {
     const name = `#u_${attribute}`;
     names[name] = attribute;
@@ -86,13 +103,22 @@ function updateOf(update: ItemUpdate, condition: { expression: string; values: o
     return `${placeholder(attribute)} = :v${i}`;
   });
   const removes = update.remove.map(placeholder);
+  if (fenced !== undefined) {
+    sets.push(fenced.setClause);
+    Object.assign(names, fenced.names);
+    Object.assign(values, fenced.values);
+  }
   const expression = `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''} ADD #rev :one`;
-  const used = `${expression} ${condition.expression}`;
+  const conditionExpression =
+    fenced === undefined
+      ? condition.expression
+      : `(${condition.expression}) AND (${fenced.conditionExpression})`;
+  const used = `${expression} ${conditionExpression}`;
   for (const [name, attribute] of Object.entries(CONDITION_NAMES))
     if (used.includes(name)) names[name] = attribute;
   return {
     UpdateExpression: expression,
-    ConditionExpression: condition.expression,
+    ConditionExpression: conditionExpression,
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: { ...values, ...marshall(condition.values) },
   };
@@ -192,14 +218,90 @@ class StateStore implements StateStorePort {
    * (`checkStorable`) or from DynamoDB's own `ValidationException`; other failures are `StateStoreError`s.
    */
   public async write(aggregateId: string, mutation: StateMutation, guard: WriteGuard): Promise<WriteOutcome> {
+    return this.#conditionalWrite(aggregateId, mutation, guard, undefined);
+  }
+
+  /**
+   * One TransactWriteItems of the source write and its derived updates; without derived updates, one
+   * conditional UpdateItem (a transaction costs twice the write units). Which item refused is read from
+   * DynamoDB's cancellation reasons, in the order the items were sent.
+   */
+  public async transact(
+    aggregateId: string,
+    mutation: StateMutation,
+    guard: WriteGuard,
+    options: TransactOptions,
+  ): Promise<TransactOutcome> {
+    checkTransaction(aggregateId, options);
+    if (options.derived.length === 0) {
+      const out = await this.#conditionalWrite(aggregateId, mutation, guard, options.fence);
+      return out.committed ? { committed: true } : this.#refusedSource(out.current, options.fence);
+    }
+    const source = this.#sourceUpdate(aggregateId, mutation, guard, options.fence).request;
+    const updatedAt = new Date(this.#now()).toISOString();
+    const derived = options.derived.map((write) => ({
+      ...derivedUpdate(write, updatedAt),
+      TableName: this.#tableName,
+      Key: marshall({ [STATE_TABLE.partitionKey]: write.aggregateId }),
+    }));
+    try {
+      await this.#client.send(
+        new TransactWriteItemsCommand({ TransactItems: [source, ...derived].map((Update) => ({ Update })) }),
+      );
+      return { committed: true };
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) {
+        const codes = (error.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+        if (codes.includes('TransactionConflict')) return { committed: false, reason: 'conflict' };
+        if (codes[0] === 'ConditionalCheckFailed')
+          return this.#refusedSource(await this.get(aggregateId), options.fence);
+        const refused = codes.indexOf('ConditionalCheckFailed');
+        if (refused > 0) {
+          const write = options.derived[refused - 1]!;
+          return staleFenceOf(write.aggregateId, (await this.get(write.aggregateId))?.fence);
+        }
+      }
+      throw this.#writeError(aggregateId, error, 'transact');
+    }
+  }
+
+  /** A refused source write: a higher fence stored by a later holder, or its guard lost. */
+  #refusedSource(current: AggregateItem | undefined, fence: number | undefined): TransactOutcome {
+    if (fence !== undefined && current?.fence !== undefined && current.fence > fence)
+      return staleFenceOf(current.aggregateId, current.fence);
+    return { committed: false, reason: 'condition', current };
+  }
+
+  /** The source write's attribute changes, and the UpdateItem (or transaction item) that makes them. */
+  #sourceUpdate(
+    aggregateId: string,
+    mutation: StateMutation,
+    guard: WriteGuard,
+    fence: number | undefined,
+  ): { readonly update: ItemUpdate; readonly request: Update } {
     const changes = attributeChanges(mutation, guard, this.#now(), this.#tombstoneTtlSeconds);
     const update = itemUpdateOf(aggregateId, changes);
+    return {
+      update,
+      request: {
+        TableName: this.#tableName,
+        Key: marshall({ [STATE_TABLE.partitionKey]: aggregateId }),
+        ...updateOf(update, conditionOf(guard, mutation), fence),
+      },
+    };
+  }
+
+  async #conditionalWrite(
+    aggregateId: string,
+    mutation: StateMutation,
+    guard: WriteGuard,
+    fence: number | undefined,
+  ): Promise<WriteOutcome> {
+    const { update, request } = this.#sourceUpdate(aggregateId, mutation, guard, fence);
     try {
       const out = await this.#client.send(
         new UpdateItemCommand({
-          TableName: this.#tableName,
-          Key: marshall({ [STATE_TABLE.partitionKey]: aggregateId }),
-          ...updateOf(update, conditionOf(guard, mutation)),
+          ...request,
           ReturnValues: 'ALL_OLD',
           // Not ALL_OLD: the SDK cannot read an item whose state has a `__proto__` column out of an error
           // response (a TypeError, every time: a redelivered duplicate of such an aggregate would fail its
@@ -211,23 +313,30 @@ class StateStore implements StateStorePort {
       return {
         committed: true,
         previous: toAggregateItem(old),
-        after: () => toAggregateItem(itemAfter(aggregateId, old, update))!,
+        after: () => toAggregateItem(itemAfter(aggregateId, old, update, fence))!,
       };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException)
         return { committed: false, current: await this.get(aggregateId) };
-      // A ValidationException refuses the request itself: sent again, it is refused again.
-      if ((error as Error).name === 'ValidationException')
-        throw new UnstorableError(
-          `DynamoDB refused the item of ${aggregateId}: ${(error as Error).message}`,
-          { path: 'item', limit: "DynamoDB's item rules", aggregateId, operation: 'write', cause: error },
-        );
-      throw new StateStoreError(`state store: cannot write ${aggregateId}`, {
-        cause: error,
-        aggregateId,
-        operation: 'write',
-      });
+      throw this.#writeError(aggregateId, error, 'write');
     }
+  }
+
+  #writeError(aggregateId: string, error: unknown, operation: string): StateStoreError {
+    // A ValidationException refuses the request itself: sent again, it is refused again.
+    if ((error as Error).name === 'ValidationException')
+      return new UnstorableError(`DynamoDB refused the item of ${aggregateId}: ${messageOf(error)}`, {
+        path: 'item',
+        limit: "DynamoDB's item rules",
+        aggregateId,
+        operation,
+        cause: error,
+      });
+    return new StateStoreError(`state store: cannot write ${aggregateId}`, {
+      cause: error,
+      aggregateId,
+      operation,
+    });
   }
 }
 

@@ -4,6 +4,7 @@ import { COORDINATION_TABLE } from '../constants.js';
 import { isTransient } from '../coordination/dynamodb-store.js';
 import { CoordinationStoreError } from '../coordination/errors.js';
 import { handOffKeysKey, keyString } from '../coordination/keys.js';
+import { messageOf } from '../errors.js';
 
 /**
  * The aggregates a worker had cached for a shard when it let the shard go, most recently used first: what the
@@ -73,7 +74,7 @@ function dynamoDbHandOffKeys(options: {
   };
   const failed = (operation: string, shardId: string, cause: unknown) =>
     new CoordinationStoreError(
-      `hand-off keys of ${shardId}: ${operation} failed: ${(cause as Error).message}`,
+      `hand-off keys of ${shardId}: ${operation} failed: ${messageOf(cause)}`,
       {
         operation,
         key: keyString(handOffKeysKey(options.streamName, shardId)),

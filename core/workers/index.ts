@@ -1,3 +1,4 @@
+export { OptionsError } from '../errors.js';
 export { Assigner, type AssignerOptions, type AssignerRound } from './assigner.js';
 export {
   type AssignmentInput,

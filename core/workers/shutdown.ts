@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from '../coordination/clock.js';
+import { OptionsError } from '../errors.js';
 
 /**
  * - `handed-off`: every batch in flight finished and was checkpointed, every lease released with its
@@ -51,9 +52,7 @@ class GracefulShutdown {
 
   public constructor(options: GracefulShutdownOptions) {
     if (!Number.isFinite(options.stopTimeoutMs) || options.stopTimeoutMs <= 0)
-      throw new RangeError(
-        `stopTimeoutMs must be a positive number of ms; received ${options.stopTimeoutMs}`,
-      );
+      throw new OptionsError('stopTimeoutMs', options.stopTimeoutMs, 'must be a positive number of ms');
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
     this.done = new Promise((resolve) => {

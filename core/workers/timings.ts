@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import { OptionsError } from '../errors.js';
 
 /** How often a worker does what; all derived from the lease duration unless overridden. */
 interface WorkerTimings {
@@ -36,9 +37,11 @@ function workerTimings(
   const heartbeatIntervalMs =
     overrides.heartbeatIntervalMs ?? Math.floor(leaseDurationMs / instances.heartbeatsPerWindow);
   if (heartbeatIntervalMs > leaseDurationMs / 2)
-    throw new RangeError(
-      `heartbeatIntervalMs must be at most half the lease duration (${leaseDurationMs} ms), so that one late ` +
-        `heartbeat does not expire every lease of a live worker; received ${heartbeatIntervalMs}`,
+    throw new OptionsError(
+      'heartbeatIntervalMs',
+      heartbeatIntervalMs,
+      `must be at most half the lease duration (${leaseDurationMs} ms), so that one late ` +
+        'heartbeat does not expire every lease of a live worker',
     );
   const followerPollMs = overrides.followerPollMs ?? Math.floor(leaseDurationMs / 4);
   return {

@@ -12,6 +12,7 @@ import {
   shardLeaseKey,
   systemClock,
 } from '../coordination/index.js';
+import { messageOf } from '../errors.js';
 import type { ShardCheckpoint, ShardOwnership } from '../esm/event-source-mapping.js';
 import type { StreamShard } from '../esm/shards.js';
 import { Assigner } from './assigner.js';
@@ -318,7 +319,7 @@ class Worker {
       this.#lastBeatAtMs = sentAtMs;
       for (const held of this.#held.values()) held.lease = held.lease.extendedByHeartbeat(sentAtMs);
     } catch (error) {
-      this.#emit({ type: 'error', message: `heartbeat: ${(error as Error).message}` });
+      this.#emit({ type: 'error', message: `heartbeat: ${messageOf(error)}` });
     }
   }
 
@@ -346,7 +347,7 @@ class Worker {
           this.#emit({ type: 'released', shardId, reason: 'stopping', checkpoint: data.checkpoint });
       }
     } catch (error) {
-      this.#emit({ type: 'error', message: `releasing late grants: ${(error as Error).message}` });
+      this.#emit({ type: 'error', message: `releasing late grants: ${messageOf(error)}` });
     }
   }
 
@@ -371,7 +372,7 @@ class Worker {
       try {
         await this.#tick();
       } catch (error) {
-        this.#emit({ type: 'error', message: `lease round: ${(error as Error).message}` });
+        this.#emit({ type: 'error', message: `lease round: ${messageOf(error)}` });
       }
       const wait = this.isAssigner
         ? (this.#nextRoundInMs ?? this.#timings.leaderPollMs)
@@ -604,7 +605,7 @@ class Worker {
       // own time bounds how long we may go on without a successful heartbeat.
       this.#emit({
         type: 'error',
-        message: `checkpoint of ${held.lease.key.sk}: ${(error as Error).message}`,
+        message: `checkpoint of ${held.lease.key.sk}: ${messageOf(error)}`,
       });
       return !ended;
     }
@@ -656,7 +657,7 @@ class Worker {
     try {
       await this.#o.beforeLettingGo?.(shardId);
     } catch (error) {
-      this.#emit({ type: 'error', message: `before letting ${shardId} go: ${(error as Error).message}` });
+      this.#emit({ type: 'error', message: `before letting ${shardId} go: ${messageOf(error)}` });
     }
   }
 

@@ -18,6 +18,7 @@ import type { DecodeContext } from '../../core/events/decoder.js';
 import { createDefaultRegistry } from '../../core/events/default-registry.js';
 import type { DecoderRegistry } from '../../core/events/registry.js';
 import { TableKeyMemory } from '../../core/events/table-keys.js';
+import type { AggregateLocks } from '../../core/processing/aggregate-locks.js';
 import {
   BatchProcessor,
   type BatchResult,
@@ -30,6 +31,7 @@ import { ParkedStore } from '../../core/state/parked-store.js';
 import { StateCache } from '../../core/state/state-cache.js';
 import { StateStore } from '../../core/state/state-store.js';
 import type { StateStorePort } from '../../core/state/state-store-port.js';
+import { aggregateLocksFor } from './aggregate-locks.js';
 
 interface ConsumerDependencies {
   readonly dynamodb: DynamoDBClient;
@@ -59,6 +61,13 @@ interface ConsumerDependencies {
    * shard's lease moves. `createProcessor` uses a cache only when given one.
    */
   readonly stateCache?: StateCache;
+  /**
+   * The coordination table, where a projection that declares `holdLocks` takes its aggregate locks (the
+   * consumers always have it; tools that replay without locks need not). @default none
+   */
+  readonly coordinationTable?: string;
+  /** This instance's id, the owner written on the locks it holds. @default a random UUID */
+  readonly instanceId?: string;
 }
 
 /** `shardId-000000000006:49590338271490256608559692538361571095921575989136588898` → the shard id. */
@@ -154,13 +163,24 @@ function cacheOf(
   return deps.config.cache.enabled && reads ? deps.stateCache : undefined;
 }
 
+/** What the processors of one handler share besides its dependencies. */
+interface ProcessorScope {
+  /** The shard whose batches the processor runs: the owner cache marks its entries as that shard's. */
+  readonly shardId?: string;
+  /**
+   * The handler's aggregate locks, one client for all its shards: two clients of one owner would adopt each
+   * other's locks. @default built from the projection and `config.locks`
+   */
+  readonly locks?: AggregateLocks;
+}
+
 /**
- * Builds the batch processor the handler runs. With a `stateCache` (and the cache on, and a projection that
- * reads the previous state), its state reads go through the cache, its entries marked as `shardId`'s.
+ * Builds the batch processor the handler runs; lock metrics go to `metrics` when given. With a `stateCache`
+ * (and the cache on, and a projection that reads the previous state), its state reads go through the cache.
  */
 function createProcessor(
-  deps: Omit<ConsumerDependencies, 'metrics' | 'onBatch'>,
-  shardId?: string,
+  deps: Omit<ConsumerDependencies, 'metrics' | 'onBatch'> & { readonly metrics?: Metrics },
+  scope: ProcessorScope = {},
 ): BatchProcessor {
   const { config } = deps;
   const base = deps.projection ?? mirrorProjection;
@@ -174,7 +194,8 @@ function createProcessor(
   return new BatchProcessor({
     registry: decoding.registry,
     decodeContext: decoding.context,
-    stateStore: cache === undefined ? table : new CachingStateStore({ store: table, cache, shardId }),
+    stateStore:
+      cache === undefined ? table : new CachingStateStore({ store: table, cache, shardId: scope.shardId }),
     parkedStore: new ParkedStore({ client: deps.dynamodb, tableName: deps.parkedTable }),
     projection: configuredProjection(config, base),
     maxAttempts: config.processing.maxAttempts,
@@ -182,6 +203,7 @@ function createProcessor(
     isDeferred: (table) => isTableDeferred(config, table),
     logger: deps.logger,
     tracer: deps.tracer,
+    locks: scope.locks ?? aggregateLocksFor(base, config, deps),
   });
 }
 
@@ -204,13 +226,14 @@ function createConsumerHandler(deps: ConsumerDependencies) {
   const cache = cacheOf(withCache);
   // Turned off: free what it held (and, turned on again later, start from nothing rather than from old items).
   if (cache === undefined) withCache.stateCache.clear();
+  const locks = aggregateLocksFor(deps.projection ?? mirrorProjection, deps.config, deps);
   // One processor per shard (a Lambda environment may be handed batches of several over its life; a worker
   // reads several at once), so that the cache knows which shard each entry came from.
   const processors = new Map<string, BatchProcessor>();
   const processorOf = (shardId: string): BatchProcessor => {
     let processor = processors.get(shardId);
     if (processor === undefined) {
-      processor = createProcessor(withCache, shardId);
+      processor = createProcessor(withCache, locks === undefined ? { shardId } : { shardId, locks });
       processors.set(shardId, processor);
     }
     return processor;

@@ -46,6 +46,7 @@ function consumerLambdaHandler(projection: Projection = mirrorProjection) {
       dynamodb,
       stateTable: required(ENV.STATE_TABLE),
       parkedTable: required(ENV.PARKED_TABLE),
+      coordinationTable: required(ENV.COORDINATION_TABLE),
       configSource,
       logger,
       metrics,

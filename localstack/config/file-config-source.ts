@@ -6,7 +6,8 @@ import {
   type BaseConfigSourceOptions,
   type FetchedText,
 } from '../../core/config/base-source.js';
-import { ConfigOptionsError, ConfigSourceError } from '../../core/config/errors.js';
+import { ConfigSourceError } from '../../core/config/errors.js';
+import { messageOf, OptionsError } from '../../core/errors.js';
 
 interface FileConfigSourceOptions extends BaseConfigSourceOptions {
   /** The local config store's file (`LocalConfigStore.path`). */
@@ -45,7 +46,7 @@ class FileConfigSource extends BaseConfigSource {
   public constructor(options: FileConfigSourceOptions) {
     const pollIntervalMs = options.pollIntervalMs ?? 1_000;
     if (!Number.isFinite(pollIntervalMs) || pollIntervalMs < 10)
-      throw new ConfigOptionsError('pollIntervalMs', pollIntervalMs, 'must be at least 10 ms');
+      throw new OptionsError('pollIntervalMs', pollIntervalMs, 'must be at least 10 ms');
     super(`file:${options.path}`, pollIntervalMs, options);
     this.#path = options.path;
     this.#pollIntervalMs = pollIntervalMs;
@@ -98,7 +99,7 @@ class FileConfigSource extends BaseConfigSource {
     } catch (cause) {
       throw new ConfigSourceError(
         this.origin,
-        `cannot read the local config store ${this.#path}: ${(cause as Error).message}; publish one with \`cdcp config set FILE\``,
+        `cannot read the local config store ${this.#path}: ${messageOf(cause)}; publish one with \`cdcp config set FILE\``,
         { cause },
       );
     }

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { ConfigPublishError } from '../../core/config/errors.js';
 import type { ConfigPublisher, PublishedConfig, PublishOptions } from '../../core/config/publisher.js';
 import type { Config } from '../../core/config/schema.js';
 import { stampConfig, versionNumber } from '../../core/config/stamp.js';
 import { parseConfigDocument, parseConfigText } from '../../core/config/violations.js';
+import { systemClock } from '../../core/coordination/clock.js';
+import { messageOf } from '../../core/errors.js';
 
 interface LocalConfigStoreOptions {
   /** The JSON file every local worker watches. */
@@ -160,7 +161,7 @@ class LocalConfigStore implements ConfigPublisher {
       await rm(temporary, { force: true });
       throw new ConfigPublishError(
         this.target,
-        `could not write the local config store ${this.#path}: ${(error as Error).message}; check the folder exists and is writable`,
+        `could not write the local config store ${this.#path}: ${messageOf(error)}; check the folder exists and is writable`,
         { cause: error },
       );
     }
@@ -185,7 +186,7 @@ class LocalConfigStore implements ConfigPublisher {
           this.target,
           `another publisher holds ${lockPath} (waited ${this.#lockTimeoutMs} ms); try again, or remove the file if no \`cdcp config set\` is running`,
         );
-      await delay(Math.min(200, 10 * 2 ** Math.min(attempt, 4)));
+      await systemClock.sleep(Math.min(200, 10 * 2 ** Math.min(attempt, 4)));
     }
   }
 

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { systemClock } from '../../core/coordination/clock.js';
 
 const GUARD = fileURLToPath(new URL('./guard.cjs', import.meta.url));
 const live = new Set<ChildProcess>();
@@ -82,7 +83,7 @@ async function startEngineProcess(options: EngineProcessOptions): Promise<Engine
         `${options.name} did not answer within ${options.startTimeoutMs ?? 60_000} ms. Its output:\n${output}`,
       );
     }
-    await new Promise((r) => setTimeout(r, delayMs));
+    await systemClock.sleep(delayMs);
   }
   child.stdout?.removeListener('data', keep);
   child.stderr?.removeListener('data', keep);

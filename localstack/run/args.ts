@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ASSIGNMENT_STRATEGIES, type AssignmentStrategy } from '../../core/config/schema.js';
+import { messageOf } from '../../core/errors.js';
 import { type KinesisEngine, parseKinesisEngine } from '../engines/engines.js';
 import { type LoadProfileName, parseLoadProfile } from '../workload/load-profile.js';
 
@@ -110,7 +111,7 @@ function loadProfileOf(value: string | undefined): LoadProfileName | undefined {
   try {
     return parseLoadProfile(value);
   } catch (error) {
-    throw new ArgsError((error as Error).message);
+    throw new ArgsError(messageOf(error));
   }
 }
 
@@ -163,14 +164,14 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
       },
     }));
   } catch (error) {
-    throw new ArgsError(`${(error as Error).message}. Run \`npm start -- --help\` for the options.`);
+    throw new ArgsError(`${messageOf(error)}. Run \`npm start -- --help\` for the options.`);
   }
   const str = (k: string) => values[k] as string | undefined;
   let kinesisEngine: KinesisEngine;
   try {
     kinesisEngine = parseKinesisEngine(str('kinesis-engine') ?? 'kinesalite');
   } catch (error) {
-    throw new ArgsError((error as Error).message);
+    throw new ArgsError(messageOf(error));
   }
   const events =
     str('events') === undefined ? undefined : integer('events', str('events'), 0, 0, 100_000_000);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { messageOf } from '../../core/errors.js';
 import type { WorkerGroup } from './worker-group.js';
 import type { WorkerRow } from './worker-pool.js';
 
@@ -51,7 +52,7 @@ async function startControlServer(
     handle(request, group(), token).then(
       ({ status, body }) => reply(response, status, body),
       (error: unknown) =>
-        reply(response, error instanceof HttpError ? error.status : 500, { error: (error as Error).message }),
+        reply(response, error instanceof HttpError ? error.status : 500, { error: messageOf(error) }),
     );
   });
   await new Promise<void>((resolve, reject) => {

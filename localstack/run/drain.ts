@@ -1,4 +1,5 @@
 import type { Config } from '../../core/config/schema.js';
+import { systemClock } from '../../core/coordination/clock.js';
 import type { DrainWatch } from './worker-group.js';
 
 /** How often the drain looks at the checkpoints. */
@@ -62,7 +63,7 @@ async function waitForDrain(options: DrainOptions): Promise<void> {
               ? ''
               : `: changes of ${waitingOn} stayed deferred (resume with \`cdcp config set\`)`),
       );
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await systemClock.sleep(POLL_MS);
   }
 }
 

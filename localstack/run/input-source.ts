@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { messageOf } from '../../core/errors.js';
 import { isObject, parseJsonExact, stringifyJsonExact } from '../../core/events/index.js';
 
 /** One record to publish from an input file: its data and, when the file says, its partition key. */
@@ -75,7 +76,7 @@ function readInput(path: string): InputRecord[] {
     bytes = readFileSync(path === '-' ? 0 : path);
   } catch (error) {
     throw new Error(
-      `cannot read the --input file ${JSON.stringify(path)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); give a readable JSON, JSON Lines or Lambda event file, or - for stdin`,
+      `cannot read the --input file ${JSON.stringify(path)} (${(error as NodeJS.ErrnoException).code ?? messageOf(error)}); give a readable JSON, JSON Lines or Lambda event file, or - for stdin`,
     );
   }
   const whole = trimmed(bytes);

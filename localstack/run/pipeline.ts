@@ -250,6 +250,7 @@ function localHandler(
     dynamodb: p.clients.dynamodb,
     stateTable: p.names.stateTable,
     parkedTable: p.names.parkedTable,
+    coordinationTable: p.names.coordinationTable,
     configSource: p.localConfig.source,
     logger: new Logger({
       serviceName: METRICS.service,

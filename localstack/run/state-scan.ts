@@ -9,6 +9,11 @@ interface StateRow {
   readonly position: string | undefined;
   readonly state: RowImage | null;
   readonly quarantined: boolean;
+  /**
+   * True for an item that holds only fields other aggregates' projections derived onto it (no change of its
+   * own applied, nothing held back): it exists without ever having been produced.
+   */
+  readonly derivedOnly?: boolean;
 }
 
 /** Reads the whole state table with a parallel scan. */
@@ -40,6 +45,9 @@ async function scanState(
             position: item.position,
             state: item.state,
             quarantined: item.quarantine !== undefined,
+            ...(item.position === undefined && item.quarantine === undefined && item.derived !== undefined
+              ? { derivedOnly: true }
+              : {}),
           });
         }
         start = out.LastEvaluatedKey as Record<string, never> | undefined;

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { messageOf } from '../../core/errors.js';
 import { excerpt, getOwn, wasJsonNumber } from '../../core/events/index.js';
 import { canonicalNumber } from '../../core/state/item-size.js';
 import type { ParkedItem } from '../../core/state/parked-item.js';
@@ -61,7 +62,7 @@ function quoted(state: unknown): string {
   try {
     return excerpt(state, MAX_QUOTED);
   } catch (error) {
-    return `(a value that cannot be printed: ${(error as Error).message})`;
+    return `(a value that cannot be printed: ${messageOf(error)})`;
   }
 }
 
@@ -114,8 +115,9 @@ function verifyAgainstModel(
         `${expected.aggregateId}: parked positions [${positions.join(', ')}], expected [${wanted.join(', ')}]`,
       );
   }
-  for (const id of state.keys())
-    if (model.get(id) === undefined) report(`${id}: in the state table but never produced`);
+  for (const [id, row] of state)
+    if (model.get(id) === undefined && row.derivedOnly !== true)
+      report(`${id}: in the state table but never produced`);
   return {
     verified: count === 0,
     checkedAggregates: model.size,

@@ -1,3 +1,5 @@
+import { OptionsError } from '../../core/errors.js';
+
 /** Shapes of the generated load over time: events per second as a function of time since production began. */
 type LoadProfileName = 'steady' | 'spike' | 'ramp';
 
@@ -23,7 +25,7 @@ function loadProfile(
   },
 ): (elapsedMs: number) => number {
   const { baseRate } = options;
-  if (!(baseRate > 0)) throw new RangeError(`baseRate must be above 0 events/s, received ${baseRate}`);
+  if (!(baseRate > 0)) throw new OptionsError('baseRate', baseRate, 'must be above 0 events/s');
   const warmupMs = options.warmupMs ?? 10_000;
   switch (name) {
     case 'steady':

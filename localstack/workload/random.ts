@@ -1,3 +1,5 @@
+import { OptionsError } from '../../core/errors.js';
+
 /** A small seeded PRNG (mulberry32), so a workload can be replayed exactly. */
 function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
@@ -21,8 +23,7 @@ function seededRandom(seed: number): () => number {
  * ```
  */
 function zipfSampler(n: number, s: number, random: () => number): () => number {
-  if (!Number.isInteger(n) || n < 1)
-    throw new RangeError(`zipf: n must be a positive integer, received ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw new OptionsError('zipf n', n, 'must be a positive integer');
   const cdf = new Float64Array(n);
   let sum = 0;
   for (let k = 0; k < n; k++) {

@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { inject } from 'vitest';
+import { type ConfigInput, parseConfig } from '../../core/config/schema.js';
 import { type LocalClients, localClients } from '../../localstack/clients.js';
+import type { ResourceNames } from '../../localstack/provision.js';
+import type { RuntimeInfo } from '../../localstack/run/runtime-file.js';
 
 /** Clients for the engines the integration global setup started (kinesalite unless told otherwise). */
 function testClients(kinesis: 'kinesalite' | 'kinesis-mock' = 'kinesalite'): LocalClients {
@@ -15,20 +19,34 @@ function uniqueName(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-  intervalMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+/**
+ * Writes at `path` what `npm start` writes so that `cdcp` finds its engines and tables, the test process
+ * standing in for the run; point `cdcp` at it with CDCP_RUNTIME_FILE.
+ */
+function writeTestRuntimeFile(
+  path: string,
+  names: ResourceNames,
+  options: {
+    readonly config?: ConfigInput;
+    readonly kinesis?: 'kinesalite' | 'kinesis-mock';
+    readonly configFile?: string;
+  } = {},
+): void {
+  const kinesis = options.kinesis ?? 'kinesalite';
+  const info: RuntimeInfo = {
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    endpoints: {
+      dynamodb: inject('dynamodbEndpoint'),
+      kinesis: inject(kinesis === 'kinesalite' ? 'kinesaliteEndpoint' : 'kinesisMockEndpoint'),
+      kind: 'embedded',
+      kinesisEngine: kinesis,
+    },
+    names,
+    config: parseConfig(options.config ?? {}),
+    ...(options.configFile === undefined ? {} : { configFile: options.configFile }),
+  };
+  writeFileSync(path, JSON.stringify(info));
 }
 
-export { eventually, testClients, uniqueName };
+export { testClients, uniqueName, writeTestRuntimeFile };

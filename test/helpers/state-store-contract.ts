@@ -11,6 +11,7 @@ import type {
   WriteOutcome,
 } from '../../core/state/index.js';
 import { checkStorable, MAX_VALUE_ITEM_BYTES } from '../../core/state/state-item.js';
+import { describeTransactContract } from './state-transaction-contract.js';
 
 /** The clock and tombstone TTL every store under contract is built with. */
 const CONTRACT_NOW_MS = 1_700_000_000_000;
@@ -523,6 +524,8 @@ function describeStateStoreContract(
       });
     });
   });
+
+  describeTransactContract(name, makeStore);
 }
 
 /** Writes the largest state the store takes (a string padded to the limit) and reads it back. */

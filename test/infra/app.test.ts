@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { createApp, PROPS_CONTEXT_KEY, STACK_ID } from '../../lib/app.js';
 import { CdcProcessor } from '../../lib/cdc-processor.js';
 import { CdcProcessorPropsError } from '../../lib/errors.js';
-import { NO_BUNDLING, synthStack } from './helpers/synth.js';
+import { synthStack, testAppProps } from './helpers/synth.js';
 
 /** Every acknowledgement recorded in the tree: rule id, reason, and the construct it sits on. */
 function acknowledgements(scope: IConstruct): { id: string; reason: string; path: string }[] {
@@ -35,7 +35,7 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   it('finds nothing unacknowledged with a customer-managed stream key and a given alarm topic', () => {
-    const app = new App({ context: NO_BUNDLING });
+    const app = new App(testAppProps());
     const stack = new Stack(app, 'Variant');
     const key = new Key(stack, 'StreamKey', { enableKeyRotation: true });
     const alarmTopic = new Topic(stack, 'Alarms', {
@@ -81,13 +81,13 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   it('runs during synthesis: a finding fails `cdk synth`', () => {
-    const { app, stack } = createApp({ app: { context: NO_BUNDLING } });
+    const { app, stack } = createApp({ app: testAppProps() });
     new Queue(stack, 'UnencryptedQueue', { encryption: QueueEncryption.UNENCRYPTED });
     expect(() => app.synth()).toThrow(/AwsSolutions-SQS/);
   });
 
   it('lets the app synthesize when there is no finding', () => {
-    const { app } = createApp({ app: { context: NO_BUNDLING } });
+    const { app } = createApp({ app: testAppProps() });
     const assembly = app.synth();
     expect(assembly.getStackByName(STACK_ID).template.Resources).toBeDefined();
   });
@@ -100,7 +100,7 @@ describe('Function: createApp', () => {
       '{"shardCount":6,"bisectBatchOnError":true,"consumerTimeoutSeconds":120}',
     ]) {
       const { stack } = createApp({
-        app: { context: { ...NO_BUNDLING, [PROPS_CONTEXT_KEY]: value } },
+        app: testAppProps({ [PROPS_CONTEXT_KEY]: value }),
         nag: false,
       });
       const template = Template.fromStack(stack);
@@ -113,7 +113,7 @@ describe('Function: createApp', () => {
 
   it('rejects an unknown prop, a wrong type and bad JSON in the context, naming the value', () => {
     const make = (value: unknown) => () =>
-      createApp({ app: { context: { ...NO_BUNDLING, [PROPS_CONTEXT_KEY]: value } }, nag: false });
+      createApp({ app: testAppProps({ [PROPS_CONTEXT_KEY]: value }), nag: false });
     expect(make({ shards: 4 })).toThrow(CdcProcessorPropsError);
     expect(make({ shards: 4 })).toThrow(
       /context cdcp\.shards is not a prop that context can set; use one of projectionEntry, shardCount/,

@@ -12,7 +12,7 @@ import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../lib/actions.js';
 import { CdcProcessor } from '../../lib/cdc-processor.js';
 import type { CdcProcessorProps } from '../../lib/props.js';
 import { projectionFingerprint } from '../../projection-module/fingerprint.js';
-import { logicalIdOf, NO_BUNDLING, statementsOfRole } from './helpers/synth.js';
+import { logicalIdOf, statementsOfRole, testAppProps } from './helpers/synth.js';
 
 const PROJECTION = 'test/helpers/projections/change-count.mjs';
 const folder = mkdtempSync(join(tmpdir(), 'cdcp-conventions-'));
@@ -23,7 +23,7 @@ function processorIn(
   more?: (stack: Stack) => Partial<CdcProcessorProps>,
   after?: (processor: CdcProcessor, stack: Stack) => void,
 ) {
-  const app = new App({ context: NO_BUNDLING });
+  const app = new App(testAppProps());
   const stack = new Stack(app, 'Conventions');
   const processor = new CdcProcessor(stack, 'Cdc', { ...props, ...more?.(stack) });
   after?.(processor, stack);

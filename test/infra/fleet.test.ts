@@ -22,11 +22,11 @@ import { WORKER_IMAGE } from '../../lib/worker-image.js';
 import {
   arnOf,
   logicalIdOf,
-  NO_BUNDLING,
   refOf,
   type Statement,
   statementsOfRole,
   synthStack,
+  testAppProps,
 } from './helpers/synth.js';
 
 interface ContainerDefinition {
@@ -207,7 +207,7 @@ describe('CdcProcessor with a worker fleet', () => {
     });
 
     it('runs in a cluster of yours, creating no cluster or VPC', () => {
-      const app = new App({ context: NO_BUNDLING });
+      const app = new App(testAppProps());
       const shared = new Stack(app, 'Shared');
       const vpc = new Vpc(shared, 'Vpc', { maxAzs: 2 });
       const cluster = new Cluster(shared, 'Cluster', { vpc });
@@ -252,7 +252,7 @@ describe('CdcProcessor with a worker fleet', () => {
     });
 
     it("lets an operator's cdcp read the fleet's service, and grants no mapping that does not exist", () => {
-      const app = new App({ context: NO_BUNDLING });
+      const app = new App(testAppProps());
       const mine = new Stack(app, 'Operated');
       const processor = new CdcProcessor(mine, 'Processor', { consumer: ShardConsumer.containers() });
       const operator = new Role(mine, 'Operator', { assumedBy: new ServicePrincipal('ec2.amazonaws.com') });
@@ -398,14 +398,11 @@ describe('ShardConsumer.containers', () => {
 describe('Function: createApp, the consumer from context', () => {
   it('synthesizes the container variant with -c consumer=containers, its settings from -c containers', () => {
     const { stack } = createApp({
-      app: {
-        context: {
-          ...NO_BUNDLING,
-          [CONSUMER_CONTEXT_KEY]: 'containers',
-          [CONTAINERS_CONTEXT_KEY]:
-            '{"minWorkers":3,"maxWorkers":12,"cpuArchitecture":"X86_64","workerStopTimeoutSeconds":40}',
-        },
-      },
+      app: testAppProps({
+        [CONSUMER_CONTEXT_KEY]: 'containers',
+        [CONTAINERS_CONTEXT_KEY]:
+          '{"minWorkers":3,"maxWorkers":12,"cpuArchitecture":"X86_64","workerStopTimeoutSeconds":40}',
+      }),
       nag: false,
     });
     const template = Template.fromStack(stack);
@@ -421,7 +418,7 @@ describe('Function: createApp, the consumer from context', () => {
 
   it('refuses an unknown consumer, and fleet settings without the fleet', () => {
     const make = (context: Record<string, unknown>) => () =>
-      createApp({ app: { context: { ...NO_BUNDLING, ...context } }, nag: false });
+      createApp({ app: testAppProps(context), nag: false });
     expect(make({ [CONSUMER_CONTEXT_KEY]: 'ecs' })).toThrow(
       "CdcProcessor: context consumer must be 'lambda' or 'containers'; received \"ecs\"",
     );

@@ -9,11 +9,11 @@ import type { CdcProcessorProps } from '../../lib/props.js';
 import {
   arnOf,
   logicalIdOf,
-  NO_BUNDLING,
   refOf,
   type Statement,
   statementsOfRole,
   synthStack,
+  testAppProps,
 } from './helpers/synth.js';
 
 const TABLE_READ_WRITE = [
@@ -286,7 +286,7 @@ describe('IAM of the CdcProcessor', () => {
 
 describe('Grants of the CdcProcessor', () => {
   function processorWithGrantee(props: CdcProcessorProps = {}) {
-    const app = new App({ context: NO_BUNDLING });
+    const app = new App(testAppProps());
     const stack = new Stack(app, 'Grants');
     const processor = new CdcProcessor(stack, 'Processor', props);
     const grantee = new Role(stack, 'Grantee', { assumedBy: new ServicePrincipal('dms.amazonaws.com') });
@@ -311,7 +311,7 @@ describe('Grants of the CdcProcessor', () => {
   });
 
   it('grantPublish: and kms:GenerateDataKey on a customer-managed stream key', () => {
-    const app = new App({ context: NO_BUNDLING });
+    const app = new App(testAppProps());
     const stack = new Stack(app, 'Keyed');
     const key = new Key(stack, 'StreamKey', { enableKeyRotation: true });
     const processor = new CdcProcessor(stack, 'Processor', { streamEncryptionKey: key });

@@ -6,7 +6,7 @@ import { METRICS } from '../../core/constants.js';
 import { CdcProcessor } from '../../lib/cdc-processor.js';
 import type { CdcProcessorStack } from '../../lib/cdc-processor-stack.js';
 import { WIDGETS } from '../../lib/dashboard.js';
-import { logicalIdOf, NO_BUNDLING, refOf, synthStack } from './helpers/synth.js';
+import { logicalIdOf, refOf, synthStack, testAppProps } from './helpers/synth.js';
 
 interface Widget {
   readonly type: string;
@@ -293,7 +293,7 @@ describe('Construct: Monitoring', () => {
     });
 
     it('notifies a given topic instead of creating one', () => {
-      const app = new App({ context: NO_BUNDLING });
+      const app = new App(testAppProps());
       const stack = new Stack(app, 'GivenTopic');
       const alarmTopic = new Topic(stack, 'OnCall');
       new CdcProcessor(stack, 'Processor', { alarmTopic });
@@ -454,6 +454,9 @@ describe('Construct: Monitoring', () => {
       );
       expect(metricsOf('Lock contention')).toContain(
         `"${METRICS.lockContention}","service","${METRICS.service}"`,
+      );
+      expect(metricsOf('Lock contention')).toContain(
+        `"${METRICS.lockWaitTime}","service","${METRICS.service}"`,
       );
       expect(metricsOf('Leader term and heartbeat')).toContain(`"${METRICS.leaderTerm}"`);
       expect(metricsOf('Leader term and heartbeat')).toContain(`"${METRICS.clusterManagerHeartbeat}"`);

@@ -13,6 +13,8 @@ import { Agent } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import Kinesis, { type LifionBatch } from 'lifion-kinesis';
+import { systemClock } from '../../../core/coordination/clock.js';
+import { messageOf } from '../../../core/errors.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../localstack/clients.js';
 import { peerRecordHandler } from './peer-handler.js';
 import { PEER_SPEC_ENV, type PeerCommand, type PeerMessage, type PeerSpec } from './peer-messages.js';
@@ -35,7 +37,6 @@ const spec = JSON.parse(rawSpec) as PeerSpec;
 const send = (message: PeerMessage) => {
   if (process.connected) process.send!(message);
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const dynamodb = new DynamoDBClient({
   endpoint: spec.dynamodbEndpoint,
@@ -94,13 +95,13 @@ async function applyRecord(record: LifionBatch['records'][number]): Promise<void
       await apply(record);
       return;
     } catch (error) {
-      const message = `${record.partitionKey} ${record.sequenceNumber}: ${(error as Error).name}: ${(error as Error).message}`;
+      const message = `${record.partitionKey} ${record.sequenceNumber}: ${(error as Error).name}: ${messageOf(error)}`;
       if (Date.now() - started > RETRY_FOR_MS) {
         send({ type: 'error', message: `gave up after ${attempt} attempts: ${message}` });
         return;
       }
       if (attempt === 1) send({ type: 'error', message });
-      await sleep(Math.min(250 * attempt, 2_000));
+      await systemClock.sleep(Math.min(250 * attempt, 2_000));
     }
   }
 }

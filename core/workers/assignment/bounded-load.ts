@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { OptionsError } from '../../errors.js';
 import { compareIds } from './count-balance.js';
 import type { AssignmentInput, AssignmentStrategy } from './types.js';
 import { loadsOf, shardWeights } from './weights.js';
@@ -48,8 +49,10 @@ class BoundedLoadStrategy implements AssignmentStrategy {
   public constructor(options: BoundedLoadOptions = {}) {
     this.#capacityFactor = options.capacityFactor ?? 1.25;
     if (!(this.#capacityFactor >= 1))
-      throw new RangeError(
-        `capacityFactor must be at least 1 (a worker must be allowed the mean load); received ${this.#capacityFactor}`,
+      throw new OptionsError(
+        'capacityFactor',
+        this.#capacityFactor,
+        'must be at least 1 (a worker must be allowed the mean load)',
       );
     this.#virtualNodes = options.virtualNodes ?? 64;
     this.#cooldownRounds = options.cooldownRounds ?? 5;

@@ -1,14 +1,33 @@
-import { App, type CfnElement, Stack } from 'aws-cdk-lib';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, type AppProps, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
+import { afterAll } from 'vitest';
 import { CdcProcessorStack, type CdcProcessorStackProps } from '../../../lib/cdc-processor-stack.js';
 
 /** Context that skips asset bundling: infra tests assert the template, not the bundles. */
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
+/** The cloud assemblies of the test file: one temporary folder, removed when the file has run. */
+let assemblies: string | undefined;
+afterAll(() => {
+  if (assemblies !== undefined) rmSync(assemblies, { recursive: true, force: true });
+});
+
+/**
+ * Props of an App in a test: no bundling (and `context`), its cloud assembly in a folder of the test file's
+ * temporary folder. Without an outdir, every synthesis would leave a /tmp/cdk.out* folder behind.
+ */
+function testAppProps(context: Readonly<Record<string, unknown>> = {}): AppProps {
+  assemblies ??= mkdtempSync(join(tmpdir(), 'cdcp-infra-'));
+  return { outdir: mkdtempSync(join(assemblies, 'cdk.out-')), context: { ...NO_BUNDLING, ...context } };
+}
+
 /** A CdcProcessorStack synthesized without bundling, and its template. */
 function synthStack(props: CdcProcessorStackProps = {}): { stack: CdcProcessorStack; template: Template } {
-  const app = new App({ context: NO_BUNDLING });
+  const app = new App(testAppProps());
   const stack = new CdcProcessorStack(app, 'Test', props);
   return { stack, template: Template.fromStack(stack) };
 }
@@ -44,4 +63,4 @@ function statementsOfRole(template: Template, roleLogicalId: string): Statement[
 }
 
 export type { Statement };
-export { arnOf, logicalIdOf, NO_BUNDLING, refOf, statementsOfRole, synthStack };
+export { arnOf, logicalIdOf, refOf, statementsOfRole, synthStack, testAppProps };

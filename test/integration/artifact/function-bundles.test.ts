@@ -35,6 +35,7 @@ import {
   resolveEnvironment,
 } from '../../helpers/bundles.js';
 import { testClients, uniqueName } from '../../helpers/engines.js';
+import { eventually } from '../../helpers/eventually.js';
 
 const PROJECTION = 'test/helpers/projections/change-count.mjs';
 /** Real Lambda Kinesis events: DynamoDB's Kinesis integration, and DMS (a create-table control record, then a row). */
@@ -160,9 +161,13 @@ describe('Artifact: the bundles cdk deploy uploads', () => {
     try {
       await invokeBundle(consumer.bundle, environment, [event]);
       // The handler's subsegment is sent last, when the batch ends; datagrams may still be in flight.
-      for (const deadline = Date.now() + 5_000; Date.now() < deadline; )
-        if (documents.some((d) => d.name === '## index.handler')) break;
-        else await new Promise((resolve) => setTimeout(resolve, 20));
+      await eventually(
+        "the handler's subsegment",
+        () => documents.some((d) => d.name === '## index.handler'),
+        {
+          intervalMs: 20,
+        },
+      );
     } finally {
       daemon.close();
     }

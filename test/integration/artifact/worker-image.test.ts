@@ -22,7 +22,8 @@ import { scanState } from '../../../localstack/run/state-scan.js';
 import { verifyAgainstModel } from '../../../localstack/run/verify.js';
 import { WORKLOAD_TABLES, WorkloadGenerator } from '../../../localstack/workload/generator.js';
 import { loadProjectionModule, probeProjectionModuleSync } from '../../../projection-module/load.js';
-import { eventually, testClients, uniqueName } from '../../helpers/engines.js';
+import { testClients, uniqueName } from '../../helpers/engines.js';
+import { eventually } from '../../helpers/eventually.js';
 import { spawnCapturing } from '../../helpers/processes.js';
 
 const run = promisify(execFile);
@@ -186,7 +187,7 @@ describe('The worker image', () => {
             .find((l: string) => l.includes('"worker started"'));
           return started === undefined ? undefined : (JSON.parse(started) as { health: string }).health;
         },
-        60_000,
+        { timeoutMs: 60_000 },
       );
       // The task definition's health check, on the port the worker took.
       await eventually('a passing health check', async () => {

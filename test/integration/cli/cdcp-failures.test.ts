@@ -1,13 +1,12 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { parseConfig } from '../../../core/config/schema.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { REASON } from '../../../core/events/reason-codes.js';
 import { recordParkedItem } from '../../../core/state/index.js';
 import { debeziumEnvelope, orderChange } from '../../helpers/changes.js';
 import { consumerUnderTest } from '../../helpers/consumer.js';
-import { testClients } from '../../helpers/engines.js';
+import { testClients, writeTestRuntimeFile } from '../../helpers/engines.js';
 import { spawnScript } from '../../helpers/processes.js';
 
 const clients = testClients();
@@ -35,21 +34,7 @@ describe('cdcp failures list / redrive against a running local pipeline', () => 
     );
     await consumer.parked.put([given]);
     const runtimeFile = join(tmpdir(), `cdcp-runtime-failures-${process.pid}.json`);
-    writeFileSync(
-      runtimeFile,
-      JSON.stringify({
-        pid: process.pid,
-        startedAt: new Date().toISOString(),
-        endpoints: {
-          dynamodb: inject('dynamodbEndpoint'),
-          kinesis: inject('kinesaliteEndpoint'),
-          kind: 'embedded',
-          kinesisEngine: 'kinesalite',
-        },
-        names: consumer.names,
-        config: parseConfig({}),
-      }),
-    );
+    writeTestRuntimeFile(runtimeFile, consumer.names);
     const cdcp = async (...args: string[]) => {
       const run = spawnScript('bin/cdcp.ts', args, { CDCP_RUNTIME_FILE: runtimeFile });
       const { code } = await run.exited;

@@ -1,33 +1,16 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { parseConfig } from '../../../core/config/schema.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { FAULT_INJECTION_COLUMN } from '../../../core/processing/projection.js';
 import { orderChange } from '../../helpers/changes.js';
 import { changeRecord, consumerUnderTest } from '../../helpers/consumer.js';
-import { testClients } from '../../helpers/engines.js';
+import { testClients, writeTestRuntimeFile } from '../../helpers/engines.js';
 import { hostileCorpus } from '../../helpers/hostile-corpus.js';
 import { spawnScript } from '../../helpers/processes.js';
 
 const clients = testClients();
 afterAll(() => clients.destroy());
-
-/** What `npm start` writes so that `cdcp` finds its engines and tables (the test process stands in for it). */
-function runtimeOf(names: unknown, config: Parameters<typeof parseConfig>[0]): string {
-  return JSON.stringify({
-    pid: process.pid,
-    startedAt: new Date().toISOString(),
-    endpoints: {
-      dynamodb: inject('dynamodbEndpoint'),
-      kinesis: inject('kinesaliteEndpoint'),
-      kind: 'embedded',
-      kinesisEngine: 'kinesalite',
-    },
-    names,
-    config: parseConfig(config),
-  });
-}
 
 describe('cdcp parked list / replay against a running local pipeline', () => {
   it('lists parked changes with reasons, replays them in order and lifts the quarantine', async () => {
@@ -41,21 +24,7 @@ describe('cdcp parked list / replay against a running local pipeline', () => {
     ]);
     // What `npm start` writes so that `cdcp` finds its engines and tables (this test process stands in for it).
     const runtimeFile = join(tmpdir(), `cdcp-runtime-${process.pid}.json`);
-    writeFileSync(
-      runtimeFile,
-      JSON.stringify({
-        pid: process.pid,
-        startedAt: new Date().toISOString(),
-        endpoints: {
-          dynamodb: inject('dynamodbEndpoint'),
-          kinesis: inject('kinesaliteEndpoint'),
-          kind: 'embedded',
-          kinesisEngine: 'kinesalite',
-        },
-        names: consumer.names,
-        config: parseConfig(config),
-      }),
-    );
+    writeTestRuntimeFile(runtimeFile, consumer.names, { config });
     const env = { CDCP_RUNTIME_FILE: runtimeFile };
 
     const list = spawnScript('bin/cdcp.ts', ['parked', 'list'], env);
@@ -102,7 +71,7 @@ describe('cdcp parked list / replay against a running local pipeline', () => {
       changeRecord(orderChange(4, 11, 'update', { id: 4, [FAULT_INJECTION_COLUMN]: 'boom' }), 11, 7),
     ]);
     const runtimeFile = join(tmpdir(), `cdcp-runtime-discard-${process.pid}.json`);
-    writeFileSync(runtimeFile, runtimeOf(consumer.names, config));
+    writeTestRuntimeFile(runtimeFile, consumer.names, { config });
     const env = { CDCP_RUNTIME_FILE: runtimeFile };
     const cdcp = async (...args: string[]) => {
       const run = spawnScript('bin/cdcp.ts', args, env);

@@ -45,7 +45,7 @@ function resolve(value: Intrinsic, refs: Readonly<Record<string, string>>): stri
 
 /** The stack's outputs as DescribeStacks returns them after a deploy whose tables are the consumer's. */
 function deployedOutputs(names: typeof consumer.names) {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ outdir: join(folder, 'cdk.out'), context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new CdcProcessorStack(app, STACK, { projectionEntry: PROJECTION });
   const template = app.synth().getStackArtifact(stack.artifactId).template as {
     Resources: Record<string, { Type: string }>;

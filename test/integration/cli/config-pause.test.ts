@@ -2,7 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../../helpers/engines.js';
+import { eventually } from '../../helpers/eventually.js';
 import { spawnScript } from '../../helpers/processes.js';
 
 /** Runs `cdcp` against the running pipeline (found through its runtime file). */
@@ -28,7 +28,7 @@ describe('cdcp config set changes a running pipeline of four workers without res
       await eventually(
         'the run to produce',
         async () => (run.stderr().includes('produced') ? true : undefined),
-        60_000,
+        { timeoutMs: 60_000 },
       );
       // Four worker processes, each registered with the config version it runs.
       await eventually(
@@ -37,8 +37,7 @@ describe('cdcp config set changes a running pipeline of four workers without res
           const s = await cdcp(runtimeFile, 'config', 'status', '--json');
           return s.code === 0 && JSON.parse(s.stdout).instances.length === 4 ? true : undefined;
         },
-        90_000,
-        500,
+        { timeoutMs: 90_000, intervalMs: 500 },
       );
       const got = await cdcp(runtimeFile, 'config', 'get');
       expect(got.code, got.stderr).toBe(0);
@@ -71,8 +70,7 @@ describe('cdcp config set changes a running pipeline of four workers without res
             .map((l) => JSON.parse(l));
           return items.length >= 30 ? items : undefined;
         },
-        60_000,
-        500,
+        { timeoutMs: 60_000, intervalMs: 500 },
       );
       expect(deferred.every((i) => i.aggregateId.startsWith('public.orders#'))).toBe(true);
       const byAggregate = new Map<string, string[]>();
@@ -87,8 +85,7 @@ describe('cdcp config set changes a running pipeline of four workers without res
           /every record is read; changes of public\.orders \(paused\) wait as DEFERRED/.test(run.stderr())
             ? true
             : undefined,
-        120_000,
-        250,
+        { timeoutMs: 120_000, intervalMs: 250 },
       );
       expect(run.child.exitCode).toBeNull();
       config.tables['public.orders'] = { ...config.tables['public.orders'], paused: false };

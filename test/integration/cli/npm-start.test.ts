@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../../helpers/engines.js';
+import { eventually } from '../../helpers/eventually.js';
 import { enginePorts, processesOnPorts, spawnScript } from '../../helpers/processes.js';
 
 const FIXTURES = new URL('../../fixtures/', import.meta.url);
@@ -47,7 +47,7 @@ describe('npm start (localstack/run.ts) as a user runs it', () => {
     await eventually(
       'the first progress',
       async () => (run.stderr().includes('produced') ? true : undefined),
-      60_000,
+      { timeoutMs: 60_000 },
     );
     const ports = enginePorts(run.stderr());
     expect(processesOnPorts(ports).length).toBeGreaterThan(0);
@@ -62,18 +62,16 @@ describe('npm start (localstack/run.ts) as a user runs it', () => {
 
   it('leaves no engine behind even when the run itself is killed with SIGKILL', async () => {
     const run = spawnScript('localstack/run.ts', ['--rate', '200']);
-    await eventually(
-      'engines',
-      async () => (enginePorts(run.stderr()).length === 2 ? true : undefined),
-      60_000,
-    );
+    await eventually('engines', async () => (enginePorts(run.stderr()).length === 2 ? true : undefined), {
+      timeoutMs: 60_000,
+    });
     const ports = enginePorts(run.stderr());
     run.child.kill('SIGKILL');
     await run.exited;
     await eventually(
       'engines to stop',
       async () => (processesOnPorts(ports).length === 0 ? true : undefined),
-      20_000,
+      { timeoutMs: 20_000 },
     );
   });
 

@@ -1,13 +1,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { defaultConfig, parseConfig, reportedConfigVersion } from '../../../core/config/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { defaultConfig, reportedConfigVersion } from '../../../core/config/index.js';
 import { DynamoDbCoordinationStore, InstanceRegistry } from '../../../core/coordination/index.js';
 import { FileConfigSource, LocalConfigStore } from '../../../localstack/config/index.js';
 import { resourceNames } from '../../../localstack/provision.js';
 import { createCoordinationTable } from '../../helpers/coordination.js';
-import { eventually, testClients, uniqueName } from '../../helpers/engines.js';
+import { testClients, uniqueName, writeTestRuntimeFile } from '../../helpers/engines.js';
+import { eventually } from '../../helpers/eventually.js';
 import { spawnScript } from '../../helpers/processes.js';
 
 const clients = testClients();
@@ -168,22 +169,7 @@ describe('cdcp config status', () => {
     const published = await store.publish({ shedding: { active: true } });
     // What `npm start` writes (this test process stands in for it), with the store it publishes to.
     const runtimeFile = join(folder, 'runtime.json');
-    writeFileSync(
-      runtimeFile,
-      JSON.stringify({
-        pid: process.pid,
-        startedAt: new Date().toISOString(),
-        endpoints: {
-          dynamodb: inject('dynamodbEndpoint'),
-          kinesis: inject('kinesaliteEndpoint'),
-          kind: 'embedded',
-          kinesisEngine: 'kinesalite',
-        },
-        names: resourceNames(prefix),
-        config: parseConfig({}),
-        configFile: store.path,
-      }),
-    );
+    writeTestRuntimeFile(runtimeFile, resourceNames(prefix), { configFile: store.path });
     const env = { CDCP_RUNTIME_FILE: runtimeFile, CDCP_APPCONFIG_APPLICATION_ID: '' };
     // Four workers' registry items, as their heartbeats write them: three applied version 2, one still on 1.
     const registry = new InstanceRegistry({

@@ -13,7 +13,8 @@ import { FileConfigSource, LocalConfigStore } from '../../../localstack/config/i
 import { provision, resourceNames } from '../../../localstack/provision.js';
 import { orderChange } from '../../helpers/changes.js';
 import { changeRecord, kinesisEvent } from '../../helpers/consumer.js';
-import { eventually, testClients, uniqueName } from '../../helpers/engines.js';
+import { testClients, uniqueName } from '../../helpers/engines.js';
+import { eventually } from '../../helpers/eventually.js';
 
 const clients = testClients();
 const folder = mkdtempSync(join(tmpdir(), 'cdcp-follow-'));

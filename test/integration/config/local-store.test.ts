@@ -11,7 +11,7 @@ import {
   LocalConfigStore,
   startLocalConfig,
 } from '../../../localstack/config/index.js';
-import { eventually } from '../../helpers/engines.js';
+import { eventually } from '../../helpers/eventually.js';
 
 const folders: string[] = [];
 const sources: FileConfigSource[] = [];
@@ -49,8 +49,7 @@ function reaches(source: FileConfigSource, version: string, timeoutMs = 10_000) 
   return eventually(
     `the worker to run version ${version} (it runs ${source.current().version})`,
     async () => (source.current().version === version ? source.current() : undefined),
-    timeoutMs,
-    10,
+    { timeoutMs: timeoutMs, intervalMs: 10 },
   );
 }
 
@@ -156,7 +155,10 @@ describe('Class: FileConfigSource', () => {
     // Broken content, put there by hand (not through the store).
     replaceFile(store.path, '{"version": "9", "processing": {"maxAttempts": ');
     for (const { source } of workers)
-      await eventually('the corrupt file to be seen', async () => source.lastRejection, 10_000, 10);
+      await eventually('the corrupt file to be seen', async () => source.lastRejection, {
+        timeoutMs: 10_000,
+        intervalMs: 10,
+      });
 
     for (const { source, metrics } of workers) {
       expect(source.current().version).toBe('1');
@@ -182,12 +184,10 @@ describe('Class: FileConfigSource', () => {
       store.path,
       JSON.stringify({ version: '5', processing: { maxAttempts: 0 }, tables: { t: { priority: 'top' } } }),
     );
-    const rejection = await eventually(
-      'the invalid file to be refused',
-      async () => source.lastRejection,
-      10_000,
-      10,
-    );
+    const rejection = await eventually('the invalid file to be refused', async () => source.lastRejection, {
+      timeoutMs: 10_000,
+      intervalMs: 10,
+    });
 
     expect(rejection.kind).toBe('invalid');
     expect(rejection.violations.map((v) => v.message)).toEqual([

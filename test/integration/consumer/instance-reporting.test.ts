@@ -21,7 +21,8 @@ import { withInstanceReporting } from '../../../functions/consumer/instance-repo
 import { provision, resourceNames } from '../../../localstack/provision.js';
 import { orderChange } from '../../helpers/changes.js';
 import { changeRecord, kinesisEvent, type TestRecord } from '../../helpers/consumer.js';
-import { eventually, testClients, uniqueName } from '../../helpers/engines.js';
+import { testClients, uniqueName } from '../../helpers/engines.js';
+import { eventually } from '../../helpers/eventually.js';
 
 const clients = testClients();
 afterAll(() => clients.destroy());

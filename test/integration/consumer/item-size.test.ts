@@ -1,6 +1,7 @@
 import { type AttributeValue, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STATE_TABLE } from '../../../core/constants.js';
+import { messageOf } from '../../../core/errors.js';
 import { itemSize, MAX_ITEM_BYTES } from '../../../core/state/item-size.js';
 import { testClients } from '../../helpers/engines.js';
 import { createStoreTable } from '../../helpers/state-tables.js';
@@ -19,7 +20,7 @@ async function putAtLimit(value: AttributeValue, extra: number): Promise<'stored
     );
     return 'stored';
   } catch (error) {
-    return (error as Error).message;
+    return messageOf(error);
   }
 }
 

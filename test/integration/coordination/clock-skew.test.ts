@@ -82,7 +82,7 @@ describe('Observers with skewed wall clocks', () => {
       for (const r of registries) instances.push(!(await r.list())[0]!.alive);
       samples.push({ atMs: step.now - lastBeatMs, beating, leases, instances });
       if (leases[2] && instances[1]) expiredSteps += 1;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await systemClock.sleep(100);
     }
 
     // Assert

@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDbCoordinationStore, LeaderElection, systemClock } from '../../../core/coordination/index.js';
 import { createCoordinationTable, spawnTsx } from '../../helpers/coordination.js';
-import { eventually, testClients, uniqueName } from '../../helpers/engines.js';
+import { testClients, uniqueName } from '../../helpers/engines.js';
+import { eventually } from '../../helpers/eventually.js';
 
 const LEADER_PROCESS = new URL('./leader-process.ts', import.meta.url).pathname;
 const LEASE = 3_000;
@@ -40,7 +41,7 @@ describe('LeaderElection on DynamoDB Local', () => {
       const oldTerm = await eventually(
         'the child process to lead',
         async () => (output.includes('LEADER ') ? Number(/LEADER (\d+)/.exec(output)![1]) : undefined),
-        30_000,
+        { timeoutMs: 30_000 },
       );
       const stop = new AbortController();
       const seenLeader = new Set<string>();
@@ -62,7 +63,7 @@ describe('LeaderElection on DynamoDB Local', () => {
       const killedAt = performance.now();
       child.kill('SIGKILL');
       await exited;
-      const winner = await eventually('a new leader', async () => elected, 3 * LEASE);
+      const winner = await eventually('a new leader', async () => elected);
       stop.abort();
       await Promise.all(loops);
 

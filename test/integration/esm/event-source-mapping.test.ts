@@ -13,7 +13,8 @@ import { compareSequenceNumbers } from '../../../core/events/position.js';
 import { Producer } from '../../../core/producer/producer.js';
 import { ParkedStore } from '../../../core/state/parked-store.js';
 import { provision, resourceNames } from '../../../localstack/provision.js';
-import { eventually, testClients, uniqueName } from '../../helpers/engines.js';
+import { testClients, uniqueName } from '../../helpers/engines.js';
+import { eventually } from '../../helpers/eventually.js';
 
 const clients = testClients();
 afterAll(() => clients.destroy());
@@ -149,10 +150,17 @@ describe('Class: EventSourceMapping (kinesalite, polling)', () => {
     const seen = new Map<string, number[]>();
     let concurrent = 0;
     let maxConcurrent = 0;
+    let overlapped!: () => void;
+    const overlap = new Promise<void>((resolve) => {
+      overlapped = resolve;
+    });
     const handler = async (event: KinesisStreamEvent) => {
       concurrent++;
       maxConcurrent = Math.max(maxConcurrent, concurrent);
-      await new Promise((r) => setTimeout(r, 5));
+      if (concurrent > 1) overlapped();
+      // Every batch waits until two lanes have run at once: lanes run one after the other never would, and the
+      // drain below would time out.
+      await overlap;
       for (const r of event.Records) {
         const [key, i] = Buffer.from(r.kinesis.data, 'base64').toString().split(':').map(Number);
         seen.set(String(key), [...(seen.get(String(key)) ?? []), i!]);
@@ -216,8 +224,8 @@ describe('Class: EventSourceMapping (kinesalite, polling)', () => {
       env,
       async () => {
         calls++;
-        // Slow enough that the shard is not read to its end before the lease is lost.
-        await new Promise((r) => setTimeout(r, 20));
+        // The lease is lost while the third batch runs: its checkpoint is refused.
+        if (calls === 3) accept = false;
         return { batchItemFailures: [] };
       },
       { batchSize: 10 },
@@ -225,15 +233,12 @@ describe('Class: EventSourceMapping (kinesalite, polling)', () => {
     const [shard] = await listStreamShards(clients.kinesis, env.names.streamName);
     const owner = new Ownership(shard!.shardId, undefined, () => accept);
     m.start(owner);
-    await eventually('a few checkpoints', async () => (owner.checkpoints.length >= 3 ? true : undefined));
-    accept = false;
-    await eventually('the mapping to stop reading', async () => (m.shards.length === 0 ? true : undefined));
-    const callsAtStop = calls;
-    const checkpointsAtStop = owner.checkpoints.length;
-    await new Promise((r) => setTimeout(r, 200));
-    expect(calls).toBe(callsAtStop);
-    expect(owner.checkpoints.length).toBe(checkpointsAtStop);
-    expect(checkpointsAtStop).toBeLessThan(30);
+    await eventually('the mapping to stop reading', () => m.shards.length === 0);
+    await m.stopAll();
+    // No batch after the refused checkpoint, and nothing recorded after the loss (not even an end).
+    expect(calls).toBe(3);
+    expect(owner.checkpoints).toHaveLength(2);
+    expect(owner.ended).toBe(false);
   });
 
   it('asks the owner before every invocation and starts none once it may no longer act', async () => {
@@ -244,7 +249,8 @@ describe('Class: EventSourceMapping (kinesalite, polling)', () => {
       env,
       async () => {
         calls++;
-        await new Promise((r) => setTimeout(r, 20));
+        // The owner's lease runs out while the third batch runs.
+        if (calls === 3) may = false;
         return { batchItemFailures: [] };
       },
       { batchSize: 10 },
@@ -253,12 +259,11 @@ describe('Class: EventSourceMapping (kinesalite, polling)', () => {
     const owner = new Ownership(shard!.shardId);
     owner.mayProcess = () => may;
     m.start(owner);
-    await eventually('a few batches', async () => (calls >= 3 ? true : undefined));
-    may = false;
-    await eventually('the mapping to stop reading', async () => (m.shards.length === 0 ? true : undefined));
-    // At most the batch that was already running when the owner's lease ran out.
-    expect(calls).toBeLessThanOrEqual(owner.checkpoints.length + 1);
-    expect(calls).toBeLessThan(30);
+    await eventually('the mapping to stop reading', () => m.shards.length === 0);
+    await m.stopAll();
+    // The batch that was already running finishes; no other starts.
+    expect(calls).toBe(3);
+    expect(owner.ended).toBe(false);
   });
 
   it('sends records to the on-failure destination after the maximum retry attempts, with their payload', async () => {
@@ -312,7 +317,7 @@ describe('Class: EventSourceMapping (kinesalite, polling)', () => {
 
   it('rejects settings Lambda would reject, naming the value', () => {
     expect(() => new EventSourceMapping({ settings: { parallelizationFactor: 11 } } as never)).toThrow(
-      'parallelizationFactor must be an integer in 1..10, received 11',
+      'parallelizationFactor must be an integer in 1..10; received 11',
     );
   });
 });

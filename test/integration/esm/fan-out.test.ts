@@ -12,7 +12,8 @@ import { describe, expect, it } from 'vitest';
 import type { WorkerEvent } from '../../../core/workers/events.js';
 import { runPipeline } from '../../../localstack/run/pipeline.js';
 import { uniqueName } from '../../helpers/engines.js';
-import { endpoints, FAST_LEASES, until } from '../workers/helpers.js';
+import { eventually } from '../../helpers/eventually.js';
+import { endpoints, FAST_LEASES } from '../workers/helpers.js';
 
 const EVENTS = 1_500;
 
@@ -39,7 +40,9 @@ describe('FanOutReader on kinesis-mock', () => {
       drainTimeoutMs: 240_000,
       onWorkerEvent: (workerId, event) => events.push({ workerId, event }),
       during: async ({ pool, produced }) => {
-        await until('a third of the run produced', () => produced() >= EVENTS / 3);
+        await eventually('a third of the run produced', () => produced() >= EVENTS / 3, {
+          timeoutMs: 120_000,
+        });
         await pool!.add();
       },
     });

@@ -1,9 +1,8 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { parseConfig } from '../../../core/config/schema.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   DynamoDbCoordinationStore,
   LeaderElection,
@@ -19,7 +18,8 @@ import {
 } from '../../../core/scaling/index.js';
 import { createStream, resourceNames } from '../../../localstack/provision.js';
 import { createCoordinationTable } from '../../helpers/coordination.js';
-import { eventually, testClients, uniqueName } from '../../helpers/engines.js';
+import { testClients, uniqueName, writeTestRuntimeFile } from '../../helpers/engines.js';
+import { eventually } from '../../helpers/eventually.js';
 import { spawnScript } from '../../helpers/processes.js';
 import { load, points } from '../../helpers/scaling.js';
 
@@ -114,7 +114,7 @@ describe('ClusterManager on DynamoDB Local and kinesis-mock', () => {
         const c = await second.campaign(ROLE);
         return c.leader ? c : undefined;
       },
-      10_000,
+      { timeoutMs: 10_000 },
     );
 
     const run = await (await manager()).run(stale!);
@@ -131,37 +131,32 @@ describe('ClusterManager on DynamoDB Local and kinesis-mock', () => {
     await eventually('4 open shards', async () =>
       (await control.describe()).openShards.length === 4 ? true : undefined,
     );
-    await clients.kinesis.send(
-      new PutRecordsCommand({
-        StreamName: streamName,
-        Records: Array.from({ length: 200 }, (_, i) => ({
-          PartitionKey: i < 150 ? 'order-7' : `order-${i}`,
-          Data: Buffer.from('{}'),
-        })),
-      }),
-    );
-    // `scale plan` reads load per whole 10-second period of arrival time, the newest complete one being "now":
-    // wait until the period these records arrived in has ended.
+    // `scale plan` reads load per whole 10-second period of arrival time, the newest complete one being "now"
+    // when it reads: the same load is put every second until the plans have run, so that whenever they read,
+    // that period holds some (after the period of the first put has ended).
+    const putLoad = () =>
+      clients.kinesis.send(
+        new PutRecordsCommand({
+          StreamName: streamName,
+          Records: Array.from({ length: 200 }, (_, i) => ({
+            PartitionKey: i < 150 ? 'order-7' : `order-${i}`,
+            Data: Buffer.from('{}'),
+          })),
+        }),
+      );
+    await putLoad();
+    const stopLoad = new AbortController();
+    const loading = (async () => {
+      while (await systemClock.sleep(1_000, stopLoad.signal)) await putLoad();
+    })();
     const putPeriod = Math.floor(Date.now() / 10_000);
-    await eventually('the arrival period to end', async () =>
-      Math.floor(Date.now() / 10_000) > putPeriod ? true : undefined,
-    );
+    await eventually('the period of the first put to end', () => Math.floor(Date.now() / 10_000) > putPeriod);
     // What `npm start` writes so that `cdcp` finds its engines and tables (this test stands in for it).
     const runtimeFile = join(tmpdir(), `cdcp-runtime-scale-${process.pid}.json`);
-    writeFileSync(
+    writeTestRuntimeFile(
       runtimeFile,
-      JSON.stringify({
-        pid: process.pid,
-        startedAt: new Date().toISOString(),
-        endpoints: {
-          dynamodb: inject('dynamodbEndpoint'),
-          kinesis: inject('kinesisMockEndpoint'),
-          kind: 'embedded',
-          kinesisEngine: 'kinesis-mock',
-        },
-        names: { ...resourceNames(prefix), coordinationTable: table },
-        config: parseConfig({}),
-      }),
+      { ...resourceNames(prefix), coordinationTable: table },
+      { kinesis: 'kinesis-mock' },
     );
     try {
       const env = { CDCP_RUNTIME_FILE: runtimeFile };
@@ -172,9 +167,12 @@ describe('ClusterManager on DynamoDB Local and kinesis-mock', () => {
       const historyJson = spawnScript('bin/cdcp.ts', ['scale', 'history', '--json'], env);
       const badSince = spawnScript('bin/cdcp.ts', ['scale', 'history', '--since', 'yesterday'], env);
 
+      await Promise.all([plan.exited, text.exited]);
+      stopLoad.abort();
+      await loading;
       expect((await plan.exited).code, plan.stderr()).toBe(0);
       const parsed = JSON.parse(plan.stdout());
-      // One UpdateShardCount in the audit log; 150 of 200 records on one key make its shard the hottest.
+      // One UpdateShardCount in the audit log; 150 of every 200 records on one key make its shard the hottest.
       expect(parsed.summary).toMatchObject({
         openShards: 4,
         updateShardCountCallsLast24h: 1,
@@ -199,6 +197,8 @@ describe('ClusterManager on DynamoDB Local and kinesis-mock', () => {
         '--since must be a duration like 30m, 6h or 7d; received "yesterday"',
       );
     } finally {
+      stopLoad.abort();
+      await loading;
       rmSync(runtimeFile);
     }
   });

@@ -13,7 +13,8 @@ import {
   uniformRanges,
 } from '../../../core/scaling/index.js';
 import { createStream } from '../../../localstack/provision.js';
-import { eventually, testClients, uniqueName } from '../../helpers/engines.js';
+import { testClients, uniqueName } from '../../helpers/engines.js';
+import { eventually } from '../../helpers/eventually.js';
 import { NOW, points } from '../../helpers/scaling.js';
 
 /** kinesis-mock: the engine with UpdateShardCount, SplitShard and MergeShards (kinesalite lacks the first). */

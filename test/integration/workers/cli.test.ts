@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventually } from '../../helpers/engines.js';
+import { eventually } from '../../helpers/eventually.js';
 import { enginePorts, processesOnPorts, spawnScript } from '../../helpers/processes.js';
 
 const RUNTIME_FILE = join(tmpdir(), `cdcp-workers-${process.pid}.json`);
@@ -40,7 +40,7 @@ describe('npm start -- --workers N with cdcp local workers and cdcp status', () 
       await eventually(
         'the workers to start',
         async () => (run.stderr().includes('worker process(es) running') ? true : undefined),
-        90_000,
+        { timeoutMs: 90_000 },
       );
       const ports = enginePorts(run.stderr());
       const started = await eventually('both workers to hold leases', async () => {
@@ -91,8 +91,7 @@ describe('npm start -- --workers N with cdcp local workers and cdcp status', () 
             ? report
             : undefined;
         },
-        60_000,
-        500,
+        { timeoutMs: 60_000, intervalMs: 500 },
       );
       expect(status.assigner.id).toBe(survivor.id);
       expect(status.shards.every((s) => s.state === 'reading')).toBe(true);
@@ -115,17 +114,15 @@ describe('npm start -- --workers N with cdcp local workers and cdcp status', () 
     await eventually(
       'the workers to start',
       async () => (run.stderr().includes('worker process(es) running') ? true : undefined),
-      90_000,
+      { timeoutMs: 90_000 },
     );
     const pids = lines((await cdcp('local', 'workers', '--json')).stdout).map((r) => r.pid);
     expect(pids).toHaveLength(2);
     run.child.kill('SIGKILL');
     await run.exited;
-    await eventually(
-      'the workers to exit',
-      async () => (pids.every((p) => !alive(p)) ? true : undefined),
-      30_000,
-    );
+    await eventually('the workers to exit', async () => (pids.every((p) => !alive(p)) ? true : undefined), {
+      timeoutMs: 30_000,
+    });
   }, 180_000);
 
   it('explains what to do when no run is there', async () => {

@@ -14,7 +14,8 @@ import type { ResourceNames } from '../../../localstack/provision.js';
 import { type RunningPipeline, runPipeline } from '../../../localstack/run/pipeline.js';
 import { WORKLOAD_TABLES } from '../../../localstack/workload/generator.js';
 import { uniqueName } from '../../helpers/engines.js';
-import { endpoints, FAST_LEASES, until } from './helpers.js';
+import { eventually } from '../../helpers/eventually.js';
+import { endpoints, FAST_LEASES } from './helpers.js';
 
 const EVENTS = 20_000;
 /** The configuration the stack would deploy: lease timings, and the key columns of the workload's tables. */
@@ -155,9 +156,10 @@ describe('cdcp worker, started as a container', () => {
           for (const n of [1, 2, 3]) containers.push(startContainer(run.names, `task-${n}`));
           const [stopped, killed, survivor] = containers as [Container, Container, Container];
           for (const c of containers) {
-            await until(
+            await eventually(
               `${c.id} to start`,
               () => c.logged('worker started').length > 0 || c.process.exitCode !== null,
+              { timeoutMs: 120_000 },
             );
             expect(c.process.exitCode, `${c.id} exited early: ${c.stderr}`).toBeNull();
             const health = await fetch(`${c.logged('worker started')[0]!.health as string}/health`);
@@ -167,9 +169,10 @@ describe('cdcp worker, started as a container', () => {
             [...(await owners(run))].filter(([, owner]) => owner === c.id).map(([shardId]) => shardId);
 
           // SIGTERM mid-run, as ECS stops a task: its leases move by hand-off, each from its last checkpoint.
-          await until(
+          await eventually(
             'a quarter produced, and leases to hand off',
             async () => run.produced() >= EVENTS / 4 && (await leasesOf(stopped)).length > 0,
+            { timeoutMs: 120_000 },
           );
           const termAt = Date.now();
           stopped.process.kill('SIGTERM');
@@ -184,8 +187,11 @@ describe('cdcp worker, started as a container', () => {
             .filter((l) => l.reason === 'stopping' && Date.parse(l.timestamp) >= termAt);
           expect(released.length).toBeGreaterThan(0);
           const releasedShards = released.map((l) => l.shardId as string);
-          await until('the released shards acquired by the others', () =>
-            acquiredBy([killed, survivor], releasedShards, termAt).every((s) => s.acquired !== undefined),
+          await eventually(
+            'the released shards acquired by the others',
+            () =>
+              acquiredBy([killed, survivor], releasedShards, termAt).every((s) => s.acquired !== undefined),
+            { timeoutMs: 120_000 },
           );
           const handedOff = acquiredBy([killed, survivor], releasedShards, termAt);
           // The new owner starts right after the checkpoint the stopped worker released the lease with.
@@ -208,15 +214,21 @@ describe('cdcp worker, started as a container', () => {
 
           // SIGKILL: no checkpoint, no release; the leases expire and are taken over.
           let killedShards: string[] = [];
-          await until('half produced, and leases to take over', async () => {
-            killedShards = await leasesOf(killed);
-            return run.produced() >= EVENTS / 2 && killedShards.length > 0;
-          });
+          await eventually(
+            'half produced, and leases to take over',
+            async () => {
+              killedShards = await leasesOf(killed);
+              return run.produced() >= EVENTS / 2 && killedShards.length > 0;
+            },
+            { timeoutMs: 120_000 },
+          );
           const killAt = Date.now();
           killed.process.kill('SIGKILL');
           await killed.exited;
-          await until('its shards taken over', () =>
-            acquiredBy([survivor], killedShards, killAt).every((s) => s.acquired !== undefined),
+          await eventually(
+            'its shards taken over',
+            () => acquiredBy([survivor], killedShards, killAt).every((s) => s.acquired !== undefined),
+            { timeoutMs: 120_000 },
           );
           figures.takeOverMs = Math.max(
             ...acquiredBy([survivor], killedShards, killAt).map(

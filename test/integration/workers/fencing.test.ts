@@ -10,7 +10,8 @@ import { compareSequenceNumbers } from '../../../core/events/position.js';
 import { splitLeases } from '../../../core/workers/shard-lease.js';
 import { runPipeline } from '../../../localstack/run/pipeline.js';
 import { uniqueName } from '../../helpers/engines.js';
-import { endpoints, FAST_LEASES, type LoggedEvent, until } from './helpers.js';
+import { eventually } from '../../helpers/eventually.js';
+import { endpoints, FAST_LEASES, type LoggedEvent } from './helpers.js';
 
 describe('Fencing between worker processes', () => {
   const events: LoggedEvent[] = [];
@@ -51,9 +52,10 @@ describe('Fencing between worker processes', () => {
           if (m.type === 'invocation' && m.phase === 'start')
             invocations.push({ workerId, shardId: m.shardId, atWallMs: m.atWallMs });
         });
-        await until(
+        await eventually(
           'both workers reading',
           () => processed() >= 1_000 && pool.running().every((w) => w.leases.length > 0),
+          { timeoutMs: 120_000 },
         );
         const row = pool.running().find((w) => !w.assigner)!;
         const leases = new LeaseClient({
@@ -73,16 +75,19 @@ describe('Fencing between worker processes', () => {
           stale: held.map((s) => s.record),
         };
         try {
-          await until('the other worker to take every shard of the paused one', () =>
-            victim!.shards.every((shardId) =>
-              events.some(
-                (e) =>
-                  e.workerId !== row.id &&
-                  e.event.type === 'acquired' &&
-                  e.event.shardId === shardId &&
-                  e.atWallMs > pausedAtWallMs,
+          await eventually(
+            'the other worker to take every shard of the paused one',
+            () =>
+              victim!.shards.every((shardId) =>
+                events.some(
+                  (e) =>
+                    e.workerId !== row.id &&
+                    e.event.type === 'acquired' &&
+                    e.event.shardId === shardId &&
+                    e.atWallMs > pausedAtWallMs,
+                ),
               ),
-            ),
+            { timeoutMs: 120_000 },
           );
           // The paused worker's grant, written as it would write its next checkpoint: refused by the store.
           const attempts = await Promise.all(

@@ -46,17 +46,4 @@ function nextMessage<T>(
   });
 }
 
-/** Polls until `check` holds, with a deadline. */
-async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 120_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-export { endpoints, FAST_LEASES, type LoggedEvent, nextMessage, until };
+export { endpoints, FAST_LEASES, type LoggedEvent, nextMessage };

@@ -8,7 +8,7 @@ import type { WorkerEvent } from '../../../core/workers/events.js';
 import { splitLeases } from '../../../core/workers/shard-lease.js';
 import { provision, type ResourceNames, resourceNames } from '../../../localstack/provision.js';
 import { testClients, uniqueName } from '../../helpers/engines.js';
-import { until } from './helpers.js';
+import { eventually } from '../../helpers/eventually.js';
 
 const SHARDS = 8;
 const clients = testClients();
@@ -71,7 +71,7 @@ class Cluster {
     let last = '';
     let since = Date.now();
     let owners = new Map<string, string | undefined>();
-    await until(
+    await eventually(
       'the assignment to settle',
       async () => {
         owners = await this.owners();
@@ -83,7 +83,7 @@ class Cluster {
         const held = [...owners.values()].every((o) => o !== undefined && this.workers.has(o));
         return owners.size === SHARDS && held && Date.now() - since >= 3_000;
       },
-      60_000,
+      { timeoutMs: 60_000 },
     );
     return owners as Map<string, string>;
   }

@@ -10,7 +10,8 @@ import { listStreamShards } from '../../../core/esm/shards.js';
 import { splitLeases } from '../../../core/workers/shard-lease.js';
 import { type RunningPipeline, runPipeline } from '../../../localstack/run/pipeline.js';
 import { uniqueName } from '../../helpers/engines.js';
-import { endpoints, FAST_LEASES, type LoggedEvent, until } from './helpers.js';
+import { eventually } from '../../helpers/eventually.js';
+import { endpoints, FAST_LEASES, type LoggedEvent } from './helpers.js';
 
 /** Records processed per shard so far, from the leases' counters. */
 async function recordsPerShard(run: RunningPipeline): Promise<Map<string, number>> {
@@ -25,12 +26,16 @@ async function recordsPerShard(run: RunningPipeline): Promise<Map<string, number
 }
 
 async function active(run: RunningPipeline): Promise<void> {
-  await until('the stream to be active again', async () => {
-    const out = await run.clients.kinesis.send(
-      new DescribeStreamSummaryCommand({ StreamName: run.names.streamName }),
-    );
-    return out.StreamDescriptionSummary?.StreamStatus === 'ACTIVE';
-  });
+  await eventually(
+    'the stream to be active again',
+    async () => {
+      const out = await run.clients.kinesis.send(
+        new DescribeStreamSummaryCommand({ StreamName: run.names.streamName }),
+      );
+      return out.StreamDescriptionSummary?.StreamStatus === 'ACTIVE';
+    },
+    { timeoutMs: 120_000 },
+  );
 }
 
 /**
@@ -81,7 +86,7 @@ describe('Resharding while workers run (kinesis-mock)', () => {
       drainTimeoutMs: 240_000,
       onWorkerEvent: (workerId, event, atWallMs) => events.push({ workerId, event, atWallMs }),
       during: async (run) => {
-        await until('a quarter of the events', () => run.produced() >= 1_500);
+        await eventually('a quarter of the events', () => run.produced() >= 1_500, { timeoutMs: 120_000 });
         const open = (await listStreamShards(run.clients.kinesis, run.names.streamName)).filter(
           (s) => !s.closed,
         );
@@ -98,7 +103,7 @@ describe('Resharding while workers run (kinesis-mock)', () => {
         resharded.split = hottest.shardId;
         await active(run);
 
-        await until('half of the events', () => run.produced() >= 3_000);
+        await eventually('half of the events', () => run.produced() >= 3_000, { timeoutMs: 120_000 });
         const now = (await listStreamShards(run.clients.kinesis, run.names.streamName))
           .filter((s) => !s.closed && !s.parents.includes(hottest.shardId))
           .sort((a, b) => (BigInt(a.hashKeyRange.start) < BigInt(b.hashKeyRange.start) ? -1 : 1));
@@ -123,10 +128,13 @@ describe('Resharding while workers run (kinesis-mock)', () => {
         resharded.merged = [left.shardId, right.shardId];
         await active(run);
         // Parents are cleaned up once all their children have started.
-        await until('the three parents to be cleaned up', () =>
-          [hottest.shardId, left.shardId, right.shardId].every((p) =>
-            events.some((e) => e.event.type === 'lease-cleaned' && e.event.shardId === p),
-          ),
+        await eventually(
+          'the three parents to be cleaned up',
+          () =>
+            [hottest.shardId, left.shardId, right.shardId].every((p) =>
+              events.some((e) => e.event.type === 'lease-cleaned' && e.event.shardId === p),
+            ),
+          { timeoutMs: 120_000 },
         );
       },
     });
@@ -161,7 +169,7 @@ describe('Resharding while workers run (kinesis-mock)', () => {
       drainTimeoutMs: 240_000,
       onWorkerEvent: (workerId, event, atWallMs) => events.push({ workerId, event, atWallMs }),
       during: async (run) => {
-        await until('a third of the events', () => run.produced() >= 1_300);
+        await eventually('a third of the events', () => run.produced() >= 1_300, { timeoutMs: 120_000 });
         await run.clients.kinesis.send(
           new UpdateShardCountCommand({
             StreamName: run.names.streamName,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { runPipeline } from '../../../localstack/run/pipeline.js';
 import { uniqueName } from '../../helpers/engines.js';
-import { endpoints, FAST_LEASES, type LoggedEvent, nextMessage, until } from './helpers.js';
+import { eventually } from '../../helpers/eventually.js';
+import { endpoints, FAST_LEASES, type LoggedEvent, nextMessage } from './helpers.js';
 
 const EVENTS = 50_000;
 const KILLS = 10;
@@ -33,8 +34,12 @@ describe('Worker processes under kill -9', () => {
         for (let attempt = 0; kills.filter((k) => !k.endedFirst).length < KILLS; attempt++) {
           if (attempt >= 3 * KILLS) throw new Error(`only ${kills.length} kills landed in mid-batch`);
           // Spread the kills over the run, with at least three workers up before each.
-          await until('the next kill point', () => processed() >= (kills.length * EVENTS * 0.7) / KILLS);
-          await until('three running workers', () => pool.running().length >= 3);
+          await eventually(
+            'the next kill point',
+            () => processed() >= (kills.length * EVENTS * 0.7) / KILLS,
+            { timeoutMs: 120_000 },
+          );
+          await eventually('three running workers', () => pool.running().length >= 3, { timeoutMs: 120_000 });
           const victim = await nextMessage(pool, (workerId, m) =>
             m.type === 'invocation' && m.phase === 'start' ? { workerId, shardId: m.shardId } : undefined,
           );

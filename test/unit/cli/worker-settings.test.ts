@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseWorkerSettings, settingsHelp, WorkerSettingsError } from '../../../bin/worker/settings.js';
 import { ENV } from '../../../core/constants.js';
+import { messageOf } from '../../../core/errors.js';
 
 /** What a task definition sets at the least. */
 const TASK_ENV = {
@@ -15,7 +16,7 @@ const errorOf = (args: readonly string[], env: NodeJS.ProcessEnv): string => {
     parseWorkerSettings(args, env);
   } catch (error) {
     expect(error).toBeInstanceOf(WorkerSettingsError);
-    return (error as Error).message;
+    return messageOf(error);
   }
   throw new Error('expected a settings error');
 };

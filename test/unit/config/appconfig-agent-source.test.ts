@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { AppConfigAgentSource, ConfigOptionsError } from '../../../core/config/index.js';
+import { AppConfigAgentSource } from '../../../core/config/index.js';
 import { METRICS } from '../../../core/constants.js';
 import { ManualClock } from '../../../core/coordination/index.js';
+import { OptionsError } from '../../../core/errors.js';
 
 /** A stand-in for the agent's HTTP endpoint: answers queued responses and records the URLs asked for. */
 function fakeAgent(responses: (() => Response)[]) {
@@ -131,6 +132,6 @@ describe('Class: AppConfigAgentSource', () => {
           profileId: 'p',
           agentUrl: 'http://localhost:2772/applications',
         }),
-    ).toThrow(ConfigOptionsError);
+    ).toThrow(OptionsError);
   });
 });

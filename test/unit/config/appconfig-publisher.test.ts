@@ -15,12 +15,8 @@ import {
 } from '@aws-sdk/client-appconfig';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  AppConfigPublisher,
-  ConfigOptionsError,
-  ConfigPublishError,
-  ConfigValidationError,
-} from '../../../core/config/index.js';
+import { AppConfigPublisher, ConfigPublishError, ConfigValidationError } from '../../../core/config/index.js';
+import { OptionsError } from '../../../core/errors.js';
 
 const appConfig = mockClient(AppConfigClient);
 const PUBLISHED_AT = Date.parse('2026-03-01T12:00:00.000Z');
@@ -59,7 +55,7 @@ describe('Class: AppConfigPublisher', () => {
             profileId: 'p',
             deploymentStrategyId: '',
           }),
-      ).toThrow(ConfigOptionsError);
+      ).toThrow(OptionsError);
     });
   });
 

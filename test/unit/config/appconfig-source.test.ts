@@ -15,11 +15,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   AppConfigSource,
   type AppConfigSourceOptions,
-  ConfigOptionsError,
   type ConfigSnapshot,
   parseConfig,
 } from '../../../core/config/index.js';
 import { METRICS } from '../../../core/constants.js';
+import { OptionsError } from '../../../core/errors.js';
 
 const appConfigData = mockClient(AppConfigDataClient);
 /** The SDK types responses as blob adapters; the provider reads them as plain bytes. */
@@ -62,7 +62,7 @@ afterEach(() => {
 describe('Class: AppConfigSource', () => {
   describe('Method: constructor', () => {
     it('refuses a poll interval below AppConfigData minimum of 15 s', () => {
-      expect(() => setup({ pollIntervalSeconds: 10 })).toThrow(ConfigOptionsError);
+      expect(() => setup({ pollIntervalSeconds: 10 })).toThrow(OptionsError);
       expect(() => setup({ pollIntervalSeconds: 10 })).toThrow(
         "pollIntervalSeconds must be an integer from 15 (AppConfigData's minimum poll interval) to 3600; received 10",
       );

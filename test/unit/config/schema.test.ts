@@ -30,8 +30,8 @@ describe('Function: defaultConfig', () => {
     const config = defaultConfig();
 
     expect(config.conflicts).toEqual({ strategy: 'source-position' });
-    expect(config.locks).toEqual({ leaseDurationMs: 20_000, heartbeatsPerLease: 4 });
-    expect(config.leader).toEqual({ leaseDurationMs: 15_000, heartbeatsPerLease: 3 });
+    expect(config.locks).toEqual({ leaseDurationMs: 20_000, heartbeatsPerLease: 4, waitMs: 5_000 });
+    expect(config).not.toHaveProperty('leader');
     expect(config.instances).toEqual({ failureDetectionMs: 20_000, heartbeatsPerWindow: 4 });
     expect(config.leases).toEqual({
       assignment: 'least-loaded',
@@ -69,6 +69,10 @@ describe('Function: parseConfig', () => {
     expect(config.tables['public.orders']).toEqual({ keyColumns: ['id'], paused: true, priority: 'normal' });
   });
 
+  it('refuses the leader section it no longer has, naming it', () => {
+    expect(() => parseConfig({ leader: { leaseDurationMs: 15_000 } })).toThrow(/leader/);
+  });
+
   it('accepts a document it produced (defaults round-trip)', () => {
     const config = defaultConfig();
 
@@ -76,11 +80,10 @@ describe('Function: parseConfig', () => {
   });
 
   it('keeps the heartbeat periods of the coordination clients at their defaults', () => {
-    const { locks, leader, instances } = defaultConfig();
+    const { locks, instances } = defaultConfig();
 
-    // LockClient: leaseDurationMs / 4; LeaderElection: / 3; InstanceRegistry: 5 s of a 20 s window.
+    // LockClient: leaseDurationMs / 4; InstanceRegistry: 5 s of a 20 s window.
     expect(locks.leaseDurationMs / locks.heartbeatsPerLease).toBe(5_000);
-    expect(leader.leaseDurationMs / leader.heartbeatsPerLease).toBe(5_000);
     expect(instances.failureDetectionMs / instances.heartbeatsPerWindow).toBe(5_000);
   });
 });

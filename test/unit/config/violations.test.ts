@@ -78,7 +78,7 @@ describe('Function: validateConfig', () => {
     const [violation] = violationsOf({ locks: 'fast' });
 
     expect(violation!.message).toBe(
-      'locks: received "fast", expected an object with the settings leaseDurationMs, heartbeatsPerLease, clockSkewAllowanceMs',
+      'locks: received "fast", expected an object with the settings leaseDurationMs, heartbeatsPerLease, waitMs, clockSkewAllowanceMs',
     );
   });
 

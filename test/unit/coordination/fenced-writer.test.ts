@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CoordinationOptionsError, conditions, fenceCondition } from '../../../core/coordination/index.js';
+import { conditions, fenceCondition } from '../../../core/coordination/index.js';
+import { OptionsError } from '../../../core/errors.js';
 
 describe('Function: fenceCondition', () => {
   it('builds the named condition that rejects a lower fence and the clause that stores the new one', () => {
@@ -15,7 +16,7 @@ describe('Function: fenceCondition', () => {
   });
 
   it('rejects a value that no grant produces', () => {
-    expect(() => fenceCondition(0)).toThrow(CoordinationOptionsError);
+    expect(() => fenceCondition(0)).toThrow(OptionsError);
     expect(() => fenceCondition(1.5)).toThrow(/received 1.5/);
   });
 });

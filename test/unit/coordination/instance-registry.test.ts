@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CoordinationOptionsError,
   InMemoryCoordinationStore,
   InstanceRegistry,
   type InstanceRegistryOptions,
   ManualClock,
 } from '../../../core/coordination/index.js';
+import { OptionsError } from '../../../core/errors.js';
 
 const WINDOW = 10_000;
 const INTERVAL = 2_000;
@@ -30,7 +30,7 @@ describe('Class: InstanceRegistry', () => {
     it('rejects a heartbeat interval above half the failure-detection window', () => {
       const { registry } = setup();
 
-      expect(() => registry({ heartbeatIntervalMs: 6_000 })).toThrow(CoordinationOptionsError);
+      expect(() => registry({ heartbeatIntervalMs: 6_000 })).toThrow(OptionsError);
       expect(() => registry({ heartbeatIntervalMs: 6_000 })).toThrow(/received 6000/);
     });
 

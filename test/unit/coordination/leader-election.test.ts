@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CoordinationOptionsError,
   FaultInjectingStore,
   InMemoryCoordinationStore,
   LeaderElection,
@@ -8,6 +7,7 @@ import {
   type LeaderTerm,
   ManualClock,
 } from '../../../core/coordination/index.js';
+import { OptionsError } from '../../../core/errors.js';
 
 const LEASE = 3_000;
 const HEARTBEAT = 1_000;
@@ -35,7 +35,7 @@ describe('Class: LeaderElection', () => {
     it('rejects a heartbeat period above half the lease', () => {
       const { candidate } = setup();
 
-      expect(() => candidate('a', { heartbeatPeriodMs: 2_000 })).toThrow(CoordinationOptionsError);
+      expect(() => candidate('a', { heartbeatPeriodMs: 2_000 })).toThrow(OptionsError);
     });
   });
 

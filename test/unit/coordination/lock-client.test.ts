@@ -1,6 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
-  CoordinationOptionsError,
   FaultInjectingStore,
   InMemoryCoordinationStore,
   type Lock,
@@ -9,6 +8,7 @@ import {
   LockNotGrantedError,
   ManualClock,
 } from '../../../core/coordination/index.js';
+import { OptionsError } from '../../../core/errors.js';
 
 const LEASE = 1_000;
 const HEARTBEAT = 250;
@@ -43,7 +43,7 @@ describe('Class: LockClient', () => {
 
       const build = () => new LockClient({ store, leaseDurationMs: 10_000, heartbeatPeriodMs: 5_001 });
 
-      expect(build).toThrow(CoordinationOptionsError);
+      expect(build).toThrow(OptionsError);
       expect(build).toThrow(
         /heartbeatPeriodMs must be at most half of leaseDurationMs \(10000\).*received 5001/,
       );

@@ -7,6 +7,7 @@ import {
   type ShardOwnership,
 } from '../../../core/esm/event-source-mapping.js';
 import { FanOutReader } from '../../../core/esm/fan-out-reader.js';
+import { eventually } from '../../helpers/eventually.js';
 import { event, record, ScriptedKinesis } from './scripted-kinesis.js';
 
 const SHARD = 'shardId-000000000000';
@@ -46,14 +47,6 @@ function worker(kinesis: ScriptedKinesis, clock: ManualClock) {
   return { mapping, delivered };
 }
 
-/** Lets the mapping run on the manual clock until `check` holds. */
-async function until(clock: ManualClock, what: string, check: () => boolean): Promise<void> {
-  for (let waited = 0; !check(); waited += 50) {
-    if (waited > 60_000) throw new Error(`${what} did not happen within a minute of clock time`);
-    await clock.advance(50);
-  }
-}
-
 describe('Class: EventSourceMapping (enhanced fan-out)', () => {
   it('hands a shard off mid-stream: the old owner checkpoints and cancels its subscription, the new one subscribes after that checkpoint', async () => {
     const clock = new ManualClock();
@@ -61,9 +54,15 @@ describe('Class: EventSourceMapping (enhanced fan-out)', () => {
     const a = worker(kinesis, clock);
     const leaseA = ownership(undefined);
     a.mapping.start(leaseA.lease);
-    await until(clock, 'the first subscription', () => kinesis.subscriptions.length === 1);
+    await eventually('the first subscription', () => kinesis.subscriptions.length === 1, {
+      clock,
+      timeoutMs: 60_000,
+    });
     kinesis.last.stream.push(event([record(1), record(2), record(3)]));
-    await until(clock, 'the first checkpoint', () => leaseA.checkpoints.length === 1);
+    await eventually('the first checkpoint', () => leaseA.checkpoints.length === 1, {
+      clock,
+      timeoutMs: 60_000,
+    });
 
     // Hand-off: the owner finishes its chunk, checkpoints, and stops reading.
     await a.mapping.stop(SHARD);
@@ -72,9 +71,15 @@ describe('Class: EventSourceMapping (enhanced fan-out)', () => {
     // The old owner's subscription is less than five seconds old: Kinesis refuses the new one once.
     kinesis.inUse = 1;
     b.mapping.start(leaseB.lease);
-    await until(clock, 'the new owner subscribed', () => kinesis.subscriptions.length === 2);
+    await eventually('the new owner subscribed', () => kinesis.subscriptions.length === 2, {
+      clock,
+      timeoutMs: 60_000,
+    });
     kinesis.last.stream.push(event([record(4), record(5)]));
-    await until(clock, "the new owner's checkpoint", () => leaseB.checkpoints.length === 1);
+    await eventually("the new owner's checkpoint", () => leaseB.checkpoints.length === 1, {
+      clock,
+      timeoutMs: 60_000,
+    });
     await b.mapping.stop(SHARD);
 
     expect(kinesis.subscriptions[0]!.stream.cancelled).toBe(true);
@@ -100,10 +105,13 @@ describe('Class: EventSourceMapping (enhanced fan-out)', () => {
         return true;
       },
     });
-    await until(clock, 'the subscription', () => kinesis.subscriptions.length === 1);
+    await eventually('the subscription', () => kinesis.subscriptions.length === 1, {
+      clock,
+      timeoutMs: 60_000,
+    });
     kinesis.last.stream.push(event([record(1)]));
     kinesis.last.stream.push(event([record(2)], true));
-    await until(clock, 'the end', () => ended !== undefined);
+    await eventually('the end', () => ended !== undefined, { clock, timeoutMs: 60_000 });
 
     expect(delivered).toEqual([seq(1), seq(2)]);
     expect(ended).toBe(seq(2));

@@ -10,10 +10,10 @@ describe('Function: mappingSettings', () => {
       maximumRetryAttempts: -1,
     });
     expect(() => mappingSettings({ maximumRecordAgeSeconds: 30 })).toThrow(
-      'maximumRecordAgeSeconds must be an integer in 60..604800 or -1, received 30',
+      'maximumRecordAgeSeconds must be an integer in 60..604800 or -1; received 30',
     );
     expect(() => mappingSettings({ startingPosition: 'AT_TIMESTAMP' as never })).toThrow(
-      'startingPosition must be TRIM_HORIZON or LATEST, received "AT_TIMESTAMP"',
+      'startingPosition must be TRIM_HORIZON or LATEST; received "AT_TIMESTAMP"',
     );
   });
 

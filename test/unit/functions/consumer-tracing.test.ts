@@ -7,6 +7,8 @@ import type { Request } from '@middy/core';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { Segment, type Subsegment } from 'aws-xray-sdk-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../../core/coordination/clock.js';
+import { messageOf } from '../../../core/errors.js';
 import { noTracing } from '../../../core/processing/tracing.js';
 import { annotateBatch, xrayProcessingTracer } from '../../../functions/consumer/tracing.js';
 import { kinesisEvent, seq } from '../../helpers/consumer.js';
@@ -26,8 +28,6 @@ afterAll(() => {
   if (previousEnv === undefined) delete process.env[LAMBDA_ENV];
   else process.env[LAMBDA_ENV] = previousEnv;
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs `fn` with a fresh root segment as the current one, and returns that segment's handler subsegment. */
 async function underHandler(fn: () => Promise<void>): Promise<Subsegment> {
@@ -71,7 +71,7 @@ describe('Function: xrayProcessingTracer', () => {
       await port.trace('aggregate', async () => {
         port.annotate('aggregateId', 'public.orders#1');
         port.traceSync('fold', () => 1);
-        await port.trace('write', async () => sleep(1));
+        await port.trace('write', async () => systemClock.sleep(1));
       });
     });
 
@@ -94,10 +94,10 @@ describe('Function: xrayProcessingTracer', () => {
     const port = xrayProcessingTracer(tracer);
     const aggregate = (id: string, delays: readonly number[]) =>
       port.trace('aggregate', async () => {
-        await sleep(delays[0]!);
+        await systemClock.sleep(delays[0]!);
         port.annotate('aggregateId', id);
         port.traceSync('fold', () => id);
-        await port.trace('write', async () => sleep(delays[1]!));
+        await port.trace('write', async () => systemClock.sleep(delays[1]!));
       });
 
     const handler = await underHandler(async () => {
@@ -130,7 +130,7 @@ describe('Function: xrayProcessingTracer', () => {
           throw new Error('bad record');
         });
       } catch (error) {
-        results.push((error as Error).message);
+        results.push(messageOf(error));
       }
     });
 

@@ -97,7 +97,7 @@ describe('Class: AggregateApplier', () => {
 
       expect(
         () => new AggregateApplier({ stateStore, parkedStore, projection: mirrorProjection, maxAttempts }),
-      ).toThrow(`maxAttempts must be a whole number of at least 1; received ${JSON.stringify(maxAttempts)}`);
+      ).toThrow(`maxAttempts must be a whole number of at least 1; received ${String(maxAttempts)}`);
     });
   });
 

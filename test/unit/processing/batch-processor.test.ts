@@ -492,6 +492,7 @@ describe('Class: BatchProcessor', () => {
           events.push(`written ${id}`);
           return inner.write(id, mutation, guard);
         },
+        transact: (id, mutation, guard, options) => inner.transact(id, mutation, guard, options),
       };
       const registry = createDefaultRegistry();
       const decode = registry.decode.bind(registry);

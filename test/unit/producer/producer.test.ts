@@ -190,7 +190,9 @@ describe('Class: Producer', () => {
       expect(
         () =>
           new Producer({ kinesis: new FakeStream(() => 'ok'), streamName: 's', maxRecordsPerRequest: 501 }),
-      ).toThrow('maxRecordsPerRequest must be 1..500, received 501');
+      ).toThrow(
+        'maxRecordsPerRequest must be an integer from 1 to 500 (PutRecords takes at most 500); received 501',
+      );
     });
   });
 });

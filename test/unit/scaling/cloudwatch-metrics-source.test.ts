@@ -4,12 +4,8 @@
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  CloudWatchMetricsSource,
-  hashKeyOf,
-  ScalingIoError,
-  ScalingOptionsError,
-} from '../../../core/scaling/index.js';
+import { OptionsError } from '../../../core/errors.js';
+import { CloudWatchMetricsSource, hashKeyOf, ScalingIoError } from '../../../core/scaling/index.js';
 import { evenShards, MINUTE, NOW } from '../../helpers/scaling.js';
 
 const cloudWatch = mockClient(CloudWatchClient);
@@ -164,7 +160,7 @@ describe('Class: CloudWatchMetricsSource', () => {
 
   it('rejects a period CloudWatch does not publish', () => {
     expect(() => new CloudWatchMetricsSource({ client, streamName: 's', periodSeconds: 30 })).toThrow(
-      ScalingOptionsError,
+      OptionsError,
     );
   });
 });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../core/coordination/index.js';
+import { OptionsError } from '../../../core/errors.js';
 import {
   ConsumerLoadTracker,
   hashKeyOf,
   hotKeysFromInstances,
-  ScalingOptionsError,
   type TrackedRecord,
 } from '../../../core/scaling/index.js';
 
@@ -32,7 +32,7 @@ function setup(options: ConstructorParameters<typeof ConsumerLoadTracker>[0] = {
 describe('Class: ConsumerLoadTracker', () => {
   describe('Method: constructor', () => {
     it('rejects settings that are not whole numbers in range, naming the value received', () => {
-      expect(() => new ConsumerLoadTracker({ keysPerShard: 0 })).toThrow(ScalingOptionsError);
+      expect(() => new ConsumerLoadTracker({ keysPerShard: 0 })).toThrow(OptionsError);
       expect(() => new ConsumerLoadTracker({ maxReportedKeys: 1.5 })).toThrow(/received 1.5/);
       expect(() => new ConsumerLoadTracker({ sketchCapacity: 0 })).toThrow(/capacity/);
     });

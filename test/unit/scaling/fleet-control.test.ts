@@ -12,6 +12,7 @@ import {
   LeaseClient,
   shardLeaseKey,
 } from '../../../core/coordination/index.js';
+import { messageOf } from '../../../core/errors.js';
 import {
   cpuCapacityPercent,
   EcsServiceControl,
@@ -195,7 +196,7 @@ describe('Class: EcsServiceControl', () => {
       .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ScalingIoError);
-    expect((error as Error).message).toBe(
+    expect(messageOf(error)).toBe(
       'ECS DescribeServices failed: workers in cdcp: MISSING; check the cluster and service the manager was given',
     );
   });

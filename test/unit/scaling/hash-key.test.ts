@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { OptionsError } from '../../../core/errors.js';
 import {
   adjacent,
   contains,
@@ -8,7 +9,6 @@ import {
   keyAtFraction,
   MAX_HASH_KEY,
   parseHashKey,
-  ScalingOptionsError,
   shareOfKeySpace,
   uniformRanges,
   width,
@@ -59,7 +59,7 @@ describe('Function: adjacent', () => {
 describe('Function: parseHashKey / hashRange', () => {
   it('parses the API decimal strings and rejects anything else with the value received', () => {
     expect(parseHashKey('340282366920938463463374607431768211455')).toBe(MAX_HASH_KEY);
-    expect(() => parseHashKey('340282366920938463463374607431768211456')).toThrow(ScalingOptionsError);
+    expect(() => parseHashKey('340282366920938463463374607431768211456')).toThrow(OptionsError);
     expect(() => parseHashKey('-1', 'NewStartingHashKey')).toThrow(
       'NewStartingHashKey must be a decimal integer between 0 and 2^128 − 1; received "-1"',
     );

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HeavyHitters, hashKeyOf, ScalingOptionsError } from '../../../core/scaling/index.js';
+import { OptionsError } from '../../../core/errors.js';
+import { HeavyHitters, hashKeyOf } from '../../../core/scaling/index.js';
 
 /** A Zipf-like stream: key i appears ⌊1000 / (i + 1)⌋ times, interleaved. */
 function zipf(keys: number): string[] {
@@ -90,7 +91,7 @@ describe('Class: HeavyHitters', () => {
   });
 
   it('rejects a capacity that is not a whole number from 1 to 100,000', () => {
-    expect(() => new HeavyHitters({ capacity: 0 })).toThrow(ScalingOptionsError);
+    expect(() => new HeavyHitters({ capacity: 0 })).toThrow(OptionsError);
     expect(() => new HeavyHitters({ capacity: 2.5 })).toThrow(
       'capacity must be a whole number from 1 to 100,000; received 2.5',
     );

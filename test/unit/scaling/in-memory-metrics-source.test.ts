@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { hashKeyOf, InMemoryMetricsSource, ScalingOptionsError } from '../../../core/scaling/index.js';
+import { OptionsError } from '../../../core/errors.js';
+import { hashKeyOf, InMemoryMetricsSource } from '../../../core/scaling/index.js';
 import { evenShards, MINUTE, NOW, shardId } from '../../helpers/scaling.js';
 
 describe('Class: InMemoryMetricsSource', () => {
@@ -96,6 +97,6 @@ describe('Class: InMemoryMetricsSource', () => {
   });
 
   it('rejects a period under one second', () => {
-    expect(() => new InMemoryMetricsSource({ periodMs: 10 })).toThrow(ScalingOptionsError);
+    expect(() => new InMemoryMetricsSource({ periodMs: 10 })).toThrow(OptionsError);
   });
 });

@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../core/config/schema.js';
-import {
-  DEFAULT_POLICY,
-  policyFromConfig,
-  ScalingOptionsError,
-  scalingPolicy,
-} from '../../../core/scaling/index.js';
+import { OptionsError } from '../../../core/errors.js';
+import { DEFAULT_POLICY, policyFromConfig, scalingPolicy } from '../../../core/scaling/index.js';
 
 describe('Function: scalingPolicy', () => {
   it('starts from the defaults and overrides field by field', () => {
@@ -29,7 +25,7 @@ describe('Function: scalingPolicy', () => {
       'scaleInAfterMs must be longer than scaleOutAfterMs (300000): the longer quiet window is the hysteresis; received 60000',
     );
     expect(() => scalingPolicy({ scaleInTargetUtilization: 0.8 })).toThrow(/below targetUtilization \(0.7\)/);
-    expect(() => scalingPolicy({ minShards: 10, maxShards: 5 })).toThrow(ScalingOptionsError);
+    expect(() => scalingPolicy({ minShards: 10, maxShards: 5 })).toThrow(OptionsError);
     expect(() => scalingPolicy({ updateShardCountReserve: 10 })).toThrow(
       /updateShardCountReserve must be a whole number from 0 to 9/,
     );

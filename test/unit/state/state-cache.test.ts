@@ -75,6 +75,32 @@ describe('Class: StateCache', () => {
       expect(second.state).not.toBe(first.state);
     });
 
+    it('hands out copies of the derived fields too, and counts them in the bound', () => {
+      // Prepare
+      const cache = new StateCache({ maxBytes: 1_000_000 });
+      const derived = new Map<string, bigint | string>([
+        ['total', 5n],
+        ['note', 'z'.repeat(1_000)],
+      ]);
+      cache.remember('a', { ...item('a', { v: 1 }), derived, fence: 3 }, undefined);
+      derived.set('total', 6n);
+
+      // Act
+      const first = cache.lookup('a')!;
+      (first.derived as Map<string, unknown>).set('total', 7n);
+      const second = cache.lookup('a')!;
+
+      // Assert
+      expect(second.derived).toEqual(
+        new Map<string, bigint | string>([
+          ['total', 5n],
+          ['note', 'z'.repeat(1_000)],
+        ]),
+      );
+      expect(second.fence).toBe(3);
+      expect(cache.bytes).toBeGreaterThan(2_000);
+    });
+
     it('keeps a __proto__ column as the state own property, never as a prototype', () => {
       const cache = new StateCache({ maxBytes: 1_000_000 });
       cache.remember('a', item('a', JSON.parse('{"__proto__": {"x": 1}}') as never), undefined);

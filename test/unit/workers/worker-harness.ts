@@ -14,6 +14,7 @@ import type { StreamShard } from '../../../core/esm/shards.js';
 import type { WorkerEvent } from '../../../core/workers/events.js';
 import { splitLeases } from '../../../core/workers/shard-lease.js';
 import { type ShardProcessor, Worker } from '../../../core/workers/worker.js';
+import { eventually } from '../../helpers/eventually.js';
 
 const STREAM = 'orders';
 const LEASE_MS = 10_000;
@@ -157,10 +158,7 @@ class Cluster {
     limitMs = 60_000,
   ): Promise<number> {
     const start = this.clock.now();
-    while (!(await check())) {
-      if (this.clock.now() - start > limitMs) throw new Error(`${what} did not happen within ${limitMs} ms`);
-      await this.clock.advance(100);
-    }
+    await eventually(what, check, { clock: this.clock, timeoutMs: limitMs, intervalMs: 100 });
     return this.clock.now() - start;
   }
 
