@@ -266,8 +266,9 @@ export const METRICS = {
   /** 1 per leader run while shedding is active, 0 otherwise (the cluster manager, from its round's figures). */
   sheddingActive: 'SheddingActive',
   /**
-   * Aggregates quarantined behind a poison change now (a gauge, maximum). Not published yet: counting them
-   * needs an index of quarantined state items (docs/operations.md#quarantined-aggregates-standing).
+   * Aggregates quarantined behind a poison change now (a gauge, maximum): the cluster manager's leader counts
+   * the parked `POISON` and `UNSTORABLE` changes, one per quarantined aggregate, each run (a bounded Scan of
+   * the parked table; docs/operations.md#quarantined-aggregates-standing).
    */
   quarantinedAggregates: 'QuarantinedAggregates',
   /** A worker fleet, as the cluster manager sees it: live workers (heartbeat current, not leaving). */

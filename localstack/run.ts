@@ -1,12 +1,16 @@
 /**
  * `npm start`: the whole pipeline on embedded engines (see `npm start -- --help`).
  */
+import { DynamoDbCoordinationStore } from '../core/coordination/dynamodb-store.js';
+import { DynamoDbAuditLog } from '../core/scaling/dynamodb-audit-log.js';
 import { ProjectionModuleError } from '../projection-module/errors.js';
 import { type LoadedProjection, loadProjectionModule } from '../projection-module/load.js';
 import { ArgsError, parseRunArgs, USAGE } from './run/args.js';
 import { startControlServer } from './run/control-server.js';
+import { LiveView } from './run/live-view.js';
 import { runPipeline } from './run/pipeline.js';
 import { writeRuntimeFile } from './run/runtime-file.js';
+import { latencyLine } from './run/summary.js';
 import type { WorkerGroup } from './run/worker-group.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -57,7 +61,11 @@ async function main(): Promise<number> {
 
   let removeRuntimeFile: (() => void) | undefined;
   let workers: WorkerGroup | undefined;
-  const control = await startControlServer(() => workers);
+  const live = new LiveView();
+  const control = await startControlServer(
+    () => workers,
+    () => live,
+  );
   const summary = await runPipeline({
     events: args.events,
     untilDrained: args.untilDrained,
@@ -77,8 +85,28 @@ async function main(): Promise<number> {
     workers: args.workers,
     projection,
     reader: args.reader,
-    config: args.assignment === undefined ? undefined : { leases: { assignment: args.assignment } },
+    config: {
+      ...(args.assignment === undefined ? {} : { leases: { assignment: args.assignment } }),
+      ...(args.failureDetectionMs === undefined
+        ? {}
+        : { instances: { failureDetectionMs: args.failureDetectionMs } }),
+    },
     signal: stop.signal,
+    onRunning: (running) =>
+      live.attach({
+        store: new DynamoDbCoordinationStore({
+          client: running.clients.dynamodb,
+          tableName: running.names.coordinationTable,
+        }),
+        auditLog: new DynamoDbAuditLog({
+          client: running.clients.dynamodb,
+          tableName: running.names.coordinationTable,
+        }),
+        names: running.names,
+        workers: running.workers,
+        produced: running.produced,
+      }),
+    onWorkerEvent: (workerId, event) => live.event(workerId, event),
     onWorkers: (group) => {
       workers = group;
       if (args.workers > 0)
@@ -98,10 +126,12 @@ async function main(): Promise<number> {
         ...(projection === undefined ? {} : { projection: projection.identity }),
       });
       process.stderr.write(
-        `engines ready (${endpoints.kind}: DynamoDB ${endpoints.dynamodb}, Kinesis ${endpoints.kinesisEngine} ${endpoints.kinesis}); stream ${names.streamName}\n`,
+        `engines ready (${endpoints.kind}: DynamoDB ${endpoints.dynamodb}, Kinesis ${endpoints.kinesisEngine} ${endpoints.kinesis}); stream ${names.streamName}\n` +
+          `live dashboard: ${control.endpoint.dashboardUrl} (\`npx cdcp status --local --watch\` in a terminal)\n`,
       );
     },
   }).finally(async () => {
+    live.stop();
     removeRuntimeFile?.();
     await control.close();
   });
@@ -111,6 +141,7 @@ async function main(): Promise<number> {
     process.stderr.write(
       `\n${summary.accounting}; ${summary.quarantinedAggregates} quarantined aggregates, ${summary.aggregates} aggregates; ${summary.eventsPerSecond} events/s over ${(summary.durationMs / 1000).toFixed(1)} s on ${summary.engine}\n`,
     );
+    process.stderr.write(`${latencyLine(summary.latency)}\n`);
     if (summary.notPublished > 0)
       process.stderr.write(
         `${summary.notPublished} record(s) of the input were not published: Kinesis refused them\n`,

@@ -16,6 +16,7 @@ import type { ConfigSource } from '../../core/config/source.js';
 import { METRICS, WORKER } from '../../core/constants.js';
 import { systemClock } from '../../core/coordination/clock.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
+import { InstanceLatencies } from '../../core/processing/latency.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
 import { StateCache } from '../../core/state/state-cache.js';
 import { StateStore } from '../../core/state/state-store.js';
@@ -53,6 +54,8 @@ interface Assembled extends ConsumerWorker {
   readonly instanceId: string;
   /** What this process's batches added up to (reported to a supervisor). */
   readonly totals: BatchStats;
+  /** Latencies of the changes applied: for heartbeats, for reports to a supervisor, in all. */
+  readonly latency: InstanceLatencies;
   readonly logger: Logger;
   readonly parent: Supervisor | undefined;
   readonly configSource: ConfigSource;
@@ -98,8 +101,11 @@ async function runWorker(settings: WorkerSettings, host: WorkerProcess): Promise
       host,
       () => ({
         totals: { ...run.totals },
+        latency: run.latency.total.toJSON(),
+        recentLatency: run.latency.drainRecent(),
         eventsPerSecond: run.worker.eventsPerSecond,
         lagMs: run.lagMs(),
+        shardLagMs: run.shardLagMs(),
         leases: run.worker.shards,
         assigner: run.worker.isAssigner,
         inFlight: run.mapping.inFlight,
@@ -135,6 +141,7 @@ async function assemble(
   const parent = supervisor();
   const emit = eventLog(logger, parent, settings);
   const totals = emptyStats();
+  const latency = new InstanceLatencies();
   const streamArn = settings.streamArn ?? (await streamArnOf(clients, settings.streamName));
   // The worker's owner cache: its handler reads through it, and it follows the worker's shard leases.
   const { config } = configSource.current();
@@ -164,10 +171,12 @@ async function assemble(
         persistentKeys: { instanceId },
       }),
       metrics: new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service }),
-      onBatch: ({ stats }) => {
+      onBatch: ({ stats }, _event, latencies) => {
         for (const key of Object.keys(totals) as (keyof BatchStats)[]) totals[key] += stats[key];
+        latency.record(latencies);
       },
     }),
+    latency: latency.heartbeat,
     parkedStore: new ParkedStore({ client: clients.dynamodb, tableName: settings.parkedTable }),
     stateCache: {
       cache: stateCache,
@@ -190,7 +199,7 @@ async function assemble(
       : undefined,
     onError: (error, shardId) => logger.warn('shard read failed; retrying', { shardId, error }),
   });
-  return { ...consumer, instanceId, totals, logger, parent, configSource, projection };
+  return { ...consumer, instanceId, totals, latency, logger, parent, configSource, projection };
 }
 
 /** Starts the worker, reports to a supervisor if there is one, and waits for the one graceful stop. */

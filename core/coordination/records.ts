@@ -1,3 +1,4 @@
+import type { LatencySummary } from '../processing/latency.js';
 import type { ItemKey } from './keys.js';
 
 /**
@@ -40,6 +41,10 @@ interface InstanceLoad {
   readonly cpuPercent?: number;
   readonly memoryBytes?: number;
   readonly inFlightBatches?: number;
+  /** Source commit to state write of the changes applied since the previous heartbeat (p50, p99, max). */
+  readonly sourceToAppliedMs?: LatencySummary;
+  /** Arrival in the stream to state write of the same changes. */
+  readonly arrivalToAppliedMs?: LatencySummary;
   /**
    * The instance is stopping (SIGTERM): it finishes its batches and releases its leases; nobody should give it
    * new ones. Absent: not leaving.

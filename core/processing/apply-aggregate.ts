@@ -85,6 +85,8 @@ interface Run {
   unparked: number;
   /** Of `parked`, what was parked as DEFERRED. */
   deferred: number;
+  /** Told the changes a committed write applied, as it commits (their latency is measured there). */
+  readonly onApplied: ((changes: readonly PendingChange[]) => void) | undefined;
   /** Changes applied and skipped by writes that committed part of the batch (a full transaction). */
   applied: number;
   duplicates: number;
@@ -158,12 +160,14 @@ class AggregateApplier {
    * Applies the changes: again with the item that won when a write loses its condition, and again from a
    * fresh read after a transient store failure (with backoff, `transientAttempts` tries in all). `prefetched`
    * carries the stored item when the caller read it already (`item` undefined: the aggregate is new).
+   * `onApplied` is told the changes each committed write applied, as it commits.
    */
   public async apply(
     aggregateId: string,
     changes: readonly PendingChange[],
     payloads: PayloadSource,
     prefetched?: { readonly item: AggregateItem | undefined },
+    onApplied?: (changes: readonly PendingChange[]) => void,
   ): Promise<AggregateOutcome> {
     const run: Run = {
       aggregateId,
@@ -173,6 +177,7 @@ class AggregateApplier {
       deferred: 0,
       applied: 0,
       duplicates: 0,
+      onApplied,
     };
     let first = true;
     // A try after a transient failure reads the item again: what was prefetched may be stale by then.
@@ -293,10 +298,10 @@ class AggregateApplier {
     if (!out.committed) return lost(out.current);
     // The write proves the stored position was older than our last change, not than every change.
     const before = out.previous?.position;
-    const applied =
-      before === undefined
-        ? fold.applied.length
-        : fold.applied.filter((c) => c.change.position > before).length;
+    const applied = this.#committed(
+      run,
+      before === undefined ? fold.applied : fold.applied.filter((c) => c.change.position > before),
+    );
     return done({ applied, duplicates: changes.length - applied }, 1);
   }
 
@@ -409,6 +414,7 @@ class AggregateApplier {
       fold.derived,
     );
     if (!out.committed) return lost(out.current);
+    this.#committed(run, fold.applied);
     if (fold.remaining.length > 0)
       return { current: undefined, writes: 1, next: { changes: fold.remaining, ...counts } };
     return done(counts, 1);
@@ -453,7 +459,7 @@ class AggregateApplier {
     if (!out.committed) return lost(out.current);
     return done(
       {
-        applied: fold.applied.length,
+        applied: this.#committed(run, fold.applied),
         duplicates: fold.duplicates.length,
         failure: { sequenceNumber, txId: failure.item.change.txId, error: failure.error },
       },
@@ -493,7 +499,7 @@ class AggregateApplier {
     if (!out.committed) return lost(out.current);
     return done(
       {
-        applied: fold.applied.length,
+        applied: this.#committed(run, fold.applied),
         duplicates: fold.duplicates.length + fold.rest.length - behind.length,
         quarantined: true,
         poison: poisonOf(failure.item, message),
@@ -561,7 +567,7 @@ class AggregateApplier {
     );
     if (!out.committed) return lost(out.current);
     await this.#unpark(run, r.settled);
-    const counts = { applied: r.fold.applied.length, duplicates: r.fold.duplicates.length };
+    const counts = { applied: this.#committed(run, r.fold.applied), duplicates: r.fold.duplicates.length };
     if (!partial) return done(counts, 1);
     const appliedOfBatch = r.fold.applied.filter((c) => batch.includes(c)).length;
     return {
@@ -592,7 +598,7 @@ class AggregateApplier {
     await this.#unpark(run, r.settled);
     return done(
       {
-        applied: r.fold.applied.length,
+        applied: this.#committed(run, r.fold.applied),
         duplicates: r.fold.duplicates.length + covered,
         quarantined: true,
         poison: poisonOf(failure.item, message),
@@ -640,6 +646,12 @@ class AggregateApplier {
       else added.push(item);
     }
     return { relabelled, added, covered };
+  }
+
+  /** A write that applied `changes` committed: tells the caller, and counts them. */
+  #committed(run: Run, changes: readonly PendingChange[]): number {
+    if (changes.length > 0) run.onApplied?.(changes);
+    return changes.length;
   }
 
   /** Parks items and counts those parked now (an item parked before stays as it is, uncounted). */

@@ -17,6 +17,7 @@ import { AggregateApplier, type AggregateOutcome, type PayloadSource } from './a
 import { mapWithConcurrency } from './concurrency.js';
 import { ProcessingError } from './errors.js';
 import type { PendingChange } from './fold.js';
+import type { BatchLatencies } from './latency.js';
 import type { Projection } from './projection.js';
 import { originOf, parkedRecordOf, type StreamRecord, type SubRecord } from './stream-record.js';
 import {
@@ -232,9 +233,11 @@ class BatchProcessor {
 
   /**
    * Indexes the batch and parks its bad input, reads the aggregates' state when the projection needs it,
-   * applies each aggregate, and reports the lowest sequence number to redeliver from.
+   * applies each aggregate, and reports the lowest sequence number to redeliver from. `latencies`, when
+   * given, gets every applied change's source-to-applied and arrival-to-applied latency, taken as its
+   * aggregate's write commits.
    */
-  public async process(records: readonly StreamRecord[]): Promise<BatchResult> {
+  public async process(records: readonly StreamRecord[], latencies?: BatchLatencies): Promise<BatchResult> {
     const stats = emptyStats();
     stats.records = records.length;
     const failures: string[] = [];
@@ -247,7 +250,7 @@ class BatchProcessor {
       failures.push(...entries.map(([, group]) => this.#firstSequenceNumber(records, group)));
       return this.#result(failures, stats);
     }
-    const outcomes = await this.#applyAll(entries, records, prefetched);
+    const outcomes = await this.#applyAll(entries, records, prefetched, latencies);
     this.#tally(entries, outcomes, records, stats, failures);
     return this.#result(failures, stats);
   }
@@ -355,8 +358,13 @@ class BatchProcessor {
     entries: readonly [string, Group][],
     records: readonly StreamRecord[],
     prefetched: Map<string, AggregateItem> | 'not-needed',
+    latencies: BatchLatencies | undefined,
   ): Promise<(AggregateOutcome | AggregateError)[]> {
     const payloads = payloadsOf(records);
+    const onApplied =
+      latencies === undefined
+        ? undefined
+        : (changes: readonly PendingChange[]) => latencies.applied(changes, this.#now());
     return mapWithConcurrency(
       entries,
       {
@@ -367,7 +375,7 @@ class BatchProcessor {
       ([aggregateId, group], index): Promise<AggregateOutcome | AggregateError> => {
         const known = prefetched === 'not-needed' ? undefined : { item: prefetched.get(aggregateId) };
         const apply = (applier: AggregateApplier, tracer: ProcessingTracer) =>
-          this.#applyOne(applier, tracer, aggregateId, group, records, payloads, known);
+          this.#applyOne(applier, tracer, aggregateId, group, records, payloads, known, onApplied);
         return index < TRACED_AGGREGATES_PER_BATCH
           ? this.#tracer.trace('aggregate', () => apply(this.#tracedApplier, this.#tracer))
           : apply(this.#applier, noTracing);
@@ -384,12 +392,13 @@ class BatchProcessor {
     records: readonly StreamRecord[],
     payloads: PayloadSource,
     prefetched: { readonly item: AggregateItem | undefined } | undefined,
+    onApplied: ((changes: readonly PendingChange[]) => void) | undefined,
   ): Promise<AggregateOutcome | AggregateError> {
     let changes: PendingChange[] | undefined;
     try {
       changes = tracer.traceSync('decode', () => this.#decodeGroup(aggregateId, group.refs, records));
       annotateAggregate(tracer, aggregateId, changes);
-      return await applier.apply(aggregateId, changes, payloads, prefetched);
+      return await applier.apply(aggregateId, changes, payloads, prefetched, onApplied);
     } catch (error) {
       return { error, txId: changes?.[0]?.change.txId ?? null };
     }

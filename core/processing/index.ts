@@ -25,6 +25,16 @@ export {
 } from './fold.js';
 export { groupByAggregate } from './group.js';
 export {
+  BatchLatencies,
+  InstanceLatencies,
+  LatencyRecorder,
+  LatencySketch,
+  type LatencySummary,
+  type SerializedLatencies,
+  type SerializedSketch,
+  type TableLatencies,
+} from './latency.js';
+export {
   FAULT_INJECTION_COLUMN,
   mirrorProjection,
   type ProjectedState,

@@ -19,7 +19,7 @@ import { backoffDelayMs } from '../coordination/backoff.js';
 import { type Clock, systemClock } from '../coordination/clock.js';
 import type { ChangeEvent } from '../events/change.js';
 import { parseJsonExact, stringifyJsonExact } from '../events/exact-json.js';
-import type { ReasonCode } from '../events/reason-codes.js';
+import { REASON, type ReasonCode } from '../events/reason-codes.js';
 import { boundedText } from './bounded-text.js';
 import { StateStoreError } from './errors.js';
 import { AGGREGATE_PREFIX, type ParkedItem, type ParkedRecord } from './parked-item.js';
@@ -351,6 +351,50 @@ class ParkedStore implements ParkedStorePort {
   /** Every parked item, assembled across pages. */
   public async scanAll(): Promise<ParkedItem[]> {
     return this.#read(undefined);
+  }
+
+  /**
+   * Aggregates quarantined behind a poison change now: the parked items whose reason is `POISON` or
+   * `UNSTORABLE`, one per quarantined aggregate. A Scan that returns counts, not items, reading at most
+   * `maxPages` pages (of 1 MB, or `itemsPerPage` items); on a larger table `complete` is false and
+   * `aggregates` a lower bound.
+   */
+  public async countQuarantined(
+    options: { readonly maxPages?: number; readonly itemsPerPage?: number } = {},
+  ): Promise<{ readonly aggregates: number; readonly complete: boolean }> {
+    const maxPages = options.maxPages ?? 10;
+    let aggregates = 0;
+    let start: Record<string, AttributeValue> | undefined;
+    try {
+      for (let page = 0; page < maxPages; page++) {
+        const out = await this.#client.send(
+          new ScanCommand({
+            TableName: this.#tableName,
+            Select: 'COUNT',
+            FilterExpression: '#reason IN (:poison, :unstorable)',
+            ExpressionAttributeNames: { '#reason': 'reason' },
+            ExpressionAttributeValues: marshall({
+              ':poison': REASON.POISON,
+              ':unstorable': REASON.UNSTORABLE,
+            }),
+            ExclusiveStartKey: start,
+            Limit: options.itemsPerPage,
+          }),
+        );
+        aggregates += out.Count ?? 0;
+        start = out.LastEvaluatedKey;
+        if (start === undefined) return { aggregates, complete: true };
+      }
+    } catch (cause) {
+      throw new StateStoreError(
+        `parked store: cannot count the quarantined aggregates of ${this.#tableName}`,
+        {
+          cause,
+          operation: 'countQuarantined',
+        },
+      );
+    }
+    return { aggregates, complete: false };
   }
 
   /** Deletes items and their parts. */

@@ -11,6 +11,7 @@ import {
 import type { MappingSettings } from '../esm/settings.js';
 import type { ShardReader } from '../esm/shard-reader.js';
 import { listStreamShards } from '../esm/shards.js';
+import type { LatencyRecorder } from '../processing/latency.js';
 import { ConsumerLoadTracker } from '../scaling/consumer-load-tracker.js';
 import type { ParkedStore } from '../state/parked-store.js';
 import type { StateCache } from '../state/state-cache.js';
@@ -40,6 +41,8 @@ interface ConsumerWorkerOptions {
    * Lambda environment's do. @default a tracker of its own
    */
   readonly tracker?: ConsumerLoadTracker;
+  /** The latencies of the changes the handler applied (fed by its `onBatch`), drained by each heartbeat. */
+  readonly latency?: LatencyRecorder;
   readonly parkedStore: Pick<ParkedStore, 'put'>;
   readonly mapping: Partial<MappingSettings>;
   readonly config: () => Config;
@@ -71,6 +74,8 @@ interface ConsumerWorker {
   readonly mapping: EventSourceMapping;
   /** Arrival lag of the newest record processed, over the shards this worker reads now. */
   lagMs(): number;
+  /** The same, per shard read now. */
+  shardLagMs(): Record<string, number>;
 }
 
 /**
@@ -107,16 +112,16 @@ function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWorker {
       options.onInvocation?.(event);
     },
   });
-  const lagMs = () => {
+  const shardLagMs = () => {
     const reading = new Set(mapping.shards);
-    return Math.max(
-      0,
-      ...mapping
+    return Object.fromEntries(
+      mapping
         .progress()
         .filter((p) => reading.has(p.shardId))
-        .map((p) => p.lagMs),
+        .map((p) => [p.shardId, p.lagMs]),
     );
   };
+  const lagMs = () => Math.max(0, ...Object.values(shardLagMs()));
   const store = new DynamoDbCoordinationStore({
     client: options.dynamodb,
     tableName: options.coordinationTable,
@@ -153,12 +158,13 @@ function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWorker {
     lagMs,
     hotKeys: () => tracker.drainHotKeys(),
     beforeLettingGo: cache?.beforeLettingGo,
+    latency: options.latency === undefined ? undefined : () => options.latency!.drain(),
     onEvent: (event) => {
       cache?.onEvent(event);
       options.onEvent?.(event);
     },
   });
-  return { worker, mapping, lagMs };
+  return { worker, mapping, lagMs, shardLagMs };
 }
 
 export type { ConsumerWorker, ConsumerWorkerOptions };

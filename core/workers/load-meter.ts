@@ -85,7 +85,7 @@ class LoadMeter {
   }
 
   /** Everything a heartbeat reports. */
-  public load(extra: { readonly lagMs?: number; readonly inFlightBatches?: number } = {}): InstanceLoad {
+  public load(extra: Partial<InstanceLoad> = {}): InstanceLoad {
     return {
       eventsPerSecond: Math.round(this.eventsPerSecond() * 10) / 10,
       cpuPercent: Math.round(this.cpuPercent() * 10) / 10,

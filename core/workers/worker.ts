@@ -4,6 +4,7 @@ import {
   type CoordinationStore,
   CoordinationStoreError,
   type HotKey,
+  type InstanceLoad,
   InstanceRegistry,
   type Lease,
   LeaseClient,
@@ -60,6 +61,8 @@ interface WorkerOptions {
   readonly lagMs?: () => number | undefined;
   /** The hot partition keys counted since the previous heartbeat (`ConsumerLoadTracker.drainHotKeys`). */
   readonly hotKeys?: () => readonly HotKey[];
+  /** The latencies of the changes applied since the previous heartbeat (`LatencyRecorder.drain`). */
+  readonly latency?: () => Pick<InstanceLoad, 'sourceToAppliedMs' | 'arrivalToAppliedMs'>;
   readonly onEvent?: (event: WorkerEvent) => void;
   /**
    * Runs when a shard's reading has stopped and just before its lease is handed off or released on stop, so
@@ -305,6 +308,7 @@ class Worker {
         load: this.#meter.load({
           lagMs: this.#o.lagMs?.(),
           inFlightBatches: this.#o.processor.inFlight,
+          ...this.#o.latency?.(),
           ...(this.#stopping.signal.aborted ? { leaving: true } : {}),
         }),
         configVersion: this.#o.reportedConfigVersion?.() ?? this.#o.config().version,

@@ -36,6 +36,12 @@ interface ClusterManagerDependencies {
    */
   readonly sweepDeferred?: () => Promise<SweepReport | undefined>;
   /**
+   * Counts the aggregates quarantined behind a poison change now (`ParkedStore.countQuarantined`); the leader
+   * publishes it each run as the `QuarantinedAggregates` gauge the standing-quarantine alarm watches. Absent:
+   * not published.
+   */
+  readonly countQuarantined?: () => Promise<{ readonly aggregates: number; readonly complete: boolean }>;
+  /**
    * The configuration this manager runs: reported in its heartbeat, the version the leader counts live
    * instances against (the `InstancesOnStaleConfig` metric), and the log level of each run. Absent: none of it.
    */
@@ -95,7 +101,9 @@ function createClusterManagerHandler(deps: ClusterManagerDependencies) {
       const round = manager === undefined ? undefined : await manager.run(term);
       if (round !== undefined) recordRound(round);
       await recordConvergence();
-      return { round, deferred: await sweep() };
+      const deferred = await sweep();
+      await recordQuarantined();
+      return { round, deferred };
     });
     const result: ClusterManagerRun = run.leader
       ? {
@@ -134,6 +142,25 @@ function createClusterManagerHandler(deps: ClusterManagerDependencies) {
         });
     } catch (error) {
       logger.warn('cluster manager: cannot list instances for config convergence', { error: error as Error });
+    }
+  }
+
+  /**
+   * The `QuarantinedAggregates` gauge, after the sweep (which may have replayed some). A count the read budget
+   * cut short is a lower bound: published all the same (any quarantined aggregate is what the alarm asks), and
+   * logged. A failure is logged; the gauge is missing for that run.
+   */
+  async function recordQuarantined(): Promise<void> {
+    if (deps.countQuarantined === undefined) return;
+    try {
+      const { aggregates, complete } = await deps.countQuarantined();
+      metrics.addMetric(METRICS.quarantinedAggregates, MetricUnit.Count, aggregates);
+      if (!complete)
+        logger.warn('cluster manager: the parked table is too large to count every quarantined aggregate', {
+          atLeast: aggregates,
+        });
+    } catch (error) {
+      logger.warn('cluster manager: cannot count quarantined aggregates', { error: error as Error });
     }
   }
 

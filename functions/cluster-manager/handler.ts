@@ -207,6 +207,8 @@ function clusterManagerLambdaHandler(projection: Projection = mirrorProjection) 
       policy: async () => policyFromConfig((await configSource.refresh()).config),
     }),
     sweepDeferred: async () => deferredSweep.sweepIfDue(configSource.current().config),
+    countQuarantined: () =>
+      new ParkedStore({ client: dynamodb, tableName: required(ENV.PARKED_TABLE) }).countQuarantined(),
     config: () => configSource.current(),
   });
   return handler.use(captureLambdaHandler(tracer, { captureResponse: false })).use(annotateRun(tracer));

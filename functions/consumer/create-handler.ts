@@ -12,7 +12,7 @@ import middy from '@middy/core';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { isTableDeferred } from '../../core/config/deferral.js';
 import type { Config } from '../../core/config/schema.js';
-import { METRICS } from '../../core/constants.js';
+import { METRIC_DIMENSIONS, METRICS } from '../../core/constants.js';
 import { createDecodeContext } from '../../core/events/decode-context.js';
 import type { DecodeContext } from '../../core/events/decoder.js';
 import { createDefaultRegistry } from '../../core/events/default-registry.js';
@@ -24,6 +24,7 @@ import {
   type BatchResult,
   type StreamRecord,
 } from '../../core/processing/batch-processor.js';
+import { BatchLatencies } from '../../core/processing/latency.js';
 import { configuredProjection, mirrorProjection, type Projection } from '../../core/processing/projection.js';
 import type { ProcessingTracer } from '../../core/processing/tracing.js';
 import { CachingStateStore } from '../../core/state/caching-state-store.js';
@@ -47,8 +48,11 @@ interface ConsumerDependencies {
    * @default no tracing
    */
   readonly tracer?: ProcessingTracer;
-  /** Called after every batch, with its result (the local runtime counts progress here). */
-  readonly onBatch?: (result: BatchResult, event: KinesisStreamEvent) => void;
+  /**
+   * Called after every batch, with its result and its applied changes' latencies (the local runtime counts
+   * progress here, instances feed their heartbeats).
+   */
+  readonly onBatch?: (result: BatchResult, event: KinesisStreamEvent, latencies: BatchLatencies) => void;
   /**
    * Where keys learned from DMS control records are kept. @default the instance's own memory, kept across
    * config versions (tests that start each case on fresh tables give their own)
@@ -110,6 +114,35 @@ function publishMetrics(metrics: Metrics, result: BatchResult): void {
   metrics.addMetric(METRICS.aggregatesQuarantined, MetricUnit.Count, stats.quarantined);
   metrics.addMetric(METRICS.aggregateFailures, MetricUnit.Count, stats.failedAggregates);
   metrics.addMetric(METRICS.stateWrites, MetricUnit.Count, stats.stateWrites);
+}
+
+/** Values of one metric in one EMF document: Powertools flushes the document at 100 (and drops its dimensions). */
+const EMF_VALUES_PER_DOCUMENT = 99;
+
+/**
+ * One value per applied change of both latencies, as EMF documents of their own, per table: each document has
+ * the dimension sets `{service, Table}` (the per-table widgets) and `{service}` (the alarm and the all-table
+ * widgets; alarms cannot search), so CloudWatch keeps percentiles for both. Published before the batch's
+ * counters are added: a flush publishes everything stored with the dimensions set at that moment.
+ */
+function publishLatencies(metrics: Metrics, latencies: BatchLatencies): void {
+  const series = [
+    [METRICS.sourceToAppliedLatency, 'sourceToAppliedMs'],
+    [METRICS.arrivalToAppliedLatency, 'arrivalToAppliedMs'],
+  ] as const;
+  // What is stored already (a config refresh's figures) goes out first, under its own dimensions.
+  if (latencies.size > 0 && metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  for (const [table, values] of latencies.byTable) {
+    const longest = Math.max(values.sourceToAppliedMs.length, values.arrivalToAppliedMs.length);
+    for (let start = 0; start < longest; start += EMF_VALUES_PER_DOCUMENT) {
+      metrics.addDimension(METRIC_DIMENSIONS.table, table);
+      metrics.addDimensions({});
+      for (const [name, key] of series)
+        for (const v of values[key].slice(start, start + EMF_VALUES_PER_DOCUMENT))
+          metrics.addMetric(name, MetricUnit.Milliseconds, v);
+      metrics.publishStoredMetrics();
+    }
+  }
 }
 
 /**
@@ -250,11 +283,13 @@ function createConsumerHandler(deps: ConsumerDependencies) {
     const first = event.Records[0];
     const shardId = first === undefined ? '' : shardIdOf(first.eventID);
     if (first !== undefined) logger.appendKeys({ shardId });
-    const result = await processorOf(shardId).process(toStreamRecords(event));
+    const latencies = new BatchLatencies();
+    const result = await processorOf(shardId).process(toStreamRecords(event), latencies);
     logger.debug('batch processed', { ...result.stats, batchItemFailures: result.batchItemFailures });
+    publishLatencies(metrics, latencies);
     publishMetrics(metrics, result);
     if (cache !== undefined) publishCacheMetrics(metrics, cache);
-    deps.onBatch?.(result, event);
+    deps.onBatch?.(result, event, latencies);
     return { batchItemFailures: result.batchItemFailures };
   })
     .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -267,6 +302,7 @@ export {
   createDecoding,
   createProcessor,
   instanceStateCache,
+  publishLatencies,
   shardIdOf,
   toStreamRecords,
 };

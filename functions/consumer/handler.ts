@@ -12,6 +12,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { ENV, METRICS } from '../../core/constants.js';
 import { DynamoDbCoordinationStore } from '../../core/coordination/dynamodb-store.js';
+import { LatencyRecorder } from '../../core/processing/latency.js';
 import { mirrorProjection, type Projection } from '../../core/processing/projection.js';
 import { configSourceFromEnv } from './config-source.js';
 import { lambdaDynamoDbClient } from './dynamodb-client.js';
@@ -41,6 +42,7 @@ function consumerLambdaHandler(projection: Projection = mirrorProjection) {
   const dynamodb = lambdaDynamoDbClient();
   const configSource = configSourceFromEnv(process.env, { logger, metrics });
   logger.appendPersistentKeys({ projection: projection.name });
+  const latency = new LatencyRecorder();
   const { handler } = withInstanceReporting(
     createConfigFollowingHandler({
       dynamodb,
@@ -52,8 +54,10 @@ function consumerLambdaHandler(projection: Projection = mirrorProjection) {
       metrics,
       projection,
       tracer: xrayProcessingTracer(tracer),
+      onBatch: (_result, _event, latencies) => latency.record(latencies),
     }),
     {
+      latency,
       store: new DynamoDbCoordinationStore({ client: dynamodb, tableName: required(ENV.COORDINATION_TABLE) }),
       config: () => configSource.current(),
       logger,

@@ -14,6 +14,7 @@ import type { Clock } from '../../core/coordination/clock.js';
 import { InstancePresence, type PresenceOperation } from '../../core/coordination/instance-presence.js';
 import { InstanceRegistry } from '../../core/coordination/instance-registry.js';
 import type { InstanceStore } from '../../core/coordination/store.js';
+import type { LatencyRecorder } from '../../core/processing/latency.js';
 import { ConsumerLoadTracker } from '../../core/scaling/consumer-load-tracker.js';
 import { trackLoad } from './track-load.js';
 
@@ -23,6 +24,11 @@ interface InstanceReportingDependencies {
   readonly config: () => Pick<ConfigSnapshot, 'config' | 'version' | 'appliedAtWallMs'>;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /**
+   * The latencies of the changes the handler applied (fed by its `onBatch`); each heartbeat reports those
+   * since the previous one. @default none reported
+   */
+  readonly latency?: LatencyRecorder;
   /** @default a fresh `lambda-<uuid>`: module scope lives exactly as long as the execution environment */
   readonly instanceId?: string;
   /** @default systemClock */
@@ -77,7 +83,14 @@ function withInstanceReporting<R = KinesisStreamBatchResponse>(
         heartbeatIntervalMs: Math.floor(failureDetectionMs / heartbeatsPerWindow),
       });
     },
-    report: () => ({ ...tracker.report(), configVersion: reportedConfigVersion(deps.config()) }),
+    report: () => {
+      const { load, hotKeys } = tracker.report();
+      return {
+        load: { ...load, ...deps.latency?.drain() },
+        hotKeys,
+        configVersion: reportedConfigVersion(deps.config()),
+      };
+    },
     onFailure: deps.onFailure ?? instanceFailureReporter(deps),
   });
   return {

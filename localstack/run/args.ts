@@ -29,6 +29,8 @@ interface RunArgs {
   readonly workers: number;
   /** `leases.assignment` for this run; undefined: the config's (least-loaded). */
   readonly assignment: AssignmentStrategy | undefined;
+  /** `instances.failureDetectionMs` for this run; undefined: the config's (20 s). */
+  readonly failureDetectionMs: number | undefined;
   /** Path of a projection module (its default export); undefined: the built-in mirror. */
   readonly projection: string | undefined;
   /** How worker processes read the shards. */
@@ -52,6 +54,8 @@ consumer handler → DynamoDB. Runs until Ctrl-C unless --events or --input ends
                             one worker inside this process); manage them with \`cdcp local workers\`
   --assignment NAME         how the elected assigner divides shards among workers: round-robin,
                             least-loaded (default), adaptive or bounded-load
+  --failure-detection-ms N  how long a worker's heartbeat may stand still before its leases are taken
+                            over, 2000..600000 (default: the configuration's, 20000)
   --projection PATH         fold changes with the projection module at PATH (its default export), as a
                             stack deployed with projectionEntry does; the run is verified against it;
                             worker processes load it too and refuse to start with any other
@@ -147,6 +151,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
         'kinesis-engine': { type: 'string' },
         workers: { type: 'string' },
         assignment: { type: 'string' },
+        'failure-detection-ms': { type: 'string' },
         projection: { type: 'string' },
         reader: { type: 'string' },
         'inject-duplicates': { type: 'string' },
@@ -211,6 +216,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
     clusterManager: values['cluster-manager'] === true || str('load-profile') !== undefined,
     workers,
     assignment: assignment(str('assignment')),
+    failureDetectionMs: optionalInteger('failure-detection-ms', str('failure-detection-ms'), 2_000, 600_000),
     projection: str('projection'),
     reader,
     help: values.help === true,

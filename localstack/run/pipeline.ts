@@ -7,6 +7,7 @@ import { ENV, METRICS } from '../../core/constants.js';
 import type { MappingSettings } from '../../core/esm/settings.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
 import { DeferredSweep } from '../../core/processing/deferred-sweep.js';
+import { InstanceLatencies } from '../../core/processing/latency.js';
 import { configuredProjection } from '../../core/processing/projection.js';
 import { ParkedReplayer } from '../../core/processing/replay.js';
 import { Producer } from '../../core/producer/producer.js';
@@ -106,6 +107,13 @@ interface PipelineOptions {
    * that no change took effect twice, which the mirror projection cannot show. Generated workloads only.
    */
   readonly auditEffects?: boolean;
+  /**
+   * Stamps each generated change's source commit time. @default Date.now (a live source: latency is measured
+   * from it)
+   */
+  readonly commitClock?: () => number;
+  /** Called once the run produces (npm start's live dashboard samples it from here). */
+  readonly onRunning?: (run: RunningPipeline) => void;
   /** Called once the workers run (npm start serves `cdcp local workers` from here). */
   readonly onWorkers?: (group: WorkerGroup) => void;
   /**
@@ -115,9 +123,10 @@ interface PipelineOptions {
   readonly projection?: LoadedProjection;
 }
 
-/** What `during` gets: the run's workers, clients and names, and how far production is. */
+/** What `during` and `onRunning` get: the run's workers, clients and names, and how far production is. */
 interface RunningPipeline {
   readonly pool: WorkerPool | undefined;
+  readonly workers: WorkerGroup;
   readonly clients: {
     readonly dynamodb: LocalClients['dynamodb'];
     readonly kinesis: LocalClients['kinesis'];
@@ -243,6 +252,7 @@ function localHandler(
   options: PipelineOptions,
   p: Provisioned,
   totals: BatchStats,
+  latency: InstanceLatencies,
   audit: EffectCounts | undefined,
 ) {
   return createConfigFollowingHandler({
@@ -257,8 +267,9 @@ function localHandler(
       logLevel: (process.env.LOG_LEVEL as 'ERROR' | undefined) ?? 'CRITICAL',
     }),
     metrics: new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service }),
-    onBatch: ({ stats }) => {
+    onBatch: ({ stats }, _event, latencies) => {
       for (const key of Object.keys(totals) as (keyof BatchStats)[]) totals[key] += stats[key];
+      latency.record(latencies);
     },
   });
 }
@@ -270,6 +281,7 @@ function localHandler(
  */
 async function startConsumers(options: PipelineOptions, p: Provisioned, r: RunResources): Promise<Consumers> {
   const totals: BatchStats = emptyStats();
+  const latency = new InstanceLatencies();
   const parkedStore = new ParkedStore({ client: p.clients.dynamodb, tableName: p.names.parkedTable });
   const audit = options.auditEffects === true ? new EffectCounts() : undefined;
   r.workers = await startWorkerGroup({
@@ -282,8 +294,9 @@ async function startConsumers(options: PipelineOptions, p: Provisioned, r: RunRe
     config: p.config,
     currentConfig: () => p.localConfig.source.current().config,
     configFile: p.localConfig.store.path,
-    handler: localHandler(options, p, totals, audit),
+    handler: localHandler(options, p, totals, latency, audit),
     totals,
+    latency,
     parkedStore,
     reader: options.reader,
     resubscribeIntervalMs: options.resubscribeIntervalMs,
@@ -474,6 +487,7 @@ async function finish(
     aggregates: state.size,
     verified: verification?.verified ?? null,
     eventsPerSecond: Math.round((production.produced / processingMs) * 1000),
+    latency: c.workers.latency().load(),
     durationMs: Date.now() - timing.startedAt,
     engine: p.endpoints.kinesisEngine,
     ...(manager ? { scalingActions } : {}),
@@ -507,15 +521,18 @@ async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
     const phase = { current: 'producing' };
     if (options.progress ?? true) r.reporter = startProgress(source, production, c.workers, phase);
     const producedAt = Date.now();
-    const during = options.during?.({
+    const running: RunningPipeline = {
       pool: c.workers.pool,
+      workers: c.workers,
       clients: p.clients,
       names: p.names,
       streamArn: p.streamArn,
       produced: () => production.produced,
       processed: () => c.workers.totals().records,
       signal: options.signal,
-    });
+    };
+    options.onRunning?.(running);
+    const during = options.during?.(running);
     // Surfaces at the end of the run, not as an unhandled rejection meanwhile.
     during?.catch(() => {});
     let settled = during === undefined;

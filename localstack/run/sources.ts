@@ -34,6 +34,8 @@ interface GeneratorSourceOptions {
   readonly aggregates?: number;
   readonly projection?: Projection;
   readonly injectPoison?: number;
+  /** Stamps each change's source commit time. @default Date.now: a live source, so latency is measured */
+  readonly commitClock?: () => number;
 }
 
 /** The workload generator, `events` records long (or endless). */
@@ -43,6 +45,7 @@ function generatorSource(options: GeneratorSourceOptions, audit: EffectCounts | 
     aggregates: options.aggregates,
     projection: options.projection,
     poison: options.injectPoison,
+    commitClock: options.commitClock ?? Date.now,
     poisonWithin: options.events === undefined ? undefined : Math.floor(options.events * 0.8),
   });
   return {

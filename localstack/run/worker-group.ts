@@ -7,6 +7,7 @@ import { PollingReader } from '../../core/esm/polling-reader.js';
 import type { MappingSettings } from '../../core/esm/settings.js';
 import { compareSequenceNumbers } from '../../core/events/position.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
+import { type InstanceLatencies, LatencyRecorder } from '../../core/processing/latency.js';
 import type { ParkedStore } from '../../core/state/parked-store.js';
 import { type ConsumerWorker, createConsumerWorker } from '../../core/workers/consumer-worker.js';
 import type { WorkerEvent } from '../../core/workers/events.js';
@@ -27,6 +28,10 @@ interface WorkerGroup {
   totals(): BatchStats;
   /** Arrival lag of the newest records processed, over all workers. */
   lagMs(): number;
+  /** Latencies of every change the workers applied. */
+  latency(): LatencyRecorder;
+  /** Latencies of the changes applied since the previous call (the live view's recent figures). */
+  drainRecentLatency(): LatencyRecorder;
   /** Finishes batches in flight, checkpoints, releases leases; stops worker processes. */
   stop(): Promise<void>;
 }
@@ -47,9 +52,10 @@ interface WorkerGroupOptions {
   readonly currentConfig: () => Config;
   /** The local config store worker processes follow. */
   readonly configFile?: string;
-  /** The in-process worker's handler and the totals it adds to. */
+  /** The in-process worker's handler and the totals and latencies it adds to. */
   readonly handler: KinesisHandler;
   readonly totals: BatchStats;
+  readonly latency: InstanceLatencies;
   readonly parkedStore: ParkedStore;
   /** Worker processes: how they read (`fan-out` needs kinesis-mock or AWS). @default 'polling' */
   readonly reader?: WorkerSpec['reader'];
@@ -106,6 +112,8 @@ async function startWorkerGroup(options: WorkerGroupOptions): Promise<WorkerGrou
       rows: () => pool.list(),
       totals: () => pool.totals(),
       lagMs: () => Math.max(0, ...pool.running().map((r) => r.lagMs)),
+      latency: () => pool.latency(),
+      drainRecentLatency: () => pool.drainRecentLatency(),
       stop: () => pool.stopAll(),
     };
   }
@@ -125,6 +133,7 @@ async function startInProcessWorker(options: WorkerGroupOptions): Promise<Worker
     kinesis: options.clients.kinesis,
     reader: new PollingReader({ kinesis: options.clients.kinesis, streamName: options.names.streamName }),
     handler: options.handler,
+    latency: options.latency.heartbeat,
     parkedStore: options.parkedStore,
     mapping: options.mapping,
     config: options.currentConfig,
@@ -145,6 +154,7 @@ async function startInProcessWorker(options: WorkerGroupOptions): Promise<Worker
         leases: local.worker.shards,
         eventsPerSecond: local.worker.eventsPerSecond,
         lagMs: local.lagMs(),
+        shardLagMs: local.shardLagMs(),
         assigner: local.worker.isAssigner,
         inFlight: local.mapping.inFlight,
         coordinationRequests: 0,
@@ -152,6 +162,8 @@ async function startInProcessWorker(options: WorkerGroupOptions): Promise<Worker
     ],
     totals: () => options.totals,
     lagMs: () => local.lagMs(),
+    latency: () => options.latency.total,
+    drainRecentLatency: () => LatencyRecorder.fromJSON(options.latency.drainRecent()),
     stop: async () => {
       stopped = true;
       await local.worker.stop();
@@ -166,6 +178,8 @@ function noWorkers(): WorkerGroup {
     rows: () => [],
     totals: () => emptyStats(),
     lagMs: () => 0,
+    latency: () => new LatencyRecorder(),
+    drainRecentLatency: () => new LatencyRecorder(),
     stop: async () => {},
   };
 }
@@ -211,4 +225,4 @@ class DrainWatch {
 }
 
 export type { WorkerGroup, WorkerGroupOptions };
-export { DrainWatch, startWorkerGroup };
+export { DrainWatch, noWorkers, startWorkerGroup };

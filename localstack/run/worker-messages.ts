@@ -4,14 +4,21 @@
  * by environment and flags alone either way.
  */
 import type { BatchStats } from '../../core/processing/batch-processor.js';
+import type { SerializedLatencies } from '../../core/processing/latency.js';
 import type { WorkerEvent } from '../../core/workers/events.js';
 
 /** A worker's figures, sent every `--stats-interval-ms` and once more when it stops. */
 interface WorkerStats {
   /** Cumulative batch counters of this worker process. */
   readonly totals: BatchStats;
+  /** Latencies of every change this worker process applied. */
+  readonly latency: SerializedLatencies;
+  /** Latencies of the changes applied since the previous report. */
+  readonly recentLatency: SerializedLatencies;
   readonly eventsPerSecond: number;
   readonly lagMs: number;
+  /** Arrival lag of the newest record processed, per shard read now. */
+  readonly shardLagMs: Readonly<Record<string, number>>;
   readonly leases: readonly string[];
   readonly assigner: boolean;
   readonly inFlight: number;

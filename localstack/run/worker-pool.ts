@@ -5,6 +5,7 @@ import type { Config } from '../../core/config/schema.js';
 import { ENV } from '../../core/constants.js';
 import type { MappingSettings } from '../../core/esm/settings.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
+import { LatencyRecorder } from '../../core/processing/latency.js';
 import type { WorkerEvent } from '../../core/workers/events.js';
 import type { ProjectionIdentity } from '../../projection-module/identity.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../clients.js';
@@ -112,6 +113,8 @@ interface WorkerRow {
   readonly leases: readonly string[];
   readonly eventsPerSecond: number;
   readonly lagMs: number;
+  /** Arrival lag of the newest record processed, per shard it reads (absent: not reported). */
+  readonly shardLagMs?: Readonly<Record<string, number>>;
   readonly assigner: boolean;
   readonly inFlight: number;
   readonly coordinationRequests: number;
@@ -175,6 +178,8 @@ class WorkerPool {
   readonly #o: PoolOptions;
   readonly #members = new Map<string, Member>();
   readonly #watchers = new Set<(workerId: string, message: WorkerMessage) => void>();
+  /** The workers' recent latencies, merged as their reports come, until the live view drains them. */
+  readonly #recentLatency = new LatencyRecorder();
   #ordinal = 0;
 
   public constructor(options: PoolOptions) {
@@ -283,6 +288,21 @@ class WorkerPool {
     return totals;
   }
 
+  /** Latencies of every change every worker ever started applied (the last figures each reported). */
+  public latency(): LatencyRecorder {
+    const all = new LatencyRecorder();
+    for (const m of this.#members.values())
+      if (m.stats !== undefined) all.merge(LatencyRecorder.fromJSON(m.stats.latency));
+    return all;
+  }
+
+  /** Latencies of the changes the workers reported since the previous call. */
+  public drainRecentLatency(): LatencyRecorder {
+    const recent = LatencyRecorder.fromJSON(this.#recentLatency.toJSON());
+    this.#recentLatency.reset();
+    return recent;
+  }
+
   /** Latest figures of a worker. */
   public stats(id: string): WorkerStats | undefined {
     return this.#members.get(id)?.stats;
@@ -328,6 +348,7 @@ class WorkerPool {
         return;
       case 'stats':
         member.stats = message.stats;
+        this.#recentLatency.merge(LatencyRecorder.fromJSON(message.stats.recentLatency));
         return;
       case 'event':
         this.#o.onEvent?.(member.id, message.event, message.atWallMs);
@@ -349,6 +370,7 @@ class WorkerPool {
       leases: m.state === 'running' ? (m.stats?.leases ?? []) : [],
       eventsPerSecond: m.state === 'running' ? (m.stats?.eventsPerSecond ?? 0) : 0,
       lagMs: m.stats?.lagMs ?? 0,
+      shardLagMs: m.state === 'running' ? (m.stats?.shardLagMs ?? {}) : {},
       assigner: m.state === 'running' && m.stats?.assigner === true,
       inFlight: m.stats?.inFlight ?? 0,
       coordinationRequests: m.stats?.coordinationRequests ?? 0,

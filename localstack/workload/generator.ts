@@ -34,6 +34,12 @@ interface WorkloadOptions {
   readonly poisonWithin?: number;
   /** The projection the model folds changes with (`npm start -- --projection`). @default the mirror */
   readonly projection?: Projection;
+  /**
+   * Stamps each change's source commit time (`source.ts_ms`, epoch ms) as a live source would: `Date.now`
+   * makes source-to-applied latency measurable. @default a synthetic clock from 2026-11-01 that moves 1–20 ms
+   * per change, so that a seed gives the same records every time
+   */
+  readonly commitClock?: () => number;
 }
 
 interface AggregateSlot {
@@ -81,8 +87,10 @@ class WorkloadGenerator {
   #lastCommitLsn = 33_554_000;
   #txId = 1000;
   #clockMs = Date.UTC(2026, 10, 1);
+  readonly #commitClock: (() => number) | undefined;
 
   public constructor(options: WorkloadOptions = {}) {
+    this.#commitClock = options.commitClock;
     this.model = new ExpectedModel({ projection: options.projection });
     this.#random = seededRandom(options.seed ?? 1);
     const count = options.aggregates ?? 10_000;
@@ -227,7 +235,9 @@ class WorkloadGenerator {
   ): GeneratedEvent {
     // Each change commits in its own transaction; the commit LSN of the previous transaction and this
     // change's LSN form Debezium's `sequence`, which orders changes in commit order.
-    this.#clockMs += 1 + Math.floor(this.#random() * 20);
+    // The step is drawn either way, so that a seed gives the same rows with or without a commit clock.
+    const stepMs = 1 + Math.floor(this.#random() * 20);
+    this.#clockMs = this.#commitClock?.() ?? this.#clockMs + stepMs;
     this.#lsn += 40 + Math.floor(this.#random() * 400);
     const lsn = this.#lsn;
     const lastCommitLsn = this.#lastCommitLsn;

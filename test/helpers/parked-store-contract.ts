@@ -253,4 +253,4 @@ function describeParkedStoreContract(name: string, makeStore: () => Promise<Park
   });
 }
 
-export { describeParkedStoreContract, parkedChange };
+export { describeParkedStoreContract, parkedChange, recordOf };

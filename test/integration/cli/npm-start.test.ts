@@ -33,10 +33,14 @@ describe('npm start (localstack/run.ts) as a user runs it', () => {
         'aggregates',
         'verified',
         'eventsPerSecond',
+        'latency',
         'durationMs',
       ]),
     );
     expect(summary).toMatchObject({ verified: true, quarantinedAggregates: 2 });
+    // Every applied change was measured; a generated change carries its commit time.
+    expect(summary.latency.sourceToAppliedMs.count).toBe(summary.applied);
+    expect(summary.latency.arrivalToAppliedMs.count).toBe(summary.applied);
     const ports = enginePorts(run.stderr());
     expect(ports).toHaveLength(2);
     expect(processesOnPorts(ports)).toEqual([]);
@@ -56,6 +60,10 @@ describe('npm start (localstack/run.ts) as a user runs it', () => {
     expect(code).toBe(0);
     expect(run.stderr()).toMatch(
       /[\d,]+ produced = [\d,]+ applied \+ [\d,]+ duplicates skipped \+ [\d,]+ parked/,
+    );
+    expect(run.stderr()).toMatch(/^live dashboard: http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{32} /m);
+    expect(run.stderr()).toMatch(
+      /^latency: source → applied p50 [\d,]+ ms, p99 [\d,]+ ms, max [\d,]+ ms over [\d,]+ changes; arrival → applied p50 [\d,]+ ms/m,
     );
     expect(processesOnPorts(ports)).toEqual([]);
   });

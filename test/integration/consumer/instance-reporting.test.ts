@@ -12,6 +12,7 @@ import {
 } from '../../../core/coordination/index.js';
 import { lambdaContext } from '../../../core/esm/lambda-event.js';
 import { PollingReader } from '../../../core/esm/polling-reader.js';
+import { LatencyRecorder } from '../../../core/processing/latency.js';
 import { hashKeyOf, hotKeysFromInstances } from '../../../core/scaling/index.js';
 import { ParkedStore } from '../../../core/state/parked-store.js';
 import { StateStore } from '../../../core/state/state-store.js';
@@ -38,7 +39,13 @@ const CONFIG = parseConfig({
 const ARRIVAL_LAG_MS = 2_000;
 
 /** The real consumer handler on DynamoDB Local, reporting itself in the instance registry of its own table. */
-async function reportingConsumer(options: { coordinationTable?: string } = {}) {
+async function reportingConsumer(
+  options: {
+    coordinationTable?: string;
+    /** Feeds the heartbeats' latency figures; changes are stamped as committed `sourceAgeMs` before now. */
+    latency?: { recorder: LatencyRecorder; sourceAgeMs: number };
+  } = {},
+) {
   const names = resourceNames(uniqueName('inst'));
   await provision(clients, names, { shardCount: 1 });
   // The clock of the tracker and the registry writes: periods and heartbeat intervals are exact.
@@ -59,8 +66,10 @@ async function reportingConsumer(options: { coordinationTable?: string } = {}) {
       config: CONFIG,
       logger,
       metrics,
+      onBatch: (_result, _event, latencies) => options.latency?.recorder.record(latencies),
     }),
     {
+      latency: options.latency?.recorder,
       store,
       config: () => configSource.current(),
       logger,
@@ -77,7 +86,10 @@ async function reportingConsumer(options: { coordinationTable?: string } = {}) {
     for (let i = 0; i < hot + cold; i++) {
       const id = i < hot ? HOT : 100 + (i - hot);
       lsn += 10;
-      records.push(changeRecord(orderChange(id, lsn), lsn, ++sequence));
+      const change = orderChange(id, lsn);
+      const committed =
+        options.latency === undefined ? change : { ...change, ts: Date.now() - options.latency.sourceAgeMs };
+      records.push(changeRecord(committed, lsn, ++sequence));
     }
     const event = kinesisEvent(records, SHARD);
     for (const record of event.Records)
@@ -141,6 +153,31 @@ describe('Consumer instance reporting on DynamoDB Local', () => {
     const rates = hotKeysFromInstances(live, { heartbeatIntervalMs: 500 });
     expect(rates[0]).toEqual({ partitionKey: HOT_KEY, hashKey: hashKeyOf(HOT_KEY), recordsPerSecond: 50 });
     expect(rates.slice(1).every((r) => r.recordsPerSecond <= 2)).toBe(true);
+  });
+
+  it('reports the latency of the changes applied since its previous heartbeat', async () => {
+    const sourceAgeMs = 60_000;
+    const startedAt = Date.now();
+    const consumer = await reportingConsumer({ latency: { recorder: new LatencyRecorder(), sourceAgeMs } });
+    await consumer.clock.advance(1_000);
+
+    await consumer.invoke(3, 7);
+    const registered = await consumer.observer.listLive();
+    await consumer.clock.advance(1_000);
+    await consumer.invoke(2, 4);
+    const live = await consumer.observer.listLive();
+    const elapsedMs = Date.now() - startedAt;
+
+    const first = registered[0]!.load.sourceToAppliedMs!;
+    expect(first.count).toBe(10);
+    // Committed a minute before its batch; applied within the test's time since: 1% is the sketch's accuracy.
+    for (const figure of [first.p50Ms, first.p99Ms])
+      expect(figure).toBeGreaterThanOrEqual(sourceAgeMs * 0.99);
+    expect(first.maxMs).toBeLessThanOrEqual(sourceAgeMs + elapsedMs);
+    expect(registered[0]!.load.arrivalToAppliedMs).toMatchObject({ count: 10 });
+    // The heartbeat covers the second batch only: its period started at the registration.
+    expect(live[0]!.heartbeat).toBe(1);
+    expect(live[0]!.load.sourceToAppliedMs).toMatchObject({ count: 6 });
   });
 
   it('registers again after being removed as dead, and the hot keys keep flowing', async () => {

@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ENV } from '../../../core/constants.js';
@@ -215,5 +216,29 @@ describe('Package: cdc-event-processor from its tarball', () => {
     ]);
     expect(decodeRun.stderr).toContain('2 record(s): 2 change(s), 0 error(s)');
     expect(JSON.parse(runtime.stdout)).toEqual(['function', 'function', 'function']);
+  });
+
+  it("serves the live dashboard's page and its chart library from the installed uPlot", async () => {
+    const server = join(
+      project,
+      'node_modules',
+      'cdc-event-processor',
+      'dist',
+      'localstack',
+      'run',
+      'control-server.js',
+    );
+    const script = [
+      `const { startControlServer } = await import(${JSON.stringify(pathToFileURL(server).href)});`,
+      'const s = await startControlServer(() => undefined);',
+      "const lib = await fetch(s.endpoint.url + '/assets/uPlot.iife.min.js');",
+      'const page = await fetch(s.endpoint.dashboardUrl);',
+      "process.stdout.write([lib.status, (await lib.text()).includes('uPlot'), page.status].join(' '));",
+      'await s.close();',
+    ].join('\n');
+
+    const { stdout } = await inProject(process.execPath, ['--input-type=module', '-e', script]);
+
+    expect(stdout).toBe('200 true 200');
   });
 });

@@ -220,4 +220,40 @@ describe('Function: createClusterManagerHandler', () => {
       [METRICS.workerHeartbeatAge, 2_500],
     ]);
   });
+
+  it('publishes the quarantined aggregates as the leader only, a lower bound too, and survives a failed count', async () => {
+    const store = new InMemoryCoordinationStore();
+    const counts = [
+      async () => ({ aggregates: 2, complete: true }),
+      async () => ({ aggregates: 7, complete: false }),
+      async () => {
+        throw new Error('ProvisionedThroughputExceededException');
+      },
+    ];
+    let next = 0;
+    const run = (candidateId: string) => {
+      const { metrics, recorded } = recordingMetrics();
+      const handler = createClusterManagerHandler({
+        registry: new InstanceRegistry({ store }),
+        election: new LeaderElection({ store, candidateId, leaseDurationMs: 150_000 }),
+        logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+        metrics,
+        countQuarantined: () => counts[next++]!(),
+      });
+      return { handler, recorded };
+    };
+    const leader = run('lambda-leader');
+    const follower = run('lambda-follower');
+    const quarantined = (recorded: [string, number][]) =>
+      recorded.filter(([name]) => name === METRICS.quarantinedAggregates).map(([, value]) => value);
+
+    await leader.handler(event, context);
+    await follower.handler(event, context);
+    await leader.handler(event, context);
+    const third = await leader.handler(event, context);
+
+    expect(quarantined(leader.recorded)).toEqual([2, 7]);
+    expect(quarantined(follower.recorded)).toEqual([]);
+    expect(third.leader).toBe(true);
+  });
 });

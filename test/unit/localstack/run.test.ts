@@ -203,12 +203,21 @@ describe('Function: parseRunArgs', () => {
     });
   });
 
+  it("takes the failure-detection window of the run, or leaves the configuration's", () => {
+    expect(parseRunArgs(['--failure-detection-ms', '3000']).failureDetectionMs).toBe(3000);
+    expect(parseRunArgs([]).failureDetectionMs).toBeUndefined();
+  });
+
   it.each([
     [['--batch-size', '0'], '--batch-size must be an integer from 1 to 10000; received "0"'],
     [['--inject-duplicates', '2'], '--inject-duplicates must be a number from 0 to 1; received "2"'],
     [['--kinesis-engine', 'kafka'], 'received "kafka"'],
     [['--until-drained'], '--until-drained needs --events N or --input FILE'],
     [['--frobnicate'], "Unknown option '--frobnicate'"],
+    [
+      ['--failure-detection-ms', '500'],
+      '--failure-detection-ms must be an integer from 2000 to 600000; received "500"',
+    ],
   ])('rejects %j with a message naming the value', (argv, message) => {
     expect(() => parseRunArgs(argv)).toThrow(message);
   });
