@@ -162,6 +162,12 @@ export const STATE_TABLE = {
     lastParkedKey: 'lastParkedKey',
     pendingFailure: 'pendingFailure',
     ttl: 'ttl',
+    /** The high-water position of each source (docs/architecture.md contract 9): a map of source id to position. */
+    positions: 'positions',
+    /** The source, commit time and position of the change that last set the state. */
+    writer: 'writer',
+    /** `field-merge` only: the stamp of each field of the state and of the newest delete. */
+    fieldStamps: 'fieldStamps',
     /** The highest lock fence a write of this aggregate carried (projections that hold locks). */
     fence: 'fence',
   },

@@ -10,7 +10,8 @@ function describeExport(value: unknown): string {
 
 /**
  * The projection a module exports as its default export, checked: `name` a non-empty string, `apply` a
- * function, `needsPreviousState` a boolean. Every runtime that loads a projection module (the Lambda bundles,
+ * function, `needsPreviousState` a boolean, `resolveConflict` (optional, for the `custom` conflict strategy)
+ * a function. Every runtime that loads a projection module (the Lambda bundles,
  * `cdcp`, `npm start`) goes through here, so they accept and refuse the same modules.
  *
  * @example
@@ -35,6 +36,10 @@ function projectionFromModule(namespace: Readonly<Record<string, unknown>>, entr
     if (typeof value.apply !== 'function')
       problems.push(
         `apply must be a function (previous, change) => next state, received ${describeExport(value.apply)}`,
+      );
+    if (value.resolveConflict !== undefined && typeof value.resolveConflict !== 'function')
+      problems.push(
+        `resolveConflict, when exported, must be a function (input) => 'apply' | 'skip' | { park }, received ${describeExport(value.resolveConflict)}`,
       );
     if (typeof value.needsPreviousState !== 'boolean')
       problems.push(

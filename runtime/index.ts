@@ -21,6 +21,8 @@ export { REASON, type ReasonCode } from '../core/events/reason-codes.js';
 export { type DecodedRecord, DecoderRegistry } from '../core/events/registry.js';
 export { ProjectionError } from '../core/processing/errors.js';
 export {
+  type ConflictDecision,
+  type ConflictInput,
   mirrorProjection,
   type ProjectedState,
   type Projection,
@@ -35,6 +37,7 @@ export {
   type ProducerStats,
 } from '../core/producer/producer.js';
 export type { DerivedUpdate } from '../core/state/derived-update.js';
+export type { WriterStamp } from '../core/state/source-marks.js';
 export { type ConsumerDependencies, createConsumerHandler } from '../functions/consumer/create-handler.js';
 export {
   type ConfigFollowingDependencies,

@@ -1,7 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { REASON, type ReasonCode } from '../../core/events/reason-codes.js';
+import { conflictPolicies } from '../../core/processing/conflict-policies.js';
 import { ParkedDiscarder } from '../../core/processing/discard.js';
-import { configuredProjection } from '../../core/processing/projection.js';
+import { configuredProjection, mirrorProjection } from '../../core/processing/projection.js';
 import { ParkedReplayer, type ReplayOutcome } from '../../core/processing/replay.js';
 import { AGGREGATE_PREFIX, type ParkedItem } from '../../core/state/parked-item.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
@@ -154,6 +155,7 @@ Replaying every aggregate (no --aggregate) asks for confirmation, or --yes when 
       }),
       parkedStore,
       projection: configuredProjection(config, projection),
+      conflictPolicy: conflictPolicies(config, projection ?? mirrorProjection),
       processor: createProcessor({
         dynamodb: target.dynamodb,
         stateTable: target.names.stateTable,

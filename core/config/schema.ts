@@ -5,9 +5,10 @@
  *
  * Every constraint is on one field, so that the JSON Schema says exactly what this schema accepts: where two
  * settings must agree they are expressed as a ratio (`heartbeatsPerLease`) or given ranges that cannot
- * cross (`scaleInUtilization` ≤ 0.25 ≤ half of `targetUtilization`). The one rule that spans two fields,
- * `scaling.minShards ≤ scaling.maxShards`, is listed in {@link CROSS_FIELD_RULES}: `cdcp config validate`,
- * every publisher and every instance check it; AppConfig's JSON Schema validator cannot.
+ * cross (`scaleInUtilization` ≤ 0.25 ≤ half of `targetUtilization`). The rules that span two fields,
+ * `scaling.minShards ≤ scaling.maxShards` and "source-priority needs a sourcePriority list", are listed in
+ * {@link CROSS_FIELD_RULES}: `cdcp config validate`, every publisher and every instance check them;
+ * AppConfig's JSON Schema validator cannot.
  */
 import { z } from 'zod';
 
@@ -15,13 +16,30 @@ import { z } from 'zod';
 const TABLE_FORMATS = ['debezium', 'debezium-unwrapped', 'dms', 'dynamodb'] as const;
 /** Table priorities; shedding defers the priorities in `shedding.deferPriorities`. */
 const PRIORITIES = ['high', 'normal', 'low'] as const;
-/** How a change and the aggregate's stored state are ordered. */
 /**
- * How two changes of one aggregate are ordered. Only `source-position` keeps contracts 2 and 3 under producer
- * retries: a retry re-sends an older change with a new Kinesis sequence number, so ordering by arrival would let
- * it overwrite a newer change. Formats without a source position already fall back to the Kinesis sequence.
+ * What happens when changes of two sources describe one aggregate (docs/architecture.md contract 9; see
+ * docs/state.md, "Sources and conflict strategies"). Within one source, changes always apply in position
+ * order and a change at or below its source's mark is a duplicate; positions of different sources never
+ * compare. `source-position` is the former name of `single-source`, still accepted.
  */
-const CONFLICT_STRATEGIES = ['source-position'] as const;
+const CONFLICT_STRATEGIES = [
+  'single-source',
+  'source-priority',
+  'last-writer-wins',
+  'field-merge',
+  'custom',
+  'source-position',
+] as const;
+
+const CONFLICT_STRATEGY_TEXT =
+  'single-source: the first source of an aggregate owns it; a change of another source is parked as ' +
+  'CONFLICTING_SOURCE. source-priority: a source earlier in sourcePriority overrides a later one. ' +
+  'last-writer-wins: the change with the latest source commit time wins (then the greater source id, then ' +
+  'position). field-merge: per-field last-writer-wins, converging whatever the delivery order. custom: the ' +
+  "projection's resolveConflict decides. source-position: the former name of single-source.";
+
+/** Source ids in priority order, highest first (`debezium:dbserver1`, `dms`; see docs/formats.md). */
+const sourcePriority = () => z.array(z.string().min(1)).min(1).optional();
 /** How the elected assigner divides shard leases among workers. */
 const ASSIGNMENT_STRATEGIES = ['round-robin', 'least-loaded', 'adaptive', 'bounded-load'] as const;
 
@@ -66,6 +84,9 @@ const TableSettingsSchema = z
       .enum(CONFLICT_STRATEGIES)
       .optional()
       .describe("This table's conflicts.strategy. Absent: conflicts.strategy."),
+    sourcePriority: sourcePriority().describe(
+      "This table's conflicts.sourcePriority: source ids, highest priority first. Absent: conflicts.sourcePriority.",
+    ),
   })
   .strict();
 
@@ -98,15 +119,11 @@ const ProcessingSchema = z
 
 const ConflictsSchema = z
   .object({
-    strategy: z
-      .enum(CONFLICT_STRATEGIES)
-      .default('source-position')
-      .describe(
-        'source-position: the change with the greater source position wins and an older or equal one is skipped ' +
-          '(docs/architecture.md contracts 2 and 3); formats without a source position order by Kinesis sequence number. ' +
-          'The only strategy offered: ordering by arrival would let a producer retry of an older change ' +
-          'overwrite a newer one.',
-      ),
+    strategy: z.enum(CONFLICT_STRATEGIES).default('single-source').describe(CONFLICT_STRATEGY_TEXT),
+    sourcePriority: sourcePriority().describe(
+      'source-priority: source ids (debezium:<server name>, dms, dynamodb:<region>/<table>), highest ' +
+        'priority first; a change of a source not listed is parked as CONFLICTING_SOURCE.',
+    ),
   })
   .strict();
 
@@ -264,8 +281,13 @@ const CacheSchema = z
   .strict();
 
 /** Rules spanning two fields: JSON Schema cannot express them, so AppConfig's validator does not check them. */
+const SOURCE_PRIORITY_RULE =
+  "where the strategy is source-priority, a sourcePriority list is needed (the table's, else conflicts.sourcePriority)";
+
 const CROSS_FIELD_RULES = [
   { path: 'scaling.minShards', rule: 'scaling.minShards must not exceed scaling.maxShards' },
+  { path: 'conflicts.sourcePriority', rule: SOURCE_PRIORITY_RULE },
+  { path: 'tables.<table>.sourcePriority', rule: SOURCE_PRIORITY_RULE },
 ] as const;
 
 const ConfigSchema = z
@@ -310,6 +332,37 @@ const ConfigSchema = z
  * document with several problems gets all of them listed.
  */
 function crossFieldIssues(document: unknown): { path: string[]; input: unknown; message: string }[] {
+  return [...shardCountIssues(document), ...sourcePriorityIssues(document)];
+}
+
+/** An own property of a value that may be anything; undefined for what is not an object. */
+function settingOf(value: unknown, name: string): unknown {
+  return typeof value === 'object' && value !== null && Object.hasOwn(value, name)
+    ? (value as Record<string, unknown>)[name]
+    : undefined;
+}
+
+/** Where the strategy is source-priority (conflicts', or a table's), some sourcePriority must apply. */
+function sourcePriorityIssues(document: unknown): { path: string[]; input: unknown; message: string }[] {
+  const conflicts = settingOf(document, 'conflicts');
+  const globalStrategy = settingOf(conflicts, 'strategy');
+  const globalList = settingOf(conflicts, 'sourcePriority');
+  const issues: { path: string[]; input: unknown; message: string }[] = [];
+  const message =
+    'a sourcePriority list of source ids, highest priority first (for example ["debezium:dbserver1", "dms"])';
+  const tables = settingOf(document, 'tables');
+  const entries = typeof tables === 'object' && tables !== null ? Object.entries(tables) : [];
+  for (const [table, settings] of entries) {
+    const strategy = settingOf(settings, 'conflictStrategy') ?? globalStrategy;
+    if (strategy === 'source-priority' && (settingOf(settings, 'sourcePriority') ?? globalList) === undefined)
+      issues.push({ path: ['tables', table, 'sourcePriority'], input: undefined, message });
+  }
+  if (globalStrategy === 'source-priority' && globalList === undefined)
+    issues.push({ path: ['conflicts', 'sourcePriority'], input: undefined, message });
+  return issues;
+}
+
+function shardCountIssues(document: unknown): { path: string[]; input: unknown; message: string }[] {
   const scaling = (document as { scaling?: unknown } | null | undefined)?.scaling;
   if (scaling !== undefined && (typeof scaling !== 'object' || scaling === null)) return [];
   const { minShards = DEFAULT_MIN_SHARDS, maxShards = DEFAULT_MAX_SHARDS } = (scaling ?? {}) as {

@@ -8,7 +8,8 @@ export type RowImage = Record<string, unknown>;
  * One normalised change event, whatever format it arrived in.
  *
  * `position` is a fixed-width, lexicographically sortable string that grows with source commit order for one
- * aggregate (docs/architecture.md contract 3); the state table's condition expressions compare it as a string.
+ * aggregate within its `source` (docs/architecture.md contracts 3 and 9); the state table's condition
+ * expressions compare it as a string.
  */
 interface ChangeEvent {
   /** Decoder that produced it, for example `debezium`. */
@@ -18,6 +19,12 @@ interface ChangeEvent {
   /** `<schema-or-db>.<table>#<key values joined by '|'>`. */
   readonly aggregateId: string;
   readonly op: ChangeOp;
+  /**
+   * The system the change came from (`debezium:dbserver1`, `dms`, `dynamodb:us-east-1/orders`; see
+   * `source-id.ts`): `position` compares only with positions of the same source (docs/architecture.md
+   * contract 9).
+   */
+  readonly source: string;
   readonly position: string;
   readonly before: RowImage | null;
   readonly after: RowImage | null;

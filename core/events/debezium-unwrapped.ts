@@ -17,6 +17,7 @@ import { DecodeError } from './errors.js';
 import { keepJsonNumberMark } from './exact-json.js';
 import { describeValue, excerpt, isObject, type JsonObject, setOwn } from './json-value.js';
 import { REASON } from './reason-codes.js';
+import { debeziumSourceId } from './source-id.js';
 
 /** Source and envelope fields that `add.fields` can add; other `__` columns are kept as row data. */
 const METADATA_FIELDS = new Set([
@@ -144,6 +145,7 @@ function decodeUnwrapped(value: unknown, origin: RecordOrigin, context: DecodeCo
       table,
       aggregateId: aggregateIdOf(table, keyValues),
       op,
+      source: debeziumSourceId(meta, connector),
       position: positionOf(meta, connector, origin),
       before: op === 'delete' ? row : null,
       after: op === 'delete' ? null : row,

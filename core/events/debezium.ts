@@ -21,6 +21,7 @@ import { DecodeError } from './errors.js';
 import { parseJsonExact } from './exact-json.js';
 import { excerpt, isObject, type JsonObject } from './json-value.js';
 import { REASON } from './reason-codes.js';
+import { debeziumSourceId } from './source-id.js';
 
 /** Debezium's op codes; a `Map`, so that `op: "constructor"` finds nothing. */
 const OPS: ReadonlyMap<unknown, ChangeOp> = new Map([
@@ -175,6 +176,7 @@ function decodeEnvelope(unwrapped: Unwrapped, origin: RecordOrigin, context: Dec
     aggregateId: aggregateIdOf(table, keyValues),
     // Older connectors flag snapshot rows with op c and source.snapshot instead of op r.
     op: op === 'create' && isSnapshot(source.snapshot) ? 'read' : op,
+    source: debeziumSourceId(source, connector),
     position: positionOf(source, connector, origin),
     before,
     after,

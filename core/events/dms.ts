@@ -22,6 +22,7 @@ import { keepJsonNumberMark } from './exact-json.js';
 import { describeValue, excerpt, isObject, type JsonObject, setOwn } from './json-value.js';
 import { dmsPosition } from './position.js';
 import { REASON } from './reason-codes.js';
+import { DMS_SOURCE } from './source-id.js';
 import type { TableKeyMemory } from './table-keys.js';
 
 /** DMS data operations; a `Map`, so that `operation: "hasOwnProperty"` finds nothing. */
@@ -160,6 +161,7 @@ function decodeData(
     table,
     aggregateId,
     op,
+    source: DMS_SOURCE,
     position,
     before,
     after,

@@ -20,6 +20,7 @@ import { DecodeError } from './errors.js';
 import { describeValue, excerpt, isObject, type JsonObject } from './json-value.js';
 import { dynamodbPosition } from './position.js';
 import { REASON } from './reason-codes.js';
+import { dynamodbSourceId } from './source-id.js';
 
 /** `eventName`s; a `Map`, so that `eventName: "constructor"` finds nothing. */
 const OPS: ReadonlyMap<unknown, ChangeOp> = new Map([
@@ -36,6 +37,17 @@ const MAX_MILLISECONDS = 1e14;
 function tableNameOf(record: JsonObject): string | undefined {
   if (typeof record.tableName === 'string' && record.tableName !== '') return record.tableName;
   if (typeof record.eventSourceARN === 'string') return /:table\/([^/]+)/.exec(record.eventSourceARN)?.[1];
+  return undefined;
+}
+
+/**
+ * `awsRegion`, or the region in a DynamoDB Streams `eventSourceARN` (`arn:aws:dynamodb:REGION:…`): one table's
+ * stream names one source whichever of the two a record carries.
+ */
+function regionOf(record: JsonObject): unknown {
+  if (typeof record.awsRegion === 'string' && record.awsRegion !== '') return record.awsRegion;
+  if (typeof record.eventSourceARN === 'string')
+    return /^arn:[^:]+:dynamodb:([^:]+):/.exec(record.eventSourceARN)?.[1];
   return undefined;
 }
 
@@ -131,6 +143,7 @@ function decodeRecord(value: unknown, origin: RecordOrigin): ChangeEvent[] {
       names.map((n) => keys[n]),
     ),
     op,
+    source: dynamodbSourceId(regionOf(record), table),
     position: positionOf(dynamodb, micros, microsecondPrecision, origin),
     before: op === 'delete' ? (before ?? keys) : before,
     after: op === 'delete' ? null : after,

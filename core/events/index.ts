@@ -89,4 +89,11 @@ export {
   MAX_AGGREGATE_ID_BYTES,
   MAX_ROW_DEPTH,
 } from './registry.js';
+export {
+  DMS_SOURCE,
+  debeziumSourceId,
+  dynamodbSourceId,
+  MAX_SOURCE_ID_LENGTH,
+  UNNAMED_SOURCE,
+} from './source-id.js';
 export { TableKeyMemory, type TableKeyMemoryOptions } from './table-keys.js';

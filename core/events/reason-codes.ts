@@ -60,6 +60,12 @@ export const REASON = {
    */
   DEFERRED: 'DEFERRED',
   /**
+   * A change of a second source of an aggregate whose table's conflict strategy refuses it (`single-source`,
+   * a source missing from `sourcePriority`, or a custom resolver that parks it). The aggregate goes on with
+   * its own source; `cdcp parked replay` applies the change once the table's strategy accepts it.
+   */
+  CONFLICTING_SOURCE: 'CONFLICTING_SOURCE',
+  /**
    * The change's derived updates cannot be written with it: with its source write they take more than the
    * 100 items of one DynamoDB transaction, or they are malformed (a field both set to text and added to, a
    * fraction added, an update of the change's own aggregate). Parked at once; the aggregate is quarantined

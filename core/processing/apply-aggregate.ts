@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from '../coordination/clock.js';
 import { positiveInteger } from '../coordination/validate.js';
 import { REASON, type ReasonCode } from '../events/reason-codes.js';
+import { UNNAMED_SOURCE } from '../events/source-id.js';
 import type { AggregateItem, Quarantine } from '../state/aggregate-item.js';
 import type { DerivedWrite } from '../state/derived-update.js';
 import { UnstorableError } from '../state/errors.js';
@@ -22,6 +23,7 @@ import {
   reasonOf,
   withoutLastApplied,
 } from './apply-steps.js';
+import { type ConflictPolicy, isCovered, SINGLE_SOURCE, sourceOf } from './conflicts.js';
 import { ProcessingError } from './errors.js';
 import {
   type FoldFailure,
@@ -30,7 +32,6 @@ import {
   foldChanges,
   type PendingChange,
   pendingOfParked,
-  projectedStateOf,
 } from './fold.js';
 import { FoldCommit, type FoldOutcome } from './fold-commit.js';
 import type { Projection } from './projection.js';
@@ -59,6 +60,11 @@ interface AggregateApplierOptions {
   readonly retryBaseDelayMs?: number;
   /** Where the fold is a step of the trace (the writes are when `stateStore` is a `TracedStateStore`). @default noTracing */
   readonly tracer?: ProcessingTracer;
+  /**
+   * How a table resolves changes of several sources (docs/state.md, "Sources and conflict strategies"); see
+   * `conflictPolicies`. @default every table `single-source`
+   */
+  readonly conflictPolicy?: (table: string) => ConflictPolicy;
   /**
    * Takes the locks of a projection that declares `holdLocks`; without it such a projection runs on
    * conditional writes alone. @default none
@@ -218,12 +224,7 @@ class AggregateApplier {
   ): Promise<AggregateOutcome> {
     const item =
       prefetched !== undefined ? prefetched.item : await this.#options.stateStore.get(run.aggregateId);
-    const probe = this.#fold({
-      position: item?.position,
-      state: projectedStateOf(item),
-      changes,
-      projection: this.#options.projection,
-    });
+    const probe = this.#fold({ ...this.#foldBase(item, changes), changes });
     const ids = [run.aggregateId, ...probe.derived.map((d) => d.aggregateId)];
     return locks.hold(ids, async (fences) => {
       run.fences = fences;
@@ -243,12 +244,16 @@ class AggregateApplier {
   ): Promise<AggregateOutcome> {
     const { stateStore, projection } = this.#options;
     let changes = batch;
-    // Deferral needs the stored item (is the aggregate already deferred?), so it skips the blind write; so do
-    // writes under locks, which carry their fence in a transaction that returns no previous item.
+    // Deferral needs the stored item (is the aggregate already deferred?), and so does every conflict
+    // strategy but single-source over one source: they skip the blind write; so do writes under locks, which
+    // carry their fence in a transaction that returns no previous item.
     let known: Known =
       prefetched !== undefined
         ? prefetched.item
-        : projection.needsPreviousState || this.#deferred(changes) || run.fences !== undefined
+        : projection.needsPreviousState ||
+            this.#deferred(changes) ||
+            !this.#blindable(changes) ||
+            run.fences !== undefined
           ? await stateStore.get(run.aggregateId)
           : 'unknown';
     let writes = 0;
@@ -280,7 +285,7 @@ class AggregateApplier {
    */
   async #applyBlind(run: Run, changes: readonly PendingChange[]): Promise<Attempt> {
     const { stateStore, projection } = this.#options;
-    const fold = this.#fold({ position: undefined, state: undefined, changes, projection });
+    const fold = this.#fold({ item: undefined, changes, projection, policy: SINGLE_SOURCE });
     // Derived updates need the position known: only it tells which changes of the batch are duplicates.
     if (fold.failure !== undefined || fold.next === undefined || fold.derived.length > 0)
       return { current: undefined, writes: 0 };
@@ -296,8 +301,10 @@ class AggregateApplier {
       throw error;
     }
     if (!out.committed) return lost(out.current);
-    // The write proves the stored position was older than our last change, not than every change.
-    const before = out.previous?.position;
+    // The write proves the stored mark of the changes' one source was older than our last change, not than
+    // every change.
+    const source = sourceOf(changes[0]!.change);
+    const before = out.previous?.positions.get(source) ?? out.previous?.positions.get(UNNAMED_SOURCE);
     const applied = this.#committed(
       run,
       before === undefined ? fold.applied : fold.applied.filter((c) => c.change.position > before),
@@ -318,11 +325,7 @@ class AggregateApplier {
     const deferred = this.#deferred(changes);
     if (item?.quarantine?.reason === 'DEFERRED' && !deferred) return this.#resume(run, changes, item);
     if (item?.quarantine !== undefined || deferred) return this.#holdBack(run, changes, item);
-    const base = {
-      position: item?.position,
-      state: projectedStateOf(item),
-      projection: this.#options.projection,
-    };
+    const base = this.#foldBase(item, changes);
     let fold = this.#fold({ ...base, changes });
     for (;;) {
       try {
@@ -357,7 +360,8 @@ class AggregateApplier {
    * Writes a fold: its result (nothing failed), the attempt counted (a change failed with attempts left), or
    * the quarantine (attempts used up, or the change's state is unstorable: parked at once).
    */
-  #settle(run: Run, item: AggregateItem | undefined, fold: FoldResult): Promise<Attempt> {
+  async #settle(run: Run, item: AggregateItem | undefined, fold: FoldResult): Promise<Attempt> {
+    await this.#parkConflicting(run, fold);
     if (fold.failure === undefined) return this.#writeFolded(run, item, fold);
     if (isPermanent(fold.failure.error)) return this.#quarantine(run, item, fold, fold.failure, 1);
     const attempts = attemptsOf(item, fold.failure);
@@ -381,8 +385,7 @@ class AggregateApplier {
     const message = deferring
       ? `deferred while table ${changes[0]!.change.table} is paused or shed`
       : behindMessage(run.aggregateId);
-    const reached = item?.position;
-    const fresh = changes.filter((c) => reached === undefined || c.change.position > reached);
+    const fresh = changes.filter((c) => !isCovered(item?.positions, c.change));
     const parked = fresh
       .map((c) => this.#parked(run, c, reason, message, 0))
       .filter((p) => item?.lastParkedKey === undefined || p.sk > item.lastParkedKey);
@@ -402,10 +405,14 @@ class AggregateApplier {
 
   /**
    * Nothing failed: one write of the folded state with its derived updates (none when every change was a
-   * duplicate). When the derived updates filled one transaction, the changes left follow in the next write.
+   * duplicate or conflicting). When the derived updates filled one transaction, the changes left follow in the
+   * next write.
    */
   async #writeFolded(run: Run, item: AggregateItem | undefined, fold: FoldResult): Promise<Attempt> {
-    const counts = { applied: fold.applied.length, duplicates: fold.duplicates.length };
+    const counts = {
+      applied: fold.applied.length + fold.superseded.length,
+      duplicates: fold.duplicates.length,
+    };
     if (fold.next === undefined) return done(counts, 0);
     const out = await this.#commit(
       run,
@@ -414,7 +421,7 @@ class AggregateApplier {
       fold.derived,
     );
     if (!out.committed) return lost(out.current);
-    this.#committed(run, fold.applied);
+    this.#committed(run, [...fold.applied, ...fold.superseded]);
     if (fold.remaining.length > 0)
       return { current: undefined, writes: 1, next: { changes: fold.remaining, ...counts } };
     return done(counts, 1);
@@ -459,7 +466,7 @@ class AggregateApplier {
     if (!out.committed) return lost(out.current);
     return done(
       {
-        applied: this.#committed(run, fold.applied),
+        applied: this.#committed(run, [...fold.applied, ...fold.superseded]),
         duplicates: fold.duplicates.length,
         failure: { sequenceNumber, txId: failure.item.change.txId, error: failure.error },
       },
@@ -479,10 +486,10 @@ class AggregateApplier {
     attempts: number,
   ): Promise<Attempt> {
     const message = failureMessage(failure.error);
-    const reachedNow = fold.next?.position ?? item?.position;
+    const reachedNow = fold.next?.positions ?? item?.positions;
     const poison = this.#parked(run, failure.item, reasonOf(failure), message, attempts);
     const behind = fold.rest
-      .filter((c) => reachedNow === undefined || c.change.position > reachedNow)
+      .filter((c) => !isCovered(reachedNow, c.change))
       .map((c) => this.#parked(run, c, REASON.QUARANTINED, behindMessage(run.aggregateId), 0));
     await this.#park(run, [poison, ...behind]);
     const out = await this.#commit(
@@ -499,7 +506,7 @@ class AggregateApplier {
     if (!out.committed) return lost(out.current);
     return done(
       {
-        applied: this.#committed(run, fold.applied),
+        applied: this.#committed(run, [...fold.applied, ...fold.superseded]),
         duplicates: fold.duplicates.length + fold.rest.length - behind.length,
         quarantined: true,
         poison: poisonOf(failure.item, message),
@@ -515,15 +522,12 @@ class AggregateApplier {
    * parked behind it.
    */
   async #resume(run: Run, changes: readonly PendingChange[], item: AggregateItem): Promise<Attempt> {
+    // Changes of a refused source wait for an operator, not for the table's resume.
     const waiting = (await this.#options.parkedStore.listAggregate(run.aggregateId)).filter(
-      (p) => p.change !== undefined,
+      (p) => p.change !== undefined && p.reason !== REASON.CONFLICTING_SOURCE,
     );
     const combined = [...waiting.map(pendingOfParked), ...changes];
-    const base = {
-      position: item.position,
-      state: projectedStateOf(item),
-      projection: this.#options.projection,
-    };
+    const base = this.#foldBase(item, combined);
     const guard: WriteGuard =
       item.lastParkedKey === undefined
         ? { kind: 'revision', expected: item }
@@ -532,15 +536,19 @@ class AggregateApplier {
     for (;;) {
       const settledCount =
         fold.failure === undefined ? combined.length - fold.remaining.length : fold.failure.index;
+      const refused = new Set(fold.conflicting.map((c) => c.item));
       const r: Resumption = {
         item,
         waiting,
         combined,
         fold,
         guard,
-        settled: waiting.slice(0, Math.min(settledCount, waiting.length)),
+        settled: waiting
+          .slice(0, Math.min(settledCount, waiting.length))
+          .filter((_, i) => !refused.has(combined[i]!)),
       };
       try {
+        await this.#holdConflictingOnResume(run, r);
         return fold.failure === undefined
           ? await this.#liftDeferral(run, r, changes)
           : await this.#poisonOnResume(run, r, fold.failure);
@@ -548,6 +556,29 @@ class AggregateApplier {
         fold = await this.#blameEarlier(run, error, fold, combined, base);
       }
     }
+  }
+
+  /**
+   * Changes of a source the table's strategy refuses stay parked through a resume, as `CONFLICTING_SOURCE`:
+   * a deferred one is relabelled, one of this batch parked.
+   */
+  async #holdConflictingOnResume(run: Run, r: Resumption): Promise<void> {
+    const relabelled: ParkedLabel[] = [];
+    const added: ParkedItem[] = [];
+    for (const c of r.fold.conflicting) {
+      const waitingItem = r.waiting[r.combined.indexOf(c.item)];
+      if (waitingItem === undefined)
+        added.push(this.#parked(run, c.item, REASON.CONFLICTING_SOURCE, c.message, 0));
+      else if (waitingItem.reason !== REASON.CONFLICTING_SOURCE)
+        relabelled.push({
+          ...waitingItem,
+          reason: REASON.CONFLICTING_SOURCE,
+          message: c.message,
+          attempts: 0,
+        });
+    }
+    if (relabelled.length > 0) await this.#options.parkedStore.relabel(relabelled);
+    await this.#park(run, added);
   }
 
   /**
@@ -567,13 +598,17 @@ class AggregateApplier {
     );
     if (!out.committed) return lost(out.current);
     await this.#unpark(run, r.settled);
-    const counts = { applied: this.#committed(run, r.fold.applied), duplicates: r.fold.duplicates.length };
+    const counts = {
+      applied: this.#committed(run, [...r.fold.applied, ...r.fold.superseded]),
+      duplicates: r.fold.duplicates.length,
+    };
     if (!partial) return done(counts, 1);
-    const appliedOfBatch = r.fold.applied.filter((c) => batch.includes(c)).length;
+    // This batch's changes the write recorded are duplicates of the next round.
+    const recordedOfBatch = [...r.fold.applied, ...r.fold.superseded].filter((c) => batch.includes(c)).length;
     return {
       current: undefined,
       writes: 1,
-      next: { changes: batch, applied: counts.applied, duplicates: counts.duplicates - appliedOfBatch },
+      next: { changes: batch, applied: counts.applied, duplicates: counts.duplicates - recordedOfBatch },
     };
   }
 
@@ -598,7 +633,7 @@ class AggregateApplier {
     await this.#unpark(run, r.settled);
     return done(
       {
-        applied: this.#committed(run, r.fold.applied),
+        applied: this.#committed(run, [...r.fold.applied, ...r.fold.superseded]),
         duplicates: r.fold.duplicates.length + covered,
         quarantined: true,
         poison: poisonOf(failure.item, message),
@@ -619,7 +654,7 @@ class AggregateApplier {
     failure: FoldFailure,
     message: string,
   ): { relabelled: ParkedLabel[]; added: ParkedItem[]; covered: number } {
-    const reachedNow = r.fold.next?.position ?? r.item.position;
+    const reachedNow = r.fold.next?.positions ?? r.item.positions;
     const behind = behindMessage(run.aggregateId);
     const waitingKeys = new Set(r.waiting.map((w) => w.sk));
     const relabelled: ParkedLabel[] = [];
@@ -638,11 +673,7 @@ class AggregateApplier {
       }
       const c = r.combined[i]!;
       const item = this.#parked(run, c, reason, text, attempts);
-      if (
-        (!poison && reachedNow !== undefined && c.change.position <= reachedNow) ||
-        waitingKeys.has(item.sk)
-      )
-        covered++;
+      if ((!poison && isCovered(reachedNow, c.change)) || waitingKeys.has(item.sk)) covered++;
       else added.push(item);
     }
     return { relabelled, added, covered };
@@ -667,6 +698,37 @@ class AggregateApplier {
     if (items.length === 0) return;
     await this.#options.parkedStore.delete(items);
     run.unparked += items.length;
+  }
+
+  /** The fold's start: the item, the projection, and the policy of the changes' table. */
+  #foldBase(item: AggregateItem | undefined, changes: readonly PendingChange[]): Omit<FoldInput, 'changes'> {
+    return { item, projection: this.#options.projection, policy: this.#policyOf(changes) };
+  }
+
+  #policyOf(changes: readonly PendingChange[]): ConflictPolicy {
+    const first = changes[0];
+    return first === undefined
+      ? SINGLE_SOURCE
+      : (this.#options.conflictPolicy?.(first.change.table) ?? SINGLE_SOURCE);
+  }
+
+  /** A blind write needs single-source and one source among the changes (the condition checks the item's). */
+  #blindable(changes: readonly PendingChange[]): boolean {
+    if (this.#policyOf(changes).strategy !== 'single-source') return false;
+    const source = changes[0] === undefined ? undefined : sourceOf(changes[0].change);
+    return changes.every((c) => sourceOf(c.change) === source);
+  }
+
+  /**
+   * Parks the changes of a source the table's strategy refuses, as `CONFLICTING_SOURCE`, before the write
+   * that records the rest (a failure between them leaves the state as it was; the redelivery parks again,
+   * once). The aggregate goes on with its own source: no quarantine.
+   */
+  async #parkConflicting(run: Run, fold: FoldResult): Promise<void> {
+    await this.#park(
+      run,
+      fold.conflicting.map((c) => this.#parked(run, c.item, REASON.CONFLICTING_SOURCE, c.message, 0)),
+    );
   }
 
   #deferred(changes: readonly PendingChange[]): boolean {

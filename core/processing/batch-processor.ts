@@ -15,6 +15,7 @@ import type { StateStorePort } from '../state/state-store-port.js';
 import type { AggregateLocks } from './aggregate-locks.js';
 import { AggregateApplier, type AggregateOutcome, type PayloadSource } from './apply-aggregate.js';
 import { mapWithConcurrency } from './concurrency.js';
+import type { ConflictPolicy } from './conflicts.js';
 import { ProcessingError } from './errors.js';
 import type { PendingChange } from './fold.js';
 import type { BatchLatencies } from './latency.js';
@@ -46,6 +47,8 @@ interface ChangeRef {
 
 /** One aggregate's changes in a batch, in batch (source) order, and the bytes of the records they came from. */
 interface Group {
+  /** The aggregate's table (whose conflict policy decides whether its state is read first). */
+  readonly table: string;
   readonly refs: ChangeRef[];
   bytes: number;
 }
@@ -110,6 +113,8 @@ interface BatchProcessorOptions {
   readonly now?: () => number;
   /** Whether a table's changes are deferred now (paused or shed). @default never */
   readonly isDeferred?: (table: string) => boolean;
+  /** How a table resolves changes of several sources (`conflictPolicies`). @default every table single-source */
+  readonly conflictPolicy?: (table: string) => ConflictPolicy;
   /**
    * Where the batch's steps are traced: its first decoding pass, its state reads, and for the first
    * {@link TRACED_AGGREGATES_PER_BATCH} aggregates their decode, fold and write, annotated with the aggregate
@@ -125,6 +130,12 @@ interface BatchProcessorOptions {
   readonly transientAttempts?: number;
   /** Takes the aggregate locks of a projection that declares `holdLocks`. @default none: conditional writes only */
   readonly locks?: AggregateLocks;
+}
+
+/** The aggregates read before applying (`ids`), and those of them found. */
+interface Prefetched {
+  readonly ids: ReadonlySet<string>;
+  readonly items: ReadonlyMap<string, AggregateItem>;
 }
 
 /** Default of {@link BatchProcessorOptions.maxInFlightBytes}: below a Lambda invocation's 6 MB payload. */
@@ -219,6 +230,7 @@ class BatchProcessor {
       maxAttempts: options.maxAttempts,
       now: this.#now,
       isDeferred: options.isDeferred,
+      conflictPolicy: options.conflictPolicy,
       clock: this.#retry.clock,
       transientAttempts: this.#retry.attempts,
       locks: options.locks,
@@ -232,10 +244,10 @@ class BatchProcessor {
   }
 
   /**
-   * Indexes the batch and parks its bad input, reads the aggregates' state when the projection needs it,
-   * applies each aggregate, and reports the lowest sequence number to redeliver from. `latencies`, when
-   * given, gets every applied change's source-to-applied and arrival-to-applied latency, taken as its
-   * aggregate's write commits.
+   * Indexes the batch and parks its bad input, reads the aggregates' state when the projection or their
+   * table's conflict strategy needs it, applies each aggregate, and reports the lowest sequence number to
+   * redeliver from. `latencies`, when given, gets every applied change's source-to-applied and
+   * arrival-to-applied latency, taken as its aggregate's write commits.
    */
   public async process(records: readonly StreamRecord[], latencies?: BatchLatencies): Promise<BatchResult> {
     const stats = emptyStats();
@@ -282,8 +294,14 @@ class BatchProcessor {
       for (const user of users) {
         const sub = subRecordOf(user);
         try {
-          for (const { aggregateId, ref } of this.#refsOf(record, recordIndex, user.data, sub, stats)) {
-            const group = groups.get(aggregateId) ?? { refs: [], bytes: 0 };
+          for (const { aggregateId, table, ref } of this.#refsOf(
+            record,
+            recordIndex,
+            user.data,
+            sub,
+            stats,
+          )) {
+            const group = groups.get(aggregateId) ?? { table, refs: [], bytes: 0 };
             groups.set(aggregateId, group);
             group.refs.push(ref);
             group.bytes += user.data.byteLength;
@@ -303,7 +321,7 @@ class BatchProcessor {
     data: Uint8Array,
     sub: SubRecord | undefined,
     stats: BatchStats,
-  ): { aggregateId: string; ref: ChangeRef }[] {
+  ): { aggregateId: string; table: string; ref: ChangeRef }[] {
     const { registry, decodeContext } = this.#options;
     const decoded = registry.decode(data, originOf(record, sub), decodeContext);
     if (decoded.tombstone) stats.tombstones++;
@@ -311,6 +329,7 @@ class BatchProcessor {
     stats.changes += decoded.changes.length;
     return decoded.changes.map((change, index) => ({
       aggregateId: change.aggregateId,
+      table: change.table,
       ref: { record: recordIndex, index, ...(sub === undefined ? {} : { sub }), ...(keep ? { change } : {}) },
     }));
   }
@@ -336,13 +355,20 @@ class BatchProcessor {
    * Reads the aggregates' state up front when the projection needs it (one request per 100 aggregates);
    * `failed` when the read failed, after logging it.
    */
-  async #prefetch(
-    entries: readonly [string, Group][],
-  ): Promise<Map<string, AggregateItem> | 'not-needed' | 'failed'> {
-    if (!this.#options.projection.needsPreviousState || entries.length === 0) return 'not-needed';
+  async #prefetch(entries: readonly [string, Group][]): Promise<Prefetched | 'failed'> {
+    // The applier reads what the projection or the table's conflict strategy needs: read it here in one
+    // request per 100 aggregates instead.
+    const ids = entries
+      .filter(
+        ([, group]) =>
+          this.#options.projection.needsPreviousState ||
+          (this.#options.conflictPolicy?.(group.table).strategy ?? 'single-source') !== 'single-source',
+      )
+      .map(([aggregateId]) => aggregateId);
+    if (ids.length === 0) return { ids: new Set(), items: new Map() };
     try {
-      const ids = entries.map(([aggregateId]) => aggregateId);
-      return await retryTransient(() => this.#tracedStore.getMany(ids), this.#retry);
+      const items = await retryTransient(() => this.#tracedStore.getMany(ids), this.#retry);
+      return { ids: new Set(ids), items };
     } catch (error) {
       this.#options.logger?.error('cannot read aggregate state; the batch will be retried', { error });
       return 'failed';
@@ -357,7 +383,7 @@ class BatchProcessor {
   #applyAll(
     entries: readonly [string, Group][],
     records: readonly StreamRecord[],
-    prefetched: Map<string, AggregateItem> | 'not-needed',
+    prefetched: Prefetched,
     latencies: BatchLatencies | undefined,
   ): Promise<(AggregateOutcome | AggregateError)[]> {
     const payloads = payloadsOf(records);
@@ -373,7 +399,9 @@ class BatchProcessor {
         weight: ([, g]) => g.bytes,
       },
       ([aggregateId, group], index): Promise<AggregateOutcome | AggregateError> => {
-        const known = prefetched === 'not-needed' ? undefined : { item: prefetched.get(aggregateId) };
+        const known = prefetched.ids.has(aggregateId)
+          ? { item: prefetched.items.get(aggregateId) }
+          : undefined;
         const apply = (applier: AggregateApplier, tracer: ProcessingTracer) =>
           this.#applyOne(applier, tracer, aggregateId, group, records, payloads, known, onApplied);
         return index < TRACED_AGGREGATES_PER_BATCH

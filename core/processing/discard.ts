@@ -90,8 +90,9 @@ class ParkedDiscarder {
     for (let race = 0; race < MAX_RACES; race++) {
       const item = await this.#stateStore.get(aggregateId);
       if (item?.quarantine === undefined) return false;
-      if ((await this.#parkedStore.listAggregate(aggregateId)).some((p) => p.change !== undefined))
-        return false;
+      // A change of a refused source waits for its table's strategy, not behind the quarantine.
+      const waiting = await this.#parkedStore.listAggregate(aggregateId);
+      if (waiting.some((p) => p.change !== undefined && p.reason !== REASON.CONFLICTING_SOURCE)) return false;
       const guard: WriteGuard =
         item.lastParkedKey === undefined
           ? { kind: 'revision', expected: item }

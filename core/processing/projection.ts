@@ -1,5 +1,6 @@
 import type { ChangeEvent, RowImage } from '../events/change.js';
 import type { DerivedUpdate } from '../state/derived-update.js';
+import type { WriterStamp } from '../state/source-marks.js';
 import { ProjectionError } from './errors.js';
 
 /** The projected state of one aggregate. */
@@ -55,7 +56,31 @@ interface Projection {
   /** Hold fenced locks on the aggregate and its derived aggregates while applying. @default false */
   readonly holdLocks?: boolean;
   apply(previous: ProjectedState | undefined, change: ChangeEvent): ProjectionResult;
+  /**
+   * The resolver of tables whose conflict strategy is `custom`: asked about every change whose source is not
+   * the source of the change that last set the state (a change of that source applies in position order).
+   * Must be a pure function of its input, like `apply`. See {@link ConflictInput}.
+   */
+  resolveConflict?(input: ConflictInput): ConflictDecision;
 }
+
+/** What a custom conflict resolver is told about a change of another source than the state's writer. */
+interface ConflictInput {
+  readonly change: ChangeEvent;
+  /** The state before the change; undefined when no change was applied yet. */
+  readonly current: ProjectedState | undefined;
+  /** The change that last set the state: its source, commit time (epoch ms, 0 unknown) and position. */
+  readonly writer: WriterStamp;
+  /** The high-water position of each source the aggregate recorded. */
+  readonly positions: ReadonlyMap<string, string>;
+}
+
+/**
+ * `apply`: fold the change onto the state, its source becomes the writer; `skip`: keep the state, record the
+ * change's position (a redelivery is a duplicate); `{ park }`: park it as `CONFLICTING_SOURCE` with that
+ * one-line reason (the aggregate goes on).
+ */
+type ConflictDecision = 'apply' | 'skip' | { readonly park: string };
 
 /**
  * The built-in projection: the state is the row's latest `after` image; a delete leaves a tombstone
@@ -80,6 +105,9 @@ function withFaultInjection(projection: Projection): Projection {
   return {
     name: projection.name,
     needsPreviousState: projection.needsPreviousState,
+    ...(projection.resolveConflict === undefined
+      ? {}
+      : { resolveConflict: (input: ConflictInput) => projection.resolveConflict!(input) }),
     ...(projection.holdLocks === undefined ? {} : { holdLocks: projection.holdLocks }),
     apply: (previous, change) => {
       const marker = change.after?.[FAULT_INJECTION_COLUMN];
@@ -102,5 +130,5 @@ function configuredProjection(
   return config.processing.faultInjection ? withFaultInjection(base) : base;
 }
 
-export type { ProjectedState, Projection, ProjectionResult };
+export type { ConflictDecision, ConflictInput, ProjectedState, Projection, ProjectionResult };
 export { configuredProjection, FAULT_INJECTION_COLUMN, mirrorProjection, withFaultInjection };

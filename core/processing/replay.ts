@@ -1,11 +1,12 @@
 import { REASON } from '../events/reason-codes.js';
 import { AGGREGATE_PREFIX, BAD_INPUT_PREFIX, type ParkedItem } from '../state/parked-item.js';
-import type { ParkedStorePort } from '../state/parked-store-port.js';
+import type { ParkedLabel, ParkedStorePort } from '../state/parked-store-port.js';
 import type { StateMutation, StateStorePort, WriteGuard } from '../state/state-store-port.js';
 import type { BatchProcessor } from './batch-processor.js';
+import { type ConflictPolicy, SINGLE_SOURCE } from './conflicts.js';
 import { DISCARD_ONLY_REASONS } from './discard.js';
 import { ProcessingError } from './errors.js';
-import { type FoldResult, foldChanges, pendingOfParked, projectedStateOf } from './fold.js';
+import { type FoldResult, foldChanges, pendingOfParked } from './fold.js';
 import { FoldCommit } from './fold-commit.js';
 import type { Projection } from './projection.js';
 
@@ -35,6 +36,8 @@ interface ParkedReplayerOptions {
   readonly projection: Projection;
   /** Re-processes bad-input records (after, say, key columns were configured). */
   readonly processor?: BatchProcessor;
+  /** How a table resolves changes of several sources, as the consumer does. @default every table single-source */
+  readonly conflictPolicy?: (table: string) => ConflictPolicy;
   readonly now?: () => number;
 }
 
@@ -87,17 +90,25 @@ class ParkedReplayer {
     for (let race = 0; race < MAX_RACES; race++) {
       const item = await stateStore.get(aggregateId);
       const parked = (await parkedStore.listAggregate(aggregateId)).filter((p) => p.change !== undefined);
+      const changes = parked.map(pendingOfParked);
+      const table = changes[0]?.change.table;
       const fold = foldChanges({
-        position: item?.position,
-        state: projectedStateOf(item),
-        changes: parked.map(pendingOfParked),
+        item,
+        changes,
         projection,
+        policy: table === undefined ? SINGLE_SOURCE : (this.#o.conflictPolicy?.(table) ?? SINGLE_SOURCE),
       });
       // Parked changes the fold settled (applied, or covered by the state) leave the store; the failing one
-      // and those after it stay, in order.
+      // and those after it stay, in order, and so do those of a source the table's strategy still refuses.
       const settledCount =
         fold.failure === undefined ? parked.length - fold.remaining.length : fold.failure.index;
-      const finished = parked.slice(0, settledCount);
+      const refused = new Set(fold.conflicting.map((c) => c.item));
+      const finished = parked.slice(0, settledCount).filter((_, i) => !refused.has(changes[i]!));
+      // What stays for its table's strategy waits no longer for a quarantine or a deferral: it says so.
+      const stillRefused: ParkedLabel[] = fold.conflicting
+        .map((c) => ({ item: parked[changes.indexOf(c.item)]!, message: c.message }))
+        .filter(({ item }) => item.reason !== REASON.CONFLICTING_SOURCE)
+        .map(({ item, message }) => ({ ...item, reason: REASON.CONFLICTING_SOURCE, message, attempts: 0 }));
       if (fold.failure !== undefined) {
         const message = `${fold.failure.error.name}: ${fold.failure.error.message}`;
         if (
@@ -136,11 +147,11 @@ class ParkedReplayer {
                 },
           )
           .filter((p, i) => p.reason !== failing[i]!.reason);
-        await parkedStore.relabel(relabelled);
+        await parkedStore.relabel([...stillRefused, ...relabelled]);
         await parkedStore.delete(finished);
         return {
           target: aggregateId,
-          replayed: before.replayed + fold.applied.length,
+          replayed: before.replayed + fold.applied.length + fold.superseded.length,
           skipped: before.skipped + fold.duplicates.length,
           remaining: parked.length - finished.length,
           lifted: false,
@@ -163,7 +174,7 @@ class ParkedReplayer {
         if (!out.committed) continue;
         if (partial) {
           await parkedStore.delete(finished);
-          before.replayed += fold.applied.length;
+          before.replayed += fold.applied.length + fold.superseded.length;
           before.skipped += fold.duplicates.length;
           continue;
         }
@@ -181,13 +192,14 @@ class ParkedReplayer {
         if (!out.committed) continue;
       }
       await parkedStore.delete(finished);
+      await parkedStore.relabel(stillRefused);
       return {
         target: aggregateId,
-        replayed: before.replayed + fold.applied.length,
+        replayed: before.replayed + fold.applied.length + fold.superseded.length,
         skipped: before.skipped + fold.duplicates.length,
-        remaining: 0,
+        remaining: fold.conflicting.length,
         lifted: true,
-        error: undefined,
+        error: fold.conflicting[0]?.message,
       };
     }
     throw new ProcessingError(

@@ -1,4 +1,5 @@
 import type { RowImage } from '../events/change.js';
+import type { FieldStamps, WriterStamp } from './source-marks.js';
 
 /**
  * Why an aggregate's changes are held back: `POISON`, its first change that kept failing (until an operator
@@ -22,14 +23,27 @@ interface PendingFailure {
 }
 
 /**
- * One item of the state table: the aggregate's projected state and the position of the last change applied
- * (docs/architecture.md contract 2). `revision` grows with every write and guards read-modify-write cycles.
+ * One item of the state table: the aggregate's projected state and the high-water position of each source
+ * whose changes it recorded (docs/architecture.md contracts 2 and 9). `revision` grows with every write and
+ * guards read-modify-write cycles.
  */
 interface AggregateItem {
   readonly aggregateId: string;
   readonly table: string | undefined;
-  /** Absent only for an aggregate that was quarantined (or failed) before any change applied. */
+  /**
+   * Position of the last change recorded, of whichever source; absent only for an aggregate that was
+   * quarantined (or failed) before any change applied. Compare a change with `positions`, never with this.
+   */
   readonly position: string | undefined;
+  /**
+   * The high-water position of each source (a change at or below its own source's mark is a duplicate). An
+   * item written before changes named their source reads as its one `position` under the source `unnamed`.
+   */
+  readonly positions: ReadonlyMap<string, string>;
+  /** The change that last set the state; undefined on items written before sources were recorded. */
+  readonly writer: WriterStamp | undefined;
+  /** `field-merge` only: the stamp of each field and of the newest delete. */
+  readonly fieldStamps: FieldStamps | undefined;
   readonly deleted: boolean;
   readonly state: RowImage | null;
   readonly revision: number;

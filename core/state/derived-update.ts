@@ -208,6 +208,7 @@ export type { DerivedField, DerivedUpdate, DerivedWrite };
 export {
   applyDerivedWrite,
   derivedAttribute,
+  derivedAttributeValue,
   derivedClauses,
   derivedOf,
   derivedWrites,

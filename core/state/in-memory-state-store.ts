@@ -1,19 +1,23 @@
 import { STATE_TABLE } from '../constants.js';
 import { positiveInteger } from '../coordination/validate.js';
+import { UNNAMED_SOURCE } from '../events/source-id.js';
 import type { AggregateItem } from './aggregate-item.js';
 import { checkTransaction, staleFenceOf } from './derived-transaction.js';
 import { applyDerivedWrite } from './derived-update.js';
 import { UnstorableError } from './errors.js';
 import { itemAfter, type RawItem } from './item-after.js';
+import { continuesUnnamedMark } from './source-marks.js';
 import { attributeChanges } from './state-changes.js';
 import { type ItemUpdate, itemUpdateOf, toAggregateItem } from './state-item.js';
-import type {
-  StateMutation,
-  StateStorePort,
-  TransactOptions,
-  TransactOutcome,
-  WriteGuard,
-  WriteOutcome,
+import {
+  marksOfValue,
+  type StateMutation,
+  type StateStorePort,
+  type StateValue,
+  type TransactOptions,
+  type TransactOutcome,
+  type WriteGuard,
+  type WriteOutcome,
 } from './state-store-port.js';
 import { compareUtf8 } from './utf8-order.js';
 
@@ -27,14 +31,26 @@ interface InMemoryStateStoreOptions {
   readonly now?: () => number;
 }
 
+/**
+ * The `newer` guard's test: the value's position is above its source's mark, and that source is the only one
+ * (or the unnamed source of an item that predates sources, which reads with its one position under it, when
+ * the value's position continues it: `continuesUnnamedMark`).
+ */
+function isNewerInOnlySource(stored: AggregateItem | undefined, value: StateValue): boolean {
+  if (stored?.position === undefined) return true;
+  if (stored.positions.size !== 1) return false;
+  const unnamed = stored.positions.get(UNNAMED_SOURCE);
+  const mark =
+    stored.positions.get(marksOfValue(value).source) ??
+    (unnamed !== undefined && continuesUnnamedMark(unnamed, value.position) ? unnamed : undefined);
+  return mark !== undefined && compareUtf8(mark, value.position) < 0;
+}
+
 /** Whether the stored item passes the guard, as the DynamoDB condition of the same guard would judge it. */
 function passes(stored: AggregateItem | undefined, mutation: StateMutation, guard: WriteGuard): boolean {
   switch (guard.kind) {
     case 'newer':
-      return (
-        (stored?.position === undefined || compareUtf8(stored.position, mutation.value!.position) < 0) &&
-        stored?.quarantine === undefined
-      );
+      return stored?.quarantine === undefined && isNewerInOnlySource(stored, mutation.value!);
     case 'revision':
       return guard.expected === undefined
         ? stored === undefined
@@ -152,6 +168,16 @@ class InMemoryStateStore implements StateStorePort {
         { path: 'item', limit: "DynamoDB's item rules", aggregateId, operation: 'write' },
       );
     return update;
+  }
+
+  /**
+   * Puts an item as DynamoDB holds it, attributes as they are, for tests of items an earlier version wrote
+   * (a state item with one `position` and no `positions`, say).
+   */
+  public putRaw(item: RawItem): void {
+    const id = item[STATE_TABLE.partitionKey]?.S;
+    if (id === undefined) throw new TypeError(`a raw state item needs its key ${STATE_TABLE.partitionKey}`);
+    this.#items.set(id, item);
   }
 
   /**

@@ -39,14 +39,16 @@ export {
 } from './parked-item.js';
 export { ParkedStore, type ParkedStoreOptions } from './parked-store.js';
 export type { ParkedLabel, ParkedStorePort } from './parked-store-port.js';
+export { compareStamps, type FieldStamps, type WriterStamp } from './source-marks.js';
 export { checkStorable, MAX_VALUE_ITEM_BYTES } from './state-item.js';
 export { StateStore, type StateStoreOptions } from './state-store.js';
-export type {
-  StateMutation,
-  StateStorePort,
-  StateValue,
-  TransactOptions,
-  TransactOutcome,
-  WriteGuard,
-  WriteOutcome,
+export {
+  marksOfValue,
+  type StateMutation,
+  type StateStorePort,
+  type StateValue,
+  type TransactOptions,
+  type TransactOutcome,
+  type WriteGuard,
+  type WriteOutcome,
 } from './state-store-port.js';

@@ -1,7 +1,8 @@
 import type { RowImage } from '../events/change.js';
 import type { AggregateItem, PendingFailure, Quarantine } from './aggregate-item.js';
 import { boundedText } from './bounded-text.js';
-import type { StateMutation, WriteGuard } from './state-store-port.js';
+import type { FieldStamps, WriterStamp } from './source-marks.js';
+import { marksOfValue, type StateMutation, type WriteGuard } from './state-store-port.js';
 
 /** Attributes of a state item one write sets (besides adding one to the revision). */
 interface SetAttributes {
@@ -14,9 +15,12 @@ interface SetAttributes {
   readonly quarantine?: Quarantine;
   readonly lastParkedKey?: string;
   readonly ttlEpochSeconds?: number;
+  readonly positions?: ReadonlyMap<string, string>;
+  readonly writer?: WriterStamp;
+  readonly fieldStamps?: FieldStamps;
 }
 
-type RemovableAttribute = 'state' | 'pendingFailure' | 'quarantine' | 'ttlEpochSeconds';
+type RemovableAttribute = 'state' | 'pendingFailure' | 'quarantine' | 'ttlEpochSeconds' | 'fieldStamps';
 
 /** What one write does to the item's attributes, decided from the mutation and the guard alone. */
 interface AttributeChanges {
@@ -83,6 +87,11 @@ function attributeChanges(
     set.position = value.position;
     set.deleted = value.deleted;
     set.table = value.table;
+    const marks = marksOfValue(value);
+    set.positions = marks.positions;
+    set.writer = marks.writer;
+    if (value.fieldStamps === undefined) remove.push('fieldStamps');
+    else set.fieldStamps = value.fieldStamps;
     if (value.state === null) remove.push('state');
     else set.state = value.state;
   }

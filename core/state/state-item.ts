@@ -2,12 +2,20 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { STATE_TABLE } from '../constants.js';
 import type { AggregateItem, PendingFailure, Quarantine } from './aggregate-item.js';
-import { derivedOf } from './derived-update.js';
+import { derivedAttributeValue, derivedOf } from './derived-update.js';
 import { UnstorableError } from './errors.js';
 import { itemSize, MAX_ITEM_BYTES } from './item-size.js';
+import {
+  fieldStampsAttribute,
+  fieldStampsOf,
+  positionsAttribute,
+  positionsOf,
+  stampAttribute,
+  stampOf,
+} from './source-marks.js';
 import { stateFromAttribute, stateToAttribute } from './state-attribute.js';
 import type { AttributeChanges, RemovableAttribute, SetAttributes } from './state-changes.js';
-import type { StateValue } from './state-store-port.js';
+import { marksOfValue, type StateValue } from './state-store-port.js';
 
 const A = STATE_TABLE.attributes;
 
@@ -31,7 +39,24 @@ const ATTRIBUTE_NAMES: Readonly<Record<keyof SetAttributes | RemovableAttribute,
   quarantine: A.quarantine,
   lastParkedKey: A.lastParkedKey,
   ttlEpochSeconds: A.ttl,
+  positions: A.positions,
+  writer: A.writer,
+  fieldStamps: A.fieldStamps,
 };
+
+/** The attributes of what a value records of its sources (positions, writer, field stamps). */
+function sourceAttributes(
+  changes: Pick<SetAttributes, 'positions' | 'writer' | 'fieldStamps'>,
+): Record<string, AttributeValue> {
+  const set: Record<string, AttributeValue> = {};
+  if (changes.positions !== undefined) set[A.positions] = positionsAttribute(changes.positions);
+  if (changes.writer !== undefined) set[A.writer] = stampAttribute(changes.writer);
+  if (changes.fieldStamps !== undefined) set[A.fieldStamps] = fieldStampsAttribute(changes.fieldStamps);
+  return set;
+}
+
+/** Attributes `itemUpdateOf` builds by hand rather than with `marshall`. */
+const BUILT_APART: ReadonlySet<string> = new Set(['state', 'positions', 'writer', 'fieldStamps']);
 
 /** What one write does to the item, in DynamoDB attributes: the values set and the names removed. */
 interface ItemUpdate {
@@ -74,19 +99,40 @@ function stateAttributes(value: Pick<StateValue, 'state'>): {
 }
 
 /**
+ * The attributes an item keeps through its owner's writes, which count towards its size: the fields other
+ * aggregates derive onto it (`d.<field>`) and the fence of the last lock holder that wrote it.
+ */
+function carriedAttributes(carried: Pick<AggregateItem, 'derived' | 'fence'> | undefined) {
+  const set: Record<string, AttributeValue> = {};
+  for (const [name, value] of carried?.derived ?? [])
+    set[`${STATE_TABLE.derivedPrefix}${name}`] =
+      typeof value === 'bigint' ? { N: value.toString() } : derivedAttributeValue(value);
+  if (carried?.fence !== undefined) set[A.fence] = { N: String(carried.fence) };
+  return set;
+}
+
+/**
  * Throws {@link UnstorableError} when DynamoDB would refuse the state of `value` for good: a value it cannot
- * hold, or an item over the size limit (less the bookkeeping reserve). The consumer checks each change's
- * state with it before writing, so that the change that makes the state unstorable is the one parked.
+ * hold, or an item over the size limit (less the bookkeeping reserve), its per-source positions, writer and
+ * field stamps counted, and what the stored item keeps through the write (`carried`: its derived fields and
+ * lock fence). The consumer checks each change's state with it before writing, so that the change that makes
+ * the state unstorable is the one parked.
  *
  * @example
  * ```ts
- * checkStorable('public.t#1', { table: 'public.t', position, deleted: false, state: row });
+ * checkStorable('public.t#1', { table: 'public.t', position, deleted: false, state: row }, item);
  * ```
  */
-function checkStorable(aggregateId: string, value: StateValue): void {
+function checkStorable(
+  aggregateId: string,
+  value: StateValue,
+  carried?: Pick<AggregateItem, 'derived' | 'fence'>,
+): void {
   const { set } = stateAttributes(value);
   checkValueItem(aggregateId, {
+    ...carriedAttributes(carried),
     ...set,
+    ...sourceAttributes({ ...marksOfValue(value), fieldStamps: value.fieldStamps }),
     [A.position]: { S: value.position },
     [A.table]: { S: value.table },
     [A.deleted]: { BOOL: value.deleted },
@@ -102,8 +148,9 @@ function itemUpdateOf(aggregateId: string, changes: AttributeChanges): ItemUpdat
   const remove: string[] = [];
   for (const [name, value] of Object.entries(changes.set) as [keyof SetAttributes, unknown][]) {
     if (value === undefined) continue;
-    if (name !== 'state') set[ATTRIBUTE_NAMES[name]] = marshalled(value);
+    if (!BUILT_APART.has(name)) set[ATTRIBUTE_NAMES[name]] = marshalled(value);
   }
+  Object.assign(set, sourceAttributes(changes.set));
   if (changes.set.state !== undefined || changes.remove.includes('state')) {
     const state = stateAttributes({ state: changes.set.state ?? null });
     Object.assign(set, state.set);
@@ -121,15 +168,27 @@ function toAggregateItem(
   if (raw === undefined) return undefined;
   // The state goes through its own converter: `unmarshall` would give a `__proto__` column to the prototype
   // and refuse integers beyond 2^53.
-  const { [A.state]: state, [A.exactNumbers]: exactNumbers, ...rest } = raw;
+  // So do the source maps: their keys are source ids and column names.
+  const {
+    [A.state]: state,
+    [A.exactNumbers]: exactNumbers,
+    [A.positions]: positions,
+    [A.writer]: writer,
+    [A.fieldStamps]: fieldStamps,
+    ...rest
+  } = raw;
   // Derived fields are read apart: a sum may pass 2^53, which `unmarshall` refuses.
   const item = unmarshall(
     Object.fromEntries(Object.entries(rest).filter(([name]) => !name.startsWith(STATE_TABLE.derivedPrefix))),
   );
+  const position = item[A.position] as string | undefined;
   return {
     aggregateId: item[STATE_TABLE.partitionKey] as string,
     table: item[A.table] as string | undefined,
-    position: item[A.position] as string | undefined,
+    position,
+    positions: positionsOf(positions, position),
+    writer: stampOf(writer),
+    fieldStamps: fieldStampsOf(fieldStamps),
     deleted: item[A.deleted] === true,
     state: state === undefined ? null : stateFromAttribute(state, exactNumbers),
     revision: (item[A.revision] as number | undefined) ?? 0,

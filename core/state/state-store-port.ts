@@ -1,13 +1,41 @@
 import type { RowImage } from '../events/change.js';
+import { UNNAMED_SOURCE } from '../events/source-id.js';
 import type { AggregateItem, PendingFailure, Quarantine } from './aggregate-item.js';
 import type { DerivedWrite } from './derived-update.js';
+import type { FieldStamps, WriterStamp } from './source-marks.js';
 
-/** The new projected state of an aggregate, with the position of the last change it includes. */
+/**
+ * The new projected state of an aggregate, with the position of the last change it includes and what it
+ * records of its sources (docs/architecture.md contract 9). The fold fills every field; a caller that knows
+ * one source only may leave the source fields out (see {@link marksOfValue} for what is written then).
+ */
 interface StateValue {
   readonly table: string;
   readonly position: string;
   readonly deleted: boolean;
   readonly state: RowImage | null;
+  /** Source of `position`: what a blind write (`newer`) compares against. @default 'unnamed' */
+  readonly source?: string;
+  /** The high-water position of every source, written whole. @default `{ [source]: position }` */
+  readonly positions?: ReadonlyMap<string, string>;
+  /** The change that last set the state. @default `{ source, ts: 0, position }` */
+  readonly writer?: WriterStamp;
+  /** Written under `field-merge` only; absent removes them. */
+  readonly fieldStamps?: FieldStamps;
+}
+
+/** The source, positions and writer a value writes, its defaults filled in. */
+function marksOfValue(value: StateValue): {
+  readonly source: string;
+  readonly positions: ReadonlyMap<string, string>;
+  readonly writer: WriterStamp;
+} {
+  const source = value.source ?? UNNAMED_SOURCE;
+  return {
+    source,
+    positions: value.positions ?? new Map([[source, value.position]]),
+    writer: value.writer ?? { source, ts: 0, position: value.position },
+  };
 }
 
 /** What one write changes; fields left undefined are kept, `null` removes. */
@@ -20,8 +48,10 @@ interface StateMutation {
 
 /**
  * Which condition guards a write:
- * - `newer`: a blind write of a `value` whose position is above the stored one (positions compare as strings,
- *   docs/architecture.md contract 3) on an aggregate that is not quarantined; absent aggregates pass.
+ * - `newer`: a blind write of a `value` whose position is above its source's mark (positions compare as
+ *   strings, docs/architecture.md contract 3), where that source is the only one the item has recorded (or
+ *   the item predates sources and has one `position`), on an aggregate that is not quarantined; absent
+ *   aggregates pass. Only the `single-source` strategy writes blind.
  * - `revision`: the item is still the one read (`expected.revision`), or still absent when `expected` is
  *   undefined.
  * - `lift-quarantine`: as `revision`, and nothing was parked behind the quarantine since it was read
@@ -116,3 +146,4 @@ export type {
   WriteGuard,
   WriteOutcome,
 };
+export { marksOfValue };

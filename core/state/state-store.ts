@@ -16,19 +16,22 @@ import { type Clock, systemClock } from '../coordination/clock.js';
 import { fenceCondition } from '../coordination/fenced-writer.js';
 import { positiveInteger } from '../coordination/validate.js';
 import { messageOf } from '../errors.js';
+import { UNNAMED_SOURCE } from '../events/source-id.js';
 import type { AggregateItem } from './aggregate-item.js';
 import { checkTransaction, derivedUpdate, staleFenceOf } from './derived-transaction.js';
 import { StateStoreError, UnstorableError } from './errors.js';
 import { itemAfter } from './item-after.js';
+import { KINESIS_SEQUENCE_PREFIX, positionFamily } from './source-marks.js';
 import { attributeChanges } from './state-changes.js';
 import { type ItemUpdate, itemUpdateOf, toAggregateItem } from './state-item.js';
-import type {
-  StateMutation,
-  StateStorePort,
-  TransactOptions,
-  TransactOutcome,
-  WriteGuard,
-  WriteOutcome,
+import {
+  marksOfValue,
+  type StateMutation,
+  type StateStorePort,
+  type TransactOptions,
+  type TransactOutcome,
+  type WriteGuard,
+  type WriteOutcome,
 } from './state-store-port.js';
 
 const A = STATE_TABLE.attributes;
@@ -37,17 +40,31 @@ const A = STATE_TABLE.attributes;
 const CONDITION_NAMES = {
   '#pk': STATE_TABLE.partitionKey,
   '#pos': A.position,
+  '#ps': A.positions,
+  '#unnamed': UNNAMED_SOURCE,
   '#rev': A.revision,
   '#q': A.quarantine,
   '#lpk': A.lastParkedKey,
 } as const;
 
 /**
- * Blind write of a projection that does not read previous state: only a strictly newer position may
- * overwrite, so a replayed or concurrent older writer cannot regress state; a quarantined aggregate is never
- * written past its quarantine.
+ * Blind write of a projection that does not read previous state (`single-source` only): only a position
+ * strictly above its own source's mark may overwrite, so a replayed or concurrent older writer cannot
+ * regress state, and only while that source is the item's one source (positions of different sources do not
+ * compare; a second source must be judged by its table's strategy, after a read). An item that predates
+ * sources (one `position`, no `positions`), or whose one mark is unnamed, counts as that source's when its
+ * position is of the same format, or a Kinesis sequence below it (`continuesUnnamedMark`). A quarantined
+ * aggregate is never written past its quarantine.
  */
-const APPLY_IF_NEWER = '(attribute_not_exists(#pos) OR #pos < :pos) AND attribute_not_exists(#q)';
+function applyIfNewer(family: string | undefined): string {
+  const continues = (mark: string) =>
+    `${mark} < :pos AND (begins_with(${mark}, :ks)${family === undefined ? '' : ` OR begins_with(${mark}, :family)`})`;
+  return (
+    'attribute_not_exists(#q) AND (attribute_not_exists(#pos) OR ' +
+    `(size(#ps) = :one AND (#ps.#src < :pos OR (${continues('#ps.#unnamed')}))) OR ` +
+    `(attribute_not_exists(#ps) AND ${continues('#pos')}))`
+  );
+}
 /** Read-modify-write: the item must still be the revision we read, else another writer came first. */
 const SAME_REVISION = '#rev = :rev';
 /** Read-modify-write of an aggregate that did not exist when we read it: a concurrent creator must win once. */
@@ -71,10 +88,27 @@ interface StateStoreOptions {
   readonly clock?: Pick<Clock, 'sleep'>;
 }
 
-/** The condition of a guard and the values it compares against. */
-function conditionOf(guard: WriteGuard, mutation: StateMutation): { expression: string; values: object } {
-  if (guard.kind === 'newer')
-    return { expression: APPLY_IF_NEWER, values: { ':pos': mutation.value?.position } };
+/** The condition of a guard, the values it compares against and the names it adds (the source's). */
+interface Condition {
+  readonly expression: string;
+  readonly values: object;
+  readonly names?: Readonly<Record<string, string>>;
+}
+
+function conditionOf(guard: WriteGuard, mutation: StateMutation): Condition {
+  if (guard.kind === 'newer') {
+    const value = mutation.value!;
+    const family = positionFamily(value.position);
+    return {
+      expression: applyIfNewer(family),
+      values: {
+        ':pos': value.position,
+        ':ks': KINESIS_SEQUENCE_PREFIX,
+        ...(family === undefined ? {} : { ':family': family }),
+      },
+      names: { '#src': marksOfValue(value).source },
+    };
+  }
   if (guard.kind === 'revision')
     return guard.expected === undefined
       ? { expression: STILL_ABSENT, values: {} }
@@ -89,8 +123,8 @@ function conditionOf(guard: WriteGuard, mutation: StateMutation): { expression: 
  * The UpdateItem parameters that apply `update` under `condition` and add one to the revision; with a lock's
  * `fence`, also only if no higher fence is stored, storing this one.
  */
-function updateOf(update: ItemUpdate, condition: { expression: string; values: object }, fence?: number) {
-  const names: Record<string, string> = {};
+function updateOf(update: ItemUpdate, condition: Condition, fence?: number) {
+  const names: Record<string, string> = { ...condition.names };
   const values: Record<string, AttributeValue> = { ':one': { N: '1' } };
   const fenced = fence === undefined ? undefined : fenceCondition(fence, { fenceAttribute: A.fence });
   const placeholder = (attribute: string) => {

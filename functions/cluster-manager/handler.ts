@@ -22,6 +22,7 @@ import { DynamoDbCoordinationStore } from '../../core/coordination/dynamodb-stor
 import { InstanceRegistry } from '../../core/coordination/instance-registry.js';
 import { LeaderElection } from '../../core/coordination/leader-election.js';
 import { LeaseClient } from '../../core/coordination/lease-client.js';
+import { conflictPolicies } from '../../core/processing/conflict-policies.js';
 import { DeferredSweep } from '../../core/processing/deferred-sweep.js';
 import { configuredProjection, mirrorProjection, type Projection } from '../../core/processing/projection.js';
 import { ParkedReplayer } from '../../core/processing/replay.js';
@@ -132,6 +133,7 @@ function deferredSweepFromEnv(
         stateStore,
         parkedStore,
         projection: configuredProjection(config, projection),
+        conflictPolicy: conflictPolicies(config, projection),
       }).replayDeferred(isDeferred);
     },
   });

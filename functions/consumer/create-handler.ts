@@ -24,6 +24,8 @@ import {
   type BatchResult,
   type StreamRecord,
 } from '../../core/processing/batch-processor.js';
+import { conflictPolicies } from '../../core/processing/conflict-policies.js';
+import type { ConflictPolicy } from '../../core/processing/conflicts.js';
 import { BatchLatencies } from '../../core/processing/latency.js';
 import { configuredProjection, mirrorProjection, type Projection } from '../../core/processing/projection.js';
 import type { ProcessingTracer } from '../../core/processing/tracing.js';
@@ -32,7 +34,7 @@ import { ParkedStore } from '../../core/state/parked-store.js';
 import { StateCache } from '../../core/state/state-cache.js';
 import { StateStore } from '../../core/state/state-store.js';
 import type { StateStorePort } from '../../core/state/state-store-port.js';
-import { aggregateLocksFor } from './aggregate-locks.js';
+import { type AggregateLocksDependencies, aggregateLocksFor } from './aggregate-locks.js';
 
 interface ConsumerDependencies {
   readonly dynamodb: DynamoDBClient;
@@ -196,15 +198,32 @@ function cacheOf(
   return deps.config.cache.enabled && reads ? deps.stateCache : undefined;
 }
 
-/** What the processors of one handler share besides its dependencies. */
+/**
+ * What a handler builds once for all its shards' processors: its aggregate locks (one lock client: two
+ * clients of one owner would adopt each other's locks) and its tables' conflict policies. Built when the
+ * handler is, so that a configuration the projection cannot run fails there.
+ */
+interface SharedParts {
+  readonly locks: AggregateLocks | undefined;
+  readonly conflictPolicy: (table: string) => ConflictPolicy;
+}
+
+function sharedParts(
+  deps: AggregateLocksDependencies & Pick<ConsumerDependencies, 'config' | 'projection'>,
+): SharedParts {
+  const base = deps.projection ?? mirrorProjection;
+  return {
+    locks: aggregateLocksFor(base, deps.config, deps),
+    conflictPolicy: conflictPolicies(deps.config, base),
+  };
+}
+
+/** Where a processor runs: its shard, and the parts its handler shares. */
 interface ProcessorScope {
   /** The shard whose batches the processor runs: the owner cache marks its entries as that shard's. */
   readonly shardId?: string;
-  /**
-   * The handler's aggregate locks, one client for all its shards: two clients of one owner would adopt each
-   * other's locks. @default built from the projection and `config.locks`
-   */
-  readonly locks?: AggregateLocks;
+  /** @default built for this processor alone */
+  readonly shared?: SharedParts;
 }
 
 /**
@@ -224,6 +243,7 @@ function createProcessor(
     tombstoneTtlSeconds: config.processing.tombstoneTtlSeconds,
   });
   const cache = cacheOf(deps);
+  const shared = scope.shared ?? sharedParts(deps);
   return new BatchProcessor({
     registry: decoding.registry,
     decodeContext: decoding.context,
@@ -234,9 +254,10 @@ function createProcessor(
     maxAttempts: config.processing.maxAttempts,
     aggregateConcurrency: config.processing.aggregateConcurrency,
     isDeferred: (table) => isTableDeferred(config, table),
+    conflictPolicy: shared.conflictPolicy,
     logger: deps.logger,
     tracer: deps.tracer,
-    locks: scope.locks ?? aggregateLocksFor(base, config, deps),
+    locks: shared.locks,
   });
 }
 
@@ -259,14 +280,14 @@ function createConsumerHandler(deps: ConsumerDependencies) {
   const cache = cacheOf(withCache);
   // Turned off: free what it held (and, turned on again later, start from nothing rather than from old items).
   if (cache === undefined) withCache.stateCache.clear();
-  const locks = aggregateLocksFor(deps.projection ?? mirrorProjection, deps.config, deps);
+  const shared = sharedParts(deps);
   // One processor per shard (a Lambda environment may be handed batches of several over its life; a worker
   // reads several at once), so that the cache knows which shard each entry came from.
   const processors = new Map<string, BatchProcessor>();
   const processorOf = (shardId: string): BatchProcessor => {
     let processor = processors.get(shardId);
     if (processor === undefined) {
-      processor = createProcessor(withCache, locks === undefined ? { shardId } : { shardId, locks });
+      processor = createProcessor(withCache, { shardId, shared });
       processors.set(shardId, processor);
     }
     return processor;

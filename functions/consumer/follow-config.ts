@@ -6,6 +6,7 @@
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import type { Config } from '../../core/config/schema.js';
 import type { ConfigSource } from '../../core/config/source.js';
+import { messageOf } from '../../core/errors.js';
 import { type ConsumerDependencies, createConsumerHandler } from './create-handler.js';
 
 type ConfigFollowingDependencies = Omit<ConsumerDependencies, 'config'> & {
@@ -32,7 +33,21 @@ function createConfigFollowingHandler(deps: ConfigFollowingDependencies) {
     context: Context,
   ): Promise<KinesisStreamBatchResponse> {
     const { config } = await configSource.refresh();
-    if (built?.config !== config) built = { config, handler: createConsumerHandler({ ...rest, config }) };
+    if (built?.config !== config) {
+      try {
+        built = { config, handler: createConsumerHandler({ ...rest, config }) };
+      } catch (error) {
+        // A version the projection cannot run (a conflict strategy it does not support) leaves the consumer on
+        // the version it runs, as an invalid version does; with none to run, the batch fails with the reason.
+        if (built === undefined) throw error;
+        rest.logger.error('configuration version refused; running the previous one', {
+          refusedVersion: config.version,
+          runningVersion: built.config.version,
+          error: messageOf(error),
+        });
+        built = { ...built, config };
+      }
+    }
     return built.handler(event, context);
   };
 }

@@ -6,9 +6,10 @@ import { type Config, type ConfigInput, parseConfig } from '../../core/config/sc
 import { ENV, METRICS } from '../../core/constants.js';
 import type { MappingSettings } from '../../core/esm/settings.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
+import { conflictPolicies } from '../../core/processing/conflict-policies.js';
 import { DeferredSweep } from '../../core/processing/deferred-sweep.js';
 import { InstanceLatencies } from '../../core/processing/latency.js';
-import { configuredProjection } from '../../core/processing/projection.js';
+import { configuredProjection, mirrorProjection } from '../../core/processing/projection.js';
 import { ParkedReplayer } from '../../core/processing/replay.js';
 import { Producer } from '../../core/producer/producer.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
@@ -331,6 +332,10 @@ async function startConsumers(options: PipelineOptions, p: Provisioned, r: RunRe
         projection: configuredProjection(
           p.localConfig.source.current().config,
           options.projection?.projection,
+        ),
+        conflictPolicy: conflictPolicies(
+          p.localConfig.source.current().config,
+          options.projection?.projection ?? mirrorProjection,
         ),
       }).replayDeferred(isDeferred),
   });

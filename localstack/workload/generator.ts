@@ -273,6 +273,7 @@ class WorkloadGenerator {
       table: slot.table,
       aggregateId,
       op: ({ c: 'create', u: 'update', d: 'delete', r: 'read' } as const)[op],
+      source: 'debezium:dbserver1',
       position: postgresPosition(lsn, String(lastCommitLsn)),
       before,
       after,

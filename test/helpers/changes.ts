@@ -1,6 +1,8 @@
 import type { ChangeEvent, RecordOrigin } from '../../core/events/change.js';
 import { postgresPosition } from '../../core/events/position.js';
 import type { PendingChange } from '../../core/processing/fold.js';
+import type { ProjectedState } from '../../core/processing/projection.js';
+import type { AggregateItem } from '../../core/state/aggregate-item.js';
 
 /** A Postgres-style change of `public.orders#<id>` at LSN `lsn`. */
 function orderChange(
@@ -14,6 +16,7 @@ function orderChange(
     table: 'public.orders',
     aggregateId: `public.orders#${id}`,
     op,
+    source: 'debezium:dbserver1',
     position: postgresPosition(lsn, lsn - 1),
     before: op === 'create' ? null : { id },
     after,
@@ -60,4 +63,30 @@ function debeziumEnvelope(change: ChangeEvent, lsn: number): Record<string, unkn
   };
 }
 
-export { debeziumEnvelope, orderChange, origin, pending };
+/**
+ * A stored item of `public.orders#1` at `position`, as an item written before sources reads (its one
+ * position under the unnamed source, taken by the first source that comes), or with the given `positions`.
+ */
+function storedItem(
+  position: string,
+  state: ProjectedState,
+  positions: ReadonlyMap<string, string> = new Map([['unnamed', position]]),
+): AggregateItem {
+  return {
+    aggregateId: 'public.orders#1',
+    table: 'public.orders',
+    position,
+    positions,
+    writer: undefined,
+    fieldStamps: undefined,
+    deleted: state.deleted,
+    state: state.state,
+    revision: 1,
+    quarantine: undefined,
+    lastParkedKey: undefined,
+    pendingFailure: undefined,
+    ttlEpochSeconds: undefined,
+  };
+}
+
+export { debeziumEnvelope, orderChange, origin, pending, storedItem };

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { parseJsonExact, wasJsonNumber } from '../../core/events/exact-json.js';
 import { UnstorableError } from '../../core/state/errors.js';
@@ -62,6 +63,8 @@ function refused(outcome: WriteOutcome): AggregateItem | undefined {
 function describeStateStoreContract(
   name: string,
   makeStore: (settings: StateStoreSettings) => Promise<StateStorePort>,
+  /** Puts an item as it is, as an earlier version of the store wrote it. */
+  putRaw: (store: StateStorePort, item: Record<string, AttributeValue>) => Promise<void>,
 ): void {
   const fresh = async () => {
     const store = await makeStore({ now: () => CONTRACT_NOW_MS, tombstoneTtlSeconds: CONTRACT_TTL_SECONDS });
@@ -114,6 +117,10 @@ function describeStateStoreContract(
           lastParkedKey: undefined,
           pendingFailure: undefined,
           ttlEpochSeconds: undefined,
+          // A value that names no source is of the unnamed one, as items were before sources.
+          positions: new Map([['unnamed', '0010']]),
+          writer: { source: 'unnamed', ts: 0, position: '0010' },
+          fieldStamps: undefined,
         });
       });
 
@@ -164,6 +171,158 @@ function describeStateStoreContract(
         await expect(store.write(id(), { pendingFailure: null }, { kind: 'newer' })).rejects.toThrow(
           TypeError,
         );
+      });
+    });
+
+    describe('Sources (docs/architecture.md contract 9)', () => {
+      const stamp = (source: string, ts: number, position: string) => ({ source, ts, position });
+      const ofSource = (source: string, position: string, extra: Partial<StateValue> = {}): StateValue => ({
+        ...value(position),
+        source,
+        positions: new Map([[source, position]]),
+        writer: stamp(source, 1_700_000_000_000, position),
+        ...extra,
+      });
+
+      it('keeps the positions of every source, the writer and the field stamps, any names included', async () => {
+        const { id, writeAndGet } = await fresh();
+        const fieldStamps = {
+          fields: new Map([
+            ['__proto__', stamp('dms', 5, 'tm:1')],
+            ['id', stamp('debezium:db1', 7, 'pg:2')],
+            ['at', stamp('dms', 5, 'tm:1')],
+          ]),
+          deleted: stamp('debezium:db1', 3, 'pg:1'),
+        };
+        const written = ofSource('debezium:db1', 'pg:2', {
+          positions: new Map([
+            ['debezium:db1', 'pg:2'],
+            ['dms', 'tm:1'],
+            ['dynamodb:eu-west-1/orders.v2', 'dd:9'],
+          ]),
+          fieldStamps,
+        });
+
+        const item = await writeAndGet(id(), { value: written }, { kind: 'revision', expected: undefined });
+
+        expect(item.positions).toEqual(written.positions);
+        expect(item.writer).toEqual(written.writer);
+        expect(item.fieldStamps).toEqual(fieldStamps);
+        expect([...item.fieldStamps!.fields.keys()]).toContain('__proto__');
+        expect(Object.getPrototypeOf(item.fieldStamps!.fields)).toBe(Map.prototype);
+      });
+
+      it('removes the field stamps with a value that has none', async () => {
+        const { id, writeAndGet } = await fresh();
+        const merged = ofSource('dms', 'tm:1', {
+          fieldStamps: { fields: new Map([['id', stamp('dms', 1, 'tm:1')]]), deleted: undefined },
+        });
+        const first = await writeAndGet(id(), { value: merged }, { kind: 'revision', expected: undefined });
+
+        const after = await writeAndGet(
+          id(),
+          { value: ofSource('dms', 'tm:2') },
+          { kind: 'revision', expected: first },
+        );
+
+        expect(first.fieldStamps?.fields.size).toBe(1);
+        expect(after.fieldStamps).toBeUndefined();
+      });
+
+      it('writes blind only over the same source, and only while it is the one source', async () => {
+        const { store, id } = await fresh();
+        committed(await store.write(id(), { value: ofSource('debezium:db1', 'pg:5') }, { kind: 'newer' }));
+
+        const other = refused(await store.write(id(), { value: ofSource('dms', 'tm:9') }, { kind: 'newer' }));
+        const older = refused(
+          await store.write(id(), { value: ofSource('debezium:db1', 'pg:4') }, { kind: 'newer' }),
+        );
+        committed(await store.write(id(), { value: ofSource('debezium:db1', 'pg:6') }, { kind: 'newer' }));
+        const two = ofSource('debezium:db1', 'pg:7', {
+          positions: new Map([
+            ['debezium:db1', 'pg:7'],
+            ['dms', 'tm:1'],
+          ]),
+        });
+        const current = (await store.get(id()))!;
+        committed(await store.write(id(), { value: two }, { kind: 'revision', expected: current }));
+        const afterTwo = refused(
+          await store.write(id(), { value: ofSource('debezium:db1', 'pg:8') }, { kind: 'newer' }),
+        );
+
+        expect(other?.positions).toEqual(new Map([['debezium:db1', 'pg:5']]));
+        expect(older?.position).toBe('pg:5');
+        expect(afterTwo?.positions.size).toBe(2);
+      });
+
+      it('lets the first source of the same format take the unnamed mark, or a later one a Kinesis-sequence mark', async () => {
+        const { store, id } = await fresh();
+        await store.write(id(1), { value: value('pg:5') }, { kind: 'newer' });
+        await store.write(id(2), { value: value('pg:5') }, { kind: 'newer' });
+        await store.write(id(3), { value: value('ks:5') }, { kind: 'newer' });
+
+        refused(await store.write(id(1), { value: ofSource('debezium:db1', 'pg:5') }, { kind: 'newer' }));
+        committed(await store.write(id(1), { value: ofSource('debezium:db1', 'pg:6') }, { kind: 'newer' }));
+        // Another format is another source: its position does not compare with the mark.
+        refused(await store.write(id(2), { value: ofSource('dynamodb:t', 'dd:9') }, { kind: 'newer' }));
+        refused(await store.write(id(3), { value: ofSource('dms', 'dd:1') }, { kind: 'newer' }));
+        committed(await store.write(id(3), { value: ofSource('dms', 'tm:1') }, { kind: 'newer' }));
+
+        expect((await store.get(id(1)))?.positions).toEqual(new Map([['debezium:db1', 'pg:6']]));
+        expect((await store.get(id(2)))?.positions).toEqual(new Map([['unnamed', 'pg:5']]));
+        expect((await store.get(id(3)))?.positions).toEqual(new Map([['dms', 'tm:1']]));
+      });
+
+      it('reads an item written before sources as the position of its one source, and migrates it on write', async () => {
+        const { store, id } = await fresh();
+        const legacy = (n: number) => ({
+          aggregateId: { S: id(n) },
+          position: { S: 'pg:5' },
+          sourceTable: { S: 'public.orders' },
+          deleted: { BOOL: false },
+          state: { M: { id: { N: '1' } } },
+          rev: { N: '3' },
+        });
+        await putRaw(store, legacy(1));
+        await putRaw(store, legacy(2));
+
+        const read = (await store.get(id(1)))!;
+        refused(await store.write(id(1), { value: ofSource('debezium:db1', 'pg:5') }, { kind: 'newer' }));
+        committed(await store.write(id(1), { value: ofSource('debezium:db1', 'pg:6') }, { kind: 'newer' }));
+        const taken = await store.getMany([id(1), id(2)]);
+
+        expect(read).toMatchObject({ position: 'pg:5', revision: 3, state: { id: 1 }, writer: undefined });
+        expect(read.positions).toEqual(new Map([['unnamed', 'pg:5']]));
+        expect(taken.get(id(1))?.positions).toEqual(new Map([['debezium:db1', 'pg:6']]));
+        expect(taken.get(id(2))?.positions).toEqual(new Map([['unnamed', 'pg:5']]));
+      });
+
+      it('counts the source maps in the item size: field stamps can make a state that fits unstorable', async () => {
+        const { store, id } = await fresh();
+        const row = Object.fromEntries(Array.from({ length: 4_000 }, (_, i) => [`c${i}`, 'x'.repeat(80)]));
+        const stamps = new Map(Object.keys(row).map((c, i) => [c, stamp(`s${i}`, i, `pos:${i}`)]));
+
+        committed(
+          await store.write(id(1), { value: ofSource('dms', 'tm:1', { state: row }) }, { kind: 'newer' }),
+        );
+        const error = await store
+          .write(
+            id(2),
+            {
+              value: ofSource('dms', 'tm:1', {
+                state: row,
+                fieldStamps: { fields: stamps, deleted: undefined },
+              }),
+            },
+            { kind: 'newer' },
+          )
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+
+        expect(error).toBeInstanceOf(UnstorableError);
+        expect(await store.get(id(2))).toBeUndefined();
       });
     });
 
@@ -453,6 +612,65 @@ function describeStateStoreContract(
           }
         }
         expect(item).toMatchObject({ position: '0004', revision: 5, deleted: false });
+      });
+
+      it("is the item a read returns then, with every source's position, the writer and the field stamps", async () => {
+        // Prepare
+        const { store, id } = await fresh();
+        const stamp = (source: string, ts: number, position: string) => ({ source, ts, position });
+        const positions = (...entries: [string, string][]) => new Map(entries);
+        const steps: [StateMutation, (item: AggregateItem | undefined) => WriteGuard][] = [
+          [
+            {
+              value: {
+                ...value('pg:2'),
+                source: 'debezium:db1',
+                positions: positions(['debezium:db1', 'pg:2'], ['dms', 'tm:1'], ['__proto__', 'x:1']),
+                writer: stamp('debezium:db1', 7, 'pg:2'),
+                fieldStamps: {
+                  fields: new Map([
+                    ['__proto__', stamp('dms', 5, 'tm:1')],
+                    ['id', stamp('debezium:db1', 7, 'pg:2')],
+                  ]),
+                  deleted: stamp('dms', 3, 'tm:0'),
+                },
+              },
+            },
+            () => ({ kind: 'revision', expected: undefined }),
+          ],
+          [{ pendingFailure: pendingFailure('tm:2') }, (item) => ({ kind: 'revision', expected: item })],
+          [
+            {
+              value: {
+                ...value('tm:2'),
+                source: 'dms',
+                positions: positions(['debezium:db1', 'pg:2'], ['dms', 'tm:2']),
+                writer: stamp('dms', 9, 'tm:2'),
+              },
+              pendingFailure: null,
+            },
+            (item) => ({ kind: 'revision', expected: item }),
+          ],
+          [{ value: { ...value('tm:3'), source: 'dms' } }, (item) => ({ kind: 'revision', expected: item })],
+        ];
+        let item: AggregateItem | undefined;
+
+        for (const [mutation, guard] of steps) {
+          // Act
+          const outcome = await store.write(id(), mutation, guard(item));
+
+          // Assert
+          if (!outcome.committed) throw new Error(`lost: ${JSON.stringify(mutation)}`);
+          item = await store.get(id());
+          const after = outcome.after();
+          expect(after).toEqual(item);
+          expect([...after.positions.keys()].sort()).toEqual([...item!.positions.keys()].sort());
+          expect([...(after.fieldStamps?.fields.keys() ?? [])]).toEqual([
+            ...(item!.fieldStamps?.fields.keys() ?? []),
+          ]);
+        }
+        expect(item).toMatchObject({ position: 'tm:3', revision: 4, fieldStamps: undefined });
+        expect(item?.positions).toEqual(positions(['dms', 'tm:3']));
       });
     });
 

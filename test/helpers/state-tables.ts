@@ -1,5 +1,12 @@
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { resourceNames, tableDefinitions } from '../../localstack/provision.js';
+import { ParkedStore } from '../../core/state/parked-store.js';
+import { StateStore } from '../../core/state/state-store.js';
+import {
+  createTables,
+  type ResourceNames,
+  resourceNames,
+  tableDefinitions,
+} from '../../localstack/provision.js';
 import { uniqueName } from './engines.js';
 
 /**
@@ -14,4 +21,18 @@ async function createStoreTable(client: DynamoDBClient, kind: 'state' | 'parked'
   return tableName;
 }
 
-export { createStoreTable };
+/** Fresh state and parked tables named after `prefix`, with the stores over them (tombstones kept an hour). */
+async function freshStores(
+  client: DynamoDBClient,
+  prefix: string,
+): Promise<{ names: ResourceNames; state: StateStore; parked: ParkedStore }> {
+  const names = resourceNames(uniqueName(prefix));
+  await createTables(client, names);
+  return {
+    names,
+    state: new StateStore({ client, tableName: names.stateTable, tombstoneTtlSeconds: 3600 }),
+    parked: new ParkedStore({ client, tableName: names.parkedTable }),
+  };
+}
+
+export { createStoreTable, freshStores };

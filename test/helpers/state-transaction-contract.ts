@@ -147,6 +147,104 @@ function describeTransactContract(
       expect((await store.get(order()))?.derived?.get('total')).toBe(100);
     });
 
+    it('judges a blind source write by its own source’s mark: a duplicate of it, or a second source, cancels its derived updates', async () => {
+      const { store, line, order } = await fresh();
+      const ofSource = (source: string, position: string): StateValue => ({ ...value(position), source });
+      await store.transact(
+        line(),
+        { value: ofSource('debezium:a', '0005') },
+        { kind: 'newer' },
+        { derived: [derived(order(), { total: 10 })] },
+      );
+
+      const duplicate = refusal(
+        await store.transact(
+          line(),
+          { value: ofSource('debezium:a', '0005') },
+          { kind: 'newer' },
+          { derived: [derived(order(), { total: 10 })] },
+        ),
+      );
+      // Higher as a string than debezium:a's mark, but another source's positions do not compare with it.
+      const otherSource = refusal(
+        await store.transact(
+          line(),
+          { value: ofSource('dms', '0009') },
+          { kind: 'newer' },
+          { derived: [derived(order(), { total: 100 })] },
+        ),
+      );
+      const newer = await store.transact(
+        line(),
+        { value: ofSource('debezium:a', '0006') },
+        { kind: 'newer' },
+        { derived: [derived(order(), { total: 1 })] },
+      );
+
+      expect(duplicate).toMatchObject({ reason: 'condition', current: { position: '0005' } });
+      expect(otherSource).toMatchObject({ reason: 'condition', current: { position: '0005' } });
+      expect(newer).toEqual({ committed: true });
+      expect(await store.get(line())).toMatchObject({
+        position: '0006',
+        positions: new Map([['debezium:a', '0006']]),
+        writer: { source: 'debezium:a', position: '0006' },
+      });
+      expect((await store.get(order()))?.derived?.get('total')).toBe(11);
+    });
+
+    it('keeps the source marks, the field stamps, the fence and derived fields of one item side by side', async () => {
+      const { store, line, order } = await fresh();
+      await store.transact(
+        line(),
+        { value: value('0001') },
+        { kind: 'revision', expected: undefined },
+        { derived: [derived(order(), { total: 7, status: 'open' }, 3)] },
+      );
+      const created = await store.get(order());
+      const stamp = { source: 'dms', ts: 1_700_000_000_001, position: 'tm:2' };
+      const own = await store.transact(
+        order(),
+        {
+          value: {
+            table: 'public.orders',
+            source: 'dms',
+            position: 'tm:2',
+            deleted: false,
+            state: { id: 1 },
+            positions: new Map([
+              ['debezium:a', '0004'],
+              ['dms', 'tm:2'],
+            ]),
+            writer: stamp,
+            fieldStamps: { fields: new Map([['id', stamp]]), deleted: undefined },
+          },
+        },
+        { kind: 'revision', expected: created },
+        { derived: [], fence: 4 },
+      );
+
+      expect(own).toEqual({ committed: true });
+      const item = await store.get(order());
+      expect(item).toMatchObject({
+        position: 'tm:2',
+        revision: 1,
+        fence: 4,
+        writer: stamp,
+        positions: new Map([
+          ['debezium:a', '0004'],
+          ['dms', 'tm:2'],
+        ]),
+        fieldStamps: { fields: new Map([['id', stamp]]) },
+        state: { id: 1 },
+      });
+      expect(item?.derived).toEqual(
+        new Map<string, unknown>([
+          ['total', 7],
+          ['status', 'open'],
+        ]),
+      );
+    });
+
     it('stores the source fence, refuses a lower one as stale, and lets an equal one through', async () => {
       const { store, line, order } = await fresh();
       await store.transact(line(), { value: value('0001') }, { kind: 'newer' }, { derived: [], fence: 7 });

@@ -48,6 +48,7 @@ function lineWorkload(options: {
       table: 'public.order_lines',
       aggregateId: `public.order_lines#${line}`,
       op: created ? 'create' : 'update',
+      source: 'debezium:dbserver1',
       position: postgresPosition(lsn, lsn - 1),
       before: created ? null : { id: line, order_id: order },
       after: { id: line, order_id: order, quantity },

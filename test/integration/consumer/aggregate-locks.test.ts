@@ -200,6 +200,7 @@ describe('Aggregate locks between consumer processes', () => {
         table: 'public.order_lines',
         aggregateId: line,
         op: 'update',
+        source: 'debezium:dbserver1',
         position: postgresPosition(lsn, lsn - 1),
         before: null,
         after: { lsn },

@@ -16,28 +16,19 @@ import {
   mirrorProjection,
 } from '../../../core/processing/projection.js';
 import { ParkedReplayer } from '../../../core/processing/replay.js';
-import { ParkedStore } from '../../../core/state/parked-store.js';
-import { StateStore } from '../../../core/state/state-store.js';
 import { createClusterManagerHandler } from '../../../functions/cluster-manager/create-handler.js';
 import { createProcessor, toStreamRecords } from '../../../functions/consumer/create-handler.js';
-import { createTables, resourceNames } from '../../../localstack/provision.js';
 import { orderChange } from '../../helpers/changes.js';
 import { changeRecord, kinesisEvent, type TestRecord } from '../../helpers/consumer.js';
 import { createCoordinationTable } from '../../helpers/coordination.js';
 import { testClients, uniqueName } from '../../helpers/engines.js';
+import { freshStores } from '../../helpers/state-tables.js';
 
 const clients = testClients();
 afterAll(() => clients.destroy());
 
 async function tables() {
-  const names = resourceNames(uniqueName('defer'));
-  await createTables(clients.dynamodb, names);
-  const state = new StateStore({
-    client: clients.dynamodb,
-    tableName: names.stateTable,
-    tombstoneTtlSeconds: 3600,
-  });
-  const parked = new ParkedStore({ client: clients.dynamodb, tableName: names.parkedTable });
+  const { names, state, parked } = await freshStores(clients.dynamodb, 'defer');
   /** The consumer as it runs under `config` (a new config is a new processor, as in the handler). */
   const consume = (config: ConfigInput, records: TestRecord[]) =>
     createProcessor({

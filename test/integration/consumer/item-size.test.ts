@@ -3,6 +3,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { STATE_TABLE } from '../../../core/constants.js';
 import { messageOf } from '../../../core/errors.js';
 import { itemSize, MAX_ITEM_BYTES } from '../../../core/state/item-size.js';
+import {
+  fieldStampsAttribute,
+  positionsAttribute,
+  stampAttribute,
+} from '../../../core/state/source-marks.js';
 import { testClients } from '../../helpers/engines.js';
 import { createStoreTable } from '../../helpers/state-tables.js';
 
@@ -46,6 +51,25 @@ const VALUES: Record<string, AttributeValue> = {
   'a list of 10,000 single digits': { L: Array.from({ length: 10_000 }, () => ({ N: '7' })) },
   'maps with non-ASCII names, nested': {
     M: { é: { M: { 정류장: { S: '서울역' }, e: { L: [] } } }, x: { M: {} } },
+  },
+  'the source maps of a state item: positions, writer, field stamps': {
+    M: {
+      positions: positionsAttribute(
+        new Map([
+          ['debezium:dbserver1', `pg:${'0'.repeat(20)}:${'1'.repeat(20)}`],
+          ['dms', `tm:${'2'.repeat(20)}:${'3'.repeat(129)}:${'0'.repeat(10)}`],
+        ]),
+      ),
+      writer: stampAttribute({ source: 'dms', ts: 1_722_214_697_983, position: 'tm:1' }),
+      fieldStamps: fieldStampsAttribute({
+        fields: new Map([
+          ['__proto__', { source: 'dms', ts: 1, position: 'tm:1' }],
+          ['name', { source: 'debezium:dbserver1', ts: 1_722_214_697_983, position: 'pg:2' }],
+          ['age', { source: 'dms', ts: 1, position: 'tm:1' }],
+        ]),
+        deleted: { source: 'dms', ts: 0, position: 'tm:0' },
+      }),
+    },
   },
   'booleans, nulls, binary and sets': {
     L: [

@@ -82,6 +82,7 @@ const changes = (JSON.parse(changesJson) as [number, number, number, number][]).
         table: 'public.order_lines',
         aggregateId: `public.order_lines#${line}`,
         op: 'create',
+        source: 'debezium:dbserver1',
         position: postgresPosition(lsn, lsn - 1),
         before: null,
         after: { id: line, order_id: order, quantity },

@@ -1,3 +1,4 @@
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll } from 'vitest';
 import { StateStore } from '../../../core/state/index.js';
 import { testClients } from '../../helpers/engines.js';
@@ -8,7 +9,15 @@ const clients = testClients();
 let table: Promise<string> | undefined;
 afterAll(() => clients.destroy());
 
-describeStateStoreContract('DynamoDB Local', async (settings) => {
-  table ??= createStoreTable(clients.dynamodb, 'state');
-  return new StateStore({ client: clients.dynamodb, tableName: await table, ...settings });
-});
+describeStateStoreContract(
+  'DynamoDB Local',
+  async (settings) => {
+    table ??= createStoreTable(clients.dynamodb, 'state');
+    return new StateStore({ client: clients.dynamodb, tableName: await table, ...settings });
+  },
+  async (store, item) => {
+    await clients.dynamodb.send(
+      new PutItemCommand({ TableName: (store as StateStore).tableName, Item: item }),
+    );
+  },
+);

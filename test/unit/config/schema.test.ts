@@ -29,7 +29,7 @@ describe('Function: defaultConfig', () => {
   it('has a default for every section the issue lists', () => {
     const config = defaultConfig();
 
-    expect(config.conflicts).toEqual({ strategy: 'source-position' });
+    expect(config.conflicts).toEqual({ strategy: 'single-source' });
     expect(config.locks).toEqual({ leaseDurationMs: 20_000, heartbeatsPerLease: 4, waitMs: 5_000 });
     expect(config).not.toHaveProperty('leader');
     expect(config.instances).toEqual({ failureDetectionMs: 20_000, heartbeatsPerWindow: 4 });
@@ -164,8 +164,12 @@ describe('Function: configJsonSchema', () => {
     expect(compared).toBe(leafPaths.length * badValues.length);
   });
 
-  it('lists the only rule it cannot express, and the zod schema enforces it', () => {
-    expect(CROSS_FIELD_RULES.map((r) => r.path)).toEqual(['scaling.minShards']);
+  it('lists the rules it cannot express, and the zod schema enforces them', () => {
+    expect(CROSS_FIELD_RULES.map((r) => r.path)).toEqual([
+      'scaling.minShards',
+      'conflicts.sourcePriority',
+      'tables.<table>.sourcePriority',
+    ]);
 
     const result = validateConfig({ scaling: { minShards: 8, maxShards: 4 } });
     const schemaErrors = jsonSchemaErrors(configJsonSchema() as JsonSchema, {
@@ -174,6 +178,38 @@ describe('Function: configJsonSchema', () => {
 
     expect(result.ok).toBe(false);
     expect(schemaErrors).toEqual([]);
+  });
+});
+
+describe('Rule: source-priority needs a sourcePriority list', () => {
+  it('refuses the strategy without a list, globally or per table, naming where the list belongs', () => {
+    const result = validateConfig({
+      conflicts: { strategy: 'source-priority' },
+      tables: { 'public.orders': { conflictStrategy: 'source-priority' }, 'public.lines': {} },
+    });
+
+    expect(result.ok).toBe(false);
+    expect(result.ok ? [] : result.violations.map((v) => v.path)).toEqual([
+      'tables["public.orders"].sourcePriority',
+      'tables["public.lines"].sourcePriority',
+      'conflicts.sourcePriority',
+    ]);
+    expect(
+      jsonSchemaErrors(configJsonSchema() as JsonSchema, { conflicts: { strategy: 'source-priority' } }),
+    ).toEqual([]);
+  });
+
+  it("takes a table's own list or the global one, and the former name source-position", () => {
+    const config = parseConfig({
+      conflicts: { strategy: 'source-priority', sourcePriority: ['debezium:dbserver1', 'dms'] },
+      tables: {
+        'public.orders': { conflictStrategy: 'source-priority', sourcePriority: ['dms'] },
+        'public.lines': { conflictStrategy: 'source-position' },
+      },
+    });
+
+    expect(config.tables['public.orders']?.sourcePriority).toEqual(['dms']);
+    expect(config.conflicts.sourcePriority).toEqual(['debezium:dbserver1', 'dms']);
   });
 });
 

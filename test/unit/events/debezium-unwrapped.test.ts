@@ -35,6 +35,8 @@ describe('Decoder: debezium-unwrapped (ExtractNewRecordState)', () => {
         table: 'inventory.customers',
         aggregateId: 'inventory.customers#1004',
         op: 'update',
+        // no __name, no __connector: the connector inferred from the fields present ('other')
+        source: 'debezium:other',
         position: `ks:${'49590338271490256608559692538361571095921575989136588898'.padStart(129, '0')}:0000000000`,
         before: null,
         after: row,

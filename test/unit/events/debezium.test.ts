@@ -43,6 +43,8 @@ describe('Decoder: debezium (MySQL, bare envelope)', () => {
       table: 'inventory.customers',
       aggregateId: 'inventory.customers#1004',
       op: 'create',
+      // the connector's logical server name (source.name)
+      source: 'debezium:mysql-server-1',
       position: MYSQL_154,
       before: null,
       after: { id: 1004, first_name: 'Anne', last_name: 'Kretchmar', email: 'annek@noanswer.org' },

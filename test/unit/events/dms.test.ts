@@ -85,6 +85,8 @@ describe('Decoder: dms (data records)', () => {
         table: 'sbtest.sbtest_x',
         aggregateId: 'sbtest.sbtest_x#100000161',
         op: 'create',
+        // DMS data records do not name their task: every DMS change is of the one source `dms`.
+        source: 'dms',
         // The time DMS produced the record, then the Kinesis sequence number.
         position: dmsPosition('2019-10-31T22:53:59.721201Z', '1000'),
         before: null,

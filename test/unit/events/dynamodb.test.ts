@@ -35,6 +35,8 @@ describe('Decoder: dynamodb (Kinesis Data Streams for DynamoDB)', () => {
       table: 'table-testdrive',
       aggregateId: 'table-testdrive#qux|2024-07-12T01:17:42',
       op: 'create',
+      // the region and table of the stream: each replica of a global table is its own source
+      source: 'dynamodb:us-east-1/table-testdrive',
       // Microsecond precision: the time alone is the position.
       position: 'dd:00001720740233012995',
       before: null,

@@ -64,4 +64,40 @@ describe('Function: createConfigFollowingHandler', () => {
       'SILENT',
     ]);
   });
+
+  it('keeps running the version it runs when a new one asks what the projection cannot do, saying so', async () => {
+    const errors: unknown[][] = [];
+    const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
+    logger.error = ((...args: unknown[]) => {
+      errors.push(args);
+    }) as Logger['error'];
+    const source = settableSource(parseConfig({ version: '1', logging: { level: 'WARN' } }));
+    const deps = {
+      dynamodb: new DynamoDBClient({ region: 'eu-west-1' }),
+      stateTable: 'state',
+      parkedTable: 'parked',
+      logger,
+      metrics: new Metrics({ namespace: 'test', serviceName: 'test', singleMetric: false }),
+    };
+    const handler = createConfigFollowingHandler({ ...deps, configSource: source });
+    await handler(empty, context);
+
+    // The mirror exports no resolveConflict: version 2 cannot run.
+    source.set(parseConfig({ version: '2', conflicts: { strategy: 'custom' }, logging: { level: 'ERROR' } }));
+    const response = await handler(empty, context);
+    const firstOnly = createConfigFollowingHandler({
+      ...deps,
+      configSource: settableSource(source.current().config),
+    });
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(logger.getLevelName()).toBe('WARN');
+    expect(errors).toEqual([
+      [
+        'configuration version refused; running the previous one',
+        expect.objectContaining({ refusedVersion: '2', runningVersion: '1' }),
+      ],
+    ]);
+    await expect(firstOnly(empty, context)).rejects.toThrow('exports no resolveConflict function');
+  });
 });

@@ -284,6 +284,27 @@ describe('Class: BatchProcessor', () => {
       expect(result.stats).toMatchObject({ applied: 3, stateWrites: 2 });
     });
 
+    it("reads in one request the aggregates whose table's conflict strategy needs the state, only those", async () => {
+      const t = setup({
+        conflictPolicy: (table) =>
+          table === 'public.orders' ? { strategy: 'last-writer-wins' } : { strategy: 'single-source' },
+      });
+      const getMany = vi.spyOn(t.stateStore, 'getMany');
+      const get = vi.spyOn(t.stateStore, 'get');
+      const line = { ...orderChange(7, 11, 'create'), table: 'public.lines', aggregateId: 'public.lines#7' };
+
+      const result = await t.process([
+        at(orderChange(2, 11, 'create'), 11, 1),
+        at(line, 11, 2),
+        at(orderChange(1, 12, 'create'), 12, 3),
+      ]);
+
+      expect(getMany).toHaveBeenCalledTimes(1);
+      expect(getMany).toHaveBeenCalledWith(['public.orders#2', 'public.orders#1']);
+      expect(get).not.toHaveBeenCalled();
+      expect(result.stats).toMatchObject({ applied: 3, stateWrites: 3 });
+    });
+
     it('does not read a new aggregate again after the batch read found it absent', async () => {
       const t = setup({ needsPreviousState: true });
       const get = vi.spyOn(t.stateStore, 'get');

@@ -38,6 +38,7 @@ function lineChange(
     table: 'public.order_lines',
     aggregateId: LINE(line),
     op,
+    source: 'debezium:dbserver1',
     position: postgresPosition(lsn, lsn - 1),
     before: op === 'create' ? null : { id: line, order_id: order },
     after: op === 'delete' ? null : { id: line, order_id: order, quantity },

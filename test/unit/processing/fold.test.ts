@@ -7,15 +7,15 @@ import {
   type Projection,
   withFaultInjection,
 } from '../../../core/processing/projection.js';
+import type { DerivedUpdate } from '../../../core/state/derived-update.js';
 import { UnstorableError } from '../../../core/state/errors.js';
-import { orderChange, pending } from '../../helpers/changes.js';
+import { orderChange, pending, storedItem as stored } from '../../helpers/changes.js';
 
 describe('Function: foldChanges', () => {
   it('applies changes in order and ends at the last position and image', () => {
     const changes = [pending(orderChange(1, 10, 'create'), '1'), pending(orderChange(1, 20), '2')];
     const result = foldChanges({
-      position: undefined,
-      state: undefined,
+      item: undefined,
       changes,
       projection: mirrorProjection,
     });
@@ -23,22 +23,28 @@ describe('Function: foldChanges', () => {
     expect(result.duplicates).toHaveLength(0);
     expect(result.next).toEqual({
       table: 'public.orders',
+      source: 'debezium:dbserver1',
       position: changes[1]!.change.position,
       deleted: false,
       state: { id: 1, status: 's20' },
+      positions: new Map([['debezium:dbserver1', changes[1]!.change.position]]),
+      writer: {
+        source: 'debezium:dbserver1',
+        ts: changes[1]!.change.ts,
+        position: changes[1]!.change.position,
+      },
     });
   });
 
   it('skips changes at or below the stored position as duplicates', () => {
-    const stored = orderChange(1, 20).position;
+    const reached = orderChange(1, 20).position;
     const changes = [
       pending(orderChange(1, 10), '1'),
       pending(orderChange(1, 20), '2'),
       pending(orderChange(1, 30), '3'),
     ];
     const result = foldChanges({
-      position: stored,
-      state: { deleted: false, state: { id: 1 } },
+      item: stored(reached, { deleted: false, state: { id: 1 } }),
       changes,
       projection: mirrorProjection,
     });
@@ -53,8 +59,7 @@ describe('Function: foldChanges', () => {
       pending(orderChange(1, 30), '3'),
     ];
     const result = foldChanges({
-      position: undefined,
-      state: undefined,
+      item: undefined,
       changes,
       projection: mirrorProjection,
     });
@@ -64,15 +69,13 @@ describe('Function: foldChanges', () => {
 
   it('leaves a tombstone for a delete and keeps it against an older duplicate', () => {
     const del = foldChanges({
-      position: undefined,
-      state: undefined,
+      item: undefined,
       changes: [pending(orderChange(1, 10, 'create'), '1'), pending(orderChange(1, 20, 'delete'), '2')],
       projection: mirrorProjection,
     });
     expect(del.next).toMatchObject({ deleted: true, state: null });
     const late = foldChanges({
-      position: del.next!.position,
-      state: { deleted: true, state: null },
+      item: stored(del.next!.position, { deleted: true, state: null }),
       changes: [pending(orderChange(1, 10, 'create'), '3')],
       projection: mirrorProjection,
     });
@@ -94,7 +97,7 @@ describe('Function: foldChanges', () => {
       pending(orderChange(1, 20), '2'),
       pending(orderChange(1, 30), '3'),
     ];
-    const result = foldChanges({ position: undefined, state: undefined, changes, projection: failing });
+    const result = foldChanges({ item: undefined, changes, projection: failing });
     expect(result.applied.map((c) => c.origin.sequenceNumber)).toEqual(['1']);
     expect(result.failure?.index).toBe(1);
     expect(result.failure?.error.message).toBe('boom');
@@ -119,8 +122,7 @@ describe('Function: foldChanges', () => {
     ['an empty column name', { id: 1, '': 'x' }, 'state[""]', 'empty name'],
   ])('stops at a change whose state DynamoDB would refuse for good: %s', (_, row, path, message) => {
     const result = foldChanges({
-      position: undefined,
-      state: undefined,
+      item: undefined,
       changes: [pending(orderChange(1, 9), '0'), pending(orderChange(1, 10, 'update', row), '1')],
       projection: mirrorProjection,
     });
@@ -132,10 +134,73 @@ describe('Function: foldChanges', () => {
     expect(result.failure?.error.message).toContain(message);
   });
 
+  it('counts the derived fields and the fence the item keeps when it checks a state against the item limit', () => {
+    // A state that fits alone: 200,000 bytes, less than the 401,408 a written state may take.
+    const row = { id: 1, s: 'x'.repeat(200_000) };
+    const item = stored(orderChange(1, 5).position, { deleted: false, state: { id: 1 } });
+    const fold = (carried: Partial<typeof item>) =>
+      foldChanges({
+        item: { ...item, ...carried },
+        changes: [pending(orderChange(1, 10, 'update', row), '1')],
+        projection: mirrorProjection,
+      });
+
+    const alone = fold({ fence: 3 });
+    const withDerived = fold({ derived: new Map([['note', 'y'.repeat(250_000)]]), fence: 3 });
+
+    expect(alone.failure).toBeUndefined();
+    expect(withDerived.failure?.error).toBeInstanceOf(UnstorableError);
+    expect(withDerived.failure?.error.message).toMatch(/would take 4\d{5} bytes/);
+  });
+
+  it('leaves nothing of a failing change in the derived updates: neither a clash with earlier ones nor an unstorable state', () => {
+    const ORDER = 'public.totals#1';
+    const deriving: Projection = {
+      name: 'deriving',
+      needsPreviousState: false,
+      apply: (previous, change) => {
+        // The first change sets status to text, the second adds to it: they cannot merge in one write.
+        const update: DerivedUpdate =
+          change.after?.status === 'text'
+            ? { aggregateId: ORDER, add: { lines: 1 }, set: { status: 'open' } }
+            : { aggregateId: ORDER, add: { lines: 1, status: 1 } };
+        return { ...mirrorProjection.apply(previous, change), derived: [update] };
+      },
+    };
+    const fold = (second: Record<string, unknown>) =>
+      foldChanges({
+        item: undefined,
+        changes: [
+          pending(orderChange(1, 10, 'update', { id: 1, status: 'text' }), '1'),
+          pending(orderChange(1, 11, 'update', second), '2'),
+        ],
+        projection: deriving,
+      });
+
+    const clash = fold({ id: 1, status: 'number' });
+    const unstorable = fold({ id: 1, '': 'x' });
+
+    for (const result of [clash, unstorable]) {
+      expect(result.applied).toHaveLength(1);
+      expect(result.failure?.index).toBe(1);
+      expect(result.derived).toEqual([
+        {
+          aggregateId: ORDER,
+          fields: new Map([
+            ['lines', { kind: 'add', by: 1n }],
+            ['status', { kind: 'set', value: 'open' }],
+          ]),
+        },
+      ]);
+    }
+    expect(clash.failure?.error.message).toContain(
+      'status is set to a non-integer and added to in one write',
+    );
+  });
+
   it('applies numbers DynamoDB cannot hold as numbers: they are stored as their exact text', () => {
     const result = foldChanges({
-      position: undefined,
-      state: undefined,
+      item: undefined,
       changes: [pending(orderChange(1, 10, 'update', { id: 1, f: 1e300, g: [1, 1e-200] }), '1')],
       projection: mirrorProjection,
     });
@@ -151,8 +216,7 @@ describe('Function: foldChanges', () => {
       apply: (previous) => ({ deleted: false, state: { n: Number(previous?.state?.n ?? 0) + 1 } }),
     };
     const result = foldChanges({
-      position: orderChange(1, 5).position,
-      state: { deleted: false, state: { n: 41 } },
+      item: stored(orderChange(1, 5).position, { deleted: false, state: { n: 41 } }),
       changes: [pending(orderChange(1, 10), '1')],
       projection: counter,
     });
@@ -185,5 +249,25 @@ describe('Function: groupByAggregate', () => {
     expect([...groups.keys()]).toEqual(['public.orders#2', 'public.orders#1']);
     expect(groups.get('public.orders#2')!.map((c) => c.origin.sequenceNumber)).toEqual(['1', '3']);
     expect(groups.get('public.orders#1')!.map((c) => c.origin.sequenceNumber)).toEqual(['2', '4']);
+  });
+
+  it("folds a change parked before changes named their source as the aggregate's one source", () => {
+    const named = orderChange(1, 10);
+    const { source: _dropped, ...legacy } = orderChange(1, 20);
+    const item = stored(
+      named.position,
+      { deleted: false, state: { id: 1 } },
+      new Map([[named.source, named.position]]),
+    );
+
+    const result = foldChanges({
+      item,
+      changes: [pending(legacy as typeof named, '2'), pending(orderChange(1, 15), '3')],
+      projection: mirrorProjection,
+    });
+
+    expect(result.applied.map((c) => c.origin.sequenceNumber)).toEqual(['2']);
+    expect(result.duplicates.map((c) => c.origin.sequenceNumber)).toEqual(['3']);
+    expect(result.next?.positions).toEqual(new Map([[named.source, orderChange(1, 20).position]]));
   });
 });

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { InMemoryStateStore } from '../../../core/state/index.js';
 import { describeStateStoreContract } from '../../helpers/state-store-contract.js';
 
-describeStateStoreContract('in-memory', async (settings) => new InMemoryStateStore(settings));
+describeStateStoreContract(
+  'in-memory',
+  async (settings) => new InMemoryStateStore(settings),
+  async (store, item) => (store as InMemoryStateStore).putRaw(item),
+);
 
 describe('Class: InMemoryStateStore', () => {
   it('deletes expired tombstones when told their time has come, as DynamoDB TTL does', async () => {

@@ -8,6 +8,9 @@ const item = (id: string, state: Record<string, unknown> = { id, text: 'x'.repea
   aggregateId: id,
   table: 'public.orders',
   position: '0001',
+  positions: new Map([['debezium:db1', '0001']]),
+  writer: { source: 'debezium:db1', ts: 0, position: '0001' },
+  fieldStamps: undefined,
   deleted: false,
   state,
   revision: 1,
@@ -75,19 +78,34 @@ describe('Class: StateCache', () => {
       expect(second.state).not.toBe(first.state);
     });
 
-    it('hands out copies of the derived fields too, and counts them in the bound', () => {
+    it('hands out copies of the source marks and derived fields too, and counts them in the bound', () => {
       // Prepare
       const cache = new StateCache({ maxBytes: 1_000_000 });
+      const stamp = { source: 'dms', ts: 5, position: 'tm:1' };
       const derived = new Map<string, bigint | string>([
         ['total', 5n],
         ['note', 'z'.repeat(1_000)],
       ]);
-      cache.remember('a', { ...item('a', { v: 1 }), derived, fence: 3 }, undefined);
+      const given: AggregateItem = {
+        ...item('a', { v: 1 }),
+        positions: new Map([
+          ['dms', 'tm:1'],
+          ['debezium:db1', 'pg:2'],
+        ]),
+        writer: stamp,
+        fieldStamps: { fields: new Map([['v', stamp]]), deleted: undefined },
+        derived,
+        fence: 3,
+      };
+      cache.remember('a', given, undefined);
       derived.set('total', 6n);
+      (given.positions as Map<string, string>).set('dms', 'tm:9');
 
       // Act
       const first = cache.lookup('a')!;
       (first.derived as Map<string, unknown>).set('total', 7n);
+      (first.fieldStamps!.fields as Map<string, unknown>).delete('v');
+      (first.writer as { ts: number }).ts = 99;
       const second = cache.lookup('a')!;
 
       // Assert
@@ -97,6 +115,14 @@ describe('Class: StateCache', () => {
           ['note', 'z'.repeat(1_000)],
         ]),
       );
+      expect(second.positions).toEqual(
+        new Map([
+          ['dms', 'tm:1'],
+          ['debezium:db1', 'pg:2'],
+        ]),
+      );
+      expect(second.writer).toEqual({ source: 'dms', ts: 5, position: 'tm:1' });
+      expect(second.fieldStamps).toEqual({ fields: new Map([['v', stamp]]), deleted: undefined });
       expect(second.fence).toBe(3);
       expect(cache.bytes).toBeGreaterThan(2_000);
     });

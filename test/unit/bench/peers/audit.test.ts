@@ -15,6 +15,7 @@ function change(aggregateId: string, op: ChangeOp, after: RowImage | null): Chan
     table: 'public.orders',
     aggregateId,
     op,
+    source: 'debezium:dbserver1',
     position: `pg:${String(lsn).padStart(20, '0')}`,
     before: null,
     after,
