@@ -2,13 +2,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createDecodeContext } from '../../../core/events/decode-context.js';
 import { createDefaultRegistry } from '../../../core/events/default-registry.js';
+import { AggregateApplier } from '../../../core/processing/apply-aggregate.js';
 import { BatchProcessor } from '../../../core/processing/batch-processor.js';
 import { CachingStateStore } from '../../../core/state/caching-state-store.js';
 import { InMemoryParkedStore, InMemoryStateStore, type StateStorePort } from '../../../core/state/index.js';
 import { StateCache } from '../../../core/state/state-cache.js';
 import { toStreamRecords } from '../../../functions/consumer/create-handler.js';
-import { orderChange } from '../../helpers/changes.js';
+import { lineChange, orderChange } from '../../helpers/changes.js';
 import { changeRecord, kinesisEvent } from '../../helpers/consumer.js';
+import { orderLineTotals } from '../../helpers/projections/order-line-totals.js';
+import { afterImagePayloads } from '../../helpers/state-twins.js';
 import { summingProjection } from '../../helpers/summing-projection.js';
 
 /** Change `k` (1, 2, …) of order `id`: amount `k`, at LSN `id * 1000 + k`. */
@@ -108,6 +111,59 @@ describe('Owner cache in the consumer', () => {
             for (const d of schedule)
               await consumers[d.consumer]!.process(batchOf(d.orders, d.from, d.from + d.length - 1));
             return table.getMany(['public.orders#1', 'public.orders#2', 'public.orders#3']);
+          };
+
+          const cached = await run(true);
+          const uncached = await run(false);
+
+          expect(cached).toEqual(uncached);
+        },
+      ),
+      { seed: 15, numRuns: 150 },
+    );
+  });
+
+  it('never changes the outcome of derived updates: their transactions forget what they touched', async () => {
+    // One delivery: consumer 0 or 1 applies changes from..to of one line; line n belongs to order n % 2, and its
+    // change k sets its quantity to k (so each order's total is the sum of its lines' last quantities).
+    const delivery = fc.record({
+      consumer: fc.integer({ min: 0, max: 1 }),
+      line: fc.integer({ min: 1, max: 4 }),
+      from: fc.integer({ min: 1, max: 5 }),
+      length: fc.integer({ min: 1, max: 3 }),
+    });
+    const ids = [1, 2, 3, 4]
+      .map((n) => `public.order_lines#${n}`)
+      .concat('public.orders#0', 'public.orders#1');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(delivery, { minLength: 1, maxLength: 12 }),
+        fc.constantFrom(1, 1_000_000),
+        async (schedule, maxBytes) => {
+          const run = async (withCaches: boolean) => {
+            const table = new InMemoryStateStore({ now: () => 0 });
+            const parkedStore = new InMemoryParkedStore();
+            const appliers = [0, 1].map((i) => {
+              const cache = withCaches ? new StateCache({ maxBytes }) : undefined;
+              const stateStore =
+                cache === undefined
+                  ? table
+                  : new CachingStateStore({ store: table, cache, shardId: `shard-${i}` });
+              return new AggregateApplier({
+                stateStore,
+                parkedStore,
+                projection: orderLineTotals,
+                maxAttempts: 3,
+              });
+            });
+            for (const d of schedule) {
+              const changes = Array.from({ length: d.length }, (_, i) => {
+                const k = d.from + i;
+                return lineChange(d.line, d.line * 100 + k, d.line % 2, k, k === 1 ? 'create' : 'update');
+              });
+              await appliers[d.consumer]!.apply(`public.order_lines#${d.line}`, changes, afterImagePayloads);
+            }
+            return table.getMany(ids);
           };
 
           const cached = await run(true);
