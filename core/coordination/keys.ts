@@ -14,6 +14,7 @@ const LEADER_PK = 'LEADER';
 const LOCK_PK_PREFIX = 'LOCK#';
 const LOCK_SK = 'LOCK';
 const SHARD_LEASE_PK_PREFIX = 'LEASE#';
+const HAND_OFF_KEYS_PK_PREFIX = 'CACHE#';
 
 /** One running consumer instance. */
 function instanceKey(instanceId: string): ItemKey {
@@ -35,6 +36,11 @@ function shardLeaseKey(streamName: string, shardId: string): ItemKey {
   return { pk: `${SHARD_LEASE_PK_PREFIX}${streamName}`, sk: shardId };
 }
 
+/** The ids of the aggregates a worker had cached for a shard when it let the shard go (the owner cache). */
+function handOffKeysKey(streamName: string, shardId: string): ItemKey {
+  return { pk: `${HAND_OFF_KEYS_PK_PREFIX}${streamName}`, sk: shardId };
+}
+
 /** `pk/sk`, for messages and maps. */
 function keyString(key: ItemKey): string {
   return `${key.pk}/${key.sk}`;
@@ -42,6 +48,8 @@ function keyString(key: ItemKey): string {
 
 export type { ItemKey };
 export {
+  HAND_OFF_KEYS_PK_PREFIX,
+  handOffKeysKey,
   INSTANCE_PK,
   instanceKey,
   keyString,
