@@ -205,6 +205,21 @@ export const METRICS = {
   aggregateFailures: 'AggregateFailures',
   tombstonesSkipped: 'TombstonesSkipped',
   stateWrites: 'StateWrites',
+  /** Owner cache (projections that read the previous state): aggregates served from the cache, no read. */
+  stateCacheHits: 'StateCacheHits',
+  /** Owner cache: aggregates the cache did not hold, read from the state table. */
+  stateCacheMisses: 'StateCacheMisses',
+  /**
+   * Guarded state writes that lost their condition: another writer (a replay, a second consumer during a
+   * hand-off, a redrive) had changed the aggregate, mostly behind a cached item. Each costs a read and a retry.
+   */
+  stateCacheConditionalMisses: 'StateCacheConditionalMisses',
+  /** Aggregates read to warm the owner cache after a shard moved to a worker (its previous owner's hot keys). */
+  stateCacheWarmupReads: 'StateCacheWarmupReads',
+  /** Entries the owner cache let go to stay within `cache.maxBytes`. */
+  stateCacheEvictions: 'StateCacheEvictions',
+  /** Estimated bytes the owner cache holds after the batch (a gauge: take the maximum). */
+  stateCacheBytes: 'StateCacheBytes',
   /** Service dimension of the cluster manager's metrics. */
   clusterManagerService: 'cdc-cluster-manager',
   /** 1 per scheduled run that held the cluster-manager leadership; its absence means no leader. */

@@ -98,7 +98,9 @@ const STREAM_READ_ACTIONS = [
 /**
  * What a worker writes and reads on the coordination table: its instance item (register, heartbeat,
  * deregister) and the stream's lease partition (create, grant, renew, hand off, release, clean up ended
- * parents; one Query per read). Granted on `INSTANCE` and `LEASE#<stream>` items only.
+ * parents; one Query per read), and the ids its owner cache leaves for a shard's next owner (`CACHE#<stream>`,
+ * one PutItem and one GetItem per hand-off). Granted on `INSTANCE`, `LEASE#<stream>` and `CACHE#<stream>` items
+ * only.
  */
 const WORKER_COORDINATION_ACTIONS = [
   'dynamodb:GetItem',

@@ -36,6 +36,7 @@ const WIDGETS = {
   errors: 'Errors and throttles',
   parked: 'Parked and quarantined',
   tables: 'DynamoDB throttle events',
+  stateCache: 'Owner cache: hit ratio, conditional misses, warm-up reads',
   instances: 'Live instances',
   locks: 'Lock contention',
   leader: 'Leader term and heartbeat',
@@ -198,6 +199,34 @@ function tablesWidget(i: DashboardInputs): GraphWidget {
   });
 }
 
+/**
+ * The consumers' owner cache (projections that read the previous state): the share of aggregates served
+ * without a read, and what it cost: writes that lost their condition behind a stale entry, warm-up reads.
+ */
+function stateCacheWidget(): GraphWidget {
+  return new GraphWidget({
+    title: WIDGETS.stateCache,
+    width: 12,
+    left: [
+      new MathExpression({
+        expression: 'IF(hits + misses > 0, hits / (hits + misses), 1)',
+        usingMetrics: {
+          hits: consumerMetric(METRICS.stateCacheHits),
+          misses: consumerMetric(METRICS.stateCacheMisses),
+        },
+        label: 'hit ratio',
+        period: ONE_MINUTE,
+      }),
+    ],
+    leftYAxis: { min: 0, max: 1 },
+    right: [
+      consumerMetric(METRICS.stateCacheConditionalMisses).with({ label: 'writes that lost their condition' }),
+      consumerMetric(METRICS.stateCacheWarmupReads).with({ label: 'warm-up reads' }),
+      consumerMetric(METRICS.stateCacheEvictions).with({ label: 'evictions (cache.maxBytes)' }),
+    ],
+  });
+}
+
 /** Instances, locks, leadership and configuration: one row. */
 function clusterWidgets() {
   return [
@@ -302,7 +331,7 @@ function createDashboard(scope: Construct, i: DashboardInputs): Dashboard {
   );
   dashboard.addWidgets(...latencyWidgets(i));
   dashboard.addWidgets(errorsWidget(i), parkedWidget(i));
-  dashboard.addWidgets(tablesWidget(i));
+  dashboard.addWidgets(tablesWidget(i), stateCacheWidget());
   dashboard.addWidgets(...clusterWidgets());
   dashboard.addWidgets(...managerWidgets(i));
   return dashboard;

@@ -85,7 +85,7 @@ function bundleWorker(projection: ProjectionSource | undefined, outputDir: strin
         sourcefile: 'cdcp-worker-entry.mjs',
         loader: 'js',
       },
-      external: LOCAL_ONLY_MODULES.map((m) => packageModule(m)),
+      external: [...COMMON_BUILD_OPTIONS.external, ...LOCAL_ONLY_MODULES.map((m) => packageModule(m))],
       outfile: join(outputDir, WORKER_IMAGE.bundleFile),
       target: 'node24',
       minify: true,

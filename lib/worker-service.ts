@@ -28,7 +28,7 @@ import { StreamConsumer } from 'aws-cdk-lib/aws-kinesis';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV, WORKER } from '../core/constants.js';
-import { INSTANCE_PK, SHARD_LEASE_PK_PREFIX } from '../core/coordination/keys.js';
+import { HAND_OFF_KEYS_PK_PREFIX, INSTANCE_PK, SHARD_LEASE_PK_PREFIX } from '../core/coordination/keys.js';
 import type { ProjectionIdentity } from '../projection-module/identity.js';
 import {
   KEY_DECRYPT_ACTIONS,
@@ -126,8 +126,8 @@ class WorkerService extends Construct {
   }
 
   /**
-   * What a worker calls, and nothing more (docs/cluster.md): its own instance item and the stream's lease
-   * partition of the coordination table (dynamodb:LeadingKeys), the stream's read actions (or, with enhanced
+   * What a worker calls, and nothing more (docs/cluster.md): its own instance item and the stream's lease and
+   * hand-off-keys partitions of the coordination table (dynamodb:LeadingKeys), the stream's read actions (or, with enhanced
    * fan-out, subscribing through the fleet's consumer), item reads and writes on the state and parked tables
    * (the consumer handler's), and this profile's configuration.
    */
@@ -139,7 +139,11 @@ class WorkerService extends Construct {
       resourceArns: [props.coordinationTable.tableArn],
       conditions: {
         'ForAllValues:StringEquals': {
-          'dynamodb:LeadingKeys': [INSTANCE_PK, `${SHARD_LEASE_PK_PREFIX}${props.stream.streamName}`],
+          'dynamodb:LeadingKeys': [
+            INSTANCE_PK,
+            `${SHARD_LEASE_PK_PREFIX}${props.stream.streamName}`,
+            `${HAND_OFF_KEYS_PK_PREFIX}${props.stream.streamName}`,
+          ],
         },
       },
     });

@@ -13,7 +13,14 @@ const ESM_REQUIRE_BANNER =
   "import { createRequire as cdcpCreateRequire } from 'node:module'; const require = cdcpCreateRequire(import.meta.url);";
 
 /**
- * What every bundle of this package shares: ESM for Node, the `require` banner, and
+ * Left out of every bundle: `@datadog/sketches-js` (the latency percentiles) requires `protobufjs/minimal` only
+ * inside its protobuf serialisation, which this package never calls, and does not declare it as a dependency;
+ * bundled, it could not be resolved in a project that installs this package.
+ */
+const UNUSED_OPTIONAL_MODULES = ['protobufjs/minimal'];
+
+/**
+ * What every bundle of this package shares: ESM for Node, the `require` banner, the modules left out, and
  * `import … from 'cdc-event-processor'` resolved to this copy of the package, whether a projection module sits
  * in this repository (where the package is not installed under its own name) or in a project that installed
  * it: one copy of the runtime in every bundle. (An alias, not a plugin: the construct bundles synchronously,
@@ -26,6 +33,7 @@ const COMMON_BUILD_OPTIONS = {
   mainFields: ['module', 'main'],
   banner: { js: ESM_REQUIRE_BANNER },
   alias: { [PACKAGE_NAME]: RUNTIME_ENTRY },
+  external: UNUSED_OPTIONAL_MODULES,
   logLevel: 'silent',
 } as const satisfies BuildOptions;
 

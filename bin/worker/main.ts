@@ -18,6 +18,8 @@ import { systemClock } from '../../core/coordination/clock.js';
 import { type BatchStats, emptyStats } from '../../core/processing/batch-processor.js';
 import { InstanceLatencies } from '../../core/processing/latency.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
+import { StateCache } from '../../core/state/state-cache.js';
+import { StateStore } from '../../core/state/state-store.js';
 import { type ConsumerWorker, createConsumerWorker } from '../../core/workers/consumer-worker.js';
 import type { WorkerEvent } from '../../core/workers/events.js';
 import { workerHealth } from '../../core/workers/health.js';
@@ -141,6 +143,9 @@ async function assemble(
   const totals = emptyStats();
   const latency = new InstanceLatencies();
   const streamArn = settings.streamArn ?? (await streamArnOf(clients, settings.streamName));
+  // The worker's owner cache: its handler reads through it, and it follows the worker's shard leases.
+  const { config } = configSource.current();
+  const stateCache = new StateCache({ maxBytes: config.cache.maxBytes });
   const consumer = createConsumerWorker({
     instanceId,
     streamName: settings.streamName,
@@ -157,6 +162,7 @@ async function assemble(
       instanceId,
       configSource,
       projection: projection.projection,
+      stateCache,
       // The consumer's own logger: it adds each batch's shard and Lambda context to its keys, which must not
       // leak into the worker's lease events.
       logger: new Logger({
@@ -172,6 +178,16 @@ async function assemble(
     }),
     latency: latency.heartbeat,
     parkedStore: new ParkedStore({ client: clients.dynamodb, tableName: settings.parkedTable }),
+    stateCache: {
+      cache: stateCache,
+      reader: new StateStore({
+        client: clients.dynamodb,
+        tableName: settings.stateTable,
+        tombstoneTtlSeconds: config.processing.tombstoneTtlSeconds,
+      }),
+      active: () =>
+        configSource.current().config.cache.enabled && projection.projection?.needsPreviousState === true,
+    },
     mapping: settings.mapping,
     config: () => configSource.current().config,
     reportedConfigVersion: () => reportedConfigVersion(configSource.current()),

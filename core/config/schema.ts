@@ -273,6 +273,26 @@ const LoggingSchema = z
   })
   .strict();
 
+const CacheSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Owner cache of a projection that reads the previous state: each consumer instance keeps the items of ' +
+          'the aggregates it applies and reads only those it does not hold; writes stay conditional on the ' +
+          'cached revision, so a stale entry costs a retry, never a wrong state. Projections that do not read ' +
+          'the state never use it.',
+      ),
+    maxBytes: int(1_048_576, 17_179_869_184)
+      .default(67_108_864)
+      .describe(
+        "Bound of one instance's cache, in estimated heap bytes of the items it holds; the least recently used " +
+          "leave first. Keep it well under the consumer's memory (a Lambda function's memory size, a worker's task memory).",
+      ),
+  })
+  .strict();
+
 /** Rules spanning two fields: JSON Schema cannot express them, so AppConfig's validator does not check them. */
 const SOURCE_PRIORITY_RULE =
   "where the strategy is source-priority, a sourcePriority list is needed (the table's, else conflicts.sourcePriority)";
@@ -311,6 +331,7 @@ const ConfigSchema = z
     shedding: SheddingSchema.prefault({}),
     scaling: ScalingSchema.prefault({}),
     logging: LoggingSchema.prefault({}),
+    cache: CacheSchema.prefault({}),
   })
   .strict()
   .superRefine((config, context) => {

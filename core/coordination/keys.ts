@@ -16,6 +16,7 @@ const LOCK_SK = 'LOCK';
 const SHARD_LEASE_PK_PREFIX = 'LEASE#';
 const MEMBERSHIP_PK_PREFIX = 'MEMBERS#';
 const MEMBERSHIP_SK = 'MEMBERS';
+const HAND_OFF_KEYS_PK_PREFIX = 'CACHE#';
 
 /** One running consumer instance. */
 function instanceKey(instanceId: string): ItemKey {
@@ -45,6 +46,11 @@ function membershipKey(fleet: string, group: number): ItemKey {
   return { pk: `${MEMBERSHIP_PK_PREFIX}${fleet}#${group}`, sk: MEMBERSHIP_SK };
 }
 
+/** The ids of the aggregates a worker had cached for a shard when it let the shard go (the owner cache). */
+function handOffKeysKey(streamName: string, shardId: string): ItemKey {
+  return { pk: `${HAND_OFF_KEYS_PK_PREFIX}${streamName}`, sk: shardId };
+}
+
 /** `pk/sk`, for messages and maps. */
 function keyString(key: ItemKey): string {
   return `${key.pk}/${key.sk}`;
@@ -52,6 +58,8 @@ function keyString(key: ItemKey): string {
 
 export type { ItemKey };
 export {
+  HAND_OFF_KEYS_PK_PREFIX,
+  handOffKeysKey,
   INSTANCE_PK,
   instanceKey,
   keyString,

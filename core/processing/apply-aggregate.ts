@@ -33,7 +33,7 @@ import {
   type PendingChange,
   pendingOfParked,
 } from './fold.js';
-import { FoldCommit } from './fold-commit.js';
+import { FoldCommit, type FoldOutcome } from './fold-commit.js';
 import type { Projection } from './projection.js';
 import { noTracing, type ProcessingTracer } from './tracing.js';
 import { retryTransient, type TransientRetry } from './transient-retry.js';
@@ -433,7 +433,7 @@ class AggregateApplier {
     mutation: StateMutation,
     guard: WriteGuard,
     derived: readonly DerivedWrite[],
-  ): Promise<WriteOutcome> {
+  ): Promise<FoldOutcome> {
     return this.#foldCommit.write(run.aggregateId, mutation, guard, { derived, fences: run.fences });
   }
 

@@ -2,9 +2,10 @@ import { backoffDelayMs } from '../coordination/backoff.js';
 import { type Clock, systemClock } from '../coordination/clock.js';
 import { positiveInteger } from '../coordination/validate.js';
 import { REASON } from '../events/reason-codes.js';
+import type { AggregateItem } from '../state/aggregate-item.js';
 import type { DerivedWrite } from '../state/derived-update.js';
 import { DerivedUpdateError } from '../state/errors.js';
-import type { StateMutation, StateStorePort, WriteGuard, WriteOutcome } from '../state/state-store-port.js';
+import type { StateMutation, StateStorePort, WriteGuard } from '../state/state-store-port.js';
 import type { Fences } from './aggregate-locks.js';
 import { ProcessingError } from './errors.js';
 
@@ -23,6 +24,14 @@ interface FoldWrite {
   readonly derived: readonly DerivedWrite[];
   readonly fences?: Fences;
 }
+
+/**
+ * A fold's write committed, or lost the aggregate's guard to `current` (the item that won, undefined if
+ * absent). A committed transaction returns no item, so neither does this.
+ */
+type FoldOutcome =
+  | { readonly committed: true }
+  | { readonly committed: false; readonly current: AggregateItem | undefined };
 
 /**
  * Writes a fold's result: one conditional write of the aggregate, or, with derived updates or locks, one
@@ -56,14 +65,14 @@ class FoldCommit {
     mutation: StateMutation,
     guard: WriteGuard,
     write: FoldWrite,
-  ): Promise<WriteOutcome> {
+  ): Promise<FoldOutcome> {
     const { derived, fences } = write;
     if (derived.length === 0 && fences === undefined)
       return this.#stateStore.write(aggregateId, mutation, guard);
     const options = { derived: fenced(aggregateId, derived, fences), fence: fences?.get(aggregateId) };
     for (let attempt = 1; ; attempt++) {
       const out = await this.#stateStore.transact(aggregateId, mutation, guard, options);
-      if (out.committed) return { committed: true, previous: undefined };
+      if (out.committed) return { committed: true };
       if (out.reason === 'condition') return { committed: false, current: out.current };
       if (out.reason === 'stale-fence')
         throw new ProcessingError(
@@ -98,5 +107,5 @@ function fenced(
   });
 }
 
-export type { FoldCommitOptions, FoldWrite };
+export type { FoldCommitOptions, FoldOutcome, FoldWrite };
 export { FoldCommit };

@@ -1,4 +1,3 @@
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { STATE_TABLE } from '../constants.js';
 import { positiveInteger } from '../coordination/validate.js';
 import { UNNAMED_SOURCE } from '../events/source-id.js';
@@ -6,7 +5,7 @@ import type { AggregateItem } from './aggregate-item.js';
 import { checkTransaction, staleFenceOf } from './derived-transaction.js';
 import { applyDerivedWrite } from './derived-update.js';
 import { UnstorableError } from './errors.js';
-import { canonicalNumber } from './item-size.js';
+import { itemAfter, type RawItem } from './item-after.js';
 import { continuesUnnamedMark } from './source-marks.js';
 import { attributeChanges } from './state-changes.js';
 import { type ItemUpdate, itemUpdateOf, toAggregateItem } from './state-item.js';
@@ -21,8 +20,6 @@ import {
   type WriteOutcome,
 } from './state-store-port.js';
 import { compareUtf8 } from './utf8-order.js';
-
-type RawItem = Readonly<Record<string, AttributeValue>>;
 
 /** DynamoDB refuses a partition key over 2,048 bytes. */
 const MAX_PARTITION_KEY_BYTES = 2_048;
@@ -72,28 +69,6 @@ function fenceIsLower(stored: AggregateItem | undefined, fence: number | undefin
   return fence !== undefined && stored?.fence !== undefined && stored.fence > fence;
 }
 
-/** A value as DynamoDB keeps it: numbers in its canonical notation (`1e+21` reads back as `1000…0`). */
-function asStored(value: AttributeValue): AttributeValue {
-  if (value.N !== undefined) return { N: canonicalNumber(value.N) };
-  if (value.NS !== undefined) return { NS: value.NS.map(canonicalNumber) };
-  if (value.L !== undefined) return { L: value.L.map(asStored) };
-  if (value.M !== undefined)
-    return { M: Object.fromEntries(Object.entries(value.M).map(([k, v]) => [k, asStored(v)])) };
-  return value;
-}
-
-/** The item after `update`, with the revision one higher. */
-function applyUpdate(aggregateId: string, stored: RawItem | undefined, update: ItemUpdate): RawItem {
-  const next: Record<string, AttributeValue> = {
-    ...(stored ?? { [STATE_TABLE.partitionKey]: { S: aggregateId } }),
-  };
-  for (const [name, value] of Object.entries(update.set)) next[name] = asStored(value);
-  for (const name of update.remove) delete next[name];
-  const revision = Number(stored?.[STATE_TABLE.attributes.revision]?.N ?? 0);
-  next[STATE_TABLE.attributes.revision] = { N: String(revision + 1) };
-  return next;
-}
-
 /**
  * The state table in memory, with the same guards, outcomes and attribute changes as the DynamoDB
  * {@link StateStore} (one contract suite runs against both). For unit tests and single-process tools.
@@ -138,12 +113,13 @@ class InMemoryStateStore implements StateStorePort {
 
   /** Refuses what the DynamoDB store refuses, with the same {@link UnstorableError}, before the guard. */
   public async write(aggregateId: string, mutation: StateMutation, guard: WriteGuard): Promise<WriteOutcome> {
-    const update = this.#update(aggregateId, mutation, guard, undefined);
+    const update = this.#update(aggregateId, mutation, guard);
     const stored = this.#items.get(aggregateId);
     const before = toAggregateItem(stored);
     if (!passes(before, mutation, guard)) return { committed: false, current: before };
-    this.#items.set(aggregateId, applyUpdate(aggregateId, stored, update));
-    return { committed: true, previous: before };
+    const after = itemAfter(aggregateId, stored, update);
+    this.#items.set(aggregateId, after);
+    return { committed: true, previous: before, after: () => toAggregateItem(after)! };
   }
 
   /**
@@ -157,7 +133,7 @@ class InMemoryStateStore implements StateStorePort {
     options: TransactOptions,
   ): Promise<TransactOutcome> {
     checkTransaction(aggregateId, options);
-    const update = this.#update(aggregateId, mutation, guard, options.fence);
+    const update = this.#update(aggregateId, mutation, guard);
     const stored = this.#items.get(aggregateId);
     const before = toAggregateItem(stored);
     if (fenceIsLower(before, options.fence)) return staleFenceOf(aggregateId, before?.fence);
@@ -166,7 +142,7 @@ class InMemoryStateStore implements StateStorePort {
       const derivedItem = toAggregateItem(this.#items.get(write.aggregateId));
       if (fenceIsLower(derivedItem, write.fence)) return staleFenceOf(write.aggregateId, derivedItem?.fence);
     }
-    this.#items.set(aggregateId, applyUpdate(aggregateId, stored, update));
+    this.#items.set(aggregateId, itemAfter(aggregateId, stored, update, options.fence));
     const updatedAt = new Date(this.#now()).toISOString();
     for (const write of options.derived) {
       const raw = this.#items.get(write.aggregateId) ?? {
@@ -181,13 +157,8 @@ class InMemoryStateStore implements StateStorePort {
     return { committed: true };
   }
 
-  /** The update of a write, refused as the DynamoDB store refuses it; with a fence, storing it. */
-  #update(
-    aggregateId: string,
-    mutation: StateMutation,
-    guard: WriteGuard,
-    fence: number | undefined,
-  ): ItemUpdate {
+  /** The update of a write, refused as the DynamoDB store refuses it. */
+  #update(aggregateId: string, mutation: StateMutation, guard: WriteGuard): ItemUpdate {
     const changes = attributeChanges(mutation, guard, this.#now(), this.#tombstoneTtlSeconds);
     const update = itemUpdateOf(aggregateId, changes);
     // What DynamoDB itself refuses with a ValidationException, which the DynamoDB store reports as unstorable.
@@ -196,11 +167,7 @@ class InMemoryStateStore implements StateStorePort {
         `DynamoDB refused the item of ${aggregateId}: Hash primary key values must be under 2048 bytes, and range primary key values must be under 1024 bytes`,
         { path: 'item', limit: "DynamoDB's item rules", aggregateId, operation: 'write' },
       );
-    if (fence === undefined) return update;
-    return {
-      set: { ...update.set, [STATE_TABLE.attributes.fence]: { N: String(fence) } },
-      remove: update.remove,
-    };
+    return update;
   }
 
   /**

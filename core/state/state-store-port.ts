@@ -63,12 +63,17 @@ type WriteGuard =
   | { readonly kind: 'lift-quarantine'; readonly expected: AggregateItem };
 
 /**
- * A write either committed (`previous`: the item before it, undefined for a new aggregate) or lost its
- * condition (`current`: the item that made it fail, undefined if absent), so the loser can decide again
- * without another read. Unexpected failures are thrown as `StateStoreError`.
+ * A write either committed (`previous`: the item before it, undefined for a new aggregate; `after()`: the
+ * item the write left, as a read would return it now, built on demand so that callers who do not need it pay
+ * nothing) or lost its condition (`current`: the item that made it fail, undefined if absent), so the loser
+ * can decide again without another read. Unexpected failures are thrown as `StateStoreError`.
  */
 type WriteOutcome =
-  | { readonly committed: true; readonly previous: AggregateItem | undefined }
+  | {
+      readonly committed: true;
+      readonly previous: AggregateItem | undefined;
+      readonly after: () => AggregateItem;
+    }
   | { readonly committed: false; readonly current: AggregateItem | undefined };
 
 /** What a {@link StateStorePort.transact} writes besides the guarded write of the source aggregate. */

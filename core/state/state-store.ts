@@ -20,6 +20,7 @@ import { UNNAMED_SOURCE } from '../events/source-id.js';
 import type { AggregateItem } from './aggregate-item.js';
 import { checkTransaction, derivedUpdate, staleFenceOf } from './derived-transaction.js';
 import { StateStoreError, UnstorableError } from './errors.js';
+import { itemAfter } from './item-after.js';
 import { KINESIS_SEQUENCE_PREFIX, positionFamily } from './source-marks.js';
 import { attributeChanges } from './state-changes.js';
 import { type ItemUpdate, itemUpdateOf, toAggregateItem } from './state-item.js';
@@ -270,7 +271,7 @@ class StateStore implements StateStorePort {
       const out = await this.#conditionalWrite(aggregateId, mutation, guard, options.fence);
       return out.committed ? { committed: true } : this.#refusedSource(out.current, options.fence);
     }
-    const source = this.#sourceUpdate(aggregateId, mutation, guard, options.fence);
+    const source = this.#sourceUpdate(aggregateId, mutation, guard, options.fence).request;
     const updatedAt = new Date(this.#now()).toISOString();
     const derived = options.derived.map((write) => ({
       ...derivedUpdate(write, updatedAt),
@@ -305,18 +306,22 @@ class StateStore implements StateStorePort {
     return { committed: false, reason: 'condition', current };
   }
 
+  /** The source write's attribute changes, and the UpdateItem (or transaction item) that makes them. */
   #sourceUpdate(
     aggregateId: string,
     mutation: StateMutation,
     guard: WriteGuard,
     fence: number | undefined,
-  ): Update {
+  ): { readonly update: ItemUpdate; readonly request: Update } {
     const changes = attributeChanges(mutation, guard, this.#now(), this.#tombstoneTtlSeconds);
     const update = itemUpdateOf(aggregateId, changes);
     return {
-      TableName: this.#tableName,
-      Key: marshall({ [STATE_TABLE.partitionKey]: aggregateId }),
-      ...updateOf(update, conditionOf(guard, mutation), fence),
+      update,
+      request: {
+        TableName: this.#tableName,
+        Key: marshall({ [STATE_TABLE.partitionKey]: aggregateId }),
+        ...updateOf(update, conditionOf(guard, mutation), fence),
+      },
     };
   }
 
@@ -326,11 +331,11 @@ class StateStore implements StateStorePort {
     guard: WriteGuard,
     fence: number | undefined,
   ): Promise<WriteOutcome> {
-    const update = this.#sourceUpdate(aggregateId, mutation, guard, fence);
+    const { update, request } = this.#sourceUpdate(aggregateId, mutation, guard, fence);
     try {
       const out = await this.#client.send(
         new UpdateItemCommand({
-          ...update,
+          ...request,
           ReturnValues: 'ALL_OLD',
           // Not ALL_OLD: the SDK cannot read an item whose state has a `__proto__` column out of an error
           // response (a TypeError, every time: a redelivered duplicate of such an aggregate would fail its
@@ -338,7 +343,12 @@ class StateStore implements StateStorePort {
           ReturnValuesOnConditionCheckFailure: 'NONE',
         }),
       );
-      return { committed: true, previous: toAggregateItem(out.Attributes) };
+      const old = out.Attributes;
+      return {
+        committed: true,
+        previous: toAggregateItem(old),
+        after: () => toAggregateItem(itemAfter(aggregateId, old, update, fence))!,
+      };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException)
         return { committed: false, current: await this.get(aggregateId) };

@@ -14,7 +14,11 @@ import { listStreamShards } from '../esm/shards.js';
 import type { LatencyRecorder } from '../processing/latency.js';
 import { ConsumerLoadTracker } from '../scaling/consumer-load-tracker.js';
 import type { ParkedStore } from '../state/parked-store.js';
+import type { StateCache } from '../state/state-cache.js';
+import type { StateStorePort } from '../state/state-store-port.js';
+import { cacheFollowingLeases } from './cache-follows-leases.js';
 import type { WorkerEvent } from './events.js';
+import { dynamoDbHandOffKeys } from './hand-off-keys.js';
 import { leaseDeleter } from './lease-deleter.js';
 import type { WorkerTimings } from './timings.js';
 import { Worker } from './worker.js';
@@ -50,6 +54,16 @@ interface ConsumerWorkerOptions {
   /** @default systemClock */
   readonly clock?: Clock;
   readonly onEvent?: (event: WorkerEvent) => void;
+  /**
+   * The owner cache the handler reads through (`ConsumerDependencies.stateCache`): a shard's entries are
+   * dropped when its lease goes, and warmed from its previous owner's hot keys when it comes (see
+   * `cacheFollowingLeases`). `active`: whether the handler uses it now. @default no cache
+   */
+  readonly stateCache?: {
+    readonly cache: StateCache;
+    readonly reader: Pick<StateStorePort, 'getMany'>;
+    readonly active: () => boolean;
+  };
   readonly onInvocation?: (event: InvocationEvent) => void;
   readonly onError?: (error: Error, shardId: string) => void;
 }
@@ -108,10 +122,32 @@ function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWorker {
     );
   };
   const lagMs = () => Math.max(0, ...Object.values(shardLagMs()));
+  const store = new DynamoDbCoordinationStore({
+    client: options.dynamodb,
+    tableName: options.coordinationTable,
+  });
+  const cache =
+    options.stateCache === undefined
+      ? undefined
+      : cacheFollowingLeases({
+          ...options.stateCache,
+          instanceId: options.instanceId,
+          listInstances: () => store.listInstances(),
+          handOffKeys: dynamoDbHandOffKeys({
+            client: options.dynamodb,
+            tableName: options.coordinationTable,
+            streamName: options.streamName,
+          }),
+          onError: (error, shardId) =>
+            options.onEvent?.({
+              type: 'error',
+              message: `warming the cache for ${shardId}: ${error.message}`,
+            }),
+        });
   worker = new Worker({
     instanceId: options.instanceId,
     streamName: options.streamName,
-    store: new DynamoDbCoordinationStore({ client: options.dynamodb, tableName: options.coordinationTable }),
+    store,
     processor: mapping,
     listShards: () => listStreamShards(options.kinesis, options.streamName),
     deleteLease: leaseDeleter(options.dynamodb, options.coordinationTable),
@@ -121,8 +157,12 @@ function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWorker {
     clock: options.clock,
     lagMs,
     hotKeys: () => tracker.drainHotKeys(),
+    beforeLettingGo: cache?.beforeLettingGo,
     latency: options.latency === undefined ? undefined : () => options.latency!.drain(),
-    onEvent: options.onEvent,
+    onEvent: (event) => {
+      cache?.onEvent(event);
+      options.onEvent?.(event);
+    },
   });
   return { worker, mapping, lagMs, shardLagMs };
 }

@@ -67,6 +67,12 @@ interface WorkerOptions {
   /** The latencies of the changes applied since the previous registry report (`LatencyRecorder.drain`). */
   readonly latency?: () => Pick<InstanceLoad, 'sourceToAppliedMs' | 'arrivalToAppliedMs'>;
   readonly onEvent?: (event: WorkerEvent) => void;
+  /**
+   * Runs when a shard's reading has stopped and just before its lease is handed off or released on stop, so
+   * that the next owner finds what it leaves (the owner cache publishes its keys of the shard here). Its
+   * failure is reported as an `error` event and the lease moves all the same.
+   */
+  readonly beforeLettingGo?: (shardId: string) => Promise<void>;
 }
 
 interface HeldShard {
@@ -890,6 +896,7 @@ class Worker {
     held.leaving = (async () => {
       await this.#o.processor.stop(shardId);
       if (!held.abort.signal.aborted) {
+        await this.#beforeLettingGo(shardId);
         const moved = await this.#leases.handOff(held.lease, to).catch(() => false);
         held.abort.abort('handed-off');
         if (moved) this.#emit({ type: 'handed-off', shardId, to, checkpoint: held.data.checkpoint });
@@ -905,6 +912,7 @@ class Worker {
     const shardId = held.lease.key.sk;
     if (reason === 'stopping') await this.#o.processor.stop(shardId);
     if (!held.abort.signal.aborted) {
+      if (reason === 'stopping') await this.#beforeLettingGo(shardId);
       const released = await this.#leases.release(held.lease).catch(() => false);
       held.abort.abort('released');
       this.#emit(
@@ -923,6 +931,14 @@ class Worker {
     if (held.abort.signal.aborted) return;
     held.abort.abort(reason);
     this.#emit({ type: 'lost', shardId, reason });
+  }
+
+  async #beforeLettingGo(shardId: string): Promise<void> {
+    try {
+      await this.#o.beforeLettingGo?.(shardId);
+    } catch (error) {
+      this.#emit({ type: 'error', message: `before letting ${shardId} go: ${messageOf(error)}` });
+    }
   }
 
   #emit(event: WorkerEvent): void {

@@ -18,18 +18,23 @@ import type { DecodeContext } from '../../core/events/decoder.js';
 import { createDefaultRegistry } from '../../core/events/default-registry.js';
 import type { DecoderRegistry } from '../../core/events/registry.js';
 import { TableKeyMemory } from '../../core/events/table-keys.js';
+import type { AggregateLocks } from '../../core/processing/aggregate-locks.js';
 import {
   BatchProcessor,
   type BatchResult,
   type StreamRecord,
 } from '../../core/processing/batch-processor.js';
 import { conflictPolicies } from '../../core/processing/conflict-policies.js';
+import type { ConflictPolicy } from '../../core/processing/conflicts.js';
 import { BatchLatencies } from '../../core/processing/latency.js';
 import { configuredProjection, mirrorProjection, type Projection } from '../../core/processing/projection.js';
 import type { ProcessingTracer } from '../../core/processing/tracing.js';
+import { CachingStateStore } from '../../core/state/caching-state-store.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
+import { StateCache } from '../../core/state/state-cache.js';
 import { StateStore } from '../../core/state/state-store.js';
-import { aggregateLocksFor } from './aggregate-locks.js';
+import type { StateStorePort } from '../../core/state/state-store-port.js';
+import { type AggregateLocksDependencies, aggregateLocksFor } from './aggregate-locks.js';
 
 interface ConsumerDependencies {
   readonly dynamodb: DynamoDBClient;
@@ -56,6 +61,13 @@ interface ConsumerDependencies {
    */
   readonly tableKeys?: TableKeyMemory;
   /**
+   * The owner cache of this instance, used while `cache.enabled` is on and the projection reads the previous
+   * state. The handler's default is the instance's own ({@link instanceStateCache}: one per Lambda execution
+   * environment or process); a worker passes its own so that it can drop and warm a shard's entries when the
+   * shard's lease moves. `createProcessor` uses a cache only when given one.
+   */
+  readonly stateCache?: StateCache;
+  /**
    * The coordination table, where a projection that declares `holdLocks` takes its aggregate locks (the
    * consumers always have it; tools that replay without locks need not). @default none
    */
@@ -79,6 +91,17 @@ function toStreamRecords(event: KinesisStreamEvent): StreamRecord[] {
     shardId: shardIdOf(r.eventID),
     eventSourceArn: r.eventSourceARN,
   }));
+}
+
+/** The owner cache's counters since the previous batch, and its size now. */
+function publishCacheMetrics(metrics: Metrics, cache: StateCache): void {
+  const counters = cache.drainCounters();
+  metrics.addMetric(METRICS.stateCacheHits, MetricUnit.Count, counters.hits);
+  metrics.addMetric(METRICS.stateCacheMisses, MetricUnit.Count, counters.misses);
+  metrics.addMetric(METRICS.stateCacheConditionalMisses, MetricUnit.Count, counters.conditionalMisses);
+  metrics.addMetric(METRICS.stateCacheWarmupReads, MetricUnit.Count, counters.warmupReads);
+  metrics.addMetric(METRICS.stateCacheEvictions, MetricUnit.Count, counters.evictions);
+  metrics.addMetric(METRICS.stateCacheBytes, MetricUnit.Bytes, cache.bytes);
 }
 
 function publishMetrics(metrics: Metrics, result: BatchResult): void {
@@ -131,6 +154,25 @@ function publishLatencies(metrics: Metrics, latencies: BatchLatencies): void {
 const learnedTableKeys = new TableKeyMemory();
 
 /**
+ * The owner caches of this execution environment (or process), kept across config versions: one per state
+ * table (a deployment has one; tests and benchmarks that start on fresh tables get a fresh cache each).
+ */
+const ownCaches = new Map<string, StateCache>();
+
+/**
+ * The instance's own owner cache of `stateTable`, bounded by `cache.maxBytes` of `config` (a new bound starts
+ * it empty). Module scope lives exactly as long as the Lambda execution environment, or the worker process.
+ */
+function instanceStateCache(config: Config, stateTable: string): StateCache {
+  let cache = ownCaches.get(stateTable);
+  if (cache === undefined) {
+    cache = new StateCache({ maxBytes: config.cache.maxBytes });
+    ownCaches.set(stateTable, cache);
+  }
+  return cache;
+}
+
+/**
  * The decoders and per-table settings the consumer decodes with (every format, detected per record). Keys
  * learned from DMS control records go to `tableKeys`: the instance's own memory unless a caller that must not
  * share it (a model of what the consumer will do) gives its own.
@@ -145,30 +187,77 @@ function createDecoding(
   };
 }
 
-/** Builds the batch processor the handler runs; lock metrics go to `metrics` when given. */
+/**
+ * Whether batches read through the owner cache: it is on, there is one, and the projection reads the
+ * previous state (a blind projection never reads, so a cache would only cost memory).
+ */
+function cacheOf(
+  deps: Pick<ConsumerDependencies, 'config' | 'projection' | 'stateCache'>,
+): StateCache | undefined {
+  const reads = (deps.projection ?? mirrorProjection).needsPreviousState;
+  return deps.config.cache.enabled && reads ? deps.stateCache : undefined;
+}
+
+/**
+ * What a handler builds once for all its shards' processors: its aggregate locks (one lock client: two
+ * clients of one owner would adopt each other's locks) and its tables' conflict policies. Built when the
+ * handler is, so that a configuration the projection cannot run fails there.
+ */
+interface SharedParts {
+  readonly locks: AggregateLocks | undefined;
+  readonly conflictPolicy: (table: string) => ConflictPolicy;
+}
+
+function sharedParts(
+  deps: AggregateLocksDependencies & Pick<ConsumerDependencies, 'config' | 'projection'>,
+): SharedParts {
+  const base = deps.projection ?? mirrorProjection;
+  return {
+    locks: aggregateLocksFor(base, deps.config, deps),
+    conflictPolicy: conflictPolicies(deps.config, base),
+  };
+}
+
+/** Where a processor runs: its shard, and the parts its handler shares. */
+interface ProcessorScope {
+  /** The shard whose batches the processor runs: the owner cache marks its entries as that shard's. */
+  readonly shardId?: string;
+  /** @default built for this processor alone */
+  readonly shared?: SharedParts;
+}
+
+/**
+ * Builds the batch processor the handler runs; lock metrics go to `metrics` when given. With a `stateCache`
+ * (and the cache on, and a projection that reads the previous state), its state reads go through the cache.
+ */
 function createProcessor(
   deps: Omit<ConsumerDependencies, 'metrics' | 'onBatch'> & { readonly metrics?: Metrics },
+  scope: ProcessorScope = {},
 ): BatchProcessor {
   const { config } = deps;
   const base = deps.projection ?? mirrorProjection;
   const decoding = createDecoding(config, deps.tableKeys);
+  const table: StateStorePort = new StateStore({
+    client: deps.dynamodb,
+    tableName: deps.stateTable,
+    tombstoneTtlSeconds: config.processing.tombstoneTtlSeconds,
+  });
+  const cache = cacheOf(deps);
+  const shared = scope.shared ?? sharedParts(deps);
   return new BatchProcessor({
     registry: decoding.registry,
     decodeContext: decoding.context,
-    stateStore: new StateStore({
-      client: deps.dynamodb,
-      tableName: deps.stateTable,
-      tombstoneTtlSeconds: config.processing.tombstoneTtlSeconds,
-    }),
+    stateStore:
+      cache === undefined ? table : new CachingStateStore({ store: table, cache, shardId: scope.shardId }),
     parkedStore: new ParkedStore({ client: deps.dynamodb, tableName: deps.parkedTable }),
     projection: configuredProjection(config, base),
     maxAttempts: config.processing.maxAttempts,
     aggregateConcurrency: config.processing.aggregateConcurrency,
     isDeferred: (table) => isTableDeferred(config, table),
-    conflictPolicy: conflictPolicies(config, base),
+    conflictPolicy: shared.conflictPolicy,
     logger: deps.logger,
     tracer: deps.tracer,
-    locks: aggregateLocksFor(base, config, deps),
+    locks: shared.locks,
   });
 }
 
@@ -183,7 +272,26 @@ function createProcessor(
  * ```
  */
 function createConsumerHandler(deps: ConsumerDependencies) {
-  const processor = createProcessor(deps);
+  const withCache = {
+    ...deps,
+    stateCache: deps.stateCache ?? instanceStateCache(deps.config, deps.stateTable),
+  };
+  withCache.stateCache.resize(deps.config.cache.maxBytes);
+  const cache = cacheOf(withCache);
+  // Turned off: free what it held (and, turned on again later, start from nothing rather than from old items).
+  if (cache === undefined) withCache.stateCache.clear();
+  const shared = sharedParts(deps);
+  // One processor per shard (a Lambda environment may be handed batches of several over its life; a worker
+  // reads several at once), so that the cache knows which shard each entry came from.
+  const processors = new Map<string, BatchProcessor>();
+  const processorOf = (shardId: string): BatchProcessor => {
+    let processor = processors.get(shardId);
+    if (processor === undefined) {
+      processor = createProcessor(withCache, { shardId, shared });
+      processors.set(shardId, processor);
+    }
+    return processor;
+  };
   const { logger, metrics } = deps;
   return middy(async function consumeBatch(
     event: KinesisStreamEvent,
@@ -194,12 +302,14 @@ function createConsumerHandler(deps: ConsumerDependencies) {
     const { level } = deps.config.logging;
     if (level !== undefined) logger.setLogLevel(level);
     const first = event.Records[0];
-    if (first !== undefined) logger.appendKeys({ shardId: shardIdOf(first.eventID) });
+    const shardId = first === undefined ? '' : shardIdOf(first.eventID);
+    if (first !== undefined) logger.appendKeys({ shardId });
     const latencies = new BatchLatencies();
-    const result = await processor.process(toStreamRecords(event), latencies);
+    const result = await processorOf(shardId).process(toStreamRecords(event), latencies);
     logger.debug('batch processed', { ...result.stats, batchItemFailures: result.batchItemFailures });
     publishLatencies(metrics, latencies);
     publishMetrics(metrics, result);
+    if (cache !== undefined) publishCacheMetrics(metrics, cache);
     deps.onBatch?.(result, event, latencies);
     return { batchItemFailures: result.batchItemFailures };
   })
@@ -212,6 +322,7 @@ export {
   createConsumerHandler,
   createDecoding,
   createProcessor,
+  instanceStateCache,
   publishLatencies,
   shardIdOf,
   toStreamRecords,

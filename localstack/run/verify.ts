@@ -128,4 +128,4 @@ function verifyAgainstModel(
 }
 
 export type { Verification };
-export { verifyAgainstModel };
+export { sameRow, verifyAgainstModel };

@@ -25,6 +25,29 @@ function orderChange(
   };
 }
 
+/** A change of order line `public.order_lines#<line>` (of order `order`, for `quantity`) at LSN `lsn`, pending. */
+function lineChange(
+  line: number,
+  lsn: number,
+  order: number,
+  quantity: number | string,
+  op: ChangeEvent['op'] = 'update',
+): PendingChange {
+  const change: ChangeEvent = {
+    format: 'debezium',
+    table: 'public.order_lines',
+    aggregateId: `public.order_lines#${line}`,
+    op,
+    source: 'debezium:dbserver1',
+    position: postgresPosition(lsn, lsn - 1),
+    before: op === 'create' ? null : { id: line, order_id: order },
+    after: op === 'delete' ? null : { id: line, order_id: order, quantity },
+    ts: 1_700_000_000_000 + lsn,
+    txId: String(lsn),
+  };
+  return pending(change, String(lsn));
+}
+
 function origin(sequenceNumber: string, partitionKey = 'k'): RecordOrigin {
   return {
     shardId: 'shardId-000000000000',
@@ -89,4 +112,4 @@ function storedItem(
   };
 }
 
-export { debeziumEnvelope, orderChange, origin, pending, storedItem };
+export { debeziumEnvelope, lineChange, orderChange, origin, pending, storedItem };

@@ -575,6 +575,105 @@ function describeStateStoreContract(
       });
     });
 
+    describe("A committed write's after()", () => {
+      it('is the item a read returns then, whatever the write set or removed', async () => {
+        // Prepare
+        const { store, id } = await fresh();
+        const row = parseJsonExact('{"__proto__": {"x": 1}, "n": 1e21, "far": 1e400, "list": [0.10, 2]}');
+        const steps: [StateMutation, (item: AggregateItem | undefined) => WriteGuard][] = [
+          [{ value: value('0001', row as Record<string, unknown>) }, () => ({ kind: 'newer' })],
+          [{ pendingFailure: pendingFailure('0002') }, (item) => ({ kind: 'revision', expected: item })],
+          [
+            { quarantine: quarantine('0002'), pendingFailure: null, lastParkedKey: '0002#1#0' },
+            (item) => ({ kind: 'revision', expected: item }),
+          ],
+          [
+            { value: value('0003', null), quarantine: null },
+            (item) => ({ kind: 'lift-quarantine', expected: item! }),
+          ],
+          [{ value: value('0004', { id: 2 }) }, () => ({ kind: 'newer' })],
+        ];
+        let item: AggregateItem | undefined;
+
+        for (const [mutation, guard] of steps) {
+          // Act
+          const outcome = await store.write(id(), mutation, guard(item));
+
+          // Assert
+          if (!outcome.committed) throw new Error(`lost: ${JSON.stringify(mutation)}`);
+          item = await store.get(id());
+          const after = outcome.after();
+          expect(after).toEqual(item);
+          if (item?.state !== null && item?.state !== undefined) {
+            expect(Object.getOwnPropertyNames(after.state).sort()).toEqual(
+              Object.getOwnPropertyNames(item.state).sort(),
+            );
+            expect(wasJsonNumber(after.state!, 'far')).toBe(wasJsonNumber(item.state, 'far'));
+          }
+        }
+        expect(item).toMatchObject({ position: '0004', revision: 5, deleted: false });
+      });
+
+      it("is the item a read returns then, with every source's position, the writer and the field stamps", async () => {
+        // Prepare
+        const { store, id } = await fresh();
+        const stamp = (source: string, ts: number, position: string) => ({ source, ts, position });
+        const positions = (...entries: [string, string][]) => new Map(entries);
+        const steps: [StateMutation, (item: AggregateItem | undefined) => WriteGuard][] = [
+          [
+            {
+              value: {
+                ...value('pg:2'),
+                source: 'debezium:db1',
+                positions: positions(['debezium:db1', 'pg:2'], ['dms', 'tm:1'], ['__proto__', 'x:1']),
+                writer: stamp('debezium:db1', 7, 'pg:2'),
+                fieldStamps: {
+                  fields: new Map([
+                    ['__proto__', stamp('dms', 5, 'tm:1')],
+                    ['id', stamp('debezium:db1', 7, 'pg:2')],
+                  ]),
+                  deleted: stamp('dms', 3, 'tm:0'),
+                },
+              },
+            },
+            () => ({ kind: 'revision', expected: undefined }),
+          ],
+          [{ pendingFailure: pendingFailure('tm:2') }, (item) => ({ kind: 'revision', expected: item })],
+          [
+            {
+              value: {
+                ...value('tm:2'),
+                source: 'dms',
+                positions: positions(['debezium:db1', 'pg:2'], ['dms', 'tm:2']),
+                writer: stamp('dms', 9, 'tm:2'),
+              },
+              pendingFailure: null,
+            },
+            (item) => ({ kind: 'revision', expected: item }),
+          ],
+          [{ value: { ...value('tm:3'), source: 'dms' } }, (item) => ({ kind: 'revision', expected: item })],
+        ];
+        let item: AggregateItem | undefined;
+
+        for (const [mutation, guard] of steps) {
+          // Act
+          const outcome = await store.write(id(), mutation, guard(item));
+
+          // Assert
+          if (!outcome.committed) throw new Error(`lost: ${JSON.stringify(mutation)}`);
+          item = await store.get(id());
+          const after = outcome.after();
+          expect(after).toEqual(item);
+          expect([...after.positions.keys()].sort()).toEqual([...item!.positions.keys()].sort());
+          expect([...(after.fieldStamps?.fields.keys() ?? [])]).toEqual([
+            ...(item!.fieldStamps?.fields.keys() ?? []),
+          ]);
+        }
+        expect(item).toMatchObject({ position: 'tm:3', revision: 4, fieldStamps: undefined });
+        expect(item?.positions).toEqual(positions(['dms', 'tm:3']));
+      });
+    });
+
     describe('What DynamoDB refuses (docs/architecture.md contract 6)', () => {
       const refusal = async (write: Promise<WriteOutcome>): Promise<UnstorableError> => {
         try {

@@ -106,6 +106,28 @@ function describeTransactContract(
       expect(item?.derived?.get('total')).toBe(big - 1n);
     });
 
+    it("keeps an aggregate's derived fields and fence in the after() of its own next write, as a read returns it", async () => {
+      // Prepare: the order has derived fields (from a line) and a fence (from a locked write of its own).
+      const { store, line, order } = await fresh();
+      await store.transact(
+        line(),
+        { value: value('0001') },
+        { kind: 'newer' },
+        { derived: [derived(order(), { total: 2n ** 60n, status: 'open' }, 4)] },
+      );
+      await store.transact(order(), { value: value('0002') }, { kind: 'newer' }, { derived: [], fence: 5 });
+      const read = await store.get(order());
+
+      // Act
+      const out = await store.write(order(), { value: value('0003') }, { kind: 'revision', expected: read });
+
+      // Assert
+      if (!out.committed) throw new Error('the write lost its guard');
+      expect(out.after()).toEqual(await store.get(order()));
+      expect(out.after()).toMatchObject({ position: '0003', revision: 2, fence: 5 });
+      expect(out.after().derived?.get('total')).toBe(2n ** 60n);
+    });
+
     it('applies nothing when the source guard fails: a duplicate of the change cancels its derived updates', async () => {
       const { store, line, order } = await fresh();
       const tx = () =>

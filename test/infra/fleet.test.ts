@@ -140,7 +140,11 @@ describe('CdcProcessor with a worker fleet', () => {
           Resource: arnOf(p.coordinationTable),
           Condition: {
             'ForAllValues:StringEquals': {
-              'dynamodb:LeadingKeys': ['INSTANCE', { 'Fn::Join': ['', ['LEASE#', refOf(p.stream)]] }],
+              'dynamodb:LeadingKeys': [
+                'INSTANCE',
+                { 'Fn::Join': ['', ['LEASE#', refOf(p.stream)]] },
+                { 'Fn::Join': ['', ['CACHE#', refOf(p.stream)]] },
+              ],
             },
           },
         },

@@ -342,6 +342,7 @@ describe('Construct: Monitoring', () => {
         WIDGETS.errors,
         WIDGETS.parked,
         WIDGETS.tables,
+        WIDGETS.stateCache,
         WIDGETS.instances,
         WIDGETS.locks,
         WIDGETS.leader,
@@ -349,6 +350,18 @@ describe('Construct: Monitoring', () => {
         WIDGETS.actions,
         WIDGETS.decisions,
       ]);
+    });
+
+    it("graphs the owner cache's hit ratio from its hits and misses, beside what it cost", () => {
+      const cache = metricsOf(WIDGETS.stateCache);
+      for (const name of [
+        METRICS.stateCacheHits,
+        METRICS.stateCacheMisses,
+        METRICS.stateCacheConditionalMisses,
+        METRICS.stateCacheWarmupReads,
+      ])
+        expect(cache).toContain(`"${METRICS.namespace}","${name}","service","${METRICS.service}"`);
+      expect(cache).toContain('hits / (hits + misses)');
     });
 
     it('shows the state of every alarm, the configuration alarm included', () => {

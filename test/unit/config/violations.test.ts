@@ -34,6 +34,15 @@ describe('Function: validateConfig', () => {
     });
   });
 
+  it('takes the owner cache on by default, and refuses a cache bound under 1 MiB with the value received', () => {
+    const defaults = validateConfig({});
+    const [violation] = violationsOf({ cache: { maxBytes: 1024 } });
+
+    expect(defaults.ok && defaults.config.cache).toEqual({ enabled: true, maxBytes: 67_108_864 });
+    expect(violation).toMatchObject({ path: 'cache.maxBytes', received: '1024' });
+    expect(violation?.message).toMatch(/1048576/);
+  });
+
   it('lists every violation of a document, not just the first', () => {
     const violations = violationsOf({
       processing: { maxAttempts: 'three', aggregateConcurrency: 1000 },

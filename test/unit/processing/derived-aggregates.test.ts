@@ -1,6 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
 import { InMemoryCoordinationStore, LockClient } from '../../../core/coordination/index.js';
-import type { ChangeEvent } from '../../../core/events/change.js';
 import { postgresPosition } from '../../../core/events/position.js';
 import { AggregateLocks, type LockWait } from '../../../core/processing/aggregate-locks.js';
 import { AggregateApplier } from '../../../core/processing/apply-aggregate.js';
@@ -18,35 +17,12 @@ import type {
   TransactOutcome,
   WriteGuard,
 } from '../../../core/state/index.js';
-import { pending } from '../../helpers/changes.js';
+import { lineChange } from '../../helpers/changes.js';
 import { lockedOrderLineTotals, orderLineTotals } from '../../helpers/projections/order-line-totals.js';
 import { afterImagePayloads, stateTwins } from '../../helpers/state-twins.js';
 
 const LINE = (n: number) => `public.order_lines#${n}`;
 const ORDER = (n: number) => `public.orders#${n}`;
-
-/** A change of order line `line` (of order `order`, for `quantity`) at LSN `lsn`. */
-function lineChange(
-  line: number,
-  lsn: number,
-  order: number,
-  quantity: number | string,
-  op: ChangeEvent['op'] = 'update',
-) {
-  const change: ChangeEvent = {
-    format: 'debezium',
-    table: 'public.order_lines',
-    aggregateId: LINE(line),
-    op,
-    source: 'debezium:dbserver1',
-    position: postgresPosition(lsn, lsn - 1),
-    before: op === 'create' ? null : { id: line, order_id: order },
-    after: op === 'delete' ? null : { id: line, order_id: order, quantity },
-    ts: 1_700_000_000_000 + lsn,
-    txId: String(lsn),
-  };
-  return pending(change, String(lsn));
-}
 
 /** Answers `conflict` to the next `times` transactions, as DynamoDB does to one that met a concurrent one. */
 class ConflictingStore implements StateStorePort {

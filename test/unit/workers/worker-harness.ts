@@ -2,6 +2,7 @@ import { type ConfigInput, parseConfig } from '../../../core/config/schema.js';
 import {
   type Clock,
   type CoordinationStore,
+  type HotKey,
   InMemoryCoordinationStore,
   LeaseClient,
   type LeaseRecord,
@@ -128,7 +129,13 @@ class Cluster {
 
   public async add(
     id: string,
-    options: { clock?: Clock; store?: CoordinationStore } = {},
+    options: {
+      clock?: Clock;
+      store?: CoordinationStore;
+      hotKeys?: () => readonly HotKey[];
+      onEvent?: (event: WorkerEvent) => void;
+      beforeLettingGo?: (shardId: string) => Promise<void>;
+    } = {},
   ): Promise<TestWorker> {
     const processor = new FakeProcessor();
     const events: WorkerEvent[] = [];
@@ -146,7 +153,12 @@ class Cluster {
       },
       config: () => config,
       clock: options.clock ?? this.clock,
-      onEvent: (event) => events.push(event),
+      hotKeys: options.hotKeys,
+      beforeLettingGo: options.beforeLettingGo,
+      onEvent: (event) => {
+        events.push(event);
+        options.onEvent?.(event);
+      },
     });
     await worker.start();
     const member = { id, worker, processor, events, requests: counts };

@@ -1,0 +1,4 @@
+import { InMemoryHandOffKeys } from '../../../core/workers/hand-off-keys.js';
+import { describeHandOffKeysContract } from '../../helpers/hand-off-keys-contract.js';
+
+describeHandOffKeysContract('in memory', async () => new InMemoryHandOffKeys());
