@@ -83,13 +83,14 @@ const FAILOVERS = namesFromEnv('PEERS_BENCH_FAILOVERS', ['ours', 'peer', 'peer-t
 const PARTS = namesFromEnv('PEERS_BENCH_PARTS', ['throughput', 'failover']);
 
 const OUR_CONFIG = parseConfig({ tables: WORKLOAD_TABLES });
-const OUR_TIMINGS = workerTimings(OUR_CONFIG.instances);
+const OUR_TIMINGS = workerTimings(OUR_CONFIG.leases);
 /**
  * lifion-kinesis's lease timings: the lease term (5 min), the heartbeat (20 s) and the time after which a
  * silent consumer is dropped (two heartbeats, 40 s) are constants of its code; only how often a consumer
- * looks for leases to take is an option. Set, it takes our assigner's pace of looking for dead workers.
+ * looks for leases to take is an option. Set, it takes our assigner's pace of looking for dead workers: its
+ * busy membership heartbeat, each of which returns the fleet's liveness.
  */
-const PEER_TUNED = { leaseAcquisitionInterval: OUR_TIMINGS.leaderPollMs };
+const PEER_TUNED = { leaseAcquisitionInterval: OUR_TIMINGS.heartbeatIntervalMs };
 const PEER_DEFAULTS_NOTE = 'lease 5 min, heartbeat 20 s, gone after 40 s, leaseAcquisitionInterval 20 s';
 
 const log = (message: string) => process.stderr.write(`${message}\n`);
@@ -500,7 +501,7 @@ export default async function peersBenchmark(): Promise<void> {
   const clients = localClients(engines.endpoints);
   const proxy = await CountingProxy.start(engines.endpoints.dynamodb);
   const base = { clients, endpoints: engines.endpoints, proxyEndpoint: proxy.endpoint, shards: SHARDS };
-  const ourTimings = `failure detection ${OUR_TIMINGS.leaseDurationMs / 1000} s, heartbeat ${OUR_TIMINGS.heartbeatIntervalMs / 1000} s, assigner poll ${OUR_TIMINGS.leaderPollMs / 1000} s`;
+  const ourTimings = `failure detection ${OUR_TIMINGS.leaseDurationMs / 1000} s, heartbeat ${OUR_TIMINGS.heartbeatIntervalMs / 1000} s busy, ${OUR_TIMINGS.restHeartbeatIntervalMs / 1000} s at rest`;
   const tunedTimings = `leaseAcquisitionInterval ${PEER_TUNED.leaseAcquisitionInterval / 1000} s; lease, heartbeat and gone-after fixed in its code`;
   const throughputs: ThroughputResult[] = [];
   const failovers: FailoverResult[] = [];

@@ -23,6 +23,7 @@ import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ENV, METRICS, TARGET_OUTPUT, type TargetDocument } from '../core/constants.js';
 import { INSTANCE_PK } from '../core/coordination/keys.js';
+import { workerTimings } from '../core/workers/timings.js';
 import { ProjectionModuleError } from '../projection-module/errors.js';
 import { MIRROR_IDENTITY, type ProjectionIdentity } from '../projection-module/identity.js';
 import { probeProjectionModuleSync } from '../projection-module/load.js';
@@ -578,7 +579,7 @@ class CdcProcessor extends Construct {
       workers: this.workers!,
       stream: this.stream,
       alarmTopic: this.alarmTopic,
-      failureDetectionMs: p.config.instances.failureDetectionMs,
+      reportIntervalMs: workerTimings(p.config.leases).reportIntervalMs,
     });
   }
 

@@ -51,8 +51,11 @@ interface FleetMonitoringProps {
   readonly workers: WorkerService;
   readonly stream: IStream;
   readonly alarmTopic: ITopic;
-  /** The instances' failure-detection window: a worker silent this long loses its leases. */
-  readonly failureDetectionMs: number;
+  /**
+   * How often a worker at rest writes its report to the instance registry, whose age the cluster manager
+   * publishes as `WorkerHeartbeatAge` (its liveness is its membership heartbeat, which the registry does not see).
+   */
+  readonly reportIntervalMs: number;
   /** Where the alarm descriptions' runbook links point. @default 'docs/operations.md' */
   readonly runbookUrl?: string;
 }
@@ -148,11 +151,11 @@ class FleetMonitoring extends Construct {
     });
     this.heartbeatAgeAlarm = new Alarm(this, 'HeartbeatAgeAlarm', {
       alarmDescription:
-        "A live worker's last heartbeat is older than half the failure-detection window in 3 minutes running: " +
-        'a starved task or throttled coordination writes; at the full window its leases are taken over. ' +
+        "A live worker's last report to the instance registry is older than two report intervals in 3 minutes " +
+        'running: a starved task or throttled coordination writes (its leases go at the failure-detection window). ' +
         `${this.#runbook('heartbeatsLate')}`,
       metric: fleetMetric(METRICS.workerHeartbeatAge),
-      threshold: props.failureDetectionMs / 2,
+      threshold: 2 * props.reportIntervalMs,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 3,
       datapointsToAlarm: 3,
@@ -287,7 +290,7 @@ class FleetMonitoring extends Construct {
         title: FLEET_WIDGETS.heartbeatAge,
         width: 6,
         left: [fleetMetric(METRICS.workerHeartbeatAge).with({ label: 'heartbeat age' })],
-        leftAnnotations: [{ value: this.#props.failureDetectionMs, label: 'leases taken over' }],
+        leftAnnotations: [{ value: 2 * this.#props.reportIntervalMs, label: 'reports late' }],
       }),
     );
     dashboard.addWidgets(

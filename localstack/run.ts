@@ -86,10 +86,10 @@ async function main(): Promise<number> {
     projection,
     reader: args.reader,
     config: {
-      ...(args.assignment === undefined ? {} : { leases: { assignment: args.assignment } }),
-      ...(args.failureDetectionMs === undefined
-        ? {}
-        : { instances: { failureDetectionMs: args.failureDetectionMs } }),
+      leases: {
+        ...(args.assignment === undefined ? {} : { assignment: args.assignment }),
+        ...(args.failureDetectionMs === undefined ? {} : { failureDetectionMs: args.failureDetectionMs }),
+      },
     },
     signal: stop.signal,
     onRunning: (running) =>

@@ -18,7 +18,12 @@ interface FailoverData {
   readonly assignerKills: number;
   /** Per kill (results since the benchmark records it). */
   readonly kills?: readonly FailoverKill[];
+  /** The shard times of the kills that hit the assigner, in kill order (results of membership heartbeats). */
+  readonly assignerShardMs?: readonly number[];
 }
+
+/** The failover targets of membership heartbeats (lease 4.5 s): p50 and maximum per shard. */
+const FAILOVER_TARGETS = { p50Ms: 5_000, maxMs: 8_000 } as const;
 
 /**
  * The kills of a run: as recorded, or, for results recorded before `kills` existed, `shardMs` cut into equal
@@ -33,7 +38,14 @@ function killsOf(data: FailoverData): FailoverKill[] {
       `cluster results: ${data.shardMs.length} shard times do not divide into the ${data.killMs.length} kills; ` +
         'run `npm run bench -- cluster` again (it records each kill)',
     );
-  return kills;
+  if (data.assignerShardMs === undefined) return kills;
+  // The assigner's kills are the ones whose shard times come next in its own list, in order.
+  let next = 0;
+  return kills.map((kill) => {
+    const assigner = kill.shardMs.every((ms, i) => data.assignerShardMs![next + i] === ms);
+    if (assigner) next += kill.shardMs.length;
+    return { ...kill, assigner };
+  });
 }
 
 const WIDTH = 960;
@@ -45,22 +57,36 @@ const ASSIGNER = '#d62728';
 
 /**
  * One row per kill: a bar from the kill to its last shard back, a dot per shard; the lease duration and the
- * target (lease + heartbeat) as lines; the p50 and maximum over every shard below.
+ * targets as lines (lease + heartbeat for results of polled leases, which have one `heartbeatMs`; p50 and
+ * maximum {@link FAILOVER_TARGETS} for membership heartbeats, busy every `heartbeatBusyMs`); the p50 and
+ * maximum over every shard below.
  */
 function failoverChart(result: {
   readonly measuredAt: string;
   readonly settings: {
     readonly leaseMs: number;
-    readonly heartbeatMs: number;
+    readonly heartbeatMs?: number;
+    readonly heartbeatBusyMs?: number;
     readonly workers: number;
     readonly shards: number;
   };
   readonly data: { readonly failover: FailoverData };
 }): string {
-  const { leaseMs, heartbeatMs, workers, shards } = result.settings;
+  const { leaseMs, heartbeatMs, heartbeatBusyMs, workers, shards } = result.settings;
   const kills = killsOf(result.data.failover);
   const all = kills.flatMap((k) => k.shardMs);
-  const max = niceMax(Math.max(leaseMs + heartbeatMs, ...all) / 1000);
+  const targets: [number, string][] =
+    heartbeatMs === undefined
+      ? [
+          [FAILOVER_TARGETS.p50Ms, `target p50 (${FAILOVER_TARGETS.p50Ms / 1000} s)`],
+          [FAILOVER_TARGETS.maxMs, `target max (${FAILOVER_TARGETS.maxMs / 1000} s)`],
+        ]
+      : [[leaseMs + heartbeatMs, `target p50: lease + heartbeat (${(leaseMs + heartbeatMs) / 1000} s)`]];
+  const heartbeat =
+    heartbeatMs === undefined
+      ? `heartbeat ${(heartbeatBusyMs ?? Number.NaN) / 1000} s busy`
+      : `heartbeat ${heartbeatMs / 1000} s`;
+  const max = niceMax(Math.max(...targets.map(([ms]) => ms), ...all) / 1000);
   const plotWidth = WIDTH - LEFT - RIGHT;
   const top = 80;
   const bottom = top + kills.length * ROW;
@@ -71,7 +97,7 @@ function failoverChart(result: {
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="20" y="24" font-size="15" font-weight="bold">Failover: kill -9 of a worker to each of its shards read again by a new owner</text>`,
     `<text x="20" y="42" fill="#555">${escapeXml(
-      `${workers} workers, ${shards} shards, lease ${leaseMs / 1000} s, heartbeat ${heartbeatMs / 1000} s; ` +
+      `${workers} workers, ${shards} shards, lease ${leaseMs / 1000} s, ${heartbeat}; ` +
         `${kills.length} kills, ${all.length} shards; measured ${result.measuredAt.slice(0, 10)} (npm run bench -- cluster)`,
     )}</text>`,
   ];
@@ -82,12 +108,15 @@ function failoverChart(result: {
     );
   const guides: [number, string, string][] = [
     [leaseMs, '#999', `lease expires (${leaseMs / 1000} s)`],
-    [leaseMs + heartbeatMs, '#2ca02c', `target p50: lease + heartbeat (${(leaseMs + heartbeatMs) / 1000} s)`],
+    ...targets.map(([ms, label]): [number, string, string] => [ms, '#2ca02c', label]),
   ];
   for (const [i, [ms, color, label]] of guides.entries())
     out.push(
       `<line x1="${x(ms).toFixed(1)}" x2="${x(ms).toFixed(1)}" y1="${top - 10}" y2="${bottom}" stroke="${color}" stroke-dasharray="5,3"/>`,
-      `<text x="${(x(ms) + 4).toFixed(1)}" y="${top - 14 - i * 12}" fill="${color}">${escapeXml(label)}</text>`,
+      // A guide near the right edge is labelled to its left, inside the picture.
+      x(ms) > WIDTH - RIGHT - 160
+        ? `<text x="${(x(ms) - 4).toFixed(1)}" y="${top - 14 - i * 12}" fill="${color}" text-anchor="end">${escapeXml(label)}</text>`
+        : `<text x="${(x(ms) + 4).toFixed(1)}" y="${top - 14 - i * 12}" fill="${color}">${escapeXml(label)}</text>`,
     );
   kills.forEach((kill, k) => {
     const y = top + k * ROW + ROW / 2;
@@ -118,4 +147,4 @@ function failoverChart(result: {
 }
 
 export type { FailoverData, FailoverKill };
-export { failoverChart, killsOf };
+export { FAILOVER_TARGETS, failoverChart, killsOf };

@@ -178,6 +178,19 @@ const LeasesSchema = z
     rebalanceIntervalMs: int(1_000, 3_600_000)
       .default(10_000)
       .describe('How often the assigner recomputes the assignment and moves leases by graceful hand-off.'),
+    failureDetectionMs: int(2_000, 600_000)
+      .default(4_500)
+      .describe(
+        "A worker whose membership heartbeat has not moved for this long, on the observer's clock, is presumed " +
+          'dead and its shard leases are taken over; workers heartbeat every half of it at rest and every quarter ' +
+          'while busy, and each heartbeat is one write that also returns the others (docs/cluster.md).',
+      ),
+    membershipGroups: int(1, 1_000)
+      .default(1)
+      .describe(
+        'Membership items the worker fleet is spread over. One item returns every heartbeat to every worker; a ' +
+          'fleet of hundreds needs several (about one per 32 workers) to stay within DynamoDB item and partition limits.',
+      ),
   })
   .strict();
 

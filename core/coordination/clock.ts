@@ -40,6 +40,8 @@ interface Timer {
   readonly at: number;
   readonly seq: number;
   readonly resolve: (slept: boolean) => void;
+  /** Stops listening to the sleep's signal once the timer fired (long-lived signals would collect listeners). */
+  unlisten?: () => void;
 }
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -89,14 +91,13 @@ class ManualClock implements Clock {
     return new Promise<boolean>((resolve) => {
       const timer: Timer = { at: this.#nowMs + Math.max(0, ms), seq: this.#seq++, resolve };
       this.#timers.push(timer);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          this.#timers = this.#timers.filter((t) => t !== timer);
-          resolve(false);
-        },
-        { once: true },
-      );
+      if (signal === undefined) return;
+      const onAbort = () => {
+        this.#timers = this.#timers.filter((t) => t !== timer);
+        resolve(false);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      timer.unlisten = () => signal.removeEventListener('abort', onAbort);
     });
   }
 
@@ -147,6 +148,7 @@ class ManualClock implements Clock {
 
   #fire(timer: Timer): void {
     this.#timers = this.#timers.filter((t) => t !== timer);
+    timer.unlisten?.();
     this.#nowMs = Math.max(this.#nowMs, timer.at);
     timer.resolve(true);
   }

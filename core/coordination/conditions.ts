@@ -21,6 +21,19 @@ const LEASE_HELD_BY_CALLER = '#owner = :owner AND #fence = :fence';
 /** Mark a hand-off only on the grant the assigner saw: the request cannot attach to a later grant. */
 const LEASE_GRANT_UNCHANGED = 'attribute_exists(#owner) AND #fence = :fence';
 
+/**
+ * Take over (or annotate) only the grant the observer judged: a hand-off, release, adoption or competing
+ * take-over since then changes owner or fence and makes the write lose. Checkpoints change neither, so the
+ * owner's last checkpoint cannot make a successor's take-over of a dead owner's lease lose.
+ */
+const LEASE_GRANT_IS = '#owner = :expectedOwner AND #fence = :expectedFence';
+
+/**
+ * Accept a hand-off only as the requested new owner of the grant requested: an acceptance cannot attach to
+ * a later grant or to a request that was redirected to someone else.
+ */
+const HANDOFF_REQUESTED_FOR_CALLER = '#pendingOwner = :to AND #fence = :fence';
+
 /** Create a lease item only once: two creators cannot reset each other's fence or data. */
 const LEASE_ABSENT = 'attribute_not_exists(#pk)';
 
@@ -36,6 +49,15 @@ const INSTANCE_PRESENT = 'attribute_exists(#pk)';
 /** Remove a presumed-dead instance only if its counter has not moved since: a late heartbeat saves it. */
 const INSTANCE_COUNTER_UNCHANGED = '#heartbeat = :heartbeat';
 
+/** Create a membership item only once: a second creator cannot erase the heartbeats already in it. */
+const MEMBERSHIP_ABSENT = 'attribute_not_exists(#pk)';
+
+/**
+ * Remove a member judged dead only if its counter did not move since: a late heartbeat saves it, as
+ * `INSTANCE_COUNTER_UNCHANGED` does for instance items. `#member` is bound to the member's id.
+ */
+const MEMBER_BEAT_UNCHANGED = '#members.#member.#beat = :beat';
+
 /**
  * Apply a protected write only if its fence is not lower than the stored one: a holder that lost its lock
  * or leadership cannot overwrite what a later holder wrote (docs/architecture.md contract 7).
@@ -47,13 +69,17 @@ const WRITE_NOT_APPLIED = 'attribute_not_exists(#writeId) OR #writeId <> :writeI
 
 export {
   FENCE_NOT_LOWER,
+  HANDOFF_REQUESTED_FOR_CALLER,
   INSTANCE_ABSENT,
   INSTANCE_COUNTER_UNCHANGED,
   INSTANCE_PRESENT,
   LEASE_ABSENT,
+  LEASE_GRANT_IS,
   LEASE_GRANT_UNCHANGED,
   LEASE_HELD_BY_CALLER,
   LEASE_IS_FREE,
   LEASE_VERSION_UNCHANGED,
+  MEMBER_BEAT_UNCHANGED,
+  MEMBERSHIP_ABSENT,
   WRITE_NOT_APPLIED,
 };

@@ -1,4 +1,5 @@
 import {
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
@@ -10,14 +11,17 @@ import {
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { messageOf, OptionsError } from '../errors.js';
 import {
+  HANDOFF_REQUESTED_FOR_CALLER,
   INSTANCE_ABSENT,
   INSTANCE_COUNTER_UNCHANGED,
   INSTANCE_PRESENT,
   LEASE_ABSENT,
+  LEASE_GRANT_IS,
   LEASE_GRANT_UNCHANGED,
   LEASE_HELD_BY_CALLER,
   LEASE_IS_FREE,
   LEASE_VERSION_UNCHANGED,
+  MEMBER_BEAT_UNCHANGED,
 } from './conditions.js';
 import { CoordinationStoreError } from './errors.js';
 import {
@@ -28,9 +32,11 @@ import {
   instanceFromItem,
   keyItem,
   leaseFromItem,
+  membershipFromItem,
+  storedMemberEntry,
 } from './item-mapping.js';
 import { INSTANCE_PK, type ItemKey, instanceKey, keyString } from './keys.js';
-import type { InstanceRecord, LeaseRecord } from './records.js';
+import type { InstanceRecord, LeaseRecord, MemberEntry, MembershipItem } from './records.js';
 import type {
   CoordinationStore,
   CreateLeaseRequest,
@@ -71,6 +77,15 @@ function isTransient(error: unknown): boolean {
     (e.code !== undefined && TRANSIENT_ERROR_CODES.has(e.code)) ||
     e.$retryable !== undefined ||
     (e.$metadata?.httpStatusCode ?? 0) >= 500
+  );
+}
+
+/** DynamoDB's answer to an update of a key inside a map that does not exist yet. */
+function isMissingDocumentPath(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    error.name === 'ValidationException' &&
+    /document path provided in the update expression is invalid/i.test(error.message)
   );
 }
 
@@ -140,12 +155,16 @@ class DynamoDbCoordinationStore implements CoordinationStore {
   }
 
   public grantLease(key: ItemKey, request: GrantLeaseRequest): Promise<LeaseWriteResult> {
-    const condition = 'free' in request.expect ? LEASE_IS_FREE : LEASE_VERSION_UNCHANGED;
+    const { expect } = request;
+    const condition =
+      'free' in expect ? LEASE_IS_FREE : 'version' in expect ? LEASE_VERSION_UNCHANGED : LEASE_GRANT_IS;
     const update =
       'SET #owner = :owner, #version = :version, #leaseDurationMs = :leaseDurationMs, #renewal = :renewal, ' +
       '#grantedAt = :wallMs, #renewedAt = :wallMs, #data = if_not_exists(#data, :emptyData) ' +
-      'REMOVE #pendingOwner ADD #fence :one';
+      'REMOVE #pendingOwner, #handOffAccepted, #successor ADD #fence :one';
     return this.#update('grantLease', key, request.version, update, condition, {
+      ':expectedOwner': 'grant' in expect ? expect.grant.owner : undefined,
+      ':expectedFence': 'grant' in expect ? expect.grant.fence : undefined,
       ':owner': request.owner,
       ':version': request.version,
       ':leaseDurationMs': request.leaseDurationMs,
@@ -153,7 +172,7 @@ class DynamoDbCoordinationStore implements CoordinationStore {
       ':wallMs': request.wallMs,
       ':emptyData': {},
       ':one': 1,
-      ':expectedVersion': 'version' in request.expect ? request.expect.version : undefined,
+      ':expectedVersion': 'version' in expect ? expect.version : undefined,
     });
   }
 
@@ -169,7 +188,8 @@ class DynamoDbCoordinationStore implements CoordinationStore {
   }
 
   public releaseLease(key: ItemKey, request: HolderWrite): Promise<LeaseWriteResult> {
-    const update = 'SET #version = :version, #renewedAt = :wallMs REMOVE #owner, #pendingOwner';
+    const update =
+      'SET #version = :version, #renewedAt = :wallMs REMOVE #owner, #pendingOwner, #handOffAccepted, #successor';
     return this.#update('releaseLease', key, request.version, update, LEASE_HELD_BY_CALLER, {
       ':owner': request.owner,
       ':fence': request.fence,
@@ -181,7 +201,7 @@ class DynamoDbCoordinationStore implements CoordinationStore {
   public handOffLease(key: ItemKey, request: HandOffLeaseRequest): Promise<LeaseWriteResult> {
     const update =
       'SET #owner = :to, #version = :version, #grantedAt = :wallMs, #renewedAt = :wallMs ' +
-      'REMOVE #pendingOwner ADD #fence :one';
+      'REMOVE #pendingOwner, #handOffAccepted, #successor ADD #fence :one';
     return this.#update('handOffLease', key, request.version, update, LEASE_HELD_BY_CALLER, {
       ':owner': request.owner,
       ':fence': request.fence,
@@ -196,10 +216,157 @@ class DynamoDbCoordinationStore implements CoordinationStore {
     key: ItemKey,
     request: { readonly fence: number; readonly to: string },
   ): Promise<LeaseWriteResult> {
-    return this.#update('requestHandOff', key, undefined, 'SET #pendingOwner = :to', LEASE_GRANT_UNCHANGED, {
+    const update = 'SET #pendingOwner = :to REMOVE #handOffAccepted';
+    return this.#update('requestHandOff', key, undefined, update, LEASE_GRANT_UNCHANGED, {
       ':fence': request.fence,
       ':to': request.to,
     });
+  }
+
+  public acceptHandOff(
+    key: ItemKey,
+    request: { readonly fence: number; readonly to: string },
+  ): Promise<LeaseWriteResult> {
+    const update = 'SET #handOffAccepted = :fence';
+    return this.#update('acceptHandOff', key, undefined, update, HANDOFF_REQUESTED_FOR_CALLER, {
+      ':fence': request.fence,
+      ':to': request.to,
+    });
+  }
+
+  public setSuccessor(
+    key: ItemKey,
+    request: { readonly owner: string; readonly fence: number; readonly successor: string | undefined },
+  ): Promise<LeaseWriteResult> {
+    const update = request.successor === undefined ? 'REMOVE #successor' : 'SET #successor = :successor';
+    return this.#update('setSuccessor', key, undefined, update, LEASE_GRANT_IS, {
+      ':expectedOwner': request.owner,
+      ':expectedFence': request.fence,
+      ':successor': request.successor,
+    });
+  }
+
+  public async beatMember(key: ItemKey, memberId: string, entry: MemberEntry): Promise<MembershipItem> {
+    const send = () =>
+      this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#tableName,
+          Key: keyItem(key),
+          UpdateExpression: 'SET #members.#member = :entry',
+          ExpressionAttributeNames: { '#members': A.members, '#member': memberId },
+          ExpressionAttributeValues: attributeValues({ ':entry': storedMemberEntry(entry) }),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+    const { Attributes } = await this.#send('beatMember', key, () => this.#withMembershipItem(key, send));
+    return membershipFromItem(Attributes);
+  }
+
+  public async readMemberships(keys: readonly ItemKey[]): Promise<MembershipItem[]> {
+    const found = new Map<string, Item>();
+    for (let i = 0; i < keys.length; i += 100) {
+      let pending: Item[] | undefined = keys.slice(i, i + 100).map((k) => keyItem(k));
+      for (let attempt = 0; pending !== undefined && pending.length > 0; attempt++) {
+        const request = pending;
+        const output = await this.#send('readMemberships', keys[i]!, () =>
+          this.#client.send(
+            new BatchGetItemCommand({
+              RequestItems: { [this.#tableName]: { Keys: request, ConsistentRead: true } },
+            }),
+          ),
+        );
+        for (const item of output.Responses?.[this.#tableName] ?? [])
+          found.set(`${item[A.pk]?.S}/${item[A.sk]?.S}`, item);
+        pending = output.UnprocessedKeys?.[this.#tableName]?.Keys as Item[] | undefined;
+        if (pending !== undefined && pending.length > 0 && attempt >= 5)
+          throw new CoordinationStoreError(
+            `readMemberships on ${this.#tableName}: ${pending.length} keys still unprocessed after ${attempt + 1} attempts`,
+            { operation: 'readMemberships', key: keyString(keys[i]!), retryable: true },
+          );
+      }
+    }
+    return keys.map((k) => membershipFromItem(found.get(keyString(k))));
+  }
+
+  public async removeMember(
+    key: ItemKey,
+    memberId: string,
+    expected?: { readonly beat: number },
+  ): Promise<boolean> {
+    const condition = expected === undefined ? 'attribute_exists(#members.#member)' : MEMBER_BEAT_UNCHANGED;
+    try {
+      await this.#send('removeMember', key, () =>
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#tableName,
+            Key: keyItem(key),
+            UpdateExpression: 'REMOVE #members.#member, #mail.#member',
+            ConditionExpression: condition,
+            ExpressionAttributeNames: {
+              '#members': A.members,
+              '#mail': A.mail,
+              '#member': memberId,
+              ...(expected === undefined ? {} : { '#beat': A.beat }),
+            },
+            ...(expected === undefined
+              ? {}
+              : { ExpressionAttributeValues: attributeValues({ ':beat': expected.beat }) }),
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // Gone already (never there, removed by someone else, or by our attempt whose response was lost).
+      return !membershipFromItem(error.Item).members.has(memberId);
+    }
+  }
+
+  public async mailMembers(key: ItemKey, memberIds: readonly string[], token: string): Promise<void> {
+    const ids = [...new Set(memberIds)];
+    for (let i = 0; i < ids.length; i += 50) {
+      const chunk = ids.slice(i, i + 50);
+      const names: Record<string, string> = { '#mail': A.mail };
+      chunk.forEach((id, n) => {
+        names[`#m${n}`] = id;
+      });
+      const update = `SET ${chunk.map((_, n) => `#mail.#m${n} = :token`).join(', ')}`;
+      const send = () =>
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#tableName,
+            Key: keyItem(key),
+            UpdateExpression: update,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: attributeValues({ ':token': token }),
+          }),
+        );
+      await this.#send('mailMembers', key, () => this.#withMembershipItem(key, send));
+    }
+  }
+
+  /**
+   * Sends a write into a membership item's maps; if the item (or its maps) does not exist yet, creates the
+   * empty maps first and sends it again. One update cannot create a map and set a key inside it.
+   */
+  async #withMembershipItem<T>(key: ItemKey, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      if (!isMissingDocumentPath(error)) throw error;
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#tableName,
+          Key: keyItem(key),
+          UpdateExpression:
+            'SET #members = if_not_exists(#members, :empty), #mail = if_not_exists(#mail, :empty)',
+          ExpressionAttributeNames: { '#members': A.members, '#mail': A.mail },
+          ExpressionAttributeValues: attributeValues({ ':empty': {} }),
+        }),
+      );
+      return send();
+    }
   }
 
   public async getInstance(instanceId: string): Promise<InstanceRecord | undefined> {

@@ -99,6 +99,18 @@ class FaultInjectingStore implements CoordinationStore {
     this.#call('handOffLease', () => this.#store.handOffLease(...a));
   public requestHandOff: CoordinationStore['requestHandOff'] = (...a) =>
     this.#call('requestHandOff', () => this.#store.requestHandOff(...a));
+  public acceptHandOff: CoordinationStore['acceptHandOff'] = (...a) =>
+    this.#call('acceptHandOff', () => this.#store.acceptHandOff(...a));
+  public setSuccessor: CoordinationStore['setSuccessor'] = (...a) =>
+    this.#call('setSuccessor', () => this.#store.setSuccessor(...a));
+  public beatMember: CoordinationStore['beatMember'] = (...a) =>
+    this.#call('beatMember', () => this.#store.beatMember(...a));
+  public readMemberships: CoordinationStore['readMemberships'] = (...a) =>
+    this.#call('readMemberships', () => this.#store.readMemberships(...a));
+  public removeMember: CoordinationStore['removeMember'] = (...a) =>
+    this.#call('removeMember', () => this.#store.removeMember(...a));
+  public mailMembers: CoordinationStore['mailMembers'] = (...a) =>
+    this.#call('mailMembers', () => this.#store.mailMembers(...a));
   public getInstance: CoordinationStore['getInstance'] = (...a) =>
     this.#call('getInstance', () => this.#store.getInstance(...a));
   public listInstances: CoordinationStore['listInstances'] = (...a) =>

@@ -1,5 +1,5 @@
 import { type ItemKey, keyString } from './keys.js';
-import type { InstanceRecord, LeaseRecord } from './records.js';
+import type { InstanceRecord, LeaseRecord, MemberEntry, MembershipItem } from './records.js';
 import type {
   CoordinationStore,
   CreateLeaseRequest,
@@ -30,10 +30,11 @@ const copy = <T>(value: T): T => structuredClone(value);
 class InMemoryCoordinationStore implements CoordinationStore {
   readonly #leases = new Map<string, Mutable<LeaseRecord>>();
   readonly #instances = new Map<string, Mutable<InstanceRecord>>();
+  readonly #memberships = new Map<string, { members: Map<string, MemberEntry>; mail: Map<string, string> }>();
 
   /** Number of items, for tests. */
   public get size(): number {
-    return this.#leases.size + this.#instances.size;
+    return this.#leases.size + this.#instances.size + this.#memberships.size;
   }
 
   public async getLease(key: ItemKey): Promise<LeaseRecord | undefined> {
@@ -59,6 +60,8 @@ class InMemoryCoordinationStore implements CoordinationStore {
       leaseDurationMs: request.leaseDurationMs,
       renewal: request.renewal,
       pendingOwner: undefined,
+      handOffAcceptedFence: undefined,
+      successor: undefined,
       grantedAtWallMs: undefined,
       renewedAtWallMs: undefined,
       data: copy(request.data),
@@ -69,8 +72,13 @@ class InMemoryCoordinationStore implements CoordinationStore {
 
   public async grantLease(key: ItemKey, request: GrantLeaseRequest): Promise<LeaseWriteResult> {
     const current = this.#leases.get(keyString(key));
+    const { expect } = request;
     const passes =
-      'free' in request.expect ? current?.owner === undefined : current?.version === request.expect.version;
+      'free' in expect
+        ? current?.owner === undefined
+        : 'version' in expect
+          ? current?.version === expect.version
+          : current?.owner === expect.grant.owner && current.fence === expect.grant.fence;
     if (!passes) return this.#lost(current, request.version);
     const granted: Mutable<LeaseRecord> = {
       key: { pk: key.pk, sk: key.sk },
@@ -80,6 +88,8 @@ class InMemoryCoordinationStore implements CoordinationStore {
       leaseDurationMs: request.leaseDurationMs,
       renewal: request.renewal,
       pendingOwner: undefined,
+      handOffAcceptedFence: undefined,
+      successor: undefined,
       grantedAtWallMs: request.wallMs,
       renewedAtWallMs: request.wallMs,
       data: current?.data ?? {},
@@ -102,6 +112,8 @@ class InMemoryCoordinationStore implements CoordinationStore {
       l.renewedAtWallMs = request.wallMs;
       l.owner = undefined;
       l.pendingOwner = undefined;
+      l.handOffAcceptedFence = undefined;
+      l.successor = undefined;
     });
   }
 
@@ -112,6 +124,8 @@ class InMemoryCoordinationStore implements CoordinationStore {
       l.grantedAtWallMs = request.wallMs;
       l.renewedAtWallMs = request.wallMs;
       l.pendingOwner = undefined;
+      l.handOffAcceptedFence = undefined;
+      l.successor = undefined;
       l.fence += 1;
     });
   }
@@ -124,7 +138,75 @@ class InMemoryCoordinationStore implements CoordinationStore {
     if (current?.owner === undefined || current.fence !== request.fence)
       return this.#lost(current, undefined);
     current.pendingOwner = request.to;
+    current.handOffAcceptedFence = undefined;
     return { ok: true, record: copy(current) };
+  }
+
+  public async acceptHandOff(
+    key: ItemKey,
+    request: { readonly fence: number; readonly to: string },
+  ): Promise<LeaseWriteResult> {
+    const current = this.#leases.get(keyString(key));
+    if (current === undefined || current.pendingOwner !== request.to || current.fence !== request.fence)
+      return this.#lost(current, undefined);
+    current.handOffAcceptedFence = request.fence;
+    return { ok: true, record: copy(current) };
+  }
+
+  public async setSuccessor(
+    key: ItemKey,
+    request: { readonly owner: string; readonly fence: number; readonly successor: string | undefined },
+  ): Promise<LeaseWriteResult> {
+    const current = this.#leases.get(keyString(key));
+    if (current === undefined || current.owner !== request.owner || current.fence !== request.fence)
+      return this.#lost(current, undefined);
+    current.successor = request.successor;
+    return { ok: true, record: copy(current) };
+  }
+
+  public async beatMember(key: ItemKey, memberId: string, entry: MemberEntry): Promise<MembershipItem> {
+    const item = this.#membership(key);
+    item.members.set(memberId, copy(entry));
+    return this.#membershipCopy(item);
+  }
+
+  public async readMemberships(keys: readonly ItemKey[]): Promise<MembershipItem[]> {
+    return keys.map((key) => {
+      const item = this.#memberships.get(keyString(key));
+      return item === undefined ? { members: new Map(), mail: new Map() } : this.#membershipCopy(item);
+    });
+  }
+
+  public async removeMember(
+    key: ItemKey,
+    memberId: string,
+    expected?: { readonly beat: number },
+  ): Promise<boolean> {
+    const item = this.#memberships.get(keyString(key));
+    const entry = item?.members.get(memberId);
+    if (entry === undefined) return true;
+    if (expected !== undefined && entry.beat !== expected.beat) return false;
+    item!.members.delete(memberId);
+    item!.mail.delete(memberId);
+    return true;
+  }
+
+  public async mailMembers(key: ItemKey, memberIds: readonly string[], token: string): Promise<void> {
+    const item = this.#membership(key);
+    for (const id of memberIds) item.mail.set(id, token);
+  }
+
+  #membership(key: ItemKey) {
+    let item = this.#memberships.get(keyString(key));
+    if (item === undefined) {
+      item = { members: new Map(), mail: new Map() };
+      this.#memberships.set(keyString(key), item);
+    }
+    return item;
+  }
+
+  #membershipCopy(item: { members: Map<string, MemberEntry>; mail: Map<string, string> }): MembershipItem {
+    return { members: copy(item.members), mail: new Map(item.mail) };
   }
 
   public async getInstance(instanceId: string): Promise<InstanceRecord | undefined> {

@@ -47,6 +47,8 @@ export {
   LEADER_PK,
   leaderKey,
   lockKey,
+  MEMBERSHIP_PK_PREFIX,
+  membershipKey,
   SHARD_LEASE_PK_PREFIX,
   shardLeaseKey,
 } from './keys.js';
@@ -73,6 +75,7 @@ export {
   type LockClientOptions,
   type TryAcquireOptions,
 } from './lock-client.js';
+export { Membership, type MembershipOptions, type MemberView } from './membership.js';
 export type {
   HotKey,
   InstanceKind,
@@ -80,10 +83,13 @@ export type {
   InstanceRecord,
   LeaseRecord,
   LeaseRenewal,
+  MemberEntry,
+  MembershipItem,
 } from './records.js';
 export type {
   CoordinationStore,
   InstanceStore,
   LeaseStore,
   LeaseWriteResult,
+  MembershipStore,
 } from './store.js';

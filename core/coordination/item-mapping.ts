@@ -9,6 +9,8 @@ import type {
   InstanceRecord,
   LeaseRecord,
   LeaseRenewal,
+  MemberEntry,
+  MembershipItem,
 } from './records.js';
 
 /** Attribute names of coordination items, by expression placeholder (without the `#`). */
@@ -22,6 +24,8 @@ const ATTRIBUTE_NAMES = {
   leaseDurationMs: 'leaseDurationMs',
   renewal: 'renewal',
   pendingOwner: 'pendingOwner',
+  handOffAccepted: 'handOffAccepted',
+  successor: 'successor',
   grantedAt: 'grantedAt',
   renewedAt: 'renewedAt',
   data: 'data',
@@ -33,6 +37,9 @@ const ATTRIBUTE_NAMES = {
   load: 'load',
   configVersion: 'configVersion',
   hotKeys: 'hotKeys',
+  members: 'members',
+  mail: 'mail',
+  beat: 'b',
 } as const;
 
 type Item = Record<string, AttributeValue>;
@@ -77,6 +84,8 @@ function leaseFromItem(item: Item | undefined): LeaseRecord | undefined {
     leaseDurationMs: optionalNumber(a[ATTRIBUTE_NAMES.leaseDurationMs]) ?? 0,
     renewal: (optionalString(a[ATTRIBUTE_NAMES.renewal]) ?? 'record') as LeaseRenewal,
     pendingOwner: optionalString(a[ATTRIBUTE_NAMES.pendingOwner]),
+    handOffAcceptedFence: optionalNumber(a[ATTRIBUTE_NAMES.handOffAccepted]),
+    successor: optionalString(a[ATTRIBUTE_NAMES.successor]),
     grantedAtWallMs: optionalNumber(a[ATTRIBUTE_NAMES.grantedAt]),
     renewedAtWallMs: optionalNumber(a[ATTRIBUTE_NAMES.renewedAt]),
     data: (a[ATTRIBUTE_NAMES.data] as Record<string, unknown> | undefined) ?? {},
@@ -100,5 +109,71 @@ function instanceFromItem(item: Item | undefined): InstanceRecord | undefined {
   };
 }
 
+/**
+ * A member's entry as stored in a membership item: short keys, because one item holds a whole group and
+ * every heartbeat is billed for the item's size. `b` (the counter) is what conditions compare.
+ */
+function storedMemberEntry(entry: MemberEntry): Record<string, unknown> {
+  const { eventsPerSecond, lagMs, cpuPercent, memoryBytes, inFlightBatches, leaving } = entry.load;
+  const load: Record<string, unknown> = {};
+  if (eventsPerSecond !== undefined) load.e = Math.round(eventsPerSecond * 10) / 10;
+  if (lagMs !== undefined) load.g = Math.round(lagMs);
+  if (cpuPercent !== undefined) load.c = Math.round(cpuPercent * 10) / 10;
+  if (memoryBytes !== undefined) load.m = Math.round(memoryBytes);
+  if (inFlightBatches !== undefined) load.f = inFlightBatches;
+  if (leaving === true) load.x = true;
+  return { i: entry.incarnation, [ATTRIBUTE_NAMES.beat]: entry.beat, t: entry.atWallMs, l: load };
+}
+
+function memberEntryFrom(stored: unknown): MemberEntry | undefined {
+  if (typeof stored !== 'object' || stored === null) return undefined;
+  const e = stored as Record<string, unknown>;
+  const l = (typeof e.l === 'object' && e.l !== null ? e.l : {}) as Record<string, unknown>;
+  const load = {
+    ...(optionalNumber(l.e) === undefined ? {} : { eventsPerSecond: l.e as number }),
+    ...(optionalNumber(l.g) === undefined ? {} : { lagMs: l.g as number }),
+    ...(optionalNumber(l.c) === undefined ? {} : { cpuPercent: l.c as number }),
+    ...(optionalNumber(l.m) === undefined ? {} : { memoryBytes: l.m as number }),
+    ...(optionalNumber(l.f) === undefined ? {} : { inFlightBatches: l.f as number }),
+    ...(l.x === true ? { leaving: true } : {}),
+  };
+  return {
+    incarnation: optionalString(e.i) ?? '',
+    beat: optionalNumber(e[ATTRIBUTE_NAMES.beat]) ?? 0,
+    atWallMs: optionalNumber(e.t) ?? 0,
+    load,
+  };
+}
+
+/** A membership item as read (an absent item is empty). Map keys are member ids: never a prototype. */
+function membershipFromItem(item: Item | undefined): MembershipItem {
+  const members = new Map<string, MemberEntry>();
+  const mail = new Map<string, string>();
+  if (item !== undefined && Object.keys(item).length > 0) {
+    const a = unmarshall(item);
+    const storedMembers = a[ATTRIBUTE_NAMES.members] as Record<string, unknown> | undefined;
+    for (const id of Object.keys(storedMembers ?? {})) {
+      const entry = memberEntryFrom(storedMembers![id]);
+      if (entry !== undefined) members.set(id, entry);
+    }
+    const storedMail = a[ATTRIBUTE_NAMES.mail] as Record<string, unknown> | undefined;
+    for (const id of Object.keys(storedMail ?? {})) {
+      const token = optionalString(storedMail![id]);
+      if (token !== undefined) mail.set(id, token);
+    }
+  }
+  return { members, mail };
+}
+
 export type { Item };
-export { ATTRIBUTE_NAMES, attributeNamesFor, attributeValues, instanceFromItem, keyItem, leaseFromItem };
+export {
+  ATTRIBUTE_NAMES,
+  attributeNamesFor,
+  attributeValues,
+  instanceFromItem,
+  keyItem,
+  leaseFromItem,
+  memberEntryFrom,
+  membershipFromItem,
+  storedMemberEntry,
+};

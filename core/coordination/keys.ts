@@ -14,6 +14,8 @@ const LEADER_PK = 'LEADER';
 const LOCK_PK_PREFIX = 'LOCK#';
 const LOCK_SK = 'LOCK';
 const SHARD_LEASE_PK_PREFIX = 'LEASE#';
+const MEMBERSHIP_PK_PREFIX = 'MEMBERS#';
+const MEMBERSHIP_SK = 'MEMBERS';
 const HAND_OFF_KEYS_PK_PREFIX = 'CACHE#';
 
 /** One running consumer instance. */
@@ -36,6 +38,14 @@ function shardLeaseKey(streamName: string, shardId: string): ItemKey {
   return { pk: `${SHARD_LEASE_PK_PREFIX}${streamName}`, sk: shardId };
 }
 
+/**
+ * The heartbeats of one group of a fleet's members (one item per group; each group its own partition key, so
+ * that DynamoDB's per-partition-key write limit applies to one group, not to the fleet).
+ */
+function membershipKey(fleet: string, group: number): ItemKey {
+  return { pk: `${MEMBERSHIP_PK_PREFIX}${fleet}#${group}`, sk: MEMBERSHIP_SK };
+}
+
 /** The ids of the aggregates a worker had cached for a shard when it let the shard go (the owner cache). */
 function handOffKeysKey(streamName: string, shardId: string): ItemKey {
   return { pk: `${HAND_OFF_KEYS_PK_PREFIX}${streamName}`, sk: shardId };
@@ -56,6 +66,8 @@ export {
   LEADER_PK,
   leaderKey,
   lockKey,
+  MEMBERSHIP_PK_PREFIX,
+  membershipKey,
   SHARD_LEASE_PK_PREFIX,
   shardLeaseKey,
 };

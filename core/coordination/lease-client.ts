@@ -6,7 +6,7 @@ import { type ItemKey, keyString } from './keys.js';
 import { Lease } from './lease.js';
 import { LivenessTracker, type LivenessVerdict } from './liveness.js';
 import type { LeaseRecord, LeaseRenewal } from './records.js';
-import type { LeaseStore, LeaseWriteResult } from './store.js';
+import type { GrantLeaseRequest, LeaseStore, LeaseWriteResult } from './store.js';
 import { durationMs, identifier, positiveInteger } from './validate.js';
 
 interface LeaseClientOptions {
@@ -200,6 +200,39 @@ class LeaseClient {
   }
 
   /**
+   * Grants a lease nobody holds (absent or released) to `options.owner` with one blind conditional write;
+   * `undefined` if someone holds it.
+   */
+  public async grantIfFree(
+    key: ItemKey,
+    options: Omit<AcquireLeaseOptions, 'heartbeatOf'>,
+  ): Promise<Lease | undefined> {
+    identifier('owner', options.owner);
+    const granted = await this.#grant(key, options, { free: true });
+    return granted.ok ? granted.lease : undefined;
+  }
+
+  /**
+   * Takes over a heartbeat-renewed lease whose owner the caller has judged dead by its heartbeat alone (its
+   * membership counter stood still for the lease duration on the caller's clock): one write conditional on
+   * the lease still being that owner's grant (owner and fence), so the owner's checkpoints, which change the
+   * version, do not make it lose, while any hand-off, release or competing take-over does. Safe because a
+   * holder of a heartbeat-renewed lease stops acting a lease duration after its last heartbeat was sent,
+   * whatever it wrote to the lease since. `undefined` if the grant changed.
+   */
+  public async takeOverFromDeadOwner(
+    record: LeaseRecord,
+    options: Omit<AcquireLeaseOptions, 'heartbeatOf'>,
+  ): Promise<
+    { readonly lease: Lease } | { readonly lease: undefined; readonly current: LeaseRecord | undefined }
+  > {
+    const owner = record.owner;
+    if (owner === undefined) return { lease: undefined, current: record };
+    const taken = await this.#grant(record.key, options, { grant: { owner, fence: record.fence } });
+    return taken.ok ? { lease: taken.lease } : { lease: undefined, current: taken.current };
+  }
+
+  /**
    * Starts holding a lease the store already shows as `record.owner`'s (handed off to it, granted by a
    * request whose response was lost, or given up locally after its time ran out on this holder's clock). It
    * re-grants the lease to the same owner under a new fence in one write, so that no older handle of the
@@ -250,6 +283,32 @@ class LeaseClient {
     return result.ok;
   }
 
+  /**
+   * As the requested new owner `to`, says it is ready for grant `fence` (it watches the lease and starts the
+   * moment the holder hands it over); `false` if the request is no longer for `to` on that grant.
+   */
+  public async acceptHandOff(key: ItemKey, fence: number, to: string): Promise<boolean> {
+    const request = { fence, to: identifier('to', to) };
+    const result = await this.#write(key, () => this.#store.acceptHandOff(key, request));
+    return result.ok;
+  }
+
+  /**
+   * Names who takes `record`'s lease over if its owner dies (`undefined` clears it), on that grant only;
+   * `false` if the grant changed.
+   */
+  public async setSuccessor(record: LeaseRecord, successor: string | undefined): Promise<boolean> {
+    const owner = record.owner;
+    if (owner === undefined) return false;
+    const request = {
+      owner,
+      fence: record.fence,
+      successor: successor === undefined ? undefined : identifier('successor', successor),
+    };
+    const result = await this.#write(record.key, () => this.#store.setSuccessor(record.key, request));
+    return result.ok;
+  }
+
   #holder(lease: Lease) {
     return {
       owner: lease.owner,
@@ -261,8 +320,8 @@ class LeaseClient {
 
   async #grant(
     key: ItemKey,
-    options: AcquireLeaseOptions,
-    expect: { readonly free: true } | { readonly version: string },
+    options: Omit<AcquireLeaseOptions, 'heartbeatOf'>,
+    expect: GrantLeaseRequest['expect'],
   ): Promise<{ ok: true; lease: Lease } | { ok: false; current: LeaseRecord | undefined }> {
     const sentAtMs = this.#clock.now();
     const request = {

@@ -26,6 +26,16 @@ interface LeaseRecord {
   readonly renewal: LeaseRenewal;
   /** Owner an assigner asked the holder to hand the lease to (graceful hand-off); the holder decides. */
   readonly pendingOwner: string | undefined;
+  /**
+   * The grant (fence) whose hand-off `pendingOwner` has accepted: it is watching the lease and starts the
+   * moment the holder hands it over, so the holder waits for this before it stops reading.
+   */
+  readonly handOffAcceptedFence: number | undefined;
+  /**
+   * The worker that takes the lease over, at once and by itself, when it sees the owner's heartbeat stand still
+   * for the lease duration (chosen by an assigner); `undefined` when none is chosen.
+   */
+  readonly successor: string | undefined;
   /** Holder's wall clock at the grant; for people only. */
   readonly grantedAtWallMs: number | undefined;
   /** Holder's wall clock at its last write; used only by the opt-in skew-allowance fast path. */
@@ -66,6 +76,30 @@ interface HotKey {
 
 type InstanceKind = 'lambda' | 'worker';
 
+/**
+ * One member's entry in a membership item: what it wrote with its last heartbeat. The counter is the sign of
+ * life (observers judge it on their own clocks); the rest is information.
+ */
+interface MemberEntry {
+  /** Random token of this process: a restarted member with the same id starts a new signature. */
+  readonly incarnation: string;
+  /** Grows with every heartbeat of this incarnation. */
+  readonly beat: number;
+  /** The writer's wall clock at the heartbeat; for people only. */
+  readonly atWallMs: number;
+  readonly load: InstanceLoad;
+}
+
+/**
+ * A membership item: the heartbeats of every member of one group in one item, so that each member's
+ * heartbeat write returns everyone's (docs/cluster.md). A member's `mail` is set to a new token by whoever wants it to
+ * look at the leases again (grants, hand-off requests, successor duties).
+ */
+interface MembershipItem {
+  readonly members: ReadonlyMap<string, MemberEntry>;
+  readonly mail: ReadonlyMap<string, string>;
+}
+
 /** One running consumer instance as stored. */
 interface InstanceRecord {
   readonly instanceId: string;
@@ -83,4 +117,13 @@ interface InstanceRecord {
   readonly ttlEpochSeconds: number;
 }
 
-export type { HotKey, InstanceKind, InstanceLoad, InstanceRecord, LeaseRecord, LeaseRenewal };
+export type {
+  HotKey,
+  InstanceKind,
+  InstanceLoad,
+  InstanceRecord,
+  LeaseRecord,
+  LeaseRenewal,
+  MemberEntry,
+  MembershipItem,
+};

@@ -6,6 +6,8 @@ import type {
   InstanceRecord,
   LeaseRecord,
   LeaseRenewal,
+  MemberEntry,
+  MembershipItem,
 } from './records.js';
 
 /**
@@ -40,8 +42,13 @@ interface GrantLeaseRequest extends VersionedWrite {
   /**
    * `free`: only if nobody holds the lease (absent or released).
    * `version`: only if the record still has the version the caller judged expired (take-over).
+   * `grant`: only if the lease is still that owner's grant (take-over of a heartbeat-renewed lease whose owner
+   * the caller judged dead by its heartbeat alone: the owner's checkpoints change the version, not the grant).
    */
-  readonly expect: { readonly free: true } | { readonly version: string };
+  readonly expect:
+    | { readonly free: true }
+    | { readonly version: string }
+    | { readonly grant: { readonly owner: string; readonly fence: number } };
 }
 
 interface HolderWrite extends VersionedWrite {
@@ -77,10 +84,26 @@ interface LeaseStore {
   releaseLease(key: ItemKey, request: HolderWrite): Promise<LeaseWriteResult>;
   /** Grants the lease to `to` with a new fence, in one write, if the caller still holds this grant. */
   handOffLease(key: ItemKey, request: HandOffLeaseRequest): Promise<LeaseWriteResult>;
-  /** Records that an assigner wants grant `fence` handed to `to`; changes neither owner, fence nor version. */
+  /**
+   * Records that an assigner wants grant `fence` handed to `to` (and clears an earlier acceptance); changes
+   * neither owner, fence nor version.
+   */
   requestHandOff(
     key: ItemKey,
     request: { readonly fence: number; readonly to: string },
+  ): Promise<LeaseWriteResult>;
+  /** The requested new owner `to` says it is ready for grant `fence`; changes neither owner, fence nor version. */
+  acceptHandOff(
+    key: ItemKey,
+    request: { readonly fence: number; readonly to: string },
+  ): Promise<LeaseWriteResult>;
+  /**
+   * Names the worker that takes the lease over if its owner dies (`undefined` clears it), only on the grant
+   * `owner`/`fence`; changes neither owner, fence nor version.
+   */
+  setSuccessor(
+    key: ItemKey,
+    request: { readonly owner: string; readonly fence: number; readonly successor: string | undefined },
   ): Promise<LeaseWriteResult>;
 }
 
@@ -122,8 +145,33 @@ interface InstanceStore {
   removeInstance(instanceId: string, expected: { readonly heartbeat: number }): Promise<boolean>;
 }
 
+/**
+ * Membership items of the coordination table: each member's heartbeat is one write to its group's item that
+ * returns the whole item, so a member learns everyone else's heartbeats without reading anything.
+ */
+interface MembershipStore {
+  /**
+   * Writes `entry` as `memberId`'s heartbeat in the item at `key` (creating the item if absent) and returns the
+   * item as it is after the write. Idempotent: a retry after a lost response writes the same entry.
+   */
+  beatMember(key: ItemKey, memberId: string, entry: MemberEntry): Promise<MembershipItem>;
+  /** Strongly consistent reads of membership items; an absent item reads as empty. */
+  readMemberships(keys: readonly ItemKey[]): Promise<MembershipItem[]>;
+  /**
+   * Removes a member's entry and mail: a graceful exit (no `expected`), or a member judged dead, only if its
+   * counter is still `expected.beat`. `false` if the counter moved; `true` if removed or already gone.
+   */
+  removeMember(key: ItemKey, memberId: string, expected?: { readonly beat: number }): Promise<boolean>;
+  /**
+   * Sets each member's mail to `token` (new for every mailing) in the item at `key`: each sees its mail change
+   * in the response to its next heartbeat and looks at the leases. A token, not a counter: a member's entry
+   * removed and written again cannot bring back a value it already saw.
+   */
+  mailMembers(key: ItemKey, memberIds: readonly string[], token: string): Promise<void>;
+}
+
 /** The whole coordination table. */
-interface CoordinationStore extends LeaseStore, InstanceStore {}
+interface CoordinationStore extends LeaseStore, InstanceStore, MembershipStore {}
 
 export type {
   CoordinationStore,
@@ -135,6 +183,7 @@ export type {
   InstanceStore,
   LeaseStore,
   LeaseWriteResult,
+  MembershipStore,
   RegisterInstanceRequest,
   RenewLeaseRequest,
   VersionedWrite,

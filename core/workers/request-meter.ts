@@ -11,8 +11,12 @@ function countTableRequests(
   const byOperation = new Map<string, number>();
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const input = args.input as { TableName?: string };
-      if (input.TableName === tableName) {
+      const input = args.input as { TableName?: string; RequestItems?: Record<string, unknown> };
+      // BatchGetItem (an assigner reading several membership items) names its tables in RequestItems.
+      if (
+        input.TableName === tableName ||
+        (input.RequestItems !== undefined && tableName in input.RequestItems)
+      ) {
         const name = context.commandName ?? 'unknown';
         byOperation.set(name, (byOperation.get(name) ?? 0) + 1);
       }

@@ -4,56 +4,87 @@ import { OptionsError } from '../errors.js';
 /** How often a worker does what; all derived from the lease duration unless overridden. */
 interface WorkerTimings {
   /**
-   * A shard lease expires when its owner's heartbeat counter and the lease record have not moved for this
-   * long on the observer's clock (`instances.failureDetectionMs`).
+   * A worker is presumed dead, and its shard leases are taken over, when its membership counter has not moved
+   * for this long on the observer's clock; a worker stops using its leases this long after its last accepted
+   * heartbeat was sent (`leases.failureDetectionMs`).
    */
   readonly leaseDurationMs: number;
-  /** Instance heartbeats, which renew every shard lease the worker holds (failureDetectionMs / heartbeatsPerWindow). */
+  /** Heartbeats while busy (records to process, a move in flight, leaving). @default lease / 4 */
   readonly heartbeatIntervalMs: number;
-  /** A follower reads the stream's lease partition this often (hand-off requests, grants, the assigner). @default lease / 4 */
-  readonly followerPollMs: number;
-  /** The assigner lists instances this often to notice deaths and joins (at rest every `assignerRenewMs`). @default lease / 5 */
-  readonly leaderPollMs: number;
-  /** The assigner lists the stream's shards (Kinesis ListShards) this often. @default lease / 3 */
-  readonly shardSyncMs: number;
-  /** The assigner renews its own lease (one write) this often, and heartbeats at this pace too. @default lease / 3 */
-  readonly assignerRenewMs: number;
-  /** A follower expecting a lease (a hand-off to it was requested) polls this often. @default min(250, followerPollMs) */
+  /**
+   * Heartbeats at rest: the whole coordination cost of an idle follower. At most half the lease, so that a
+   * heartbeat delayed by less than an interval never gets a live worker presumed dead. @default lease / 2
+   */
+  readonly restHeartbeatIntervalMs: number;
+  /** A worker waiting for a hand-off (as its owner or its new owner) reads that lease this often. @default 250 */
   readonly fastPollMs: number;
+  /** The assigner lists the stream's shards (Kinesis ListShards) this often while busy (at rest every 2 leases). @default lease / 3 */
+  readonly shardSyncMs: number;
+  /**
+   * A worker writes its report to the instance registry (load, configuration version, hot keys) this often at
+   * rest, at once when its configuration version changes, and every `busyReportIntervalMs` while busy. Its
+   * liveness is its membership heartbeat: the report decides nothing. @default 60_000
+   */
+  readonly reportIntervalMs: number;
+  /** @default 10_000 */
+  readonly busyReportIntervalMs: number;
+  /** At rest the assigner reads the leases this often even though nothing called for it (a safety net). @default 60_000 */
+  readonly restLeaseReadMs: number;
+  /**
+   * How long an owner asked to hand a lease off waits for the new owner to accept before it hands off anyway
+   * (the new owner then starts at its next look). @default the lease duration
+   */
+  readonly acceptWaitMs: number;
+  /** A leaving worker releases the leases nobody asked it to hand off after this long. @default 2 leases */
+  readonly leaveWaitMs: number;
 }
 
 /**
- * The timings a worker runs with: the lease duration and heartbeat from the config's `instances` section, the
- * polls from the lease duration. At rest a follower makes one heartbeat write per heartbeat interval and one
- * Query per follower poll; the assigner one heartbeat write, one renewal and one instance Query per
- * `assignerRenewMs` and one lease Query per two lease durations — whatever the number of shards (measured by
- * `npm run bench -- cluster`).
+ * The timings a worker runs with, from the config's `leases.failureDetectionMs` (the lease duration `L`). At
+ * rest a worker makes one membership heartbeat per `L/2` and one registry report per minute, whatever the
+ * number of shards: with `L` = 4.5 s, 0.46 requests per second (measured by `npm run bench -- cluster`).
  */
-function workerTimings(
-  instances: Config['instances'],
-  overrides: Partial<WorkerTimings> = {},
-): WorkerTimings {
-  const leaseDurationMs = overrides.leaseDurationMs ?? instances.failureDetectionMs;
+function workerTimings(leases: Config['leases'], overrides: Partial<WorkerTimings> = {}): WorkerTimings {
+  const leaseDurationMs = overrides.leaseDurationMs ?? leases.failureDetectionMs;
+  const restHeartbeatIntervalMs = overrides.restHeartbeatIntervalMs ?? Math.floor(leaseDurationMs / 2);
   const heartbeatIntervalMs =
-    overrides.heartbeatIntervalMs ?? Math.floor(leaseDurationMs / instances.heartbeatsPerWindow);
-  if (heartbeatIntervalMs > leaseDurationMs / 2)
-    throw new OptionsError(
-      'heartbeatIntervalMs',
-      heartbeatIntervalMs,
-      `must be at most half the lease duration (${leaseDurationMs} ms), so that one late ` +
-        'heartbeat does not expire every lease of a live worker',
-    );
-  const followerPollMs = overrides.followerPollMs ?? Math.floor(leaseDurationMs / 4);
+    overrides.heartbeatIntervalMs ?? Math.min(restHeartbeatIntervalMs, Math.floor(leaseDurationMs / 4));
+  for (const [name, value] of [
+    ['heartbeatIntervalMs', heartbeatIntervalMs],
+    ['restHeartbeatIntervalMs', restHeartbeatIntervalMs],
+  ] as const)
+    if (value > leaseDurationMs / 2)
+      throw new OptionsError(
+        name,
+        value,
+        `must be at most half the lease duration (${leaseDurationMs} ms), so that one late heartbeat ` +
+          'does not get a live worker presumed dead',
+      );
   return {
     leaseDurationMs,
     heartbeatIntervalMs,
-    followerPollMs,
-    leaderPollMs: overrides.leaderPollMs ?? Math.floor(leaseDurationMs / 5),
+    restHeartbeatIntervalMs,
+    fastPollMs: overrides.fastPollMs ?? Math.min(250, heartbeatIntervalMs),
     shardSyncMs: overrides.shardSyncMs ?? Math.floor(leaseDurationMs / 3),
-    assignerRenewMs: overrides.assignerRenewMs ?? Math.floor(leaseDurationMs / 3),
-    fastPollMs: overrides.fastPollMs ?? Math.min(250, followerPollMs),
+    reportIntervalMs: overrides.reportIntervalMs ?? 60_000,
+    busyReportIntervalMs: overrides.busyReportIntervalMs ?? 10_000,
+    restLeaseReadMs: overrides.restLeaseReadMs ?? 60_000,
+    acceptWaitMs: overrides.acceptWaitMs ?? leaseDurationMs,
+    leaveWaitMs: overrides.leaveWaitMs ?? 2 * leaseDurationMs,
   };
 }
 
+/** Shard lease items in one 1 MB Query page, at the most (an item with a checkpoint is about 350–500 bytes). */
+const LEASES_PER_PAGE = 2_000;
+
+/**
+ * How long a worker at rest goes without reading the lease partition (its safety net for lost mail): `restLeaseReadMs`
+ * per Query page the partition takes, so that the net costs one page a minute whatever the shard count (deaths
+ * and joins show in the membership; only a lost mailing waits for it).
+ */
+function restLeaseReadInterval(timings: WorkerTimings, leaseCount: number): number {
+  return Math.max(1, Math.ceil(leaseCount / LEASES_PER_PAGE)) * timings.restLeaseReadMs;
+}
+
 export type { WorkerTimings };
-export { workerTimings };
+export { LEASES_PER_PAGE, restLeaseReadInterval, workerTimings };

@@ -95,16 +95,24 @@ function createClusterManagerHandler(deps: ClusterManagerDependencies) {
     const level = deps.config?.().config.logging.level;
     if (level !== undefined) logger.setLogLevel(level);
     await recordHeartbeat();
-    const run = await election.runIfLeader(LEADER_ROLES.clusterManager, async (term) => {
-      metrics.addMetric(METRICS.clusterManagerHeartbeat, MetricUnit.Count, 1);
-      metrics.addMetric(METRICS.leaderTerm, MetricUnit.Count, term.term);
-      const round = manager === undefined ? undefined : await manager.run(term);
-      if (round !== undefined) recordRound(round);
-      await recordConvergence();
-      const deferred = await sweep();
-      await recordQuarantined();
-      return { round, deferred };
-    });
+    let led = false;
+    const run = await election
+      .runIfLeader(LEADER_ROLES.clusterManager, async (term) => {
+        led = true;
+        metrics.addMetric(METRICS.clusterManagerHeartbeat, MetricUnit.Count, 1);
+        metrics.addMetric(METRICS.leaderTerm, MetricUnit.Count, term.term);
+        const round = manager === undefined ? undefined : await manager.run(term);
+        if (round !== undefined) recordRound(round);
+        await recordConvergence();
+        const deferred = await sweep();
+        await recordQuarantined();
+        return { round, deferred };
+      })
+      .finally(async () => {
+        // Leadership lasts one run: released at its end, the next run leads at once, whichever execution
+        // environment it lands in (a recycled one no longer waits out the lease of one that is gone).
+        if (led) await election.resign(LEADER_ROLES.clusterManager).catch(() => false);
+      });
     const result: ClusterManagerRun = run.leader
       ? {
           instanceId,

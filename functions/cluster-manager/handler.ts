@@ -46,8 +46,18 @@ import { lambdaDynamoDbClient } from '../consumer/dynamodb-client.js';
 import { createClusterManagerHandler } from './create-handler.js';
 import { annotateRun } from './tracing.js';
 
-/** Runs are a minute apart: leadership outlives 2.5 runs, so one slow or missed run does not hand it over. */
-const LEADER_LEASE_DURATION_MS = 150_000;
+/**
+ * Leadership lasts one run: renewed every third of this while the run works, released at its end, so the next
+ * run (in whichever execution environment) takes it at once. A run that dies without releasing it is replaced
+ * by the first run that sees its last renewal older than the lease plus the skew allowance by the wall clock,
+ * which is the next one as long as the schedule leaves 10 s after the timeout (a minute, 50 s by default).
+ */
+const LEADER_LEASE_DURATION_MS = 7_000;
+/**
+ * Lambda's clocks follow the Amazon Time Sync Service (skew well under a millisecond): 3 s is a wide margin for
+ * the wall-clock fast path (docs/coordination.md), which a fresh environment needs to judge a lease at once.
+ */
+const LEADER_CLOCK_SKEW_ALLOWANCE_MS = 3_000;
 /** This environment heartbeats once per run; observers here wait three runs before presuming an instance dead. */
 const FAILURE_DETECTION_MS = 180_000;
 const HEARTBEAT_INTERVAL_MS = 60_000;
@@ -176,6 +186,7 @@ function clusterManagerLambdaHandler(projection: Projection = mirrorProjection) 
       store,
       candidateId: instanceId,
       leaseDurationMs: LEADER_LEASE_DURATION_MS,
+      clockSkewAllowanceMs: LEADER_CLOCK_SKEW_ALLOWANCE_MS,
     }),
     logger,
     metrics,
@@ -216,4 +227,4 @@ function clusterManagerLambdaHandler(projection: Projection = mirrorProjection) 
   return handler.use(captureLambdaHandler(tracer, { captureResponse: false })).use(annotateRun(tracer));
 }
 
-export { clusterManagerLambdaHandler };
+export { clusterManagerLambdaHandler, LEADER_CLOCK_SKEW_ALLOWANCE_MS, LEADER_LEASE_DURATION_MS };

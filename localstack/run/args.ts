@@ -29,7 +29,7 @@ interface RunArgs {
   readonly workers: number;
   /** `leases.assignment` for this run; undefined: the config's (least-loaded). */
   readonly assignment: AssignmentStrategy | undefined;
-  /** `instances.failureDetectionMs` for this run; undefined: the config's (20 s). */
+  /** `leases.failureDetectionMs` for this run; undefined: the config's (4.5 s). */
   readonly failureDetectionMs: number | undefined;
   /** Path of a projection module (its default export); undefined: the built-in mirror. */
   readonly projection: string | undefined;
@@ -55,7 +55,7 @@ consumer handler → DynamoDB. Runs until Ctrl-C unless --events or --input ends
   --assignment NAME         how the elected assigner divides shards among workers: round-robin,
                             least-loaded (default), adaptive or bounded-load
   --failure-detection-ms N  how long a worker's heartbeat may stand still before its leases are taken
-                            over, 2000..600000 (default: the configuration's, 20000)
+                            over, 2000..600000 (default: the configuration's, 4500)
   --projection PATH         fold changes with the projection module at PATH (its default export), as a
                             stack deployed with projectionEntry does; the run is verified against it;
                             worker processes load it too and refuse to start with any other

@@ -5,11 +5,12 @@ import type {
   LeaseRecord,
   LeaseWriteResult,
 } from '../../core/coordination/index.js';
-import { instanceKey, lockKey, shardLeaseKey } from '../../core/coordination/index.js';
+import { instanceKey, lockKey, membershipKey, shardLeaseKey } from '../../core/coordination/index.js';
+import type { GrantLeaseRequest } from '../../core/coordination/store.js';
 
 let counter = 0;
 const token = () => `v-${++counter}`;
-const grantRequest = (owner: string, expect: { free: true } | { version: string } = { free: true }) => ({
+const grantRequest = (owner: string, expect: GrantLeaseRequest['expect'] = { free: true }) => ({
   owner,
   leaseDurationMs: 10_000,
   renewal: 'record' as const,
@@ -171,6 +172,147 @@ function describeCoordinationStoreContract(name: string, makeStore: () => Promis
 
         expect(marked).toMatchObject({ owner: 'a', fence: 1, version: first.version, pendingOwner: 'b' });
         expect(wrongGrant?.pendingOwner).toBe('b');
+      });
+    });
+
+    describe('Method: acceptHandOff', () => {
+      it('records the acceptance only by the requested owner of the grant requested; a new request clears it; the hand-off clears it', async () => {
+        const { store, key } = await fresh();
+        const first = won(await store.grantLease(key, grantRequest('a')));
+        won(await store.requestHandOff(key, { fence: 1, to: 'b' }));
+
+        const byOther = lost(await store.acceptHandOff(key, { fence: 1, to: 'c' }));
+        const otherGrant = lost(await store.acceptHandOff(key, { fence: 2, to: 'b' }));
+        const accepted = won(await store.acceptHandOff(key, { fence: 1, to: 'b' }));
+        const redirected = won(await store.requestHandOff(key, { fence: 1, to: 'c' }));
+        won(await store.acceptHandOff(key, { fence: 1, to: 'c' }));
+        const handed = won(await store.handOffLease(key, { ...holder(first), to: 'c' }));
+
+        expect(byOther?.handOffAcceptedFence).toBeUndefined();
+        expect(otherGrant?.handOffAcceptedFence).toBeUndefined();
+        expect(accepted).toMatchObject({
+          owner: 'a',
+          fence: 1,
+          version: first.version,
+          handOffAcceptedFence: 1,
+        });
+        expect(redirected).toMatchObject({ pendingOwner: 'c', handOffAcceptedFence: undefined });
+        expect(handed).toMatchObject({
+          owner: 'c',
+          fence: 2,
+          pendingOwner: undefined,
+          handOffAcceptedFence: undefined,
+        });
+      });
+    });
+
+    describe('Method: setSuccessor', () => {
+      it('names a successor on the grant seen only, keeps owner, fence and version, and any new grant clears it', async () => {
+        const { store, key } = await fresh();
+        const first = won(await store.grantLease(key, grantRequest('a')));
+
+        const named = won(await store.setSuccessor(key, { owner: 'a', fence: 1, successor: 'b' }));
+        const staleGrant = lost(await store.setSuccessor(key, { owner: 'a', fence: 0, successor: 'c' }));
+        const cleared = won(await store.setSuccessor(key, { owner: 'a', fence: 1, successor: undefined }));
+        won(await store.setSuccessor(key, { owner: 'a', fence: 1, successor: 'b' }));
+        const handed = won(await store.handOffLease(key, { ...holder(first), to: 'b' }));
+
+        expect(named).toMatchObject({ owner: 'a', fence: 1, version: first.version, successor: 'b' });
+        expect(staleGrant?.successor).toBe('b');
+        expect(cleared.successor).toBeUndefined();
+        expect(handed.successor).toBeUndefined();
+      });
+    });
+
+    describe('Method: grantLease (take-over of a dead owner)', () => {
+      it("takes over only the owner's grant judged, whatever its checkpoints changed since", async () => {
+        const { store, key } = await fresh();
+        const first = won(await store.grantLease(key, { ...grantRequest('a'), renewal: 'heartbeat' }));
+        const checkpointed = won(
+          await store.renewLease(key, { ...holder(first), data: { checkpoint: '42' } }),
+        );
+        const grant = { grant: { owner: 'a', fence: 1 } };
+
+        const taken = won(await store.grantLease(key, { ...grantRequest('b', grant), renewal: 'heartbeat' }));
+        const second = lost(
+          await store.grantLease(key, { ...grantRequest('c', grant), renewal: 'heartbeat' }),
+        );
+        const stale = lost(await store.renewLease(key, holder(checkpointed)));
+
+        expect(taken).toMatchObject({ owner: 'b', fence: 2, data: { checkpoint: '42' } });
+        expect(second).toMatchObject({ owner: 'b', fence: 2 });
+        expect(stale).toMatchObject({ owner: 'b', fence: 2 });
+      });
+    });
+
+    describe('Membership items', () => {
+      const entry = (beat: number, incarnation = 'i1') => ({
+        incarnation,
+        beat,
+        atWallMs: 1_700_000_000_000 + beat,
+        load: { eventsPerSecond: 12.5, inFlightBatches: 1, leaving: beat > 100 ? true : undefined },
+      });
+
+      it('a heartbeat creates the item, writes its entry and returns everyone’s; a retry writes the same entry', async () => {
+        const { store } = await fresh();
+        const key = membershipKey(`fleet-${name}-${++n}`, 0);
+
+        const first = await store.beatMember(key, 'w1', entry(1));
+        const second = await store.beatMember(key, 'w2', entry(1, 'i2'));
+        const again = await store.beatMember(key, 'w1', entry(2));
+        const retried = await store.beatMember(key, 'w1', entry(2));
+
+        expect([...first.members.keys()]).toEqual(['w1']);
+        expect([...second.members.keys()].sort()).toEqual(['w1', 'w2']);
+        expect(again.members.get('w1')).toEqual({
+          incarnation: 'i1',
+          beat: 2,
+          atWallMs: 1_700_000_000_002,
+          load: { eventsPerSecond: 12.5, inFlightBatches: 1 },
+        });
+        expect(again.members.get('w2')?.beat).toBe(1);
+        expect(retried.members.get('w1')?.beat).toBe(2);
+      });
+
+      it('mail tokens are set per member and come back with the next heartbeat; reading several items at once', async () => {
+        const { store } = await fresh();
+        const fleet = `fleet-${name}-${++n}`;
+        await store.beatMember(membershipKey(fleet, 0), 'w1', entry(1));
+
+        await store.mailMembers(membershipKey(fleet, 0), ['w1', 'w2'], 't1');
+        await store.mailMembers(membershipKey(fleet, 0), ['w1'], 't2');
+        await store.mailMembers(membershipKey(fleet, 1), ['w3'], 't3');
+        const beat = await store.beatMember(membershipKey(fleet, 0), 'w1', entry(2));
+        const [g0, g1, g2] = await store.readMemberships([
+          membershipKey(fleet, 0),
+          membershipKey(fleet, 1),
+          membershipKey(fleet, 2),
+        ]);
+
+        expect(beat.mail.get('w1')).toBe('t2');
+        expect(beat.mail.get('w2')).toBe('t1');
+        expect(g0!.members.get('w1')?.beat).toBe(2);
+        expect(g1!.mail.get('w3')).toBe('t3');
+        expect(g2!.members.size).toBe(0);
+      });
+
+      it('removes a member judged dead only if its counter has not moved; a graceful exit is idempotent', async () => {
+        const { store } = await fresh();
+        const key = membershipKey(`fleet-${name}-${++n}`, 0);
+        await store.beatMember(key, 'w1', entry(1));
+        await store.beatMember(key, 'w2', entry(5));
+        await store.mailMembers(key, ['w2'], 't');
+
+        const moved = await store.removeMember(key, 'w2', { beat: 4 });
+        const removed = await store.removeMember(key, 'w2', { beat: 5 });
+        const gone = await store.removeMember(key, 'w2', { beat: 5 });
+        await store.removeMember(key, 'w1');
+        await store.removeMember(key, 'w1');
+        const [after] = await store.readMemberships([key]);
+
+        expect([moved, removed, gone]).toEqual([false, true, true]);
+        expect(after!.members.size).toBe(0);
+        expect(after!.mail.has('w2')).toBe(false);
       });
     });
 

@@ -318,7 +318,7 @@ describe('CdcProcessor with a worker fleet', () => {
       });
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: METRICS.workerHeartbeatAge,
-        Threshold: 10_000,
+        Threshold: 120_000,
       });
     });
 

@@ -1,4 +1,4 @@
-/** A small hand-written SVG line chart: stacked panels sharing the time axis. No dependencies. */
+/** A small hand-written SVG line chart: stacked panels sharing the x axis (time, by default). No dependencies. */
 
 interface Series {
   readonly label: string;
@@ -14,6 +14,22 @@ interface Panel {
   readonly series: readonly Series[];
   /** Log scale (values ≤ 0 drawn at the floor). */
   readonly log?: boolean;
+}
+
+/** The shared x axis, when it is not hours from 0. */
+interface XAxis {
+  /** Where the axis starts. @default 0 */
+  readonly min?: number;
+  /** The ticks to draw. @default whole hours (every 2 or 24 on long charts) */
+  readonly ticks?: readonly number[];
+  /** A tick's label. @default `${x} h` */
+  readonly label?: (x: number) => string;
+  /** A log scale (x > 0). @default linear */
+  readonly log?: boolean;
+  /** Mark each sample with a dot (few samples: a measured curve). @default false */
+  readonly dots?: boolean;
+  /** Vertical lines across every panel at these x values, labelled (events on a timeline). */
+  readonly markers?: readonly { readonly x: number; readonly label: string }[];
 }
 
 const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -33,7 +49,12 @@ function niceMax(x: number): number {
  * writeFileSync('chart.svg', svgChart('flash spike', hours, [{ title: 'load', unit: 'records/s', series }]));
  * ```
  */
-function svgChart(title: string, hours: readonly number[], panels: readonly Panel[]): string {
+function svgChart(
+  title: string,
+  hours: readonly number[],
+  panels: readonly Panel[],
+  axis: XAxis = {},
+): string {
   const width = 960;
   const panelHeight = 220;
   const left = 70;
@@ -43,7 +64,12 @@ function svgChart(title: string, hours: readonly number[], panels: readonly Pane
   const height = top + panels.length * (panelHeight + gap);
   const plotWidth = width - left - right;
   const xMax = hours.at(-1) ?? 1;
-  const x = (h: number) => left + (h / xMax) * plotWidth;
+  const xMin = axis.min ?? (axis.log ? (hours[0] ?? 1) : 0);
+  const x = (h: number) =>
+    axis.log
+      ? left + ((Math.log10(h) - Math.log10(xMin)) / (Math.log10(xMax) - Math.log10(xMin) || 1)) * plotWidth
+      : left + ((h - xMin) / (xMax - xMin || 1)) * plotWidth;
+  const xLabel = axis.label ?? ((h: number) => `${h} h`);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
@@ -79,13 +105,24 @@ function svgChart(title: string, hours: readonly number[], panels: readonly Pane
       );
     }
     const step = xMax > 48 ? 24 : xMax > 12 ? 2 : 1;
-    for (let h = 0; h <= xMax + 1e-9; h += step) {
+    const xTicks = axis.ticks ?? Array.from({ length: Math.floor(xMax / step) + 1 }, (_, k) => k * step);
+    for (const h of xTicks) {
       out.push(
         `<line x1="${x(h).toFixed(1)}" x2="${x(h).toFixed(1)}" y1="${y0}" y2="${y0 + panelHeight}" stroke="#f3f3f3"/>`,
       );
       out.push(
-        `<text x="${x(h).toFixed(1)}" y="${y0 + panelHeight + 14}" text-anchor="middle">${h} h</text>`,
+        `<text x="${x(h).toFixed(1)}" y="${y0 + panelHeight + 14}" text-anchor="middle">${escapeXml(xLabel(h))}</text>`,
       );
+    }
+    for (const marker of axis.markers ?? []) {
+      const mx = x(marker.x).toFixed(1);
+      out.push(
+        `<line x1="${mx}" x2="${mx}" y1="${y0}" y2="${y0 + panelHeight}" stroke="#d62728" stroke-dasharray="3,3"/>`,
+      );
+      if (i === 0)
+        out.push(
+          `<text x="${mx}" y="${y0 - 2}" text-anchor="middle" fill="#d62728">${escapeXml(marker.label)}</text>`,
+        );
     }
     panel.series.forEach((s, k) => {
       const stride = Math.max(1, Math.floor(s.values.length / 2000));
@@ -95,6 +132,11 @@ function svgChart(title: string, hours: readonly number[], panels: readonly Pane
       out.push(
         `<polyline fill="none" stroke="${s.color}" stroke-width="${s.width ?? 1.4}"${s.dashed ? ' stroke-dasharray="5,3"' : ''} points="${pts.join(' ')}"/>`,
       );
+      if (axis.dots)
+        for (const p of pts) {
+          const [px, py] = p.split(',');
+          out.push(`<circle cx="${px}" cy="${py}" r="3" fill="${s.color}"/>`);
+        }
       const ly = y0 + 10 + k * 16;
       out.push(
         `<line x1="${left + plotWidth + 12}" x2="${left + plotWidth + 32}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5,3"' : ''}/>`,
@@ -112,5 +154,5 @@ function formatTick(v: number): string {
   return String(Math.round(v * 100) / 100);
 }
 
-export type { Panel, Series };
+export type { Panel, Series, XAxis };
 export { escapeXml, formatTick, niceMax, svgChart };

@@ -6,7 +6,9 @@ import { RoundRobinStrategy } from './round-robin.js';
 import type { AssignmentStrategy } from './types.js';
 
 /** The strategy `leases.assignment` names, with its settings from the same config section. */
-function createStrategy(leases: Config['leases']): AssignmentStrategy {
+function createStrategy(
+  leases: Pick<Config['leases'], 'assignment' | 'boundedLoadCapacityFactor'>,
+): AssignmentStrategy {
   switch (leases.assignment) {
     case 'round-robin':
       return new RoundRobinStrategy();

@@ -32,8 +32,7 @@ class Cluster {
 
   public async add(id: string): Promise<void> {
     const config = parseConfig({
-      instances: { failureDetectionMs: 4_000, heartbeatsPerWindow: 4 },
-      leases: { assignment: this.strategy, rebalanceIntervalMs: 1_000 },
+      leases: { assignment: this.strategy, rebalanceIntervalMs: 1_000, failureDetectionMs: 4_500 },
     });
     const local = createConsumerWorker({
       instanceId: id,

@@ -62,10 +62,23 @@ describe('Function: failoverChart', () => {
     expect(svg).toContain('target p50: lease + heartbeat (12.5 s)');
   });
 
-  it('draws the committed results, saying how many kills hit the assigner when they were not recorded per kill', () => {
-    const svg = failoverChart(committed('cluster'));
+  it('draws the committed results, the assigner kills found from its own shard times, against the targets', () => {
+    const result = committed('cluster');
+    const svg = failoverChart(result);
     expect(svg.match(/<circle /g)).toHaveLength(40);
-    expect(svg).toContain('4 of the kills hit the assigner');
+    expect(svg.match(/ \(the assigner\)<\/text>/g)).toHaveLength(result.data.failover.assignerKills);
+    expect(svg).toContain('target p50 (5 s)');
+    expect(svg).not.toContain('NaN');
+  });
+
+  it('says how many kills hit the assigner when results recorded neither kills nor its shard times', () => {
+    const { failover } = committed('cluster').data as { failover: FailoverData };
+    const svg = failoverChart({
+      measuredAt: '2026-12-01T00:00:00.000Z',
+      settings,
+      data: { failover: { ...failover, kills: undefined, assignerShardMs: undefined } },
+    });
+    expect(svg).toContain(`${failover.assignerKills} of the kills hit the assigner`);
   });
 });
 

@@ -37,6 +37,8 @@ describe('Function: defaultConfig', () => {
       assignment: 'least-loaded',
       boundedLoadCapacityFactor: 1.25,
       rebalanceIntervalMs: 10_000,
+      failureDetectionMs: 4_500,
+      membershipGroups: 1,
     });
     expect(config.shedding).toEqual({
       active: false,

@@ -9,9 +9,14 @@ import {
   InstanceRegistry,
   LeaderElection,
   type LeaderTerm,
+  ManualClock,
 } from '../../../core/coordination/index.js';
 import type { ManagerRun } from '../../../core/scaling/index.js';
 import { createClusterManagerHandler } from '../../../functions/cluster-manager/create-handler.js';
+import {
+  LEADER_CLOCK_SKEW_ALLOWANCE_MS,
+  LEADER_LEASE_DURATION_MS,
+} from '../../../functions/cluster-manager/handler.js';
 
 const event = {} as ScheduledEvent;
 const context = {
@@ -20,13 +25,25 @@ const context = {
   getRemainingTimeInMillis: () => 50_000,
 } as unknown as Context;
 
-/** A scaling round that records the terms it ran under (with a worker fleet's figures when given). */
-function fakeManager(sheddingActive = false, fleet?: ManagerRun['figures']['fleet']) {
+/**
+ * A scaling round that records the terms it ran under (with a worker fleet's figures when given); `hold` keeps
+ * it running until released.
+ */
+function fakeManager({
+  hold,
+  sheddingActive = false,
+  fleet,
+}: {
+  readonly hold?: Promise<void>;
+  readonly sheddingActive?: boolean;
+  readonly fleet?: ManagerRun['figures']['fleet'];
+} = {}) {
   const terms: number[] = [];
   return {
     terms,
     run: async (term: LeaderTerm): Promise<ManagerRun> => {
       terms.push(term.term);
+      await hold;
       return {
         plan: {
           atWallMs: 0,
@@ -69,10 +86,17 @@ function handlerFor(
   store: InMemoryCoordinationStore,
   candidateId: string,
   manager: ReturnType<typeof fakeManager>,
+  clock?: ManualClock,
 ) {
   return createClusterManagerHandler({
-    registry: new InstanceRegistry({ store }),
-    election: new LeaderElection({ store, candidateId, leaseDurationMs: 150_000 }),
+    registry: new InstanceRegistry({ store, clock }),
+    election: new LeaderElection({
+      store,
+      candidateId,
+      clock,
+      leaseDurationMs: LEADER_LEASE_DURATION_MS,
+      clockSkewAllowanceMs: LEADER_CLOCK_SKEW_ALLOWANCE_MS,
+    }),
     logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
     metrics: new Metrics({ namespace: 'test', serviceName: 'test' }),
     manager,
@@ -82,10 +106,15 @@ function handlerFor(
 describe('Function: createClusterManagerHandler', () => {
   it('runs the scaling round as the leader only, under its term, and returns what it decided', async () => {
     const store = new InMemoryCoordinationStore();
-    const [a, b] = [fakeManager(), fakeManager()];
+    let finish: () => void = () => {};
+    const [a, b] = [fakeManager({ hold: new Promise((resolve) => (finish = resolve)) }), fakeManager()];
 
-    const leader = await handlerFor(store, 'lambda-a', a)(event, context);
+    // Two environments run at the same moment (a retried schedule): only one leads.
+    const leading = handlerFor(store, 'lambda-a', a)(event, context);
+    await new Promise((resolve) => setImmediate(resolve));
     const follower = await handlerFor(store, 'lambda-b', b)(event, context);
+    finish();
+    const leader = await leading;
 
     expect(leader).toEqual({
       instanceId: 'lambda-a',
@@ -101,6 +130,47 @@ describe('Function: createClusterManagerHandler', () => {
     });
     expect(follower).toEqual({ instanceId: 'lambda-b', leader: false, term: 1, leaderId: 'lambda-a' });
     expect([a.terms, b.terms]).toEqual([[1], []]);
+  });
+
+  it('leadership lasts one run: the next run leads at once from a new execution environment, with the next term', async () => {
+    const store = new InMemoryCoordinationStore();
+    const clock = new ManualClock();
+    const [first, next] = [fakeManager(), fakeManager()];
+
+    await handlerFor(store, 'lambda-old', first, clock)(event, context);
+    // The old environment is recycled; a minute later the schedule lands in a new one.
+    await clock.advance(60_000);
+    const run = await handlerFor(store, 'lambda-new', next, clock)(event, context);
+
+    expect(run).toMatchObject({ leader: true, term: 2, leaderId: 'lambda-new' });
+    expect([first.terms, next.terms]).toEqual([[1], [2]]);
+  });
+
+  it('a run that died without releasing is replaced by the next run, a minute later, in a new environment; a live run is not', async () => {
+    const store = new InMemoryCoordinationStore();
+    const clock = new ManualClock();
+    const crashed = new LeaderElection({
+      store,
+      candidateId: 'lambda-crashed',
+      clock,
+      leaseDurationMs: LEADER_LEASE_DURATION_MS,
+      clockSkewAllowanceMs: LEADER_CLOCK_SKEW_ALLOWANCE_MS,
+    });
+    // The run took leadership, renewed it for 50 s (its timeout), then its environment died mid-run.
+    expect((await crashed.campaign('cluster-manager')).leader).toBe(true);
+    for (let t = 0; t < 50_000; t += 2_000) {
+      await clock.advance(2_000);
+      await crashed.campaign('cluster-manager');
+    }
+    const during = await handlerFor(store, 'lambda-early', fakeManager(), clock)(event, context);
+    await clock.advance(10_000);
+    const nextRun = fakeManager();
+
+    const run = await handlerFor(store, 'lambda-next', nextRun, clock)(event, context);
+
+    expect(during).toMatchObject({ leader: false, leaderId: 'lambda-crashed' });
+    expect(run).toMatchObject({ leader: true, term: 2, leaderId: 'lambda-next' });
+    expect(nextRun.terms).toEqual([2]);
   });
 
   it('reports its config version, and the leader counts live instances on another version', async () => {
@@ -146,7 +216,7 @@ describe('Function: createClusterManagerHandler', () => {
         election: new LeaderElection({ store, candidateId: 'lambda-manager', leaseDurationMs: 150_000 }),
         logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
         metrics,
-        manager: fakeManager(shedding),
+        manager: fakeManager({ sheddingActive: shedding }),
       });
 
       await handler(event, context);
@@ -191,13 +261,15 @@ describe('Function: createClusterManagerHandler', () => {
       election: new LeaderElection({ store, candidateId: 'lambda-manager', leaseDurationMs: 150_000 }),
       logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
       metrics,
-      manager: fakeManager(false, {
-        desiredWorkers: 4,
-        liveWorkers: 3,
-        minLeasesPerWorker: 0,
-        maxLeasesPerWorker: 3,
-        idleWorkers: 1,
-        maxHeartbeatAgeMs: 2_500,
+      manager: fakeManager({
+        fleet: {
+          desiredWorkers: 4,
+          liveWorkers: 3,
+          minLeasesPerWorker: 0,
+          maxLeasesPerWorker: 3,
+          idleWorkers: 1,
+          maxHeartbeatAgeMs: 2_500,
+        },
       }),
     });
 
@@ -223,8 +295,17 @@ describe('Function: createClusterManagerHandler', () => {
 
   it('publishes the quarantined aggregates as the leader only, a lower bound too, and survives a failed count', async () => {
     const store = new InMemoryCoordinationStore();
+    // Leadership lasts one run: the follower runs while the leader is inside its first run's count.
+    let entered!: () => void;
+    let release!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const held = new Promise<void>((resolve) => (release = resolve));
     const counts = [
-      async () => ({ aggregates: 2, complete: true }),
+      async () => {
+        entered();
+        await held;
+        return { aggregates: 2, complete: true };
+      },
       async () => ({ aggregates: 7, complete: false }),
       async () => {
         throw new Error('ProvisionedThroughputExceededException');
@@ -247,13 +328,17 @@ describe('Function: createClusterManagerHandler', () => {
     const quarantined = (recorded: [string, number][]) =>
       recorded.filter(([name]) => name === METRICS.quarantinedAggregates).map(([, value]) => value);
 
-    await leader.handler(event, context);
-    await follower.handler(event, context);
+    const first = leader.handler(event, context);
+    await inside;
+    const followed = await follower.handler(event, context);
+    release();
+    await first;
     await leader.handler(event, context);
     const third = await leader.handler(event, context);
 
     expect(quarantined(leader.recorded)).toEqual([2, 7]);
     expect(quarantined(follower.recorded)).toEqual([]);
+    expect(followed.leader).toBe(false);
     expect(third.leader).toBe(true);
   });
 });

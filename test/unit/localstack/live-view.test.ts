@@ -18,6 +18,8 @@ function lease(shardId: string, owner: string | undefined, fence: number, lagMs?
     leaseDurationMs: 3_000,
     renewal: 'heartbeat',
     pendingOwner: undefined,
+    handOffAcceptedFence: undefined,
+    successor: undefined,
     grantedAtWallMs: undefined,
     renewedAtWallMs: undefined,
     data: { parents: [], records: 10 * fence, ...(lagMs === undefined ? {} : { lagMs }) },

@@ -112,8 +112,11 @@ async function handOff(handOffKeys: InMemoryHandOffKeys | undefined) {
   await cluster.until('a reads four shards', () => a.processor.running.size === 4);
   for (const shardId of shardIds)
     for (const id of aggregatesOf(shardId)) caches.a.remember(id, await table.get(id), shardId);
-  await cluster.until('a heartbeat with hot keys', async () =>
-    (await cluster.store.listInstances()).some((i) => i.hotKeys.length > 0),
+  // Hot keys travel in the registry report, sent once a report interval (a minute) at rest.
+  await cluster.until(
+    'a registry report with hot keys',
+    async () => (await cluster.store.listInstances()).some((i) => i.hotKeys.length > 0),
+    130_000,
   );
 
   // Act

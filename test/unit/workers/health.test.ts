@@ -65,7 +65,7 @@ describe('Function: startHealthServer', () => {
     };
 
     const healthy = await check();
-    faulty.inject({ operations: ['heartbeatInstance'], kind: 'throttle', times: 1_000 });
+    faulty.inject({ operations: ['beatMember'], kind: 'throttle', times: 1_000 });
     const staleAfterMs = await cluster.until('503', async () => (await check()).status === 503);
     const stale = await check();
     faulty.clear();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../core/config/schema.js';
 import { ENV } from '../../../core/constants.js';
 import type { ChangeEvent } from '../../../core/events/change.js';
-import { workerTimings } from '../../../core/workers/timings.js';
+import { LEASES_PER_PAGE, restLeaseReadInterval, workerTimings } from '../../../core/workers/timings.js';
 import { parseRunArgs } from '../../../localstack/run/args.js';
 import {
   APPLIED_CHANGES_FIELD,
@@ -85,24 +85,38 @@ describe('npm start -- --projection PATH --workers N', () => {
 });
 
 describe('Function: workerTimings', () => {
-  it('derives every poll from the lease duration and the heartbeat from the config', () => {
-    const config = parseConfig({ instances: { failureDetectionMs: 10_000, heartbeatsPerWindow: 4 } });
-    expect(workerTimings(config.instances)).toEqual({
-      leaseDurationMs: 10_000,
-      heartbeatIntervalMs: 2_500,
-      followerPollMs: 2_500,
-      leaderPollMs: 2_000,
-      shardSyncMs: 3_333,
-      assignerRenewMs: 3_333,
+  it('derives every interval from the lease duration: half a lease at rest, a quarter while busy', () => {
+    const config = parseConfig({ leases: { failureDetectionMs: 4_500 } });
+    expect(workerTimings(config.leases)).toEqual({
+      leaseDurationMs: 4_500,
+      heartbeatIntervalMs: 1_125,
+      restHeartbeatIntervalMs: 2_250,
       fastPollMs: 250,
+      shardSyncMs: 1_500,
+      reportIntervalMs: 60_000,
+      busyReportIntervalMs: 10_000,
+      restLeaseReadMs: 60_000,
+      acceptWaitMs: 4_500,
+      leaveWaitMs: 9_000,
     });
   });
 
   it('rejects a heartbeat above half the lease, naming the value', () => {
     const config = parseConfig({});
-    expect(() => workerTimings(config.instances, { heartbeatIntervalMs: 12_000 })).toThrow(
-      'heartbeatIntervalMs must be at most half the lease duration (20000 ms), so that one late heartbeat does not expire every lease of a live worker; received 12000',
+    expect(() => workerTimings(config.leases, { restHeartbeatIntervalMs: 3_000 })).toThrow(
+      'restHeartbeatIntervalMs must be at most half the lease duration (4500 ms), so that one late heartbeat does not get a live worker presumed dead; received 3000',
     );
+  });
+});
+
+describe('Function: restLeaseReadInterval', () => {
+  it('spaces the safety read at rest by a minute per Query page of leases, so it costs one page a minute', () => {
+    const timings = workerTimings(parseConfig({}).leases);
+
+    expect(restLeaseReadInterval(timings, 0)).toBe(60_000);
+    expect(restLeaseReadInterval(timings, LEASES_PER_PAGE)).toBe(60_000);
+    expect(restLeaseReadInterval(timings, LEASES_PER_PAGE + 1)).toBe(120_000);
+    expect(restLeaseReadInterval(timings, 4_096)).toBe(180_000);
   });
 });
 

@@ -21,6 +21,8 @@ function lease(
     leaseDurationMs: 10_000,
     renewal: 'heartbeat',
     pendingOwner: undefined,
+    handOffAcceptedFence: undefined,
+    successor: undefined,
     grantedAtWallMs: undefined,
     renewedAtWallMs: undefined,
     data,

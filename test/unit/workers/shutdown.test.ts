@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { watchStopSignals } from '../../../bin/worker/stop-signals.js';
-import { InstanceRegistry } from '../../../core/coordination/index.js';
+import { InstanceRegistry, Membership } from '../../../core/coordination/index.js';
 import { workerHealth } from '../../../core/workers/health.js';
 import { exitCodeOf, GracefulShutdown } from '../../../core/workers/shutdown.js';
-import { Cluster, LEASE_MS, type TestWorker } from './worker-harness.js';
+import { Cluster, LEASE_MS, STREAM, type TestWorker } from './worker-harness.js';
 
 const STOP_TIMEOUT_MS = 5_000;
 
@@ -42,7 +42,7 @@ function asProcess(cluster: Cluster, worker: TestWorker, stopTimeoutMs = STOP_TI
 }
 
 describe('Class: GracefulShutdown', () => {
-  it('SIGTERM: the assigner lease is given up, the batch in flight finishes and is checkpointed, every lease is released with it, the instance deregisters; the other worker resumes each shard after that checkpoint', async () => {
+  it('SIGTERM: the assigner hands each lease to the other worker once it accepted, after the batch in flight and its checkpoint, then its role, and deregisters; the other worker resumes each shard after that checkpoint', async () => {
     const { cluster, a, b } = await twoWorkers();
     const held = [...a.processor.running.keys()].sort();
     const process = asProcess(cluster, a);
@@ -56,23 +56,24 @@ describe('Class: GracefulShutdown', () => {
     expect(during.status).toBe('stopping');
     expect(report).toMatchObject({ outcome: 'handed-off', reason: 'SIGTERM' });
     expect(exitCodeOf(report)).toBe(0);
-    // The order of a hand-off, shard by shard: stop after the chunk and its checkpoint, then release.
+    // The order of a hand-off, shard by shard: stop after the chunk and its checkpoint, then hand off.
     for (const shardId of held) {
       const stop = a.processor.log.find((l) => l.startsWith(`stop ${shardId} at `))!;
       const checkpoint = stop.slice(`stop ${shardId} at `.length);
       expect(checkpoint).not.toBe('rejected');
-      expect(a.events).toContainEqual({ type: 'released', shardId, reason: 'stopping', checkpoint });
+      expect(a.events).toContainEqual({ type: 'handed-off', shardId, to: 'worker-b', checkpoint });
       expect(b.processor.log).toContain(`start ${shardId} after ${checkpoint}`);
     }
-    expect(a.events.filter((e) => e.type === 'lost')).toEqual([]);
-    // The assigner lease went first, so that a successor could take it while `a` finished its batches.
+    expect(a.events.filter((e) => e.type === 'lost' || e.type === 'released')).toEqual([]);
+    // The assigner kept assigning while it left (its own leases needed a target), and gave up the role last.
     const order = a.events.map((e) => e.type);
     expect(a.events).toContainEqual({ type: 'follower', reason: 'stopping' });
-    expect(order.indexOf('follower')).toBeLessThan(order.indexOf('released'));
+    expect(order.lastIndexOf('handed-off')).toBeLessThan(order.indexOf('follower'));
+    await cluster.until('b assigns', () => b.worker.isAssigner);
     const registered = await new InstanceRegistry({ store: cluster.store, clock: cluster.clock }).list();
     expect(registered.map((v) => v.instance.instanceId)).toEqual(['worker-b']);
-    // Released leases are placed by the next assigner round: well within a lease duration, no expiry waited for.
-    expect(report.durationMs + movedAfterMs).toBeLessThan(LEASE_MS / 2);
+    // No lease waited for an expiry: a few heartbeats and fast polls.
+    expect(report.durationMs + movedAfterMs).toBeLessThan(LEASE_MS);
     await cluster.stopAll();
   });
 
@@ -100,7 +101,7 @@ describe('Class: GracefulShutdown', () => {
     await cluster.stopAll();
   });
 
-  it('while a stopping worker finishes its batches, the assigner sees it leaving and gives it nothing, though it holds the fewest leases; its leases go to the others once released', async () => {
+  it('while a stopping worker finishes its batches, the assigner sees it leaving and gives it nothing, though it holds the fewest leases; its lease goes to another once handed off', async () => {
     const cluster = new Cluster({ shards: 4 });
     const assigner = await cluster.add('worker-a');
     await cluster.until('a reads four shards', () => assigner.processor.running.size === 4);
@@ -139,14 +140,20 @@ describe('Class: GracefulShutdown', () => {
     );
     await cluster.until('its new owner reads it', () => assigner.processor.running.size === 3);
     const whileDraining = await cluster.owners();
-    const leaverRecord = (
-      await new InstanceRegistry({ store: cluster.store, clock: cluster.clock }).list()
-    ).find((v) => v.instance.instanceId === leaver!.id);
+    const observer = new Membership({
+      store: cluster.store,
+      fleet: STREAM,
+      memberId: 'observer',
+      failureDetectionMs: LEASE_MS,
+      clock: cluster.clock,
+    });
+    await observer.read([0]);
+    const leaverEntry = observer.view(leaver!.id)?.entry;
     finishBatch();
     await cluster.clock.runUntil(process.shutdown.done);
     await cluster.until('the assigner reads all four', () => assigner.processor.running.size === 4);
 
-    expect(leaverRecord?.instance.load.leaving).toBe(true);
+    expect(leaverEntry?.load.leaving).toBe(true);
     // The leaver kept exactly its own lease while it drained (renewed by its heartbeats) and was given no other.
     expect(
       Object.entries(whileDraining)

@@ -7,6 +7,7 @@ import {
   LeaseClient,
   type LeaseRecord,
   ManualClock,
+  Membership,
   shardLeaseKey,
 } from '../../../core/coordination/index.js';
 import type { ShardOwnership } from '../../../core/esm/event-source-mapping.js';
@@ -17,7 +18,27 @@ import { type ShardProcessor, Worker } from '../../../core/workers/worker.js';
 import { eventually } from '../../helpers/eventually.js';
 
 const STREAM = 'orders';
-const LEASE_MS = 10_000;
+/** The default `leases.failureDetectionMs`: what a deployed fleet runs with. */
+const LEASE_MS = 4_500;
+
+/**
+ * A worker's view of the shared store that counts its requests by operation: the coordination cost one worker
+ * would pay to DynamoDB (every store call is one request; the in-memory store stands in for the table).
+ */
+function countingStore(store: CoordinationStore): { store: CoordinationStore; counts: Map<string, number> } {
+  const counts = new Map<string, number>();
+  const counted = new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        counts.set(String(property), (counts.get(String(property)) ?? 0) + 1);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store: counted, counts };
+}
 
 /** Stands in for the event source mapping: remembers what it was told, checkpoints when the test says. */
 class FakeProcessor implements ShardProcessor {
@@ -78,6 +99,8 @@ interface TestWorker {
   readonly worker: Worker;
   readonly processor: FakeProcessor;
   readonly events: WorkerEvent[];
+  /** Requests this worker sent to the coordination table, by operation. */
+  readonly requests: ReadonlyMap<string, number>;
 }
 
 /** A cluster of workers on one in-memory coordination table and one manual clock. */
@@ -89,13 +112,17 @@ class Cluster {
   readonly workers: TestWorker[] = [];
   readonly #config: ConfigInput;
   readonly #inMemory = new InMemoryCoordinationStore();
+  /**
+   * While true, every worker not stopping counts records processed at every step of {@link until}: the fleet is
+   * busy (records flowing), and heartbeats go at the busy pace, as in the benchmark's kills under load.
+   */
+  public loaded = false;
 
   public constructor(options: { shards?: number; config?: ConfigInput; store?: CoordinationStore } = {}) {
     this.store = options.store ?? this.#inMemory;
     this.shards = Array.from({ length: options.shards ?? 4 }, (_, i) => shard(i));
     this.#config = {
-      instances: { failureDetectionMs: LEASE_MS, heartbeatsPerWindow: 4 },
-      leases: { assignment: 'least-loaded', rebalanceIntervalMs: 5_000 },
+      leases: { assignment: 'least-loaded', rebalanceIntervalMs: 5_000, failureDetectionMs: LEASE_MS },
       ...options.config,
     };
   }
@@ -113,10 +140,11 @@ class Cluster {
     const processor = new FakeProcessor();
     const events: WorkerEvent[] = [];
     const config = parseConfig(this.#config);
+    const { store, counts } = countingStore(options.store ?? this.store);
     const worker = new Worker({
       instanceId: id,
       streamName: STREAM,
-      store: options.store ?? this.store,
+      store,
       processor,
       listShards: async () => this.shards.map((s) => ({ ...s })),
       deleteLease: async (record) => {
@@ -133,7 +161,7 @@ class Cluster {
       },
     });
     await worker.start();
-    const member = { id, worker, processor, events };
+    const member = { id, worker, processor, events, requests: counts };
     this.workers.push(member);
     return member;
   }
@@ -158,8 +186,49 @@ class Cluster {
     limitMs = 60_000,
   ): Promise<number> {
     const start = this.clock.now();
-    await eventually(what, check, { clock: this.clock, timeoutMs: limitMs, intervalMs: 100 });
+    // A loaded fleet processes records at every step, so that its workers stay busy (busy heartbeats).
+    const step = async () => {
+      if (await check()) return true;
+      if (this.loaded) for (const w of this.workers) if (!w.worker.stopping) w.worker.recordsProcessed(10);
+      return false;
+    };
+    await eventually(what, step, { clock: this.clock, timeoutMs: limitMs, intervalMs: 100 });
     return this.clock.now() - start;
+  }
+
+  /**
+   * Waits until every shard is read by exactly its owner, every lease whose owner has a live group-mate has a
+   * successor other than its owner,
+   * no hand-off is pending, and this has held for `quietMs`: the fleet is settled.
+   */
+  public async settled(quietMs = LEASE_MS, limitMs = 120_000): Promise<void> {
+    let since: number | undefined;
+    await this.until(
+      'the fleet to settle',
+      async () => {
+        const leases = [...(await this.leases()).entries()];
+        const live = this.workers.filter((w) => !w.worker.stopping);
+        // A successor must see its owner's heartbeat: only an owner with a live group-mate can have one.
+        const groups = parseConfig(this.#config).leases.membershipGroups;
+        const guardable = (owner: string) =>
+          live.some(
+            (w) => w.id !== owner && Membership.groupOf(w.id, groups) === Membership.groupOf(owner, groups),
+          );
+        const ok =
+          leases.length === this.shards.length &&
+          leases.every(
+            ([id, r]) =>
+              r.owner !== undefined &&
+              r.pendingOwner === undefined &&
+              (!guardable(r.owner) || (r.successor !== undefined && r.successor !== r.owner)) &&
+              live.find((w) => w.id === r.owner)?.processor.running.has(id) === true,
+          );
+        if (!ok) since = undefined;
+        else since ??= this.clock.now();
+        return since !== undefined && this.clock.now() - since >= quietMs;
+      },
+      limitMs,
+    );
   }
 
   public async stopAll(): Promise<void> {
@@ -176,4 +245,4 @@ function shard(i: number, parents: string[] = [], closed = false): StreamShard {
   };
 }
 
-export { Cluster, FakeProcessor, LEASE_MS, STREAM, shard, type TestWorker };
+export { Cluster, countingStore, FakeProcessor, LEASE_MS, STREAM, shard, type TestWorker };
