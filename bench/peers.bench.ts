@@ -20,6 +20,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../core/config/schema.js';
 import { systemClock } from '../core/coordination/clock.js';
+import { OptionsError } from '../core/errors.js';
 import { workerTimings } from '../core/workers/timings.js';
 import { localClients } from '../localstack/clients.js';
 import { startEngines } from '../localstack/engines/engines.js';
@@ -42,7 +43,7 @@ function intFromEnv(name: string, fallback: number, min: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min)
-    throw new RangeError(`${name} must be an integer of at least ${min}; received ${JSON.stringify(raw)}`);
+    throw new OptionsError(name, raw, `must be an integer of at least ${min}`);
   return value;
 }
 
@@ -50,10 +51,7 @@ function intFromEnv(name: string, fallback: number, min: number): number {
 function namesFromEnv(name: string, allowed: readonly string[]): string[] {
   const names = (process.env[name] ?? allowed.join(',')).split(',');
   const unknown = names.filter((n) => !allowed.includes(n));
-  if (unknown.length > 0)
-    throw new RangeError(
-      `${name} takes ${allowed.join(', ')}; received ${JSON.stringify(unknown.join(','))}`,
-    );
+  if (unknown.length > 0) throw new OptionsError(name, unknown.join(','), `takes ${allowed.join(', ')}`);
   return names;
 }
 

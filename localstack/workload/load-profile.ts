@@ -43,9 +43,7 @@ function loadProfile(
 
 function parseLoadProfile(value: string): LoadProfileName {
   if ((LOAD_PROFILES as readonly string[]).includes(value)) return value as LoadProfileName;
-  throw new RangeError(
-    `--load-profile must be one of ${LOAD_PROFILES.join(', ')}; received ${JSON.stringify(value)}`,
-  );
+  throw new OptionsError('--load-profile', value, `must be one of ${LOAD_PROFILES.join(', ')}`);
 }
 
 export type { LoadProfileName };

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { messageOf } from '../../../core/errors.js';
 import { eventually } from '../../helpers/eventually.js';
 import { ROOT, spawnScript } from '../../helpers/processes.js';
 
@@ -79,7 +80,7 @@ async function pageUntil<T>(page: Page, what: string, check: (s: PageState) => T
       { timeoutMs: 45_000, intervalMs: 250 },
     );
   } catch (error) {
-    throw new Error(`${(error as Error).message}; the page showed ${JSON.stringify(last)}`);
+    throw new Error(`${messageOf(error)}; the page showed ${JSON.stringify(last)}`);
   }
 }
 
