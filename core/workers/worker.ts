@@ -863,12 +863,14 @@ class Worker {
       const listed = await this.#o.listShards();
       const plan = planShards(listed, shards);
       const mine = plan.create.filter((c) => c.parents.includes(parentId));
-      for (const { shardId, parents } of mine)
-        await this.#leases.create(shardLeaseKey(this.#o.streamName, shardId), {
+      for (const { shardId, parents } of mine) {
+        const created = await this.#leases.create(shardLeaseKey(this.#o.streamName, shardId), {
           leaseDurationMs: this.#timings.leaseDurationMs,
           renewal: 'heartbeat',
           data: newShardLeaseData(parents),
         });
+        if (created) this.#emit({ type: 'lease-created', shardId, parents });
+      }
       if (mine.length > 0) shards = splitLeases(await this.#leases.list(this.#pk)).shards;
       const assignable = planShards(listed, shards).assignable;
       for (const child of shards) {
