@@ -11,9 +11,9 @@ import { configuredProjection } from '../../core/processing/projection.js';
 import { ParkedReplayer } from '../../core/processing/replay.js';
 import type { ParkedItem } from '../../core/state/parked-item.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
-import { StateStore } from '../../core/state/state-store.js';
 import { createProcessor } from '../../functions/consumer/create-handler.js';
 import { PROJECTION_OPTION, targetProjection } from '../cli/projection.js';
+import { storesOf } from '../cli/stores.js';
 import type { Target } from '../cli/target.js';
 import { type Command, type CommandContext, stringOption, targetOf } from './command.js';
 
@@ -183,12 +183,7 @@ async function redriveLocally(
   }
   const config = await target.config();
   const replayer = new ParkedReplayer({
-    stateStore: new StateStore({
-      client: target.dynamodb,
-      tableName: target.names.stateTable,
-      tombstoneTtlSeconds: config.processing.tombstoneTtlSeconds,
-    }),
-    parkedStore: new ParkedStore({ client: target.dynamodb, tableName: target.names.parkedTable }),
+    ...storesOf(target, config),
     projection,
     processor,
   });

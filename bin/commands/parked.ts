@@ -6,9 +6,9 @@ import { configuredProjection, mirrorProjection } from '../../core/processing/pr
 import { ParkedReplayer, type ReplayOutcome } from '../../core/processing/replay.js';
 import { AGGREGATE_PREFIX, type ParkedItem } from '../../core/state/parked-item.js';
 import { ParkedStore } from '../../core/state/parked-store.js';
-import { StateStore } from '../../core/state/state-store.js';
 import { createProcessor } from '../../functions/consumer/create-handler.js';
 import { PROJECTION_OPTION, targetProjection } from '../cli/projection.js';
+import { storesOf } from '../cli/stores.js';
 import { CliError, type Command, type CommandContext, flag, stringOption, targetOf } from './command.js';
 
 const AGGREGATE_OPTION = {
@@ -148,11 +148,7 @@ Replaying every aggregate (no --aggregate) asks for confirmation, or --yes when 
       : deployedConfig;
     process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
     const replayer = new ParkedReplayer({
-      stateStore: new StateStore({
-        client: target.dynamodb,
-        tableName: target.names.stateTable,
-        tombstoneTtlSeconds: config.processing.tombstoneTtlSeconds,
-      }),
+      stateStore: storesOf(target, config).stateStore,
       parkedStore,
       projection: configuredProjection(config, projection),
       conflictPolicy: conflictPolicies(config, projection ?? mirrorProjection),
@@ -230,14 +226,7 @@ An aggregate left with nothing parked has its quarantine lifted, so that its nex
       );
     const target = await targetOf(ctx);
     const config = await target.config();
-    const discarder = new ParkedDiscarder({
-      stateStore: new StateStore({
-        client: target.dynamodb,
-        tableName: target.names.stateTable,
-        tombstoneTtlSeconds: config.processing.tombstoneTtlSeconds,
-      }),
-      parkedStore: new ParkedStore({ client: target.dynamodb, tableName: target.names.parkedTable }),
-    });
+    const discarder = new ParkedDiscarder(storesOf(target, config));
     const items = await discarder.select(filter);
     const verb = ctx.dryRun ? 'would discard' : 'discarded';
     if (items.length === 0) {
