@@ -8,7 +8,12 @@
  * with the largest gap in applied events and the latency around each change against the steady level. Prints
  * the targets met or missed, writes bench/results/scale-out.json and two SVG charts.
  *
+ * The throughput and latency runs choose aggregates uniformly, so that every shard carries the same load and the
+ * figures measure the processor; the default Zipf skew (the hottest of 16 shards carries about a quarter of the
+ * events) caps any consumer's scaling once the colder shards drain, and the benchmark prints that cap apart.
+ *
  * SCALE_OUT_QUICK=1 runs small sizes (1 and 2 workers, short windows); SCALE_OUT_IO_DELAY_MS sets the wait;
+ * SCALE_OUT_ZIPF sets the skew of the aggregate choice (default 0: uniform; the generator's default is 1.1);
  * SCALE_OUT_ONLY=io (or mirror, or changes) runs one part; SCALE_OUT_TRACE=1 logs every lease event.
  */
 import { writeFileSync } from 'node:fs';
@@ -27,6 +32,7 @@ import { loadProjectionModule } from '../projection-module/load.js';
 import { markdownTable, writeResult } from './lib/results.js';
 import { CpuMeter } from './lib/scale-out/cpu.js';
 import { BenchProducer } from './lib/scale-out/producer.js';
+import { shardShares, skewCaps } from './lib/scale-out/skew.js';
 import { SourceToApplied } from './lib/scale-out/source-to-applied.js';
 import { svgChart } from './lib/scaling/svg-chart.js';
 
@@ -34,16 +40,28 @@ const QUICK = process.env.SCALE_OUT_QUICK !== undefined;
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const IO_PROJECTION = fileURLToPath(new URL('./lib/scale-out/io-projection.ts', import.meta.url));
 const IO_DELAY_MS = Number(process.env.SCALE_OUT_IO_DELAY_MS ?? 20);
+/** Zipf exponent of the aggregate choice in the throughput and latency runs: 0 spreads the load evenly. */
+const ZIPF = Number(process.env.SCALE_OUT_ZIPF ?? 0);
+/** The generator's own default, whose skew the benchmark reports as a cap. */
+const DEFAULT_ZIPF = 1.1;
+const SEED = 42;
 const LEASE_MS = 4_500;
 const SHARDS = 16;
 const WORKER_COUNTS = QUICK ? [1, 2] : [1, 2, 4, 8];
+/**
+ * Records per batch. The I/O-bound projection blocks its worker's thread for each aggregate of a batch and a
+ * worker interleaves its shards' batches, so one worker on 16 shards finishes its batches together, once every
+ * `16 × batch × 20 ms`: batches of 10 keep that cycle (3.2 s) well inside the window and the latency low, as a
+ * team running a projection that calls another service would set them.
+ */
+const BATCH_SIZE = { mirror: 100, io: 10 } as const;
 /** Throughput is measured over this window of a backlog, once every shard has settled on its owner. */
-const WINDOW_MS = QUICK ? 8_000 : 20_000;
+const WINDOW_MS = { mirror: QUICK ? 8_000 : 20_000, io: QUICK ? 10_000 : 30_000 } as const;
 /** Latency is measured at half the measured throughput over this window, after a warm-up. */
 const LATENCY_MS = QUICK ? 8_000 : 20_000;
 const WARM_UP_MS = 5_000;
 /** First guesses of one worker's events/s, to size the first backlog (later ones scale the measured rate). */
-const FIRST_GUESS = { mirror: 700, io: 40 } as const;
+const FIRST_GUESS = { mirror: 2_000, io: 50 } as const;
 /** The membership-change run on kinesis-mock: shards before and after UpdateShardCount, rate, windows. */
 const CHANGES = {
   shards: 4,
@@ -150,7 +168,7 @@ async function fleet(
   const producer = new BenchProducer(
     clients.kinesis,
     names.streamName,
-    new WorkloadGenerator({ seed: 42 }),
+    new WorkloadGenerator({ seed: SEED, zipfExponent: ZIPF }),
     tracker,
   );
   const checkpoints: number[] = [];
@@ -166,7 +184,7 @@ async function fleet(
         processing: projection === 'io' ? { aggregateConcurrency: 1 } : {},
         tables: WORKLOAD_TABLES,
       }),
-      mapping: { batchSize: 100 },
+      mapping: { batchSize: BATCH_SIZE[projection] },
       reportInvocations: true,
       ...(projection === 'io' ? { projection: (await loadProjectionModule(IO_PROJECTION)).identity } : {}),
     },
@@ -204,7 +222,9 @@ async function measure(
   let backlogExhausted: boolean;
   let cpu: { workers: number; dynamodb: number; kinesis: number; bench: number };
   try {
-    const backlog = Math.ceil(expectedEventsPerSecond * ((WINDOW_MS + WARM_UP_MS) / 1000 + 10) * 1.5);
+    const backlog = Math.ceil(
+      expectedEventsPerSecond * ((WINDOW_MS[projection] + WARM_UP_MS) / 1000 + 10) * 1.5,
+    );
     log(`  ${projection}, ${workers} worker(s): a backlog of ${backlog} events...`);
     await a.producer.backlog(backlog);
     await sleep(WARM_UP_MS);
@@ -215,7 +235,7 @@ async function measure(
       bench: process.cpuUsage(),
     };
     const [applied0, t0] = [a.tracker.appliedCount, Date.now()];
-    await sleep(WINDOW_MS);
+    await sleep(WINDOW_MS[projection]);
     const [applied1, t1] = [a.tracker.appliedCount, Date.now()];
     seconds = (t1 - t0) / 1000;
     processed = applied1 - applied0;
@@ -619,6 +639,10 @@ export default async function scaleOutBenchmark(): Promise<void> {
   const most = WORKER_COUNTS.at(-1)!;
   const ioAtMost = points.find((p) => p.projection === 'io' && p.workers === most);
   const pct = (x: number) => `${Math.round(100 * x)}%`;
+  const skew = [...new Set([ZIPF, DEFAULT_ZIPF])].map((zipfExponent) => {
+    const shares = shardShares({ seed: SEED, zipfExponent, shards: SHARDS });
+    return { zipfExponent, hottestShard: shares[0]!, caps: skewCaps(shares, WORKER_COUNTS) };
+  });
   const targets = [
     ...(ioAtMost === undefined
       ? []
@@ -660,6 +684,19 @@ export default async function scaleOutBenchmark(): Promise<void> {
         `${pct(p.coresUsed.workers)} / ${pct(p.coresUsed.dynamodb)} / ${pct(p.coresUsed.kinesis)} / ${pct(p.coresUsed.bench)}`,
       ]),
     ),
+    `What the key skew alone allows (the most even assignment of whole shards, ${SHARDS} shards, seed ${SEED}):`,
+    markdownTable(
+      [
+        'aggregate choice',
+        'hottest shard',
+        ...WORKER_COUNTS.map((n) => `efficiency cap at ${n} worker${n === 1 ? '' : 's'}`),
+      ],
+      skew.map((k) => [
+        `${k.zipfExponent === 0 ? 'uniform' : `Zipf ${k.zipfExponent}`}${k.zipfExponent === ZIPF ? ' (this run)' : ''}`,
+        pct(k.hottestShard),
+        ...k.caps.map((c) => c.efficiencyCap.toFixed(2)),
+      ]),
+    ),
     changes === undefined ? '' : changesTable(changes),
     markdownTable(
       ['target', 'figures', 'met'],
@@ -684,13 +721,16 @@ export default async function scaleOutBenchmark(): Promise<void> {
       latencyMs: LATENCY_MS,
       warmUpMs: WARM_UP_MS,
       ioDelayMs: IO_DELAY_MS,
-      batchSize: 100,
+      zipfExponent: ZIPF,
+      seed: SEED,
+      batchSize: BATCH_SIZE,
       changes: CHANGES,
     },
     table,
     data: {
       points: points.map((p) => ({ ...p, efficiency: efficiency(p) })),
       changes: { steady: changes.steady, changes: changes.changes },
+      skew,
       targets,
       charts: ['bench/results/scale-out.svg', 'bench/results/scale-out-changes.svg'],
       loadAverage: { atStart: loadAtStart, atEnd: loadavg()[0] },

@@ -125,7 +125,7 @@ function gridChart(outcomes: readonly FleetOutcome[]): string {
         unit: 'WCU/s',
         series: [
           {
-            label: '32 workers per item',
+            label: 'up to 32 workers per item (groups: workers / 32, rounded up)',
             color: '#1f77b4',
             values: at(SHARD_COUNTS[0]).map((o) => o.writeUnitsPerKeyBusy),
           },
