@@ -6,9 +6,7 @@
  * worker at rest, with 16 and with 64 shards. Prints the targets met or missed.
  * `npm run bench -- cluster`
  */
-import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { DeleteStreamCommand, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { type AssignmentStrategy, parseConfig } from '../core/config/schema.js';
 import { systemClock } from '../core/coordination/clock.js';
@@ -24,9 +22,8 @@ import { seededRandom } from '../localstack/workload/random.js';
 import { writeChart } from './lib/chart-files.js';
 import { FAILOVER_TARGETS, type FailoverKill } from './lib/failover-chart.js';
 import { markdownTable, percentile, writeResult } from './lib/results.js';
-import { gridChart, gridTable, simulateGrid, validate } from './lib/scaling/fleet-report.js';
+import { gridTable, simulateGrid, validate } from './lib/scaling/fleet-report.js';
 
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const LEASE_MS = 4_500;
 const SHARDS = 16;
 /** At rest, the cost per worker is measured again with this many shards: it must not grow with them. */
@@ -598,7 +595,6 @@ export default async function clusterBenchmark(): Promise<void> {
       process.stdout.write(`\n${table}\n`);
       return;
     }
-    writeFileSync(`${RESULTS_DIR}cluster-at-scale.svg`, gridChart(grid));
     writeResult('cluster', {
       settings: {
         leaseMs: LEASE_MS,
@@ -632,7 +628,8 @@ export default async function clusterBenchmark(): Promise<void> {
         loadAverage: { atStart: loadAtStart, atEnd: loadavg()[0] },
       },
     });
-    log(`failover timeline: ${writeChart('cluster')}`);
+    log(`failover timeline: ${writeChart('cluster-failover')}`);
+    log(`simulated fleet: ${writeChart('cluster-at-scale')}`);
   } finally {
     clients.destroy();
     await engines.stop();

@@ -1,36 +1,44 @@
 /**
- * The charts drawn from benchmark results: each reads `bench/results/<name>.json` and writes an SVG beside it.
- * The benchmarks draw theirs after writing their results; `npm run bench:charts` draws them all again from
+ * The charts drawn from benchmark results: each reads `bench/results/<benchmark>.json` and writes an SVG beside
+ * it. The benchmarks draw theirs after writing their results; `npm run bench:charts` draws them all again from
  * the committed results.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { consumerCostChart } from './consumer-cost-chart.js';
 import { failoverChart } from './failover-chart.js';
+import { gridChart } from './scaling/fleet-report.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 
-/** Each chart: the benchmark whose results it reads, the file it writes, and how it is drawn. */
+/** Each chart, by the name of the file it writes: the benchmark whose results it reads, and how it is drawn. */
 const CHARTS = {
-  cluster: {
-    chart: 'cluster-failover.svg',
+  'cluster-failover': {
+    benchmark: 'cluster',
     draw: (r: unknown) => failoverChart(r as Parameters<typeof failoverChart>[0]),
   },
+  'cluster-at-scale': {
+    benchmark: 'cluster',
+    draw: (r: unknown) =>
+      gridChart(
+        (r as { data: { simulated: { grid: Parameters<typeof gridChart>[0] } } }).data.simulated.grid,
+      ),
+  },
   'consumer-cost': {
-    chart: 'consumer-cost.svg',
+    benchmark: 'consumer-cost',
     draw: (r: unknown) => consumerCostChart(r as Parameters<typeof consumerCostChart>[0]),
   },
 } as const;
 
-type ChartedBenchmark = keyof typeof CHARTS;
+type Chart = keyof typeof CHARTS;
 
-/** Draws the chart of `benchmark` from its results file; returns the path written, relative to the repository. */
-function writeChart(benchmark: ChartedBenchmark): string {
-  const { chart, draw } = CHARTS[benchmark];
+/** Draws `chart` from its benchmark's results file; returns the path written, relative to the repository. */
+function writeChart(chart: Chart): string {
+  const { benchmark, draw } = CHARTS[chart];
   const result: unknown = JSON.parse(readFileSync(`${RESULTS_DIR}${benchmark}.json`, 'utf8'));
-  writeFileSync(`${RESULTS_DIR}${chart}`, draw(result));
-  return `bench/results/${chart}`;
+  writeFileSync(`${RESULTS_DIR}${chart}.svg`, draw(result));
+  return `bench/results/${chart}.svg`;
 }
 
-export type { ChartedBenchmark };
+export type { Chart };
 export { CHARTS, writeChart };
